@@ -1,0 +1,8 @@
+"""symgrad: derive gradients element by element, prove them exactly, publish the derivation."""
+from .claims import check
+from .derivation import Counterexample, Derivation, Proof, Step
+from .errors import SymgradError
+from .ops.matmul import matmul
+
+__all__ = ["matmul", "check", "Derivation", "Proof", "Step", "Counterexample", "SymgradError"]
+__version__ = "0.1.0"

@@ -1,0 +1,146 @@
+"""A derivation is plain data: tensors, recorded steps, gradients, and its proof.
+
+Nothing here produces text for a reader; templates do that from these objects.
+Entries are kept in the exact canonical form (``PolyTensor``) and turned into
+SymPy objects on demand, so large problems stay fast while every public view is
+a SymPy matrix or array.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import sympy
+
+from .tensor import PolyTensor
+
+
+@dataclass(frozen=True)
+class Step:
+    """One equality ``lhs = rhs``, justified by ``rule``.
+
+    In an Equation, a step whose lhs is the previous step's rhs continues the
+    chain (``= rhs`` on a new line).
+    """
+
+    lhs: Any
+    rhs: Any
+    rule: str
+    highlight: frozenset = frozenset()
+    explicit: bool = False   # show matrix symbols entry by entry
+
+
+@dataclass(frozen=True)
+class Equation:
+    key: str
+    steps: tuple
+
+
+@dataclass(frozen=True)
+class TensorView:
+    """An explicit tensor inside a step, shown entry by entry (elided when large)."""
+
+    name: str
+    tensor: PolyTensor
+    registry: Any = field(repr=False, compare=False)
+
+    @property
+    def shape(self):
+        return self.tensor.shape
+
+    def entry(self, index) -> sympy.Expr:
+        from .tensor import to_sympy
+        return to_sympy(self.tensor[index], self.registry)
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    wrt: str
+    index: tuple          # 1-based, as printed
+    element: sympy.Symbol
+    derived: sympy.Expr   # what the chain rule gives
+    claimed: sympy.Expr
+
+    def __str__(self) -> str:
+        return (f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}): "
+                f"the chain rule gives {self.derived}, the claim gives {self.claimed}")
+
+
+@dataclass(frozen=True)
+class Proof:
+    ok: bool
+    checked: int                   # element equalities and steps checked
+    elements: int = 0
+    steps: int = 0
+    counterexample: Counterexample | None = None
+    failed_step: str | None = None
+    claims: tuple = ()             # (wrt, claim as text) proven
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"proof holds: {self.elements} element equalities and {self.steps} steps checked"
+        return f"refuted: {self.counterexample or self.failed_step}"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    op: str
+    sizes: dict
+    loss: str
+    registry: Any = field(repr=False)
+    input_tensors: dict = field(repr=False)      # name -> SymbolTensor
+    output: Any = field(repr=False)              # SymbolTensor of output names (c_ij)
+    upstream_symbols: Any = field(repr=False)    # SymbolTensor of dL/dy_o
+    definitions: PolyTensor = field(repr=False)  # each output in terms of the inputs
+    upstream_values: PolyTensor = field(repr=False)
+    grads_upstream: dict = field(repr=False)     # name -> PolyTensor, dL/dy kept symbolic
+    grads_values: dict = field(repr=False)       # name -> PolyTensor, loss substituted
+    picks: dict = field(default_factory=dict)    # name -> 0-based index
+    closed_forms: dict = field(default_factory=dict, repr=False)  # name -> SymPy matrix expression
+    equations: dict = field(default_factory=dict, repr=False)     # key -> Equation
+    meta: dict = field(default_factory=dict)
+
+    @cached_property
+    def inputs(self) -> dict:
+        return {n: PolyTensor.of_symbols(t).to_sympy(self.registry) for n, t in self.input_tensors.items()}
+
+    @cached_property
+    def outputs(self) -> dict:
+        return {self.output.name: self.definitions.to_sympy(self.registry)}
+
+    @cached_property
+    def upstream(self):
+        return self.upstream_values.to_sympy(self.registry)
+
+    @cached_property
+    def grad(self) -> dict:
+        return {n: g.to_sympy(self.registry) for n, g in self.grads_values.items()}
+
+    def gradient_of(self, x: int, values: bool = False):
+        """dL/dx of one input variable, as a polynomial."""
+        for name, t in self.input_tensors.items():
+            if x in t.ids:
+                grads = self.grads_values if values else self.grads_upstream
+                return grads[name].entries[t.ids.index(x)]
+        raise KeyError(x)
+
+    def prove(self) -> Proof:
+        from .prover import prove
+        return prove(self)
+
+    # Jupyter shows a derivation as its rendered document.
+    def _repr_latex_(self) -> str:
+        from .render import render
+        return render(self, "latex-inline")
+
+    def _repr_html_(self) -> str:
+        from .render import render
+        return render(self, "fragment")
+
+    def _repr_markdown_(self) -> str:
+        from .render import render
+        return render(self, "md")

@@ -1,0 +1,70 @@
+"""From an op's forward pass to a Derivation: chain rule, loss, recorded steps."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from . import losses, poly, steps
+from .derivation import Derivation
+from .engine import chain_rule
+from .errors import SymgradError
+from .symbols import Registry, SymbolTensor, upstream_name
+from .tensor import PolyTensor
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an op module hands to the engine: its forward pass, and how to close it."""
+
+    op: str
+    sizes: dict
+    registry: Registry
+    inputs: dict                  # name -> SymbolTensor
+    output: SymbolTensor
+    definitions: PolyTensor
+    closed_forms: dict            # input name -> SymPy matrix expression over env names
+    equations: Callable           # Derivation -> dict of op-specific Equations
+    meta: dict = field(default_factory=dict)
+
+
+def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
+    loss = losses.check_loss(loss)
+    reg, out = problem.registry, problem.output
+    upstream = SymbolTensor.create(reg, "G", out.letter, out.shape, namer=upstream_name)
+    wrt = [v for t in problem.inputs.values() for v in t.ids]
+    grads = chain_rule(problem.definitions.entries, upstream.ids, wrt)
+    values = {g: losses.upstream_value(loss, len(out.ids), g) for g in upstream.ids}
+    grads_upstream, grads_values = {}, {}
+    for name, t in problem.inputs.items():
+        grads_upstream[name] = PolyTensor(t.shape, tuple(grads[v] for v in t.ids))
+        grads_values[name] = PolyTensor(t.shape, tuple(
+            g if loss == "generic" else poly.substitute(g, values) for g in grads_upstream[name].entries))
+    for name, index in picks.items():
+        t = problem.inputs.get(name)
+        if t is None:
+            raise SymgradError(f"cannot pick an element of {name!r}: the inputs are {', '.join(problem.inputs)}")
+        check_index(name, index, t.shape)
+    d = Derivation(
+        op=problem.op, sizes=dict(problem.sizes), loss=loss, registry=reg,
+        input_tensors=dict(problem.inputs), output=out, upstream_symbols=upstream,
+        definitions=problem.definitions,
+        upstream_values=PolyTensor(out.shape, tuple(values[g] for g in upstream.ids)),
+        grads_upstream=grads_upstream, grads_values=grads_values,
+        picks=dict(picks), closed_forms=dict(problem.closed_forms), meta=dict(problem.meta),
+    )
+    equations = {}
+    for name, index in picks.items():
+        x = problem.inputs[name].id_at(index)
+        equations[f"local_{name}"] = steps.local_partials(d, x, f"local_{name}")
+        chain = equations[f"chain_{name}"] = steps.chain_sum(d, x, f"chain_{name}")
+        equations[f"pick_value_{name}"] = steps.pick_value(d, name, x, chain, f"pick_value_{name}")
+    d = replace(d, equations=equations)
+    return replace(d, equations={**equations, **problem.equations(d)})
+
+
+def check_index(name: str, index, shape) -> None:
+    """A 0-based pick must lie inside the tensor; the message speaks 1-based, as printed."""
+    shown = ",".join(str(i + 1) for i in index)
+    dims = "×".join(map(str, shape))
+    if len(index) != len(shape) or any(not 0 <= i < s for i, s in zip(index, shape)):
+        raise SymgradError(f"pick {shown} is outside {name}, which is {dims} (indices start at 1)")

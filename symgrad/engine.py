@@ -1,0 +1,58 @@
+"""The chain rule, element by element, for any op whose outputs are polynomials.
+
+Nothing here knows an op. One pass over the terms of every output entry adds,
+for every input variable x in a term, upstream × local partial into dL/dx:
+
+    dL/dx = Σ_o (dL/dy_o)(dy_o/dx)
+
+Only the outputs that contain x contribute, and they are found by walking the
+terms, so the cost is the number of terms times their degree (m·k·n for
+matmul), never inputs × outputs.
+"""
+from __future__ import annotations
+
+from . import poly
+
+
+def chain_rule(definitions, upstream_ids, wrt) -> dict:
+    """dL/dx for every x in ``wrt``, as polynomials in the inputs and the upstream variables.
+
+    ``definitions`` is the flat tuple of output polynomials, ``upstream_ids`` the
+    variable standing for dL/dy_o of each output. dL/dy_o is a variable of its
+    own, so the output paths of x can be read back from its gradient (see
+    ``paths``).
+    """
+    grads = {x: {} for x in wrt}
+    for definition, g in zip(definitions, upstream_ids):
+        for mono, c in definition.items():
+            if len(mono) == 2 and mono[0] != mono[1]:
+                # bilinear terms (matmul, convolution): the common case, kept tight
+                a, b = mono
+                acc = grads.get(a)
+                if acc is not None:
+                    key = (b, g) if b < g else (g, b)
+                    acc[key] = acc.get(key, 0) + c
+                acc = grads.get(b)
+                if acc is not None:
+                    key = (a, g) if a < g else (g, a)
+                    acc[key] = acc.get(key, 0) + c
+                continue
+            for x in set(mono):
+                acc = grads.get(x)
+                if acc is None:
+                    continue
+                power = mono.count(x)
+                pos = mono.index(x)
+                rest = mono[:pos] + mono[pos + 1:]
+                key = tuple(sorted(rest + (g,)))
+                acc[key] = acc.get(key, 0) + c * power
+    for acc in grads.values():
+        for key in [k for k, c in acc.items() if not c]:
+            del acc[key]
+    return grads
+
+
+def paths(grad, upstream_ids) -> tuple:
+    """Positions of the outputs through which x reaches L: those whose dL/dy_o occurs in dL/dx."""
+    present = poly.variables(grad)
+    return tuple(o for o, g in enumerate(upstream_ids) if g in present)

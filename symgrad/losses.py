@@ -1,0 +1,34 @@
+"""Scalar losses L(Y): what dL/dy is once the chain rule is done.
+
+The derivation keeps dL/dy symbolic throughout, as the reference does, and only
+substitutes these values at the end.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import poly
+from .errors import SymgradError
+
+LOSSES = ("mean", "sum", "generic")
+
+
+def check_loss(loss) -> str:
+    if loss not in LOSSES:
+        raise SymgradError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
+    return loss
+
+
+def loss_polynomial(loss: str, output_ids) -> dict | None:
+    """L as a polynomial in the output entries; None for a generic L."""
+    if loss == "generic":
+        return None
+    weight = Fraction(1, len(output_ids)) if loss == "mean" else 1
+    return {(o,): weight for o in output_ids}
+
+
+def upstream_value(loss: str, numel: int, upstream_id: int) -> dict:
+    """dL/dy for one output entry: 1/numel (mean), 1 (sum), itself (generic)."""
+    if loss == "generic":
+        return poly.var(upstream_id)
+    return poly.const(Fraction(1, numel) if loss == "mean" else 1)

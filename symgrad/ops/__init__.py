@@ -1,0 +1,1 @@
+"""One module per operation; each builds its forward pass and its closed forms."""

@@ -1,0 +1,105 @@
+"""C = AB: the reference's op.
+
+Forward entries c_ij = Σ_t a_it b_tj; closed forms dL/dA = G·Bᵀ and
+dL/dB = Aᵀ·G with G = dL/dC; the regrouping steps of the reference's
+Eqs. (11)–(13) and (15)–(17).
+"""
+from __future__ import annotations
+
+from sympy.matrices.expressions import MatMul, MatrixSymbol
+
+from ..derivation import Equation, Step, TensorView
+from ..derive import Problem, derive
+from ..errors import SymgradError
+from ..symbols import Registry, SymbolTensor, check_letter
+from ..tensor import PolyTensor
+
+REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
+
+
+def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a", "b", "c")):
+    """Derive dL/dA and dL/dB for C = AB with A m×k and B k×n.
+
+    Picks are 1-based (row, column), as printed; by default the reference's
+    a_23 and b_12, moved inside the matrix when it is smaller.
+    """
+    sizes = {"m": check_size("m", m), "k": check_size("k", k), "n": check_size("n", n)}
+    m, k, n = sizes.values()
+    la, lb, lc = (check_letter(x) for x in letters)
+    if len({la, lb, lc}) != 3 or {la, lb, lc} & {"g", "G", "l", "L"}:
+        raise SymgradError("letters must be three different letters other than g and l (G and L are taken)")
+    reg = Registry()
+    A = SymbolTensor.create(reg, la.upper(), la, (m, k))
+    B = SymbolTensor.create(reg, lb.upper(), lb, (k, n))
+    C = SymbolTensor.create(reg, lc.upper(), lc, (m, n))
+    # c_ij = Σ_t a_it b_tj; A's ids come before B's, so (a, b) is already sorted
+    definitions = PolyTensor((m, n), tuple(
+        {(A.ids[i * k + t], B.ids[t * n + j]): 1 for t in range(k)}
+        for i in range(m) for j in range(n)))
+    nA, nB = MatrixSymbol(A.name, m, k), MatrixSymbol(B.name, k, n)
+    G = MatrixSymbol("G", m, n)
+    problem = Problem(
+        op="matmul", sizes=sizes, registry=reg, inputs={A.name: A, B.name: B}, output=C,
+        definitions=definitions,
+        closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
+        equations=equations,
+    )
+    picks = {A.name: pick_index(pick_a, (min(2, m), min(3, k))),
+             B.name: pick_index(pick_b, (min(1, k), min(2, n)))}
+    return derive(problem, loss, picks)
+
+
+def equations(d) -> dict:
+    """The matrix-level steps: C expanded, each gradient regrouped as a product."""
+    reg = d.registry
+    (na, A), (nb, B) = d.input_tensors.items()
+    C = d.output
+    m, k, n = d.sizes.values()
+    sA, sB, sC = MatrixSymbol(na, m, k), MatrixSymbol(nb, k, n), MatrixSymbol(C.name, m, n)
+    G = MatrixSymbol("G", m, n)
+    view = lambda name, t: TensorView(name, t, reg)  # noqa: E731
+    eq = {
+        "inputs": Equation("inputs", (
+            Step(sA, view(na, PolyTensor.of_symbols(A)), "definition"),
+            Step(sB, view(nb, PolyTensor.of_symbols(B)), "definition"))),
+        "product": Equation("product", (
+            Step(sC, view(C.name, PolyTensor.of_symbols(C)), "definition"),
+            Step(view(C.name, PolyTensor.of_symbols(C)), MatMul(sA, sB), "definition", explicit=True),
+            Step(MatMul(sA, sB), view(C.name, d.definitions), "definition"))),
+        "loss": Equation("loss", (Step(G, view("G", d.upstream_values), "loss"),)),
+    }
+    for name, closed in d.closed_forms.items():
+        dX = MatrixSymbol(f"d{name}", *closed.shape)
+        eq[f"grad_{name}"] = Equation(f"grad_{name}", (
+            Step(dX, view(f"d{name}", d.grads_upstream[name]), "every element"),))
+        eq[f"regroup_{name}"] = Equation(f"regroup_{name}", (Step(dX, closed, "regroup", explicit=True),))
+        eq[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed, "closed form"),))
+        eq[f"dims_{name}"] = Equation(f"dims_{name}", (Step(dX, closed, "dimensions"),))
+        eq[f"values_{name}"] = Equation(f"values_{name}", (
+            Step(dX, view(f"d{name}", d.grads_values[name]), "substitute the loss"),))
+    return eq
+
+
+def check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SymgradError(f"size {name} must be a positive integer, got {value!r}")
+    return value
+
+
+def pick_index(pick, default) -> tuple:
+    """1-based (row, column) -> 0-based index."""
+    pick = default if pick is None else pick
+    if isinstance(pick, str):
+        pick = parse_pick(pick)
+    try:
+        row, col = (int(v) for v in pick)
+    except (TypeError, ValueError):
+        raise SymgradError(f"a pick is two 1-based indices such as 2,3; got {pick!r}") from None
+    return (row - 1, col - 1)
+
+
+def parse_pick(text: str) -> tuple:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise SymgradError(f"a pick is two 1-based indices such as 2,3; got {text!r}")
+    return tuple(int(p) for p in parts)

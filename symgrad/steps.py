@@ -1,0 +1,83 @@
+"""The element-wise steps for one picked input element, for any op.
+
+For an input element x these are the reference's Eqs. (9) and (10): every local
+partial dy_o/dx (zeros included), then the chain-rule sum over every output,
+the local partials put in, and the zero terms dropped.
+
+Listing every zero is what a reader wants for a small output (the reference
+lists six). Past ``LIST_LIMIT`` outputs the steps name only the outputs that
+contain x; the prover still checks that no other output does.
+"""
+from __future__ import annotations
+
+import sympy
+
+from . import engine, poly
+from .derivation import Equation, Step
+from .tensor import to_sympy
+
+L = sympy.Symbol("L")
+LIST_LIMIT = 64
+
+
+def lists_zeros(d) -> bool:
+    return len(d.output.ids) <= LIST_LIMIT
+
+
+def _terms(expr):
+    return list(expr.args) if isinstance(expr, sympy.Add) else [expr]
+
+
+def local_partials(d, x: int, key: str) -> Equation:
+    reg, xs = d.registry, d.registry.symbol(x)
+    touched = set(engine.paths(d.gradient_of(x), d.upstream_symbols.ids))
+    steps = []
+    for o, (y, definition) in enumerate(zip(d.output.ids, d.definitions.entries)):
+        ys = reg.symbol(y)
+        lhs = sympy.Derivative(ys, xs)
+        if o not in touched:
+            if not lists_zeros(d):
+                continue
+            steps.append(Step(lhs, sympy.Integer(0), "no dependence", frozenset({xs})))
+            continue
+        expansion = to_sympy(definition, reg, evaluate=False)
+        # to_sympy keeps the monomials' sorted order, so terms and monomials line up
+        by_term = [sympy.Derivative(t, xs) if x in mono else sympy.Integer(0)
+                   for t, mono in zip(_terms(expansion), sorted(definition))]
+        value = to_sympy(poly.diff(definition, x), reg, evaluate=False)
+        survivors = frozenset({xs, value})
+        steps.append(Step(lhs, sympy.Derivative(expansion, xs), "definition", survivors))
+        steps.append(Step(steps[-1].rhs, sympy.Add(*by_term, evaluate=False), "sum rule", survivors))
+        steps.append(Step(steps[-1].rhs, value, "product rule", survivors))
+    return Equation(key, tuple(steps))
+
+
+def chain_sum(d, x: int, key: str) -> Equation:
+    reg, xs = d.registry, d.registry.symbol(x)
+    touched = set(engine.paths(d.gradient_of(x), d.upstream_symbols.ids))
+    paths, put_in, kept = [], [], []
+    every = lists_zeros(d)
+    for o, (y, g, definition) in enumerate(zip(d.output.ids, d.upstream_symbols.ids, d.definitions.entries)):
+        if not every and o not in touched:
+            continue
+        gs = reg.symbol(g)
+        paths.append(sympy.Mul(gs, sympy.Derivative(reg.symbol(y), xs), evaluate=False))
+        if o in touched:
+            term = sympy.Mul(gs, to_sympy(poly.diff(definition, x), reg, evaluate=False), evaluate=False)
+            put_in.append(term)
+            kept.append(term)
+        else:
+            put_in.append(sympy.Integer(0))
+    survivors = frozenset(kept)
+    s1 = Step(sympy.Derivative(L, xs), sympy.Add(*paths, evaluate=False), "chain rule")
+    s2 = Step(s1.rhs, sympy.Add(*put_in, evaluate=False), "local partials", survivors)
+    if not every:
+        return Equation(key, (s1, s2))
+    s3 = Step(s2.rhs, sympy.Add(*kept, evaluate=False) if kept else sympy.Integer(0), "drop zero terms", survivors)
+    return Equation(key, (s1, s2, s3))
+
+
+def pick_value(d, name: str, x: int, chain: Equation, key: str) -> Equation:
+    """The picked element's gradient once dL/dy takes the loss's value."""
+    value = to_sympy(d.gradient_of(x, values=True), d.registry)
+    return Equation(key, (Step(chain.steps[-1].rhs, value, "substitute the loss"),))

@@ -1,0 +1,92 @@
+"""Naming of tensor entries, and the registry that numbers every variable.
+
+Entries print as the reference writes them: ``a_{23}`` when every index of the
+tensor is below 10, ``a_{2,13}`` with commas otherwise, so that (1, 11) and
+(11, 1) can never share a name. The SymPy symbol's name *is* that LaTeX, which
+keeps one place for naming and lets the printer show it verbatim.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import SymgradError
+
+_LETTER = re.compile(r"^[a-zA-Z]$")
+
+
+def entry_name(letter: str, index: tuple[int, ...], commas: bool) -> str:
+    """LaTeX name of an entry; ``index`` is 1-based."""
+    sep = "," if commas else ""
+    return f"{letter}_{{{sep.join(str(i) for i in index)}}}"
+
+
+def upstream_name(entry: str, loss: str = "L") -> str:
+    """``\\frac{\\partial L}{\\partial c_{23}}``: the upstream gradient of one entry."""
+    return rf"\frac{{\partial {loss}}}{{\partial {entry}}}"
+
+
+def check_letter(letter: str) -> str:
+    if not isinstance(letter, str) or not _LETTER.match(letter):
+        raise SymgradError(f"symbol letter must be one ASCII letter, got {letter!r}")
+    return letter
+
+
+class Registry:
+    """Numbers every variable of one derivation; symbols are made on demand."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+        self._symbols: dict[int, sympy.Symbol] = {}
+
+    def new(self, name: str) -> int:
+        if name in self.ids:
+            raise SymgradError(f"two variables would share the name {name!r}: choose distinct letters")
+        self.ids[name] = len(self.names)
+        self.names.append(name)
+        return self.ids[name]
+
+    def symbol(self, vid: int) -> sympy.Symbol:
+        s = self._symbols.get(vid)
+        if s is None:
+            s = self._symbols[vid] = sympy.Symbol(self.names[vid])
+        return s
+
+    def id_of(self, sym: sympy.Symbol) -> int:
+        try:
+            return self.ids[sym.name]
+        except (KeyError, AttributeError):
+            raise SymgradError(f"{sym} is not a variable of this derivation") from None
+
+
+@dataclass(frozen=True)
+class SymbolTensor:
+    """A tensor whose every entry is its own variable (an input, an output name, an upstream)."""
+
+    name: str
+    letter: str
+    shape: tuple[int, ...]
+    ids: tuple[int, ...]  # row-major
+
+    @classmethod
+    def create(cls, registry: Registry, name: str, letter: str, shape: tuple[int, ...], namer=None):
+        commas = max(shape) >= 10
+        ids = []
+        for index in itertools.product(*(range(1, s + 1) for s in shape)):
+            entry = entry_name(letter, index, commas)
+            ids.append(registry.new(namer(entry) if namer else entry))
+        return cls(name, letter, tuple(shape), tuple(ids))
+
+    def flat(self, index: tuple[int, ...]) -> int:
+        """Row-major position of a 0-based index."""
+        pos = 0
+        for i, s in zip(index, self.shape):
+            pos = pos * s + i
+        return pos
+
+    def id_at(self, index: tuple[int, ...]) -> int:
+        return self.ids[self.flat(index)]
