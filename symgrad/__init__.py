@@ -3,6 +3,8 @@ from .claims import check
 from .derivation import Counterexample, Derivation, Proof, Step
 from .errors import SymgradError
 from .ops.matmul import matmul
+from .render import render
+from .writer import write
 
-__all__ = ["matmul", "check", "Derivation", "Proof", "Step", "Counterexample", "SymgradError"]
+__all__ = ["matmul", "check", "render", "write", "Derivation", "Proof", "Step", "Counterexample", "SymgradError"]
 __version__ = "0.1.0"

@@ -51,7 +51,16 @@ class TensorView:
 
     def entry(self, index) -> sympy.Expr:
         from .tensor import to_sympy
-        return to_sympy(self.tensor[index], self.registry)
+        return to_sympy(self.tensor[index], self.registry, evaluate=False)
+
+
+@dataclass(frozen=True)
+class GeneralMatrix:
+    """A matrix of unspecified size (m×k), for the general definitions a document opens with."""
+
+    letter: str
+    rows: str
+    cols: str
 
 
 @dataclass(frozen=True)
@@ -128,9 +137,14 @@ class Derivation:
                 return grads[name].entries[t.ids.index(x)]
         raise KeyError(x)
 
-    def prove(self) -> Proof:
+    @cached_property
+    def proof(self) -> Proof:
         from .prover import prove
         return prove(self)
+
+    def prove(self) -> Proof:
+        """Check every recorded step and every element against the closed forms (computed once)."""
+        return self.proof
 
     # Jupyter shows a derivation as its rendered document.
     def _repr_latex_(self) -> str:

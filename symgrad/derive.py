@@ -31,6 +31,7 @@ def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
     loss = losses.check_loss(loss)
     reg, out = problem.registry, problem.output
     upstream = SymbolTensor.create(reg, "G", out.letter, out.shape, namer=upstream_name)
+    reg.leading.update(upstream.ids)
     wrt = [v for t in problem.inputs.values() for v in t.ids]
     grads = chain_rule(problem.definitions.entries, upstream.ids, wrt)
     values = {g: losses.upstream_value(loss, len(out.ids), g) for g in upstream.ids}

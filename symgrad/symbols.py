@@ -42,6 +42,7 @@ class Registry:
         self.names: list[str] = []
         self.ids: dict[str, int] = {}
         self._symbols: dict[int, sympy.Symbol] = {}
+        self.leading: set[int] = set()  # shown first in a product: the upstream dL/dy, as in "upstream × local"
 
     def new(self, name: str) -> int:
         if name in self.ids:

@@ -148,10 +148,12 @@ def to_sympy(p, registry, evaluate: bool = True) -> sympy.Expr:
     terms = []
     for mono, c in sorted(p.items()):
         coeff = sympy.Rational(c.numerator, c.denominator)
-        factors = [registry.symbol(v) for v in mono]
         if evaluate:
+            factors = [registry.symbol(v) for v in mono]
             terms.append(sympy.Mul(coeff, *factors))
         else:
+            shown = sorted(mono, key=lambda v: v not in registry.leading)
+            factors = [registry.symbol(v) for v in shown]
             factors = factors if coeff == 1 else [coeff, *factors]
             terms.append(factors[0] if len(factors) == 1 else sympy.Mul._from_args(factors))
     if not terms:

@@ -6,11 +6,13 @@ Eqs. (11)–(13) and (15)–(17).
 """
 from __future__ import annotations
 
+import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
-from ..derivation import Equation, Step, TensorView
+from ..derivation import Equation, GeneralMatrix, Step, TensorView
 from ..derive import Problem, derive
 from ..errors import SymgradError
+from ..losses import check_loss
 from ..symbols import Registry, SymbolTensor, check_letter
 from ..tensor import PolyTensor
 
@@ -23,6 +25,7 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     Picks are 1-based (row, column), as printed; by default the reference's
     a_23 and b_12, moved inside the matrix when it is smaller.
     """
+    loss = check_loss(loss)
     sizes = {"m": check_size("m", m), "k": check_size("k", k), "n": check_size("n", n)}
     m, k, n = sizes.values()
     la, lb, lc = (check_letter(x) for x in letters)
@@ -43,6 +46,7 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
         definitions=definitions,
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
+        meta={"notation": notation(la, lb, lc, loss), "letters": (la, lb, lc)},
     )
     picks = {A.name: pick_index(pick_a, (min(2, m), min(3, k))),
              B.name: pick_index(pick_b, (min(1, k), min(2, n)))}
@@ -78,6 +82,27 @@ def equations(d) -> dict:
         eq[f"values_{name}"] = Equation(f"values_{name}", (
             Step(dX, view(f"d{name}", d.grads_values[name]), "substitute the loss"),))
     return eq
+
+
+def notation(la: str, lb: str, lc: str, loss: str) -> dict:
+    """The general definitions a document opens with: shown, not derived (they are the premises)."""
+    i, j, t, m, k, n, M = sympy.symbols("i j t m k n M")
+    a, b, c = (sympy.IndexedBase(x) for x in (la, lb, lc))
+    L = sympy.Symbol("L")
+    A, B, C = (MatrixSymbol(x.upper(), 1, 1) for x in (la, lb, lc))
+    total = sympy.Sum(c[i, j], (j, 1, n), (i, 1, m))
+    loss_rhs = {"mean": sympy.Mul(1 / (m * n), total, evaluate=False), "sum": total,
+                "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}"))}[loss]
+    f, x, path = sympy.IndexedBase("f"), sympy.IndexedBase("x"), sympy.Symbol("m")
+    chain = sympy.Sum(sympy.Mul(sympy.Derivative(L, f[path]), sympy.Derivative(f[path], x[i]), evaluate=False),
+                      (path, 1, M))
+    return {
+        "general_inputs": ((A, GeneralMatrix(la, "m", "k")), (B, GeneralMatrix(lb, "k", "n"))),
+        "general_product": ((C, GeneralMatrix(lc, "m", "n")),),
+        "entry": ((c[i, j], sympy.Sum(a[i, t] * b[t, j], (t, 1, k))),),
+        "loss_definition": ((L, loss_rhs),),
+        "chain_general": ((sympy.Derivative(L, x[i]), chain),),
+    }
 
 
 def check_size(name: str, value) -> int:

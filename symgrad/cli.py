@@ -1,0 +1,132 @@
+"""The symgrad command: parse arguments, call the public API, report.
+
+Errors a user can cause are printed as one line on stderr with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .derivation import Derivation
+from .errors import SymgradError
+from .ops.matmul import REFERENCE, matmul, parse_pick
+from .render import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
+from .latex import DISPLAY_LIMIT
+from .writer import write
+
+REFERENCE_OUT = "output/matmul-2x4x3"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise SymgradError(message)
+
+
+def size(text: str):
+    text = text.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a size must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def pick(text: str):
+    try:
+        return parse_pick(text)
+    except SymgradError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="symgrad", description=(
+        "Derive gradients element by element with the chain rule, prove them exactly, and publish "
+        f"the derivation. With no command, writes the reference example in every format to {REFERENCE_OUT}/."))
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    mm = sub.add_parser("matmul", help="C = AB: dL/dA and dL/dB")
+    mm.add_argument("-m", type=size, default=REFERENCE["m"], help="rows of A (default 2)")
+    mm.add_argument("-k", type=size, default=REFERENCE["k"], help="columns of A, rows of B (default 4)")
+    mm.add_argument("-n", type=size, default=REFERENCE["n"], help="columns of B (default 3)")
+    mm.add_argument("--loss", default="mean", help="mean (default), sum or generic")
+    mm.add_argument("--pick-a", type=pick, help="1-based element of A to derive step by step (default 2,3)")
+    mm.add_argument("--pick-b", type=pick, help="1-based element of B to derive step by step (default 1,2)")
+    mm.add_argument("--letters", default="abc", help="entry letters of A, B and C (default abc)")
+    add_output_options(mm)
+    return parser
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", help=f"comma-separated formats or 'all': {','.join(FORMATS)}")
+    p.add_argument("--out", help="output folder (default output/<op>-<sizes>)")
+    p.add_argument("--title", help="document title")
+    p.add_argument("--author", default=DEFAULT_AUTHOR, help=f"document author (default {DEFAULT_AUTHOR})")
+    p.add_argument("--date", default=DEFAULT_DATE, help=f"document date, YYYY-MM-DD (default {DEFAULT_DATE})")
+    p.add_argument("--mathjax-url", default=DEFAULT_MATHJAX, help="MathJax script for the html format")
+    p.add_argument("--display-limit", type=int, default=DISPLAY_LIMIT,
+                   help=f"largest matrix side shown in full (default {DISPLAY_LIMIT})")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            d = matmul()
+            for path in write(d, REFERENCE_OUT, FORMATS):
+                print(path)
+            return 0
+        return run_matmul(args)
+    except SymgradError as exc:
+        print(f"symgrad: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_matmul(args) -> int:
+    d = matmul(args.m, args.k, args.n, args.loss, pick_a=args.pick_a, pick_b=args.pick_b,
+               letters=tuple(args.letters))
+    return publish(d, args)
+
+
+def publish(d: Derivation, args) -> int:
+    check_date(args.date)  # options are checked even when nothing is written
+    proof = d.prove()
+    if args.format or args.out:
+        from .writer import stem
+        out = args.out or f"output/{stem(d)}"
+        paths = write(d, out, args.format or "all", title=args.title, author=args.author, date=args.date,
+                      mathjax_url=args.mathjax_url, display_limit=args.display_limit)
+        if not args.json:
+            for path in paths:
+                print(path)
+    if args.json:
+        print(json.dumps(summary(d, proof), indent=2))
+    elif not (args.format or args.out):
+        print(text_summary(d, proof))
+    return 0 if proof.ok else 1
+
+
+def summary(d: Derivation, proof) -> dict:
+    return {
+        "op": d.op,
+        "sizes": d.sizes,
+        "loss": d.loss,
+        "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
+        "grad": {n: [[str(v) for v in g.row(i)] for i in range(g.rows)] for n, g in d.grad.items()},
+        "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+        "proof": {"ok": proof.ok, "checked": proof.checked, "elements": proof.elements, "steps": proof.steps,
+                  "counterexample": str(proof.counterexample) if proof.counterexample else None,
+                  "failed_step": proof.failed_step},
+    }
+
+
+def text_summary(d: Derivation, proof) -> str:
+    dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
+    lines = [f"{d.op}: {dims}, loss {d.loss}"]
+    for name, index in d.picks.items():
+        x = d.registry.symbol(d.input_tensors[name].id_at(index))
+        lines.append(f"  dL/d{x} = {d.grad[name][index]}")
+    for name, expr in d.closed_forms.items():
+        lines.append(f"  dL/d{name} = {expr}")
+    lines.append(str(proof))
+    return "\n".join(lines)

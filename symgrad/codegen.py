@@ -1,0 +1,49 @@
+"""Backward code written from the proven closed forms, in the reference's style.
+
+The closed form G·Bᵀ becomes ``grad_C.mm(B.t())`` (torch) or
+``grad_C @ B.T`` (NumPy); the upstream line comes from the loss.
+"""
+from __future__ import annotations
+
+from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
+
+from .errors import SymgradError
+
+LIBRARIES = ("torch", "numpy")
+
+
+def upstream_line(d, lib: str) -> str:
+    out = d.output.name
+    ones = {"torch": f"torch.ones({out}.shape, dtype=torch.float64)",
+            "numpy": f"np.ones({out}.shape, dtype=np.float64)"}[lib]
+    numel = {"torch": f"{out}.numel()", "numpy": f"{out}.size"}[lib]
+    value = {"mean": f"{ones} / {numel}", "sum": ones, "generic": f"grad_{out}"}[d.loss]
+    if d.loss == "generic":
+        return f"# grad_{out} = dL/d{out}, handed in by the layer above"
+    return f"grad_{out} = {value}"
+
+
+def expression(expr, d, lib: str) -> str:
+    if isinstance(expr, MatrixSymbol):
+        return f"grad_{d.output.name}" if expr.name == "G" else expr.name
+    if isinstance(expr, Transpose):
+        inner = expression(expr.arg, d, lib)
+        return f"{inner}.t()" if lib == "torch" else f"{inner}.T"
+    if isinstance(expr, MatMul):
+        parts = [expression(a, d, lib) for a in expr.args]
+        if lib == "torch":
+            out = parts[0]
+            for p in parts[1:]:
+                out = f"{out}.mm({p})"
+            return out
+        return " @ ".join(parts)
+    raise SymgradError(f"no code for {expr}")
+
+
+def backward_lines(d, lib: str = "torch") -> list[str]:
+    if lib not in LIBRARIES:
+        raise SymgradError(f"unknown library {lib!r}: use one of {', '.join(LIBRARIES)}")
+    lines = [upstream_line(d, lib)]
+    for name, closed in d.closed_forms.items():
+        lines.append(f"grad_{name} = {expression(closed, d, lib)}")
+    return lines

@@ -1,0 +1,150 @@
+"""symgrad's notation: one LatexPrinter subclass, used by every output format.
+
+Entries print as their names (``a_{23}``, ``a_{2,13}``); derivatives as
+``\\frac{\\partial c_{11}}{\\partial a_{23}}``; matrix symbols in bold; explicit
+matrices as bracketed arrays, elided with \\cdots, \\vdots and \\ddots past the
+display limit; highlighted sub-expressions in red. Unevaluated sums keep the
+order the derivation gave them, so ``0 + 0 + ... + 0`` reads as written.
+"""
+from __future__ import annotations
+
+import sympy
+from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
+from sympy.printing.latex import LatexPrinter
+
+from .derivation import GeneralMatrix, TensorView
+
+DISPLAY_LIMIT = 6
+HIGHLIGHT = "red"
+
+
+class SymgradLatexPrinter(LatexPrinter):
+    """Settings beyond SymPy's: ``matrix_names`` (matrix symbol -> LaTeX),
+    ``explicit`` (matrix symbol -> TensorView, printed entry by entry),
+    ``highlight`` (expressions to colour) and ``display_limit``."""
+
+    _default_settings = {
+        **LatexPrinter._default_settings,
+        "order": "none",
+        "matrix_names": {},
+        "explicit": {},
+        "highlight": frozenset(),
+        "display_limit": DISPLAY_LIMIT,
+    }
+
+    def _print(self, expr, **kwargs):
+        out = super()._print(expr, **kwargs)
+        if isinstance(expr, sympy.Basic) and not expr.is_Number and expr in self._settings["highlight"]:
+            return rf"{{\color{{{HIGHLIGHT}}}{{{out}}}}}"
+        return out
+
+    def _print_Add(self, expr, order=None):
+        """Long sums show their first terms, \cdots, and the last one."""
+        terms = list(expr.args)
+        limit = max(self._settings["display_limit"], 3) + 2
+        if len(terms) <= limit:
+            return super()._print_Add(expr, order="none")
+        head = super()._print_Add(sympy.Add._from_args(terms[:limit - 2]), order="none")
+        tail = self._print(terms[-1])
+        return f"{head} + \\cdots + {tail}"
+
+    def _print_Sum(self, expr):
+        """One \\sum per index, outermost first: \\sum_{i=1}^{m} \\sum_{j=1}^{n} c_{ij}."""
+        signs = "".join(rf"\sum_{{{self._print(v)}={self._print(lo)}}}^{{{self._print(hi)}}} "
+                        for v, lo, hi in reversed(expr.limits))
+        body = self._print(expr.function)
+        if isinstance(expr.function, sympy.Add):
+            body = rf"\left({body}\right)"
+        return signs + body
+
+    def _print_Indexed(self, expr):
+        """c_{ij} for single-letter indices, as the reference writes them; commas otherwise."""
+        idx = [self._print(i) for i in expr.indices]
+        sep = "" if all(len(i) == 1 for i in idx) else ","
+        return f"{self._print(expr.base.label)}_{{{sep.join(idx)}}}"
+
+    def _print_Symbol(self, expr, style="plain"):
+        return expr.name  # names are symgrad's LaTeX already (see symbols.py)
+
+    def _print_Derivative(self, expr):
+        (x, count), = expr.variable_count
+        wrt = self._print(x)
+        if expr.expr.is_Symbol or isinstance(expr.expr, sympy.Indexed):
+            return rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {wrt}}}"
+        return rf"\frac{{\partial}}{{\partial {wrt}}}\left({self._print(expr.expr)}\right)"
+
+    def _print_MatrixSymbol(self, expr):
+        view = self._settings["explicit"].get(expr.name)
+        if view is not None:
+            return self._print(view)
+        return self._settings["matrix_names"].get(expr.name, rf"\boldsymbol{{{expr.name}}}")
+
+    def _print_Transpose(self, expr):
+        arg = expr.arg
+        view = self._settings["explicit"].get(getattr(arg, "name", None))
+        if view is not None:
+            return self._print_grid(arg.shape[::-1], lambda i, j: view.entry((j, i)))
+        return rf"{{{self._print(arg)}^{{T}}}}"
+
+    def _print_MatMul(self, expr):
+        parts = []
+        for a in expr.args:
+            text = self._print(a)
+            if isinstance(a, sympy.Add):
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        return " ".join(parts)
+
+    def _print_TensorView(self, view):
+        return self._print_grid(view.shape, lambda i, j: view.entry((i, j)))
+
+    def _print_GeneralMatrix(self, g):
+        """A matrix of unspecified size, as the reference's Eq. (1)."""
+        rows, cols = ["1", "2", None, g.rows], ["1", "2", None, g.cols]
+        return self._grid(rows, cols, lambda i, j: f"{g.letter}_{{{i}{j}}}", across=r"\ldots")
+
+    def _print_grid(self, shape, entry):
+        """An explicit matrix; past the display limit, the first rows and columns, dots, and the last."""
+        limit = max(self._settings["display_limit"], 3)
+        rows, cols = (_shown(n, limit) for n in shape)
+        return self._grid(rows, cols, lambda i, j: self._print(entry(i, j)))
+
+    @staticmethod
+    def _grid(rows, cols, cell, across=r"\cdots"):
+        """Rows and columns listed by index; None stands for an elided run."""
+        lines = []
+        for i in rows:
+            cells = []
+            for j in cols:
+                if i is None:
+                    cells.append(r"\ddots" if j is None else r"\vdots")
+                else:
+                    cells.append(across if j is None else cell(i, j))
+            lines.append(" & ".join(cells))
+        spec = "c" * len(cols)
+        return rf"\left[\begin{{array}}{{{spec}}}" + r" \\ ".join(lines) + r"\end{array}\right]"
+
+
+def _shown(n: int, limit: int) -> list:
+    """Indices to show along one axis; None marks the elided run."""
+    if n <= limit:
+        return list(range(n))
+    return list(range(limit - 2)) + [None, n - 1]
+
+
+def to_latex(expr, **settings) -> str:
+    return SymgradLatexPrinter(settings).doprint(expr)
+
+
+def matrix_names(d) -> dict:
+    """Bold capitals for tensors, and dL/dX for the upstream and the gradients."""
+    out_bold = rf"\boldsymbol{{{d.output.name}}}"
+    names = {d.output.name: out_bold, "G": rf"\frac{{\partial L}}{{\partial {out_bold}}}"}
+    for n in d.input_tensors:
+        names[n] = rf"\boldsymbol{{{n}}}"
+        names[f"d{n}"] = rf"\frac{{\partial L}}{{\partial \boldsymbol{{{n}}}}}"
+    return names
+
+
+__all__ = ["SymgradLatexPrinter", "to_latex", "matrix_names", "DISPLAY_LIMIT",
+           "MatMul", "MatrixSymbol", "Transpose", "GeneralMatrix"]

@@ -1,0 +1,218 @@
+"""Renders a Derivation through Jinja2 templates: tex, html, fragment, jekyll, md.
+
+Three template families, each with one Environment: TeX, HTML (html, fragment,
+jekyll; autoescaped) and Markdown. A document's prose is one shared body per op
+(``<op>.body.j2``); the family's macros (``macros.<family>.j2``) decide how an
+equation, a heading or a paragraph is written, and a frame per format
+(``<format>.j2``) wraps the body. Equations are numbered in the order the body
+shows them; a reference to an equation not yet shown is an error.
+"""
+from __future__ import annotations
+
+import datetime
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import sympy
+
+from .derivation import Equation
+from .errors import SymgradError
+from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
+
+FORMATS = ("tex", "html", "fragment", "jekyll", "md")
+FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md",
+          "latex-inline": "md"}
+SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
+DEFAULT_DATE = "2000-01-01"
+DEFAULT_AUTHOR = "symgrad"
+DEFAULT_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
+
+RULE_TEXT = {
+    "definition": "definition", "no dependence": "does not contain it", "sum rule": "sum rule",
+    "product rule": "product rule", "chain rule": "chain rule", "local partials": "local partials",
+    "drop zero terms": "drop zeros", "every element": "chain rule, every element",
+    "regroup": "matrix product", "closed form": "closed form", "dimensions": "dimensions",
+    "loss": "derivative of the loss", "substitute the loss": "loss substituted",
+}
+
+
+def templates_dir() -> Path:
+    """Inside an installed wheel the templates sit in the package; in a checkout, at the top."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "macros.tex.j2").is_file():
+            return candidate
+    raise SymgradError("symgrad's templates are missing from this installation")
+
+
+@lru_cache(maxsize=None)
+def environment(family: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=(family == "html"),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(tex_escape=tex_escape, yaml_quote=yaml_quote, md_escape=md_escape,
+                       liquid_safe=liquid_safe)
+    return env
+
+
+# Escaping of user text, one function per target language.
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
+                "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+
+
+def tex_escape(text) -> str:
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def yaml_quote(text) -> str:
+    """A double-quoted YAML scalar: valid whatever quotes, colons or newlines the text holds."""
+    text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def md_escape(text) -> str:
+    text = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_\[\]#|$])", r"\\\1", text)
+
+
+def liquid_safe(tex: str) -> str:
+    """Jekyll's Liquid reads {{ and {% anywhere; a space between the braces means the same to TeX."""
+    while "{{" in tex or "{%" in tex:
+        tex = tex.replace("{{", "{ {").replace("{%", "{ %")
+    return tex
+
+
+@dataclass(frozen=True)
+class Line:
+    lhs: str | None   # None: continues the previous line ("= rhs")
+    rhs: str
+    rule: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class Shown:
+    key: str
+    number: int
+    lines: tuple
+
+
+@dataclass
+class Document:
+    """What the templates see: the derivation, the options, and numbered equations."""
+
+    d: object
+    fmt: str
+    title: str
+    author: str
+    date: str
+    display_limit: int
+    mathjax_url: str
+    numbers: dict = field(default_factory=dict)
+
+    def tex(self, expr, **settings) -> str:
+        settings.setdefault("matrix_names", self.names)
+        settings.setdefault("display_limit", self.display_limit)
+        out = SymgradLatexPrinter(settings).doprint(expr)
+        return liquid_safe(out) if self.fmt in ("jekyll", "fragment") else out
+
+    @property
+    def names(self) -> dict:
+        return matrix_names(self.d)
+
+    def _number(self, key: str) -> int:
+        if key in self.numbers:
+            raise SymgradError(f"template shows equation {key!r} twice")
+        self.numbers[key] = len(self.numbers) + 1
+        return self.numbers[key]
+
+    def eq(self, key: str) -> Shown:
+        """A recorded, checked equation of the derivation."""
+        equation: Equation = self.d.equations[key]
+        explicit = {n: v for n, v in self.views().items()}
+        lines, previous = [], None
+        for step in equation.steps:
+            settings = {"highlight": step.highlight}
+            if step.explicit:
+                settings["explicit"] = explicit
+            rhs = self.tex(step.rhs, **settings)
+            lhs = None if previous is not None and step.lhs is previous else self.tex(step.lhs, highlight=step.highlight)
+            lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], True))
+            previous = step.rhs
+        return Shown(key, self._number(key), self._elide(lines))
+
+    def notation(self, key: str) -> Shown:
+        """A premise (a definition the derivation starts from): shown, not derived."""
+        pairs = self.d.meta["notation"][key]
+        lines = tuple(Line(self.tex(lhs), self.tex(rhs), "definition", False) for lhs, rhs in pairs)
+        return Shown(key, self._number(key), lines)
+
+    def ref(self, key: str) -> int:
+        if key not in self.numbers:
+            raise SymgradError(f"template refers to equation {key!r} before showing it")
+        return self.numbers[key]
+
+    def views(self) -> dict:
+        from .derivation import TensorView
+        from .tensor import PolyTensor
+        d = self.d
+        out = {n: TensorView(n, PolyTensor.of_symbols(t), d.registry) for n, t in d.input_tensors.items()}
+        out["G"] = TensorView("G", PolyTensor.of_symbols(d.upstream_symbols), d.registry)
+        return out
+
+    def _elide(self, lines: list) -> tuple:
+        """Very long equations show their first lines, a vertical ellipsis, and the last."""
+        limit = 2 * self.display_limit
+        if len(lines) <= limit:
+            return tuple(lines)
+        dots = Line(None, r"\vdots", "", True)
+        return tuple(lines[:limit - 2]) + (dots, lines[-1])
+
+    def symbol(self, name: str, index) -> str:
+        """LaTeX of one entry of an input, from a 0-based index."""
+        return self.tex(self.d.registry.symbol(self.d.input_tensors[name].id_at(index)))
+
+    def code(self, lib: str) -> str:
+        from .codegen import backward_lines
+        return "\n".join(backward_lines(self.d, lib))
+
+    @property
+    def sympy_version(self) -> str:
+        return sympy.__version__
+
+
+def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHOR,
+           date: str = DEFAULT_DATE, display_limit: int = DISPLAY_LIMIT,
+           mathjax_url: str = DEFAULT_MATHJAX) -> str:
+    """The document of a derivation in one format (see FORMATS)."""
+    if fmt not in FAMILY:
+        raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    check_date(date)
+    if isinstance(display_limit, bool) or not isinstance(display_limit, int) or display_limit < 3:
+        raise SymgradError(f"display limit must be an integer of at least 3, got {display_limit!r}")
+    title = default_title(d) if title is None else str(title)
+    if not title.strip():
+        raise SymgradError("the title must not be empty")
+    proof = d.prove()
+    doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url))
+    template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
+    return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{d.op}.body.j2")
+
+
+def default_title(d) -> str:
+    dims = {"matmul": "C = AB, with A {m}×{k} and B {k}×{n}"}.get(d.op, d.op)
+    return "Matrix multiplication and its gradients: " + dims.format(**d.sizes)
+
+
+def check_date(date: str) -> None:
+    try:
+        datetime.date.fromisoformat(str(date))
+    except ValueError:
+        raise SymgradError(f"date must be YYYY-MM-DD, got {date!r}") from None

@@ -1,0 +1,59 @@
+"""Atomic writes of rendered documents into an output folder.
+
+Every format is rendered before anything is written, so a bad option leaves the
+folder as it was; each file is written to a temporary name in the same folder
+and renamed into place, so a reader never sees half a file. Files symgrad did
+not write are never touched.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import SymgradError
+from .render import FORMATS, SUFFIX, render
+
+
+def parse_formats(formats) -> tuple:
+    if isinstance(formats, str):
+        formats = FORMATS if formats.strip() == "all" else [f.strip() for f in formats.split(",") if f.strip()]
+    formats = tuple(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise SymgradError(f"unknown format {', '.join(unknown) or '(none)'}: use all or some of {','.join(FORMATS)}")
+    return formats
+
+
+def stem(d) -> str:
+    return f"{d.op}-" + "x".join(str(v) for v in d.sizes.values())
+
+
+def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
+    """Render ``d`` in each format into ``out_dir``; returns the paths written."""
+    formats = parse_formats(formats)
+    texts = {fmt: render(d, fmt, **options) for fmt in formats}
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SymgradError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    paths = []
+    for fmt, text in texts.items():
+        path = out / (stem(d) + SUFFIX[fmt])
+        atomic_write(path, text)
+        paths.append(path)
+    return paths
+
+
+def atomic_write(path: Path, text: str) -> None:
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise SymgradError(f"cannot write {path}: {exc.strerror or exc}") from None
