@@ -3,7 +3,7 @@ from .claims import check
 from .derivation import Counterexample, Derivation, Proof, Step
 from .errors import SymgradError
 from .ops.matmul import matmul
-from .render import render
+from .renderer import render
 from .writer import write
 
 __all__ = ["matmul", "check", "render", "write", "Derivation", "Proof", "Step", "Counterexample", "SymgradError"]

@@ -11,7 +11,7 @@ from .derivation import Proof
 from .errors import SymgradError
 from .evaluate import Meaning
 from .prover import first_difference
-from .tensor import PolyTensor
+from .tensor import PolyTensor, indices
 
 _NUMBER_OR_OP = r"[0-9\s.*+\-/()@]"
 
@@ -34,8 +34,9 @@ def parse_claim(d, claim: str):
             "parentheses and .T")
     try:
         expr = parse_expr(claim, local_dict=names, transformations=standard_transformations, evaluate=True)
-    except sympy.ShapeError as exc:
-        raise SymgradError(f"the shapes in claim {claim!r} do not fit: {exc}") from None
+    except sympy.ShapeError:
+        shapes = ", ".join(f"{n} is {'×'.join(map(str, s.shape))}" for n, s in names.items())
+        raise SymgradError(f"the shapes in claim {claim!r} do not fit ({shapes})") from None
     except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
         raise SymgradError(f"malformed claim {claim!r}: {exc}") from None
     if not isinstance(expr, sympy.MatrixExpr):
@@ -56,7 +57,8 @@ def check(d, wrt: str, claim) -> Proof:
         value = meaning(parse_claim(d, claim))
     elif isinstance(claim, (sympy.MatrixBase, sympy.NDimArray)):
         entries = sympy.Array(claim)
-        value = PolyTensor(tuple(entries.shape), tuple(meaning(sympy.sympify(v)) for v in entries))
+        value = PolyTensor(tuple(entries.shape),
+                           tuple(meaning(sympy.sympify(entries[ix])) for ix in indices(entries.shape)))
     else:
         raise SymgradError("a claim must be a string such as 'G*B.T' or a SymPy matrix")
     derived = d.grads_values[wrt]

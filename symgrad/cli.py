@@ -12,7 +12,7 @@ from . import __version__
 from .derivation import Derivation
 from .errors import SymgradError
 from .ops.matmul import REFERENCE, matmul, parse_pick
-from .render import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
+from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .latex import DISPLAY_LIMIT
 from .writer import write
 
@@ -53,6 +53,8 @@ def build_parser() -> Parser:
     mm.add_argument("--pick-b", type=pick, help="1-based element of B to derive step by step (default 1,2)")
     mm.add_argument("--letters", default="abc", help="entry letters of A, B and C (default abc)")
     add_output_options(mm)
+    gallery = sub.add_parser("gallery", help="regenerate the committed examples")
+    gallery.add_argument("--out", default="output", help="gallery folder (default output)")
     return parser
 
 
@@ -74,6 +76,11 @@ def main(argv=None) -> int:
         if args.command is None:
             d = matmul()
             for path in write(d, REFERENCE_OUT, FORMATS):
+                print(path)
+            return 0
+        if args.command == "gallery":
+            from .gallery import build
+            for path in build(args.out):
                 print(path)
             return 0
         return run_matmul(args)

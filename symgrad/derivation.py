@@ -148,13 +148,13 @@ class Derivation:
 
     # Jupyter shows a derivation as its rendered document.
     def _repr_latex_(self) -> str:
-        from .render import render
+        from .renderer import render
         return render(self, "latex-inline")
 
     def _repr_html_(self) -> str:
-        from .render import render
+        from .renderer import render
         return render(self, "fragment")
 
     def _repr_markdown_(self) -> str:
-        from .render import render
+        from .renderer import render
         return render(self, "md")

@@ -39,7 +39,7 @@ class SymgradLatexPrinter(LatexPrinter):
         return out
 
     def _print_Add(self, expr, order=None):
-        """Long sums show their first terms, \cdots, and the last one."""
+        """Long sums show their first terms, a \\cdots, and the last one."""
         terms = list(expr.args)
         limit = max(self._settings["display_limit"], 3) + 2
         if len(terms) <= limit:

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import SymgradError
-from .render import FORMATS, SUFFIX, render
+from .renderer import FORMATS, SUFFIX, render
 
 
 def parse_formats(formats) -> tuple:
@@ -52,8 +52,15 @@ def atomic_write(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except OSError as exc:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
         raise SymgradError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,22 @@
+"""The committed examples in output/: one command regenerates them all."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .ops.matmul import matmul
+from .renderer import FORMATS
+from .writer import stem, write
+
+GALLERY = (
+    ("the reference example: 2×4 times 4×3, mean loss", lambda: matmul(2, 4, 3, "mean")),
+    ("3×2 times 2×5, sum loss", lambda: matmul(3, 2, 5, "sum")),
+    ("12×12 times 12×12, generic loss: matrices elided", lambda: matmul(12, 12, 12, "generic")),
+)
+
+
+def build(root="output") -> list[Path]:
+    paths = []
+    for _, make in GALLERY:
+        d = make()
+        paths += write(d, Path(root) / stem(d), FORMATS)
+    return paths

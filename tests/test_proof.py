@@ -1,0 +1,127 @@
+"""The prover must fail on wrong claims and on corrupted steps, with the right counterexample."""
+import dataclasses
+
+import pytest
+import sympy
+
+import symgrad
+from symgrad.derivation import Equation, Step
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return symgrad.matmul(2, 4, 3, "mean")
+
+
+def test_true_claims(ref):
+    for wrt, claim in [("A", "G*B.T"), ("B", "A.T*G"), ("A", "G @ B.T"), ("B", "(G.T*A).T")]:
+        proof = symgrad.check(ref, wrt, claim)
+        assert proof.ok and proof.checked == ref.inputs[wrt].rows * ref.inputs[wrt].cols
+
+
+def test_wrong_scale_is_refuted_at_the_first_element(ref):
+    proof = symgrad.check(ref, "A", "2*G*B.T")
+    assert not proof.ok
+    ce = proof.counterexample
+    assert ce.wrt == "A" and ce.index == (1, 1) and str(ce.element) == "a_{11}"
+    b11, b12, b13 = sympy.symbols("b_{11} b_{12} b_{13}")
+    assert sympy.expand(ce.derived - (b11 + b12 + b13) / 6) == 0
+    assert sympy.expand(ce.claimed - (b11 + b12 + b13) / 3) == 0
+
+
+def test_swapped_transpose_is_refuted_on_square_sizes():
+    d = symgrad.matmul(3, 3, 3, "sum")
+    proof = symgrad.check(d, "A", "G*B")
+    assert not proof.ok
+    # (G·B)_11 = b11 + b21 + b31 but the true dL/da11 = b11 + b12 + b13
+    b = sympy.symbols("b_{11} b_{21} b_{31}")
+    assert proof.counterexample.index == (1, 1)
+    assert sympy.expand(proof.counterexample.claimed - sum(b)) == 0
+
+
+def test_one_perturbed_entry_is_found(ref):
+    claim = sympy.Matrix(ref.grad["A"])
+    claim[1, 2] += sympy.Symbol("b_{11}") / 100
+    proof = symgrad.check(ref, "A", claim)
+    assert not proof.ok and proof.counterexample.index == (2, 3)
+    assert str(proof.counterexample.element) == "a_{23}"
+    assert symgrad.check(ref, "A", sympy.Matrix(ref.grad["A"])).ok
+
+
+def test_wrong_gradient_of_B_is_refuted(ref):
+    proof = symgrad.check(ref, "B", "A.T*G/2")
+    assert not proof.ok and proof.counterexample.wrt == "B"
+
+
+@pytest.mark.parametrize("claim, message", [
+    ("B.T*G", "shapes"),
+    ("G*B", r"shapes in claim 'G\*B' do not fit \(A is 2×4, B is 4×3, G is 2×3\)"),
+    ("A.T*G", "the claim for dA is 4×3, but A is 2×4"),
+    ("import os", "malformed"),
+    ("__import__('os')", "malformed"),
+    ("G*", "malformed"),
+    ("", "non-empty"),
+    ("3", "not a matrix"),
+])
+def test_bad_claims_raise(ref, claim, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        symgrad.check(ref, "A", claim)
+
+
+def test_unknown_input(ref):
+    with pytest.raises(symgrad.SymgradError, match="unknown input 'C'"):
+        symgrad.check(ref, "C", "G")
+
+
+def corrupt(d, key, index, **change):
+    eq = d.equations[key]
+    steps = list(eq.steps)
+    steps[index] = dataclasses.replace(steps[index], **change)
+    equations = dict(d.equations)
+    equations[key] = Equation(key, tuple(steps))
+    return dataclasses.replace(d, equations=equations)
+
+
+def test_a_wrong_local_partial_is_caught(ref):
+    # dc_21/da_23 = b_31; claim b_32 in the last step of that chain
+    steps = ref.equations["local_A"].steps
+    index = next(i for i, s in enumerate(steps) if str(s.rhs) == "b_{31}")
+    bad = corrupt(ref, "local_A", index, rhs=sympy.Symbol("b_{32}"))
+    proof = bad.prove()
+    assert not proof.ok and "local_A" in proof.failed_step and "product rule" in proof.failed_step
+
+
+def test_a_chain_rule_missing_a_path_is_caught(ref):
+    s1 = ref.equations["chain_A"].steps[0]
+    shorter = sympy.Add(*s1.rhs.args[:-1], evaluate=False)
+    proof = corrupt(ref, "chain_A", 0, rhs=shorter).prove()
+    assert not proof.ok and "chain rule" in proof.failed_step
+
+
+def test_a_wrong_loss_value_is_caught(ref):
+    from symgrad.derivation import TensorView
+    from symgrad.tensor import PolyTensor
+    wrong = PolyTensor((2, 3), tuple({(): sympy.Rational(1, 5)} for _ in range(6)))
+    proof = corrupt(ref, "loss", 0, rhs=TensorView("G", wrong, ref.registry)).prove()
+    assert not proof.ok and "loss" in proof.failed_step
+
+
+def test_a_wrong_regrouping_is_caught(ref):
+    from sympy.matrices.expressions import MatrixSymbol
+    G, B = MatrixSymbol("G", 2, 3), MatrixSymbol("B", 4, 3)
+    proof = corrupt(ref, "regroup_A", 0, rhs=2 * G * B.T).prove()
+    assert not proof.ok and "regroup" in proof.failed_step
+
+
+def test_a_wrong_closed_form_is_refuted(ref):
+    from sympy.matrices.expressions import MatrixSymbol
+    G, A = MatrixSymbol("G", 2, 3), MatrixSymbol("A", 2, 4)
+    d = dataclasses.replace(ref, closed_forms={**ref.closed_forms, "B": A.T * G * 3},
+                            equations={k: v for k, v in ref.equations.items() if not k.endswith("_B") or k.startswith(("local", "chain", "pick"))})
+    proof = d.prove()
+    assert not proof.ok and proof.counterexample.wrt == "B"
+
+
+def test_step_with_unknown_rule_fails(ref):
+    proof = corrupt(ref, "identity_A", 0, rule="by inspection").prove()
+    assert not proof.ok and "no checker" in proof.failed_step
