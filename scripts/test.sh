@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install everything the tests need, when it is missing, then run the whole test suite.
+#
+#   Debian: texlive (pdflatex, latexmk), chromium, fonts-liberation, jekyll
+#   npm:    MathJax 3 and KaTeX, from the committed package-lock.json (npm ci)
+#   Python: a virtual environment in .venv with symgrad[test], playwright and torch==2.13.0
+#
+# Each step is skipped when already done, so a second run goes straight to the tests.
+# Extra arguments are passed to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended latexmk chromium fonts-liberation jekyll)
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing MathJax and KaTeX (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import symgrad, pytest, hypothesis, playwright, torch" 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.installed ]; then
+  say "installing symgrad[test], playwright and torch==2.13.0 into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test,browser]" "torch==2.13.0"
+  touch .venv/.installed
+fi
+
+say "running the tests"
+exec .venv/bin/python -m pytest -q "$@"
