@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import sympy
 
 from .derivation import Equation
@@ -72,9 +73,13 @@ def tex_escape(text) -> str:
 
 
 def yaml_quote(text) -> str:
-    """A double-quoted YAML scalar: valid whatever quotes, colons or newlines the text holds."""
+    """A double-quoted YAML scalar: valid whatever quotes, colons or newlines the text holds.
+
+    Front matter is YAML, not HTML, so the result is marked safe from HTML escaping; the
+    text itself stays exactly what the user gave.
+    """
     text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+    return markupsafe.Markup(f'"{text}"')
 
 
 def md_escape(text) -> str:

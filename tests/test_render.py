@@ -1,0 +1,236 @@
+"""Rendering: the printer's exact strings, document structure, escaping, elision, determinism."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import sympy
+from sympy.matrices.expressions import MatrixSymbol
+
+import symgrad
+from symgrad.derivation import GeneralMatrix, TensorView
+from symgrad.latex import to_latex
+from symgrad.renderer import FORMATS
+from symgrad.tensor import PolyTensor
+
+from .checkers import ROOT, html_formulas, md_formulas
+
+S = sympy.Symbol
+a23, b31, c21 = S("a_{23}"), S("b_{31}"), S("c_{21}")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return symgrad.matmul(2, 4, 3, "mean")
+
+
+@pytest.mark.parametrize("expr, settings, expected", [
+    (a23, {}, "a_{23}"),
+    (S("a_{2,13}"), {}, "a_{2,13}"),
+    (sympy.Derivative(c21, a23), {}, r"\frac{\partial c_{21}}{\partial a_{23}}"),
+    (sympy.Derivative(a23 * b31, a23), {}, r"\frac{\partial}{\partial a_{23}}\left(a_{23} b_{31}\right)"),
+    (S(r"\frac{\partial L}{\partial c_{21}}"), {}, r"\frac{\partial L}{\partial c_{21}}"),
+    (sympy.Add(0, 0, sympy.Derivative(a23 * b31, a23), 0, evaluate=False), {},
+     r"0 + 0 + \frac{\partial}{\partial a_{23}}\left(a_{23} b_{31}\right) + 0"),
+    (a23, {"highlight": frozenset({a23})}, r"{\color{red}{a_{23}}}"),
+    (sympy.Indexed("c", S("i"), S("j")), {}, "c_{ij}"),
+    (sympy.Sum(sympy.Indexed("a", S("i"), S("t")) * sympy.Indexed("b", S("t"), S("j")), (S("t"), 1, S("k"))), {},
+     r"\sum_{t=1}^{k} a_{it} b_{tj}"),
+    (MatrixSymbol("A", 2, 2), {}, r"\boldsymbol{A}"),
+    (MatrixSymbol("G", 2, 3) * MatrixSymbol("B", 4, 3).T,
+     {"matrix_names": {"G": r"\frac{\partial L}{\partial \boldsymbol{C}}"}},
+     r"\frac{\partial L}{\partial \boldsymbol{C}} {\boldsymbol{B}^{T}}"),
+    (GeneralMatrix("a", "m", "k"), {},
+     r"\left[\begin{array}{cccc}a_{11} & a_{12} & \ldots & a_{1k} \\ a_{21} & a_{22} & \ldots & a_{2k} \\ "
+     r"\vdots & \vdots & \ddots & \vdots \\ a_{m1} & a_{m2} & \ldots & a_{mk}\end{array}\right]"),
+])
+def test_printer(expr, settings, expected):
+    assert to_latex(expr, **settings) == expected
+
+
+def test_explicit_matrix_as_the_reference_lays_it_out(ref):
+    view = TensorView("A", PolyTensor.of_symbols(ref.input_tensors["A"]), ref.registry)
+    assert to_latex(view) == (r"\left[\begin{array}{cccc}a_{11} & a_{12} & a_{13} & a_{14} \\ "
+                              r"a_{21} & a_{22} & a_{23} & a_{24}\end{array}\right]")
+
+
+def test_large_matrices_and_sums_are_elided():
+    d = symgrad.matmul(8, 9, 7, "generic")
+    view = TensorView("A", PolyTensor.of_symbols(d.input_tensors["A"]), d.registry)
+    tex = to_latex(view, display_limit=6)
+    rows = tex.split(r"\\")
+    assert len(rows) == 6 and rows[4].strip().startswith(r"\vdots") and r"\ddots" in rows[4]
+    assert rows[0].count("&") == 5 and r"\cdots" in rows[0] and "a_{19}" in rows[0]
+    assert "a_{8,9}" not in tex and "a_{89}" in tex
+    long_sum = sympy.Add(*[S(f"x_{{{i}}}") for i in range(1, 13)], evaluate=False)
+    assert to_latex(long_sum, display_limit=6) == r"x_{1} + x_{2} + x_{3} + x_{4} + x_{5} + x_{6} + \cdots + x_{12}"
+
+
+ORDER = ["general_inputs", "general_product", "entry", "loss_definition", "chain_general",
+         "inputs", "product", "local_A", "chain_A", "grad_A", "regroup_A", "identity_A",
+         "local_B", "chain_B", "grad_B", "regroup_B", "identity_B",
+         "loss", "pick_value_A", "pick_value_B", "values_A", "values_B"]
+
+
+def test_document_follows_the_hand_derivation(ref):
+    page = symgrad.render(ref, "fragment")
+    assert re.findall(r'id="eq-([^"]+)"', page) == ORDER
+    numbers = [int(n) for n in re.findall(r'<span class="ref-num"> \((\d+)\) </span>', page)]
+    assert numbers == list(range(1, len(ORDER) + 1))
+    referenced = {int(n) for n in re.findall(r"(?<!ref-num\"> )\((\d+)\)", page)}
+    assert referenced <= set(numbers)
+    assert r"{\color{red}{a_{23}}}" in page and r"{\color{red}{b_{12}}}" in page
+    assert page.count("&#10003;") == sum(len(eq.steps) for k, eq in ref.equations.items() if k in ORDER)
+    for heading in ["Matrix multiplication", "The chain rule", "Implementation", "Summary", "Proof certificate"]:
+        assert heading in page
+    assert "grad_A = grad_C.mm(B.t())" in page and "grad_B = A.t().mm(grad_C)" in page
+    assert "grad_C = torch.ones(C.shape, dtype=torch.float64) / C.numel()" in page
+    assert f"Checked with SymPy {sympy.__version__}" in page
+    assert "40 element equalities" in page and "46 recorded steps" in page
+
+
+def test_tex_refers_by_label(ref):
+    tex = symgrad.render(ref, "tex")
+    labels = re.findall(r"\\label\{eq:([^}]+)\}", tex)
+    assert labels == ORDER
+    assert set(re.findall(r"\\eqref\{eq:([^}]+)\}", tex)) <= set(labels)
+
+
+def test_loss_values_in_the_document():
+    assert r"\frac{1}{6}" in symgrad.render(symgrad.matmul(2, 4, 3, "mean"), "md")
+    generic = symgrad.render(symgrad.matmul(2, 4, 3, "generic"), "md")
+    assert r"\frac{b_{31}}{6}" not in generic and "handed in by the layer above" in generic
+
+
+HOSTILE = '<script>alert(1)</script> \\input{/etc/passwd} } {{ x }} {% raw %} a: "b" \'c\' #1 $5 & 10%'
+
+
+def test_hostile_title_is_escaped_in_every_format(ref):
+    html = symgrad.render(ref, "html", title=HOSTILE, author=HOSTILE)
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    tex = symgrad.render(ref, "tex", title=HOSTILE, author=HOSTILE)
+    assert r"\input{" not in tex and r"\textbackslash{}input\{/etc/passwd\} \}" in tex
+    assert r"\$5 \& 10\%" in tex
+    md = symgrad.render(ref, "md", title=HOSTILE)
+    assert "<script>" not in md.splitlines()[0]
+    jekyll = symgrad.render(ref, "jekyll", title=HOSTILE, author=HOSTILE)
+    yaml = pytest.importorskip("yaml")
+    front = yaml.safe_load(jekyll.split("---\n")[1])
+    assert front["title"] == HOSTILE and front["author"] == HOSTILE
+    assert front["layout"] == "post" and front["mathjax"] is True and front["categories"] == "symgrad"
+
+
+@pytest.mark.parametrize("fmt", ["jekyll", "fragment"])
+@pytest.mark.parametrize("sizes", [(2, 4, 3), (12, 12, 12), (1, 1, 1)])
+def test_no_liquid_markup(fmt, sizes):
+    page = symgrad.render(symgrad.matmul(*sizes), fmt)
+    body = page.split("---\n", 2)[-1]
+    assert "{{" not in body and "{%" not in body
+
+
+def test_formulas_have_balanced_braces_and_delimiters(ref):
+    for fmt in ("html", "fragment", "jekyll", "md"):
+        page = symgrad.render(ref, fmt)
+        found, rest = md_formulas(page) if fmt == "md" else html_formulas(page)
+        assert found and "\\(" not in rest
+        for tex, _ in found:
+            depth = 0
+            for ch in tex.replace(r"\{", "").replace(r"\}", ""):
+                depth += {"{": 1, "}": -1}.get(ch, 0)
+                assert depth >= 0, tex
+            assert depth == 0, tex
+            assert tex.count(r"\left") == tex.count(r"\right"), tex
+            assert tex.count(r"\begin") == tex.count(r"\end"), tex
+
+
+def test_same_inputs_same_bytes(tmp_path):
+    for fmt in FORMATS:
+        a = symgrad.render(symgrad.matmul(3, 2, 5, "sum"), fmt)
+        b = symgrad.render(symgrad.matmul(3, 2, 5, "sum"), fmt)
+        assert a == b
+    runs = []
+    for i in range(2):
+        out = tmp_path / str(i)
+        subprocess.run([sys.executable, "-m", "symgrad", "matmul", "--out", str(out)], check=True,
+                       capture_output=True)
+        runs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert runs[0] == runs[1] and len(runs[0]) == len(FORMATS)
+
+
+def test_date_and_author_come_from_the_caller(ref):
+    md = symgrad.render(ref, "md", author="Ada", date="2024-05-01")
+    assert "*Ada · 2024-05-01*" in md
+    assert "date: 2000-01-01 00:00:00 +0000" in symgrad.render(ref, "jekyll")
+
+
+def test_gallery_is_up_to_date(tmp_path):
+    """output/ must be what `symgrad gallery` writes now; regenerate it with that command."""
+    from symgrad.gallery import build
+    fresh = {p.relative_to(tmp_path): p.read_bytes() for p in build(tmp_path)}
+    committed = {p.relative_to(ROOT / "output"): p.read_bytes() for p in (ROOT / "output").rglob("*") if p.is_file()}
+    stale = sorted(str(p) for p in fresh if committed.get(p) != fresh[p])
+    assert not stale, f"run `symgrad gallery`: stale {stale}"
+    assert set(committed) == set(fresh)
+
+
+@pytest.mark.slow
+def test_a_64_cubed_document_stays_small_and_reports_the_full_proof():
+    d = symgrad.matmul(64, 64, 64, "generic")
+    for fmt in FORMATS:
+        page = symgrad.render(d, fmt)
+        assert len(page.encode()) < 200_000, (fmt, len(page))
+        assert "8192 element equalities" in page
+
+
+def test_write_returns_paths_and_leaves_no_temporary_files(ref, tmp_path):
+    (tmp_path / "mine.txt").write_text("keep")
+    paths = symgrad.write(ref, tmp_path, ["md", "tex"])
+    assert [p.name for p in paths] == ["matmul-2x4x3.md", "matmul-2x4x3.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["matmul-2x4x3.md", "matmul-2x4x3.tex", "mine.txt"]
+
+
+def test_a_failed_render_writes_nothing(ref, tmp_path):
+    with pytest.raises(symgrad.SymgradError, match="date"):
+        symgrad.write(ref, tmp_path / "out", "all", date="2024-02-30")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fmt": "pdf"}, "unknown format 'pdf'"),
+    ({"fmt": "md", "display_limit": 2}, "display limit"),
+    ({"fmt": "md", "title": "  "}, "title must not be empty"),
+])
+def test_render_errors(ref, kwargs, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        symgrad.render(ref, **kwargs)
+
+
+def test_jupyter_views(ref):
+    latex = ref._repr_latex_()
+    assert latex.startswith("$$") and r"\frac{\partial L}{\partial \boldsymbol{A}}" in latex
+    assert "proven for every element" in latex
+    assert 'class="alert alert-secondary equation"' in ref._repr_html_()
+    assert ref._repr_markdown_().startswith("# Matrix multiplication")
+
+
+@pytest.mark.slow
+def test_the_built_wheel_carries_its_templates(tmp_path):
+    """Build a wheel, install it in a fresh venv, render from outside the checkout."""
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel, = wheels.glob("symgrad-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+                   check=True, capture_output=True)
+    script = ("import symgrad, pathlib; d = symgrad.matmul(2, 2, 2);"
+              "print(symgrad.__file__); print(len(symgrad.render(d, 'tex')))")
+    done = subprocess.run([str(python), "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    location, size = done.stdout.split()
+    assert location.startswith(str(venv)) and int(size) > 5000
+    cli = subprocess.run([str(venv / "bin" / "symgrad")], cwd=tmp_path, capture_output=True, text=True)
+    assert cli.returncode == 0 and (tmp_path / "output" / "matmul-2x4x3" / "matmul-2x4x3.html").is_file()
