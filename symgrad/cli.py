@@ -14,7 +14,8 @@ from .errors import SymgradError
 from .ops.matmul import REFERENCE, matmul, parse_pick
 from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .latex import DISPLAY_LIMIT
-from .writer import write
+from .codegen import check_library, emit, validate
+from .writer import stem, write
 
 REFERENCE_OUT = "output/matmul-2x4x3"
 
@@ -68,6 +69,9 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--display-limit", type=int, default=DISPLAY_LIMIT,
                    help=f"largest matrix side shown in full (default {DISPLAY_LIMIT})")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--emit-code", metavar="LIB", help="write the backward pass and its validation script: torch or numpy")
+    p.add_argument("--validate", action="store_true",
+                   help="run the generated backward pass against PyTorch autograd (NumPy finite differences without torch)")
 
 
 def main(argv=None) -> int:
@@ -97,20 +101,31 @@ def run_matmul(args) -> int:
 
 def publish(d: Derivation, args) -> int:
     check_date(args.date)  # options are checked even when nothing is written
+    if args.emit_code:
+        check_library(args.emit_code)
     proof = d.prove()
-    if args.format or args.out:
-        from .writer import stem
-        out = args.out or f"output/{stem(d)}"
-        paths = write(d, out, args.format or "all", title=args.title, author=args.author, date=args.date,
-                      mathjax_url=args.mathjax_url, display_limit=args.display_limit)
-        if not args.json:
-            for path in paths:
-                print(path)
+    out = args.out or f"output/{stem(d)}"
+    paths = []
+    if args.format or (args.out and not args.emit_code):
+        paths += write(d, out, args.format or "all", title=args.title, author=args.author, date=args.date,
+                       mathjax_url=args.mathjax_url, display_limit=args.display_limit)
+    if args.emit_code:
+        paths += emit(d, args.emit_code, out)
+    validation = validate(d) if args.validate else None
+    if not args.json:
+        for path in paths:
+            print(path)
+        if not paths:
+            print(text_summary(d, proof))
+        if validation:
+            print(validation)
     if args.json:
-        print(json.dumps(summary(d, proof), indent=2))
-    elif not (args.format or args.out):
-        print(text_summary(d, proof))
-    return 0 if proof.ok else 1
+        data = summary(d, proof)
+        if validation:
+            data["validation"] = {"reference": validation.reference, "errors": validation.errors,
+                                  "tolerance": validation.tolerance, "ok": validation.ok}
+        print(json.dumps(data, indent=2))
+    return 0 if proof.ok and (validation is None or validation.ok) else 1
 
 
 def summary(d: Derivation, proof) -> dict:

@@ -1,26 +1,32 @@
-"""Backward code written from the proven closed forms, in the reference's style.
+"""Backward code written from the proven closed forms, in the reference's style, and its check.
 
-The closed form G·Bᵀ becomes ``grad_C.mm(B.t())`` (torch) or
-``grad_C @ B.T`` (NumPy); the upstream line comes from the loss.
+The closed form G·Bᵀ becomes ``grad_C.mm(B.t())`` (torch) or ``grad_C @ B.T`` (NumPy); the
+upstream line comes from the loss. ``emit`` writes the backward module and a standalone
+validation script (autograd for torch, central finite differences for NumPy); ``validate``
+runs that same code in-process.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
 
 from .errors import SymgradError
 
 LIBRARIES = ("torch", "numpy")
+TOLERANCE = {"torch": 1e-10, "numpy": 1e-6}
+SEED = 0
 
 
 def upstream_line(d, lib: str) -> str:
     out = d.output.name
+    if d.loss == "generic":
+        return f"# grad_{out} = dL/d{out}, handed in by the layer above"
     ones = {"torch": f"torch.ones({out}.shape, dtype=torch.float64)",
             "numpy": f"np.ones({out}.shape, dtype=np.float64)"}[lib]
     numel = {"torch": f"{out}.numel()", "numpy": f"{out}.size"}[lib]
-    value = {"mean": f"{ones} / {numel}", "sum": ones, "generic": f"grad_{out}"}[d.loss]
-    if d.loss == "generic":
-        return f"# grad_{out} = dL/d{out}, handed in by the layer above"
-    return f"grad_{out} = {value}"
+    return f"grad_{out} = {ones} / {numel}" if d.loss == "mean" else f"grad_{out} = {ones}"
 
 
 def expression(expr, d, lib: str) -> str:
@@ -31,19 +37,105 @@ def expression(expr, d, lib: str) -> str:
         return f"{inner}.t()" if lib == "torch" else f"{inner}.T"
     if isinstance(expr, MatMul):
         parts = [expression(a, d, lib) for a in expr.args]
-        if lib == "torch":
-            out = parts[0]
-            for p in parts[1:]:
-                out = f"{out}.mm({p})"
-            return out
-        return " @ ".join(parts)
+        if lib == "numpy":
+            return " @ ".join(parts)
+        out = parts[0]
+        for p in parts[1:]:
+            out = f"{out}.mm({p})"
+        return out
     raise SymgradError(f"no code for {expr}")
 
 
-def backward_lines(d, lib: str = "torch") -> list[str]:
+def check_library(lib: str) -> str:
     if lib not in LIBRARIES:
         raise SymgradError(f"unknown library {lib!r}: use one of {', '.join(LIBRARIES)}")
+    return lib
+
+
+def backward_lines(d, lib: str = "torch") -> list[str]:
+    """The body of the backward pass: the lines the documents show."""
+    check_library(lib)
     lines = [upstream_line(d, lib)]
     for name, closed in d.closed_forms.items():
         lines.append(f"grad_{name} = {expression(closed, d, lib)}")
     return lines
+
+
+def _context(d, lib: str) -> dict:
+    from .writer import stem
+    names = list(d.input_tensors)
+    out = d.output.name
+    last = f"grad_{out}" if d.loss == "generic" else out
+    dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
+    return {
+        "lib": lib, "title": f"{d.op} ({dims})", "names": names, "output": out,
+        "output_shape": list(d.output.shape), "loss": d.loss, "seed": SEED, "tolerance": TOLERANCE[lib],
+        "inputs": [(n, list(t.shape)) for n, t in d.input_tensors.items()],
+        "args": ", ".join(names + [last]), "call_args": ", ".join(names + [last]),
+        "forward": f"{out} = {d.meta['forward_code'][lib]}",
+        "forward_code": d.meta["forward_code"][lib],
+        "loss_note": "" if d.loss == "generic" else f" and L = {out}.{d.loss}()",
+        "lines": backward_lines(d, lib), "returns": ", ".join(f"grad_{n}" for n in names),
+        "proven": "dL/d" + ", dL/d".join(f"{n} = {e}" for n, e in d.closed_forms.items())
+                  + f" (G = dL/d{out}) was proven for every element.",
+        "backward_file": f"{stem(d)}_backward_{lib}.py",
+    }
+
+
+def sources(d, lib: str) -> dict[str, str]:
+    """File name -> text: the backward module and its validation script."""
+    from .renderer import environment
+    from .writer import stem
+    check_library(lib)
+    env, context = environment("code"), _context(d, lib)
+    return {
+        context["backward_file"]: env.get_template("code_backward.py.j2").render(**context),
+        f"{stem(d)}_validate_{lib}.py": env.get_template(f"code_validate_{lib}.py.j2").render(**context),
+    }
+
+
+def emit(d, lib: str, out_dir) -> list[Path]:
+    from .writer import atomic_write, make_folder
+    texts = sources(d, lib)
+    folder = make_folder(out_dir)
+    paths = []
+    for name, text in texts.items():
+        atomic_write(folder / name, text)
+        paths.append(folder / name)
+    return paths
+
+
+@dataclass(frozen=True)
+class Validation:
+    reference: str
+    errors: dict
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return all(e <= self.tolerance for e in self.errors.values())
+
+    def __str__(self) -> str:
+        worst = ", ".join(f"grad_{n} {e:.2e}" for n, e in self.errors.items())
+        verdict = "match" if self.ok else "MISMATCH"
+        return f"validated against {self.reference}: max |Δ| {worst}; tolerance {self.tolerance:.0e}: {verdict}"
+
+
+def available_library() -> str:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "torch"
+
+
+def validate(d, lib: str | None = None) -> Validation:
+    """Run the generated backward pass and its validation script, in this process."""
+    lib = check_library(lib or available_library())
+    texts = list(sources(d, lib).values())
+    backward_ns: dict = {"__name__": "symgrad_generated_backward"}
+    exec(compile(texts[0], "<generated backward>", "exec"), backward_ns)  # noqa: S102 - our own template
+    validate_ns: dict = {"__name__": "symgrad_generated_validation"}
+    exec(compile(texts[1], "<generated validation>", "exec"), validate_ns)  # noqa: S102
+    result = validate_ns["validate"](backward_ns["backward"])
+    return Validation(result["reference"], result["errors"], result["tolerance"])

@@ -33,17 +33,22 @@ def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
     """Render ``d`` in each format into ``out_dir``; returns the paths written."""
     formats = parse_formats(formats)
     texts = {fmt: render(d, fmt, **options) for fmt in formats}
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SymgradError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    out = make_folder(out_dir)
     paths = []
     for fmt, text in texts.items():
         path = out / (stem(d) + SUFFIX[fmt])
         atomic_write(path, text)
         paths.append(path)
     return paths
+
+
+def make_folder(out_dir) -> Path:
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SymgradError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    return out
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -46,7 +46,8 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
         definitions=definitions,
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
-        meta={"notation": notation(la, lb, lc, loss), "letters": (la, lb, lc)},
+        meta={"notation": notation(la, lb, lc, loss), "letters": (la, lb, lc),
+              "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"}},
     )
     picks = {A.name: pick_index(pick_a, (min(2, m), min(3, k))),
              B.name: pick_index(pick_b, (min(1, k), min(2, n)))}

@@ -1,0 +1,203 @@
+"""Symbolic verification of backward code, for anyone's pytest suite.
+
+    def backward(A, B, grad_C):                 # torch-like or NumPy-like code
+        return grad_C.mm(B.t()), A.t().mm(grad_C)
+
+    def test_backward():
+        symgrad.testing.assert_backward(backward, op="matmul", sizes=(2, 4, 3), loss="mean")
+
+``assert_backward`` calls ``fn(A, B, G)`` with symbolic tensors (every entry an exact polynomial
+in the entries of A and B; G is dL/dC under the loss: 1/(mn) everywhere for the mean, 1 for the
+sum, its own symbols for a generic loss) and proves each returned gradient equal, for all values,
+to the chain-rule gradient. A wrong gradient raises AssertionError naming the first wrong
+element with the expected and actual expressions.
+"""
+from __future__ import annotations
+
+import numbers
+from fractions import Fraction
+
+from . import poly, tensor
+from .errors import SymgradError
+from .ops.matmul import matmul
+from .prover import first_difference
+from .tensor import PolyTensor
+
+OPS = {"matmul": matmul}
+SUPPORTED = ("@, .T, .t(), .mm(), .matmul(), .transpose(0, 1), .sum(), .mean(), .numel(), .shape, "
+             ".new_ones(shape), .new_zeros(shape), + - * / with numbers or tensors of the same shape")
+
+
+class UnsupportedOperation(SymgradError):
+    """The backward function used something symbolic tensors cannot do."""
+
+
+def _scalar(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UnsupportedOperation(f"arithmetic with {type(value).__name__} is not supported; "
+                                   f"symbolic tensors support {SUPPORTED}")
+    return Fraction(value)  # exact: a float is taken at its binary value
+
+
+class SymbolicTensor:
+    """A tensor of exact polynomials that answers the torch and NumPy calls of a backward pass."""
+
+    __array_priority__ = 1000  # make numpy defer to our operators
+
+    def __init__(self, data: PolyTensor, registry) -> None:
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_registry", registry)
+
+    # --- shape ------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return len(self._data.entries)
+
+    def _new(self, data: PolyTensor) -> "SymbolicTensor":
+        return SymbolicTensor(data, self._registry)
+
+    def new_ones(self, shape):
+        return self._filled(shape, 1)
+
+    def new_zeros(self, shape):
+        return self._filled(shape, 0)
+
+    def _filled(self, shape, value):
+        shape = tuple(shape)
+        return self._new(PolyTensor.build(shape, lambda ix: poly.const(value)))
+
+    # --- linear algebra ---------------------------------------------------------------------
+    def mm(self, other):
+        if not isinstance(other, SymbolicTensor):
+            raise UnsupportedOperation("mm() needs another tensor of the backward pass")
+        return self._new(tensor.matmul(self._data, other._data))
+
+    matmul = mm
+    __matmul__ = mm
+
+    def t(self):
+        return self._new(tensor.transpose(self._data))
+
+    @property
+    def T(self):
+        return self.t()
+
+    def transpose(self, dim0=0, dim1=1):
+        if {dim0 % 2, dim1 % 2} != {0, 1} or self.ndim != 2:
+            raise UnsupportedOperation("transpose() is supported for the two axes of a matrix")
+        return self.t()
+
+    def sum(self):
+        return self._new(PolyTensor((), (poly.add(*self._data.entries),)))
+
+    def mean(self):
+        return self.sum() / self.numel()
+
+    # --- arithmetic -------------------------------------------------------------------------
+    def _combine(self, other, op):
+        if isinstance(other, SymbolicTensor):
+            if other.shape == () or self.shape == ():
+                small, big = (other, self) if other.shape == () else (self, other)
+                value = small._data.entries[0]
+                pairs = [(p, value) if big is self else (value, p) for p in big._data.entries]
+                return self._new(PolyTensor(big.shape, tuple(op(a, b) for a, b in pairs)))
+            return self._new(tensor.elementwise(self._data, other._data, op))
+        value = poly.const(_scalar(other))
+        return self._new(PolyTensor(self.shape, tuple(op(p, value) for p in self._data.entries)))
+
+    def __add__(self, other):
+        return self._combine(other, poly.add)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._combine(other, lambda p, q: poly.add(p, poly.scale(q, -1)))
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, other):
+        return self._combine(other, poly.mul)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, SymbolicTensor):
+            raise UnsupportedOperation("division by a tensor is not supported; divide by a number")
+        return self._combine(1 / _scalar(other), poly.mul)
+
+    def __neg__(self):
+        return self * -1
+
+    def __pos__(self):
+        return self
+
+    # --- everything else is named in a clear error ------------------------------------------
+    def __getattr__(self, name):
+        raise UnsupportedOperation(f"the backward function uses .{name}, which symbolic tensors do not "
+                                   f"support; they support {SUPPORTED}")
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise UnsupportedOperation(f"the backward function calls numpy.{func.__name__}; use the tensor "
+                                   f"methods instead ({SUPPORTED})")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise UnsupportedOperation(f"the backward function calls numpy.{ufunc.__name__}; use the tensor "
+                                   f"methods instead ({SUPPORTED})")
+
+    def __getitem__(self, key):
+        raise UnsupportedOperation(f"indexing ([...]) is not supported; symbolic tensors support {SUPPORTED}")
+
+    def __bool__(self):
+        raise UnsupportedOperation("a symbolic tensor has no truth value: the backward pass must not branch on values")
+
+    def __repr__(self) -> str:
+        return f"SymbolicTensor(shape={self.shape})"
+
+    def to_sympy(self):
+        """The entries as SymPy expressions."""
+        return self._data.to_sympy(self._registry)
+
+
+def assert_backward(fn, op: str = "matmul", sizes=(2, 4, 3), loss: str = "mean"):
+    """Prove ``fn``'s gradients equal to the chain rule's for all values, or raise AssertionError."""
+    if op not in OPS:
+        raise SymgradError(f"unknown op {op!r}: use one of {', '.join(OPS)}")
+    d = OPS[op](*sizes, loss=loss)
+    reg = d.registry
+    args = [SymbolicTensor(PolyTensor.of_symbols(t), reg) for t in d.input_tensors.values()]
+    args.append(SymbolicTensor(d.upstream_values, reg))
+    result = fn(*args)
+    names = list(d.input_tensors)
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        raise AssertionError(f"the backward function must return ({', '.join('grad_' + n for n in names)}), "
+                             f"got {result!r}")
+    checked = 0
+    for name, got in zip(names, result):
+        if not isinstance(got, SymbolicTensor):
+            raise AssertionError(f"grad_{name} is a {type(got).__name__}, not a tensor computed from the inputs")
+        expected = d.grads_values[name]
+        if got.shape != expected.shape:
+            raise AssertionError(f"grad_{name} has shape {got.shape}, but {name} has shape {expected.shape}")
+        bad = first_difference(d, name, expected, got._data)
+        if bad:
+            index = ", ".join(map(str, bad.index))
+            raise AssertionError(
+                f"grad_{name} is wrong at element ({index}), dL/d{bad.element}:\n"
+                f"  expected (chain rule): {bad.derived}\n"
+                f"  actual (backward fn):  {bad.claimed}")
+        checked += len(expected.entries)
+    return checked
+
+
+__all__ = ["assert_backward", "SymbolicTensor", "UnsupportedOperation"]
