@@ -46,9 +46,9 @@ def chain_rule(definitions, upstream_ids, wrt) -> dict:
                 rest = mono[:pos] + mono[pos + 1:]
                 key = tuple(sorted(rest + (g,)))
                 acc[key] = acc.get(key, 0) + c * power
-    for acc in grads.values():
-        for key in [k for k, c in acc.items() if not c]:
-            del acc[key]
+    for x, acc in grads.items():
+        if 0 in acc.values():  # terms that cancelled
+            grads[x] = {k: c for k, c in acc.items() if c}
     return grads
 
 

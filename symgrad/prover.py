@@ -17,7 +17,7 @@ from .tensor import PolyTensor, to_sympy
 # L's own formula; "shape": both sides have the same dimensions.
 RULES = {
     "definition": "equal", "no dependence": "equal", "sum rule": "equal",
-    "product rule": "equal", "local partials": "equal", "drop zero terms": "equal",
+    "product rule": "equal", "local partial": "equal", "local partials": "equal", "drop zero terms": "equal",
     "every element": "equal", "regroup": "equal", "closed form": "equal",
     "chain rule": "chain", "loss": "loss", "substitute the loss": "values",
     "dimensions": "shape",
@@ -72,7 +72,7 @@ def independent_chain_rule(d, lhs):
     x = d.registry.id_of(lhs.variables[0])
     acc = {}
     for definition, g in zip(d.definitions.entries, d.upstream_symbols.ids):
-        if x in poly.variables(definition):
+        if any(x in mono for mono in definition):
             poly.add_into(acc, poly.mul(poly.var(g), poly.diff(definition, x)))
     return acc
 

@@ -34,7 +34,7 @@ DEFAULT_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
 
 RULE_TEXT = {
     "definition": "definition", "no dependence": "does not contain it", "sum rule": "sum rule",
-    "product rule": "product rule", "chain rule": "chain rule", "local partials": "local partials",
+    "product rule": "product rule", "local partial": "local partial", "chain rule": "chain rule", "local partials": "local partials",
     "drop zero terms": "drop zeros", "every element": "chain rule, every element",
     "regroup": "matrix product", "closed form": "closed form", "dimensions": "dimensions",
     "loss": "derivative of the loss", "substitute the loss": "loss substituted",

@@ -6,7 +6,9 @@ the local partials put in, and the zero terms dropped.
 
 Listing every zero is what a reader wants for a small output (the reference
 lists six). Past ``LIST_LIMIT`` outputs the steps name only the outputs that
-contain x; the prover still checks that no other output does.
+contain x, and only the first is differentiated term by term (the others state
+their local partial directly); the prover still checks every one of them, and
+that no other output contains x.
 """
 from __future__ import annotations
 
@@ -31,14 +33,17 @@ def _terms(expr):
 def local_partials(d, x: int, key: str) -> Equation:
     reg, xs = d.registry, d.registry.symbol(x)
     touched = set(engine.paths(d.gradient_of(x), d.upstream_symbols.ids))
-    steps = []
+    steps, every = [], lists_zeros(d)
     for o, (y, definition) in enumerate(zip(d.output.ids, d.definitions.entries)):
-        ys = reg.symbol(y)
-        lhs = sympy.Derivative(ys, xs)
+        if o not in touched and not every:
+            continue
+        lhs = sympy.Derivative(reg.symbol(y), xs)
         if o not in touched:
-            if not lists_zeros(d):
-                continue
             steps.append(Step(lhs, sympy.Integer(0), "no dependence", frozenset({xs})))
+            continue
+        if not every and steps:
+            value = to_sympy(poly.diff(definition, x), reg, evaluate=False)
+            steps.append(Step(lhs, value, "local partial", frozenset({xs, value})))
             continue
         expansion = to_sympy(definition, reg, evaluate=False)
         # to_sympy keeps the monomials' sorted order, so terms and monomials line up
