@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import sympy
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
 from .derivation import Proof
@@ -24,7 +24,16 @@ def claim_symbols(d) -> dict:
 
 
 def parse_claim(d, claim: str):
-    names = claim_symbols(d)
+    return parse_with(claim_symbols(d), claim)
+
+
+def parse_general_claim(gd, claim: str):
+    names = {n: gd.matrices[n] for n in gd.input_names}
+    names["G"] = gd.matrices["G"]
+    return parse_with(names, claim)
+
+
+def parse_with(names: dict, claim: str):
     allowed = "|".join(sorted(names, key=len, reverse=True))
     if not isinstance(claim, str) or not claim.strip():
         raise SymgradError("a claim must be a non-empty expression such as 'G*B.T'")
@@ -35,13 +44,31 @@ def parse_claim(d, claim: str):
     try:
         expr = parse_expr(claim, local_dict=names, transformations=standard_transformations, evaluate=True)
     except sympy.ShapeError:
-        shapes = ", ".join(f"{n} is {'×'.join(map(str, s.shape))}" for n, s in names.items())
-        raise SymgradError(f"the shapes in claim {claim!r} do not fit ({shapes})") from None
+        raise SymgradError(f"the shapes in claim {claim!r} do not fit ({describe(names)})") from None
     except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
         raise SymgradError(f"malformed claim {claim!r}: {exc}") from None
     if not isinstance(expr, sympy.MatrixExpr):
         raise SymgradError(f"claim {claim!r} is not a matrix expression")
+    if not shapes_fit(expr):
+        raise SymgradError(f"the shapes in claim {claim!r} do not fit ({describe(names)})")
     return expr
+
+
+def shapes_fit(expr) -> bool:
+    """Every product joins equal inner sizes and every sum equal shapes, also for symbolic sizes
+    (where SymPy lets k×n times m×n through when it cannot tell n from k)."""
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, MatMul):
+            factors = [a for a in node.args if isinstance(a, sympy.MatrixExpr)]
+            if any(x.shape[1] != y.shape[0] for x, y in zip(factors, factors[1:])):
+                return False
+        if isinstance(node, MatAdd) and len({a.shape for a in node.args}) > 1:
+            return False
+    return True
+
+
+def describe(names: dict) -> str:
+    return ", ".join(f"{n} is {'×'.join(map(str, s.shape))}" for n, s in names.items())
 
 
 def check(d, wrt: str, claim) -> Proof:
@@ -50,6 +77,12 @@ def check(d, wrt: str, claim) -> Proof:
     ``claim`` is a string over the input names and G (= dL/dY), or a SymPy matrix
     of the same shape as the input.
     """
+    from .derivation import GeneralDerivation
+    if isinstance(d, GeneralDerivation):
+        from .general_prover import check_claim
+        if not isinstance(claim, str):
+            raise SymgradError("a claim about a general derivation must be a string such as 'G*B.T'")
+        return check_claim(d, wrt, claim)
     if wrt not in d.input_tensors:
         raise SymgradError(f"unknown input {wrt!r}: the inputs are {', '.join(d.input_tensors)}")
     meaning = Meaning(d, values=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from . import __version__
-from .derivation import Derivation
+from .derivation import Derivation, GeneralDerivation
 from .errors import SymgradError
 from .ops.matmul import REFERENCE, matmul, parse_pick
 from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
@@ -26,10 +27,13 @@ class Parser(argparse.ArgumentParser):
 
 
 def size(text: str):
+    """A positive integer, or a name (m, k, n) for the general derivation."""
     text = text.strip()
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"a size must be a positive integer, got {text!r}")
-    return int(text)
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
+        return text
+    raise argparse.ArgumentTypeError(f"a size must be a positive integer or a name such as m, got {text!r}")
 
 
 def pick(text: str):
@@ -101,6 +105,9 @@ def run_matmul(args) -> int:
 
 def publish(d: Derivation, args) -> int:
     check_date(args.date)  # options are checked even when nothing is written
+    general = isinstance(d, GeneralDerivation)
+    if general and (args.emit_code or args.validate):
+        raise SymgradError("--emit-code and --validate need concrete sizes")
     if args.emit_code:
         check_library(args.emit_code)
     proof = d.prove()
@@ -129,6 +136,12 @@ def publish(d: Derivation, args) -> int:
 
 
 def summary(d: Derivation, proof) -> dict:
+    if isinstance(d, GeneralDerivation):
+        return {"op": d.op, "sizes": {r: str(s) for r, s in d.sizes.items()}, "loss": d.loss,
+                "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+                "proof": {"ok": proof.ok, "checked": proof.checked, "instances": proof.elements,
+                          "steps": proof.steps, "failed_step": proof.failed_step,
+                          "instantiated_up_to": d.instantiate_up_to}}
     return {
         "op": d.op,
         "sizes": d.sizes,
@@ -143,6 +156,16 @@ def summary(d: Derivation, proof) -> dict:
 
 
 def text_summary(d: Derivation, proof) -> str:
+    if isinstance(d, GeneralDerivation):
+        m, k, n = d.sizes.values()
+        lines = [f"{d.op} for every size: A {m}×{k}, B {k}×{n}, loss {d.loss}"]
+        lines += [f"  dL/d{name} = {expr}" for name, expr in d.closed_forms.items()]
+        if proof.ok:
+            lines.append(f"proof holds: {proof.steps} steps checked symbolically, {proof.elements} instances "
+                         f"checked at every size up to {d.instantiate_up_to}")
+        else:
+            lines.append(str(proof))
+        return "\n".join(lines)
     dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
     lines = [f"{d.op}: {dims}, loss {d.loss}"]
     for name, index in d.picks.items():

@@ -70,9 +70,11 @@ class Counterexample:
     element: sympy.Symbol
     derived: sympy.Expr   # what the chain rule gives
     claimed: sympy.Expr
+    sizes: dict | None = None  # for a general claim: the concrete sizes where it fails
 
     def __str__(self) -> str:
-        return (f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}): "
+        where = "" if not self.sizes else " at " + ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return (f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
                 f"the chain rule gives {self.derived}, the claim gives {self.claimed}")
 
 
@@ -113,6 +115,14 @@ class Derivation:
     equations: dict = field(default_factory=dict, repr=False)     # key -> Equation
     meta: dict = field(default_factory=dict)
 
+    @property
+    def output_name(self) -> str:
+        return self.output.name
+
+    @property
+    def input_names(self) -> tuple:
+        return tuple(self.input_tensors)
+
     @cached_property
     def inputs(self) -> dict:
         return {n: PolyTensor.of_symbols(t).to_sympy(self.registry) for n, t in self.input_tensors.items()}
@@ -147,6 +157,47 @@ class Derivation:
         return self.proof
 
     # Jupyter shows a derivation as its rendered document.
+    def _repr_latex_(self) -> str:
+        from .renderer import render
+        return render(self, "latex-inline")
+
+    def _repr_html_(self) -> str:
+        from .renderer import render
+        return render(self, "fragment")
+
+    def _repr_markdown_(self) -> str:
+        from .renderer import render
+        return render(self, "md")
+
+
+@dataclass(frozen=True)
+class GeneralDerivation:
+    """A derivation for symbolic sizes, in index notation: the same interface as Derivation
+    for proving, checking claims and rendering."""
+
+    op: str
+    sizes: dict                   # name -> SymPy symbol
+    loss: str
+    letters: tuple
+    input_names: tuple
+    output_name: str
+    bases: dict = field(repr=False)         # matrix name -> IndexedBase of its entries
+    matrices: dict = field(repr=False)      # matrix name -> MatrixSymbol with symbolic shape
+    closed_forms: dict = field(repr=False)  # input name -> SymPy matrix expression
+    equations: dict = field(repr=False)     # key -> Equation
+    ranges: dict = field(repr=False)        # equation key -> {free index: (lo, hi)}
+    instantiate_up_to: int = 4
+    meta: dict = field(default_factory=dict)
+
+    @cached_property
+    def proof(self) -> Proof:
+        from .general_prover import prove
+        return prove(self)
+
+    def prove(self) -> Proof:
+        """Check every step symbolically, and at every concrete size up to ``instantiate_up_to``."""
+        return self.proof
+
     def _repr_latex_(self) -> str:
         from .renderer import render
         return render(self, "latex-inline")

@@ -11,6 +11,7 @@ GALLERY = (
     ("the reference example: 2×4 times 4×3, mean loss", lambda: matmul(2, 4, 3, "mean")),
     ("3×2 times 2×5, sum loss", lambda: matmul(3, 2, 5, "sum")),
     ("12×12 times 12×12, generic loss: matrices elided", lambda: matmul(12, 12, 12, "generic")),
+    ("every size, in index notation, mean loss", lambda: matmul("m", "k", "n", "mean")),
 )
 
 

@@ -58,10 +58,21 @@ class SymgradLatexPrinter(LatexPrinter):
         return signs + body
 
     def _print_Indexed(self, expr):
-        """c_{ij} for single-letter indices, as the reference writes them; commas otherwise."""
+        """c_{ij} for single-letter indices, as the reference writes them; commas otherwise.
+        The upstream entries (base ``dL/dc``) print as \\frac{\\partial L}{\\partial c_{ij}}."""
         idx = [self._print(i) for i in expr.indices]
         sep = "" if all(len(i) == 1 for i in idx) else ","
-        return f"{self._print(expr.base.label)}_{{{sep.join(idx)}}}"
+        label = expr.base.label.name
+        entry = f"{label[4:] if label.startswith('dL/d') else label}_{{{sep.join(idx)}}}"
+        return rf"\frac{{\partial L}}{{\partial {entry}}}" if label.startswith("dL/d") else entry
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        return rf"\delta_{{{self._print(expr.args[0])}{self._print(expr.args[1])}}}"
+
+    def _print_Entry(self, expr):
+        matrix, row, col = expr.args
+        inner = self._print(matrix)
+        return rf"\left({inner}\right)_{{{self._print(row)}{self._print(col)}}}"
 
     def _print_Symbol(self, expr, style="plain"):
         return expr.name  # names are symgrad's LaTeX already (see symbols.py)
@@ -138,9 +149,9 @@ def to_latex(expr, **settings) -> str:
 
 def matrix_names(d) -> dict:
     """Bold capitals for tensors, and dL/dX for the upstream and the gradients."""
-    out_bold = rf"\boldsymbol{{{d.output.name}}}"
-    names = {d.output.name: out_bold, "G": rf"\frac{{\partial L}}{{\partial {out_bold}}}"}
-    for n in d.input_tensors:
+    out_bold = rf"\boldsymbol{{{d.output_name}}}"
+    names = {d.output_name: out_bold, "G": rf"\frac{{\partial L}}{{\partial {out_bold}}}"}
+    for n in d.input_names:
         names[n] = rf"\boldsymbol{{{n}}}"
         names[f"d{n}"] = rf"\frac{{\partial L}}{{\partial \boldsymbol{{{n}}}}}"
     return names

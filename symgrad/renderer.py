@@ -38,6 +38,8 @@ RULE_TEXT = {
     "drop zero terms": "drop zeros", "every element": "chain rule, every element",
     "regroup": "matrix product", "closed form": "closed form", "dimensions": "dimensions",
     "loss": "derivative of the loss", "substitute the loss": "loss substituted",
+    "differentiate": "differentiate each term", "sifting": "sum of a Kronecker delta",
+    "transpose": "transpose", "matrix product": "matrix product",
 }
 
 
@@ -141,12 +143,11 @@ class Document:
     def eq(self, key: str) -> Shown:
         """A recorded, checked equation of the derivation."""
         equation: Equation = self.d.equations[key]
-        explicit = {n: v for n, v in self.views().items()}
         lines, previous = [], None
         for step in equation.steps:
             settings = {"highlight": step.highlight}
             if step.explicit:
-                settings["explicit"] = explicit
+                settings["explicit"] = self.views()
             rhs = self.tex(step.rhs, **settings)
             lhs = None if previous is not None and step.lhs is previous else self.tex(step.lhs, highlight=step.highlight)
             lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], True))
@@ -156,7 +157,8 @@ class Document:
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
         pairs = self.d.meta["notation"][key]
-        lines = tuple(Line(self.tex(lhs), self.tex(rhs), "definition", False) for lhs, rhs in pairs)
+        lines = tuple(Line(self.tex(lhs), self.tex(rhs), label, False) for lhs, rhs, label in
+                      ((*pair, "definition")[:3] for pair in pairs))
         return Shown(key, self._number(key), lines)
 
     def ref(self, key: str) -> int:
@@ -208,10 +210,13 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
     proof = d.prove()
     doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url))
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
-    return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{d.op}.body.j2")
+    body = d.meta.get("body", d.op)
+    return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")
 
 
 def default_title(d) -> str:
+    if d.meta.get("body") == "matmul_general":
+        return "Matrix multiplication and its gradients, for every size"
     dims = {"matmul": "C = AB, with A {m}×{k} and B {k}×{n}"}.get(d.op, d.op)
     return "Matrix multiplication and its gradients: " + dims.format(**d.sizes)
 

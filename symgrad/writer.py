@@ -26,7 +26,7 @@ def parse_formats(formats) -> tuple:
 
 
 def stem(d) -> str:
-    return f"{d.op}-" + "x".join(str(v) for v in d.sizes.values())
+    return d.meta.get("stem") or f"{d.op}-" + "x".join(str(v) for v in d.sizes.values())
 
 
 def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:

@@ -13,9 +13,11 @@ def run(*args, cwd=None):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["matmul", "-m", "0"], "a size must be a positive integer, got '0'"),
+    (["matmul", "-m", "0"], "a size must be a positive integer or a name such as m, got '0'"),
     (["matmul", "-k", "-3"], "a size must be a positive integer"),
-    (["matmul", "-n", "two"], "a size must be a positive integer, got 'two'"),
+    (["matmul", "-n", "2.5"], "a size must be a positive integer or a name such as m, got '2.5'"),
+    (["matmul", "-n", "two"], "give all three sizes as integers, or all three as names"),
+    (["matmul", "-m", "m", "-k", "k", "-n", "n", "--validate"], "--emit-code and --validate need concrete sizes"),
     (["matmul", "--pick-a", "3,1"], "pick 3,1 is outside A, which is 2×4"),
     (["matmul", "--pick-b", "1,4"], "pick 1,4 is outside B, which is 4×3"),
     (["matmul", "--pick-a", "1"], "a pick is two 1-based indices"),

@@ -71,7 +71,7 @@ def test_large_matrices_and_sums_are_elided():
 ORDER = ["general_inputs", "general_product", "entry", "loss_definition", "chain_general",
          "inputs", "product", "local_A", "chain_A", "grad_A", "regroup_A", "identity_A",
          "local_B", "chain_B", "grad_B", "regroup_B", "identity_B",
-         "loss", "pick_value_A", "pick_value_B", "values_A", "values_B"]
+         "loss", "pick_value_A", "pick_value_B", "values_A", "values_B", "general_result"]
 
 
 def test_document_follows_the_hand_derivation(ref):

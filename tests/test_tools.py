@@ -22,7 +22,7 @@ pytestmark = pytest.mark.tools
 
 GALLERY = sorted((ROOT / "output").glob("*/*"))
 CASES = [(1, 1, 1, "mean"), (2, 4, 3, "mean"), (2, 4, 3, "sum"), (2, 4, 3, "generic"), (3, 7, 2, "mean"),
-         (12, 12, 12, "mean")]
+         (12, 12, 12, "mean"), ("m", "k", "n", "generic"), ("m", "k", "n", "sum")]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,8 @@ def local_page(d, folder: Path, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (3, 2, 5, "sum"), (12, 12, 12, "generic"), (1, 1, 1, "mean")])
+@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (3, 2, 5, "sum"), (12, 12, 12, "generic"), (1, 1, 1, "mean"),
+                                  ("m", "k", "n", "mean")])
 def test_pages_typeset_every_formula_in_chromium(browser, tmp_path, case):
     m, k, n, loss = case
     d = symgrad.matmul(m, k, n, loss)

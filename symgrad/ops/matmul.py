@@ -24,7 +24,19 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
 
     Picks are 1-based (row, column), as printed; by default the reference's
     a_23 and b_12, moved inside the matrix when it is smaller.
+
+    With sizes given as names (``matmul("m", "k", "n")``) the result is a GeneralDerivation:
+    the same identities proven for every size at once, in index notation.
     """
+    symbolic = [isinstance(s, (str, sympy.Symbol)) for s in (m, k, n)]
+    if any(symbolic):
+        if not all(symbolic):
+            raise SymgradError("give all three sizes as integers, or all three as names such as 'm', 'k', 'n' "
+                               "(mixed concrete and symbolic sizes are not supported)")
+        if pick_a is not None or pick_b is not None:
+            raise SymgradError("a general derivation has no picked elements: it derives an arbitrary a_pq and b_pq")
+        from .matmul_general import matmul_general
+        return matmul_general(m, k, n, loss, letters)
     loss = check_loss(loss)
     sizes = {"m": check_size("m", m), "k": check_size("k", k), "n": check_size("n", n)}
     m, k, n = sizes.values()
@@ -94,6 +106,11 @@ def notation(la: str, lb: str, lc: str, loss: str) -> dict:
     total = sympy.Sum(c[i, j], (j, 1, n), (i, 1, m))
     loss_rhs = {"mean": sympy.Mul(1 / (m * n), total, evaluate=False), "sum": total,
                 "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}"))}[loss]
+    from ..index import upstream_base
+    g, p, q = upstream_base(lc), *sympy.symbols("p q")
+    proven = "proven for every size"
+    general = ((sympy.Derivative(L, a[p, q]), sympy.Sum(sympy.Mul(g[p, j], b[q, j], evaluate=False), (j, 1, n)), proven),
+               (sympy.Derivative(L, b[p, q]), sympy.Sum(sympy.Mul(a[i, p], g[i, q], evaluate=False), (i, 1, m)), proven))
     f, x, path = sympy.IndexedBase("f"), sympy.IndexedBase("x"), sympy.Symbol("m")
     chain = sympy.Sum(sympy.Mul(sympy.Derivative(L, f[path]), sympy.Derivative(f[path], x[i]), evaluate=False),
                       (path, 1, M))
@@ -103,6 +120,7 @@ def notation(la: str, lb: str, lc: str, loss: str) -> dict:
         "entry": ((c[i, j], sympy.Sum(a[i, t] * b[t, j], (t, 1, k))),),
         "loss_definition": ((L, loss_rhs),),
         "chain_general": ((sympy.Derivative(L, x[i]), chain),),
+        "general_result": general,
     }
 
 
