@@ -97,8 +97,27 @@ class Proof:
         return f"refuted: {self.counterexample or self.failed_step}"
 
 
+class Published:
+    """What every derivation offers: its proof (computed once) and Jupyter views of its document."""
+
+    def prove(self) -> Proof:
+        return self.proof
+
+    def _repr_latex_(self) -> str:
+        from .renderer import render
+        return render(self, "latex-inline")
+
+    def _repr_html_(self) -> str:
+        from .renderer import render
+        return render(self, "fragment")
+
+    def _repr_markdown_(self) -> str:
+        from .renderer import render
+        return render(self, "md")
+
+
 @dataclass(frozen=True)
-class Derivation:
+class Derivation(Published):
     op: str
     sizes: dict
     loss: str
@@ -152,26 +171,9 @@ class Derivation:
         from .prover import prove
         return prove(self)
 
-    def prove(self) -> Proof:
-        """Check every recorded step and every element against the closed forms (computed once)."""
-        return self.proof
-
-    # Jupyter shows a derivation as its rendered document.
-    def _repr_latex_(self) -> str:
-        from .renderer import render
-        return render(self, "latex-inline")
-
-    def _repr_html_(self) -> str:
-        from .renderer import render
-        return render(self, "fragment")
-
-    def _repr_markdown_(self) -> str:
-        from .renderer import render
-        return render(self, "md")
-
 
 @dataclass(frozen=True)
-class GeneralDerivation:
+class GeneralDerivation(Published):
     """A derivation for symbolic sizes, in index notation: the same interface as Derivation
     for proving, checking claims and rendering."""
 
@@ -191,21 +193,6 @@ class GeneralDerivation:
 
     @cached_property
     def proof(self) -> Proof:
+        """Every step checked symbolically, then at every concrete size up to ``instantiate_up_to``."""
         from .general_prover import prove
         return prove(self)
-
-    def prove(self) -> Proof:
-        """Check every step symbolically, and at every concrete size up to ``instantiate_up_to``."""
-        return self.proof
-
-    def _repr_latex_(self) -> str:
-        from .renderer import render
-        return render(self, "latex-inline")
-
-    def _repr_html_(self) -> str:
-        from .renderer import render
-        return render(self, "fragment")
-
-    def _repr_markdown_(self) -> str:
-        from .renderer import render
-        return render(self, "md")
