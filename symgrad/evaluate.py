@@ -18,6 +18,28 @@ from .errors import SymgradError
 from .tensor import PolyTensor
 
 
+class TensorOp(sympy.Function):
+    """A closed form that is an operation on whole tensors (a transposed convolution, say).
+
+    Its first ``tensors`` arguments are Symbols naming tensors (X, W, G, ...); the rest are
+    integer parameters. Subclasses compute the result exactly in ``compute``.
+    """
+
+    tensors = 1
+    is_commutative = False
+
+    @classmethod
+    def eval(cls, *args):
+        return None  # never evaluated by SymPy: Meaning computes it
+
+    @property
+    def params(self) -> tuple:
+        return tuple(int(a) for a in self.args[self.tensors:])
+
+    def compute(self, *tensors):
+        raise NotImplementedError
+
+
 class Meaning:
     """Evaluates step objects of ``d``; with ``values`` the loss is substituted.
 
@@ -45,6 +67,16 @@ class Meaning:
     def __call__(self, e):
         if isinstance(e, TensorView):
             return self._valued(self._defined(e.tensor))
+        if isinstance(e, sympy.Symbol) and e.name in self.env and e.name not in self.reg.ids:
+            return self.env[e.name]  # a whole tensor named in a closed form: X, W, G, dX, Y ...
+        if isinstance(e, TensorOp):
+            if e not in self.memo:
+                names = [a.name for a in e.args[:e.tensors]]
+                missing = [n for n in names if n not in self.env]
+                if missing:
+                    raise SymgradError(f"unknown tensor {missing[0]!r}: use {', '.join(self.env)}")
+                self.memo[e] = e.compute(*(self.env[n] for n in names))
+            return self.memo[e]
         if isinstance(e, (sympy.MatrixBase, sympy.MatrixExpr)):
             if e not in self.memo:
                 self.memo[e] = self.matrix(e)  # env tensors already carry the substitution

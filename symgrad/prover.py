@@ -5,6 +5,8 @@ rational coefficients, no floating point, no sampling.
 """
 from __future__ import annotations
 
+import sympy
+
 from . import losses, poly
 from .derivation import Counterexample, Proof
 from .errors import SymgradError
@@ -20,7 +22,8 @@ RULES = {
     "product rule": "equal", "local partial": "equal", "local partials": "equal", "drop zero terms": "equal",
     "every element": "equal", "regroup": "equal", "closed form": "equal",
     "chain rule": "chain", "loss": "loss", "substitute the loss": "values",
-    "dimensions": "shape",
+    "dimensions": "shape", "im2col": "equal", "loss entry": "loss entry",
+    "output height": "size", "output width": "size",
 }
 
 
@@ -34,6 +37,13 @@ def prove(d) -> Proof:
                 return Proof(False, n_steps, steps=n_steps, failed_step=f"{eq.key}, step {i + 1} ({step.rule}): {why}")
             n_steps += 1
     elements = 0
+    for wrt, expr in d.meta.get("views", ()):
+        derived = d.definitions if wrt == d.output.name else d.grads_upstream[wrt]
+        claimed = symbolic(expr)
+        if derived != claimed:
+            return Proof(False, elements + n_steps, elements, n_steps,
+                         failed_step=f"the im2col view of {wrt} differs from the element-wise result")
+        elements += len(derived.entries)
     for wrt, expr in d.closed_forms.items():
         for meaning, grads in ((symbolic, d.grads_upstream), (valued, d.grads_values)):
             if meaning is valued and d.loss == "generic":
@@ -53,6 +63,14 @@ def check_step(d, step, symbolic, valued) -> str | None:
         return f"no checker for the rule {step.rule!r}"
     if kind == "shape":
         return None if step.lhs.shape == step.rhs.shape else f"shapes {step.lhs.shape} and {step.rhs.shape} differ"
+    if kind == "size":  # the displayed formula, evaluated by SymPy, is the output's actual size
+        axis = {"output height": -2, "output width": -1}[step.rule]
+        value = sympy.sympify(step.lhs).doit()
+        return None if value == step.rhs == d.output.shape[axis] else f"{value} is not {d.output.shape[axis]}"
+    if kind == "loss entry":
+        L = losses.loss_polynomial(d.loss, d.output.ids)
+        y = d.registry.id_of(step.lhs.variables[0])
+        return None if L is not None and poly.diff(L, y) == symbolic(step.rhs) else "not the loss's derivative"
     meaning = valued if kind == "values" else symbolic
     try:
         rhs = meaning(step.rhs)

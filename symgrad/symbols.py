@@ -75,7 +75,7 @@ class SymbolTensor:
 
     @classmethod
     def create(cls, registry: Registry, name: str, letter: str, shape: tuple[int, ...], namer=None):
-        commas = max(shape) >= 10
+        commas = max(shape) >= 10 or len(shape) > 2  # x_{1,2,3,4}: commas read better past two indices
         ids = []
         for index in itertools.product(*(range(1, s + 1) for s in shape)):
             entry = entry_name(letter, index, commas)

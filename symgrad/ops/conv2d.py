@@ -1,0 +1,408 @@
+"""Y = conv2d(X, W, b): cross-correlation with stride, zero padding, dilation and groups, as in
+PyTorch. X is N×C×H×W, W is O×(C/groups)×kH×kW, b has O entries, and
+
+    y[n,o,i,j] = b[o] + Σ_{c,u,v} w[o,c,u,v] · x[n, g·C/groups + c, i·s − p + u·d, j·s − p + v·d]
+
+over the taps that land inside X (zero padding adds nothing), g being o's group. The module
+knows convolution and nothing else: the element-wise chain rule is the engine's, as for matmul.
+
+Closed forms, each computed independently of the chain rule and proven equal to it element by
+element: dL/dX = conv_transpose2d(G, W) with the output padding that recovers H×W; dL/dW = the
+correlation of X with G summed over the batch; dL/db = Σ_{n,i,j} G. And the im2col view:
+Y = W_mat · unfold(X) + b, dW_mat = Σ_n G_mat · unfold(X)ᵀ, dX = fold(W_matᵀ · G_mat).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy
+
+from .. import poly
+from ..derivation import Equation, Step, TensorView
+from ..derive import Problem, derive
+from ..errors import SymgradError
+from ..evaluate import TensorOp
+from ..losses import check_loss
+from ..symbols import Registry, SymbolTensor
+from ..tensor import PolyTensor
+
+
+@dataclass(frozen=True)
+class Geometry:
+    N: int
+    C: int
+    H: int
+    W: int
+    O: int
+    kH: int
+    kW: int
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    groups: int
+
+    @property
+    def Cg(self) -> int:
+        return self.C // self.groups
+
+    @property
+    def Og(self) -> int:
+        return self.O // self.groups
+
+    @property
+    def out(self) -> tuple:
+        return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1 for size, p, d, k, s in
+                     zip((self.H, self.W), self.padding, self.dilation, (self.kH, self.kW), self.stride))
+
+    def taps(self, i: int, j: int):
+        """(u, v, h, w) for every kernel tap of output position (i, j) that lands inside X."""
+        (sH, sW), (pH, pW), (dH, dW) = self.stride, self.padding, self.dilation
+        for u, v in itertools.product(range(self.kH), range(self.kW)):
+            h, w = i * sH - pH + u * dH, j * sW - pW + v * dW
+            if 0 <= h < self.H and 0 <= w < self.W:
+                yield u, v, h, w
+
+    def output_padding(self) -> tuple:
+        """What conv_transpose2d must add to give back H×W (the floor in the size formula)."""
+        return tuple(size - ((o - 1) * s - 2 * p + d * (k - 1) + 1) for size, o, s, p, d, k in
+                     zip((self.H, self.W), self.out, self.stride, self.padding, self.dilation, (self.kH, self.kW)))
+
+    def params(self) -> tuple:
+        return (*self.stride, *self.padding, *self.dilation, self.groups)
+
+
+def pair(name: str, value, minimum: int) -> tuple:
+    values = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise SymgradError(f"{name} must be {kind} or a pair of them, got {value!r}")
+    return values
+
+
+def shape4(name: str, shape) -> tuple:
+    try:
+        values = tuple(shape)
+    except TypeError:
+        values = ()
+    if len(values) != 4 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        raise SymgradError(f"{name} must be four positive integers, got {shape!r}")
+    return values
+
+
+def geometry(input_shape, weight_shape, stride, padding, dilation, groups) -> Geometry:
+    N, C, H, W = shape4("input_shape", input_shape)
+    O, Cg, kH, kW = shape4("weight_shape", weight_shape)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise SymgradError(f"groups must be a positive integer, got {groups!r}")
+    if C % groups or O % groups:
+        raise SymgradError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({O})")
+    if Cg != C // groups:
+        raise SymgradError(f"the weight has {Cg} input channels, but {C} channels in {groups} groups need {C // groups}")
+    geo = Geometry(N, C, H, W, O, kH, kW, pair("stride", stride, 1), pair("padding", padding, 0),
+                   pair("dilation", dilation, 1), groups)
+    for axis, size, k, p, d in zip("HW", (H, W), (kH, kW), geo.padding, geo.dilation):
+        if d * (k - 1) + 1 > size + 2 * p:
+            raise SymgradError(f"the kernel spans {d * (k - 1) + 1} along {axis} (dilation {d}), more than the "
+                               f"padded input ({size} + 2·{p} = {size + 2 * p})")
+    return geo
+
+
+def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, padding=0, dilation=1, groups=1,
+           bias=True, loss="generic", *, pick_x=None, pick_w=None):
+    """Derive dL/dX, dL/dW and dL/db for Y = conv2d(X, W, b); picks are 1-based, as printed."""
+    loss = check_loss(loss)
+    geo = geometry(input_shape, weight_shape, stride, padding, dilation, groups)
+    reg = Registry()
+    X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
+    W = SymbolTensor.create(reg, "W", "w", (geo.O, geo.Cg, geo.kH, geo.kW))
+    inputs = {"X": X, "W": W}
+    if bias:
+        inputs["b"] = SymbolTensor.create(reg, "b", "b", (geo.O,))
+    Ho, Wo = geo.out
+    Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
+    definitions = []
+    for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
+        c0 = (o // geo.Og) * geo.Cg
+        entry = {}
+        for c in range(geo.Cg):
+            for u, v, h, w in geo.taps(i, j):
+                # X's ids come before W's, so (x, w) is already sorted
+                entry[(X.id_at((n, c0 + c, h, w)), W.id_at((o, c, u, v)))] = 1
+        if bias:
+            entry[(inputs["b"].id_at((o,)),)] = 1
+        definitions.append(entry)
+    params = geo.params()
+    closed = {"X": ConvTranspose2d(*SYM("G", "W"), *params, *geo.output_padding()),
+              "W": Conv2dWeight(*SYM("X", "G"), *params, geo.kH, geo.kW, 1)}
+    if bias:
+        closed["b"] = BiasGrad(*SYM("G"))
+    forward = Im2colForward(*SYM("X", "W", "b"), *params, geo.kH, geo.kW) if bias else \
+        Im2colForwardNoBias(*SYM("X", "W"), *params, geo.kH, geo.kW)
+    views = [("Y", forward),
+             ("W", Im2colWeightGrad(*SYM("X", "G"), *params, geo.kH, geo.kW)),
+             ("X", Im2colInputGrad(*SYM("G", "W"), *params, geo.H, geo.W))]
+    problem = Problem(
+        op="conv2d", sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.O, geo.Cg, geo.kH, geo.kW)},
+        registry=reg, inputs=inputs, output=Y, definitions=PolyTensor(Y.shape, tuple(definitions)),
+        closed_forms=closed, equations=equations,
+        meta={"geometry": geo, "views": views, "bias": bias, "body": "conv2d",
+              "stem": "conv2d-" + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W))) + "-"
+                      + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
+              "notation": notation(geo, reg, inputs)},
+    )
+    picks = {"X": pick_index("x", pick_x, X.shape, (0, 0, min(1, geo.H - 1), min(1, geo.W - 1))),
+             "W": pick_index("w", pick_w, W.shape, (0, 0, min(1, geo.kH - 1), min(1, geo.kW - 1)))}
+    return derive(problem, loss, picks)
+
+
+def SYM(*names):
+    return tuple(sympy.Symbol(n) for n in names)
+
+
+def pick_index(name, pick, shape, default) -> tuple:
+    if pick is None:
+        return default
+    if isinstance(pick, str):
+        parts = pick.replace(" ", "").split(",")
+        if not all(p.isdigit() for p in parts):
+            raise SymgradError(f"a pick of {name} is {len(shape)} 1-based indices such as 1,1,2,2; got {pick!r}")
+        pick = [int(p) for p in parts]
+    try:
+        values = tuple(int(v) - 1 for v in pick)
+    except (TypeError, ValueError):
+        raise SymgradError(f"a pick of {name} is {len(shape)} 1-based indices such as 1,1,2,2; got {pick!r}") from None
+    if len(values) != len(shape):
+        raise SymgradError(f"a pick of {name} is {len(shape)} 1-based indices such as 1,1,2,2; got {pick!r}")
+    return values
+
+
+def notation(geo: Geometry, reg, inputs) -> dict:
+    """The output size (derived, checked) and slices of the inputs to show."""
+    first_x = PolyTensor((geo.H, geo.W), tuple(poly.var(inputs["X"].id_at((0, 0, h, w)))
+                                               for h in range(geo.H) for w in range(geo.W)))
+    first_w = PolyTensor((geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v)))
+                                                 for u in range(geo.kH) for v in range(geo.kW)))
+    return {"slices": ((sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
+                       (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)))}
+
+
+def equations(d) -> dict:
+    geo: Geometry = d.meta["geometry"]
+    eq = {}
+    size_steps = []
+    for axis, size, k, s, p, dil, out in zip(("H", "W"), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride,
+                                            geo.padding, geo.dilation, geo.out):
+        inner = sympy.Add(size, 2 * p, -dil * (k - 1), -1, evaluate=False)
+        formula = sympy.Add(sympy.floor(sympy.Mul(inner, sympy.Rational(1, s), evaluate=False), evaluate=False),
+                            1, evaluate=False)
+        size_steps.append(Step(formula, sympy.Integer(out), f"output {'height' if axis == 'H' else 'width'}"))
+    eq["output_size"] = Equation("output_size", tuple(size_steps))
+    for name, closed in d.closed_forms.items():
+        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
+    for wrt, view in d.meta["views"]:
+        lhs = sympy.Symbol(wrt if wrt == "Y" else f"d{wrt}")
+        eq[f"im2col_{wrt}"] = Equation(f"im2col_{wrt}", (Step(lhs, view, "im2col"),))
+    first = d.output.ids[0]
+    L = sympy.Symbol("L")
+    if d.loss != "generic":
+        value = d.upstream_values.entries[0].get((), 0)
+        eq["loss"] = Equation("loss", (Step(sympy.Derivative(L, d.registry.symbol(first)),
+                                            sympy.Rational(value.numerator, value.denominator), "loss entry"),))
+    return eq
+
+
+# --- closed forms, each computed on its own ---------------------------------------------------
+
+def _geo(params, N, C, H, W, O, kH, kW):
+    sH, sW, pH, pW, dH, dW, groups = params[:7]
+    return Geometry(N, C, H, W, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
+
+
+class ConvTranspose2d(TensorOp):
+    """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
+
+    tensors = 2
+    label = "ConvTranspose2d"
+
+    def describe(self):
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups),
+                ("output padding", (opH, opW))]
+
+    def compute(self, G, W):
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        N, O, Ho, Wo = G.shape
+        _, Cg, kH, kW = W.shape
+        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
+        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
+        C, Og = Cg * groups, O // groups
+        out = {}
+        for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
+            g = G[(n, o, i, j)]
+            for c, u, v in itertools.product(range(Cg), range(kH), range(kW)):
+                h, w = i * sH - pH + u * dH, j * sW - pW + v * dW
+                if 0 <= h < H and 0 <= w < Wd:
+                    key = (n, (o // Og) * Cg + c, h, w)
+                    poly.mul_into(out.setdefault(key, {}), g, W[(o, c, u, v)])
+        return PolyTensor.build((N, C, H, Wd), lambda ix: {m: c for m, c in out.get(ix, {}).items() if c})
+
+
+class Conv2dWeight(TensorOp):
+    """dL/dW[o,c,u,v] = Σ_n Σ_{i,j} G[n,o,i,j] · X[n, c', i·s − p + u·d, j·s − p + v·d]:
+    X correlated with G, summed over the batch (only the first sample when batch_sum is 0)."""
+
+    tensors = 2
+    label = "Conv2dWeight"
+
+    def describe(self):
+        sH, sW, pH, pW, dH, dW, groups, kH, kW, batch_sum = self.params
+        out = [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
+        return out + ([] if batch_sum else [("first sample only", None)])
+
+    def compute(self, X, G):
+        *params, kH, kW, batch_sum = self.params
+        N, C, H, W = X.shape
+        O = G.shape[1]
+        geo = _geo(params, N, C, H, W, O, kH, kW)
+        out = []
+        for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
+            acc, c0 = {}, (o // geo.Og) * geo.Cg
+            for n in range(N if batch_sum else 1):
+                for i, j in itertools.product(range(G.shape[2]), range(G.shape[3])):
+                    h, w = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0], \
+                        j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
+                    if 0 <= h < H and 0 <= w < W:
+                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c, h, w)])
+            out.append({m: k for m, k in acc.items() if k})
+        return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
+
+
+class BiasGrad(TensorOp):
+    """dL/db[o] = Σ_n Σ_{i,j} G[n,o,i,j]."""
+
+    tensors = 1
+    label = "Sum"
+
+    def describe(self):
+        return [("over n, i, j", None)]
+
+    def compute(self, G):
+        N, O, Ho, Wo = G.shape
+        return PolyTensor((O,), tuple(poly.add(*(G[(n, o, i, j)] for n in range(N) for i in range(Ho)
+                                                  for j in range(Wo))) for o in range(O)))
+
+
+def unfold(X, n, group, geo) -> PolyTensor:
+    """im2col of sample n, one group: rows (c, u, v), columns the output positions (i, j)."""
+    Ho, Wo = geo.out
+    rows = []
+    for c, u, v in itertools.product(range(geo.Cg), range(geo.kH), range(geo.kW)):
+        for i, j in itertools.product(range(Ho), range(Wo)):
+            h, w = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0], \
+                j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
+            inside = 0 <= h < geo.H and 0 <= w < geo.W
+            rows.append(X[(n, group * geo.Cg + c, h, w)] if inside else {})
+    return PolyTensor((geo.Cg * geo.kH * geo.kW, Ho * Wo), tuple(rows))
+
+
+def weight_matrix(W, group, geo) -> PolyTensor:
+    """W_mat of one group: rows the group's output channels, columns (c, u, v)."""
+    per = geo.Cg * geo.kH * geo.kW  # W is row-major, so output channel o is one run of entries
+    return PolyTensor((geo.Og, per), W.entries[group * geo.Og * per:(group + 1) * geo.Og * per])
+
+
+def output_matrix(G, n, group, geo) -> PolyTensor:
+    """G_mat of sample n, one group: rows output channels, columns positions (i, j)."""
+    Ho, Wo = geo.out
+    return PolyTensor((geo.Og, Ho * Wo), tuple(G[(n, o, i, j)] for o in range(group * geo.Og, (group + 1) * geo.Og)
+                                               for i in range(Ho) for j in range(Wo)))
+
+
+class Im2colForward(TensorOp):
+    """Y = W_mat · unfold(X) + b, sample by sample and group by group."""
+
+    tensors = 3
+    label = "Im2col"
+
+    def describe(self):
+        return [("W_mat · unfold(X) + b", None)]
+
+    def compute(self, X, W, b=None):
+        from ..tensor import matmul
+        *params, kH, kW = self.params
+        N, C, H, Wd = X.shape
+        geo = _geo(params, N, C, H, Wd, W.shape[0], kH, kW)
+        Ho, Wo = geo.out
+        out = {}
+        for n, group in itertools.product(range(N), range(geo.groups)):
+            product = matmul(weight_matrix(W, group, geo), unfold(X, n, group, geo))
+            for r, (i, j) in itertools.product(range(geo.Og), itertools.product(range(Ho), range(Wo))):
+                o = group * geo.Og + r
+                out[(n, o, i, j)] = poly.add(product[(r, i * Wo + j)], b[(o,)]) if b else product[(r, i * Wo + j)]
+        return PolyTensor.build((N, geo.O, Ho, Wo), lambda ix: out[ix])
+
+
+class Im2colForwardNoBias(Im2colForward):
+    """Y = W_mat · unfold(X), for a convolution without bias."""
+
+    tensors = 2
+
+    def describe(self):
+        return [("W_mat · unfold(X)", None)]
+
+
+class Im2colWeightGrad(TensorOp):
+    """dW_mat = Σ_n G_mat[n] · unfold(X[n])ᵀ, reshaped to W's shape."""
+
+    tensors = 2
+    label = "Im2colWeight"
+
+    def describe(self):
+        return [("Σ_n G_mat · unfold(X)ᵀ", None)]
+
+    def compute(self, X, G):
+        from ..tensor import matmul, transpose
+        *params, kH, kW = self.params
+        N, C, H, Wd = X.shape
+        geo = _geo(params, N, C, H, Wd, G.shape[1], kH, kW)
+        blocks = []
+        for group in range(geo.groups):
+            acc = None
+            for n in range(N):
+                part = matmul(output_matrix(G, n, group, geo), transpose(unfold(X, n, group, geo)))
+                acc = part if acc is None else PolyTensor(part.shape, tuple(
+                    poly.add(a, b) for a, b in zip(acc.entries, part.entries)))
+            blocks.extend(acc.entries)
+        return PolyTensor((geo.O, geo.Cg, kH, kW), tuple(blocks))
+
+
+class Im2colInputGrad(TensorOp):
+    """dX = fold(W_matᵀ · G_mat): each column of the product is added back where it was unfolded from."""
+
+    tensors = 2
+    label = "Im2colInput"
+
+    def describe(self):
+        return [("fold(W_matᵀ · G_mat)", None)]
+
+    def compute(self, G, W):
+        from ..tensor import matmul, transpose
+        *params, H, Wd = self.params
+        N, O, Ho, Wo = G.shape
+        _, Cg, kH, kW = W.shape
+        geo = _geo(params, N, Cg * params[6], H, Wd, O, kH, kW)
+        out = {}
+        for n, group in itertools.product(range(N), range(geo.groups)):
+            columns = matmul(transpose(weight_matrix(W, group, geo)), output_matrix(G, n, group, geo))
+            for r, (c, u, v) in enumerate(itertools.product(range(Cg), range(kH), range(kW))):
+                for i, j in itertools.product(range(Ho), range(Wo)):
+                    h, w = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0], \
+                        j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
+                    if 0 <= h < H and 0 <= w < Wd:
+                        poly.add_into(out.setdefault((n, group * Cg + c, h, w), {}), columns[(r, i * Wo + j)])
+        return PolyTensor.build((N, geo.C, H, Wd), lambda ix: out.get(ix, {}))
