@@ -9,11 +9,12 @@ from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
 from .derivation import Proof
 from .errors import SymgradError
-from .evaluate import Meaning
+from .evaluate import Meaning, TensorOpBase
 from .prover import first_difference
 from .tensor import PolyTensor, indices
 
 _NUMBER_OR_OP = r"[0-9\s.*+\-/()@]"
+TENSOR_KEYWORDS = ("stride", "padding", "dilation", "groups", "output_padding", "batch_sum", "True", "False")
 
 
 def claim_symbols(d) -> dict:
@@ -24,7 +25,31 @@ def claim_symbols(d) -> dict:
 
 
 def parse_claim(d, claim: str):
+    functions = d.meta.get("claim_functions")
+    if functions:
+        return parse_tensor_claim(d, claim, functions(d))
     return parse_with(claim_symbols(d), claim)
+
+
+def parse_tensor_claim(d, claim: str, functions: dict):
+    """A claim over whole tensors (X, W, b, G) and the op's named operations."""
+    names = {n: sympy.Symbol(n) for n in [*d.input_tensors, "G"]}
+    words = sorted([*names, *functions, *TENSOR_KEYWORDS], key=len, reverse=True)
+    if not isinstance(claim, str) or not claim.strip():
+        raise SymgradError("a claim must be a non-empty expression such as 'conv_transpose2d(G, W, stride=2)'")
+    if not re.fullmatch(rf"(?:\b(?:{'|'.join(words)})\b|[0-9\s.*+\-/()=,])+", claim):
+        raise SymgradError(f"malformed claim {claim!r}: use {', '.join(names)}, numbers, + - * and the operations "
+                           f"{', '.join(functions)}")
+    try:
+        expr = parse_expr(claim, local_dict={**names, **functions, "True": True, "False": False},
+                          transformations=standard_transformations, evaluate=True)
+    except SymgradError:
+        raise
+    except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
+        raise SymgradError(f"malformed claim {claim!r}: {exc}") from None
+    if not expr.has(TensorOpBase) and not (isinstance(expr, sympy.Symbol) and expr.name in names):
+        raise SymgradError(f"claim {claim!r} is not a tensor expression")
+    return expr
 
 
 def parse_general_claim(gd, claim: str):
@@ -86,7 +111,9 @@ def check(d, wrt: str, claim) -> Proof:
     if wrt not in d.input_tensors:
         raise SymgradError(f"unknown input {wrt!r}: the inputs are {', '.join(d.input_tensors)}")
     meaning = Meaning(d, values=True)
-    if isinstance(claim, str):
+    if isinstance(claim, str) or d.meta.get("claim_functions"):
+        if not isinstance(claim, str):
+            raise SymgradError("a claim about this op must be a string such as 'conv_transpose2d(G, W)'")
         value = meaning(parse_claim(d, claim))
     elif isinstance(claim, (sympy.MatrixBase, sympy.NDimArray)):
         entries = sympy.Array(claim)

@@ -12,6 +12,7 @@ import sys
 from . import __version__
 from .derivation import Derivation, GeneralDerivation
 from .errors import SymgradError
+from .ops.conv2d import conv2d
 from .ops.matmul import REFERENCE, matmul, parse_pick
 from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .latex import DISPLAY_LIMIT
@@ -36,6 +37,21 @@ def size(text: str):
     raise argparse.ArgumentTypeError(f"a size must be a positive integer or a name such as m, got {text!r}")
 
 
+def dims(text: str) -> tuple:
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 4 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+        raise argparse.ArgumentTypeError(f"a shape is four positive integers such as 1x2x5x5, got {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+def int_or_pair(text: str):
+    parts = text.split(",")
+    if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected an integer or a pair such as 2,1, got {text!r}")
+    values = tuple(int(p) for p in parts)
+    return values[0] if len(values) == 1 else values
+
+
 def pick(text: str):
     try:
         return parse_pick(text)
@@ -58,6 +74,17 @@ def build_parser() -> Parser:
     mm.add_argument("--pick-b", type=pick, help="1-based element of B to derive step by step (default 1,2)")
     mm.add_argument("--letters", default="abc", help="entry letters of A, B and C (default abc)")
     add_output_options(mm)
+    conv = sub.add_parser("conv2d", help="Y = conv2d(X, W, b): dL/dX, dL/dW and dL/db")
+    conv.add_argument("--input", type=dims, default=(1, 2, 5, 5), help="N×C×H×W, as 1x2x5x5 (the default)")
+    conv.add_argument("--weight", type=dims, default=(2, 2, 3, 3), help="O×(C/groups)×kH×kW, as 2x2x3x3 (the default)")
+    for name, default in (("stride", "1"), ("padding", "0"), ("dilation", "1")):
+        conv.add_argument(f"--{name}", type=int_or_pair, default=int(default), help=f"an integer or a pair such as 2,1 (default {default})")
+    conv.add_argument("--groups", type=int, default=1, help="default 1")
+    conv.add_argument("--no-bias", action="store_true", help="a convolution without bias")
+    conv.add_argument("--loss", default="generic", help="generic (default), mean or sum")
+    conv.add_argument("--pick-x", help="1-based element of X to derive step by step, as 1,1,2,2")
+    conv.add_argument("--pick-w", help="1-based element of W to derive step by step, as 1,1,2,2")
+    add_output_options(conv)
     gallery = sub.add_parser("gallery", help="regenerate the committed examples")
     gallery.add_argument("--out", default="output", help="gallery folder (default output)")
     return parser
@@ -91,6 +118,10 @@ def main(argv=None) -> int:
             for path in build(args.out):
                 print(path)
             return 0
+        if args.command == "conv2d":
+            d = conv2d(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups,
+                       bias=not args.no_bias, loss=args.loss, pick_x=args.pick_x, pick_w=args.pick_w)
+            return publish(d, args)
         return run_matmul(args)
     except SymgradError as exc:
         print(f"symgrad: error: {exc}", file=sys.stderr)
@@ -147,12 +178,18 @@ def summary(d: Derivation, proof) -> dict:
         "sizes": d.sizes,
         "loss": d.loss,
         "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
-        "grad": {n: [[str(v) for v in g.row(i)] for i in range(g.rows)] for n, g in d.grad.items()},
+        "grad": {n: nested(g) for n, g in d.grad.items()},
         "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
         "proof": {"ok": proof.ok, "checked": proof.checked, "elements": proof.elements, "steps": proof.steps,
                   "counterexample": str(proof.counterexample) if proof.counterexample else None,
                   "failed_step": proof.failed_step},
     }
+
+
+def nested(array):
+    """A SymPy matrix or array as nested lists of strings, indexed like the tensor."""
+    return [nested(row) for row in array.tolist()] if hasattr(array, "tolist") else (
+        [nested(v) for v in array] if isinstance(array, list) else str(array))
 
 
 def text_summary(d: Derivation, proof) -> str:

@@ -55,6 +55,8 @@ def check_library(lib: str) -> str:
 def backward_lines(d, lib: str = "torch") -> list[str]:
     """The body of the backward pass: the lines the documents show."""
     check_library(lib)
+    if "code" in d.meta:  # an op that writes its own backward code
+        return d.meta["code"](d, lib)
     lines = [upstream_line(d, lib)]
     for name, closed in d.closed_forms.items():
         lines.append(f"grad_{name} = {expression(closed, d, lib)}")
@@ -66,6 +68,7 @@ def _context(d, lib: str) -> dict:
     names = list(d.input_tensors)
     out = d.output.name
     last = f"grad_{out}" if d.loss == "generic" else out
+    backward_lines(d, lib)  # an op without code for this library says so before anything is written
     dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
     return {
         "lib": lib, "title": f"{d.op} ({dims})", "names": names, "output": out,
@@ -122,6 +125,7 @@ class Validation:
 
 
 def available_library() -> str:
+    """torch when it can be imported, else NumPy."""
     try:
         import torch  # noqa: F401
     except ImportError:

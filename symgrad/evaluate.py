@@ -18,7 +18,7 @@ from .errors import SymgradError
 from .tensor import PolyTensor
 
 
-class TensorOp(sympy.Function):
+class TensorOpBase(sympy.Function):
     """A closed form that is an operation on whole tensors (a transposed convolution, say).
 
     Its first ``tensors`` arguments are Symbols naming tensors (X, W, G, ...); the rest are
@@ -38,6 +38,14 @@ class TensorOp(sympy.Function):
 
     def compute(self, *tensors):
         raise NotImplementedError
+
+    def describe(self) -> list:
+        """(name, value) pairs of the parameters, for display; value None shows the name alone."""
+        return []
+
+    def _sympystr(self, printer) -> str:
+        params = "".join(f", {n}={v}" if v is not None else f", {n}" for n, v in self.describe())
+        return f"{self.label}({', '.join(str(a) for a in self.args[:self.tensors])}{params})"
 
 
 class Meaning:
@@ -69,7 +77,7 @@ class Meaning:
             return self._valued(self._defined(e.tensor))
         if isinstance(e, sympy.Symbol) and e.name in self.env and e.name not in self.reg.ids:
             return self.env[e.name]  # a whole tensor named in a closed form: X, W, G, dX, Y ...
-        if isinstance(e, TensorOp):
+        if isinstance(e, TensorOpBase):
             if e not in self.memo:
                 names = [a.name for a in e.args[:e.tensors]]
                 missing = [n for n in names if n not in self.env]
@@ -77,11 +85,31 @@ class Meaning:
                     raise SymgradError(f"unknown tensor {missing[0]!r}: use {', '.join(self.env)}")
                 self.memo[e] = e.compute(*(self.env[n] for n in names))
             return self.memo[e]
+        if isinstance(e, (sympy.Add, sympy.Mul)) and e.has(TensorOpBase):
+            return self.tensor_arithmetic(e)
         if isinstance(e, (sympy.MatrixBase, sympy.MatrixExpr)):
             if e not in self.memo:
                 self.memo[e] = self.matrix(e)  # env tensors already carry the substitution
             return self.memo[e]
         return self._valued_poly(self.scalar(e))
+
+    def tensor_arithmetic(self, e) -> PolyTensor:
+        """Sums and scalar multiples of whole-tensor operations, as in the claim 2*conv_transpose2d(G, W)."""
+        if isinstance(e, sympy.Add):
+            parts = [self(a) for a in e.args]
+            out = parts[0]
+            for p in parts[1:]:
+                out = tensor.elementwise(out, p, poly.add)
+            return out
+        factor, found = poly.const(1), None
+        for a in e.args:
+            if a.has(TensorOpBase) or (a.is_Symbol and a.name in self.env):
+                if found is not None:
+                    raise SymgradError("a product of two tensors is not defined here")
+                found = self(a)
+            else:
+                factor = poly.mul(factor, self.scalar(a))
+        return PolyTensor(found.shape, tuple(poly.mul(factor, p) for p in found.entries))
 
     def _defined(self, t: PolyTensor) -> PolyTensor:
         """Output entries (c_ij) stand for their definitions."""

@@ -75,7 +75,21 @@ class SymgradLatexPrinter(LatexPrinter):
         return rf"\left({inner}\right)_{{{self._print(row)}{self._print(col)}}}"
 
     def _print_Symbol(self, expr, style="plain"):
-        return expr.name  # names are symgrad's LaTeX already (see symbols.py)
+        # entry names are symgrad's LaTeX already (see symbols.py); whole tensors (X, dX, G) are mapped
+        return self._settings["matrix_names"].get(expr.name, expr.name)
+
+    def _print_TensorOpBase(self, expr):  # SymPy dispatches Function subclasses only to names ending in Base
+        """An operation on whole tensors: its name, its tensors, and its parameters."""
+        tensors = ", ".join(self._print(a) for a in expr.args[:expr.tensors])
+        params = []
+        for name, value in expr.describe():
+            if value is None:
+                params.append(rf"\text{{{name}}}")
+            else:
+                shown = "(" + ", ".join(map(str, value)) + ")" if isinstance(value, tuple) else str(value)
+                params.append(rf"\text{{{name}}} = {shown}")
+        inner = tensors + (r";\ " + r",\ ".join(params) if params else "")
+        return rf"\operatorname{{{expr.label}}}\left({inner}\right)"
 
     def _print_Derivative(self, expr):
         (x, count), = expr.variable_count

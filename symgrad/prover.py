@@ -39,7 +39,10 @@ def prove(d) -> Proof:
     elements = 0
     for wrt, expr in d.meta.get("views", ()):
         derived = d.definitions if wrt == d.output.name else d.grads_upstream[wrt]
-        claimed = symbolic(expr)
+        try:
+            claimed = symbolic(expr)
+        except SymgradError as exc:
+            return Proof(False, elements + n_steps, elements, n_steps, failed_step=f"the im2col view of {wrt}: {exc}")
         if derived != claimed:
             return Proof(False, elements + n_steps, elements, n_steps,
                          failed_step=f"the im2col view of {wrt} differs from the element-wise result")

@@ -40,6 +40,8 @@ RULE_TEXT = {
     "loss": "derivative of the loss", "substitute the loss": "loss substituted",
     "differentiate": "differentiate each term", "sifting": "sum of a Kronecker delta",
     "transpose": "transpose", "matrix product": "matrix product",
+    "output height": "output height", "output width": "output width", "im2col": "im2col, proven",
+    "loss entry": "derivative of the loss",
 }
 
 
@@ -217,6 +219,10 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
 def default_title(d) -> str:
     if d.meta.get("body") == "matmul_general":
         return "Matrix multiplication and its gradients, for every size"
+    if d.op == "conv2d":
+        shape = "×".join
+        return (f"Convolution and its gradients: a {shape(map(str, d.sizes['input']))} input, "
+                f"a {shape(map(str, d.sizes['weight']))} kernel")
     dims = {"matmul": "C = AB, with A {m}×{k} and B {k}×{n}"}.get(d.op, d.op)
     return "Matrix multiplication and its gradients: " + dims.format(**d.sizes)
 

@@ -20,6 +20,9 @@ from .conftest import require, require_program
 
 pytestmark = pytest.mark.tools
 
+CONV_CASES = [dict(input_shape=(2, 4, 6, 7), weight_shape=(4, 2, 3, 2), stride=(2, 1), padding=(1, 2),
+                   dilation=(2, 1), groups=2, bias=False, loss="sum"),
+              dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 1, 1), loss="mean")]
 GALLERY = sorted((ROOT / "output").glob("*/*"))
 CASES = [(1, 1, 1, "mean"), (2, 4, 3, "mean"), (2, 4, 3, "sum"), (2, 4, 3, "generic"), (3, 7, 2, "mean"),
          (12, 12, 12, "mean"), ("m", "k", "n", "generic"), ("m", "k", "n", "sum")]
@@ -33,6 +36,9 @@ def generated(tmp_path_factory) -> list[Path]:
     for m, k, n, loss in CASES:
         d = symgrad.matmul(m, k, n, loss)
         paths += symgrad.write(d, root / f"{stem(d)}-{loss}", "all")
+    for kwargs in CONV_CASES:
+        d = symgrad.conv2d(**kwargs)
+        paths += symgrad.write(d, root / f"{stem(d)}-{d.loss}", "all")
     return paths
 
 
@@ -134,10 +140,10 @@ def local_page(d, folder: Path, name: str) -> Path:
 
 
 @pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (3, 2, 5, "sum"), (12, 12, 12, "generic"), (1, 1, 1, "mean"),
-                                  ("m", "k", "n", "mean")])
+                                  ("m", "k", "n", "mean"), CONV_CASES[0],
+                                  dict(input_shape=(1, 3, 16, 32), weight_shape=(2, 3, 4, 5), stride=2, padding=1)])
 def test_pages_typeset_every_formula_in_chromium(browser, tmp_path, case):
-    m, k, n, loss = case
-    d = symgrad.matmul(m, k, n, loss)
+    d = symgrad.conv2d(**case) if isinstance(case, dict) else symgrad.matmul(*case)
     path = local_page(d, tmp_path, "page.html")
     emitted, _ = html_formulas(path.read_text(encoding="utf-8"))
     page = browser.new_page(viewport={"width": 1100, "height": 1400})
@@ -181,9 +187,10 @@ def build_site(tmp_path: Path, post: str) -> str:
     return pages[0].read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (12, 12, 12, "generic")])
+@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (12, 12, 12, "generic"), ("m", "k", "n", "sum"),
+                                  CONV_CASES[0]])
 def test_jekyll_keeps_every_formula_intact(tmp_path, case):
-    d = symgrad.matmul(*case)
+    d = symgrad.conv2d(**case) if isinstance(case, dict) else symgrad.matmul(*case)
     post = symgrad.render(d, "jekyll")
     assert "{{" not in post and "{%" not in post
     built = build_site(tmp_path, post)

@@ -22,7 +22,7 @@ from .. import poly
 from ..derivation import Equation, Step, TensorView
 from ..derive import Problem, derive
 from ..errors import SymgradError
-from ..evaluate import TensorOp
+from ..evaluate import TensorOpBase
 from ..losses import check_loss
 from ..symbols import Registry, SymbolTensor
 from ..tensor import PolyTensor
@@ -150,10 +150,13 @@ def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, paddin
         op="conv2d", sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.O, geo.Cg, geo.kH, geo.kW)},
         registry=reg, inputs=inputs, output=Y, definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed, equations=equations,
-        meta={"geometry": geo, "views": views, "bias": bias, "body": "conv2d",
+        meta={"geometry": geo, "views": views, "bias": bias, "body": "conv2d", "claim_functions": claim_functions,
               "stem": "conv2d-" + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W))) + "-"
                       + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
-              "notation": notation(geo, reg, inputs)},
+              "notation": notation(geo, reg, inputs), "code": code_lines,
+              "forward_code": {"torch": "torch.nn.functional.conv2d(X, W, " + ("b" if bias else "None")
+                               + f", stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, "
+                               f"groups={geo.groups})"}},
     )
     picks = {"X": pick_index("x", pick_x, X.shape, (0, 0, min(1, geo.H - 1), min(1, geo.W - 1))),
              "W": pick_index("w", pick_w, W.shape, (0, 0, min(1, geo.kH - 1), min(1, geo.kW - 1)))}
@@ -187,7 +190,14 @@ def notation(geo: Geometry, reg, inputs) -> dict:
                                                for h in range(geo.H) for w in range(geo.W)))
     first_w = PolyTensor((geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v)))
                                                  for u in range(geo.kH) for v in range(geo.kW)))
-    return {"slices": ((sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
+    n, o, i, j, c, u, v = sympy.symbols("n o i j c u v", integer=True)
+    s, p, dl = sympy.symbols("s p d", integer=True, positive=True)
+    x, w, b, y = (sympy.IndexedBase(letter) for letter in "xwby")
+    entry = sympy.Sum(sympy.Mul(w[o, c, u, v], x[n, c, i * s - p + u * dl, j * s - p + v * dl], evaluate=False),
+                      (v, 0, sympy.Symbol("k_W") - 1), (u, 0, sympy.Symbol("k_H") - 1), (c, 1, sympy.Symbol("C_g")))
+    definition = sympy.Add(b[o], entry, evaluate=False) if "b" in inputs else entry
+    return {"definition": ((y[n, o, i, j], definition),),
+            "slices": ((sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
                        (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)))}
 
 
@@ -198,8 +208,8 @@ def equations(d) -> dict:
     for axis, size, k, s, p, dil, out in zip(("H", "W"), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride,
                                             geo.padding, geo.dilation, geo.out):
         inner = sympy.Add(size, 2 * p, -dil * (k - 1), -1, evaluate=False)
-        formula = sympy.Add(sympy.floor(sympy.Mul(inner, sympy.Rational(1, s), evaluate=False), evaluate=False),
-                            1, evaluate=False)
+        ratio = sympy.Mul(inner, sympy.Pow(s, -1, evaluate=False), evaluate=False)
+        formula = sympy.Add(sympy.floor(ratio, evaluate=False), 1, evaluate=False)
         size_steps.append(Step(formula, sympy.Integer(out), f"output {'height' if axis == 'H' else 'width'}"))
     eq["output_size"] = Equation("output_size", tuple(size_steps))
     for name, closed in d.closed_forms.items():
@@ -216,14 +226,66 @@ def equations(d) -> dict:
     return eq
 
 
+def code_lines(d, lib: str) -> list:
+    """The backward pass in PyTorch from the proven closed forms: conv_transpose2d for X, the
+    im2col products for W (the series' own implementation), the sum for b."""
+    if lib != "torch":
+        raise SymgradError(f"{lib} code for conv2d is not generated: use torch")
+    geo: Geometry = d.meta["geometry"]
+    F = "torch.nn.functional"
+    common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}"
+    upstream = {"mean": "grad_Y = torch.ones(Y.shape, dtype=torch.float64) / Y.numel()",
+                "sum": "grad_Y = torch.ones(Y.shape, dtype=torch.float64)",
+                "generic": "# grad_Y = dL/dY, handed in by the layer above"}[d.loss]
+    lines = [
+        upstream,
+        f"grad_X = {F}.conv_transpose2d(grad_Y, W, {common}, groups={geo.groups}, "
+        f"output_padding={geo.output_padding()})",
+        f"cols = {F}.unfold(X, ({geo.kH}, {geo.kW}), {common})"
+        f".reshape(X.shape[0], {geo.groups}, {geo.Cg * geo.kH * geo.kW}, -1)",
+        f"grad_W = (grad_Y.reshape(X.shape[0], {geo.groups}, {geo.Og}, -1) @ cols.transpose(2, 3))"
+        ".sum(0).reshape(W.shape)",
+    ]
+    if d.meta["bias"]:
+        lines.append("grad_b = grad_Y.sum((0, 2, 3))")
+    return lines
+
+
+def claim_functions(d) -> dict:
+    """The operations a claim about a convolution may use, with PyTorch's keyword arguments."""
+    geo: Geometry = d.meta["geometry"]
+
+    def ints(name, value, minimum):
+        value = tuple(int(v) for v in value) if isinstance(value, (tuple, list, sympy.Tuple)) else int(value)
+        return pair(name, value, minimum)
+
+    def conv_transpose2d(G, W, stride=1, padding=0, dilation=1, groups=1, output_padding=0):
+        return ConvTranspose2d(G, W, *ints("stride", stride, 1), *ints("padding", padding, 0),
+                               *ints("dilation", dilation, 1), int(groups), *ints("output_padding", output_padding, 0))
+
+    def conv2d_weight(X, G, stride=1, padding=0, dilation=1, groups=1, batch_sum=True):
+        return Conv2dWeight(X, G, *ints("stride", stride, 1), *ints("padding", padding, 0),
+                            *ints("dilation", dilation, 1), int(groups), geo.kH, geo.kW, int(bool(batch_sum)))
+
+    def bias_grad(G):
+        return BiasGrad(G)
+
+    return {"conv_transpose2d": conv_transpose2d, "conv2d_weight": conv2d_weight, "bias_grad": bias_grad}
+
+
 # --- closed forms, each computed on its own ---------------------------------------------------
 
-def _geo(params, N, C, H, W, O, kH, kW):
+def _geo(params, N, C, H, W, O, kH, kW, G=None):
+    """The geometry a closed form's parameters describe; G, when given, must have its output shape."""
     sH, sW, pH, pW, dH, dW, groups = params[:7]
-    return Geometry(N, C, H, W, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
+    geo = Geometry(N, C, H, W, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
+    if G is not None and tuple(G.shape[2:]) != geo.out:
+        raise SymgradError(f"these parameters give a {geo.out[0]}×{geo.out[1]} output, but the upstream gradient "
+                           f"is {G.shape[2]}×{G.shape[3]}")
+    return geo
 
 
-class ConvTranspose2d(TensorOp):
+class ConvTranspose2d(TensorOpBase):
     """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
 
     tensors = 2
@@ -252,7 +314,7 @@ class ConvTranspose2d(TensorOp):
         return PolyTensor.build((N, C, H, Wd), lambda ix: {m: c for m, c in out.get(ix, {}).items() if c})
 
 
-class Conv2dWeight(TensorOp):
+class Conv2dWeight(TensorOpBase):
     """dL/dW[o,c,u,v] = Σ_n Σ_{i,j} G[n,o,i,j] · X[n, c', i·s − p + u·d, j·s − p + v·d]:
     X correlated with G, summed over the batch (only the first sample when batch_sum is 0)."""
 
@@ -268,7 +330,7 @@ class Conv2dWeight(TensorOp):
         *params, kH, kW, batch_sum = self.params
         N, C, H, W = X.shape
         O = G.shape[1]
-        geo = _geo(params, N, C, H, W, O, kH, kW)
+        geo = _geo(params, N, C, H, W, O, kH, kW, G)
         out = []
         for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
             acc, c0 = {}, (o // geo.Og) * geo.Cg
@@ -282,7 +344,7 @@ class Conv2dWeight(TensorOp):
         return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
 
 
-class BiasGrad(TensorOp):
+class BiasGrad(TensorOpBase):
     """dL/db[o] = Σ_n Σ_{i,j} G[n,o,i,j]."""
 
     tensors = 1
@@ -323,14 +385,14 @@ def output_matrix(G, n, group, geo) -> PolyTensor:
                                                for i in range(Ho) for j in range(Wo)))
 
 
-class Im2colForward(TensorOp):
+class Im2colForward(TensorOpBase):
     """Y = W_mat · unfold(X) + b, sample by sample and group by group."""
 
     tensors = 3
     label = "Im2col"
 
     def describe(self):
-        return [("W_mat · unfold(X) + b", None)]
+        return []  # the document says in words what the im2col view computes
 
     def compute(self, X, W, b=None):
         from ..tensor import matmul
@@ -353,23 +415,23 @@ class Im2colForwardNoBias(Im2colForward):
     tensors = 2
 
     def describe(self):
-        return [("W_mat · unfold(X)", None)]
+        return []  # the document says in words what the im2col view computes
 
 
-class Im2colWeightGrad(TensorOp):
+class Im2colWeightGrad(TensorOpBase):
     """dW_mat = Σ_n G_mat[n] · unfold(X[n])ᵀ, reshaped to W's shape."""
 
     tensors = 2
     label = "Im2colWeight"
 
     def describe(self):
-        return [("Σ_n G_mat · unfold(X)ᵀ", None)]
+        return []  # the document says in words what the im2col view computes
 
     def compute(self, X, G):
         from ..tensor import matmul, transpose
         *params, kH, kW = self.params
         N, C, H, Wd = X.shape
-        geo = _geo(params, N, C, H, Wd, G.shape[1], kH, kW)
+        geo = _geo(params, N, C, H, Wd, G.shape[1], kH, kW, G)
         blocks = []
         for group in range(geo.groups):
             acc = None
@@ -381,21 +443,21 @@ class Im2colWeightGrad(TensorOp):
         return PolyTensor((geo.O, geo.Cg, kH, kW), tuple(blocks))
 
 
-class Im2colInputGrad(TensorOp):
+class Im2colInputGrad(TensorOpBase):
     """dX = fold(W_matᵀ · G_mat): each column of the product is added back where it was unfolded from."""
 
     tensors = 2
     label = "Im2colInput"
 
     def describe(self):
-        return [("fold(W_matᵀ · G_mat)", None)]
+        return []  # the document says in words what the im2col view computes
 
     def compute(self, G, W):
         from ..tensor import matmul, transpose
         *params, H, Wd = self.params
         N, O, Ho, Wo = G.shape
         _, Cg, kH, kW = W.shape
-        geo = _geo(params, N, Cg * params[6], H, Wd, O, kH, kW)
+        geo = _geo(params, N, Cg * params[6], H, Wd, O, kH, kW, G)
         out = {}
         for n, group in itertools.product(range(N), range(geo.groups)):
             columns = matmul(transpose(weight_matrix(W, group, geo)), output_matrix(G, n, group, geo))

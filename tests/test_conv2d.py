@@ -1,0 +1,198 @@
+"""Conv2d: element-wise gradients, closed forms, the im2col view, PyTorch as the oracle."""
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+import symgrad
+from symgrad.ops.conv2d import Im2colWeightGrad
+
+from .conftest import require_torch
+
+
+def numeric(p, values):
+    """A polynomial evaluated in floating point, for comparison with PyTorch only."""
+    total = 0.0
+    for mono, c in p.items():
+        term = float(c)
+        for v in mono:
+            term *= values[v]
+        total += term
+    return total
+
+
+GRID = list(itertools.product([1, 2, 3], [0, 1, 2], [1, 2], [1, 2], [True, False]))
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("stride, padding, dilation, groups, bias", GRID)
+def test_gradients_match_torch_autograd(stride, padding, dilation, groups, bias):
+    torch = require_torch()
+    F = torch.nn.functional
+    input_shape, weight_shape = (2, 4, 7, 8), (4, 4 // groups, 3, 2)   # non-square input and kernel
+    d = symgrad.conv2d(input_shape, weight_shape, stride=stride, padding=padding, dilation=dilation,
+                       groups=groups, bias=bias, loss="generic")
+    gen = torch.Generator().manual_seed(hash((stride, padding, dilation, groups, bias)) % 2**31)
+    X = torch.randn(*input_shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(*weight_shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(weight_shape[0], generator=gen, dtype=torch.float64, requires_grad=True) if bias else None
+    Y = F.conv2d(X, W, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    assert tuple(Y.shape) == d.output.shape
+    G = torch.randn(*Y.shape, generator=gen, dtype=torch.float64)
+    Y.backward(G)
+    values = {}
+    for name, t in (("X", X), ("W", W)) + ((("b", b),) if bias else ()):
+        values.update(zip(d.input_tensors[name].ids, t.detach().flatten().tolist()))
+    values.update(zip(d.upstream_symbols.ids, G.flatten().tolist()))
+    for name, t in (("X", X), ("W", W)) + ((("b", b),) if bias else ()):
+        ours = [numeric(p, values) for p in d.grads_values[name].entries]
+        theirs = t.grad.flatten().tolist()
+        assert max(abs(x - y) for x, y in zip(ours, theirs)) < 1e-10, name
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("loss", ["mean", "sum"])
+def test_mean_and_sum_match_torch(loss):
+    torch = require_torch()
+    d = symgrad.conv2d((1, 2, 5, 6), (3, 2, 2, 3), stride=2, padding=1, loss=loss)
+    X = torch.randn(1, 2, 5, 6, dtype=torch.float64, requires_grad=True)
+    W = torch.randn(3, 2, 2, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    Y = torch.nn.functional.conv2d(X, W, b, stride=2, padding=1)
+    (Y.mean() if loss == "mean" else Y.sum()).backward()
+    values = {}
+    for name, t in (("X", X), ("W", W), ("b", b)):
+        values.update(zip(d.input_tensors[name].ids, t.detach().flatten().tolist()))
+    for name, t in (("X", X), ("W", W), ("b", b)):
+        ours = [numeric(p, values) for p in d.grads_values[name].entries]
+        assert max(abs(x - y) for x, y in zip(ours, t.grad.flatten().tolist())) < 1e-12
+
+
+@pytest.fixture(scope="module")
+def strided():
+    return symgrad.conv2d((2, 1, 5, 5), (1, 1, 3, 3), stride=2, padding=1, loss="sum")
+
+
+def test_the_proof_holds_and_counts_every_element(strided):
+    proof = strided.prove()
+    assert proof.ok
+    # three closed forms, and the im2col views of Y, W and X
+    n_x, n_w, n_b, n_y = 2 * 25, 9, 1, 2 * 9
+    assert proof.elements == 2 * (n_x + n_w + n_b) + (n_y + n_w + n_x)
+
+
+def test_true_claims(strided):
+    assert symgrad.check(strided, "X", "conv_transpose2d(G, W, stride=2, padding=1)").ok
+    assert symgrad.check(strided, "W", "conv2d_weight(X, G, stride=2, padding=1)").ok
+    assert symgrad.check(strided, "b", "bias_grad(G)").ok
+
+
+def test_conv_transpose_without_the_stride_is_refuted(strided):
+    # the output padding makes the shape fit, so the refutation is an element, not a shape
+    proof = symgrad.check(strided, "X", "conv_transpose2d(G, W, padding=1, output_padding=2)")
+    assert not proof.ok and proof.counterexample.index == (1, 1, 1, 1)
+    assert str(proof.counterexample.element) == "x_{1,1,1,1}"
+
+
+def test_weight_gradient_without_the_batch_sum_is_refuted(strided):
+    proof = symgrad.check(strided, "W", "conv2d_weight(X, G, stride=2, padding=1, batch_sum=False)")
+    assert not proof.ok
+    assert "x_{2,1," in str(proof.counterexample.derived) and "x_{2,1," not in str(proof.counterexample.claimed)
+
+
+def test_wrong_bias_gradient_and_shape_errors(strided):
+    assert not symgrad.check(strided, "b", "2*bias_grad(G)").ok
+    with pytest.raises(symgrad.SymgradError, match="claim for dX is 2×1×3×3, but X is 2×1×5×5"):
+        symgrad.check(strided, "X", "conv_transpose2d(G, W, padding=1)")
+    with pytest.raises(symgrad.SymgradError, match="malformed claim"):
+        symgrad.check(strided, "X", "open('x')")
+
+
+def test_a_wrong_im2col_view_is_rejected(strided):
+    import dataclasses
+    import sympy
+    views = [(w, v) for w, v in strided.meta["views"] if w != "W"]
+    wrong = Im2colWeightGrad(sympy.Symbol("X"), sympy.Symbol("G"), 1, 1, 1, 1, 1, 1, 1, 3, 3)  # stride 1, not 2
+    bad = dataclasses.replace(strided, meta={**strided.meta, "views": views + [("W", wrong)]},
+                              equations={k: v for k, v in strided.equations.items() if k != "im2col_W"})
+    assert "im2col view of W" in bad.prove().failed_step
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 5, 5)), "kernel spans 5 along H"),
+    (dict(input_shape=(1, 1, 4, 4), weight_shape=(1, 1, 3, 3), dilation=2), "kernel spans 5 along H"),
+    (dict(input_shape=(1, 3, 5, 5), weight_shape=(2, 1, 3, 3), groups=2), "groups=2 must divide"),
+    (dict(input_shape=(1, 4, 5, 5), weight_shape=(2, 4, 3, 3), groups=2), "the weight has 4 input channels"),
+    (dict(stride=0), "stride must be a positive integer"),
+    (dict(dilation=(1, 0)), "dilation must be a positive integer"),
+    (dict(padding=-1), "padding must be a non-negative integer"),
+    (dict(groups=0), "groups must be a positive integer"),
+    (dict(input_shape=(1, 2, 5)), "input_shape must be four positive integers"),
+    (dict(loss="max"), "unknown loss"),
+    (dict(pick_x=(1, 1, 9, 9)), "pick 1,1,9,9 is outside X"),
+])
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        symgrad.conv2d(**kwargs)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weight", "2x2x9x9"], "kernel spans 9 along H"),
+    (["--groups", "3"], "groups=3 must divide"),
+    (["--stride", "0"], "stride must be a positive integer"),
+    (["--padding", "-1"], "expected an integer or a pair"),
+    (["--input", "1x2x5"], "a shape is four positive integers"),
+])
+def test_cli_errors(args, message):
+    result = run("conv2d", *args)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_cli_summary_and_json():
+    result = run("conv2d", "--input", "1x2x5x5", "--weight", "2x2x3x3", "--stride", "2", "--padding", "1")
+    assert result.returncode == 0 and "proof holds" in result.stdout
+    data = json.loads(run("conv2d", "--input", "1x1x3x3", "--weight", "1x1x2x2", "--json").stdout)
+    assert data["op"] == "conv2d" and data["proof"]["ok"]
+    assert len(data["grad"]["X"][0][0]) == 3 and len(data["grad"]["W"][0][0][0]) == 2
+
+
+@pytest.mark.tools
+def test_cli_validate_and_emitted_code(tmp_path):
+    require_torch()
+    result = run("conv2d", "--stride", "2", "--padding", "1", "--loss", "mean", "--validate")
+    assert result.returncode == 0 and "validated against PyTorch" in result.stdout and ": match" in result.stdout
+    emitted = run("conv2d", "--weight", "2x1x3x3", "--groups", "2", "--dilation", "2", "--padding", "2",
+                  "--emit-code", "torch",
+                  "--out", str(tmp_path))
+    assert emitted.returncode == 0
+    script = next(tmp_path.glob("*_validate_torch.py"))
+    check = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert check.returncode == 0 and "match" in check.stdout
+
+
+def test_numpy_code_is_refused_clearly():
+    result = run("conv2d", "--emit-code", "numpy")
+    assert result.returncode == 2 and "numpy code for conv2d is not generated" in result.stderr
+
+
+def test_documents():
+    d = symgrad.conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean")
+    page = symgrad.render(d, "md")
+    for text in ("The im2col view", r"\operatorname{ConvTranspose2d}", r"\operatorname{Conv2dWeight}",
+                 r"\left\lfloor{\frac{16 + 2 - 3 - 1}{2}}\right\rfloor + 1 &= 8",
+                 r"\left\lfloor{\frac{32 + 2 - 4 - 1}{2}}\right\rfloor + 1 &= 15", r"\cdots", r"\vdots",
+                 "Proof certificate", "conv_transpose2d(grad_Y, W"):
+        assert text in page, text
+    assert r"{\color{red}{x_{1,1,2,2}}}" in page
+    for fmt in ("tex", "html", "jekyll"):
+        assert "Convolution and its gradients" in symgrad.render(d, fmt)
+    assert "alert alert-secondary equation" in symgrad.render(d, "fragment")
