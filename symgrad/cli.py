@@ -143,13 +143,13 @@ def publish(d: Derivation, args) -> int:
         check_library(args.emit_code)
     proof = d.prove()
     out = args.out or f"output/{stem(d)}"
+    validation = validate(d) if args.validate else None
     paths = []
     if args.format or (args.out and not args.emit_code):
         paths += write(d, out, args.format or "all", title=args.title, author=args.author, date=args.date,
-                       mathjax_url=args.mathjax_url, display_limit=args.display_limit)
+                       mathjax_url=args.mathjax_url, display_limit=args.display_limit, validation=validation)
     if args.emit_code:
         paths += emit(d, args.emit_code, out)
-    validation = validate(d) if args.validate else None
     if not args.json:
         for path in paths:
             print(path)

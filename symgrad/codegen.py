@@ -118,6 +118,11 @@ class Validation:
     def ok(self) -> bool:
         return all(e <= self.tolerance for e in self.errors.values())
 
+    @property
+    def figures(self) -> str:
+        """The largest absolute difference of each gradient, as text."""
+        return ", ".join(f"{e:.1e} for d{n}" for n, e in self.errors.items())
+
     def __str__(self) -> str:
         worst = ", ".join(f"grad_{n} {e:.2e}" for n, e in self.errors.items())
         verdict = "match" if self.ok else "MISMATCH"

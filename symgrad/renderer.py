@@ -124,7 +124,13 @@ class Document:
     date: str
     display_limit: int
     mathjax_url: str
+    validation: object = None
     numbers: dict = field(default_factory=dict)
+
+    def text(self, value) -> str:
+        """Plain text from outside the templates, escaped for this format (HTML escapes itself)."""
+        family = FAMILY[self.fmt]
+        return tex_escape(value) if family == "tex" else md_escape(value) if family == "md" else str(value)
 
     def tex(self, expr, **settings) -> str:
         settings.setdefault("matrix_names", self.names)
@@ -199,8 +205,11 @@ class Document:
 
 def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHOR,
            date: str = DEFAULT_DATE, display_limit: int = DISPLAY_LIMIT,
-           mathjax_url: str = DEFAULT_MATHJAX) -> str:
-    """The document of a derivation in one format (see FORMATS)."""
+           mathjax_url: str = DEFAULT_MATHJAX, validation=None) -> str:
+    """The document of a derivation in one format (see FORMATS).
+
+    ``validation``, the result of ``codegen.validate``, adds its figures to the implementation section.
+    """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     check_date(date)
@@ -210,7 +219,7 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
     if not title.strip():
         raise SymgradError("the title must not be empty")
     proof = d.prove()
-    doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url))
+    doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url), validation)
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.meta.get("body", d.op)
     return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")
