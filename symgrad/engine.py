@@ -11,10 +11,31 @@ matmul), never inputs × outputs.
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from . import poly
 
 
+@contextmanager
+def gc_paused():
+    """Millions of small key tuples, none of them in a cycle: the cyclic collector would rescan
+    them over and over (its cost grows faster than the work), so it waits until they are built."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def chain_rule(definitions, upstream_ids, wrt) -> dict:
+    with gc_paused():
+        return _chain_rule(definitions, upstream_ids, wrt)
+
+
+def _chain_rule(definitions, upstream_ids, wrt) -> dict:
     """dL/dx for every x in ``wrt``, as polynomials in the inputs and the upstream variables.
 
     ``definitions`` is the flat tuple of output polynomials, ``upstream_ids`` the

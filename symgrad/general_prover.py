@@ -188,7 +188,6 @@ def check_claim(gd, wrt: str, claim) -> Proof:
     """A general claim: proven when its entry matches the derived one symbolically, refuted with
     the first concrete size where it fails."""
     from .claims import parse_general_claim
-    from .ops.matmul import matmul
     if wrt not in gd.input_names:
         raise SymgradError(f"unknown input {wrt!r}: the inputs are {', '.join(gd.input_names)}")
     expr = parse_general_claim(gd, claim)

@@ -9,10 +9,7 @@ order the derivation gave them, so ``0 + 0 + ... + 0`` reads as written.
 from __future__ import annotations
 
 import sympy
-from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
 from sympy.printing.latex import LatexPrinter
-
-from .derivation import GeneralMatrix, TensorView
 
 DISPLAY_LIMIT = 6
 HIGHLIGHT = "red"
@@ -170,6 +167,3 @@ def matrix_names(d) -> dict:
         names[f"d{n}"] = rf"\frac{{\partial L}}{{\partial \boldsymbol{{{n}}}}}"
     return names
 
-
-__all__ = ["SymgradLatexPrinter", "to_latex", "matrix_names", "DISPLAY_LIMIT",
-           "MatMul", "MatrixSymbol", "Transpose", "GeneralMatrix"]

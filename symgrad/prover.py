@@ -9,6 +9,7 @@ import sympy
 
 from . import losses, poly
 from .derivation import Counterexample, Proof
+from .engine import gc_paused
 from .errors import SymgradError
 from .evaluate import Meaning
 from .tensor import PolyTensor, to_sympy
@@ -28,6 +29,11 @@ RULES = {
 
 
 def prove(d) -> Proof:
+    with gc_paused():
+        return _prove(d)
+
+
+def _prove(d) -> Proof:
     symbolic, valued = Meaning(d), Meaning(d, values=True)
     n_steps = 0
     for eq in d.equations.values():

@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.derivation import Equation, Step
+from symgrad.derivation import Equation
 
 
 @pytest.fixture(scope="module")

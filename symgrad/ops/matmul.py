@@ -11,6 +11,7 @@ from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from ..derivation import Equation, GeneralMatrix, Step, TensorView
 from ..derive import Problem, derive
+from ..engine import gc_paused
 from ..errors import SymgradError
 from ..losses import check_loss
 from ..symbols import Registry, SymbolTensor, check_letter
@@ -48,9 +49,10 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     B = SymbolTensor.create(reg, lb.upper(), lb, (k, n))
     C = SymbolTensor.create(reg, lc.upper(), lc, (m, n))
     # c_ij = Σ_t a_it b_tj; A's ids come before B's, so (a, b) is already sorted
-    definitions = PolyTensor((m, n), tuple(
-        {(A.ids[i * k + t], B.ids[t * n + j]): 1 for t in range(k)}
-        for i in range(m) for j in range(n)))
+    with gc_paused():
+        definitions = PolyTensor((m, n), tuple(
+            {(A.ids[i * k + t], B.ids[t * n + j]): 1 for t in range(k)}
+            for i in range(m) for j in range(n)))
     nA, nB = MatrixSymbol(A.name, m, k), MatrixSymbol(B.name, k, n)
     G = MatrixSymbol("G", m, n)
     problem = Problem(
