@@ -35,10 +35,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 if ! .venv/bin/python -c "import symgrad, pytest, hypothesis, playwright, torch" 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.installed ]; then
+   || [ pyproject.toml -nt .venv/.installed ] || [ scripts/constraints.txt -nt .venv/.installed ]; then
   say "installing symgrad[test], playwright and torch==2.13.0 into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,browser]" "torch==2.13.0"
+  .venv/bin/python -m pip install -q -c scripts/constraints.txt -e ".[test,browser]" "torch==2.13.0"
   touch .venv/.installed
 fi
 
