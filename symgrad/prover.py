@@ -16,8 +16,9 @@ from .tensor import PolyTensor, to_sympy
 
 # How each rule is checked. "equal": both sides mean the same polynomial(s);
 # "values": the same, with the loss substituted; "chain": the sum covers every
-# path, recomputed here from the definitions; "loss": dL/dy is the derivative of
-# L's own formula; "shape": both sides have the same dimensions.
+# path, recomputed here from the definitions; "loss" and "loss entry": dL/dy is the
+# derivative of L's own formula; "shape": both sides have the same dimensions;
+# "size": SymPy evaluates the displayed formula to the output's actual size.
 RULES = {
     "definition": "equal", "no dependence": "equal", "sum rule": "equal",
     "product rule": "equal", "local partial": "equal", "local partials": "equal", "drop zero terms": "equal",
