@@ -1,6 +1,7 @@
 """Users' claims about a gradient: parsed, evaluated exactly, proven or refuted."""
 from __future__ import annotations
 
+import inspect
 import re
 
 import sympy
@@ -12,10 +13,6 @@ from .errors import SymgradError
 from .evaluate import Meaning, TensorOpBase
 from .prover import first_difference
 from .tensor import PolyTensor, indices
-
-_NUMBER_OR_OP = r"[0-9\s.*+\-/()@]"
-TENSOR_KEYWORDS = ("stride", "padding", "dilation", "groups", "output_padding", "batch_sum", "True", "False")
-
 
 def claim_symbols(d) -> dict:
     """The names a claim may use: the inputs, and G for the upstream gradient dL/dY."""
@@ -32,21 +29,15 @@ def parse_claim(d, claim: str):
 
 
 def parse_tensor_claim(d, claim: str, functions: dict):
-    """A claim over whole tensors (X, W, b, G) and the op's named operations."""
+    """A claim over whole tensors (X, W, b, G) and the op's named operations, whose keyword
+    arguments (stride=2, ...) are the only other words allowed."""
     names = {n: sympy.Symbol(n) for n in [*d.input_tensors, "G"]}
-    words = sorted([*names, *functions, *TENSOR_KEYWORDS], key=len, reverse=True)
-    if not isinstance(claim, str) or not claim.strip():
-        raise SymgradError("a claim must be a non-empty expression such as 'conv_transpose2d(G, W, stride=2)'")
-    if not re.fullmatch(rf"(?:\b(?:{'|'.join(words)})\b|[0-9\s.*+\-/()=,])+", claim):
-        raise SymgradError(f"malformed claim {claim!r}: use {', '.join(names)}, numbers, + - * and the operations "
-                           f"{', '.join(functions)}")
-    try:
-        expr = parse_expr(claim, local_dict={**names, **functions, "True": True, "False": False},
-                          transformations=standard_transformations, evaluate=True)
-    except SymgradError:
-        raise
-    except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
-        raise SymgradError(f"malformed claim {claim!r}: {exc}") from None
+    keywords = {k for f in functions.values() for k in inspect.signature(f).parameters}
+    words = sorted({*names, *functions, *keywords, "True", "False"}, key=len, reverse=True)
+    pattern = rf"(?:\b(?:{'|'.join(words)})\b|[0-9\s.*+\-/()=,])+"
+    hint = f"use {', '.join(names)}, numbers, + - * and the operations {', '.join(functions)}"
+    expr = _parse(claim, {**names, **functions, "True": True, "False": False}, pattern, hint,
+                  "conv_transpose2d(G, W, stride=2)")
     if not expr.has(TensorOpBase) and not (isinstance(expr, sympy.Symbol) and expr.name in names):
         raise SymgradError(f"claim {claim!r} is not a tensor expression")
     return expr
@@ -59,24 +50,33 @@ def parse_general_claim(gd, claim: str):
 
 
 def parse_with(names: dict, claim: str):
+    """A claim over matrices: the names, numbers, + - * / @, parentheses and .T."""
     allowed = "|".join(sorted(names, key=len, reverse=True))
-    if not isinstance(claim, str) or not claim.strip():
-        raise SymgradError("a claim must be a non-empty expression such as 'G*B.T'")
-    if not re.fullmatch(rf"(?:{allowed}|\.T\b|{_NUMBER_OR_OP})+", claim):
-        raise SymgradError(
-            f"malformed claim {claim!r}: use the names {', '.join(names)}, numbers, + - * / @, "
-            "parentheses and .T")
+    pattern = rf"(?:{allowed}|\.T\b|[0-9\s.*+\-/()@])+"
+    hint = f"use the names {', '.join(names)}, numbers, + - * / @, parentheses and .T"
     try:
-        expr = parse_expr(claim, local_dict=names, transformations=standard_transformations, evaluate=True)
+        expr = _parse(claim, names, pattern, hint, "G*B.T")
     except sympy.ShapeError:
         raise SymgradError(f"the shapes in claim {claim!r} do not fit ({describe(names)})") from None
-    except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
-        raise SymgradError(f"malformed claim {claim!r}: {exc}") from None
     if not isinstance(expr, sympy.MatrixExpr):
         raise SymgradError(f"claim {claim!r} is not a matrix expression")
     if not shapes_fit(expr):
         raise SymgradError(f"the shapes in claim {claim!r} do not fit ({describe(names)})")
     return expr
+
+
+def _parse(claim, local: dict, pattern: str, hint: str, example: str):
+    """Only whitelisted words and symbols reach SymPy's parser, so no other Python runs."""
+    if not isinstance(claim, str) or not claim.strip():
+        raise SymgradError(f"a claim must be a non-empty expression such as {example!r}")
+    if not re.fullmatch(pattern, claim):
+        raise SymgradError(f"malformed claim {claim!r}: {hint}")
+    try:
+        return parse_expr(claim, local_dict=local, transformations=standard_transformations, evaluate=True)
+    except (SymgradError, sympy.ShapeError):
+        raise
+    except (SyntaxError, TypeError, ValueError, AttributeError) as exc:
+        raise SymgradError(f"malformed claim {claim!r}: {exc}") from None
 
 
 def shapes_fit(expr) -> bool:

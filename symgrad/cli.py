@@ -13,7 +13,8 @@ from . import __version__
 from .derivation import Derivation, GeneralDerivation
 from .errors import SymgradError
 from .ops.conv2d import conv2d
-from .ops.matmul import REFERENCE, matmul, parse_pick
+from .derive import parse_pick
+from .ops.matmul import REFERENCE, matmul
 from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .latex import DISPLAY_LIMIT
 from .codegen import check_library, emit, validate

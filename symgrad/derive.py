@@ -69,3 +69,33 @@ def check_index(name: str, index, shape) -> None:
     dims = "×".join(map(str, shape))
     if len(index) != len(shape) or any(not 0 <= i < s for i, s in zip(index, shape)):
         raise SymgradError(f"pick {shown} is outside {name}, which is {dims} (indices start at 1)")
+
+
+_EXAMPLES = {1: ("one", "2"), 2: ("two", "2,3"), 3: ("three", "1,2,3"), 4: ("four", "1,1,2,2")}
+
+
+def parse_pick(text: str, rank: int = 2) -> tuple:
+    """'2,3' -> (2, 3): 1-based, as printed."""
+    parts = str(text).replace(" ", "").split(",")
+    if len(parts) != rank or not all(p.isdigit() for p in parts):
+        raise SymgradError(_pick_message(rank, text))
+    return tuple(int(p) for p in parts)
+
+
+def pick_index(pick, default, rank: int) -> tuple:
+    """A 1-based pick (a tuple or a string such as '2,3'; ``default`` when None) -> 0-based index."""
+    pick = default if pick is None else pick
+    if isinstance(pick, str):
+        pick = parse_pick(pick, rank)
+    try:
+        values = tuple(int(v) - 1 for v in pick)
+    except (TypeError, ValueError):
+        raise SymgradError(_pick_message(rank, pick)) from None
+    if len(values) != rank:
+        raise SymgradError(_pick_message(rank, pick))
+    return values
+
+
+def _pick_message(rank: int, given) -> str:
+    word, example = _EXAMPLES.get(rank, (str(rank), ",".join(["1"] * rank)))
+    return f"a pick is {word} 1-based indices such as {example}; got {given!r}"

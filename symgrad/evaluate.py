@@ -56,8 +56,6 @@ class Meaning:
     """
 
     def __init__(self, d, values: bool = False) -> None:
-        self.d = d
-        self.values = values
         reg = d.registry
         self.env = {n: PolyTensor.of_symbols(t) for n, t in d.input_tensors.items()}
         self.env["G"] = d.upstream_values if values else PolyTensor.of_symbols(d.upstream_symbols)
@@ -96,11 +94,7 @@ class Meaning:
     def tensor_arithmetic(self, e) -> PolyTensor:
         """Sums and scalar multiples of whole-tensor operations, as in the claim 2*conv_transpose2d(G, W)."""
         if isinstance(e, sympy.Add):
-            parts = [self(a) for a in e.args]
-            out = parts[0]
-            for p in parts[1:]:
-                out = tensor.elementwise(out, p, poly.add)
-            return out
+            return _total([self(a) for a in e.args])
         factor, found = poly.const(1), None
         for a in e.args:
             if a.has(TensorOpBase) or (a.is_Symbol and a.name in self.env):
@@ -109,10 +103,11 @@ class Meaning:
                 found = self(a)
             else:
                 factor = poly.mul(factor, self.scalar(a))
-        return PolyTensor(found.shape, tuple(poly.mul(factor, p) for p in found.entries))
+        return _scaled(factor, found)
 
     def _defined(self, t: PolyTensor) -> PolyTensor:
-        """Output entries (c_ij) stand for their definitions."""
+        """Output entries (c_ij) stand for their definitions. A view shows either output entries
+        or none (C, or A, G, dA ...), so its first entry tells which."""
         if not any(poly.variables(p) & self.definition.keys() for p in t.entries[:1]):
             return t
         return PolyTensor(t.shape, tuple(self._define(p) for p in t.entries))
@@ -134,9 +129,7 @@ class Meaning:
 
     def scalar(self, e):
         if e.is_Number:
-            if not e.is_Rational:
-                raise SymgradError(f"{e} is not an exact number")
-            return poly.const(poly.Fraction(int(e.p), int(e.q)))
+            return poly.const(_rational(e))
         if e.is_Symbol:
             if e == self.loss_symbol:
                 raise SymgradError("L has no explicit value under this loss")
@@ -148,7 +141,7 @@ class Meaning:
             coeff, plain, rest = poly.Fraction(1), [], []
             for a in e.args:
                 if a.is_Number:
-                    coeff *= poly.Fraction(int(a.p), int(a.q)) if a.is_Rational else self.scalar(a)
+                    coeff *= _rational(a)
                 elif a.is_Symbol and self.reg.ids.get(a.name) not in self.definition:
                     plain.append(self.reg.id_of(a))  # a bare variable: no polynomial product needed
                 else:
@@ -187,11 +180,7 @@ class Meaning:
         if isinstance(e, Transpose):
             return tensor.transpose(self.matrix(e.arg))
         if isinstance(e, MatAdd):
-            parts = [self(a) for a in e.args]
-            out = parts[0]
-            for p in parts[1:]:
-                out = tensor.elementwise(out, p, poly.add)
-            return out
+            return _total([self(a) for a in e.args])
         if isinstance(e, MatMul):
             factor, out = poly.const(1), None
             for a in e.args:
@@ -200,7 +189,25 @@ class Meaning:
                     out = m if out is None else tensor.matmul(out, m)
                 else:
                     factor = poly.mul(factor, self.scalar(a))
-            if factor == {(): 1}:
-                return out
-            return PolyTensor(out.shape, tuple(poly.mul(factor, p) for p in out.entries))
+            return _scaled(factor, out)
         raise SymgradError(f"cannot evaluate the matrix expression {e}")
+
+
+def _rational(e) -> poly.Fraction:
+    if not e.is_Rational:
+        raise SymgradError(f"{e} is not an exact number")
+    return poly.Fraction(int(e.p), int(e.q))
+
+
+def _total(parts: list) -> PolyTensor:
+    """The elementwise sum of tensors of one shape."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = tensor.elementwise(out, p, poly.add)
+    return out
+
+
+def _scaled(factor, t: PolyTensor) -> PolyTensor:
+    if factor == {(): 1}:
+        return t
+    return PolyTensor(t.shape, tuple(poly.mul(factor, p) for p in t.entries))

@@ -215,7 +215,7 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
     check_date(date)
     if isinstance(display_limit, bool) or not isinstance(display_limit, int) or display_limit < 3:
         raise SymgradError(f"display limit must be an integer of at least 3, got {display_limit!r}")
-    title = default_title(d) if title is None else str(title)
+    title = d.meta["title"] if title is None else str(title)  # each op names its own document
     if not title.strip():
         raise SymgradError("the title must not be empty")
     proof = d.prove()
@@ -223,17 +223,6 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.meta.get("body", d.op)
     return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")
-
-
-def default_title(d) -> str:
-    if d.meta.get("body") == "matmul_general":
-        return "Matrix multiplication and its gradients, for every size"
-    if d.op == "conv2d":
-        shape = "×".join
-        return (f"Convolution and its gradients: a {shape(map(str, d.sizes['input']))} input, "
-                f"a {shape(map(str, d.sizes['weight']))} kernel")
-    dims = {"matmul": "C = AB, with A {m}×{k} and B {k}×{n}"}.get(d.op, d.op)
-    return "Matrix multiplication and its gradients: " + dims.format(**d.sizes)
 
 
 def check_date(date: str) -> None:

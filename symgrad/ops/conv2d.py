@@ -20,12 +20,12 @@ import sympy
 
 from .. import poly
 from ..derivation import Equation, Step, TensorView
-from ..derive import Problem, derive
+from ..derive import Problem, derive, pick_index
 from ..errors import SymgradError
 from ..evaluate import TensorOpBase
 from ..losses import check_loss
 from ..symbols import Registry, SymbolTensor
-from ..tensor import PolyTensor
+from ..tensor import PolyTensor, matmul, transpose
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,18 @@ class Geometry:
         return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1 for size, p, d, k, s in
                      zip((self.H, self.W), self.padding, self.dilation, (self.kH, self.kW), self.stride))
 
+    def at(self, i: int, j: int, u: int, v: int):
+        """Where kernel tap (u, v) of output position (i, j) reads X: (h, w), or None in the padding."""
+        h = i * self.stride[0] - self.padding[0] + u * self.dilation[0]
+        w = j * self.stride[1] - self.padding[1] + v * self.dilation[1]
+        return (h, w) if 0 <= h < self.H and 0 <= w < self.W else None
+
     def taps(self, i: int, j: int):
         """(u, v, h, w) for every kernel tap of output position (i, j) that lands inside X."""
-        (sH, sW), (pH, pW), (dH, dW) = self.stride, self.padding, self.dilation
         for u, v in itertools.product(range(self.kH), range(self.kW)):
-            h, w = i * sH - pH + u * dH, j * sW - pW + v * dW
-            if 0 <= h < self.H and 0 <= w < self.W:
-                yield u, v, h, w
+            spot = self.at(i, j, u, v)
+            if spot:
+                yield (u, v, *spot)
 
     def output_padding(self) -> tuple:
         """What conv_transpose2d must add to give back H×W (the floor in the size formula)."""
@@ -151,6 +156,8 @@ def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, paddin
         registry=reg, inputs=inputs, output=Y, definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed, equations=equations,
         meta={"geometry": geo, "views": views, "bias": bias, "body": "conv2d", "claim_functions": claim_functions,
+              "title": f"Convolution and its gradients: a {geo.N}×{geo.C}×{geo.H}×{geo.W} input, "
+                       f"a {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel",
               "stem": "conv2d-" + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W))) + "-"
                       + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
               "notation": notation(geo, reg, inputs), "code": code_lines,
@@ -158,30 +165,13 @@ def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, paddin
                                + f", stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, "
                                f"groups={geo.groups})"}},
     )
-    picks = {"X": pick_index("x", pick_x, X.shape, (0, 0, min(1, geo.H - 1), min(1, geo.W - 1))),
-             "W": pick_index("w", pick_w, W.shape, (0, 0, min(1, geo.kH - 1), min(1, geo.kW - 1)))}
+    picks = {"X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
+             "W": pick_index(pick_w, (1, 1, min(2, geo.kH), min(2, geo.kW)), rank=4)}
     return derive(problem, loss, picks)
 
 
 def SYM(*names):
     return tuple(sympy.Symbol(n) for n in names)
-
-
-def pick_index(name, pick, shape, default) -> tuple:
-    if pick is None:
-        return default
-    if isinstance(pick, str):
-        parts = pick.replace(" ", "").split(",")
-        if not all(p.isdigit() for p in parts):
-            raise SymgradError(f"a pick of {name} is {len(shape)} 1-based indices such as 1,1,2,2; got {pick!r}")
-        pick = [int(p) for p in parts]
-    try:
-        values = tuple(int(v) - 1 for v in pick)
-    except (TypeError, ValueError):
-        raise SymgradError(f"a pick of {name} is {len(shape)} 1-based indices such as 1,1,2,2; got {pick!r}") from None
-    if len(values) != len(shape):
-        raise SymgradError(f"a pick of {name} is {len(shape)} 1-based indices such as 1,1,2,2; got {pick!r}")
-    return values
 
 
 def notation(geo: Geometry, reg, inputs) -> dict:
@@ -303,12 +293,12 @@ class ConvTranspose2d(TensorOpBase):
         H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
         Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
         C, Og = Cg * groups, O // groups
+        geo = Geometry(N, C, H, Wd, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)  # of the result
         out = {}
         for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
             g = G[(n, o, i, j)]
-            for c, u, v in itertools.product(range(Cg), range(kH), range(kW)):
-                h, w = i * sH - pH + u * dH, j * sW - pW + v * dW
-                if 0 <= h < H and 0 <= w < Wd:
+            for c in range(Cg):
+                for u, v, h, w in geo.taps(i, j):
                     key = (n, (o // Og) * Cg + c, h, w)
                     poly.mul_into(out.setdefault(key, {}), g, W[(o, c, u, v)])
         return PolyTensor.build((N, C, H, Wd), lambda ix: {m: c for m, c in out.get(ix, {}).items() if c})
@@ -336,10 +326,9 @@ class Conv2dWeight(TensorOpBase):
             acc, c0 = {}, (o // geo.Og) * geo.Cg
             for n in range(N if batch_sum else 1):
                 for i, j in itertools.product(range(G.shape[2]), range(G.shape[3])):
-                    h, w = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0], \
-                        j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
-                    if 0 <= h < H and 0 <= w < W:
-                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c, h, w)])
+                    spot = geo.at(i, j, u, v)
+                    if spot:
+                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c, *spot)])
             out.append({m: k for m, k in acc.items() if k})
         return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
 
@@ -365,10 +354,8 @@ def unfold(X, n, group, geo) -> PolyTensor:
     rows = []
     for c, u, v in itertools.product(range(geo.Cg), range(geo.kH), range(geo.kW)):
         for i, j in itertools.product(range(Ho), range(Wo)):
-            h, w = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0], \
-                j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
-            inside = 0 <= h < geo.H and 0 <= w < geo.W
-            rows.append(X[(n, group * geo.Cg + c, h, w)] if inside else {})
+            spot = geo.at(i, j, u, v)
+            rows.append(X[(n, group * geo.Cg + c, *spot)] if spot else {})
     return PolyTensor((geo.Cg * geo.kH * geo.kW, Ho * Wo), tuple(rows))
 
 
@@ -391,11 +378,7 @@ class Im2colForward(TensorOpBase):
     tensors = 3
     label = "Im2col"
 
-    def describe(self):
-        return []  # the document says in words what the im2col view computes
-
     def compute(self, X, W, b=None):
-        from ..tensor import matmul
         *params, kH, kW = self.params
         N, C, H, Wd = X.shape
         geo = _geo(params, N, C, H, Wd, W.shape[0], kH, kW)
@@ -414,9 +397,6 @@ class Im2colForwardNoBias(Im2colForward):
 
     tensors = 2
 
-    def describe(self):
-        return []  # the document says in words what the im2col view computes
-
 
 class Im2colWeightGrad(TensorOpBase):
     """dW_mat = Σ_n G_mat[n] · unfold(X[n])ᵀ, reshaped to W's shape."""
@@ -424,11 +404,7 @@ class Im2colWeightGrad(TensorOpBase):
     tensors = 2
     label = "Im2colWeight"
 
-    def describe(self):
-        return []  # the document says in words what the im2col view computes
-
     def compute(self, X, G):
-        from ..tensor import matmul, transpose
         *params, kH, kW = self.params
         N, C, H, Wd = X.shape
         geo = _geo(params, N, C, H, Wd, G.shape[1], kH, kW, G)
@@ -449,22 +425,18 @@ class Im2colInputGrad(TensorOpBase):
     tensors = 2
     label = "Im2colInput"
 
-    def describe(self):
-        return []  # the document says in words what the im2col view computes
-
     def compute(self, G, W):
-        from ..tensor import matmul, transpose
         *params, H, Wd = self.params
         N, O, Ho, Wo = G.shape
         _, Cg, kH, kW = W.shape
-        geo = _geo(params, N, Cg * params[6], H, Wd, O, kH, kW, G)
+        groups = params[6]
+        geo = _geo(params, N, Cg * groups, H, Wd, O, kH, kW, G)
         out = {}
         for n, group in itertools.product(range(N), range(geo.groups)):
             columns = matmul(transpose(weight_matrix(W, group, geo)), output_matrix(G, n, group, geo))
             for r, (c, u, v) in enumerate(itertools.product(range(Cg), range(kH), range(kW))):
                 for i, j in itertools.product(range(Ho), range(Wo)):
-                    h, w = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0], \
-                        j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
-                    if 0 <= h < H and 0 <= w < Wd:
-                        poly.add_into(out.setdefault((n, group * Cg + c, h, w), {}), columns[(r, i * Wo + j)])
+                    spot = geo.at(i, j, u, v)
+                    if spot:
+                        poly.add_into(out.setdefault((n, group * Cg + c, *spot), {}), columns[(r, i * Wo + j)])
         return PolyTensor.build((N, geo.C, H, Wd), lambda ix: out.get(ix, {}))

@@ -10,7 +10,7 @@ import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from ..derivation import Equation, GeneralMatrix, Step, TensorView
-from ..derive import Problem, derive
+from ..derive import Problem, derive, pick_index
 from ..engine import gc_paused
 from ..errors import SymgradError
 from ..losses import check_loss
@@ -61,10 +61,11 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
         meta={"notation": notation(la, lb, lc, loss), "letters": (la, lb, lc),
+              "title": f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
               "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"}},
     )
-    picks = {A.name: pick_index(pick_a, (min(2, m), min(3, k))),
-             B.name: pick_index(pick_b, (min(1, k), min(2, n)))}
+    picks = {A.name: pick_index(pick_a, (min(2, m), min(3, k)), rank=2),
+             B.name: pick_index(pick_b, (min(1, k), min(2, n)), rank=2)}
     return derive(problem, loss, picks)
 
 
@@ -130,22 +131,3 @@ def check_size(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SymgradError(f"size {name} must be a positive integer, got {value!r}")
     return value
-
-
-def pick_index(pick, default) -> tuple:
-    """1-based (row, column) -> 0-based index."""
-    pick = default if pick is None else pick
-    if isinstance(pick, str):
-        pick = parse_pick(pick)
-    try:
-        row, col = (int(v) for v in pick)
-    except (TypeError, ValueError):
-        raise SymgradError(f"a pick is two 1-based indices such as 2,3; got {pick!r}") from None
-    return (row - 1, col - 1)
-
-
-def parse_pick(text: str) -> tuple:
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise SymgradError(f"a pick is two 1-based indices such as 2,3; got {text!r}")
-    return tuple(int(p) for p in parts)

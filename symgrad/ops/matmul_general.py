@@ -105,6 +105,7 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         matrices={nA: A, nB: B, nC: MatrixSymbol(nC, M, N), "G": G},
         closed_forms=closed, equations=equations, ranges=ranges, instantiate_up_to=instantiate_up_to,
         meta={"notation": notation, "loss_sum": (u, v, weight_of(loss, M, N)), "body": "matmul_general",
+              "title": "Matrix multiplication and its gradients, for every size",
               "stem": "matmul-general"},
     )
 
