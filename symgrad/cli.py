@@ -137,6 +137,8 @@ def run_matmul(args) -> int:
 
 def publish(d: Derivation, args) -> int:
     check_date(args.date)  # options are checked even when nothing is written
+    if args.title is not None and not args.title.strip():
+        raise SymgradError("the title must not be empty")
     general = isinstance(d, GeneralDerivation)
     if general and (args.emit_code or args.validate):
         raise SymgradError("--emit-code and --validate need concrete sizes")

@@ -27,6 +27,8 @@ def run(*args, cwd=None):
     (["matmul", "--letters", "aab"], "letters must be three different letters"),
     (["matmul", "--display-limit", "1", "--format", "tex"], "display limit must be an integer of at least 3"),
     (["divide"], "invalid choice: 'divide'"),
+    (["matmul", "--title", " "], "the title must not be empty"),
+    (["conv2d", "--pick-x", "1,1"], "a pick is four 1-based indices such as 1,1,2,2"),
 ])
 def test_errors_are_one_line_and_exit_2(args, message, tmp_path):
     result = run(*args, cwd=tmp_path)
