@@ -195,3 +195,16 @@ def test_documents():
     for fmt in ("tex", "html", "jekyll"):
         assert "Convolution and its gradients" in symgrad.render(d, fmt)
     assert "alert alert-secondary equation" in symgrad.render(d, "fragment")
+
+
+def test_public_views_are_arrays_indexed_like_torch():
+    import sympy
+    d = symgrad.conv2d((2, 3, 4, 5), (4, 3, 2, 2), stride=1, padding=0)
+    assert isinstance(d.inputs["X"], sympy.NDimArray) and d.inputs["X"].shape == (2, 3, 4, 5)
+    assert str(d.inputs["X"][1, 2, 3, 4]) == "x_{2,3,4,5}"
+    assert d.inputs["W"].shape == (4, 3, 2, 2) and d.inputs["b"].shape == (4,)
+    assert d.outputs["Y"].shape == d.upstream.shape == (2, 4, 3, 4)
+    assert d.grad["X"].shape == (2, 3, 4, 5) and d.grad["b"].shape == (4,)
+    # y_{1,1,1,1} = b_1 + Σ w x over the 3 channels and the 2×2 taps of the first window
+    y = d.outputs["Y"][0, 0, 0, 0]
+    assert len(y.args) == 3 * 2 * 2 + 1 and sympy.Symbol("b_{1}") in y.args
