@@ -7,13 +7,15 @@ a SymPy matrix or array.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import sympy
 
-from .tensor import PolyTensor
+from . import poly
+from .tensor import LazyTensor, PolyTensor
 
 
 @dataclass(frozen=True)
@@ -71,29 +73,57 @@ class Counterexample:
     derived: sympy.Expr   # what the chain rule gives
     claimed: sympy.Expr
     sizes: dict | None = None  # for a general claim: the concrete sizes where it fails
+    note: str = ""             # what the two sides were compared under, when it needs saying
 
     def __str__(self) -> str:
         where = "" if not self.sizes else " at " + ", ".join(f"{k}={v}" for k, v in self.sizes.items())
-        return (f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
+        text = (f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
                 f"the chain rule gives {self.derived}, the claim gives {self.claimed}")
+        return f"{text} ({self.note})" if self.note else text
+
+
+VERDICTS = ("proven", "refuted", "undecided")
 
 
 @dataclass(frozen=True)
 class Proof:
-    ok: bool
-    checked: int                   # element equalities and steps checked
-    elements: int = 0
-    steps: int = 0
+    """The verdict of a check, and exactly what was checked.
+
+    ``status`` is "proven" (every comparison was an exact equality of canonical forms),
+    "refuted" (a step or an element differs; the counterexample or the failed step says where)
+    or "undecided" (neither could be shown). ``ok`` is true only for "proven".
+    """
+
+    status: str
+    checked: int = 0               # elements + steps + upstream
+    elements: int = 0              # gradient elements compared with closed forms
+    steps: int = 0                 # recorded steps re-checked by their rule
     counterexample: Counterexample | None = None
     failed_step: str | None = None
     claims: tuple = ()             # (wrt, claim as text) proven
+    upstream: int = 0              # upstream entries dL/dy compared with the derivative of the loss
+    shown: int = 0                 # lines shown as definitions or computed results: not checks, not counted
+    scope: str = ""                # what a proven claim covers, such as "every upstream gradient"
+
+    def __post_init__(self) -> None:
+        if self.status not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.status!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "proven"
 
     def __bool__(self) -> bool:
         return self.ok
 
     def __str__(self) -> str:
         if self.ok:
-            return f"proof holds: {self.elements} element equalities and {self.steps} steps checked"
+            extra = f", {self.upstream} upstream entries checked against the loss" if self.upstream else ""
+            scope = f", for {self.scope}" if self.scope else ""
+            return (f"proof holds{scope}: {self.elements} element equalities and {self.steps} steps "
+                    f"checked{extra}")
+        if self.status == "undecided":
+            return f"undecided: {self.failed_step}"
         return f"refuted: {self.counterexample or self.failed_step}"
 
 
@@ -128,7 +158,6 @@ class Derivation(Published):
     definitions: PolyTensor = field(repr=False)  # each output in terms of the inputs
     upstream_values: PolyTensor = field(repr=False)
     grads_upstream: dict = field(repr=False)     # name -> PolyTensor, dL/dy kept symbolic
-    grads_values: dict = field(repr=False)       # name -> PolyTensor, loss substituted
     picks: dict = field(default_factory=dict)    # name -> 0-based index
     closed_forms: dict = field(default_factory=dict, repr=False)  # name -> SymPy matrix expression
     equations: dict = field(default_factory=dict, repr=False)     # key -> Equation
@@ -155,21 +184,50 @@ class Derivation(Published):
         return self.upstream_values.to_sympy(self.registry)
 
     @cached_property
-    def grad(self) -> dict:
-        return {n: g.to_sympy(self.registry) for n, g in self.grads_values.items()}
+    def grads_values(self) -> dict:
+        """name -> the gradient with the loss's value put in for dL/dy, each entry computed when
+        first asked for: a document shows a few, and the proof needs none (see ``prover``)."""
+        if self.loss == "generic":
+            return self.grads_upstream
+        values = dict(zip(self.upstream_symbols.ids, self.upstream_values.entries))
+        return {n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute(g.entries[pos], values))
+                for n, g in self.grads_upstream.items()}
+
+    @cached_property
+    def grad(self) -> "GradientViews":
+        """name -> the gradient as a SymPy matrix or array, built when first asked for."""
+        return GradientViews(self)
 
     def gradient_of(self, x: int, values: bool = False):
         """dL/dx of one input variable, as a polynomial."""
         for name, t in self.input_tensors.items():
             if x in t.ids:
                 grads = self.grads_values if values else self.grads_upstream
-                return grads[name].entries[t.ids.index(x)]
+                return grads[name].at(t.ids.index(x))
         raise KeyError(x)
 
     @cached_property
     def proof(self) -> Proof:
         from .prover import prove
         return prove(self)
+
+
+class GradientViews(Mapping):
+    """d.grad: SymPy views of the gradients, each converted only when it is looked up."""
+
+    def __init__(self, d) -> None:
+        self._d, self._done = d, {}
+
+    def __getitem__(self, name):
+        if name not in self._done:
+            self._done[name] = self._d.grads_values[name].to_sympy(self._d.registry)
+        return self._done[name]
+
+    def __iter__(self):
+        return iter(self._d.grads_upstream)
+
+    def __len__(self) -> int:
+        return len(self._d.grads_upstream)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """From an op's forward pass to a Derivation: chain rule, loss, recorded steps."""
 from __future__ import annotations
 
+import numbers
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from . import losses, poly, steps
+from . import losses, steps
 from .derivation import Derivation
 from .engine import chain_rule
 from .errors import SymgradError
@@ -35,11 +37,7 @@ def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
     wrt = [v for t in problem.inputs.values() for v in t.ids]
     grads = chain_rule(problem.definitions.entries, upstream.ids, wrt)
     values = {g: losses.upstream_value(loss, len(out.ids), g) for g in upstream.ids}
-    grads_upstream, grads_values = {}, {}
-    for name, t in problem.inputs.items():
-        grads_upstream[name] = PolyTensor(t.shape, tuple(grads[v] for v in t.ids))
-        grads_values[name] = PolyTensor(t.shape, tuple(
-            g if loss == "generic" else poly.substitute(g, values) for g in grads_upstream[name].entries))
+    grads_upstream = {name: PolyTensor(t.shape, tuple(grads[v] for v in t.ids)) for name, t in problem.inputs.items()}
     for name, index in picks.items():
         t = problem.inputs.get(name)
         if t is None:
@@ -50,7 +48,7 @@ def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
         input_tensors=dict(problem.inputs), output=out, upstream_symbols=upstream,
         definitions=problem.definitions,
         upstream_values=PolyTensor(out.shape, tuple(values[g] for g in upstream.ids)),
-        grads_upstream=grads_upstream, grads_values=grads_values,
+        grads_upstream=grads_upstream,
         picks=dict(picks), closed_forms=dict(problem.closed_forms), meta=dict(problem.meta),
     )
     equations = {}
@@ -75,25 +73,27 @@ _EXAMPLES = {1: ("one", "2"), 2: ("two", "2,3"), 3: ("three", "1,2,3"), 4: ("fou
 
 
 def parse_pick(text: str, rank: int = 2) -> tuple:
-    """'2,3' -> (2, 3): 1-based, as printed."""
+    """'2,3' -> (2, 3): 1-based, as printed. Only ASCII digits count ('²' is a digit to Python)."""
     parts = str(text).replace(" ", "").split(",")
-    if len(parts) != rank or not all(p.isdigit() for p in parts):
+    if len(parts) != rank or not all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts):
         raise SymgradError(_pick_message(rank, text))
     return tuple(int(p) for p in parts)
 
 
 def pick_index(pick, default, rank: int) -> tuple:
-    """A 1-based pick (a tuple or a string such as '2,3'; ``default`` when None) -> 0-based index."""
+    """A 1-based pick (a tuple of integers or a string such as '2,3'; ``default`` when None) -> 0-based index.
+
+    A float or a bool is refused rather than truncated: (1.9, 2.7) is not the element (1, 2)."""
     pick = default if pick is None else pick
     if isinstance(pick, str):
         pick = parse_pick(pick, rank)
     try:
-        values = tuple(int(v) - 1 for v in pick)
-    except (TypeError, ValueError):
+        values = tuple(pick)
+    except TypeError:
         raise SymgradError(_pick_message(rank, pick)) from None
-    if len(values) != rank:
+    if len(values) != rank or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
         raise SymgradError(_pick_message(rank, pick))
-    return values
+    return tuple(int(v) - 1 for v in values)
 
 
 def _pick_message(rank: int, given) -> str:

@@ -36,6 +36,10 @@ class TensorOpBase(sympy.Function):
     def params(self) -> tuple:
         return tuple(int(a) for a in self.args[self.tensors:])
 
+    def result_shape(self, *shapes) -> tuple:
+        """The shape of the result for tensors of these shapes; a SymgradError when they do not fit."""
+        raise NotImplementedError
+
     def compute(self, *tensors):
         raise NotImplementedError
 

@@ -23,18 +23,27 @@ def prove(gd) -> Proof:
     for key, eq in gd.equations.items():
         facts = facts_of(gd.ranges.get(key, {}))
         for n, step in enumerate(eq.steps):
-            why = check_symbolic(gd, key, step, facts)
+            why = chained(eq, n) or check_symbolic(gd, key, step, facts)
             if why:
-                return Proof(False, steps, steps=steps, failed_step=f"{key}, step {n + 1} ({step.rule}): {why}")
+                return Proof("refuted", steps, steps=steps, failed_step=f"{key}, step {n + 1} ({step.rule}): {why}")
             steps += 1
     instances = 0
     for d in concrete(gd):
         why, count = check_instances(gd, d)
         if why:
-            return Proof(False, steps + instances, instances, steps, failed_step=why)
+            return Proof("refuted", steps + instances, instances, steps, failed_step=why)
         instances += count
-    return Proof(True, steps + instances, instances, steps,
+    return Proof("proven", steps + instances, instances, steps, scope="every size and every upstream gradient G",
                  claims=tuple((w, str(e)) for w, e in gd.closed_forms.items()))
+
+
+def chained(eq, n: int) -> str | None:
+    """Each step of an equation continues from the one before: its left side is the previous
+    right side, so the first left side and the last right side are joined by every step between.
+    (That the ends are the right ones is checked by the rules "local partials" and "all elements".)"""
+    if n and eq.steps[n].lhs != eq.steps[n - 1].rhs:
+        return "its left side is not the previous step's right side"
+    return None
 
 
 def concrete(gd):
@@ -79,7 +88,7 @@ def check_symbolic(gd, key, step, facts) -> str | None:
             return same(put, step.rhs, bases)
         if rule in ("transpose", "matrix product"):
             return same(step.lhs, step.rhs, bases)
-        if rule == "every element":
+        if rule == "all elements":
             return every_element(gd, key, step)
         if rule == "loss":
             u, v, weight = gd.meta["loss_sum"]
@@ -197,18 +206,23 @@ def check_claim(gd, wrt: str, claim) -> Proof:
                            f"but d{wrt} is {_dims(target.shape)}")
     p, q = sympy.symbols("p q", integer=True)
     if canon(Entry(expr, p, q), gd.bases) == canon(Entry(gd.closed_forms[wrt], p, q), gd.bases):
-        return Proof(True, 1, 1, claims=((wrt, str(claim)),))
+        return Proof("proven", 1, 1, claims=((wrt, str(claim)),), scope="every size and every upstream gradient G")
     checked = 0
     for d in concrete(gd):
         sizes = {gd.sizes[r]: v for r, v in d.sizes.items()}
-        value = Meaning(d, values=True)(expr.xreplace(sizes))
-        bad = first_difference(d, wrt, d.grads_values[wrt], value)
+        concrete_claim = expr.xreplace(sizes)
+        value = Meaning(d)(concrete_claim)  # G symbolic: a backward formula holds for every upstream gradient
+        bad = first_difference(d, wrt, d.grads_upstream[wrt], value)
         checked += len(value.entries)
         if bad:
+            note = ""
+            if d.loss != "generic" and first_difference(
+                    d, wrt, d.grads_values[wrt], Meaning(d, values=True)(concrete_claim)) is None:
+                note = f"it holds for the {d.loss} loss's G but not for every upstream gradient G"
             ce = Counterexample(bad.wrt, bad.index, bad.element, bad.derived, bad.claimed,
-                                sizes={str(gd.sizes[r]): v for r, v in d.sizes.items()})
-            return Proof(False, checked, checked, counterexample=ce)
-    return Proof(False, checked, checked, failed_step=(
+                                sizes={str(gd.sizes[r]): v for r, v in d.sizes.items()}, note=note)
+            return Proof("refuted", checked, checked, counterexample=ce)
+    return Proof("undecided", checked, checked, failed_step=(
         f"not proven: the claim's entry differs in form from the derived one, and no counterexample "
         f"was found up to size {gd.instantiate_up_to}"))
 

@@ -17,16 +17,24 @@ from .tensor import PolyTensor, to_sympy
 # How each rule is checked. "equal": both sides mean the same polynomial(s);
 # "values": the same, with the loss substituted; "chain": the sum covers every
 # path, recomputed here from the definitions; "loss" and "loss entry": dL/dy is the
-# derivative of L's own formula; "shape": both sides have the same dimensions;
-# "size": SymPy evaluates the displayed formula to the output's actual size.
+# derivative of L's own formula; "shape": the closed form has the input's dimensions;
+# "size": SymPy evaluates the displayed formula to the output's actual size;
+# "shown": a line that states a definition or a computed result, which has nothing to be
+# checked against: it is displayed without a check mark and is not counted.
 RULES = {
     "definition": "equal", "no dependence": "equal", "sum rule": "equal",
     "product rule": "equal", "local partial": "equal", "local partials": "equal", "drop zero terms": "equal",
-    "every element": "equal", "regroup": "equal", "closed form": "equal",
+    "regroup": "equal", "closed form": "equal",
     "chain rule": "chain", "loss": "loss", "substitute the loss": "values",
     "dimensions": "shape", "im2col": "equal", "loss entry": "loss entry",
     "output height": "size", "output width": "size",
+    "notation": "shown", "every element": "shown", "loss substituted": "shown",
 }
+
+
+def is_checked(rule: str) -> bool:
+    """Whether a step with this rule is a check (shown with a check mark, counted)."""
+    return RULES.get(rule) != "shown"
 
 
 def prove(d) -> Proof:
@@ -35,35 +43,56 @@ def prove(d) -> Proof:
 
 
 def _prove(d) -> Proof:
+    """Every recorded step by its rule; every upstream entry against the loss; the proven views;
+    then every element of every gradient against its closed form, with dL/dY symbolic.
+
+    The closed forms are compared with G = dL/dY as free symbols only. Equal polynomials stay
+    equal when the loss's value is put in for G (substitution is a ring homomorphism), and the
+    value itself is checked entry by entry against the loss's formula, so a second pass with the
+    value put in would repeat the same equalities.
+    """
     symbolic, valued = Meaning(d), Meaning(d, values=True)
-    n_steps = 0
+    n_steps = shown = 0
     for eq in d.equations.values():
         for i, step in enumerate(eq.steps):
+            if not is_checked(step.rule):
+                shown += 1
+                continue
             why = check_step(d, step, symbolic, valued)
             if why:
-                return Proof(False, n_steps, steps=n_steps, failed_step=f"{eq.key}, step {i + 1} ({step.rule}): {why}")
+                return Proof("refuted", n_steps, steps=n_steps,
+                             failed_step=f"{eq.key}, step {i + 1} ({step.rule}): {why}")
             n_steps += 1
+    upstream = 0
+    if d.loss != "generic":
+        expected = loss_gradient(d)
+        for pos, (want, got) in enumerate(zip(expected.entries, d.upstream_values.entries)):
+            if want != got:
+                y = d.registry.symbol(d.output.ids[pos])
+                return Proof("refuted", n_steps + upstream, steps=n_steps, upstream=upstream,
+                             failed_step=f"the upstream gradient dL/d{y} is {to_sympy(got, d.registry)}, but the "
+                                         f"{d.loss} loss gives {to_sympy(want, d.registry)}")
+            upstream += 1
+    done = n_steps + upstream
     elements = 0
     for wrt, expr in d.meta.get("views", ()):
         derived = d.definitions if wrt == d.output.name else d.grads_upstream[wrt]
         try:
             claimed = symbolic(expr)
         except SymgradError as exc:
-            return Proof(False, elements + n_steps, elements, n_steps, failed_step=f"the im2col view of {wrt}: {exc}")
+            return Proof("refuted", done + elements, elements, n_steps, upstream=upstream,
+                         failed_step=f"the im2col view of {wrt}: {exc}")
         if derived != claimed:
-            return Proof(False, elements + n_steps, elements, n_steps,
+            return Proof("refuted", done + elements, elements, n_steps, upstream=upstream,
                          failed_step=f"the im2col view of {wrt} differs from the element-wise result")
         elements += len(derived.entries)
     for wrt, expr in d.closed_forms.items():
-        for meaning, grads in ((symbolic, d.grads_upstream), (valued, d.grads_values)):
-            if meaning is valued and d.loss == "generic":
-                continue  # the same equalities as the symbolic pass
-            bad = first_difference(d, wrt, grads[wrt], meaning(expr))
-            if bad:
-                return Proof(False, elements + n_steps, elements, n_steps, counterexample=bad)
-            elements += len(grads[wrt].entries)
-    return Proof(True, elements + n_steps, elements, n_steps,
-                 claims=tuple((w, str(e)) for w, e in d.closed_forms.items()))
+        bad = first_difference(d, wrt, d.grads_upstream[wrt], symbolic(expr))
+        if bad:
+            return Proof("refuted", done + elements, elements, n_steps, upstream=upstream, counterexample=bad)
+        elements += len(d.grads_upstream[wrt].entries)
+    return Proof("proven", done + elements, elements, n_steps, upstream=upstream, shown=shown,
+                 claims=tuple((w, str(e)) for w, e in d.closed_forms.items()), scope="every upstream gradient G")
 
 
 def check_step(d, step, symbolic, valued) -> str | None:
@@ -71,8 +100,10 @@ def check_step(d, step, symbolic, valued) -> str | None:
     kind = RULES.get(step.rule)
     if kind is None:
         return f"no checker for the rule {step.rule!r}"
-    if kind == "shape":
-        return None if step.lhs.shape == step.rhs.shape else f"shapes {step.lhs.shape} and {step.rhs.shape} differ"
+    if kind == "shape":  # the gradient has its input's shape; SymPy gives the closed form's
+        want = tuple(d.input_tensors[step.lhs.name[1:]].shape)
+        got = tuple(step.rhs.shape)
+        return None if got == want else f"the closed form is {_dims(got)}, but the gradient is {_dims(want)}"
     if kind == "size":  # the displayed formula, evaluated by SymPy, is the output's actual size
         axis = {"output height": -2, "output width": -1}[step.rule]
         value = sympy.sympify(step.lhs).doit()

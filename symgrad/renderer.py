@@ -23,6 +23,7 @@ import sympy
 from .derivation import Equation
 from .errors import SymgradError
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
+from .prover import is_checked
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md",
@@ -35,13 +36,14 @@ DEFAULT_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
 RULE_TEXT = {
     "definition": "definition", "no dependence": "does not contain it", "sum rule": "sum rule",
     "product rule": "product rule", "local partial": "local partial", "chain rule": "chain rule", "local partials": "local partials",
-    "drop zero terms": "drop zeros", "every element": "chain rule, every element",
+    "drop zero terms": "drop zeros", "every element": "chain rule, every element", "all elements": "every element",
     "regroup": "matrix product", "closed form": "closed form", "dimensions": "dimensions",
     "loss": "derivative of the loss", "substitute the loss": "loss substituted",
     "differentiate": "differentiate each term", "sifting": "sum of a Kronecker delta",
     "transpose": "transpose", "matrix product": "matrix product",
     "output height": "output height", "output width": "output width", "im2col": "im2col, proven",
-    "loss entry": "derivative of the loss",
+    "loss entry": "derivative of the loss", "notation": "definition",
+    "loss substituted": "loss substituted",
 }
 
 
@@ -149,7 +151,7 @@ class Document:
         return self.numbers[key]
 
     def eq(self, key: str) -> Shown:
-        """A recorded, checked equation of the derivation."""
+        """A recorded equation of the derivation; its checked steps carry a check mark."""
         equation: Equation = self.d.equations[key]
         lines, previous = [], None
         for step in equation.steps:
@@ -158,7 +160,7 @@ class Document:
                 settings["explicit"] = self.views()
             rhs = self.tex(step.rhs, **settings)
             lhs = None if previous is not None and step.lhs is previous else self.tex(step.lhs, highlight=step.highlight)
-            lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], True))
+            lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], is_checked(step.rule)))
             previous = step.rhs
         return Shown(key, self._number(key), self._elide(lines))
 

@@ -36,11 +36,50 @@ class PolyTensor:
             pos = pos * s + i
         return self.entries[pos]
 
+    def at(self, pos: int):
+        """The entry at a row-major position."""
+        return self.entries[pos]
+
     def to_sympy(self, registry) -> sympy.Array | sympy.ImmutableMatrix:
-        flat = [to_sympy(p, registry) for p in self.entries]
-        if len(self.shape) == 2:
-            return sympy.ImmutableMatrix(*self.shape, flat)
-        return sympy.ImmutableDenseNDimArray(flat, self.shape)
+        return _sympy_tensor(self.shape, [to_sympy(p, registry) for p in self.entries])
+
+
+class LazyTensor:
+    """A PolyTensor whose entries are computed when first read, one by one."""
+
+    def __init__(self, shape: tuple, entry) -> None:
+        self.shape, self._entry, self._done = tuple(shape), entry, {}
+
+    def at(self, pos: int):
+        if pos not in self._done:
+            self._done[pos] = self._entry(pos)
+        return self._done[pos]
+
+    def __getitem__(self, index: tuple[int, ...]):
+        pos = 0
+        for i, s in zip(index, self.shape):
+            pos = pos * s + i
+        return self.at(pos)
+
+    @property
+    def entries(self) -> tuple:
+        return tuple(self.at(pos) for pos in range(_numel(self.shape)))
+
+    def to_sympy(self, registry):
+        return _sympy_tensor(self.shape, [to_sympy(p, registry) for p in self.entries])
+
+
+def _numel(shape) -> int:
+    out = 1
+    for s in shape:
+        out *= s
+    return out
+
+
+def _sympy_tensor(shape, flat):
+    if len(shape) == 2:
+        return sympy.ImmutableMatrix(*shape, flat)
+    return sympy.ImmutableDenseNDimArray(flat, shape)
 
 
 def indices(shape):

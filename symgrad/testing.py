@@ -7,10 +7,10 @@
         symgrad.testing.assert_backward(backward, op="matmul", sizes=(2, 4, 3), loss="mean")
 
 ``assert_backward`` calls ``fn(A, B, G)`` with symbolic tensors (every entry an exact polynomial
-in the entries of A and B; G is dL/dC under the loss: 1/(mn) everywhere for the mean, 1 for the
-sum, its own symbols for a generic loss) and proves each returned gradient equal, for all values,
-to the chain-rule gradient. A wrong gradient raises AssertionError naming the first wrong
-element with the expected and actual expressions.
+in the entries of A and B; G is dL/dC with its own symbols, then, for a mean or sum loss, again
+with the loss's value) and proves each returned gradient equal, for all values, to the
+chain-rule gradient. A wrong gradient raises AssertionError naming the first wrong element with
+the expected and actual expressions.
 """
 from __future__ import annotations
 
@@ -36,7 +36,10 @@ def _scalar(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UnsupportedOperation(f"arithmetic with {type(value).__name__} is not supported; "
                                    f"symbolic tensors support {SUPPORTED}")
-    return Fraction(value)  # exact: a float is taken at its binary value
+    try:
+        return Fraction(value)  # exact: a float is taken at its binary value
+    except (ValueError, OverflowError):
+        raise UnsupportedOperation(f"arithmetic with {value!r} is not supported: it is not a finite number") from None
 
 
 class SymbolicTensor:
@@ -134,7 +137,13 @@ class SymbolicTensor:
     def __truediv__(self, other):
         if isinstance(other, SymbolicTensor):
             raise UnsupportedOperation("division by a tensor is not supported; divide by a number")
-        return self._combine(1 / _scalar(other), poly.mul)
+        divisor = _scalar(other)
+        if divisor == 0:
+            raise UnsupportedOperation("the backward function divides a tensor by zero")
+        return self._combine(1 / divisor, poly.mul)
+
+    def __rtruediv__(self, other):
+        raise UnsupportedOperation("division by a tensor is not supported; divide by a number")
 
     def __neg__(self):
         return self * -1
@@ -169,14 +178,43 @@ class SymbolicTensor:
         return self._data.to_sympy(self._registry)
 
 
-def assert_backward(fn, op: str = "matmul", sizes=(2, 4, 3), loss: str = "mean"):
-    """Prove ``fn``'s gradients equal to the chain rule's for all values, or raise AssertionError."""
+UPSTREAM = ("symbolic", "loss")
+
+
+def assert_backward(fn, op: str = "matmul", sizes=(2, 4, 3), loss: str = "mean", *, upstream: str = "symbolic"):
+    """Prove ``fn``'s gradients equal to the chain rule's for all values, or raise AssertionError.
+
+    A backward pass is a statement for every upstream gradient, so by default ``fn`` receives
+    dL/dC as a tensor of free symbols, and is then also run with the loss's value of dL/dC.
+    A backward pass that builds the loss's upstream gradient itself (``G.new_ones(G.shape) /
+    G.numel()``) holds only for that loss: check it with ``upstream="loss"``, which hands in the
+    loss's value alone.
+    """
     if op not in OPS:
         raise SymgradError(f"unknown op {op!r}: use one of {', '.join(OPS)}")
+    if upstream not in UPSTREAM:
+        raise SymgradError(f"upstream must be one of {', '.join(UPSTREAM)}, got {upstream!r}")
+    if not isinstance(sizes, (tuple, list)) or len(sizes) != 3:
+        raise SymgradError(f"sizes must be three positive integers (m, k, n), got {sizes!r}")
+    if isinstance(sizes[0], str) or any(isinstance(s, str) for s in sizes):
+        raise SymgradError("assert_backward needs concrete sizes such as (2, 4, 3), not names")
     d = OPS[op](*sizes, loss=loss)
+    if upstream == "loss" and d.loss == "generic":
+        raise SymgradError("upstream='loss' needs a mean or sum loss: a generic loss has no value for dL/dC")
+    symbolic = upstream == "symbolic"
+    passes = [("symbolic", PolyTensor.of_symbols(d.upstream_symbols), d.grads_upstream)] if symbolic else []
+    if d.loss != "generic":
+        passes.append(("loss", d.upstream_values, d.grads_values))
+    checked = 0
+    for kind, G, expected_grads in passes:
+        checked = _check_pass(fn, d, G, expected_grads, kind, symbolic)
+    return checked
+
+
+def _check_pass(fn, d, G, expected_grads, kind, symbolic) -> int:
     reg = d.registry
     args = [SymbolicTensor(PolyTensor.of_symbols(t), reg) for t in d.input_tensors.values()]
-    args.append(SymbolicTensor(d.upstream_values, reg))
+    args.append(SymbolicTensor(G, reg))
     result = fn(*args)
     names = list(d.input_tensors)
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
@@ -186,14 +224,17 @@ def assert_backward(fn, op: str = "matmul", sizes=(2, 4, 3), loss: str = "mean")
     for name, got in zip(names, result):
         if not isinstance(got, SymbolicTensor):
             raise AssertionError(f"grad_{name} is a {type(got).__name__}, not a tensor computed from the inputs")
-        expected = d.grads_values[name]
+        expected = expected_grads[name]
         if got.shape != expected.shape:
             raise AssertionError(f"grad_{name} has shape {got.shape}, but {name} has shape {expected.shape}")
         bad = first_difference(d, name, expected, got._data)
         if bad:
             index = ", ".join(map(str, bad.index))
+            where = ("with dL/dC symbolic (it must hold for every upstream gradient; a backward pass that "
+                     "builds the loss's dL/dC itself is checked with upstream='loss')") if kind == "symbolic" \
+                else f"with the {d.loss} loss's dL/dC" + ("" if not symbolic else " put in")
             raise AssertionError(
-                f"grad_{name} is wrong at element ({index}), dL/d{bad.element}:\n"
+                f"grad_{name} is wrong at element ({index}), dL/d{bad.element}, {where}:\n"
                 f"  expected (chain rule): {bad.derived}\n"
                 f"  actual (backward fn):  {bad.claimed}")
         checked += len(expected.entries)

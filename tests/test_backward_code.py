@@ -48,9 +48,43 @@ def test_correct_backward_passes(fn, loss, sizes):
 
 
 def test_the_fused_mean_backward():
-    symgrad.testing.assert_backward(fused_mean_backward, sizes=(2, 4, 3), loss="mean")
+    # it ignores grad_C, so it holds for the mean loss only, and says so when asked to
+    symgrad.testing.assert_backward(fused_mean_backward, sizes=(2, 4, 3), loss="mean", upstream="loss")
+    with pytest.raises(AssertionError, match="with dL/dC symbolic"):
+        symgrad.testing.assert_backward(fused_mean_backward, sizes=(2, 4, 3), loss="mean")
     with pytest.raises(AssertionError):
-        symgrad.testing.assert_backward(fused_mean_backward, sizes=(2, 4, 3), loss="sum")
+        symgrad.testing.assert_backward(fused_mean_backward, sizes=(2, 4, 3), loss="sum", upstream="loss")
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("ignores grad_C", lambda A, B, G: (G.new_ones(G.shape).mm(B.t()) / 9, A.t().mm(G.new_ones(G.shape)) / 9)),
+    ("grad_C.t() on square sizes", lambda A, B, G: (G.t().mm(B.t()), A.t().mm(G.t()))),
+    ("grad_C.mean()", lambda A, B, G: ((G.new_ones(G.shape) * G.mean()).mm(B.t()),
+                                        A.t().mm(G.new_ones(G.shape) * G.mean()))),
+])
+def test_a_backward_that_holds_only_for_the_losss_upstream_fails(name, fn):
+    # under the mean loss every one of these gives the right numbers, because dL/dC is 1/9 everywhere
+    symgrad.testing.assert_backward(fn, sizes=(3, 3, 3), loss="mean", upstream="loss")
+    with pytest.raises(AssertionError, match="wrong at element .* with dL/dC symbolic"):
+        symgrad.testing.assert_backward(fn, sizes=(3, 3, 3), loss="mean")
+
+
+@pytest.mark.parametrize("sizes, message", [
+    (("m", "k", "n"), "concrete sizes"),
+    ((2, 4, 3, 5), "three positive integers"),
+    ((2, 0, 3), "positive integer"),
+    ((2.0, 4, 3), "positive integer"),
+])
+def test_assert_backward_refuses_bad_sizes(sizes, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        symgrad.testing.assert_backward(reference_backward, sizes=sizes)
+
+
+def test_division_by_zero_is_named():
+    with pytest.raises(symgrad.testing.UnsupportedOperation, match="divides a tensor by zero"):
+        symgrad.testing.assert_backward(lambda A, B, G: (G.mm(B.t()) / 0, A.t().mm(G)), sizes=(2, 2, 2))
+    with pytest.raises(symgrad.testing.UnsupportedOperation, match="division by a tensor"):
+        symgrad.testing.assert_backward(lambda A, B, G: (1 / G, A.t().mm(G)), sizes=(2, 2, 2))
 
 
 WRONG = {
@@ -73,7 +107,7 @@ def test_wrong_backward_passes_fail_with_the_element(name):
 
 def test_the_message_shows_both_expressions():
     with pytest.raises(AssertionError) as info:
-        symgrad.testing.assert_backward(WRONG["missing 1/numel"][0], sizes=(2, 4, 3), loss="mean")
+        symgrad.testing.assert_backward(WRONG["missing 1/numel"][0], sizes=(2, 4, 3), loss="mean", upstream="loss")
     assert "expected (chain rule): b_{11}/6 + b_{12}/6 + b_{13}/6" in str(info.value)
     assert "actual (backward fn):  b_{11} + b_{12} + b_{13}" in str(info.value)
 

@@ -54,9 +54,13 @@ def test_a_shape_correct_wrong_claim_is_refuted_with_a_concrete_counterexample()
     assert not proof.ok
     ce = proof.counterexample
     assert ce.sizes == {"m": 1, "k": 1, "n": 1} and ce.index == (1, 1)
-    assert str(ce.derived) == "b_{11}" and str(ce.claimed) == "2*b_{11}"
+    g11, b11 = sympy.Symbol(r"\frac{\partial L}{\partial c_{11}}"), sympy.Symbol("b_{11}")
+    assert ce.derived == g11 * b11 and ce.claimed == 2 * g11 * b11  # G stays symbolic
     assert "at m=1, k=1, n=1" in str(ce)
-    wrong_b = symgrad.check(gd, "B", "A.T*G + A.T*G*0 + G.T*A*0 + A.T*G/3")
+    # (a term G.T*A*0 used to sit here: k×n plus n×k, which SymPy hid by evaluating the zero)
+    wrong_b = symgrad.check(gd, "B", "A.T*G + A.T*G*0 + A.T*G/3")
+    with pytest.raises(symgrad.SymgradError, match="do not fit"):
+        symgrad.check(gd, "B", "A.T*G + G.T*A*0")
     assert not wrong_b.ok and wrong_b.counterexample.wrt == "B"
 
 

@@ -16,7 +16,8 @@ def ref():
 def test_true_claims(ref):
     for wrt, claim in [("A", "G*B.T"), ("B", "A.T*G"), ("A", "G @ B.T"), ("B", "(G.T*A).T")]:
         proof = symgrad.check(ref, wrt, claim)
-        assert proof.ok and proof.checked == ref.inputs[wrt].rows * ref.inputs[wrt].cols
+        # once with G symbolic, once with the mean loss's G put in
+        assert proof.ok and proof.checked == 2 * ref.inputs[wrt].rows * ref.inputs[wrt].cols
 
 
 def test_wrong_scale_is_refuted_at_the_first_element(ref):
@@ -24,19 +25,23 @@ def test_wrong_scale_is_refuted_at_the_first_element(ref):
     assert not proof.ok
     ce = proof.counterexample
     assert ce.wrt == "A" and ce.index == (1, 1) and str(ce.element) == "a_{11}"
-    b11, b12, b13 = sympy.symbols("b_{11} b_{12} b_{13}")
-    assert sympy.expand(ce.derived - (b11 + b12 + b13) / 6) == 0
-    assert sympy.expand(ce.claimed - (b11 + b12 + b13) / 3) == 0
+    # a backward formula is compared for every upstream gradient: G's entries stay symbols
+    b = sympy.symbols("b_{11} b_{12} b_{13}")
+    g = [sympy.Symbol(rf"\frac{{\partial L}}{{\partial c_{{1{j}}}}}") for j in (1, 2, 3)]
+    truth = sum(gj * bj for gj, bj in zip(g, b))
+    assert sympy.expand(ce.derived - truth) == 0
+    assert sympy.expand(ce.claimed - 2 * truth) == 0
 
 
 def test_swapped_transpose_is_refuted_on_square_sizes():
     d = symgrad.matmul(3, 3, 3, "sum")
     proof = symgrad.check(d, "A", "G*B")
     assert not proof.ok
-    # (G·B)_11 = b11 + b21 + b31 but the true dL/da11 = b11 + b12 + b13
+    # (G·B)_11 = g11 b11 + g12 b21 + g13 b31 but the true dL/da11 = g11 b11 + g12 b12 + g13 b13
     b = sympy.symbols("b_{11} b_{21} b_{31}")
+    g = [sympy.Symbol(rf"\frac{{\partial L}}{{\partial c_{{1{j}}}}}") for j in (1, 2, 3)]
     assert proof.counterexample.index == (1, 1)
-    assert sympy.expand(proof.counterexample.claimed - sum(b)) == 0
+    assert sympy.expand(proof.counterexample.claimed - sum(gj * bj for gj, bj in zip(g, b))) == 0
 
 
 def test_one_perturbed_entry_is_found(ref):

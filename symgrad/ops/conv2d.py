@@ -242,25 +242,42 @@ def code_lines(d, lib: str) -> list:
 
 
 def claim_functions(d) -> dict:
-    """The operations a claim about a convolution may use, with PyTorch's keyword arguments."""
+    """The operations a claim about a convolution may use, with PyTorch's keyword arguments.
+
+    The claim reader hands in exact integers (or pairs of them) and booleans only; each operation
+    checks its parameters here and its tensors' shapes in ``result_shape`` before any work."""
     geo: Geometry = d.meta["geometry"]
 
-    def ints(name, value, minimum):
-        value = tuple(int(v) for v in value) if isinstance(value, (tuple, list, sympy.Tuple)) else int(value)
-        return pair(name, value, minimum)
-
     def conv_transpose2d(G, W, stride=1, padding=0, dilation=1, groups=1, output_padding=0):
-        return ConvTranspose2d(G, W, *ints("stride", stride, 1), *ints("padding", padding, 0),
-                               *ints("dilation", dilation, 1), int(groups), *ints("output_padding", output_padding, 0))
+        return ConvTranspose2d(G, W, *pair("stride", stride, 1), *pair("padding", padding, 0),
+                               *pair("dilation", dilation, 1), positive("groups", groups),
+                               *pair("output_padding", output_padding, 0))
 
     def conv2d_weight(X, G, stride=1, padding=0, dilation=1, groups=1, batch_sum=True):
-        return Conv2dWeight(X, G, *ints("stride", stride, 1), *ints("padding", padding, 0),
-                            *ints("dilation", dilation, 1), int(groups), geo.kH, geo.kW, int(bool(batch_sum)))
+        return Conv2dWeight(X, G, *pair("stride", stride, 1), *pair("padding", padding, 0),
+                            *pair("dilation", dilation, 1), positive("groups", groups), geo.kH, geo.kW,
+                            int(batch_sum))
 
     def bias_grad(G):
         return BiasGrad(G)
 
     return {"conv_transpose2d": conv_transpose2d, "conv2d_weight": conv2d_weight, "bias_grad": bias_grad}
+
+
+def positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SymgradError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _rank4(op: str, role: str, shape) -> tuple:
+    if len(shape) != 4:
+        raise SymgradError(f"{op}: the {role} must be a 4-D tensor (N×C×H×W), got one of shape {_dims(shape)}")
+    return tuple(shape)
+
+
+def _dims(shape) -> str:
+    return "×".join(map(str, shape))
 
 
 # --- closed forms, each computed on its own ---------------------------------------------------
@@ -275,6 +292,11 @@ def _geo(params, N, C, H, W, O, kH, kW, G=None):
     return geo
 
 
+@dataclass(frozen=True)
+class _Shape:
+    shape: tuple
+
+
 class ConvTranspose2d(TensorOpBase):
     """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
 
@@ -285,6 +307,21 @@ class ConvTranspose2d(TensorOpBase):
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
         return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups),
                 ("output padding", (opH, opW))]
+
+    def result_shape(self, g_shape, w_shape) -> tuple:
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        N, O, Ho, Wo = _rank4("conv_transpose2d", "first tensor (the upstream gradient)", g_shape)
+        O_w, Cg, kH, kW = _rank4("conv_transpose2d", "second tensor (the weight)", w_shape)
+        if O != O_w:
+            raise SymgradError(f"conv_transpose2d: the first tensor has {O} channels, but the weight has {O_w} "
+                               "output channels (the arguments are the upstream gradient, then the weight)")
+        if O % groups:
+            raise SymgradError(f"conv_transpose2d: groups={groups} does not divide the {O} channels")
+        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
+        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
+        if H < 1 or Wd < 1:
+            raise SymgradError(f"conv_transpose2d: these parameters give an empty {H}×{Wd} result")
+        return (N, Cg * groups, H, Wd)
 
     def compute(self, G, W):
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
@@ -316,6 +353,18 @@ class Conv2dWeight(TensorOpBase):
         out = [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
         return out + ([] if batch_sum else [("first sample only", None)])
 
+    def result_shape(self, x_shape, g_shape) -> tuple:
+        *params, kH, kW, batch_sum = self.params
+        N, C, H, W = _rank4("conv2d_weight", "first tensor (the input)", x_shape)
+        N_g, O, _, _ = _rank4("conv2d_weight", "second tensor (the upstream gradient)", g_shape)
+        groups = params[6]
+        if N != N_g:
+            raise SymgradError(f"conv2d_weight: the input has {N} samples, but the upstream gradient has {N_g}")
+        if C % groups or O % groups:
+            raise SymgradError(f"conv2d_weight: groups={groups} must divide the {C} input and {O} output channels")
+        _geo(params, N, C, H, W, O, kH, kW, _Shape(g_shape))
+        return (O, C // groups, kH, kW)
+
     def compute(self, X, G):
         *params, kH, kW, batch_sum = self.params
         N, C, H, W = X.shape
@@ -341,6 +390,9 @@ class BiasGrad(TensorOpBase):
 
     def describe(self):
         return [("over n, i, j", None)]
+
+    def result_shape(self, g_shape) -> tuple:
+        return (_rank4("bias_grad", "tensor (the upstream gradient)", g_shape)[1],)
 
     def compute(self, G):
         N, O, Ho, Wo = G.shape

@@ -14,7 +14,7 @@ from ..derive import Problem, derive, pick_index
 from ..engine import gc_paused
 from ..errors import SymgradError
 from ..losses import check_loss
-from ..symbols import Registry, SymbolTensor, check_letter
+from ..symbols import Registry, SymbolTensor, check_letters
 from ..tensor import PolyTensor
 
 REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
@@ -29,6 +29,7 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     With sizes given as names (``matmul("m", "k", "n")``) the result is a GeneralDerivation:
     the same identities proven for every size at once, in index notation.
     """
+    letters = check_letters(letters)
     symbolic = [isinstance(s, (str, sympy.Symbol)) for s in (m, k, n)]
     if any(symbolic):
         if not all(symbolic):
@@ -41,9 +42,7 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     loss = check_loss(loss)
     sizes = {"m": check_size("m", m), "k": check_size("k", k), "n": check_size("n", n)}
     m, k, n = sizes.values()
-    la, lb, lc = (check_letter(x) for x in letters)
-    if len({la, lb, lc}) != 3 or {la, lb, lc} & {"g", "G", "l", "L"}:
-        raise SymgradError("letters must be three different letters other than g and l (G and L are taken)")
+    la, lb, lc = letters
     reg = Registry()
     A = SymbolTensor.create(reg, la.upper(), la, (m, k))
     B = SymbolTensor.create(reg, lb.upper(), lb, (k, n))
@@ -80,23 +79,23 @@ def equations(d) -> dict:
     view = lambda name, t: TensorView(name, t, reg)  # noqa: E731
     eq = {
         "inputs": Equation("inputs", (
-            Step(sA, view(na, PolyTensor.of_symbols(A)), "definition"),
-            Step(sB, view(nb, PolyTensor.of_symbols(B)), "definition"))),
+            Step(sA, view(na, PolyTensor.of_symbols(A)), "notation"),
+            Step(sB, view(nb, PolyTensor.of_symbols(B)), "notation"))),
         "product": Equation("product", (
-            Step(sC, view(C.name, PolyTensor.of_symbols(C)), "definition"),
+            Step(sC, view(C.name, PolyTensor.of_symbols(C)), "notation"),
             Step(view(C.name, PolyTensor.of_symbols(C)), MatMul(sA, sB), "definition", explicit=True),
             Step(MatMul(sA, sB), view(C.name, d.definitions), "definition"))),
         "loss": Equation("loss", (Step(G, view("G", d.upstream_values), "loss"),)),
     }
     for name, closed in d.closed_forms.items():
-        dX = MatrixSymbol(f"d{name}", *closed.shape)
+        dX = MatrixSymbol(f"d{name}", *d.input_tensors[name].shape)  # the input's shape, not the closed form's
         eq[f"grad_{name}"] = Equation(f"grad_{name}", (
             Step(dX, view(f"d{name}", d.grads_upstream[name]), "every element"),))
         eq[f"regroup_{name}"] = Equation(f"regroup_{name}", (Step(dX, closed, "regroup", explicit=True),))
         eq[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed, "closed form"),))
         eq[f"dims_{name}"] = Equation(f"dims_{name}", (Step(dX, closed, "dimensions"),))
         eq[f"values_{name}"] = Equation(f"values_{name}", (
-            Step(dX, view(f"d{name}", d.grads_values[name]), "substitute the loss"),))
+            Step(dX, view(f"d{name}", d.grads_values[name]), "loss substituted"),))
     return eq
 
 

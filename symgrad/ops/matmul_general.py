@@ -17,7 +17,7 @@ from ..derivation import Equation, GeneralDerivation, Step
 from ..errors import SymgradError
 from ..index import Entry, upstream_base
 from ..losses import check_loss
-from ..symbols import check_letter
+from ..symbols import check_letters
 
 INDEX_NAMES = ("i", "j", "t", "p", "q", "u", "v", "L")
 
@@ -40,7 +40,7 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
     loss = check_loss(loss)
     sizes = size_symbols(m, k, n)
     M, K, N = sizes.values()
-    la, lb, lc = (check_letter(x) for x in letters)
+    la, lb, lc = check_letters(letters)
     i, j, t, p, q, u, v = sympy.symbols("i j t p q u v", integer=True)
     a, b, c = (sympy.IndexedBase(x) for x in (la, lb, lc))
     g = upstream_base(lc)
@@ -79,7 +79,7 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         product = Step(transpose.rhs, Entry(closed[name], p, q), "matrix product")
         equations[f"sift_{name}"] = Equation(f"sift_{name}", (put, sift, transpose, product))
         dX = MatrixSymbol(f"d{name}", *closed[name].shape)
-        equations[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed[name], "every element"),))
+        equations[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed[name], "all elements"),))
         ranges.update({f"chain_{name}": own, f"local_{name}": with_c, f"sift_{name}": own,
                        f"identity_{name}": own})
         if loss != "generic":
