@@ -17,6 +17,7 @@ from .derive import parse_pick
 from .ops.matmul import REFERENCE, matmul
 from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .latex import DISPLAY_LIMIT
+from .budget import MAX_TERMS
 from .codegen import check_library, emit, validate
 from .writer import stem, write
 
@@ -31,7 +32,7 @@ class Parser(argparse.ArgumentParser):
 def size(text: str):
     """A positive integer, or a name (m, k, n) for the general derivation."""
     text = text.strip()
-    if text.isdigit() and int(text) >= 1:
+    if re.fullmatch(r"[0-9]{1,12}", text) and int(text) >= 1:
         return int(text)
     if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
         return text
@@ -40,17 +41,24 @@ def size(text: str):
 
 def dims(text: str) -> tuple:
     parts = text.lower().replace("×", "x").split("x")
-    if len(parts) != 4 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+    if len(parts) != 4 or not all(re.fullmatch(r"[0-9]{1,12}", p.strip()) and int(p) >= 1 for p in parts):
         raise argparse.ArgumentTypeError(f"a shape is four positive integers such as 1x2x5x5, got {text!r}")
     return tuple(int(p) for p in parts)
 
 
 def int_or_pair(text: str):
     parts = text.split(",")
-    if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
+    if len(parts) not in (1, 2) or not all(re.fullmatch(r"[0-9]{1,12}", p.strip()) for p in parts):
         raise argparse.ArgumentTypeError(f"expected an integer or a pair such as 2,1, got {text!r}")
     values = tuple(int(p) for p in parts)
     return values[0] if len(values) == 1 else values
+
+
+def positive_int(text: str) -> int:
+    text = text.strip().replace("_", "")
+    if not re.fullmatch(r"[0-9]{1,12}", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def pick(text: str):
@@ -102,6 +110,8 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
                    help=f"largest matrix side shown in full (default {DISPLAY_LIMIT})")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.add_argument("--emit-code", metavar="LIB", help="write the backward pass and its validation script: torch or numpy")
+    p.add_argument("--max-terms", type=positive_int, default=None,
+                   help=f"refuse problems with more terms and variables than this (default {MAX_TERMS:,})")
     p.add_argument("--validate", action="store_true",
                    help="run the generated backward pass against PyTorch autograd (NumPy finite differences without torch)")
 
@@ -121,7 +131,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "conv2d":
             d = conv2d(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups,
-                       bias=not args.no_bias, loss=args.loss, pick_x=args.pick_x, pick_w=args.pick_w)
+                       bias=not args.no_bias, loss=args.loss, pick_x=args.pick_x, pick_w=args.pick_w,
+                       max_terms=args.max_terms)
             return publish(d, args)
         return run_matmul(args)
     except SymgradError as exc:
@@ -130,8 +141,9 @@ def main(argv=None) -> int:
 
 
 def run_matmul(args) -> int:
-    d = matmul(args.m, args.k, args.n, args.loss, pick_a=args.pick_a, pick_b=args.pick_b,
-               letters=tuple(args.letters))
+    sizes = (args.m, args.k, args.n)
+    options = {} if any(isinstance(s, str) for s in sizes) else {"max_terms": args.max_terms}
+    d = matmul(*sizes, args.loss, pick_a=args.pick_a, pick_b=args.pick_b, letters=tuple(args.letters), **options)
     return publish(d, args)
 
 
@@ -173,7 +185,7 @@ def summary(d: Derivation, proof) -> dict:
     if isinstance(d, GeneralDerivation):
         return {"op": d.op, "sizes": {r: str(s) for r, s in d.sizes.items()}, "loss": d.loss,
                 "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
-                "proof": {"ok": proof.ok, "checked": proof.checked, "instances": proof.elements,
+                "proof": {"ok": proof.ok, "status": proof.status, "checked": proof.checked, "instances": proof.elements,
                           "steps": proof.steps, "failed_step": proof.failed_step,
                           "instantiated_up_to": d.instantiate_up_to}}
     return {
@@ -183,7 +195,8 @@ def summary(d: Derivation, proof) -> dict:
         "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
         "grad": {n: nested(g) for n, g in d.grad.items()},
         "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
-        "proof": {"ok": proof.ok, "checked": proof.checked, "elements": proof.elements, "steps": proof.steps,
+        "proof": {"ok": proof.ok, "status": proof.status, "checked": proof.checked, "elements": proof.elements,
+                  "steps": proof.steps, "upstream": proof.upstream, "shown": proof.shown,
                   "counterexample": str(proof.counterexample) if proof.counterexample else None,
                   "failed_step": proof.failed_step},
     }

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -65,7 +67,7 @@ def environment(family: str) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters.update(tex_escape=tex_escape, yaml_quote=yaml_quote, md_escape=md_escape,
-                       liquid_safe=liquid_safe)
+                       liquid_safe=liquid_safe, no_tex=no_tex)
     return env
 
 
@@ -79,13 +81,53 @@ def tex_escape(text) -> str:
 
 
 def yaml_quote(text) -> str:
-    """A double-quoted YAML scalar: valid whatever quotes, colons or newlines the text holds.
+    """A double-quoted YAML scalar: valid whatever quotes, colons or control characters the text
+    holds (a JSON string is a YAML double-quoted scalar).
 
     Front matter is YAML, not HTML, so the result is marked safe from HTML escaping; the
     text itself stays exactly what the user gave.
     """
-    text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return markupsafe.Markup(f'"{text}"')
+    return markupsafe.Markup(json.dumps(str(text), ensure_ascii=False))
+
+
+ZWSP = "\u200b"
+
+
+def no_tex(text) -> str:
+    """User text that MathJax (or kramdown, or pandoc) can never read as mathematics.
+
+    Every delimiter MathJax looks for in text starts with a backslash or a dollar sign (\\( \\[
+    \\begin{...} $$ $): an invisible zero-width space after each of them breaks every delimiter,
+    while the text reads the same."""
+    return str(text).replace("\\", "\\" + ZWSP).replace("$", "$" + ZWSP)
+
+
+# What pdflatex sets with T1 fonts and UTF-8 input: printable ASCII, Latin-1, Latin Extended-A and
+# the usual typographic punctuation. Anything else in a title would stop the compilation.
+_TEX_SETTABLE = re.compile("[\x20-\x7e\u00a0-\u017f\u2013\u2014\u2018\u2019\u201c\u201d\u2026]*")
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+MAX_TEXT = 300
+
+
+def clean_text(value, what: str) -> str:
+    """Title or author as one line of printable text: runs of whitespace (newlines included)
+    become one space; control and bidirectional-override characters are refused."""
+    text = " ".join(str(value).split())
+    bad = [ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch in _BIDI]
+    if bad:
+        raise SymgradError(f"the {what} contains the control character U+{ord(bad[0]):04X}; use printable text")
+    if not text:
+        raise SymgradError(f"the {what} must not be empty")
+    if len(text) > MAX_TEXT:
+        raise SymgradError(f"the {what} is {len(text)} characters long; at most {MAX_TEXT} are allowed")
+    return text
+
+
+def check_tex_text(text: str, what: str) -> None:
+    if not _TEX_SETTABLE.fullmatch(text):
+        ch = next(c for c in text if not _TEX_SETTABLE.fullmatch(c))
+        raise SymgradError(f"the {what} contains {ch!r} (U+{ord(ch):04X}), which pdflatex cannot set with T1 fonts; "
+                           "leave it out for the tex format, or write the other formats only")
 
 
 def md_escape(text) -> str:
@@ -217,9 +259,11 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
     check_date(date)
     if isinstance(display_limit, bool) or not isinstance(display_limit, int) or display_limit < 3:
         raise SymgradError(f"display limit must be an integer of at least 3, got {display_limit!r}")
-    title = d.meta["title"] if title is None else str(title)  # each op names its own document
-    if not title.strip():
-        raise SymgradError("the title must not be empty")
+    title = clean_text(d.meta["title"] if title is None else title, "title")  # each op names its own document
+    author = clean_text(author, "author")
+    if fmt == "tex":
+        check_tex_text(title, "title")
+        check_tex_text(author, "author")
     proof = d.prove()
     doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url), validation)
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")

@@ -35,18 +35,18 @@ def check_letter(letter: str) -> str:
     return letter
 
 
-def check_letters(letters, count: int = 3) -> tuple:
-    """``count`` different ASCII letters, none of them g or l (G is dL/dY and L the loss), and no
+def check_letters(letters) -> tuple:
+    """Three different ASCII letters, none of them g or l (G is dL/dY and L the loss), and no
     two that differ only in case (the matrices are named by the capitals)."""
     try:
         letters = tuple(letters)
     except TypeError:
         letters = ()
-    if len(letters) != count or not all(isinstance(x, str) and _LETTER.match(x) for x in letters):
-        raise SymgradError(f"letters must be {count} single ASCII letters such as 'abc', got {letters!r}")
-    upper = [x.upper() for x in letters]
-    if len(set(upper)) != count or {"G", "L"} & set(upper):
-        raise SymgradError(f"letters must be {count} different letters other than g and l (G and L are taken), "
+    if len(letters) != 3 or not all(isinstance(x, str) and _LETTER.match(x) for x in letters):
+        raise SymgradError(f"letters must be three single ASCII letters such as 'abc', got {letters!r}")
+    upper = {x.upper() for x in letters}
+    if len(upper) != 3 or {"G", "L"} & upper:
+        raise SymgradError("letters must be three different letters other than g and l (G and L are taken), "
                            f"got {''.join(letters)!r}")
     return letters
 

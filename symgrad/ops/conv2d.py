@@ -20,6 +20,7 @@ import sympy
 
 from .. import poly
 from ..derivation import Equation, Step, TensorView
+from ..budget import check_budget
 from ..derive import Problem, derive, pick_index
 from ..errors import SymgradError
 from ..evaluate import TensorOpBase
@@ -118,10 +119,16 @@ def geometry(input_shape, weight_shape, stride, padding, dilation, groups) -> Ge
 
 
 def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, padding=0, dilation=1, groups=1,
-           bias=True, loss="generic", *, pick_x=None, pick_w=None):
-    """Derive dL/dX, dL/dW and dL/db for Y = conv2d(X, W, b); picks are 1-based, as printed."""
+           bias=True, loss="generic", *, pick_x=None, pick_w=None, max_terms=None):
+    """Derive dL/dX, dL/dW and dL/db for Y = conv2d(X, W, b); picks are 1-based, as printed.
+    ``max_terms`` raises the size budget (see ``symgrad.budget``)."""
     loss = check_loss(loss)
     geo = geometry(input_shape, weight_shape, stride, padding, dilation, groups)
+    outputs = geo.N * geo.O * geo.out[0] * geo.out[1]
+    # at most one term per kernel tap and output, plus the bias; inputs, weights, outputs, upstream
+    check_budget(f"this convolution ({geo.N}×{geo.C}×{geo.H}×{geo.W} input, {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel)",
+                 outputs * (geo.Cg * geo.kH * geo.kW + 1),
+                 geo.N * geo.C * geo.H * geo.W + geo.O * geo.Cg * geo.kH * geo.kW + geo.O + 2 * outputs, max_terms)
     reg = Registry()
     X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
     W = SymbolTensor.create(reg, "W", "w", (geo.O, geo.Cg, geo.kH, geo.kW))

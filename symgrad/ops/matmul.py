@@ -10,6 +10,7 @@ import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from ..derivation import Equation, GeneralMatrix, Step, TensorView
+from ..budget import check_budget
 from ..derive import Problem, derive, pick_index
 from ..engine import gc_paused
 from ..errors import SymgradError
@@ -20,11 +21,12 @@ from ..tensor import PolyTensor
 REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
 
 
-def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a", "b", "c")):
+def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a", "b", "c"), max_terms=None):
     """Derive dL/dA and dL/dB for C = AB with A m×k and B k×n.
 
     Picks are 1-based (row, column), as printed; by default the reference's
-    a_23 and b_12, moved inside the matrix when it is smaller.
+    a_23 and b_12, moved inside the matrix when it is smaller. ``max_terms`` raises the size
+    budget (see ``symgrad.budget``).
 
     With sizes given as names (``matmul("m", "k", "n")``) the result is a GeneralDerivation:
     the same identities proven for every size at once, in index notation.
@@ -42,6 +44,8 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     loss = check_loss(loss)
     sizes = {"m": check_size("m", m), "k": check_size("k", k), "n": check_size("n", n)}
     m, k, n = sizes.values()
+    # m·k·n products; the inputs, the outputs and their upstream gradients
+    check_budget(f"C = AB with A {m}×{k} and B {k}×{n}", m * k * n, m * k + k * n + 2 * m * n, max_terms)
     la, lb, lc = letters
     reg = Registry()
     A = SymbolTensor.create(reg, la.upper(), la, (m, k))

@@ -1,0 +1,35 @@
+"""A size budget, checked before any work starts.
+
+The cost of a derivation grows with its number of terms (m·k·n products for matmul, one per
+kernel tap and output for a convolution) and its number of variables (inputs, outputs and
+upstream gradients). Both are known from the sizes alone, so a problem too large for the
+machine is refused at once, with the estimate and the option that raises the limit, instead of
+running until memory is exhausted.
+"""
+from __future__ import annotations
+
+import numbers
+
+from .errors import SymgradError
+
+MAX_TERMS = 20_000_000      # about 10 GiB of exact polynomials at the measured cost per term
+BYTES_PER_TERM = 500        # measured: peak memory over terms, derive and prove, at 64³ to 128³
+
+
+def check_max_terms(max_terms) -> int:
+    if max_terms is None:
+        return MAX_TERMS
+    if isinstance(max_terms, bool) or not isinstance(max_terms, numbers.Integral) or max_terms < 1:
+        raise SymgradError(f"max_terms must be a positive integer, got {max_terms!r}")
+    return int(max_terms)
+
+
+def check_budget(what: str, terms: int, variables: int, max_terms=None) -> None:
+    """Refuse a problem whose terms and variables exceed ``max_terms``."""
+    limit = check_max_terms(max_terms)
+    estimate = terms + variables
+    if estimate > limit:
+        gib = estimate * BYTES_PER_TERM / 2**30
+        raise SymgradError(
+            f"{what} is too large: about {estimate:,} terms and variables (roughly {gib:,.1f} GiB), over the "
+            f"budget of {limit:,}; raise it with --max-terms (max_terms= in Python) if the machine has the memory")
