@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, when it is missing, then run the whole test suite.
 #
-#   Debian: texlive (pdflatex, latexmk), lmodern, chromium, fonts-liberation, jekyll
+#   Debian: texlive (pdflatex, latexmk), lmodern, poppler-utils (pdftotext), chromium, fonts-liberation, jekyll
 #   npm:    MathJax 3 and KaTeX, from the committed package-lock.json (npm ci)
 #   Python: a virtual environment in .venv with symgrad[test], playwright and torch==2.13.0
 #
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended lmodern latexmk chromium fonts-liberation jekyll)
+DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended lmodern latexmk poppler-utils chromium fonts-liberation jekyll)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

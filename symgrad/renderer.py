@@ -102,9 +102,11 @@ def no_tex(text) -> str:
     return str(text).replace("\\", "\\" + ZWSP).replace("$", "$" + ZWSP)
 
 
-# What pdflatex sets with T1 fonts and UTF-8 input: printable ASCII, Latin-1, Latin Extended-A and
-# the usual typographic punctuation. Anything else in a title would stop the compilation.
-_TEX_SETTABLE = re.compile("[\x20-\x7e\u00a0-\u017f\u2013\u2014\u2018\u2019\u201c\u201d\u2026]*")
+# What pdflatex sets with T1 fonts and UTF-8 input: printable ASCII, Latin-1, and Latin Extended-A
+# except the nine letters LaTeX's T1 tables leave out (Ħ ħ ĸ Ŀ ŀ ŉ Ŧ ŧ ſ), and the usual typographic
+# punctuation. Anything else in a title would stop the compilation.
+_TEX_SETTABLE = re.compile("[\x20-\x7e\u00a0-\u0125\u0128-\u0137\u0139-\u013e\u0141-\u0148\u014a-\u0165"
+                           "\u0168-\u017e\u2013\u2014\u2018\u2019\u201c\u201d\u2026]*")
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_TEXT = 300
 

@@ -99,7 +99,7 @@ def compile_tex(tex_path: Path) -> subprocess.CompletedProcess:
     require_program("pdflatex", "apt-get install texlive-latex-base")
     return subprocess.run(
         ["latexmk", "-pdf", "-Werror", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
-        cwd=tex_path.parent, capture_output=True, text=True, timeout=300)
+        cwd=tex_path.parent, capture_output=True, text=True, errors="replace", timeout=300)
 
 
 def undefined_references(tex_path: Path) -> list[str]:

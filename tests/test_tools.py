@@ -207,3 +207,51 @@ def test_jekyll_check_catches_mangled_math(tmp_path):
     expected, _ = html_formulas(post)
     found, _ = html_formulas(built)
     assert found != expected
+
+
+# --- hostile user text, as the real tools read it -----------------------------------------------
+
+ATTACK = r"\(\href{javascript:alert(1)}{x}\style{position:fixed;top:0;left:0;width:100%;height:100%}{X}\)"
+
+
+def test_a_title_is_never_typeset_by_mathjax(browser, tmp_path):
+    d = symgrad.matmul(1, 1, 1)
+    path = tmp_path / "page.html"
+    page_text = symgrad.render(d, "html", mathjax_url=LOCAL_MATHJAX.as_uri(), title=ATTACK + " $$y$$",
+                               author=ATTACK)
+    path.write_text(page_text, encoding="utf-8")
+    emitted, _ = html_formulas(page_text.split("</h1>", 1)[1])
+    page = browser.new_page()
+    result = typeset(page, path.as_uri())
+    found = page.evaluate("""() => ({
+        links: document.querySelectorAll('a[href^="javascript"]').length,
+        titleMath: document.querySelectorAll('h1 mjx-container, .byline mjx-container').length,
+        title: document.querySelector('h1').innerText,
+    })""")
+    page.close()
+    assert found["links"] == 0 and found["titleMath"] == 0
+    assert found["title"].replace("\u200b", "") == ATTACK + " $$y$$"
+    assert result["containers"] == len(emitted)  # the document's own formulas still typeset
+
+
+def test_a_tex_title_refuses_what_pdflatex_cannot_set():
+    for ch in "Ħſπ中😀":
+        with pytest.raises(symgrad.SymgradError, match="pdflatex cannot set"):
+            symgrad.render(symgrad.matmul(1, 1, 1), "tex", title=f"a {ch} b")
+
+
+def test_every_character_a_tex_title_may_hold_compiles(tmp_path):
+    left_out = {0x126, 0x127, 0x138, 0x13F, 0x140, 0x149, 0x166, 0x167, 0x17F}  # not in LaTeX's T1 tables
+    settable = "".join(chr(c) for c in range(0x20, 0x7F))
+    settable += "".join(chr(c) for c in range(0xA1, 0x17F) if c not in left_out)
+    settable += "\u2013\u2014\u2018\u2019\u201c\u201d\u2026 <>|"
+    d = symgrad.matmul(1, 1, 1)
+    target = tmp_path / "title.tex"
+    half = len(settable) // 2  # a title holds at most 300 characters
+    target.write_text(symgrad.render(d, "tex", title=settable[:half], author=settable[half:]), encoding="utf-8")
+    done = compile_tex(target)
+    assert done.returncode == 0, done.stdout[-3000:]
+    pdftotext = require_program("pdftotext", "apt-get install poppler-utils")
+    # T1 fonts print < > | as themselves, not as ¡ ¿ —
+    text = subprocess.run([pdftotext, str(target.with_suffix(".pdf")), "-"], capture_output=True, text=True).stdout
+    assert "<=>" in text and "{|}" in text  # from the ASCII run of the title
