@@ -85,6 +85,21 @@ def diff(p: Poly, vid: int) -> Poly:
     return {m: c for m, c in acc.items() if c}
 
 
+def gradient(p: Poly) -> dict[int, Poly]:
+    """Every first partial derivative at once, in one pass over the terms: {variable: ∂p/∂variable}.
+
+    Differentiating one variable at a time walks every term each time (quadratic in the number of
+    variables for a loss over all outputs); this walks them once."""
+    out: dict[int, Poly] = {}
+    for mono, c in p.items():
+        for vid in set(mono):
+            i = mono.index(vid)
+            rest = mono[:i] + mono[i + 1:]
+            acc = out.setdefault(vid, {})
+            acc[rest] = acc.get(rest, 0) + c * mono.count(vid)
+    return {v: {m: c for m, c in acc.items() if c} for v, acc in out.items()}
+
+
 def substitute(p: Poly, values: dict[int, Poly]) -> Poly:
     """Replace each variable named in ``values`` by that polynomial."""
     if all(not v or list(v) == [()] for v in values.values()):

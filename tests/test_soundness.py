@@ -334,3 +334,10 @@ def test_json_summary_is_unchanged_in_form():
     result = run("matmul", "-m", "2", "-k", "2", "-n", "2", "--json")
     data = json.loads(result.stdout)
     assert data["proof"]["ok"] is True and data["proof"]["status"] == "proven"
+
+
+def test_a_bare_tensor_name_is_a_claim_like_any_other(conv):
+    # found by the claim fuzzer: this crashed while looking for G in the claim
+    assert symgrad.check(conv, "X", "X").status == "refuted"
+    with pytest.raises(symgrad.SymgradError, match="the claim for db is 1×2×3×3, but b is 2"):
+        symgrad.check(conv, "b", "G")
