@@ -19,6 +19,7 @@ from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, ch
 from .latex import DISPLAY_LIMIT
 from .budget import MAX_TERMS
 from .codegen import check_library, emit, validate
+from .tensor import to_sympy
 from .writer import stem, write
 
 REFERENCE_OUT = "output/matmul-2x4x3"
@@ -222,8 +223,9 @@ def text_summary(d: Derivation, proof) -> str:
     dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
     lines = [f"{d.op}: {dims}, loss {d.loss}"]
     for name, index in d.picks.items():
-        x = d.registry.symbol(d.input_tensors[name].id_at(index))
-        lines.append(f"  dL/d{x} = {d.grad[name][index]}")
+        vid = d.input_tensors[name].id_at(index)
+        value = to_sympy(d.gradient_of(vid, values=True), d.registry)  # only the entry printed
+        lines.append(f"  dL/d{d.registry.symbol(vid)} = {value}")
     for name, expr in d.closed_forms.items():
         lines.append(f"  dL/d{name} = {expr}")
     lines.append(str(proof))
