@@ -190,6 +190,10 @@ class Derivation(Published):
         if self.loss == "generic":
             return self.grads_upstream
         values = dict(zip(self.upstream_symbols.ids, self.upstream_values.entries))
+        if all(set(v) <= {()} for v in values.values()):  # mean and sum: numbers, substituted directly
+            numbers = {g: v.get((), 0) for g, v in values.items()}
+            return {n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute_constants(g.entries[pos], numbers))
+                    for n, g in self.grads_upstream.items()}
         return {n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute(g.entries[pos], values))
                 for n, g in self.grads_upstream.items()}
 

@@ -44,19 +44,21 @@ def _chain_rule(definitions, upstream_ids, wrt) -> dict:
     ``paths``).
     """
     grads = {x: {} for x in wrt}
+    gradient_of = grads.get
     for definition, g in zip(definitions, upstream_ids):
         for mono, c in definition.items():
             if len(mono) == 2 and mono[0] != mono[1]:
-                # bilinear terms (matmul, convolution): the common case, kept tight
+                # Bilinear terms (matmul, convolution): the common case, kept tight. Their keys never
+                # repeat, so they are set, not added: in dL/da the term a·b of output o gives the key
+                # (b, g_o); another output has another g_o, and the same output holds the monomial
+                # a·b once. Every other key has another length, or holds a itself (from a·a).
                 a, b = mono
-                acc = grads.get(a)
+                acc = gradient_of(a)
                 if acc is not None:
-                    key = (b, g) if b < g else (g, b)
-                    acc[key] = acc.get(key, 0) + c
-                acc = grads.get(b)
+                    acc[(b, g) if b < g else (g, b)] = c
+                acc = gradient_of(b)
                 if acc is not None:
-                    key = (a, g) if a < g else (g, a)
-                    acc[key] = acc.get(key, 0) + c
+                    acc[(a, g) if a < g else (g, a)] = c
                 continue
             for x in set(mono):
                 acc = grads.get(x)

@@ -69,10 +69,24 @@ class Meaning:
         substitute = values and d.loss != "generic"
         self.substitution = dict(zip(d.upstream_symbols.ids, d.upstream_values.entries)) if substitute else {}
         self.memo = {}
+        self.compared = {}
         self.definition = {o: d.definitions.entries[i] for i, o in enumerate(d.output.ids)}
         self.upstream_of = dict(zip(d.output.ids, d.upstream_symbols.ids))
         self.loss_symbol = sympy.Symbol("L")
         self.reg = reg
+
+    def cached(self, key: str, compute):
+        """A value the prover needs more than once, computed the first time."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def same(self, a, b) -> bool:
+        """a == b, remembered: the prover compares the same pair of tensors in several steps."""
+        key = (id(a), id(b))
+        if key not in self.compared:
+            self.compared[key] = (a, b, a == b)  # a and b kept alive, so their ids stay theirs
+        return self.compared[key][2]
 
     def __call__(self, e):
         if isinstance(e, TensorView):

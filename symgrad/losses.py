@@ -5,6 +5,7 @@ substitutes these values at the end.
 """
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 from . import poly
@@ -31,4 +32,10 @@ def upstream_value(loss: str, numel: int, upstream_id: int) -> dict:
     """dL/dy for one output entry: 1/numel (mean), 1 (sum), itself (generic)."""
     if loss == "generic":
         return poly.var(upstream_id)
+    return _constant(loss, numel)
+
+
+@functools.lru_cache(maxsize=8)
+def _constant(loss: str, numel: int) -> dict:
+    """One polynomial shared by every entry (polynomials are never changed in place)."""
     return poly.const(Fraction(1, numel) if loss == "mean" else 1)

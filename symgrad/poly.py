@@ -103,7 +103,7 @@ def gradient(p: Poly) -> dict[int, Poly]:
 def substitute(p: Poly, values: dict[int, Poly]) -> Poly:
     """Replace each variable named in ``values`` by that polynomial."""
     if all(not v or list(v) == [()] for v in values.values()):
-        return _substitute_constants(p, {x: v.get((), 0) for x, v in values.items()})
+        return substitute_constants(p, {x: v.get((), 0) for x, v in values.items()})
     acc: Poly = {}
     for mono, c in p.items():
         term: Poly = {(): c}
@@ -119,7 +119,8 @@ def substitute(p: Poly, values: dict[int, Poly]) -> Poly:
     return acc
 
 
-def _substitute_constants(p: Poly, values: dict) -> Poly:
+def substitute_constants(p: Poly, values: dict) -> Poly:
+    """Replace each variable named in ``values`` by that number."""
     acc: Poly = {}
     for mono, c in p.items():
         kept = []

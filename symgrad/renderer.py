@@ -172,6 +172,7 @@ class Document:
     mathjax_url: str
     validation: object = None
     numbers: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)  # LaTeX of equations, shared by the formats of one write
 
     def text(self, value) -> str:
         """Plain text from outside the templates, escaped for this format (HTML escapes itself)."""
@@ -179,10 +180,15 @@ class Document:
         return tex_escape(value) if family == "tex" else md_escape(value) if family == "md" else str(value)
 
     def tex(self, expr, **settings) -> str:
+        return self._safe(self._latex(expr, **settings))
+
+    def _latex(self, expr, **settings) -> str:
         settings.setdefault("matrix_names", self.names)
         settings.setdefault("display_limit", self.display_limit)
-        out = SymgradLatexPrinter(settings).doprint(expr)
-        return liquid_safe(out) if self.fmt in ("jekyll", "fragment") else out
+        return SymgradLatexPrinter(settings).doprint(expr)
+
+    def _safe(self, tex: str | None) -> str | None:
+        return liquid_safe(tex) if tex is not None and self.fmt in ("jekyll", "fragment") else tex
 
     @property
     def names(self) -> dict:
@@ -196,16 +202,21 @@ class Document:
 
     def eq(self, key: str) -> Shown:
         """A recorded equation of the derivation; its checked steps carry a check mark."""
-        equation: Equation = self.d.equations[key]
-        lines, previous = [], None
-        for step in equation.steps:
-            settings = {"highlight": step.highlight}
-            if step.explicit:
-                settings["explicit"] = self.views()
-            rhs = self.tex(step.rhs, **settings)
-            lhs = None if previous is not None and step.lhs is previous else self.tex(step.lhs, highlight=step.highlight)
-            lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], is_checked(step.rule)))
-            previous = step.rhs
+        cached = ("eq", key, self.display_limit)
+        if cached not in self.cache:  # printed once for every format of one write
+            equation: Equation = self.d.equations[key]
+            lines, previous = [], None
+            for step in equation.steps:
+                settings = {"highlight": step.highlight}
+                if step.explicit:
+                    settings["explicit"] = self.views()
+                rhs = self._latex(step.rhs, **settings)
+                lhs = None if previous is not None and step.lhs is previous else \
+                    self._latex(step.lhs, highlight=step.highlight)
+                lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], is_checked(step.rule)))
+                previous = step.rhs
+            self.cache[cached] = lines
+        lines = [Line(self._safe(l.lhs), self._safe(l.rhs), l.rule, l.checked) for l in self.cache[cached]]
         return Shown(key, self._number(key), self._elide(lines))
 
     def notation(self, key: str) -> Shown:
@@ -221,12 +232,14 @@ class Document:
         return self.numbers[key]
 
     def views(self) -> dict:
-        from .derivation import TensorView
-        from .tensor import PolyTensor
-        d = self.d
-        out = {n: TensorView(n, PolyTensor.of_symbols(t), d.registry) for n, t in d.input_tensors.items()}
-        out["G"] = TensorView("G", PolyTensor.of_symbols(d.upstream_symbols), d.registry)
-        return out
+        if "views" not in self.cache:
+            from .derivation import TensorView
+            from .tensor import PolyTensor
+            d = self.d
+            out = {n: TensorView(n, PolyTensor.of_symbols(t), d.registry) for n, t in d.input_tensors.items()}
+            out["G"] = TensorView("G", PolyTensor.of_symbols(d.upstream_symbols), d.registry)
+            self.cache["views"] = out
+        return self.cache["views"]
 
     def _elide(self, lines: list) -> tuple:
         """Very long equations show their first lines, a vertical ellipsis, and the last."""
@@ -251,10 +264,12 @@ class Document:
 
 def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHOR,
            date: str = DEFAULT_DATE, display_limit: int = DISPLAY_LIMIT,
-           mathjax_url: str = DEFAULT_MATHJAX, validation=None) -> str:
+           mathjax_url: str = DEFAULT_MATHJAX, validation=None, cache: dict | None = None) -> str:
     """The document of a derivation in one format (see FORMATS).
 
     ``validation``, the result of ``codegen.validate``, adds its figures to the implementation section.
+    ``cache``, one dict passed to several renders of the same derivation and options, lets them
+    print each formula once.
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -267,7 +282,8 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
         check_tex_text(title, "title")
         check_tex_text(author, "author")
     proof = d.prove()
-    doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url), validation)
+    doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url), validation,
+                   cache={} if cache is None else cache)
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.meta.get("body", d.op)
     return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")

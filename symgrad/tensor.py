@@ -6,8 +6,9 @@ takes a fraction of one, and the result is the same exact polynomial.
 """
 from __future__ import annotations
 
+import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy
@@ -20,10 +21,11 @@ from .errors import SymgradError
 class PolyTensor:
     shape: tuple[int, ...]
     entries: tuple  # row-major tuple of Poly
+    variables: tuple | None = field(default=None, compare=False, repr=False)  # set when every entry is one variable
 
     @classmethod
     def of_symbols(cls, st) -> "PolyTensor":
-        return cls(st.shape, tuple(poly.var(v) for v in st.ids))
+        return cls(st.shape, _variables(tuple(st.ids)), tuple(st.ids))
 
     @classmethod
     def build(cls, shape, entry) -> "PolyTensor":
@@ -82,6 +84,12 @@ def _sympy_tensor(shape, flat):
     return sympy.ImmutableDenseNDimArray(flat, shape)
 
 
+@functools.lru_cache(maxsize=32)
+def _variables(ids: tuple) -> tuple:
+    """One polynomial per variable; shared, since a polynomial is never changed in place."""
+    return tuple(poly.var(v) for v in ids)
+
+
 def indices(shape):
     return itertools.product(*(range(s) for s in shape))
 
@@ -121,6 +129,8 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
 
 def _single_variables(t: PolyTensor):
     """The variable ids when every entry is one bare variable (a matrix of symbols), else None."""
+    if getattr(t, "variables", None) is not None:
+        return list(t.variables)
     ids = []
     for p in t.entries:
         if len(p) != 1:
@@ -160,7 +170,9 @@ def transpose(x: PolyTensor) -> PolyTensor:
     if len(x.shape) != 2:
         raise SymgradError(f"transpose needs a matrix, got shape {_dims(x)}")
     m, n = x.shape
-    return PolyTensor((n, m), tuple(x.entries[i * n + j] for j in range(n) for i in range(m)))
+    order = [i * n + j for j in range(n) for i in range(m)]
+    v = getattr(x, "variables", None)
+    return PolyTensor((n, m), tuple(x.entries[k] for k in order), None if v is None else tuple(v[k] for k in order))
 
 
 def scale(x: PolyTensor, factor) -> PolyTensor:

@@ -32,7 +32,8 @@ def stem(d) -> str:
 def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
     """Render ``d`` in each format into ``out_dir``; returns the paths written."""
     formats = parse_formats(formats)
-    texts = {fmt: render(d, fmt, **options) for fmt in formats}
+    cache: dict = {}  # each formula printed once for all the formats
+    texts = {fmt: render(d, fmt, cache=cache, **options) for fmt in formats}
     out = make_folder(out_dir)
     paths = []
     for fmt, text in texts.items():
