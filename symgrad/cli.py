@@ -12,13 +12,14 @@ import sys
 from . import __version__
 from .derivation import Derivation, GeneralDerivation
 from .errors import SymgradError
-from .ops.conv2d import conv2d
+from .ops.conv2d import conv2d, geometry
 from .derive import parse_pick
 from .ops.matmul import REFERENCE, matmul
 from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .latex import DISPLAY_LIMIT
 from .budget import MAX_TERMS
 from .codegen import check_library, emit, validate
+from .progress import Progress
 from .tensor import to_sympy
 from .writer import stem, write
 
@@ -131,10 +132,12 @@ def main(argv=None) -> int:
                 print(path)
             return 0
         if args.command == "conv2d":
-            d = conv2d(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups,
-                       bias=not args.no_bias, loss=args.loss, pick_x=args.pick_x, pick_w=args.pick_w,
-                       max_terms=args.max_terms)
-            return publish(d, args)
+            with Progress(conv_terms(args)) as progress:
+                progress.stage("derive")
+                d = conv2d(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups,
+                           bias=not args.no_bias, loss=args.loss, pick_x=args.pick_x, pick_w=args.pick_w,
+                           max_terms=args.max_terms)
+                return publish(d, args, progress)
         return run_matmul(args)
     except SymgradError as exc:
         print(f"symgrad: error: {exc}", file=sys.stderr)
@@ -143,12 +146,25 @@ def main(argv=None) -> int:
 
 def run_matmul(args) -> int:
     sizes = (args.m, args.k, args.n)
-    options = {} if any(isinstance(s, str) for s in sizes) else {"max_terms": args.max_terms}
-    d = matmul(*sizes, args.loss, pick_a=args.pick_a, pick_b=args.pick_b, letters=tuple(args.letters), **options)
-    return publish(d, args)
+    general = any(isinstance(s, str) for s in sizes)
+    options = {} if general else {"max_terms": args.max_terms}
+    with Progress(0 if general else args.m * args.k * args.n) as progress:
+        progress.stage("derive")
+        d = matmul(*sizes, args.loss, pick_a=args.pick_a, pick_b=args.pick_b, letters=tuple(args.letters), **options)
+        return publish(d, args, progress)
 
 
-def publish(d: Derivation, args) -> int:
+def conv_terms(args) -> int:
+    """The convolution's terms for the progress estimate, 0 when the shapes are not valid (the op says why)."""
+    try:
+        geo = geometry(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups)
+    except SymgradError:
+        return 0
+    return geo.N * geo.O * geo.out[0] * geo.out[1] * geo.Cg * geo.kH * geo.kW
+
+
+def publish(d: Derivation, args, progress: Progress | None = None) -> int:
+    progress = progress or Progress(0)
     check_date(args.date)  # options are checked even when nothing is written
     if args.title is not None and not args.title.strip():
         raise SymgradError("the title must not be empty")
@@ -157,10 +173,12 @@ def publish(d: Derivation, args) -> int:
         raise SymgradError("--emit-code and --validate need concrete sizes")
     if args.emit_code:
         check_library(args.emit_code)
+    progress.stage("prove")
     proof = d.prove()
     out = args.out or f"output/{stem(d)}"
     validation = validate(d) if args.validate else None
     paths = []
+    progress.stage("render")
     if args.format or (args.out and not args.emit_code):
         paths += write(d, out, args.format or "all", title=args.title, author=args.author, date=args.date,
                        mathjax_url=args.mathjax_url, display_limit=args.display_limit, validation=validation)

@@ -88,3 +88,32 @@ def test_other_files_in_the_folder_survive(tmp_path):
     assert result.returncode == 0
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["matmul-2x4x3.md", "notes.txt"]
+
+
+def test_progress_shows_on_a_terminal_and_nowhere_else(tmp_path):
+    """A long command draws its stages on a terminal's stderr; through a pipe it prints nothing extra."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+    args = [sys.executable, "-m", "symgrad", "matmul", "-m", "72", "-k", "72", "-n", "72"]  # about 1.1 s estimated
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    child = subprocess.Popen(args, stderr=slave, stdout=subprocess.DEVNULL, cwd=tmp_path)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed with the child
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert child.wait() == 0
+    text = seen.decode("utf-8", "replace")
+    assert all(f"symgrad: {stage}" in text for stage in ("derive", "prove", "render")) and "of about" in text
+    piped = run("matmul", "-m", "72", "-k", "72", "-n", "72", cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
