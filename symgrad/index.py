@@ -149,82 +149,138 @@ class Instantiate:
         self.upstream = str(upstream_base(letters[2]))
         self.general = general
 
-    def index(self, e, env) -> int:
-        if isinstance(e, int):
-            return e
-        if e.is_Integer:
-            return int(e)
-        known = env.get(e) if e.is_Symbol else None
-        if known is not None:
-            return int(known)
-        value = e.xreplace(env).xreplace(self.sizes)
-        if not value.is_Integer:
-            raise SymgradError(f"index {e} has no concrete value")
-        return int(value)
-
-    def entry_id(self, name: str, rows_cols, env):
-        r, c = (self.index(x, env) - 1 for x in rows_cols)
-        if name == self.upstream:
-            return self.d.upstream_symbols.id_at((r, c))
-        if name == self.outputs:
-            return self.d.output.id_at((r, c))
-        return self.tensors[name].id_at((r, c))
+        self.compiled: dict = {}
 
     def __call__(self, e, env: dict):
+        """The exact polynomial of ``e`` at the index values ``env`` (index name -> int)."""
+        return self.compile(e)(env)
+
+    def compile(self, e):
+        """``e`` as a function of the index values. Each step is evaluated at thousands of index
+        values, so its SymPy tree is walked once, here, instead of at every one of them."""
+        if e not in self.compiled:
+            self.compiled[e] = self._compile(e)
+        return self.compiled[e]
+
+    def _compile(self, e):
         if e.is_Number:
-            return poly.const(poly.Fraction(int(e.p), int(e.q)))
+            value = poly.const(poly.Fraction(int(e.p), int(e.q)))
+            return lambda env: value
         if e in self.sizes:
-            return poly.const(self.sizes[e])
+            value = poly.const(self.sizes[e])
+            return lambda env: value
         if isinstance(e, sympy.Indexed):
-            vid = self.entry_id(e.base.label.name, e.indices, env)
-            return self.meaning.definition.get(vid, poly.var(vid))
+            entry = self.entry(e.base.label.name, e.indices)
+            definition = self.meaning.definition
+            def indexed(env):
+                vid = entry(env)
+                found = definition.get(vid)  # an output entry c_ij stands for its definition
+                return poly.var(vid) if found is None else found
+            return indexed
         if isinstance(e, sympy.KroneckerDelta):
-            return poly.const(int(self.index(e.args[0], env) == self.index(e.args[1], env)))
+            i, j = (self.index(a) for a in e.args)
+            one, zero = poly.const(1), {}
+            return lambda env: one if i(env) == j(env) else zero
         if isinstance(e, sympy.Sum):
-            return self.sum(e.function, list(reversed(e.limits)), env)
+            return self.sum(self.compile(e.function), list(reversed(e.limits)))
         if isinstance(e, sympy.Add):
-            return poly.add(*(self(a, env) for a in e.args))
+            parts = [self.compile(a) for a in e.args]
+            return lambda env: poly.add(*(f(env) for f in parts))
         if isinstance(e, sympy.Mul):
-            out = poly.const(1)
-            for a in e.args:
-                out = poly.mul(out, self(a, env))
-            return out
+            parts = [self.compile(a) for a in e.args]
+
+            def product(env):
+                out = parts[0](env)
+                for f in parts[1:]:
+                    out = poly.mul(out, f(env))
+                return out
+            return product
         if isinstance(e, sympy.Pow) and e.exp.is_Integer:
-            base = self(e.base, env)
-            if set(base) <= {()}:  # a number, such as 1/(m n) at concrete sizes
-                return poly.const(poly.Fraction(base.get((), 0)) ** int(e.exp))
-            if e.exp < 0:
-                raise SymgradError(f"cannot instantiate {e}: a negative power of a variable")
-            out = poly.const(1)
-            for _ in range(int(e.exp)):
-                out = poly.mul(out, base)
-            return out
+            return self.power(self.compile(e.base), int(e.exp), e)
         if isinstance(e, sympy.Derivative):
             (x, _), = e.variable_count
+            entry = self.entry(x.base.label.name, x.indices)
             if e.expr == sympy.Symbol("L"):
-                return self.loss_derivative(x, env)
-            vid = self.entry_id(x.base.label.name, x.indices, env)
-            return poly.diff(self(e.expr, env), vid)
+                return lambda env: self.loss_derivative(entry(env))
+            inner = self.compile(e.expr)
+            return lambda env: poly.diff(inner(env), entry(env))
         if isinstance(e, Entry):
             tensor = self.meaning(e.args[0].xreplace(self.sizes))
-            return tensor[(self.index(e.args[1], env) - 1, self.index(e.args[2], env) - 1)]
+            row, col = self.index(e.args[1]), self.index(e.args[2])
+            return lambda env: tensor[(row(env) - 1, col(env) - 1)]
         if isinstance(e, sympy.MatrixExpr):
             raise SymgradError("a whole matrix has no scalar value")
         raise SymgradError(f"cannot instantiate {e}")
 
-    def sum(self, body, limits, env):
+    def index(self, e):
+        """An index expression as a function of the index values: an integer, a size, a free
+        index, or an expression in them (such as k − t + 1)."""
+        if e.is_Integer:
+            value = int(e)
+            return lambda env: value
+        if e in self.sizes:
+            value = int(self.sizes[e])
+            return lambda env: value
+        if e.is_Symbol:
+            name = e.name  # index values are keyed by name: a str hashes in C, a Symbol in Python
+
+            def free(env):
+                if name not in env:
+                    raise SymgradError(f"index {e} has no concrete value")
+                return env[name]
+            return free
+        sizes = self.sizes
+        symbols = {x.name: x for x in e.free_symbols}
+
+        def general(env):
+            values = {symbols[k]: sympy.Integer(v) for k, v in env.items() if k in symbols}
+            value = e.xreplace(values).xreplace(sizes)
+            if not value.is_Integer:
+                raise SymgradError(f"index {e} has no concrete value")
+            return int(value)
+        return general
+
+    def entry(self, name: str, rows_cols):
+        """The variable id of an Indexed entry, as a function of the index values."""
+        row, col = (self.index(x) for x in rows_cols)
+        if name == self.upstream:
+            tensor = self.d.upstream_symbols
+        elif name == self.outputs:
+            tensor = self.d.output
+        else:
+            tensor = self.tensors[name]
+        ids, cols = tensor.ids, tensor.shape[1]
+        return lambda env: ids[(row(env) - 1) * cols + col(env) - 1]
+
+    def power(self, base, exp: int, e):
+        def value(env):
+            b = base(env)
+            if set(b) <= {()}:  # a number, such as 1/(m n) at concrete sizes
+                return poly.const(poly.Fraction(b.get((), 0)) ** exp)
+            if exp < 0:
+                raise SymgradError(f"cannot instantiate {e}: a negative power of a variable")
+            out = poly.const(1)
+            for _ in range(exp):
+                out = poly.mul(out, b)
+            return out
+        return value
+
+    def sum(self, body, limits):
         """Σ over the outermost of ``limits``, then the rest, then ``body``."""
         if not limits:
-            return self(body, env)
-        (v, lo, hi), rest = limits[0], limits[1:]
-        acc = {}
-        for value in range(self.index(lo, env), self.index(hi, env) + 1):
-            poly.add_into(acc, self.sum(body, rest, {**env, v: sympy.Integer(value)}))
-        return acc
+            return body
+        (v, lo, hi), inner = limits[0], self.sum(body, limits[1:])
+        lo, hi, name = self.index(lo), self.index(hi), v.name
 
-    def loss_derivative(self, x, env):
+        def total(env):
+            acc = {}
+            for value in range(lo(env), hi(env) + 1):
+                poly.add_into(acc, inner({**env, name: value}))
+            return acc
+        return total
+
+    def loss_derivative(self, vid: int):
         """dL/dx from the concrete derivation: the engine's gradient, or dL/dc_ij."""
-        vid = self.entry_id(x.base.label.name, x.indices, env)
         if vid in self.meaning.upstream_of:
             return poly.var(self.meaning.upstream_of[vid])
         return self.d.gradient_of(vid)

@@ -46,6 +46,13 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     m, k, n = sizes.values()
     # m·k·n products; the inputs, the outputs and their upstream gradients
     check_budget(f"C = AB with A {m}×{k} and B {k}×{n}", m * k * n, m * k + k * n + 2 * m * n, max_terms)
+    picks = {letters[0].upper(): pick_index(pick_a, (min(2, m), min(3, k)), rank=2),
+             letters[1].upper(): pick_index(pick_b, (min(1, k), min(2, n)), rank=2)}
+    return derive(problem(m, k, n, loss, letters), loss, picks)
+
+
+def problem(m: int, k: int, n: int, loss: str, letters=("a", "b", "c")) -> Problem:
+    """The forward pass of C = AB, for checked sizes and letters."""
     la, lb, lc = letters
     reg = Registry()
     A = SymbolTensor.create(reg, la.upper(), la, (m, k))
@@ -58,8 +65,8 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
             for i in range(m) for j in range(n)))
     nA, nB = MatrixSymbol(A.name, m, k), MatrixSymbol(B.name, k, n)
     G = MatrixSymbol("G", m, n)
-    problem = Problem(
-        op="matmul", sizes=sizes, registry=reg, inputs={A.name: A, B.name: B}, output=C,
+    return Problem(
+        op="matmul", sizes={"m": m, "k": k, "n": n}, registry=reg, inputs={A.name: A, B.name: B}, output=C,
         definitions=definitions,
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
@@ -67,9 +74,6 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
               "title": f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
               "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"}},
     )
-    picks = {A.name: pick_index(pick_a, (min(2, m), min(3, k)), rank=2),
-             B.name: pick_index(pick_b, (min(1, k), min(2, n)), rank=2)}
-    return derive(problem, loss, picks)
 
 
 def equations(d) -> dict:
