@@ -8,6 +8,7 @@ process; medians over the repeats.
 
     python benchmarks/bench_conv2d.py [--budget 60] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,10 +52,14 @@ print(json.dumps(result))
 
 # (problem, whether the naive run is capped by --budget; the small one always runs to the end)
 PROBLEMS = {
-    "1×3×32×32 input, 8×3×3×3 kernel, stride 1, padding 1":
-        (dict(input_shape=(1, 3, 32, 32), weight_shape=(8, 3, 3, 3), stride=1, padding=1), True),
-    "1×3×8×8 input, 4×3×3×3 kernel, stride 1, padding 1":
-        (dict(input_shape=(1, 3, 8, 8), weight_shape=(4, 3, 3, 3), stride=1, padding=1), False),
+    "1×3×32×32 input, 8×3×3×3 kernel, stride 1, padding 1": (
+        dict(input_shape=(1, 3, 32, 32), weight_shape=(8, 3, 3, 3), stride=1, padding=1),
+        True,
+    ),
+    "1×3×8×8 input, 4×3×3×3 kernel, stride 1, padding 1": (
+        dict(input_shape=(1, 3, 8, 8), weight_shape=(4, 3, 3, 3), stride=1, padding=1),
+        False,
+    ),
 }
 
 
@@ -63,8 +68,12 @@ def measure(method, spec, repeats, budget):
     for r in range(repeats):
         if sys.stderr.isatty():
             print(f"\r{method} run {r + 1}/{repeats}   ", end="", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, "-c", WORKER, method, json.dumps(spec), str(budget)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, method, json.dumps(spec), str(budget)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs.append(json.loads(done.stdout))
     if not all(r["ok"] for r in runs):
         raise SystemExit(f"{method} did not prove the closed forms")
@@ -87,13 +96,18 @@ def main():
         ours = measure("symgrad", spec, args.repeats, args.budget)
         naive = measure("naive", spec, 1, args.budget if capped else float("inf"))
         if naive["done"] < naive["entries"]:
-            naive_text = (f"{naive['projected']:.0f} projected ({naive['done']} of {naive['entries']} "
-                          f"entries in {naive['seconds']:.0f} s)")
+            naive_text = (
+                f"{naive['projected']:.0f} projected ({naive['done']} of {naive['entries']} "
+                f"entries in {naive['seconds']:.0f} s)"
+            )
             total = naive["projected"]
         else:
             naive_text, total = f"{naive['seconds']:.2f}", naive["seconds"]
-        print(f"| {name} | {ours['seconds']:.2f} | {naive_text} | {total / ours['seconds']:.0f}× | "
-              f"{ours['peak'] / 2**20:.0f} MiB |", flush=True)
+        print(
+            f"| {name} | {ours['seconds']:.2f} | {naive_text} | {total / ours['seconds']:.0f}× | "
+            f"{ours['peak'] / 2**20:.0f} MiB |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

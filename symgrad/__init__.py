@@ -3,6 +3,7 @@
 The public names are loaded on first use (PEP 562), so ``import symgrad`` costs no SymPy import
 until a derivation is asked for; ``symgrad --version`` and ``symgrad --help`` stay instant.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -14,13 +15,30 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _PUBLIC = {
-    "matmul": ".ops.matmul", "conv2d": ".ops.conv2d", "check": ".claims", "render": ".renderer",
-    "write": ".writer", "Derivation": ".derivation", "Proof": ".derivation", "Step": ".derivation",
+    "matmul": ".ops.matmul",
+    "conv2d": ".ops.conv2d",
+    "check": ".claims",
+    "render": ".renderer",
+    "write": ".writer",
+    "Derivation": ".derivation",
+    "Proof": ".derivation",
+    "Step": ".derivation",
     "Counterexample": ".derivation",
 }
 
-__all__ = ["matmul", "conv2d", "check", "render", "write", "Derivation", "Proof", "Step", "Counterexample",
-           "SymgradError", "__version__"]
+__all__ = [
+    "Counterexample",
+    "Derivation",
+    "Proof",
+    "Step",
+    "SymgradError",
+    "__version__",
+    "check",
+    "conv2d",
+    "matmul",
+    "render",
+    "write",
+]
 
 
 def __getattr__(name: str):

@@ -6,14 +6,15 @@ upstream gradients). Both are known from the sizes alone, so a problem too large
 machine is refused at once, with the estimate and the option that raises the limit, instead of
 running until memory is exhausted.
 """
+
 from __future__ import annotations
 
 import numbers
 
 from .errors import SymgradError
 
-MAX_TERMS = 20_000_000      # about 10 GiB of exact polynomials at the measured cost per term
-BYTES_PER_TERM = 500        # measured: peak memory over terms, derive and prove, at 64³ to 128³
+MAX_TERMS = 20_000_000  # about 10 GiB of exact polynomials at the measured cost per term
+BYTES_PER_TERM = 500  # measured: peak memory over terms, derive and prove, at 64³ to 128³
 
 
 def check_max_terms(max_terms) -> int:
@@ -32,4 +33,5 @@ def check_budget(what: str, terms: int, variables: int, max_terms=None) -> None:
         gib = estimate * BYTES_PER_TERM / 2**30
         raise SymgradError(
             f"{what} is too large: about {estimate:,} terms and variables (roughly {gib:,.1f} GiB), over the "
-            f"budget of {limit:,}; raise it with --max-terms (max_terms= in Python) if the machine has the memory")
+            f"budget of {limit:,}; raise it with --max-terms (max_terms= in Python) if the machine has the memory"
+        )

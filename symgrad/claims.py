@@ -7,6 +7,7 @@ the element where it fails for a general G, and the counterexample says that it 
 loss's G. A claim without G (an explicit matrix, say) is a statement about the gradient's value
 under the derivation's loss, and is compared with that.
 """
+
 from __future__ import annotations
 
 import sympy
@@ -53,8 +54,10 @@ def check(d, wrt: str, claim) -> Proof:
     input's shape.
     """
     from .derivation import GeneralDerivation
+
     if isinstance(d, GeneralDerivation):
         from .general_prover import check_claim
+
         if not isinstance(claim, str):
             raise SymgradError("a claim about a general derivation must be a string such as 'G*B.T'")
         return check_claim(d, wrt, claim)
@@ -108,8 +111,8 @@ def _claim_expression(d, claim):
 
 def _with_note(bad: Counterexample, note: str) -> Counterexample:
     from dataclasses import replace
-    return replace(bad, note=note)
 
+    return replace(bad, note=note)
 
 
 def _dims(shape) -> str:

@@ -2,6 +2,7 @@
 
 Errors a user can cause are printed as one line on stderr with exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,16 +11,16 @@ import re
 import sys
 
 from . import __version__
-from .derivation import Derivation, GeneralDerivation
-from .errors import SymgradError
-from .ops.conv2d import conv2d, geometry
-from .derive import parse_pick
-from .ops.matmul import REFERENCE, matmul
-from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
-from .latex import DISPLAY_LIMIT
 from .budget import MAX_TERMS
 from .codegen import check_library, emit, validate
+from .derivation import Derivation, GeneralDerivation
+from .derive import parse_pick
+from .errors import SymgradError
+from .latex import DISPLAY_LIMIT
+from .ops.conv2d import conv2d, geometry
+from .ops.matmul import REFERENCE, matmul
 from .progress import Progress
+from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
 from .tensor import to_sympy
 from .writer import stem, write
 
@@ -71,9 +72,13 @@ def pick(text: str):
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="symgrad", description=(
-        "Derive gradients element by element with the chain rule, prove them exactly, and publish "
-        f"the derivation. With no command, writes the reference example in every format to {REFERENCE_OUT}/."))
+    parser = Parser(
+        prog="symgrad",
+        description=(
+            "Derive gradients element by element with the chain rule, prove them exactly, and publish "
+            f"the derivation. With no command, writes the reference example in every format to {REFERENCE_OUT}/."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     mm = sub.add_parser("matmul", help="C = AB: dL/dA and dL/dB")
@@ -89,7 +94,12 @@ def build_parser() -> Parser:
     conv.add_argument("--input", type=dims, default=(1, 2, 5, 5), help="N×C×H×W, as 1x2x5x5 (the default)")
     conv.add_argument("--weight", type=dims, default=(2, 2, 3, 3), help="O×(C/groups)×kH×kW, as 2x2x3x3 (the default)")
     for name, default in (("stride", "1"), ("padding", "0"), ("dilation", "1")):
-        conv.add_argument(f"--{name}", type=int_or_pair, default=int(default), help=f"an integer or a pair such as 2,1 (default {default})")
+        conv.add_argument(
+            f"--{name}",
+            type=int_or_pair,
+            default=int(default),
+            help=f"an integer or a pair such as 2,1 (default {default})",
+        )
     conv.add_argument("--groups", type=int, default=1, help="default 1")
     conv.add_argument("--no-bias", action="store_true", help="a convolution without bias")
     conv.add_argument("--loss", default="generic", help="generic (default), mean or sum")
@@ -108,14 +118,27 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--author", default=DEFAULT_AUTHOR, help=f"document author (default {DEFAULT_AUTHOR})")
     p.add_argument("--date", default=DEFAULT_DATE, help=f"document date, YYYY-MM-DD (default {DEFAULT_DATE})")
     p.add_argument("--mathjax-url", default=DEFAULT_MATHJAX, help="MathJax script for the html format")
-    p.add_argument("--display-limit", type=int, default=DISPLAY_LIMIT,
-                   help=f"largest matrix side shown in full (default {DISPLAY_LIMIT})")
+    p.add_argument(
+        "--display-limit",
+        type=int,
+        default=DISPLAY_LIMIT,
+        help=f"largest matrix side shown in full (default {DISPLAY_LIMIT})",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p.add_argument("--emit-code", metavar="LIB", help="write the backward pass and its validation script: torch or numpy")
-    p.add_argument("--max-terms", type=positive_int, default=None,
-                   help=f"refuse problems with more terms and variables than this (default {MAX_TERMS:,})")
-    p.add_argument("--validate", action="store_true",
-                   help="run the generated backward pass against PyTorch autograd (NumPy finite differences without torch)")
+    p.add_argument(
+        "--emit-code", metavar="LIB", help="write the backward pass and its validation script: torch or numpy"
+    )
+    p.add_argument(
+        "--max-terms",
+        type=positive_int,
+        default=None,
+        help=f"refuse problems with more terms and variables than this (default {MAX_TERMS:,})",
+    )
+    p.add_argument(
+        "--validate",
+        action="store_true",
+        help="run the generated backward pass against PyTorch autograd (NumPy finite differences without torch)",
+    )
 
 
 def main(argv=None) -> int:
@@ -128,15 +151,26 @@ def main(argv=None) -> int:
             return 0
         if args.command == "gallery":
             from .gallery import build
+
             for path in build(args.out):
                 print(path)
             return 0
         if args.command == "conv2d":
             with Progress(conv_terms(args)) as progress:
                 progress.stage("derive")
-                d = conv2d(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups,
-                           bias=not args.no_bias, loss=args.loss, pick_x=args.pick_x, pick_w=args.pick_w,
-                           max_terms=args.max_terms)
+                d = conv2d(
+                    args.input,
+                    args.weight,
+                    args.stride,
+                    args.padding,
+                    args.dilation,
+                    args.groups,
+                    bias=not args.no_bias,
+                    loss=args.loss,
+                    pick_x=args.pick_x,
+                    pick_w=args.pick_w,
+                    max_terms=args.max_terms,
+                )
                 return publish(d, args, progress)
         return run_matmul(args)
     except SymgradError as exc:
@@ -180,8 +214,17 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
     paths = []
     progress.stage("render")
     if args.format or (args.out and not args.emit_code):
-        paths += write(d, out, args.format or "all", title=args.title, author=args.author, date=args.date,
-                       mathjax_url=args.mathjax_url, display_limit=args.display_limit, validation=validation)
+        paths += write(
+            d,
+            out,
+            args.format or "all",
+            title=args.title,
+            author=args.author,
+            date=args.date,
+            mathjax_url=args.mathjax_url,
+            display_limit=args.display_limit,
+            validation=validation,
+        )
     if args.emit_code:
         paths += emit(d, args.emit_code, out)
     if not args.json:
@@ -194,19 +237,33 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
     if args.json:
         data = summary(d, proof)
         if validation:
-            data["validation"] = {"reference": validation.reference, "errors": validation.errors,
-                                  "tolerance": validation.tolerance, "ok": validation.ok}
+            data["validation"] = {
+                "reference": validation.reference,
+                "errors": validation.errors,
+                "tolerance": validation.tolerance,
+                "ok": validation.ok,
+            }
         print(json.dumps(data, indent=2))
     return 0 if proof.ok and (validation is None or validation.ok) else 1
 
 
 def summary(d: Derivation, proof) -> dict:
     if isinstance(d, GeneralDerivation):
-        return {"op": d.op, "sizes": {r: str(s) for r, s in d.sizes.items()}, "loss": d.loss,
-                "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
-                "proof": {"ok": proof.ok, "status": proof.status, "checked": proof.checked, "instances": proof.elements,
-                          "steps": proof.steps, "failed_step": proof.failed_step,
-                          "instantiated_up_to": d.instantiate_up_to}}
+        return {
+            "op": d.op,
+            "sizes": {r: str(s) for r, s in d.sizes.items()},
+            "loss": d.loss,
+            "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+            "proof": {
+                "ok": proof.ok,
+                "status": proof.status,
+                "checked": proof.checked,
+                "instances": proof.elements,
+                "steps": proof.steps,
+                "failed_step": proof.failed_step,
+                "instantiated_up_to": d.instantiate_up_to,
+            },
+        }
     return {
         "op": d.op,
         "sizes": d.sizes,
@@ -214,17 +271,27 @@ def summary(d: Derivation, proof) -> dict:
         "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
         "grad": {n: nested(g) for n, g in d.grad.items()},
         "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
-        "proof": {"ok": proof.ok, "status": proof.status, "checked": proof.checked, "elements": proof.elements,
-                  "steps": proof.steps, "upstream": proof.upstream, "shown": proof.shown,
-                  "counterexample": str(proof.counterexample) if proof.counterexample else None,
-                  "failed_step": proof.failed_step},
+        "proof": {
+            "ok": proof.ok,
+            "status": proof.status,
+            "checked": proof.checked,
+            "elements": proof.elements,
+            "steps": proof.steps,
+            "upstream": proof.upstream,
+            "shown": proof.shown,
+            "counterexample": str(proof.counterexample) if proof.counterexample else None,
+            "failed_step": proof.failed_step,
+        },
     }
 
 
 def nested(array):
     """A SymPy matrix or array as nested lists of strings, indexed like the tensor."""
-    return [nested(row) for row in array.tolist()] if hasattr(array, "tolist") else (
-        [nested(v) for v in array] if isinstance(array, list) else str(array))
+    return (
+        [nested(row) for row in array.tolist()]
+        if hasattr(array, "tolist")
+        else ([nested(v) for v in array] if isinstance(array, list) else str(array))
+    )
 
 
 def text_summary(d: Derivation, proof) -> str:
@@ -233,8 +300,10 @@ def text_summary(d: Derivation, proof) -> str:
         lines = [f"{d.op} for every size: A {m}×{k}, B {k}×{n}, loss {d.loss}"]
         lines += [f"  dL/d{name} = {expr}" for name, expr in d.closed_forms.items()]
         if proof.ok:
-            lines.append(f"proof holds: {proof.steps} steps checked symbolically, {proof.elements} instances "
-                         f"checked at every size up to {d.instantiate_up_to}")
+            lines.append(
+                f"proof holds: {proof.steps} steps checked symbolically, {proof.elements} instances "
+                f"checked at every size up to {d.instantiate_up_to}"
+            )
         else:
             lines.append(str(proof))
         return "\n".join(lines)

@@ -5,6 +5,7 @@ upstream line comes from the loss. ``emit`` writes the backward module and a sta
 validation script (autograd for torch, central finite differences for NumPy); ``validate``
 runs that same code in-process.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ def upstream_line(d, lib: str) -> str:
     out = d.output.name
     if d.loss == "generic":
         return f"# grad_{out} = dL/d{out}, handed in by the layer above"
-    ones = {"torch": f"torch.ones({out}.shape, dtype=torch.float64)",
-            "numpy": f"np.ones({out}.shape, dtype=np.float64)"}[lib]
+    ones = {
+        "torch": f"torch.ones({out}.shape, dtype=torch.float64)",
+        "numpy": f"np.ones({out}.shape, dtype=np.float64)",
+    }[lib]
     numel = {"torch": f"{out}.numel()", "numpy": f"{out}.size"}[lib]
     return f"grad_{out} = {ones} / {numel}" if d.loss == "mean" else f"grad_{out} = {ones}"
 
@@ -65,22 +68,32 @@ def backward_lines(d, lib: str = "torch") -> list[str]:
 
 def _context(d, lib: str) -> dict:
     from .writer import stem
+
     names = list(d.input_tensors)
     out = d.output.name
     last = f"grad_{out}" if d.loss == "generic" else out
     backward_lines(d, lib)  # an op without code for this library says so before anything is written
     dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
     return {
-        "lib": lib, "title": f"{d.op} ({dims})", "names": names, "output": out,
-        "output_shape": list(d.output.shape), "loss": d.loss, "seed": SEED, "tolerance": TOLERANCE[lib],
+        "lib": lib,
+        "title": f"{d.op} ({dims})",
+        "names": names,
+        "output": out,
+        "output_shape": list(d.output.shape),
+        "loss": d.loss,
+        "seed": SEED,
+        "tolerance": TOLERANCE[lib],
         "inputs": [(n, list(t.shape)) for n, t in d.input_tensors.items()],
-        "args": ", ".join(names + [last]), "call_args": ", ".join(names + [last]),
+        "args": ", ".join(names + [last]),
+        "call_args": ", ".join(names + [last]),
         "forward": f"{out} = {d.meta['forward_code'][lib]}",
         "forward_code": d.meta["forward_code"][lib],
         "loss_note": "" if d.loss == "generic" else f" and L = {out}.{d.loss}()",
-        "lines": backward_lines(d, lib), "returns": ", ".join(f"grad_{n}" for n in names),
-        "proven": "dL/d" + ", dL/d".join(f"{n} = {e}" for n, e in d.closed_forms.items())
-                  + f" (G = dL/d{out}) was proven for every element.",
+        "lines": backward_lines(d, lib),
+        "returns": ", ".join(f"grad_{n}" for n in names),
+        "proven": "dL/d"
+        + ", dL/d".join(f"{n} = {e}" for n, e in d.closed_forms.items())
+        + f" (G = dL/d{out}) was proven for every element.",
         "backward_file": f"{stem(d)}_backward_{lib}.py",
     }
 
@@ -89,6 +102,7 @@ def sources(d, lib: str) -> dict[str, str]:
     """File name -> text: the backward module and its validation script."""
     from .renderer import environment
     from .writer import stem
+
     check_library(lib)
     env, context = environment("code"), _context(d, lib)
     return {
@@ -99,6 +113,7 @@ def sources(d, lib: str) -> dict[str, str]:
 
 def emit(d, lib: str, out_dir) -> list[Path]:
     from .writer import atomic_write, make_folder
+
     texts = sources(d, lib)
     folder = make_folder(out_dir)
     paths = []
@@ -143,8 +158,8 @@ def validate(d, lib: str | None = None) -> Validation:
     lib = check_library(lib or available_library())
     texts = list(sources(d, lib).values())
     backward_ns: dict = {"__name__": "symgrad_generated_backward"}
-    exec(compile(texts[0], "<generated backward>", "exec"), backward_ns)  # noqa: S102 - our own template
+    exec(compile(texts[0], "<generated backward>", "exec"), backward_ns)
     validate_ns: dict = {"__name__": "symgrad_generated_validation"}
-    exec(compile(texts[1], "<generated validation>", "exec"), validate_ns)  # noqa: S102
+    exec(compile(texts[1], "<generated validation>", "exec"), validate_ns)
     result = validate_ns["validate"](backward_ns["backward"])
     return Validation(result["reference"], result["errors"], result["tolerance"])

@@ -5,6 +5,7 @@ Entries are kept in the exact canonical form (``PolyTensor``) and turned into
 SymPy objects on demand, so large problems stay fast while every public view is
 a SymPy matrix or array.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ class Step:
     rhs: Any
     rule: str
     highlight: frozenset = frozenset()
-    explicit: bool = False   # show matrix symbols entry by entry
+    explicit: bool = False  # show matrix symbols entry by entry
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class TensorView:
 
     def entry(self, index) -> sympy.Expr:
         from .tensor import to_sympy
+
         return to_sympy(self.tensor[index], self.registry, evaluate=False)
 
 
@@ -68,17 +70,19 @@ class GeneralMatrix:
 @dataclass(frozen=True)
 class Counterexample:
     wrt: str
-    index: tuple          # 1-based, as printed
+    index: tuple  # 1-based, as printed
     element: sympy.Symbol
-    derived: sympy.Expr   # what the chain rule gives
+    derived: sympy.Expr  # what the chain rule gives
     claimed: sympy.Expr
     sizes: dict | None = None  # for a general claim: the concrete sizes where it fails
-    note: str = ""             # what the two sides were compared under, when it needs saying
+    note: str = ""  # what the two sides were compared under, when it needs saying
 
     def __str__(self) -> str:
         where = "" if not self.sizes else " at " + ", ".join(f"{k}={v}" for k, v in self.sizes.items())
-        text = (f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
-                f"the chain rule gives {self.derived}, the claim gives {self.claimed}")
+        text = (
+            f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
+            f"the chain rule gives {self.derived}, the claim gives {self.claimed}"
+        )
         return f"{text} ({self.note})" if self.note else text
 
 
@@ -95,15 +99,15 @@ class Proof:
     """
 
     status: str
-    checked: int = 0               # elements + steps + upstream
-    elements: int = 0              # gradient elements compared with closed forms
-    steps: int = 0                 # recorded steps re-checked by their rule
+    checked: int = 0  # elements + steps + upstream
+    elements: int = 0  # gradient elements compared with closed forms
+    steps: int = 0  # recorded steps re-checked by their rule
     counterexample: Counterexample | None = None
     failed_step: str | None = None
-    claims: tuple = ()             # (wrt, claim as text) proven
-    upstream: int = 0              # upstream entries dL/dy compared with the derivative of the loss
-    shown: int = 0                 # lines shown as definitions or computed results: not checks, not counted
-    scope: str = ""                # what a proven claim covers, such as "every upstream gradient"
+    claims: tuple = ()  # (wrt, claim as text) proven
+    upstream: int = 0  # upstream entries dL/dy compared with the derivative of the loss
+    shown: int = 0  # lines shown as definitions or computed results: not checks, not counted
+    scope: str = ""  # what a proven claim covers, such as "every upstream gradient"
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:
@@ -120,8 +124,7 @@ class Proof:
         if self.ok:
             extra = f", {self.upstream} upstream entries checked against the loss" if self.upstream else ""
             scope = f", for {self.scope}" if self.scope else ""
-            return (f"proof holds{scope}: {self.elements} element equalities and {self.steps} steps "
-                    f"checked{extra}")
+            return f"proof holds{scope}: {self.elements} element equalities and {self.steps} steps checked{extra}"
         if self.status == "undecided":
             return f"undecided: {self.failed_step}"
         return f"refuted: {self.counterexample or self.failed_step}"
@@ -135,14 +138,17 @@ class Published:
 
     def _repr_latex_(self) -> str:
         from .renderer import render
+
         return render(self, "latex-inline")
 
     def _repr_html_(self) -> str:
         from .renderer import render
+
         return render(self, "fragment")
 
     def _repr_markdown_(self) -> str:
         from .renderer import render
+
         return render(self, "md")
 
 
@@ -152,15 +158,15 @@ class Derivation(Published):
     sizes: dict
     loss: str
     registry: Any = field(repr=False)
-    input_tensors: dict = field(repr=False)      # name -> SymbolTensor
-    output: Any = field(repr=False)              # SymbolTensor of output names (c_ij)
-    upstream_symbols: Any = field(repr=False)    # SymbolTensor of dL/dy_o
+    input_tensors: dict = field(repr=False)  # name -> SymbolTensor
+    output: Any = field(repr=False)  # SymbolTensor of output names (c_ij)
+    upstream_symbols: Any = field(repr=False)  # SymbolTensor of dL/dy_o
     definitions: PolyTensor = field(repr=False)  # each output in terms of the inputs
     upstream_values: PolyTensor = field(repr=False)
-    grads_upstream: dict = field(repr=False)     # name -> PolyTensor, dL/dy kept symbolic
-    picks: dict = field(default_factory=dict)    # name -> 0-based index
+    grads_upstream: dict = field(repr=False)  # name -> PolyTensor, dL/dy kept symbolic
+    picks: dict = field(default_factory=dict)  # name -> 0-based index
     closed_forms: dict = field(default_factory=dict, repr=False)  # name -> SymPy matrix expression
-    equations: dict = field(default_factory=dict, repr=False)     # key -> Equation
+    equations: dict = field(default_factory=dict, repr=False)  # key -> Equation
     meta: dict = field(default_factory=dict)
 
     @property
@@ -192,13 +198,17 @@ class Derivation(Published):
         values = dict(zip(self.upstream_symbols.ids, self.upstream_values.entries))
         if all(set(v) <= {()} for v in values.values()):  # mean and sum: numbers, substituted directly
             numbers = {g: v.get((), 0) for g, v in values.items()}
-            return {n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute_constants(g.entries[pos], numbers))
-                    for n, g in self.grads_upstream.items()}
-        return {n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute(g.entries[pos], values))
-                for n, g in self.grads_upstream.items()}
+            return {
+                n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute_constants(g.entries[pos], numbers))
+                for n, g in self.grads_upstream.items()
+            }
+        return {
+            n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute(g.entries[pos], values))
+            for n, g in self.grads_upstream.items()
+        }
 
     @cached_property
-    def grad(self) -> "GradientViews":
+    def grad(self) -> GradientViews:
         """name -> the gradient as a SymPy matrix or array, built when first asked for."""
         return GradientViews(self)
 
@@ -213,6 +223,7 @@ class Derivation(Published):
     @cached_property
     def proof(self) -> Proof:
         from .prover import prove
+
         return prove(self)
 
 
@@ -240,16 +251,16 @@ class GeneralDerivation(Published):
     for proving, checking claims and rendering."""
 
     op: str
-    sizes: dict                   # name -> SymPy symbol
+    sizes: dict  # name -> SymPy symbol
     loss: str
     letters: tuple
     input_names: tuple
     output_name: str
-    bases: dict = field(repr=False)         # matrix name -> IndexedBase of its entries
-    matrices: dict = field(repr=False)      # matrix name -> MatrixSymbol with symbolic shape
+    bases: dict = field(repr=False)  # matrix name -> IndexedBase of its entries
+    matrices: dict = field(repr=False)  # matrix name -> MatrixSymbol with symbolic shape
     closed_forms: dict = field(repr=False)  # input name -> SymPy matrix expression
-    equations: dict = field(repr=False)     # key -> Equation
-    ranges: dict = field(repr=False)        # equation key -> {free index: (lo, hi)}
+    equations: dict = field(repr=False)  # key -> Equation
+    ranges: dict = field(repr=False)  # equation key -> {free index: (lo, hi)}
     instantiate_up_to: int = 4
     meta: dict = field(default_factory=dict)
 
@@ -257,4 +268,5 @@ class GeneralDerivation(Published):
     def proof(self) -> Proof:
         """Every step checked symbolically, then at every concrete size up to ``instantiate_up_to``."""
         from .general_prover import prove
+
         return prove(self)

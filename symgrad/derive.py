@@ -1,10 +1,11 @@
 """From an op's forward pass to a Derivation: chain rule, loss, recorded steps."""
+
 from __future__ import annotations
 
 import numbers
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 from . import losses, steps
 from .derivation import Derivation
@@ -21,11 +22,11 @@ class Problem:
     op: str
     sizes: dict
     registry: Registry
-    inputs: dict                  # name -> SymbolTensor
+    inputs: dict  # name -> SymbolTensor
     output: SymbolTensor
     definitions: PolyTensor
-    closed_forms: dict            # input name -> SymPy matrix expression over env names
-    equations: Callable           # Derivation -> dict of op-specific Equations
+    closed_forms: dict  # input name -> SymPy matrix expression over env names
+    equations: Callable  # Derivation -> dict of op-specific Equations
     meta: dict = field(default_factory=dict)
 
 
@@ -44,12 +45,19 @@ def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
             raise SymgradError(f"cannot pick an element of {name!r}: the inputs are {', '.join(problem.inputs)}")
         check_index(name, index, t.shape)
     d = Derivation(
-        op=problem.op, sizes=dict(problem.sizes), loss=loss, registry=reg,
-        input_tensors=dict(problem.inputs), output=out, upstream_symbols=upstream,
+        op=problem.op,
+        sizes=dict(problem.sizes),
+        loss=loss,
+        registry=reg,
+        input_tensors=dict(problem.inputs),
+        output=out,
+        upstream_symbols=upstream,
         definitions=problem.definitions,
         upstream_values=PolyTensor(out.shape, tuple(values[g] for g in upstream.ids)),
         grads_upstream=grads_upstream,
-        picks=dict(picks), closed_forms=dict(problem.closed_forms), meta=dict(problem.meta),
+        picks=dict(picks),
+        closed_forms=dict(problem.closed_forms),
+        meta=dict(problem.meta),
     )
     equations = {}
     for name, index in picks.items():

@@ -9,6 +9,7 @@ Only the outputs that contain x contribute, and they are found by walking the
 terms, so the cost is the number of terms times their degree (m·k·n for
 matmul), never inputs × outputs.
 """
+
 from __future__ import annotations
 
 import gc
@@ -66,7 +67,7 @@ def _chain_rule(definitions, upstream_ids, wrt) -> dict:
                     continue
                 power = mono.count(x)
                 pos = mono.index(x)
-                rest = mono[:pos] + mono[pos + 1:]
+                rest = mono[:pos] + mono[pos + 1 :]
                 key = tuple(sorted(rest + (g,)))
                 acc[key] = acc.get(key, 0) + c * power
     for x, acc in grads.items():

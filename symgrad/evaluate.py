@@ -7,6 +7,7 @@ polynomial, dL/dy_o is the upstream variable, and matrix expressions (products,
 transposes, sums) are evaluated on explicit tensors. SymPy is never asked to
 differentiate a matrix element or an index Sum (SymPy issue 17229).
 """
+
 from __future__ import annotations
 
 import sympy
@@ -34,7 +35,7 @@ class TensorOpBase(sympy.Function):
 
     @property
     def params(self) -> tuple:
-        return tuple(int(a) for a in self.args[self.tensors:])
+        return tuple(int(a) for a in self.args[self.tensors :])
 
     def result_shape(self, *shapes) -> tuple:
         """The shape of the result for tensors of these shapes; a SymgradError when they do not fit."""
@@ -49,7 +50,7 @@ class TensorOpBase(sympy.Function):
 
     def _sympystr(self, printer) -> str:
         params = "".join(f", {n}={v}" if v is not None else f", {n}" for n, v in self.describe())
-        return f"{self.label}({', '.join(str(a) for a in self.args[:self.tensors])}{params})"
+        return f"{self.label}({', '.join(str(a) for a in self.args[: self.tensors])}{params})"
 
 
 class Meaning:
@@ -95,7 +96,7 @@ class Meaning:
             return self.env[e.name]  # a whole tensor named in a closed form: X, W, G, dX, Y ...
         if isinstance(e, TensorOpBase):
             if e not in self.memo:
-                names = [a.name for a in e.args[:e.tensors]]
+                names = [a.name for a in e.args[: e.tensors]]
                 missing = [n for n in names if n not in self.env]
                 if missing:
                     raise SymgradError(f"unknown tensor {missing[0]!r}: use {', '.join(self.env)}")
@@ -132,7 +133,7 @@ class Meaning:
 
     def _define(self, p):
         if len(p) == 1:
-            (mono, c), = p.items()
+            ((mono, c),) = p.items()
             if c == 1 and len(mono) == 1 and mono[0] in self.definition:
                 return self.definition[mono[0]]  # a bare output entry c_ij
         return poly.substitute(p, self.definition)

@@ -1,4 +1,5 @@
 """The committed examples in output/: one command regenerates them all."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,10 @@ GALLERY = (
     ("3×2 times 2×5, sum loss", lambda: matmul(3, 2, 5, "sum")),
     ("12×12 times 12×12, generic loss: matrices elided", lambda: matmul(12, 12, 12, "generic")),
     ("every size, in index notation, mean loss", lambda: matmul("m", "k", "n", "mean")),
-    ("a convolution: one 3-channel 16×32 sample, a 2×3×4×5 kernel, padding 1, stride 2",
-     lambda: conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean")),
+    (
+        "a convolution: one 3-channel 16×32 sample, a 2×3×4×5 kernel, padding 1, stride 2",
+        lambda: conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean"),
+    ),
 )
 
 

@@ -4,6 +4,7 @@ Symbolically, each step by its rule, with SymPy only where it is sound (see ``in
 every concrete size up to ``instantiate_up_to`` and every value of the free indices, each step's
 two sides are evaluated exactly and compared, with dL/dx taken from the element-wise engine.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -33,8 +34,14 @@ def prove(gd) -> Proof:
         if why:
             return Proof("refuted", steps + instances, instances, steps, failed_step=why)
         instances += count
-    return Proof("proven", steps + instances, instances, steps, scope="every size and every upstream gradient G",
-                 claims=tuple((w, str(e)) for w, e in gd.closed_forms.items()))
+    return Proof(
+        "proven",
+        steps + instances,
+        instances,
+        steps,
+        scope="every size and every upstream gradient G",
+        claims=tuple((w, str(e)) for w, e in gd.closed_forms.items()),
+    )
 
 
 def chained(eq, n: int) -> str | None:
@@ -50,6 +57,7 @@ def concrete(gd):
     """The element-wise derivations at every size up to the instantiation limit."""
     from .derive import derive
     from .ops.matmul import problem
+
     top = gd.instantiate_up_to
     for m, k, n in itertools.product(range(1, top + 1), repeat=3):
         # no picked elements: only the gradients and the closed forms are compared here
@@ -72,7 +80,8 @@ def check_symbolic(gd, key, step, facts) -> str | None:
         if rule == "sum rule":
             inner = step.lhs.expr
             ok = isinstance(inner, sympy.Sum) and step.rhs == sympy.Sum(
-                sympy.Derivative(inner.function, *step.lhs.variables), *inner.limits)
+                sympy.Derivative(inner.function, *step.lhs.variables), *inner.limits
+            )
             return None if ok else "the derivative does not move inside the sum term by term"
         if rule == "differentiate":
             summand = step.lhs.function
@@ -199,13 +208,15 @@ def check_claim(gd, wrt: str, claim) -> Proof:
     """A general claim: proven when its entry matches the derived one symbolically, refuted with
     the first concrete size where it fails."""
     from .claims import parse_general_claim
+
     if wrt not in gd.input_names:
         raise SymgradError(f"unknown input {wrt!r}: the inputs are {', '.join(gd.input_names)}")
     expr = parse_general_claim(gd, claim)
     target = gd.matrices[wrt]
     if expr.shape != target.shape:
-        raise SymgradError(f"the index structure cannot match: the claim is {_dims(expr.shape)}, "
-                           f"but d{wrt} is {_dims(target.shape)}")
+        raise SymgradError(
+            f"the index structure cannot match: the claim is {_dims(expr.shape)}, but d{wrt} is {_dims(target.shape)}"
+        )
     p, q = sympy.symbols("p q", integer=True)
     if canon(Entry(expr, p, q), gd.bases) == canon(Entry(gd.closed_forms[wrt], p, q), gd.bases):
         return Proof("proven", 1, 1, claims=((wrt, str(claim)),), scope="every size and every upstream gradient G")
@@ -218,18 +229,31 @@ def check_claim(gd, wrt: str, claim) -> Proof:
         checked += len(value.entries)
         if bad:
             note = ""
-            if d.loss != "generic" and first_difference(
-                    d, wrt, d.grads_values[wrt], Meaning(d, values=True)(concrete_claim)) is None:
+            if (
+                d.loss != "generic"
+                and first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(concrete_claim)) is None
+            ):
                 note = f"it holds for the {d.loss} loss's G but not for every upstream gradient G"
-            ce = Counterexample(bad.wrt, bad.index, bad.element, bad.derived, bad.claimed,
-                                sizes={str(gd.sizes[r]): v for r, v in d.sizes.items()}, note=note)
+            ce = Counterexample(
+                bad.wrt,
+                bad.index,
+                bad.element,
+                bad.derived,
+                bad.claimed,
+                sizes={str(gd.sizes[r]): v for r, v in d.sizes.items()},
+                note=note,
+            )
             return Proof("refuted", checked, checked, counterexample=ce)
-    return Proof("undecided", checked, checked, failed_step=(
-        f"not proven: the claim's entry differs in form from the derived one, and no counterexample "
-        f"was found up to size {gd.instantiate_up_to}"))
+    return Proof(
+        "undecided",
+        checked,
+        checked,
+        failed_step=(
+            f"not proven: the claim's entry differs in form from the derived one, and no counterexample "
+            f"was found up to size {gd.instantiate_up_to}"
+        ),
+    )
 
 
 def _dims(shape) -> str:
     return "×".join(map(str, shape))
-
-

@@ -10,6 +10,7 @@ deltas and finite Sums with symbolic bounds. Two things check them:
 - ``Instantiate``: a step evaluated at concrete sizes and indices, as an exact polynomial in the
   concrete derivation's variables, so it can be compared with the element-wise engine.
 """
+
 from __future__ import annotations
 
 import sympy
@@ -39,6 +40,7 @@ def upstream_base(letter: str) -> sympy.IndexedBase:
 
 def entry_to_indexed(expr, bases: dict):
     """Replace SymPy's 0-based MatrixElement and our 1-based Entry by Indexed entries."""
+
     def element(e):
         if isinstance(e, MatrixElement):
             return _entry(e.parent, e.i + 1, e.j + 1, bases)
@@ -143,8 +145,10 @@ class Instantiate:
         self.sizes = {general.sizes[name]: sympy.Integer(value) for name, value in d.sizes.items()}
         self.meaning = Meaning(d)
         letters = general.letters
-        self.tensors = {letters[0]: d.input_tensors[general.input_names[0]],
-                        letters[1]: d.input_tensors[general.input_names[1]]}
+        self.tensors = {
+            letters[0]: d.input_tensors[general.input_names[0]],
+            letters[1]: d.input_tensors[general.input_names[1]],
+        }
         self.outputs = letters[2]
         self.upstream = str(upstream_base(letters[2]))
         self.general = general
@@ -172,10 +176,12 @@ class Instantiate:
         if isinstance(e, sympy.Indexed):
             entry = self.entry(e.base.label.name, e.indices)
             definition = self.meaning.definition
+
             def indexed(env):
                 vid = entry(env)
                 found = definition.get(vid)  # an output entry c_ij stands for its definition
                 return poly.var(vid) if found is None else found
+
             return indexed
         if isinstance(e, sympy.KroneckerDelta):
             i, j = (self.index(a) for a in e.args)
@@ -194,11 +200,12 @@ class Instantiate:
                 for f in parts[1:]:
                     out = poly.mul(out, f(env))
                 return out
+
             return product
         if isinstance(e, sympy.Pow) and e.exp.is_Integer:
             return self.power(self.compile(e.base), int(e.exp), e)
         if isinstance(e, sympy.Derivative):
-            (x, _), = e.variable_count
+            ((x, _),) = e.variable_count
             entry = self.entry(x.base.label.name, x.indices)
             if e.expr == sympy.Symbol("L"):
                 return lambda env: self.loss_derivative(entry(env))
@@ -228,6 +235,7 @@ class Instantiate:
                 if name not in env:
                     raise SymgradError(f"index {e} has no concrete value")
                 return env[name]
+
             return free
         sizes = self.sizes
         symbols = {x.name: x for x in e.free_symbols}
@@ -238,6 +246,7 @@ class Instantiate:
             if not value.is_Integer:
                 raise SymgradError(f"index {e} has no concrete value")
             return int(value)
+
         return general
 
     def entry(self, name: str, rows_cols):
@@ -263,6 +272,7 @@ class Instantiate:
             for _ in range(exp):
                 out = poly.mul(out, b)
             return out
+
         return value
 
     def sum(self, body, limits):
@@ -277,6 +287,7 @@ class Instantiate:
             for value in range(lo(env), hi(env) + 1):
                 poly.add_into(acc, inner({**env, name: value}))
             return acc
+
         return total
 
     def loss_derivative(self, vid: int):

@@ -6,7 +6,10 @@ matrices as bracketed arrays, elided with \\cdots, \\vdots and \\ddots past the
 display limit; highlighted sub-expressions in red. Unevaluated sums keep the
 order the derivation gave them, so ``0 + 0 + ... + 0`` reads as written.
 """
+
 from __future__ import annotations
+
+from typing import ClassVar
 
 import sympy
 from sympy.printing.latex import LatexPrinter
@@ -20,7 +23,7 @@ class SymgradLatexPrinter(LatexPrinter):
     ``explicit`` (matrix symbol -> TensorView, printed entry by entry),
     ``highlight`` (expressions to colour) and ``display_limit``."""
 
-    _default_settings = {
+    _default_settings: ClassVar[dict] = {
         **LatexPrinter._default_settings,
         "order": "none",
         "matrix_names": {},
@@ -41,14 +44,16 @@ class SymgradLatexPrinter(LatexPrinter):
         limit = max(self._settings["display_limit"], 3) + 2
         if len(terms) <= limit:
             return super()._print_Add(expr, order="none")
-        head = super()._print_Add(sympy.Add._from_args(terms[:limit - 2]), order="none")
+        head = super()._print_Add(sympy.Add._from_args(terms[: limit - 2]), order="none")
         tail = self._print(terms[-1])
         return f"{head} + \\cdots + {tail}"
 
     def _print_Sum(self, expr):
         """One \\sum per index, outermost first: \\sum_{i=1}^{m} \\sum_{j=1}^{n} c_{ij}."""
-        signs = "".join(rf"\sum_{{{self._print(v)}={self._print(lo)}}}^{{{self._print(hi)}}} "
-                        for v, lo, hi in reversed(expr.limits))
+        signs = "".join(
+            rf"\sum_{{{self._print(v)}={self._print(lo)}}}^{{{self._print(hi)}}} "
+            for v, lo, hi in reversed(expr.limits)
+        )
         body = self._print(expr.function)
         if isinstance(expr.function, sympy.Add):
             body = rf"\left({body}\right)"
@@ -77,7 +82,7 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _print_TensorOpBase(self, expr):  # SymPy dispatches Function subclasses only to names ending in Base
         """An operation on whole tensors: its name, its tensors, and its parameters."""
-        tensors = ", ".join(self._print(a) for a in expr.args[:expr.tensors])
+        tensors = ", ".join(self._print(a) for a in expr.args[: expr.tensors])
         params = []
         for name, value in expr.describe():
             if value is None:
@@ -89,7 +94,7 @@ class SymgradLatexPrinter(LatexPrinter):
         return rf"\operatorname{{{expr.label}}}\left({inner}\right)"
 
     def _print_Derivative(self, expr):
-        (x, count), = expr.variable_count
+        ((x, _count),) = expr.variable_count
         wrt = self._print(x)
         if expr.expr.is_Symbol or isinstance(expr.expr, sympy.Indexed):
             return rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {wrt}}}"
@@ -166,4 +171,3 @@ def matrix_names(d) -> dict:
         names[n] = rf"\boldsymbol{{{n}}}"
         names[f"d{n}"] = rf"\frac{{\partial L}}{{\partial \boldsymbol{{{n}}}}}"
     return names
-

@@ -3,6 +3,7 @@
 The derivation keeps dL/dy symbolic throughout, as the reference does, and only
 substitutes these values at the end.
 """
+
 from __future__ import annotations
 
 import functools

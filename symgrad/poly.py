@@ -6,6 +6,7 @@ is the empty tuple. Coefficients are ``int`` or ``fractions.Fraction``, so every
 comparison is exact. Zero coefficients are never stored, which makes two
 polynomials equal exactly when their dicts are equal.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -80,7 +81,7 @@ def diff(p: Poly, vid: int) -> Poly:
         power = mono.count(vid)
         if power:
             i = mono.index(vid)
-            rest = mono[:i] + mono[i + 1:]
+            rest = mono[:i] + mono[i + 1 :]
             acc[rest] = acc.get(rest, 0) + c * power
     return {m: c for m, c in acc.items() if c}
 
@@ -94,7 +95,7 @@ def gradient(p: Poly) -> dict[int, Poly]:
     for mono, c in p.items():
         for vid in set(mono):
             i = mono.index(vid)
-            rest = mono[:i] + mono[i + 1:]
+            rest = mono[:i] + mono[i + 1 :]
             acc = out.setdefault(vid, {})
             acc[rest] = acc.get(rest, 0) + c * mono.count(vid)
     return {v: {m: c for m, c in acc.items() if c} for v, acc in out.items()}

@@ -3,6 +3,7 @@
 All comparisons are between exact canonical polynomials (see ``evaluate``):
 rational coefficients, no floating point, no sampling.
 """
+
 from __future__ import annotations
 
 import sympy
@@ -22,13 +23,26 @@ from .tensor import PolyTensor, to_sympy
 # "shown": a line that states a definition or a computed result, which has nothing to be
 # checked against: it is displayed without a check mark and is not counted.
 RULES = {
-    "definition": "equal", "no dependence": "equal", "sum rule": "equal",
-    "product rule": "equal", "local partial": "equal", "local partials": "equal", "drop zero terms": "equal",
-    "regroup": "equal", "closed form": "equal",
-    "chain rule": "chain", "loss": "loss", "substitute the loss": "values",
-    "dimensions": "shape", "im2col": "equal", "loss entry": "loss entry",
-    "output height": "size", "output width": "size",
-    "notation": "shown", "every element": "shown", "loss substituted": "shown",
+    "definition": "equal",
+    "no dependence": "equal",
+    "sum rule": "equal",
+    "product rule": "equal",
+    "local partial": "equal",
+    "local partials": "equal",
+    "drop zero terms": "equal",
+    "regroup": "equal",
+    "closed form": "equal",
+    "chain rule": "chain",
+    "loss": "loss",
+    "substitute the loss": "values",
+    "dimensions": "shape",
+    "im2col": "equal",
+    "loss entry": "loss entry",
+    "output height": "size",
+    "output width": "size",
+    "notation": "shown",
+    "every element": "shown",
+    "loss substituted": "shown",
 }
 
 
@@ -60,8 +74,9 @@ def _prove(d) -> Proof:
                 continue
             why = check_step(d, step, symbolic, valued)
             if why:
-                return Proof("refuted", n_steps, steps=n_steps,
-                             failed_step=f"{eq.key}, step {i + 1} ({step.rule}): {why}")
+                return Proof(
+                    "refuted", n_steps, steps=n_steps, failed_step=f"{eq.key}, step {i + 1} ({step.rule}): {why}"
+                )
             n_steps += 1
     upstream = 0
     if d.loss != "generic":
@@ -69,9 +84,14 @@ def _prove(d) -> Proof:
         for pos, (want, got) in enumerate(zip(expected.entries, d.upstream_values.entries)):
             if want != got:
                 y = d.registry.symbol(d.output.ids[pos])
-                return Proof("refuted", n_steps + upstream, steps=n_steps, upstream=upstream,
-                             failed_step=f"the upstream gradient dL/d{y} is {to_sympy(got, d.registry)}, but the "
-                                         f"{d.loss} loss gives {to_sympy(want, d.registry)}")
+                return Proof(
+                    "refuted",
+                    n_steps + upstream,
+                    steps=n_steps,
+                    upstream=upstream,
+                    failed_step=f"the upstream gradient dL/d{y} is {to_sympy(got, d.registry)}, but the "
+                    f"{d.loss} loss gives {to_sympy(want, d.registry)}",
+                )
             upstream += 1
     done = n_steps + upstream
     elements = 0
@@ -80,11 +100,23 @@ def _prove(d) -> Proof:
         try:
             claimed = symbolic(expr)
         except SymgradError as exc:
-            return Proof("refuted", done + elements, elements, n_steps, upstream=upstream,
-                         failed_step=f"the im2col view of {wrt}: {exc}")
+            return Proof(
+                "refuted",
+                done + elements,
+                elements,
+                n_steps,
+                upstream=upstream,
+                failed_step=f"the im2col view of {wrt}: {exc}",
+            )
         if derived != claimed:
-            return Proof("refuted", done + elements, elements, n_steps, upstream=upstream,
-                         failed_step=f"the im2col view of {wrt} differs from the element-wise result")
+            return Proof(
+                "refuted",
+                done + elements,
+                elements,
+                n_steps,
+                upstream=upstream,
+                failed_step=f"the im2col view of {wrt} differs from the element-wise result",
+            )
         elements += len(derived.entries)
     for wrt, expr in d.closed_forms.items():
         derived, claimed = d.grads_upstream[wrt], symbolic(expr)
@@ -92,8 +124,16 @@ def _prove(d) -> Proof:
         if bad:
             return Proof("refuted", done + elements, elements, n_steps, upstream=upstream, counterexample=bad)
         elements += len(d.grads_upstream[wrt].entries)
-    return Proof("proven", done + elements, elements, n_steps, upstream=upstream, shown=shown,
-                 claims=tuple((w, str(e)) for w, e in d.closed_forms.items()), scope="every upstream gradient G")
+    return Proof(
+        "proven",
+        done + elements,
+        elements,
+        n_steps,
+        upstream=upstream,
+        shown=shown,
+        claims=tuple((w, str(e)) for w, e in d.closed_forms.items()),
+        scope="every upstream gradient G",
+    )
 
 
 class LazyMeaning:
@@ -175,8 +215,13 @@ def first_difference(d, wrt, derived: PolyTensor, claimed: PolyTensor) -> Counte
             for s in reversed(shape):
                 index.append(rest % s + 1)
                 rest //= s
-            return Counterexample(wrt, tuple(reversed(index)), d.registry.symbol(ids[pos]),
-                                  to_sympy(p, d.registry), to_sympy(q, d.registry))
+            return Counterexample(
+                wrt,
+                tuple(reversed(index)),
+                d.registry.symbol(ids[pos]),
+                to_sympy(p, d.registry),
+                to_sympy(q, d.registry),
+            )
     return None
 
 

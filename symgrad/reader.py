@@ -14,11 +14,13 @@ Powers, inverses and division by a tensor are refused: their meaning depends on 
 which an element-wise proof cannot see. Length, nesting and literals are bounded, so reading a
 claim always ends quickly.
 """
+
 from __future__ import annotations
 
 import ast
 import inspect
 from dataclasses import dataclass
+
 import sympy
 from sympy.matrices.expressions import MatAdd, MatMul, Transpose
 
@@ -106,8 +108,10 @@ class Reader:
 
     def binary(self, n: ast.BinOp, claim) -> Value:
         if isinstance(n.op, ast.Pow):
-            raise SymgradError("powers and inverses are not supported in claims: their meaning depends on "
-                               "invertibility; write products out")
+            raise SymgradError(
+                "powers and inverses are not supported in claims: their meaning depends on "
+                "invertibility; write products out"
+            )
         x, y = self.node(n.left, claim), self.node(n.right, claim)
         if isinstance(n.op, (ast.Add, ast.Sub)):
             if isinstance(n.op, ast.Sub):
@@ -200,8 +204,9 @@ def _integer(name, kw, node):
     negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
     inner = node.operand if negative else node
     if not (isinstance(inner, ast.Constant) and type(inner.value) is int):
-        raise SymgradError(f"{name}: {kw.arg} must be an integer or a pair of integers written out, "
-                           f"got {ast.unparse(node)}")
+        raise SymgradError(
+            f"{name}: {kw.arg} must be an integer or a pair of integers written out, got {ast.unparse(node)}"
+        )
     value = -inner.value if negative else inner.value
     if abs(value) > MAX_LITERAL:
         raise SymgradError(f"{name}: {kw.arg}={value} is too large")

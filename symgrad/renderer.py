@@ -7,6 +7,7 @@ equation, a heading or a paragraph is written, and a frame per format
 (``<format>.j2``) wraps the body. Equations are numbered in the order the body
 shows them; a reference to an equation not yet shown is an error.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -15,7 +16,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -28,23 +29,37 @@ from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .prover import is_checked
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
-FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md",
-          "latex-inline": "md"}
+FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md", "latex-inline": "md"}
 SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
 DEFAULT_DATE = "2000-01-01"
 DEFAULT_AUTHOR = "symgrad"
 DEFAULT_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
 
 RULE_TEXT = {
-    "definition": "definition", "no dependence": "does not contain it", "sum rule": "sum rule",
-    "product rule": "product rule", "local partial": "local partial", "chain rule": "chain rule", "local partials": "local partials",
-    "drop zero terms": "drop zeros", "every element": "chain rule, every element", "all elements": "every element",
-    "regroup": "matrix product", "closed form": "closed form", "dimensions": "dimensions",
-    "loss": "derivative of the loss", "substitute the loss": "loss substituted",
-    "differentiate": "differentiate each term", "sifting": "sum of a Kronecker delta",
-    "transpose": "transpose", "matrix product": "matrix product",
-    "output height": "output height", "output width": "output width", "im2col": "im2col, proven",
-    "loss entry": "derivative of the loss", "notation": "definition",
+    "definition": "definition",
+    "no dependence": "does not contain it",
+    "sum rule": "sum rule",
+    "product rule": "product rule",
+    "local partial": "local partial",
+    "chain rule": "chain rule",
+    "local partials": "local partials",
+    "drop zero terms": "drop zeros",
+    "every element": "chain rule, every element",
+    "all elements": "every element",
+    "regroup": "matrix product",
+    "closed form": "closed form",
+    "dimensions": "dimensions",
+    "loss": "derivative of the loss",
+    "substitute the loss": "loss substituted",
+    "differentiate": "differentiate each term",
+    "sifting": "sum of a Kronecker delta",
+    "transpose": "transpose",
+    "matrix product": "matrix product",
+    "output height": "output height",
+    "output width": "output width",
+    "im2col": "im2col, proven",
+    "loss entry": "derivative of the loss",
+    "notation": "definition",
     "loss substituted": "loss substituted",
 }
 
@@ -58,22 +73,35 @@ def templates_dir() -> Path:
     raise SymgradError("symgrad's templates are missing from this installation")
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(family: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         autoescape=(family == "html"),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    env.filters.update(tex_escape=tex_escape, yaml_quote=yaml_quote, md_escape=md_escape,
-                       liquid_safe=liquid_safe, no_tex=no_tex)
+    env.filters.update(
+        tex_escape=tex_escape, yaml_quote=yaml_quote, md_escape=md_escape, liquid_safe=liquid_safe, no_tex=no_tex
+    )
     return env
 
 
 # Escaping of user text, one function per target language.
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
-                "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+}
 
 
 def tex_escape(text) -> str:
@@ -105,8 +133,10 @@ def no_tex(text) -> str:
 # What pdflatex sets with T1 fonts and UTF-8 input: printable ASCII, Latin-1, and Latin Extended-A
 # except the nine letters LaTeX's T1 tables leave out (Ħ ħ ĸ Ŀ ŀ ŉ Ŧ ŧ ſ), and the usual typographic
 # punctuation. Anything else in a title would stop the compilation.
-_TEX_SETTABLE = re.compile("[\x20-\x7e\u00a0-\u0125\u0128-\u0137\u0139-\u013e\u0141-\u0148\u014a-\u0165"
-                           "\u0168-\u017e\u2013\u2014\u2018\u2019\u201c\u201d\u2026]*")
+_TEX_SETTABLE = re.compile(
+    "[\x20-\x7e\u00a0-\u0125\u0128-\u0137\u0139-\u013e\u0141-\u0148\u014a-\u0165"
+    "\u0168-\u017e\u2013\u2014\u2018\u2019\u201c\u201d\u2026]*"
+)
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_TEXT = 300
 
@@ -128,8 +158,10 @@ def clean_text(value, what: str) -> str:
 def check_tex_text(text: str, what: str) -> None:
     if not _TEX_SETTABLE.fullmatch(text):
         ch = next(c for c in text if not _TEX_SETTABLE.fullmatch(c))
-        raise SymgradError(f"the {what} contains {ch!r} (U+{ord(ch):04X}), which pdflatex cannot set with T1 fonts; "
-                           "leave it out for the tex format, or write the other formats only")
+        raise SymgradError(
+            f"the {what} contains {ch!r} (U+{ord(ch):04X}), which pdflatex cannot set with T1 fonts; "
+            "leave it out for the tex format, or write the other formats only"
+        )
 
 
 def md_escape(text) -> str:
@@ -146,7 +178,7 @@ def liquid_safe(tex: str) -> str:
 
 @dataclass(frozen=True)
 class Line:
-    lhs: str | None   # None: continues the previous line ("= rhs")
+    lhs: str | None  # None: continues the previous line ("= rhs")
     rhs: str
     rule: str
     checked: bool
@@ -211,8 +243,11 @@ class Document:
                 if step.explicit:
                     settings["explicit"] = self.views()
                 rhs = self._latex(step.rhs, **settings)
-                lhs = None if previous is not None and step.lhs is previous else \
-                    self._latex(step.lhs, highlight=step.highlight)
+                lhs = (
+                    None
+                    if previous is not None and step.lhs is previous
+                    else self._latex(step.lhs, highlight=step.highlight)
+                )
                 lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], is_checked(step.rule)))
                 previous = step.rhs
             self.cache[cached] = lines
@@ -222,8 +257,10 @@ class Document:
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
         pairs = self.d.meta["notation"][key]
-        lines = tuple(Line(self.tex(lhs), self.tex(rhs), label, False) for lhs, rhs, label in
-                      ((*pair, "definition")[:3] for pair in pairs))
+        lines = tuple(
+            Line(self.tex(lhs), self.tex(rhs), label, False)
+            for lhs, rhs, label in ((*pair, "definition")[:3] for pair in pairs)
+        )
         return Shown(key, self._number(key), lines)
 
     def ref(self, key: str) -> int:
@@ -235,6 +272,7 @@ class Document:
         if "views" not in self.cache:
             from .derivation import TensorView
             from .tensor import PolyTensor
+
             d = self.d
             out = {n: TensorView(n, PolyTensor.of_symbols(t), d.registry) for n, t in d.input_tensors.items()}
             out["G"] = TensorView("G", PolyTensor.of_symbols(d.upstream_symbols), d.registry)
@@ -247,7 +285,7 @@ class Document:
         if len(lines) <= limit:
             return tuple(lines)
         dots = Line(None, r"\vdots", "", True)
-        return tuple(lines[:limit - 2]) + (dots, lines[-1])
+        return tuple(lines[: limit - 2]) + (dots, lines[-1])
 
     def symbol(self, name: str, index) -> str:
         """LaTeX of one entry of an input, from a 0-based index."""
@@ -255,6 +293,7 @@ class Document:
 
     def code(self, lib: str) -> str:
         from .codegen import backward_lines
+
         return "\n".join(backward_lines(self.d, lib))
 
     @property
@@ -262,9 +301,18 @@ class Document:
         return sympy.__version__
 
 
-def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHOR,
-           date: str = DEFAULT_DATE, display_limit: int = DISPLAY_LIMIT,
-           mathjax_url: str = DEFAULT_MATHJAX, validation=None, cache: dict | None = None) -> str:
+def render(
+    d,
+    fmt: str,
+    *,
+    title: str | None = None,
+    author: str = DEFAULT_AUTHOR,
+    date: str = DEFAULT_DATE,
+    display_limit: int = DISPLAY_LIMIT,
+    mathjax_url: str = DEFAULT_MATHJAX,
+    validation=None,
+    cache: dict | None = None,
+) -> str:
     """The document of a derivation in one format (see FORMATS).
 
     ``validation``, the result of ``codegen.validate``, adds its figures to the implementation section.
@@ -282,8 +330,17 @@ def render(d, fmt: str, *, title: str | None = None, author: str = DEFAULT_AUTHO
         check_tex_text(title, "title")
         check_tex_text(author, "author")
     proof = d.prove()
-    doc = Document(d, fmt, title, str(author), date, display_limit, str(mathjax_url), validation,
-                   cache={} if cache is None else cache)
+    doc = Document(
+        d,
+        fmt,
+        title,
+        str(author),
+        date,
+        display_limit,
+        str(mathjax_url),
+        validation,
+        cache={} if cache is None else cache,
+    )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.meta.get("body", d.op)
     return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")

@@ -10,6 +10,7 @@ contain x, and only the first is differentiated term by term (the others state
 their local partial directly); the prover still checks every one of them, and
 that no other output contains x.
 """
+
 from __future__ import annotations
 
 import sympy
@@ -47,8 +48,10 @@ def local_partials(d, x: int, key: str) -> Equation:
             continue
         expansion = to_sympy(definition, reg, evaluate=False)
         # to_sympy keeps the monomials' sorted order, so terms and monomials line up
-        by_term = [sympy.Derivative(t, xs) if x in mono else sympy.Integer(0)
-                   for t, mono in zip(_terms(expansion), sorted(definition))]
+        by_term = [
+            sympy.Derivative(t, xs) if x in mono else sympy.Integer(0)
+            for t, mono in zip(_terms(expansion), sorted(definition))
+        ]
         value = to_sympy(poly.diff(definition, x), reg, evaluate=False)
         survivors = frozenset({xs, value})
         steps.append(Step(lhs, sympy.Derivative(expansion, xs), "definition", survivors))

@@ -5,6 +5,7 @@ tensor is below 10, ``a_{2,13}`` with commas otherwise, so that (1, 11) and
 (11, 1) can never share a name. The SymPy symbol's name *is* that LaTeX, which
 keeps one place for naming and lets the printer show it verbatim.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -46,8 +47,9 @@ def check_letters(letters) -> tuple:
         raise SymgradError(f"letters must be three single ASCII letters such as 'abc', got {letters!r}")
     upper = {x.upper() for x in letters}
     if len(upper) != 3 or {"G", "L"} & upper:
-        raise SymgradError("letters must be three different letters other than g and l (G and L are taken), "
-                           f"got {''.join(letters)!r}")
+        raise SymgradError(
+            f"letters must be three different letters other than g and l (G and L are taken), got {''.join(letters)!r}"
+        )
     return letters
 
 

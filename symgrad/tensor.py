@@ -4,6 +4,7 @@ Closed forms such as G·Bᵀ are evaluated here, on the canonical form, instead 
 with SymPy matrices: a symbolic 64×64 SymPy product takes tens of seconds, this
 takes a fraction of one, and the result is the same exact polynomial.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,11 +25,11 @@ class PolyTensor:
     variables: tuple | None = field(default=None, compare=False, repr=False)  # set when every entry is one variable
 
     @classmethod
-    def of_symbols(cls, st) -> "PolyTensor":
+    def of_symbols(cls, st) -> PolyTensor:
         return cls(st.shape, _variables(tuple(st.ids)), tuple(st.ids))
 
     @classmethod
-    def build(cls, shape, entry) -> "PolyTensor":
+    def build(cls, shape, entry) -> PolyTensor:
         """Entries from ``entry(index)`` over every 0-based index."""
         return cls(tuple(shape), tuple(entry(ix) for ix in indices(shape)))
 
@@ -107,7 +108,7 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
     columns = [[ys[t * n + j] for t in range(k)] for j in range(n)]
     out = []
     for i in range(m):
-        row = xs[i * k:(i + 1) * k]
+        row = xs[i * k : (i + 1) * k]
         for column in columns:
             acc: dict = {}
             for a, b in zip(row, column):
@@ -135,7 +136,7 @@ def _single_variables(t: PolyTensor):
     for p in t.entries:
         if len(p) != 1:
             return None
-        (mono, c), = p.items()
+        ((mono, c),) = p.items()
         if c != 1 or len(mono) != 1:
             return None
         ids.append(mono[0])
@@ -159,7 +160,7 @@ def _matmul_of_variables(x: PolyTensor, y: PolyTensor):
         order = lambda row, col: zip(col, row)  # noqa: E731
     else:
         return None
-    rows = [xi[i * k:(i + 1) * k] for i in range(m)]
+    rows = [xi[i * k : (i + 1) * k] for i in range(m)]
     if any(len(set(r)) != k for r in rows):
         return None  # a repeated variable would make two terms meet
     cols = [yi[j::n] for j in range(n)]

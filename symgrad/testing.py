@@ -12,6 +12,7 @@ with the loss's value) and proves each returned gradient equal, for all values, 
 chain-rule gradient. A wrong gradient raises AssertionError naming the first wrong element with
 the expected and actual expressions.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -24,8 +25,10 @@ from .prover import first_difference
 from .tensor import PolyTensor
 
 OPS = {"matmul": matmul}
-SUPPORTED = ("@, .T, .t(), .mm(), .matmul(), .transpose(0, 1), .sum(), .mean(), .numel(), .shape, "
-             ".new_ones(shape), .new_zeros(shape), + - * / with numbers or tensors of the same shape")
+SUPPORTED = (
+    "@, .T, .t(), .mm(), .matmul(), .transpose(0, 1), .sum(), .mean(), .numel(), .shape, "
+    ".new_ones(shape), .new_zeros(shape), + - * / with numbers or tensors of the same shape"
+)
 
 
 class UnsupportedOperation(SymgradError):
@@ -34,8 +37,9 @@ class UnsupportedOperation(SymgradError):
 
 def _scalar(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise UnsupportedOperation(f"arithmetic with {type(value).__name__} is not supported; "
-                                   f"symbolic tensors support {SUPPORTED}")
+        raise UnsupportedOperation(
+            f"arithmetic with {type(value).__name__} is not supported; symbolic tensors support {SUPPORTED}"
+        )
     try:
         return Fraction(value)  # exact: a float is taken at its binary value
     except (ValueError, OverflowError):
@@ -66,7 +70,7 @@ class SymbolicTensor:
     def numel(self) -> int:
         return len(self._data.entries)
 
-    def _new(self, data: PolyTensor) -> "SymbolicTensor":
+    def _new(self, data: PolyTensor) -> SymbolicTensor:
         return SymbolicTensor(data, self._registry)
 
     def new_ones(self, shape):
@@ -153,16 +157,19 @@ class SymbolicTensor:
 
     # --- everything else is named in a clear error ------------------------------------------
     def __getattr__(self, name):
-        raise UnsupportedOperation(f"the backward function uses .{name}, which symbolic tensors do not "
-                                   f"support; they support {SUPPORTED}")
+        raise UnsupportedOperation(
+            f"the backward function uses .{name}, which symbolic tensors do not support; they support {SUPPORTED}"
+        )
 
     def __array_function__(self, func, types, args, kwargs):
-        raise UnsupportedOperation(f"the backward function calls numpy.{func.__name__}; use the tensor "
-                                   f"methods instead ({SUPPORTED})")
+        raise UnsupportedOperation(
+            f"the backward function calls numpy.{func.__name__}; use the tensor methods instead ({SUPPORTED})"
+        )
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise UnsupportedOperation(f"the backward function calls numpy.{ufunc.__name__}; use the tensor "
-                                   f"methods instead ({SUPPORTED})")
+        raise UnsupportedOperation(
+            f"the backward function calls numpy.{ufunc.__name__}; use the tensor methods instead ({SUPPORTED})"
+        )
 
     def __getitem__(self, key):
         raise UnsupportedOperation(f"indexing ([...]) is not supported; symbolic tensors support {SUPPORTED}")
@@ -218,8 +225,9 @@ def _check_pass(fn, d, G, expected_grads, kind, symbolic) -> int:
     result = fn(*args)
     names = list(d.input_tensors)
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        raise AssertionError(f"the backward function must return ({', '.join('grad_' + n for n in names)}), "
-                             f"got {result!r}")
+        raise AssertionError(
+            f"the backward function must return ({', '.join('grad_' + n for n in names)}), got {result!r}"
+        )
     checked = 0
     for name, got in zip(names, result):
         if not isinstance(got, SymbolicTensor):
@@ -230,15 +238,21 @@ def _check_pass(fn, d, G, expected_grads, kind, symbolic) -> int:
         bad = first_difference(d, name, expected, got._data)
         if bad:
             index = ", ".join(map(str, bad.index))
-            where = ("with dL/dC symbolic (it must hold for every upstream gradient; a backward pass that "
-                     "builds the loss's dL/dC itself is checked with upstream='loss')") if kind == "symbolic" \
+            where = (
+                (
+                    "with dL/dC symbolic (it must hold for every upstream gradient; a backward pass that "
+                    "builds the loss's dL/dC itself is checked with upstream='loss')"
+                )
+                if kind == "symbolic"
                 else f"with the {d.loss} loss's dL/dC" + ("" if not symbolic else " put in")
+            )
             raise AssertionError(
                 f"grad_{name} is wrong at element ({index}), dL/d{bad.element}, {where}:\n"
                 f"  expected (chain rule): {bad.derived}\n"
-                f"  actual (backward fn):  {bad.claimed}")
+                f"  actual (backward fn):  {bad.claimed}"
+            )
         checked += len(expected.entries)
     return checked
 
 
-__all__ = ["assert_backward", "SymbolicTensor", "UnsupportedOperation"]
+__all__ = ["SymbolicTensor", "UnsupportedOperation", "assert_backward"]

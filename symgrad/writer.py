@@ -5,6 +5,7 @@ folder as it was; each file is written to a temporary name in the same folder
 and renamed into place, so a reader never sees half a file. Files symgrad did
 not write are never touched.
 """
+
 from __future__ import annotations
 
 import os

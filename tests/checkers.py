@@ -1,4 +1,5 @@
 """Drivers for the real tools that check symgrad's output, and formula extraction."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ LOCAL_MATHJAX = ROOT / "node_modules" / "mathjax" / "es5" / "tex-chtml-full.js"
 class _TextOnly(HTMLParser):
     """The page's text as a reader's typesetter sees it: no scripts, styles or code."""
 
-    SKIP = {"script", "style", "pre", "code"}
+    SKIP = frozenset({"script", "style", "pre", "code"})
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -47,7 +48,7 @@ def html_text(source: str) -> str:
 def strip_front_matter(source: str) -> str:
     if source.startswith("---\n"):
         end = source.index("\n---\n", 4)
-        return source[end + 5:]
+        return source[end + 5 :]
     return source
 
 
@@ -85,11 +86,15 @@ def formulas_of(path: Path) -> tuple[list[tuple[str, bool]], str]:
 def check_formulas(formulas: list[tuple[str, str, bool]]) -> list[dict]:
     """Run MathJax and KaTeX over (id, tex, display) triples in one Node process; returns failures."""
     require_program("node", "Node.js 20")
-    require("mathjax-full and katex", (ROOT / "node_modules" / "mathjax-full").is_dir()
-            and (ROOT / "node_modules" / "katex").is_dir(), "npm ci")
+    require(
+        "mathjax-full and katex",
+        (ROOT / "node_modules" / "mathjax-full").is_dir() and (ROOT / "node_modules" / "katex").is_dir(),
+        "npm ci",
+    )
     payload = json.dumps([{"id": i, "tex": t, "display": d} for i, t, d in formulas])
-    done = subprocess.run(["node", str(NODE_CHECKER)], input=payload, capture_output=True, text=True,
-                          cwd=ROOT, check=True)
+    done = subprocess.run(
+        ["node", str(NODE_CHECKER)], input=payload, capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return [r for r in json.loads(done.stdout) if r["mathjax"] or r["katex"]]
 
 
@@ -99,20 +104,35 @@ def compile_tex(tex_path: Path) -> subprocess.CompletedProcess:
     require_program("pdflatex", "apt-get install texlive-latex-base")
     return subprocess.run(
         ["latexmk", "-pdf", "-Werror", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
-        cwd=tex_path.parent, capture_output=True, text=True, errors="replace", timeout=300)
+        cwd=tex_path.parent,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=300,
+    )
 
 
 def undefined_references(tex_path: Path) -> list[str]:
     log = tex_path.with_suffix(".log").read_text(errors="replace")
     return re.findall(r"Reference `([^']+)' on page \d+ undefined", log) + (
-        ["undefined references"] if "There were undefined references" in log else [])
+        ["undefined references"] if "There were undefined references" in log else []
+    )
 
 
 def chromium_browser(playwright):
     require_program("chromium", "apt-get install chromium")
-    return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=[
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    return playwright.chromium.launch(
+        executable_path=shutil.which("chromium"),
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
 
 
 def typeset(page, url: str, screenshot: Path | None = None) -> dict:

@@ -1,4 +1,5 @@
 """Shared helpers: real-tool availability, and the oracle values written out by hand."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Every user error: one line on stderr, exit status 2, no traceback; through the API too."""
+
 import json
 import subprocess
 import sys
@@ -12,24 +13,27 @@ def run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["matmul", "-m", "0"], "a size must be a positive integer or a name such as m, got '0'"),
-    (["matmul", "-k", "-3"], "a size must be a positive integer"),
-    (["matmul", "-n", "2.5"], "a size must be a positive integer or a name such as m, got '2.5'"),
-    (["matmul", "-n", "two"], "give all three sizes as integers, or all three as names"),
-    (["matmul", "-m", "m", "-k", "k", "-n", "n", "--validate"], "--emit-code and --validate need concrete sizes"),
-    (["matmul", "--pick-a", "3,1"], "pick 3,1 is outside A, which is 2×4"),
-    (["matmul", "--pick-b", "1,4"], "pick 1,4 is outside B, which is 4×3"),
-    (["matmul", "--pick-a", "1"], "a pick is two 1-based indices"),
-    (["matmul", "--loss", "max"], "unknown loss 'max'"),
-    (["matmul", "--format", "pdf"], "unknown format pdf"),
-    (["matmul", "--date", "yesterday"], "date must be YYYY-MM-DD"),
-    (["matmul", "--letters", "aab"], "letters must be three different letters"),
-    (["matmul", "--display-limit", "1", "--format", "tex"], "display limit must be an integer of at least 3"),
-    (["divide"], "invalid choice: 'divide'"),
-    (["matmul", "--title", " "], "the title must not be empty"),
-    (["conv2d", "--pick-x", "1,1"], "a pick is four 1-based indices such as 1,1,2,2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["matmul", "-m", "0"], "a size must be a positive integer or a name such as m, got '0'"),
+        (["matmul", "-k", "-3"], "a size must be a positive integer"),
+        (["matmul", "-n", "2.5"], "a size must be a positive integer or a name such as m, got '2.5'"),
+        (["matmul", "-n", "two"], "give all three sizes as integers, or all three as names"),
+        (["matmul", "-m", "m", "-k", "k", "-n", "n", "--validate"], "--emit-code and --validate need concrete sizes"),
+        (["matmul", "--pick-a", "3,1"], "pick 3,1 is outside A, which is 2×4"),
+        (["matmul", "--pick-b", "1,4"], "pick 1,4 is outside B, which is 4×3"),
+        (["matmul", "--pick-a", "1"], "a pick is two 1-based indices"),
+        (["matmul", "--loss", "max"], "unknown loss 'max'"),
+        (["matmul", "--format", "pdf"], "unknown format pdf"),
+        (["matmul", "--date", "yesterday"], "date must be YYYY-MM-DD"),
+        (["matmul", "--letters", "aab"], "letters must be three different letters"),
+        (["matmul", "--display-limit", "1", "--format", "tex"], "display limit must be an integer of at least 3"),
+        (["divide"], "invalid choice: 'divide'"),
+        (["matmul", "--title", " "], "the title must not be empty"),
+        (["conv2d", "--pick-x", "1,1"], "a pick is four 1-based indices such as 1,1,2,2"),
+    ],
+)
 def test_errors_are_one_line_and_exit_2(args, message, tmp_path):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2
@@ -49,14 +53,17 @@ def test_unwritable_folder(tmp_path):
     assert blocker.read_text() == "mine"
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: symgrad.matmul(0, 2, 2), "size m must be a positive integer, got 0"),
-    (lambda: symgrad.matmul(2, 2.5, 2), "size k must be a positive integer"),
-    (lambda: symgrad.matmul(2, 2, True), "size n must be a positive integer"),
-    (lambda: symgrad.matmul(2, 2, 2, loss="max"), "unknown loss 'max'"),
-    (lambda: symgrad.matmul(2, 2, 2, pick_a=(0, 1)), "pick 0,1 is outside A"),
-    (lambda: symgrad.matmul(2, 2, 2, pick_b=(1, 2, 3)), "a pick is two 1-based indices"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: symgrad.matmul(0, 2, 2), "size m must be a positive integer, got 0"),
+        (lambda: symgrad.matmul(2, 2.5, 2), "size k must be a positive integer"),
+        (lambda: symgrad.matmul(2, 2, True), "size n must be a positive integer"),
+        (lambda: symgrad.matmul(2, 2, 2, loss="max"), "unknown loss 'max'"),
+        (lambda: symgrad.matmul(2, 2, 2, pick_a=(0, 1)), "pick 0,1 is outside A"),
+        (lambda: symgrad.matmul(2, 2, 2, pick_b=(1, 2, 3)), "a pick is two 1-based indices"),
+    ],
+)
 def test_api_errors(call, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         call()
@@ -97,6 +104,7 @@ def test_progress_shows_on_a_terminal_and_nowhere_else(tmp_path):
     import pty
     import struct
     import termios
+
     args = [sys.executable, "-m", "symgrad", "matmul", "-m", "72", "-k", "72", "-n", "72"]  # about 1.1 s estimated
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))

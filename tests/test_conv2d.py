@@ -1,4 +1,5 @@
 """Conv2d: element-wise gradients, closed forms, the im2col view, PyTorch as the oracle."""
+
 from __future__ import annotations
 
 import itertools
@@ -33,9 +34,17 @@ GRID = list(itertools.product([1, 2, 3], [0, 1, 2], [1, 2], [1, 2], [True, False
 def test_gradients_match_torch_autograd(stride, padding, dilation, groups, bias):
     torch = require_torch()
     F = torch.nn.functional
-    input_shape, weight_shape = (2, 4, 7, 8), (4, 4 // groups, 3, 2)   # non-square input and kernel
-    d = symgrad.conv2d(input_shape, weight_shape, stride=stride, padding=padding, dilation=dilation,
-                       groups=groups, bias=bias, loss="generic")
+    input_shape, weight_shape = (2, 4, 7, 8), (4, 4 // groups, 3, 2)  # non-square input and kernel
+    d = symgrad.conv2d(
+        input_shape,
+        weight_shape,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+        loss="generic",
+    )
     gen = torch.Generator().manual_seed(hash((stride, padding, dilation, groups, bias)) % 2**31)
     X = torch.randn(*input_shape, generator=gen, dtype=torch.float64, requires_grad=True)
     W = torch.randn(*weight_shape, generator=gen, dtype=torch.float64, requires_grad=True)
@@ -115,27 +124,35 @@ def test_wrong_bias_gradient_and_shape_errors(strided):
 
 def test_a_wrong_im2col_view_is_rejected(strided):
     import dataclasses
+
     import sympy
+
     views = [(w, v) for w, v in strided.meta["views"] if w != "W"]
     wrong = Im2colWeightGrad(sympy.Symbol("X"), sympy.Symbol("G"), 1, 1, 1, 1, 1, 1, 1, 3, 3)  # stride 1, not 2
-    bad = dataclasses.replace(strided, meta={**strided.meta, "views": views + [("W", wrong)]},
-                              equations={k: v for k, v in strided.equations.items() if k != "im2col_W"})
+    bad = dataclasses.replace(
+        strided,
+        meta={**strided.meta, "views": views + [("W", wrong)]},
+        equations={k: v for k, v in strided.equations.items() if k != "im2col_W"},
+    )
     assert "im2col view of W" in bad.prove().failed_step
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 5, 5)), "kernel spans 5 along H"),
-    (dict(input_shape=(1, 1, 4, 4), weight_shape=(1, 1, 3, 3), dilation=2), "kernel spans 5 along H"),
-    (dict(input_shape=(1, 3, 5, 5), weight_shape=(2, 1, 3, 3), groups=2), "groups=2 must divide"),
-    (dict(input_shape=(1, 4, 5, 5), weight_shape=(2, 4, 3, 3), groups=2), "the weight has 4 input channels"),
-    (dict(stride=0), "stride must be a positive integer"),
-    (dict(dilation=(1, 0)), "dilation must be a positive integer"),
-    (dict(padding=-1), "padding must be a non-negative integer"),
-    (dict(groups=0), "groups must be a positive integer"),
-    (dict(input_shape=(1, 2, 5)), "input_shape must be four positive integers"),
-    (dict(loss="max"), "unknown loss"),
-    (dict(pick_x=(1, 1, 9, 9)), "pick 1,1,9,9 is outside X"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 5, 5)), "kernel spans 5 along H"),
+        (dict(input_shape=(1, 1, 4, 4), weight_shape=(1, 1, 3, 3), dilation=2), "kernel spans 5 along H"),
+        (dict(input_shape=(1, 3, 5, 5), weight_shape=(2, 1, 3, 3), groups=2), "groups=2 must divide"),
+        (dict(input_shape=(1, 4, 5, 5), weight_shape=(2, 4, 3, 3), groups=2), "the weight has 4 input channels"),
+        (dict(stride=0), "stride must be a positive integer"),
+        (dict(dilation=(1, 0)), "dilation must be a positive integer"),
+        (dict(padding=-1), "padding must be a non-negative integer"),
+        (dict(groups=0), "groups must be a positive integer"),
+        (dict(input_shape=(1, 2, 5)), "input_shape must be four positive integers"),
+        (dict(loss="max"), "unknown loss"),
+        (dict(pick_x=(1, 1, 9, 9)), "pick 1,1,9,9 is outside X"),
+    ],
+)
 def test_bad_parameters(kwargs, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.conv2d(**kwargs)
@@ -145,13 +162,16 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--weight", "2x2x9x9"], "kernel spans 9 along H"),
-    (["--groups", "3"], "groups=3 must divide"),
-    (["--stride", "0"], "stride must be a positive integer"),
-    (["--padding", "-1"], "expected an integer or a pair"),
-    (["--input", "1x2x5"], "a shape is four positive integers"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--weight", "2x2x9x9"], "kernel spans 9 along H"),
+        (["--groups", "3"], "groups=3 must divide"),
+        (["--stride", "0"], "stride must be a positive integer"),
+        (["--padding", "-1"], "expected an integer or a pair"),
+        (["--input", "1x2x5"], "a shape is four positive integers"),
+    ],
+)
 def test_cli_errors(args, message):
     result = run("conv2d", *args)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
@@ -170,9 +190,21 @@ def test_cli_validate_and_emitted_code(tmp_path):
     require_torch()
     result = run("conv2d", "--stride", "2", "--padding", "1", "--loss", "mean", "--validate")
     assert result.returncode == 0 and "validated against PyTorch" in result.stdout and ": match" in result.stdout
-    emitted = run("conv2d", "--weight", "2x1x3x3", "--groups", "2", "--dilation", "2", "--padding", "2",
-                  "--emit-code", "torch",
-                  "--out", str(tmp_path))
+    emitted = run(
+        "conv2d",
+        "--weight",
+        "2x1x3x3",
+        "--groups",
+        "2",
+        "--dilation",
+        "2",
+        "--padding",
+        "2",
+        "--emit-code",
+        "torch",
+        "--out",
+        str(tmp_path),
+    )
     assert emitted.returncode == 0
     script = next(tmp_path.glob("*_validate_torch.py"))
     check = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
@@ -187,10 +219,17 @@ def test_numpy_code_is_refused_clearly():
 def test_documents():
     d = symgrad.conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean")
     page = symgrad.render(d, "md")
-    for text in ("The im2col view", r"\operatorname{ConvTranspose2d}", r"\operatorname{Conv2dWeight}",
-                 r"\left\lfloor{\frac{16 + 2 - 3 - 1}{2}}\right\rfloor + 1 &= 8",
-                 r"\left\lfloor{\frac{32 + 2 - 4 - 1}{2}}\right\rfloor + 1 &= 15", r"\cdots", r"\vdots",
-                 "Proof certificate", "conv_transpose2d(grad_Y, W"):
+    for text in (
+        "The im2col view",
+        r"\operatorname{ConvTranspose2d}",
+        r"\operatorname{Conv2dWeight}",
+        r"\left\lfloor{\frac{16 + 2 - 3 - 1}{2}}\right\rfloor + 1 &= 8",
+        r"\left\lfloor{\frac{32 + 2 - 4 - 1}{2}}\right\rfloor + 1 &= 15",
+        r"\cdots",
+        r"\vdots",
+        "Proof certificate",
+        "conv_transpose2d(grad_Y, W",
+    ):
         assert text in page, text
     assert r"{\color{red}{x_{1,1,2,2}}}" in page
     for fmt in ("tex", "html", "jekyll"):
@@ -200,6 +239,7 @@ def test_documents():
 
 def test_public_views_are_arrays_indexed_like_torch():
     import sympy
+
     d = symgrad.conv2d((2, 3, 4, 5), (4, 3, 2, 2), stride=1, padding=0)
     assert isinstance(d.inputs["X"], sympy.NDimArray) and d.inputs["X"].shape == (2, 3, 4, 5)
     assert str(d.inputs["X"][1, 2, 3, 4]) == "x_{2,3,4,5}"

@@ -1,4 +1,5 @@
 """dL/dA = G·Bᵀ and dL/dB = Aᵀ·G for every m, k, n, in index notation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,10 +65,13 @@ def test_a_shape_correct_wrong_claim_is_refuted_with_a_concrete_counterexample()
     assert not wrong_b.ok and wrong_b.counterexample.wrt == "B"
 
 
-@pytest.mark.parametrize("claim, message", [
-    ("G*B", "shapes in claim 'G\\*B' do not fit"),
-    ("A.T*G", "index structure cannot match: the claim is k×n, but dA is m×k"),
-])
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("G*B", "shapes in claim 'G\\*B' do not fit"),
+        ("A.T*G", "index structure cannot match: the claim is k×n, but dA is m×k"),
+    ],
+)
 def test_claims_whose_index_structure_cannot_match(claim, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.check(symgrad.matmul("m", "k", "n", "sum"), "A", claim)
@@ -83,11 +87,12 @@ def test_wrong_steps_are_rejected_symbolically():
     gd = symgrad.matmul("m", "k", "n", "generic")
     i, j, p = sympy.symbols("i j p", integer=True)
     b = sympy.IndexedBase("b")
-    m, k, n = gd.sizes.values()
+    _m, k, n = gd.sizes.values()
     wrong_index = corrupt(gd, "local_A", 3, sympy.KroneckerDelta(i, p) * b[p, j])
     assert "local_A, step 4 (sifting)" in wrong_index.prove().failed_step
-    short_chain = corrupt(gd, "chain_A", 0, sympy.Sum(gd.equations["chain_A"].steps[0].rhs.function,
-                                                      (j, 1, n), (i, 1, k)))
+    short_chain = corrupt(
+        gd, "chain_A", 0, sympy.Sum(gd.equations["chain_A"].steps[0].rhs.function, (j, 1, n), (i, 1, k))
+    )
     assert "sums do not run over every entry" in short_chain.prove().failed_step
     wrong_product = corrupt(gd, "sift_A", 3, sympy.Integer(2) * gd.equations["sift_A"].steps[3].rhs)
     assert "sift_A, step 4 (matrix product)" in wrong_product.prove().failed_step
@@ -96,6 +101,7 @@ def test_wrong_steps_are_rejected_symbolically():
 def test_sifting_outside_the_index_range_is_rejected():
     """Σ_{t=1}^{n} δ_tq b_tj = b_qj needs q ≤ n, which does not follow from q ≤ k."""
     from symgrad.index import facts_of, sift
+
     t, j, q = sympy.symbols("t j q", integer=True)
     k, n = sympy.symbols("k n", integer=True, positive=True)
     b = sympy.IndexedBase("b")
@@ -114,12 +120,15 @@ def test_instantiation_catches_what_it_is_given():
     assert why and "sift_A (sifting) fails at {'m': 1, 'k': 1, 'n': 1}" in why
 
 
-@pytest.mark.parametrize("sizes, message", [
-    (("m", 3, "n"), "give all three sizes as integers, or all three as names"),
-    (("m", "m", "n"), "three different names"),
-    (("m", "i", "n"), "taken by an index"),
-    (("m", "k n", "n"), "must be a name"),
-])
+@pytest.mark.parametrize(
+    "sizes, message",
+    [
+        (("m", 3, "n"), "give all three sizes as integers, or all three as names"),
+        (("m", "m", "n"), "three different names"),
+        (("m", "i", "n"), "taken by an index"),
+        (("m", "k n", "n"), "must be a name"),
+    ],
+)
 def test_bad_symbolic_sizes(sizes, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.matmul(*sizes)

@@ -1,4 +1,5 @@
 """C = AB: the reference's numbers, the naive SymPy oracle, and the proof over many sizes."""
+
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,7 +34,13 @@ def test_reference_local_partials_of_a23():
             current = str(s.lhs.expr)
         finals[current] = s.rhs
     assert {k: str(v) for k, v in finals.items()} == {
-        "c_{11}": "0", "c_{12}": "0", "c_{13}": "0", "c_{21}": "b_{31}", "c_{22}": "b_{32}", "c_{23}": "b_{33}"}
+        "c_{11}": "0",
+        "c_{12}": "0",
+        "c_{13}": "0",
+        "c_{21}": "b_{31}",
+        "c_{22}": "b_{32}",
+        "c_{23}": "b_{33}",
+    }
 
 
 def test_entries_of_C_are_row_times_column():
@@ -56,11 +63,12 @@ def naive_gradient(m, k, n, loss):
 def rename(d, A, B):
     """Map the naive symbols onto symgrad's."""
     return {A[i, j]: d.inputs["A"][i, j] for i in range(A.rows) for j in range(A.cols)} | {
-        B[i, j]: d.inputs["B"][i, j] for i in range(B.rows) for j in range(B.cols)}
+        B[i, j]: d.inputs["B"][i, j] for i in range(B.rows) for j in range(B.cols)
+    }
 
 
 def test_agrees_with_naive_sympy_diff():
-    for (m, k, n) in [(1, 1, 1), (2, 4, 3), (3, 2, 5), (4, 4, 4)]:
+    for m, k, n in [(1, 1, 1), (2, 4, 3), (3, 2, 5), (4, 4, 4)]:
         for loss in ("mean", "sum"):
             d = symgrad.matmul(m, k, n, loss)
             A, B, gA, gB = naive_gradient(m, k, n, loss)
@@ -83,8 +91,13 @@ def test_upstream_values():
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(1, 6), k=st.integers(1, 6), n=st.integers(1, 6),
-       loss=st.sampled_from(["mean", "sum", "generic"]), data=st.data())
+@given(
+    m=st.integers(1, 6),
+    k=st.integers(1, 6),
+    n=st.integers(1, 6),
+    loss=st.sampled_from(["mean", "sum", "generic"]),
+    data=st.data(),
+)
 def test_proof_holds_for_any_size_loss_and_pick(m, k, n, loss, data):
     pick_a = (data.draw(st.integers(1, m)), data.draw(st.integers(1, k)))
     pick_b = (data.draw(st.integers(1, k)), data.draw(st.integers(1, n)))
@@ -104,6 +117,7 @@ def test_closed_forms_agree_with_sympy_matrix_products():
     # The prover's exact tensor algebra against SymPy's own matrix product.
     from symgrad.evaluate import Meaning
     from symgrad.tensor import from_sympy
+
     d = symgrad.matmul(3, 4, 2, "generic")
     meaning = Meaning(d)
     ours = meaning(d.closed_forms["A"])

@@ -5,6 +5,7 @@ the derivation independently instead of trusting the code that produced it.
 Every mutation is applied to a derivation that proves before it (checked first), so a failure
 here means the corruption went unnoticed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,10 +41,12 @@ def scale(p):
 
 # --- data mutations: a derivation whose recorded data was corrupted after the fact ------------------
 
+
 def mutate_grad(op, wrt, pos, change):
     def apply(d):
         grads = {**d.grads_upstream, wrt: replace_entry(d.grads_upstream[wrt], pos, change)}
         return dataclasses.replace(d, grads_upstream=grads)
+
     return apply
 
 
@@ -61,8 +64,9 @@ def corrupt_forward(d):
 
 
 def wrong_loss_value(d):
-    return dataclasses.replace(d, upstream_values=replace_entry(d.upstream_values, len(d.upstream_values.entries) - 1,
-                                                                lambda p: poly.const(7)))
+    return dataclasses.replace(
+        d, upstream_values=replace_entry(d.upstream_values, len(d.upstream_values.entries) - 1, lambda p: poly.const(7))
+    )
 
 
 def wrong_closed_form(d):
@@ -162,6 +166,7 @@ def test_conv2d_mutations_are_caught(cv, name):
 
 # --- code mutations: the engine or the loss computes something wrong while deriving ---------------
 
+
 def test_an_engine_that_drops_a_term_is_caught(monkeypatch):
     right = engine._chain_rule
 
@@ -195,14 +200,16 @@ def test_a_loss_with_a_wrong_value_at_one_entry_is_caught(monkeypatch):
     right = losses.upstream_value
     d0 = symgrad.matmul(2, 3, 2, "mean")
     target = d0.upstream_symbols.ids[-1]
-    monkeypatch.setattr(losses, "upstream_value",
-                        lambda loss, numel, g: poly.const(1) if g == target else right(loss, numel, g))
+    monkeypatch.setattr(
+        losses, "upstream_value", lambda loss, numel, g: poly.const(1) if g == target else right(loss, numel, g)
+    )
     proof = symgrad.matmul(2, 3, 2, "mean").prove()
     # the document's loss step shows the whole dL/dC, so it is the first to disagree
     assert not proof.ok and proof.failed_step.startswith("loss")
 
 
 # --- the general proof ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def general():
@@ -223,11 +230,16 @@ GENERAL = {
     "a tautology in place of the transpose": ("sift_A", "transpose", lambda s: Step(T, T, s.rule)),
     "a tautology in place of the sifting": ("sift_B", "sifting", lambda s: Step(s.lhs, s.lhs, s.rule)),
     "a sifted sum scaled": ("sift_A", "sifting", lambda s: Step(s.lhs, 2 * s.rhs, s.rule)),
-    "a local partial with the wrong index": ("local_A", "sifting",
-                                             lambda s: Step(s.lhs, s.rhs.subs(sympy.Symbol("q", integer=True),
-                                                                              sympy.Symbol("p", integer=True)), s.rule)),
-    "the chain rule's upstream dropped": ("chain_B", "chain rule",
-                                          lambda s: Step(s.lhs, sympy.Sum(s.rhs.function.args[-1], *s.rhs.limits), s.rule)),
+    "a local partial with the wrong index": (
+        "local_A",
+        "sifting",
+        lambda s: Step(s.lhs, s.rhs.subs(sympy.Symbol("q", integer=True), sympy.Symbol("p", integer=True)), s.rule),
+    ),
+    "the chain rule's upstream dropped": (
+        "chain_B",
+        "chain rule",
+        lambda s: Step(s.lhs, sympy.Sum(s.rhs.function.args[-1], *s.rhs.limits), s.rule),
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """The prover must fail on wrong claims and on corrupted steps, with the right counterexample."""
+
 import dataclasses
 
 import pytest
@@ -58,16 +59,19 @@ def test_wrong_gradient_of_B_is_refuted(ref):
     assert not proof.ok and proof.counterexample.wrt == "B"
 
 
-@pytest.mark.parametrize("claim, message", [
-    ("B.T*G", "shapes"),
-    ("G*B", r"shapes in claim 'G\*B' do not fit \(A is 2×4, B is 4×3, G is 2×3\)"),
-    ("A.T*G", "the claim for dA is 4×3, but A is 2×4"),
-    ("import os", "malformed"),
-    ("__import__('os')", "malformed"),
-    ("G*", "malformed"),
-    ("", "non-empty"),
-    ("3", "not a matrix"),
-])
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("B.T*G", "shapes"),
+        ("G*B", r"shapes in claim 'G\*B' do not fit \(A is 2×4, B is 4×3, G is 2×3\)"),
+        ("A.T*G", "the claim for dA is 4×3, but A is 2×4"),
+        ("import os", "malformed"),
+        ("__import__('os')", "malformed"),
+        ("G*", "malformed"),
+        ("", "non-empty"),
+        ("3", "not a matrix"),
+    ],
+)
 def test_bad_claims_raise(ref, claim, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.check(ref, "A", claim)
@@ -106,6 +110,7 @@ def test_a_chain_rule_missing_a_path_is_caught(ref):
 def test_a_wrong_loss_value_is_caught(ref):
     from symgrad.derivation import TensorView
     from symgrad.tensor import PolyTensor
+
     wrong = PolyTensor((2, 3), tuple({(): sympy.Rational(1, 5)} for _ in range(6)))
     proof = corrupt(ref, "loss", 0, rhs=TensorView("G", wrong, ref.registry)).prove()
     assert not proof.ok and "loss" in proof.failed_step
@@ -113,6 +118,7 @@ def test_a_wrong_loss_value_is_caught(ref):
 
 def test_a_wrong_regrouping_is_caught(ref):
     from sympy.matrices.expressions import MatrixSymbol
+
     G, B = MatrixSymbol("G", 2, 3), MatrixSymbol("B", 4, 3)
     proof = corrupt(ref, "regroup_A", 0, rhs=2 * G * B.T).prove()
     assert not proof.ok and "regroup" in proof.failed_step
@@ -120,9 +126,15 @@ def test_a_wrong_regrouping_is_caught(ref):
 
 def test_a_wrong_closed_form_is_refuted(ref):
     from sympy.matrices.expressions import MatrixSymbol
+
     G, A = MatrixSymbol("G", 2, 3), MatrixSymbol("A", 2, 4)
-    d = dataclasses.replace(ref, closed_forms={**ref.closed_forms, "B": A.T * G * 3},
-                            equations={k: v for k, v in ref.equations.items() if not k.endswith("_B") or k.startswith(("local", "chain", "pick"))})
+    d = dataclasses.replace(
+        ref,
+        closed_forms={**ref.closed_forms, "B": A.T * G * 3},
+        equations={
+            k: v for k, v in ref.equations.items() if not k.endswith("_B") or k.startswith(("local", "chain", "pick"))
+        },
+    )
     proof = d.prove()
     assert not proof.ok and proof.counterexample.wrt == "B"
 

@@ -1,4 +1,5 @@
 """Rendering: the printer's exact strings, document structure, escaping, elision, determinism."""
+
 from __future__ import annotations
 
 import re
@@ -26,34 +27,50 @@ def ref():
     return symgrad.matmul(2, 4, 3, "mean")
 
 
-@pytest.mark.parametrize("expr, settings, expected", [
-    (a23, {}, "a_{23}"),
-    (S("a_{2,13}"), {}, "a_{2,13}"),
-    (sympy.Derivative(c21, a23), {}, r"\frac{\partial c_{21}}{\partial a_{23}}"),
-    (sympy.Derivative(a23 * b31, a23), {}, r"\frac{\partial}{\partial a_{23}}\left(a_{23} b_{31}\right)"),
-    (S(r"\frac{\partial L}{\partial c_{21}}"), {}, r"\frac{\partial L}{\partial c_{21}}"),
-    (sympy.Add(0, 0, sympy.Derivative(a23 * b31, a23), 0, evaluate=False), {},
-     r"0 + 0 + \frac{\partial}{\partial a_{23}}\left(a_{23} b_{31}\right) + 0"),
-    (a23, {"highlight": frozenset({a23})}, r"{\color{red}{a_{23}}}"),
-    (sympy.Indexed("c", S("i"), S("j")), {}, "c_{ij}"),
-    (sympy.Sum(sympy.Indexed("a", S("i"), S("t")) * sympy.Indexed("b", S("t"), S("j")), (S("t"), 1, S("k"))), {},
-     r"\sum_{t=1}^{k} a_{it} b_{tj}"),
-    (MatrixSymbol("A", 2, 2), {}, r"\boldsymbol{A}"),
-    (MatrixSymbol("G", 2, 3) * MatrixSymbol("B", 4, 3).T,
-     {"matrix_names": {"G": r"\frac{\partial L}{\partial \boldsymbol{C}}"}},
-     r"\frac{\partial L}{\partial \boldsymbol{C}} {\boldsymbol{B}^{T}}"),
-    (GeneralMatrix("a", "m", "k"), {},
-     r"\left[\begin{array}{cccc}a_{11} & a_{12} & \ldots & a_{1k} \\ a_{21} & a_{22} & \ldots & a_{2k} \\ "
-     r"\vdots & \vdots & \ddots & \vdots \\ a_{m1} & a_{m2} & \ldots & a_{mk}\end{array}\right]"),
-])
+@pytest.mark.parametrize(
+    "expr, settings, expected",
+    [
+        (a23, {}, "a_{23}"),
+        (S("a_{2,13}"), {}, "a_{2,13}"),
+        (sympy.Derivative(c21, a23), {}, r"\frac{\partial c_{21}}{\partial a_{23}}"),
+        (sympy.Derivative(a23 * b31, a23), {}, r"\frac{\partial}{\partial a_{23}}\left(a_{23} b_{31}\right)"),
+        (S(r"\frac{\partial L}{\partial c_{21}}"), {}, r"\frac{\partial L}{\partial c_{21}}"),
+        (
+            sympy.Add(0, 0, sympy.Derivative(a23 * b31, a23), 0, evaluate=False),
+            {},
+            r"0 + 0 + \frac{\partial}{\partial a_{23}}\left(a_{23} b_{31}\right) + 0",
+        ),
+        (a23, {"highlight": frozenset({a23})}, r"{\color{red}{a_{23}}}"),
+        (sympy.Indexed("c", S("i"), S("j")), {}, "c_{ij}"),
+        (
+            sympy.Sum(sympy.Indexed("a", S("i"), S("t")) * sympy.Indexed("b", S("t"), S("j")), (S("t"), 1, S("k"))),
+            {},
+            r"\sum_{t=1}^{k} a_{it} b_{tj}",
+        ),
+        (MatrixSymbol("A", 2, 2), {}, r"\boldsymbol{A}"),
+        (
+            MatrixSymbol("G", 2, 3) * MatrixSymbol("B", 4, 3).T,
+            {"matrix_names": {"G": r"\frac{\partial L}{\partial \boldsymbol{C}}"}},
+            r"\frac{\partial L}{\partial \boldsymbol{C}} {\boldsymbol{B}^{T}}",
+        ),
+        (
+            GeneralMatrix("a", "m", "k"),
+            {},
+            r"\left[\begin{array}{cccc}a_{11} & a_{12} & \ldots & a_{1k} \\ a_{21} & a_{22} & \ldots & a_{2k} \\ "
+            r"\vdots & \vdots & \ddots & \vdots \\ a_{m1} & a_{m2} & \ldots & a_{mk}\end{array}\right]",
+        ),
+    ],
+)
 def test_printer(expr, settings, expected):
     assert to_latex(expr, **settings) == expected
 
 
 def test_explicit_matrix_as_the_reference_lays_it_out(ref):
     view = TensorView("A", PolyTensor.of_symbols(ref.input_tensors["A"]), ref.registry)
-    assert to_latex(view) == (r"\left[\begin{array}{cccc}a_{11} & a_{12} & a_{13} & a_{14} \\ "
-                              r"a_{21} & a_{22} & a_{23} & a_{24}\end{array}\right]")
+    assert to_latex(view) == (
+        r"\left[\begin{array}{cccc}a_{11} & a_{12} & a_{13} & a_{14} \\ "
+        r"a_{21} & a_{22} & a_{23} & a_{24}\end{array}\right]"
+    )
 
 
 def test_large_matrices_and_sums_are_elided():
@@ -68,10 +85,31 @@ def test_large_matrices_and_sums_are_elided():
     assert to_latex(long_sum, display_limit=6) == r"x_{1} + x_{2} + x_{3} + x_{4} + x_{5} + x_{6} + \cdots + x_{12}"
 
 
-ORDER = ["general_inputs", "general_product", "entry", "loss_definition", "chain_general",
-         "inputs", "product", "local_A", "chain_A", "grad_A", "regroup_A", "identity_A",
-         "local_B", "chain_B", "grad_B", "regroup_B", "identity_B",
-         "loss", "pick_value_A", "pick_value_B", "values_A", "values_B", "general_result"]
+ORDER = [
+    "general_inputs",
+    "general_product",
+    "entry",
+    "loss_definition",
+    "chain_general",
+    "inputs",
+    "product",
+    "local_A",
+    "chain_A",
+    "grad_A",
+    "regroup_A",
+    "identity_A",
+    "local_B",
+    "chain_B",
+    "grad_B",
+    "regroup_B",
+    "identity_B",
+    "loss",
+    "pick_value_A",
+    "pick_value_B",
+    "values_A",
+    "values_B",
+    "general_result",
+]
 
 
 def test_document_follows_the_hand_derivation(ref):
@@ -110,7 +148,7 @@ def test_loss_values_in_the_document():
     assert r"\frac{b_{31}}{6}" not in generic and "handed in by the layer above" in generic
 
 
-HOSTILE = '<script>alert(1)</script> \\input{/etc/passwd} } {{ x }} {% raw %} a: "b" \'c\' #1 $5 & 10%'
+HOSTILE = "<script>alert(1)</script> \\input{/etc/passwd} } {{ x }} {% raw %} a: \"b\" 'c' #1 $5 & 10%"
 
 
 def test_hostile_title_is_escaped_in_every_format(ref):
@@ -161,8 +199,7 @@ def test_same_inputs_same_bytes(tmp_path):
     runs = []
     for i in range(2):
         out = tmp_path / str(i)
-        subprocess.run([sys.executable, "-m", "symgrad", "matmul", "--out", str(out)], check=True,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "symgrad", "matmul", "--out", str(out)], check=True, capture_output=True)
         runs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert runs[0] == runs[1] and len(runs[0]) == len(FORMATS)
 
@@ -176,6 +213,7 @@ def test_date_and_author_come_from_the_caller(ref):
 def test_gallery_is_up_to_date(tmp_path):
     """output/ must be what `symgrad gallery` writes now; regenerate it with that command."""
     from symgrad.gallery import build
+
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in build(tmp_path)}
     committed = {p.relative_to(ROOT / "output"): p.read_bytes() for p in (ROOT / "output").rglob("*") if p.is_file()}
     stale = sorted(str(p) for p in fresh if committed.get(p) != fresh[p])
@@ -205,11 +243,14 @@ def test_a_failed_render_writes_nothing(ref, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"fmt": "pdf"}, "unknown format 'pdf'"),
-    ({"fmt": "md", "display_limit": 2}, "display limit"),
-    ({"fmt": "md", "title": "  "}, "title must not be empty"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"fmt": "pdf"}, "unknown format 'pdf'"),
+        ({"fmt": "md", "display_limit": 2}, "display limit"),
+        ({"fmt": "md", "title": "  "}, "title must not be empty"),
+    ],
+)
 def test_render_errors(ref, kwargs, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.render(ref, **kwargs)
@@ -227,16 +268,24 @@ def test_jupyter_views(ref):
 def test_the_built_wheel_carries_its_templates(tmp_path):
     """Build a wheel, install it in a fresh venv, render from outside the checkout."""
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-                   check=True, capture_output=True)
-    wheel, = wheels.glob("symgrad-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("symgrad-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
-                   check=True, capture_output=True)
-    script = ("import symgrad, pathlib; d = symgrad.matmul(2, 2, 2);"
-              "print(symgrad.__file__); print(len(symgrad.render(d, 'tex')))")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    script = (
+        "import symgrad, pathlib; d = symgrad.matmul(2, 2, 2);"
+        "print(symgrad.__file__); print(len(symgrad.render(d, 'tex')))"
+    )
     done = subprocess.run([str(python), "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
     location, size = done.stdout.split()
     assert location.startswith(str(venv)) and int(size) > 5000

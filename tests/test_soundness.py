@@ -3,6 +3,7 @@
 Each block names the defect it guards against. Every test here failed before the fix: wrong
 claims were reported as proven, wrong backward code passed, or an input crashed or ran away.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,9 @@ from symgrad.derivation import Equation, Step
 
 
 def run(*args, cwd=None, timeout=60):
-    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 def one_line_error(result) -> str:
@@ -39,17 +41,21 @@ def conv():
 
 # --- 1. claim parameters are exact integers (or booleans for flags), never truncated ---------------
 
-@pytest.mark.parametrize("wrt, claim", [
-    ("X", "conv_transpose2d(G, W, stride=2.9, padding=1.5)"),
-    ("X", "conv_transpose2d(G, W, stride=5/2, padding=1)"),
-    ("X", "conv_transpose2d(G, W, stride=2, padding=1, groups=1.7)"),
-    ("X", "conv_transpose2d(G, W, stride=True+1, padding=1)"),
-    ("X", "conv_transpose2d(G, W, stride=True, padding=1)"),
-    ("X", "conv_transpose2d(G, W, stride=(2, 2.0), padding=1)"),
-    ("W", "conv2d_weight(X, G, stride=2.5, padding=1.9)"),
-    ("W", "conv2d_weight(X, G, stride=2, padding=1, batch_sum=0.5)"),
-    ("W", "conv2d_weight(X, G, stride=2, padding=1, batch_sum=1)"),
-])
+
+@pytest.mark.parametrize(
+    "wrt, claim",
+    [
+        ("X", "conv_transpose2d(G, W, stride=2.9, padding=1.5)"),
+        ("X", "conv_transpose2d(G, W, stride=5/2, padding=1)"),
+        ("X", "conv_transpose2d(G, W, stride=2, padding=1, groups=1.7)"),
+        ("X", "conv_transpose2d(G, W, stride=True+1, padding=1)"),
+        ("X", "conv_transpose2d(G, W, stride=True, padding=1)"),
+        ("X", "conv_transpose2d(G, W, stride=(2, 2.0), padding=1)"),
+        ("W", "conv2d_weight(X, G, stride=2.5, padding=1.9)"),
+        ("W", "conv2d_weight(X, G, stride=2, padding=1, batch_sum=0.5)"),
+        ("W", "conv2d_weight(X, G, stride=2, padding=1, batch_sum=1)"),
+    ],
+)
 def test_inexact_parameters_are_refused(conv, wrt, claim):
     with pytest.raises(symgrad.SymgradError, match="must be"):
         symgrad.check(conv, wrt, claim)
@@ -74,31 +80,38 @@ def test_conv_picks_are_refused_when_not_integers():
 
 # --- 2. claims are parsed without evaluation; inverses and powers are refused --------------------
 
-@pytest.mark.parametrize("claim", [
-    "G*B.T*(B*B.T)**-1*(B*B.T)",   # B·Bᵀ is 4×4 of rank 3: never invertible, yet SymPy cancelled it
-    "G*B.T*(B*B.T)**-1",
-    "G*B.T*2**10**8",              # ran forever
-    "G*B.T*2**3",
-])
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "G*B.T*(B*B.T)**-1*(B*B.T)",  # B·Bᵀ is 4×4 of rank 3: never invertible, yet SymPy cancelled it
+        "G*B.T*(B*B.T)**-1",
+        "G*B.T*2**10**8",  # ran forever
+        "G*B.T*2**3",
+    ],
+)
 def test_powers_and_inverses_are_refused(claim):
     for d in (symgrad.matmul(2, 4, 3), symgrad.matmul("m", "k", "n")):
         with pytest.raises(symgrad.SymgradError, match="powers and inverses are not supported"):
             symgrad.check(d, "A", claim)
 
 
-@pytest.mark.parametrize("claim, message", [
-    ("G*B.T/B", "division by a tensor"),
-    ("G*B.T*0.5", "not exact"),
-    ("G*B.T*1e300", "not exact"),
-    ("G*B.T*" + "9" * 30, "too large"),
-    ("(" * 300 + "G*B.T" + ")" * 300, "malformed|nested"),
-    ("G*B.T" + " + G*B.T" * 400, "characters long"),
-    ("G.inv()", "malformed"),
-    ("G*B.T/0", "divides by zero"),
-    ("__import__('os').system('true')", "malformed"),
-    ("lambda: G", "malformed"),
-    ("[G]", "malformed"),
-])
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("G*B.T/B", "division by a tensor"),
+        ("G*B.T*0.5", "not exact"),
+        ("G*B.T*1e300", "not exact"),
+        ("G*B.T*" + "9" * 30, "too large"),
+        ("(" * 300 + "G*B.T" + ")" * 300, "malformed|nested"),
+        ("G*B.T" + " + G*B.T" * 400, "characters long"),
+        ("G.inv()", "malformed"),
+        ("G*B.T/0", "divides by zero"),
+        ("__import__('os').system('true')", "malformed"),
+        ("lambda: G", "malformed"),
+        ("[G]", "malformed"),
+    ],
+)
 def test_unreadable_claims_get_a_clear_error(claim, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.check(symgrad.matmul(2, 4, 3), "A", claim)
@@ -111,6 +124,7 @@ def test_sums_that_only_cancel_are_still_proven_exactly():
 
 
 # --- 3. a backward formula holds for every upstream gradient -------------------------------------
+
 
 @pytest.mark.parametrize("claim", ["G.T*B.T", "G*B.T + G - G.T"])
 def test_claims_true_only_for_the_mean_losss_G_are_refuted(claim):
@@ -151,8 +165,10 @@ def test_assert_backward_catches_what_only_the_mean_hides(name):
     fns = {
         "ignores grad_C": lambda A, B, G: (G.new_ones(G.shape).mm(B.t()) / 9, A.t().mm(G.new_ones(G.shape)) / 9),
         "transposed grad_C": lambda A, B, G: (G.t().mm(B.t()), A.t().mm(G.t())),
-        "grad_C.mean()": lambda A, B, G: ((G.new_ones(G.shape) * G.mean()).mm(B.t()),
-                                          A.t().mm(G.new_ones(G.shape) * G.mean())),
+        "grad_C.mean()": lambda A, B, G: (
+            (G.new_ones(G.shape) * G.mean()).mm(B.t()),
+            A.t().mm(G.new_ones(G.shape) * G.mean()),
+        ),
     }
     with pytest.raises(AssertionError, match="with dL/dC symbolic"):
         symgrad.testing.assert_backward(fns[name], sizes=(3, 3, 3), loss="mean")
@@ -160,15 +176,18 @@ def test_assert_backward_catches_what_only_the_mean_hides(name):
 
 # --- 4. every upstream entry is checked against the loss ----------------------------------------
 
+
 @pytest.mark.parametrize("position", [0, -1])
 def test_a_wrong_loss_value_at_any_entry_of_conv2d_is_caught(position, monkeypatch):
     # corrupt the loss where the derivation takes its value, so that every recorded step agrees with it
     from symgrad import losses, poly
+
     d0 = symgrad.conv2d((1, 1, 4, 4), (1, 1, 3, 3), loss="mean")
     target = d0.upstream_symbols.ids[position]
     right = losses.upstream_value
-    monkeypatch.setattr(losses, "upstream_value",
-                        lambda loss, numel, g: poly.const(7) if g == target else right(loss, numel, g))
+    monkeypatch.setattr(
+        losses, "upstream_value", lambda loss, numel, g: poly.const(7) if g == target else right(loss, numel, g)
+    )
     proof = symgrad.conv2d((1, 1, 4, 4), (1, 1, 3, 3), loss="mean").prove()
     assert proof.status == "refuted"
     if position == 0:  # the document's displayed entry catches it first
@@ -178,6 +197,7 @@ def test_a_wrong_loss_value_at_any_entry_of_conv2d_is_caught(position, monkeypat
 
 
 # --- 5. the general proof's steps chain ---------------------------------------------------------
+
 
 def test_a_tautology_in_place_of_the_transpose_step_breaks_the_chain():
     gd = symgrad.matmul("m", "k", "n", "mean")
@@ -191,6 +211,7 @@ def test_a_tautology_in_place_of_the_transpose_step_breaks_the_chain():
 
 
 # --- 6. every check mark is a check that could fail ----------------------------------------------
+
 
 def test_unchecked_lines_are_not_counted_and_carry_no_check_mark():
     d = symgrad.matmul(2, 4, 3, "mean")
@@ -207,39 +228,51 @@ def test_unchecked_lines_are_not_counted_and_carry_no_check_mark():
 
 def test_the_dimensions_step_fails_for_a_closed_form_of_the_wrong_shape():
     from sympy.matrices.expressions import MatrixSymbol
+
     d = symgrad.matmul(3, 3, 3, "sum")
     G, B = MatrixSymbol("G", 3, 3), MatrixSymbol("B", 3, 3)
     dA = d.equations["dims_A"].steps[0].lhs
-    ok = dataclasses.replace(d, equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, "dimensions"),))})
+    ok = dataclasses.replace(
+        d, equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, "dimensions"),))}
+    )
     assert ok.prove().ok
     wrong = MatrixSymbol("B", 3, 2)
-    bad = dataclasses.replace(d, equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, "dimensions"),))})
+    bad = dataclasses.replace(
+        d, equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, "dimensions"),))}
+    )
     assert "the closed form is 3×2, but the gradient is 3×3" in bad.prove().failed_step
 
 
 # --- 7. tracebacks and exit codes ----------------------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["matmul", "--letters", "ab"], "letters must be three single ASCII letters"),
-    (["matmul", "-m", "m", "-k", "k", "-n", "n", "--letters", "ggl"], "other than g and l"),
-    (["conv2d", "--pick-x", "1,1,2,²"], "a pick is four 1-based indices"),
-    (["matmul", "-m", "²"], "a size must be a positive integer"),
-    (["conv2d", "--input", "1x2x5x²"], "a shape is four positive integers"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["matmul", "--letters", "ab"], "letters must be three single ASCII letters"),
+        (["matmul", "-m", "m", "-k", "k", "-n", "n", "--letters", "ggl"], "other than g and l"),
+        (["conv2d", "--pick-x", "1,1,2,²"], "a pick is four 1-based indices"),
+        (["matmul", "-m", "²"], "a size must be a positive integer"),
+        (["conv2d", "--input", "1x2x5x²"], "a shape is four positive integers"),
+    ],
+)
 def test_cli_inputs_that_crashed(args, message, tmp_path):
     assert message in one_line_error(run(*args, cwd=tmp_path))
 
 
-@pytest.mark.parametrize("claim, message", [
-    ("conv_transpose2d(G, W, stride=2, padding=1, groups=0)", "groups must be a positive integer"),
-    ("conv_transpose2d(G, W, stride=2, padding=1, groups=3)", "does not divide"),
-    ("conv_transpose2d(W, G, stride=2, padding=1)", "the upstream gradient, then the weight"),
-    ("conv_transpose2d(G, W, stride=2, padding=1) + 1", "a number cannot be added to a tensor"),
-    ("conv_transpose2d", "is an operation: call it"),
-    ("conv_transpose2d(G, W, stride=2, padding=1, flip=1)", "has no parameter 'flip'"),
-    ("conv_transpose2d(G, 2*W)", "must be names"),
-    ("conv_transpose2d(G, W) * conv_transpose2d(G, W)", "product of two tensors"),
-])
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("conv_transpose2d(G, W, stride=2, padding=1, groups=0)", "groups must be a positive integer"),
+        ("conv_transpose2d(G, W, stride=2, padding=1, groups=3)", "does not divide"),
+        ("conv_transpose2d(W, G, stride=2, padding=1)", "the upstream gradient, then the weight"),
+        ("conv_transpose2d(G, W, stride=2, padding=1) + 1", "a number cannot be added to a tensor"),
+        ("conv_transpose2d", "is an operation: call it"),
+        ("conv_transpose2d(G, W, stride=2, padding=1, flip=1)", "has no parameter 'flip'"),
+        ("conv_transpose2d(G, 2*W)", "must be names"),
+        ("conv_transpose2d(G, W) * conv_transpose2d(G, W)", "product of two tensors"),
+    ],
+)
 def test_malformed_conv_claims_get_a_clear_error(conv, claim, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.check(conv, "X", claim)
@@ -257,24 +290,33 @@ def test_a_claim_of_the_wrong_shape_is_refused_before_any_work(conv):
 
 def test_a_validation_script_without_torch_exits_2(tmp_path):
     from symgrad.codegen import emit
+
     d = symgrad.matmul(2, 3, 2)
     paths = emit(d, "torch", tmp_path)
     script = next(p for p in paths if "validate" in p.name)
     blocker = tmp_path / "blocked"
     blocker.mkdir()
     (blocker / "torch.py").write_text("raise ImportError('no torch here')\n")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(blocker), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(blocker), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 2 and "needs torch" in result.stderr
 
 
 # --- 8. resource bounds --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["matmul", "-m", "100000", "-k", "100000", "-n", "100000"], "is too large"),
-    (["conv2d", "--input", "1x1x1x1", "--weight", "1x1x1x1", "--padding", "3000"], "is too large"),
-    (["matmul", "-m", "64", "-k", "64", "-n", "64", "--max-terms", "1000"], "over the budget of 1,000"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["matmul", "-m", "100000", "-k", "100000", "-n", "100000"], "is too large"),
+        (["conv2d", "--input", "1x1x1x1", "--weight", "1x1x1x1", "--padding", "3000"], "is too large"),
+        (["matmul", "-m", "64", "-k", "64", "-n", "64", "--max-terms", "1000"], "over the budget of 1,000"),
+    ],
+)
 def test_problems_too_large_are_refused_at_once(args, message, tmp_path):
     line = one_line_error(run(*args, cwd=tmp_path, timeout=20))
     assert message in line and "--max-terms" in line
@@ -296,7 +338,9 @@ MATHJAX_ATTACK = r"\(\href{javascript:alert(1)}{x}\style{position:fixed;top:0;le
 @pytest.mark.parametrize("fmt", ["html", "fragment", "jekyll", "md"])
 def test_no_tex_delimiter_survives_in_user_text(fmt):
     d = symgrad.matmul(2, 2, 2)
-    page = symgrad.render(d, fmt, title=MATHJAX_ATTACK + " $$x$$ \\[y\\] \\begin{align}z\\end{align}", author=MATHJAX_ATTACK)
+    page = symgrad.render(
+        d, fmt, title=MATHJAX_ATTACK + " $$x$$ \\[y\\] \\begin{align}z\\end{align}", author=MATHJAX_ATTACK
+    )
     if fmt != "fragment":  # the fragment has no title
         assert "href{javascript" in page
     if fmt == "md":  # what a Markdown reader shows: a backslash escape is the character itself
@@ -318,14 +362,14 @@ def test_titles_keep_one_line_and_refuse_control_characters():
 def test_front_matter_stays_valid_yaml():
     yaml = pytest.importorskip("yaml")
     d = symgrad.matmul(2, 2, 2)
-    title = 'a: b\t"c" \\ \'d\' #e ---\r\nf'
+    title = "a: b\t\"c\" \\ 'd' #e ---\r\nf"
     front = yaml.safe_load(symgrad.render(d, "jekyll", title=title).split("---\n")[1])
     assert front["title"].replace("\u200b", "") == " ".join(title.split())
 
 
 def test_tex_titles_outside_what_pdflatex_sets_are_refused():
     d = symgrad.matmul(2, 2, 2)
-    with pytest.raises(symgrad.SymgradError, match="U\\+03C0.*pdflatex cannot set"):
+    with pytest.raises(symgrad.SymgradError, match=r"U\+03C0.*pdflatex cannot set"):
         symgrad.render(d, "tex", title="the π of it")
     assert "the π of it" in symgrad.render(d, "md", title="the π of it")
 

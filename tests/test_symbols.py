@@ -1,4 +1,5 @@
 """Entry naming: the reference's a_{23}, commas from 10 on, never two entries with one name."""
+
 import itertools
 
 import pytest
@@ -7,14 +8,17 @@ import symgrad
 from symgrad.symbols import entry_name, upstream_name
 
 
-@pytest.mark.parametrize("letter, index, commas, expected", [
-    ("a", (2, 3), False, "a_{23}"),
-    ("b", (1, 2), False, "b_{12}"),
-    ("a", (2, 13), True, "a_{2,13}"),
-    ("a", (1, 11), True, "a_{1,11}"),
-    ("a", (11, 1), True, "a_{11,1}"),
-    ("x", (1, 2, 3, 4), False, "x_{1234}"),
-])
+@pytest.mark.parametrize(
+    "letter, index, commas, expected",
+    [
+        ("a", (2, 3), False, "a_{23}"),
+        ("b", (1, 2), False, "b_{12}"),
+        ("a", (2, 13), True, "a_{2,13}"),
+        ("a", (1, 11), True, "a_{1,11}"),
+        ("a", (11, 1), True, "a_{11,1}"),
+        ("x", (1, 2, 3, 4), False, "x_{1234}"),
+    ],
+)
 def test_entry_name(letter, index, commas, expected):
     assert entry_name(letter, index, commas) == expected
 

@@ -2,6 +2,7 @@
 
 Outside CI a missing tool skips its tests with the reason; with CI=true it fails them.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,18 +15,45 @@ import pytest
 import symgrad
 from symgrad.writer import stem
 
-from .checkers import (LOCAL_MATHJAX, ROOT, check_formulas, chromium_browser, compile_tex, formulas_of,
-                       html_formulas, typeset, undefined_references)
+from .checkers import (
+    LOCAL_MATHJAX,
+    ROOT,
+    check_formulas,
+    chromium_browser,
+    compile_tex,
+    formulas_of,
+    html_formulas,
+    typeset,
+    undefined_references,
+)
 from .conftest import require, require_program
 
 pytestmark = pytest.mark.tools
 
-CONV_CASES = [dict(input_shape=(2, 4, 6, 7), weight_shape=(4, 2, 3, 2), stride=(2, 1), padding=(1, 2),
-                   dilation=(2, 1), groups=2, bias=False, loss="sum"),
-              dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 1, 1), loss="mean")]
+CONV_CASES = [
+    dict(
+        input_shape=(2, 4, 6, 7),
+        weight_shape=(4, 2, 3, 2),
+        stride=(2, 1),
+        padding=(1, 2),
+        dilation=(2, 1),
+        groups=2,
+        bias=False,
+        loss="sum",
+    ),
+    dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 1, 1), loss="mean"),
+]
 GALLERY = sorted((ROOT / "output").glob("*/*"))
-CASES = [(1, 1, 1, "mean"), (2, 4, 3, "mean"), (2, 4, 3, "sum"), (2, 4, 3, "generic"), (3, 7, 2, "mean"),
-         (12, 12, 12, "mean"), ("m", "k", "n", "generic"), ("m", "k", "n", "sum")]
+CASES = [
+    (1, 1, 1, "mean"),
+    (2, 4, 3, "mean"),
+    (2, 4, 3, "sum"),
+    (2, 4, 3, "generic"),
+    (3, 7, 2, "mean"),
+    (12, 12, 12, "mean"),
+    ("m", "k", "n", "generic"),
+    ("m", "k", "n", "sum"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +76,7 @@ def documents(generated, suffixes):
 
 # --- pdflatex -------------------------------------------------------------------------------
 
+
 def test_every_tex_document_compiles(generated, tmp_path):
     failures = []
     tex_files = documents(generated, (".tex",))
@@ -63,20 +92,23 @@ def test_every_tex_document_compiles(generated, tmp_path):
     assert not failures, failures
 
 
-@pytest.mark.parametrize("body, why", [
-    (r"\[ \foo \]", "undefined macro"),
-    (r"\[ \frac{a \]", "missing brace"),
-    (r"\begin{equation}x\label{eq:a}\end{equation} see \eqref{eq:missing}", "broken reference"),
-])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        (r"\[ \foo \]", "undefined macro"),
+        (r"\[ \frac{a \]", "missing brace"),
+        (r"\begin{equation}x\label{eq:a}\end{equation} see \eqref{eq:missing}", "broken reference"),
+    ],
+)
 def test_pdflatex_rejects_broken_documents(tmp_path, body, why):
     target = tmp_path / "broken.tex"
-    target.write_text("\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n" + body +
-                      "\n\\end{document}\n")
+    target.write_text("\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n" + body + "\n\\end{document}\n")
     done = compile_tex(target)
     assert done.returncode != 0 or undefined_references(target), why
 
 
 # --- MathJax and KaTeX ----------------------------------------------------------------------
+
 
 def test_every_formula_parses_in_mathjax_and_katex(generated):
     formulas, count_by_file = [], {}
@@ -113,6 +145,7 @@ def test_a_template_that_breaks_a_formula_is_caught(tmp_path):
 
 # --- Chromium -------------------------------------------------------------------------------
 
+
 def playwright_sync():
     try:
         from playwright.sync_api import sync_playwright
@@ -139,9 +172,18 @@ def local_page(d, folder: Path, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (3, 2, 5, "sum"), (12, 12, 12, "generic"), (1, 1, 1, "mean"),
-                                  ("m", "k", "n", "mean"), CONV_CASES[0],
-                                  dict(input_shape=(1, 3, 16, 32), weight_shape=(2, 3, 4, 5), stride=2, padding=1)])
+@pytest.mark.parametrize(
+    "case",
+    [
+        (2, 4, 3, "mean"),
+        (3, 2, 5, "sum"),
+        (12, 12, 12, "generic"),
+        (1, 1, 1, "mean"),
+        ("m", "k", "n", "mean"),
+        CONV_CASES[0],
+        dict(input_shape=(1, 3, 16, 32), weight_shape=(2, 3, 4, 5), stride=2, padding=1),
+    ],
+)
 def test_pages_typeset_every_formula_in_chromium(browser, tmp_path, case):
     d = symgrad.conv2d(**case) if isinstance(case, dict) else symgrad.matmul(*case)
     path = local_page(d, tmp_path, "page.html")
@@ -165,11 +207,12 @@ def test_chromium_check_catches_broken_math(browser, tmp_path):
     page = browser.new_page()
     result = typeset(page, path.as_uri())
     page.close()
-    assert result["errors"] >= 1          # the undefined macro
-    assert "\\(" in result["text"]        # the unbalanced delimiter stays raw
+    assert result["errors"] >= 1  # the undefined macro
+    assert "\\(" in result["text"]  # the unbalanced delimiter stays raw
 
 
 # --- Jekyll ---------------------------------------------------------------------------------
+
 
 def build_site(tmp_path: Path, post: str) -> str:
     jekyll = require_program("jekyll", "apt-get install jekyll")
@@ -179,16 +222,19 @@ def build_site(tmp_path: Path, post: str) -> str:
     (site / "_config.yml").write_text("markdown: kramdown\n")
     (site / "_layouts" / "post.html").write_text("<html><body>{{ content }}</body></html>\n")
     (site / "_posts" / "2000-01-01-derivation.md").write_text(post, encoding="utf-8")
-    done = subprocess.run([jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     pages = list((site / "_site").rglob("*.html"))
     assert len(pages) == 1, pages
     return pages[0].read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (12, 12, 12, "generic"), ("m", "k", "n", "sum"),
-                                  CONV_CASES[0]])
+@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (12, 12, 12, "generic"), ("m", "k", "n", "sum"), CONV_CASES[0]])
 def test_jekyll_keeps_every_formula_intact(tmp_path, case):
     d = symgrad.conv2d(**case) if isinstance(case, dict) else symgrad.matmul(*case)
     post = symgrad.render(d, "jekyll")
@@ -217,8 +263,7 @@ ATTACK = r"\(\href{javascript:alert(1)}{x}\style{position:fixed;top:0;left:0;wid
 def test_a_title_is_never_typeset_by_mathjax(browser, tmp_path):
     d = symgrad.matmul(1, 1, 1)
     path = tmp_path / "page.html"
-    page_text = symgrad.render(d, "html", mathjax_url=LOCAL_MATHJAX.as_uri(), title=ATTACK + " $$y$$",
-                               author=ATTACK)
+    page_text = symgrad.render(d, "html", mathjax_url=LOCAL_MATHJAX.as_uri(), title=ATTACK + " $$y$$", author=ATTACK)
     path.write_text(page_text, encoding="utf-8")
     emitted, _ = html_formulas(page_text.split("</h1>", 1)[1])
     page = browser.new_page()
@@ -247,13 +292,13 @@ def test_every_character_a_tex_title_may_hold_compiles(tmp_path):
     pdftotext = require_program("pdftotext", "apt-get install poppler-utils")
     d = symgrad.matmul(1, 1, 1)
     for n, start in enumerate(range(0, len(settable), 140)):  # a title holds at most 300 characters
-        chunk = settable[start:start + 140]
+        chunk = settable[start : start + 140]
         target = tmp_path / f"title{n}.tex"
-        target.write_text(symgrad.render(d, "tex", title=" ".join(chunk[::2]), author=" ".join(chunk[1::2])),
-                          encoding="utf-8")
+        target.write_text(
+            symgrad.render(d, "tex", title=" ".join(chunk[::2]), author=" ".join(chunk[1::2])), encoding="utf-8"
+        )
         done = compile_tex(target)
         assert done.returncode == 0, done.stdout[-3000:]
-        text = subprocess.run([pdftotext, str(target.with_suffix(".pdf")), "-"], capture_output=True,
-                              text=True).stdout
+        text = subprocess.run([pdftotext, str(target.with_suffix(".pdf")), "-"], capture_output=True, text=True).stdout
         if n == 0:  # T1 fonts print < > | as themselves, where OT1 prints ¡ ¿ —
             assert all(ch in text for ch in "<>|")

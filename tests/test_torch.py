@@ -1,4 +1,5 @@
 """PyTorch autograd as the independent numeric oracle, in float64, as in the reference post."""
+
 import random
 
 import pytest
@@ -18,8 +19,12 @@ def test_gradients_match_autograd(m, k, n, loss):
     torch = require_torch()
     d = symgrad.matmul(m, k, n, loss)
     rng = random.Random(f"{m}{k}{n}{loss}")
-    A = torch.tensor([[rng.uniform(-2, 2) for _ in range(k)] for _ in range(m)], dtype=torch.float64, requires_grad=True)
-    B = torch.tensor([[rng.uniform(-2, 2) for _ in range(n)] for _ in range(k)], dtype=torch.float64, requires_grad=True)
+    A = torch.tensor(
+        [[rng.uniform(-2, 2) for _ in range(k)] for _ in range(m)], dtype=torch.float64, requires_grad=True
+    )
+    B = torch.tensor(
+        [[rng.uniform(-2, 2) for _ in range(n)] for _ in range(k)], dtype=torch.float64, requires_grad=True
+    )
     C = A.mm(B)
     L = C.mean() if loss == "mean" else C.sum()
     L.backward()
@@ -46,5 +51,5 @@ def test_generic_gradients_match_autograd_with_any_upstream():
     values |= {d.inputs["B"][i, j]: B[i, j].item() for i in range(4) for j in range(2)}
     values |= {d.upstream[i, j]: G[i, j].item() for i in range(3) for j in range(2)}
     for name, tensor in (("A", A), ("B", B)):
-        diff = (d.grad[name].xreplace(values) - sympy.Matrix(tensor.grad.tolist()))
+        diff = d.grad[name].xreplace(values) - sympy.Matrix(tensor.grad.tolist())
         assert max(abs(float(v)) for v in diff) < 1e-12

@@ -11,6 +11,7 @@ element: dL/dX = conv_transpose2d(G, W) with the output padding that recovers H�
 correlation of X with G summed over the batch; dL/db = Σ_{n,i,j} G. And the im2col view:
 Y = W_mat · unfold(X) + b, dW_mat = Σ_n G_mat · unfold(X)ᵀ, dX = fold(W_matᵀ · G_mat).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 import sympy
 
 from .. import poly
-from ..derivation import Equation, Step, TensorView
 from ..budget import check_budget
+from ..derivation import Equation, Step, TensorView
 from ..derive import Problem, derive, pick_index
 from ..errors import SymgradError
 from ..evaluate import TensorOpBase
@@ -53,8 +54,10 @@ class Geometry:
 
     @property
     def out(self) -> tuple:
-        return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1 for size, p, d, k, s in
-                     zip((self.H, self.W), self.padding, self.dilation, (self.kH, self.kW), self.stride))
+        return tuple(
+            (size + 2 * p - d * (k - 1) - 1) // s + 1
+            for size, p, d, k, s in zip((self.H, self.W), self.padding, self.dilation, (self.kH, self.kW), self.stride)
+        )
 
     def at(self, i: int, j: int, u: int, v: int):
         """Where kernel tap (u, v) of output position (i, j) reads X: (h, w), or None in the padding."""
@@ -71,8 +74,12 @@ class Geometry:
 
     def output_padding(self) -> tuple:
         """What conv_transpose2d must add to give back H×W (the floor in the size formula)."""
-        return tuple(size - ((o - 1) * s - 2 * p + d * (k - 1) + 1) for size, o, s, p, d, k in
-                     zip((self.H, self.W), self.out, self.stride, self.padding, self.dilation, (self.kH, self.kW)))
+        return tuple(
+            size - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+            for size, o, s, p, d, k in zip(
+                (self.H, self.W), self.out, self.stride, self.padding, self.dilation, (self.kH, self.kW)
+            )
+        )
 
     def params(self) -> tuple:
         return (*self.stride, *self.padding, *self.dilation, self.groups)
@@ -108,27 +115,57 @@ def geometry(input_shape, weight_shape, stride, padding, dilation, groups) -> Ge
     if C % groups or O % groups:
         raise SymgradError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({O})")
     if Cg != C // groups:
-        raise SymgradError(f"the weight has {Cg} input channels, but {C} channels in {groups} groups need {C // groups}")
-    geo = Geometry(N, C, H, W, O, kH, kW, pair("stride", stride, 1), pair("padding", padding, 0),
-                   pair("dilation", dilation, 1), groups)
+        raise SymgradError(
+            f"the weight has {Cg} input channels, but {C} channels in {groups} groups need {C // groups}"
+        )
+    geo = Geometry(
+        N,
+        C,
+        H,
+        W,
+        O,
+        kH,
+        kW,
+        pair("stride", stride, 1),
+        pair("padding", padding, 0),
+        pair("dilation", dilation, 1),
+        groups,
+    )
     for axis, size, k, p, d in zip("HW", (H, W), (kH, kW), geo.padding, geo.dilation):
         if d * (k - 1) + 1 > size + 2 * p:
-            raise SymgradError(f"the kernel spans {d * (k - 1) + 1} along {axis} (dilation {d}), more than the "
-                               f"padded input ({size} + 2·{p} = {size + 2 * p})")
+            raise SymgradError(
+                f"the kernel spans {d * (k - 1) + 1} along {axis} (dilation {d}), more than the "
+                f"padded input ({size} + 2·{p} = {size + 2 * p})"
+            )
     return geo
 
 
-def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, padding=0, dilation=1, groups=1,
-           bias=True, loss="generic", *, pick_x=None, pick_w=None, max_terms=None):
+def conv2d(
+    input_shape=(1, 2, 5, 5),
+    weight_shape=(2, 2, 3, 3),
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    bias=True,
+    loss="generic",
+    *,
+    pick_x=None,
+    pick_w=None,
+    max_terms=None,
+):
     """Derive dL/dX, dL/dW and dL/db for Y = conv2d(X, W, b); picks are 1-based, as printed.
     ``max_terms`` raises the size budget (see ``symgrad.budget``)."""
     loss = check_loss(loss)
     geo = geometry(input_shape, weight_shape, stride, padding, dilation, groups)
     outputs = geo.N * geo.O * geo.out[0] * geo.out[1]
     # at most one term per kernel tap and output, plus the bias; inputs, weights, outputs, upstream
-    check_budget(f"this convolution ({geo.N}×{geo.C}×{geo.H}×{geo.W} input, {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel)",
-                 outputs * (geo.Cg * geo.kH * geo.kW + 1),
-                 geo.N * geo.C * geo.H * geo.W + geo.O * geo.Cg * geo.kH * geo.kW + geo.O + 2 * outputs, max_terms)
+    check_budget(
+        f"this convolution ({geo.N}×{geo.C}×{geo.H}×{geo.W} input, {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel)",
+        outputs * (geo.Cg * geo.kH * geo.kW + 1),
+        geo.N * geo.C * geo.H * geo.W + geo.O * geo.Cg * geo.kH * geo.kW + geo.O + 2 * outputs,
+        max_terms,
+    )
     reg = Registry()
     X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
     W = SymbolTensor.create(reg, "W", "w", (geo.O, geo.Cg, geo.kH, geo.kW))
@@ -149,31 +186,57 @@ def conv2d(input_shape=(1, 2, 5, 5), weight_shape=(2, 2, 3, 3), stride=1, paddin
             entry[(inputs["b"].id_at((o,)),)] = 1
         definitions.append(entry)
     params = geo.params()
-    closed = {"X": ConvTranspose2d(*SYM("G", "W"), *params, *geo.output_padding()),
-              "W": Conv2dWeight(*SYM("X", "G"), *params, geo.kH, geo.kW, 1)}
+    closed = {
+        "X": ConvTranspose2d(*SYM("G", "W"), *params, *geo.output_padding()),
+        "W": Conv2dWeight(*SYM("X", "G"), *params, geo.kH, geo.kW, 1),
+    }
     if bias:
         closed["b"] = BiasGrad(*SYM("G"))
-    forward = Im2colForward(*SYM("X", "W", "b"), *params, geo.kH, geo.kW) if bias else \
-        Im2colForwardNoBias(*SYM("X", "W"), *params, geo.kH, geo.kW)
-    views = [("Y", forward),
-             ("W", Im2colWeightGrad(*SYM("X", "G"), *params, geo.kH, geo.kW)),
-             ("X", Im2colInputGrad(*SYM("G", "W"), *params, geo.H, geo.W))]
-    problem = Problem(
-        op="conv2d", sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.O, geo.Cg, geo.kH, geo.kW)},
-        registry=reg, inputs=inputs, output=Y, definitions=PolyTensor(Y.shape, tuple(definitions)),
-        closed_forms=closed, equations=equations,
-        meta={"geometry": geo, "views": views, "bias": bias, "body": "conv2d", "claim_functions": claim_functions,
-              "title": f"Convolution and its gradients: a {geo.N}×{geo.C}×{geo.H}×{geo.W} input, "
-                       f"a {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel",
-              "stem": "conv2d-" + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W))) + "-"
-                      + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
-              "notation": notation(geo, reg, inputs), "code": code_lines,
-              "forward_code": {"torch": "torch.nn.functional.conv2d(X, W, " + ("b" if bias else "None")
-                               + f", stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, "
-                               f"groups={geo.groups})"}},
+    forward = (
+        Im2colForward(*SYM("X", "W", "b"), *params, geo.kH, geo.kW)
+        if bias
+        else Im2colForwardNoBias(*SYM("X", "W"), *params, geo.kH, geo.kW)
     )
-    picks = {"X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
-             "W": pick_index(pick_w, (1, 1, min(2, geo.kH), min(2, geo.kW)), rank=4)}
+    views = [
+        ("Y", forward),
+        ("W", Im2colWeightGrad(*SYM("X", "G"), *params, geo.kH, geo.kW)),
+        ("X", Im2colInputGrad(*SYM("G", "W"), *params, geo.H, geo.W)),
+    ]
+    problem = Problem(
+        op="conv2d",
+        sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.O, geo.Cg, geo.kH, geo.kW)},
+        registry=reg,
+        inputs=inputs,
+        output=Y,
+        definitions=PolyTensor(Y.shape, tuple(definitions)),
+        closed_forms=closed,
+        equations=equations,
+        meta={
+            "geometry": geo,
+            "views": views,
+            "bias": bias,
+            "body": "conv2d",
+            "claim_functions": claim_functions,
+            "title": f"Convolution and its gradients: a {geo.N}×{geo.C}×{geo.H}×{geo.W} input, "
+            f"a {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel",
+            "stem": "conv2d-"
+            + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W)))
+            + "-"
+            + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
+            "notation": notation(geo, reg, inputs),
+            "code": code_lines,
+            "forward_code": {
+                "torch": "torch.nn.functional.conv2d(X, W, "
+                + ("b" if bias else "None")
+                + f", stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, "
+                f"groups={geo.groups})"
+            },
+        },
+    )
+    picks = {
+        "X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
+        "W": pick_index(pick_w, (1, 1, min(2, geo.kH), min(2, geo.kW)), rank=4),
+    }
     return derive(problem, loss, picks)
 
 
@@ -183,27 +246,38 @@ def SYM(*names):
 
 def notation(geo: Geometry, reg, inputs) -> dict:
     """The output size (derived, checked) and slices of the inputs to show."""
-    first_x = PolyTensor((geo.H, geo.W), tuple(poly.var(inputs["X"].id_at((0, 0, h, w)))
-                                               for h in range(geo.H) for w in range(geo.W)))
-    first_w = PolyTensor((geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v)))
-                                                 for u in range(geo.kH) for v in range(geo.kW)))
+    first_x = PolyTensor(
+        (geo.H, geo.W), tuple(poly.var(inputs["X"].id_at((0, 0, h, w))) for h in range(geo.H) for w in range(geo.W))
+    )
+    first_w = PolyTensor(
+        (geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v))) for u in range(geo.kH) for v in range(geo.kW))
+    )
     n, o, i, j, c, u, v = sympy.symbols("n o i j c u v", integer=True)
     s, p, dl = sympy.symbols("s p d", integer=True, positive=True)
     x, w, b, y = (sympy.IndexedBase(letter) for letter in "xwby")
-    entry = sympy.Sum(sympy.Mul(w[o, c, u, v], x[n, c, i * s - p + u * dl, j * s - p + v * dl], evaluate=False),
-                      (v, 0, sympy.Symbol("k_W") - 1), (u, 0, sympy.Symbol("k_H") - 1), (c, 1, sympy.Symbol("C_g")))
+    entry = sympy.Sum(
+        sympy.Mul(w[o, c, u, v], x[n, c, i * s - p + u * dl, j * s - p + v * dl], evaluate=False),
+        (v, 0, sympy.Symbol("k_W") - 1),
+        (u, 0, sympy.Symbol("k_H") - 1),
+        (c, 1, sympy.Symbol("C_g")),
+    )
     definition = sympy.Add(b[o], entry, evaluate=False) if "b" in inputs else entry
-    return {"definition": ((y[n, o, i, j], definition),),
-            "slices": ((sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
-                       (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)))}
+    return {
+        "definition": ((y[n, o, i, j], definition),),
+        "slices": (
+            (sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
+            (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)),
+        ),
+    }
 
 
 def equations(d) -> dict:
     geo: Geometry = d.meta["geometry"]
     eq = {}
     size_steps = []
-    for axis, size, k, s, p, dil, out in zip(("H", "W"), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride,
-                                            geo.padding, geo.dilation, geo.out):
+    for axis, size, k, s, p, dil, out in zip(
+        ("H", "W"), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride, geo.padding, geo.dilation, geo.out
+    ):
         inner = sympy.Add(size, 2 * p, -dil * (k - 1), -1, evaluate=False)
         ratio = sympy.Mul(inner, sympy.Pow(s, -1, evaluate=False), evaluate=False)
         formula = sympy.Add(sympy.floor(ratio, evaluate=False), 1, evaluate=False)
@@ -218,8 +292,16 @@ def equations(d) -> dict:
     L = sympy.Symbol("L")
     if d.loss != "generic":
         value = d.upstream_values.entries[0].get((), 0)
-        eq["loss"] = Equation("loss", (Step(sympy.Derivative(L, d.registry.symbol(first)),
-                                            sympy.Rational(value.numerator, value.denominator), "loss entry"),))
+        eq["loss"] = Equation(
+            "loss",
+            (
+                Step(
+                    sympy.Derivative(L, d.registry.symbol(first)),
+                    sympy.Rational(value.numerator, value.denominator),
+                    "loss entry",
+                ),
+            ),
+        )
     return eq
 
 
@@ -231,9 +313,11 @@ def code_lines(d, lib: str) -> list:
     geo: Geometry = d.meta["geometry"]
     F = "torch.nn.functional"
     common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}"
-    upstream = {"mean": "grad_Y = torch.ones(Y.shape, dtype=torch.float64) / Y.numel()",
-                "sum": "grad_Y = torch.ones(Y.shape, dtype=torch.float64)",
-                "generic": "# grad_Y = dL/dY, handed in by the layer above"}[d.loss]
+    upstream = {
+        "mean": "grad_Y = torch.ones(Y.shape, dtype=torch.float64) / Y.numel()",
+        "sum": "grad_Y = torch.ones(Y.shape, dtype=torch.float64)",
+        "generic": "# grad_Y = dL/dY, handed in by the layer above",
+    }[d.loss]
     lines = [
         upstream,
         f"grad_X = {F}.conv_transpose2d(grad_Y, W, {common}, groups={geo.groups}, "
@@ -256,14 +340,28 @@ def claim_functions(d) -> dict:
     geo: Geometry = d.meta["geometry"]
 
     def conv_transpose2d(G, W, stride=1, padding=0, dilation=1, groups=1, output_padding=0):
-        return ConvTranspose2d(G, W, *pair("stride", stride, 1), *pair("padding", padding, 0),
-                               *pair("dilation", dilation, 1), positive("groups", groups),
-                               *pair("output_padding", output_padding, 0))
+        return ConvTranspose2d(
+            G,
+            W,
+            *pair("stride", stride, 1),
+            *pair("padding", padding, 0),
+            *pair("dilation", dilation, 1),
+            positive("groups", groups),
+            *pair("output_padding", output_padding, 0),
+        )
 
     def conv2d_weight(X, G, stride=1, padding=0, dilation=1, groups=1, batch_sum=True):
-        return Conv2dWeight(X, G, *pair("stride", stride, 1), *pair("padding", padding, 0),
-                            *pair("dilation", dilation, 1), positive("groups", groups), geo.kH, geo.kW,
-                            int(batch_sum))
+        return Conv2dWeight(
+            X,
+            G,
+            *pair("stride", stride, 1),
+            *pair("padding", padding, 0),
+            *pair("dilation", dilation, 1),
+            positive("groups", groups),
+            geo.kH,
+            geo.kW,
+            int(batch_sum),
+        )
 
     def bias_grad(G):
         return BiasGrad(G)
@@ -289,13 +387,16 @@ def _dims(shape) -> str:
 
 # --- closed forms, each computed on its own ---------------------------------------------------
 
+
 def _geo(params, N, C, H, W, O, kH, kW, G=None):
     """The geometry a closed form's parameters describe; G, when given, must have its output shape."""
     sH, sW, pH, pW, dH, dW, groups = params[:7]
     geo = Geometry(N, C, H, W, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
     if G is not None and tuple(G.shape[2:]) != geo.out:
-        raise SymgradError(f"these parameters give a {geo.out[0]}×{geo.out[1]} output, but the upstream gradient "
-                           f"is {G.shape[2]}×{G.shape[3]}")
+        raise SymgradError(
+            f"these parameters give a {geo.out[0]}×{geo.out[1]} output, but the upstream gradient "
+            f"is {G.shape[2]}×{G.shape[3]}"
+        )
     return geo
 
 
@@ -312,16 +413,23 @@ class ConvTranspose2d(TensorOpBase):
 
     def describe(self):
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
-        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups),
-                ("output padding", (opH, opW))]
+        return [
+            ("stride", (sH, sW)),
+            ("padding", (pH, pW)),
+            ("dilation", (dH, dW)),
+            ("groups", groups),
+            ("output padding", (opH, opW)),
+        ]
 
     def result_shape(self, g_shape, w_shape) -> tuple:
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
         N, O, Ho, Wo = _rank4("conv_transpose2d", "first tensor (the upstream gradient)", g_shape)
         O_w, Cg, kH, kW = _rank4("conv_transpose2d", "second tensor (the weight)", w_shape)
-        if O != O_w:
-            raise SymgradError(f"conv_transpose2d: the first tensor has {O} channels, but the weight has {O_w} "
-                               "output channels (the arguments are the upstream gradient, then the weight)")
+        if O_w != O:
+            raise SymgradError(
+                f"conv_transpose2d: the first tensor has {O} channels, but the weight has {O_w} "
+                "output channels (the arguments are the upstream gradient, then the weight)"
+            )
         if O % groups:
             raise SymgradError(f"conv_transpose2d: groups={groups} does not divide the {O} channels")
         H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
@@ -356,16 +464,16 @@ class Conv2dWeight(TensorOpBase):
     label = "Conv2dWeight"
 
     def describe(self):
-        sH, sW, pH, pW, dH, dW, groups, kH, kW, batch_sum = self.params
+        sH, sW, pH, pW, dH, dW, groups, _kH, _kW, batch_sum = self.params
         out = [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
         return out + ([] if batch_sum else [("first sample only", None)])
 
     def result_shape(self, x_shape, g_shape) -> tuple:
-        *params, kH, kW, batch_sum = self.params
+        *params, kH, kW, _batch_sum = self.params
         N, C, H, W = _rank4("conv2d_weight", "first tensor (the input)", x_shape)
         N_g, O, _, _ = _rank4("conv2d_weight", "second tensor (the upstream gradient)", g_shape)
         groups = params[6]
-        if N != N_g:
+        if N_g != N:
             raise SymgradError(f"conv2d_weight: the input has {N} samples, but the upstream gradient has {N_g}")
         if C % groups or O % groups:
             raise SymgradError(f"conv2d_weight: groups={groups} must divide the {C} input and {O} output channels")
@@ -403,8 +511,12 @@ class BiasGrad(TensorOpBase):
 
     def compute(self, G):
         N, O, Ho, Wo = G.shape
-        return PolyTensor((O,), tuple(poly.add(*(G[(n, o, i, j)] for n in range(N) for i in range(Ho)
-                                                  for j in range(Wo))) for o in range(O)))
+        return PolyTensor(
+            (O,),
+            tuple(
+                poly.add(*(G[(n, o, i, j)] for n in range(N) for i in range(Ho) for j in range(Wo))) for o in range(O)
+            ),
+        )
 
 
 def unfold(X, n, group, geo) -> PolyTensor:
@@ -421,14 +533,18 @@ def unfold(X, n, group, geo) -> PolyTensor:
 def weight_matrix(W, group, geo) -> PolyTensor:
     """W_mat of one group: rows the group's output channels, columns (c, u, v)."""
     per = geo.Cg * geo.kH * geo.kW  # W is row-major, so output channel o is one run of entries
-    return PolyTensor((geo.Og, per), W.entries[group * geo.Og * per:(group + 1) * geo.Og * per])
+    return PolyTensor((geo.Og, per), W.entries[group * geo.Og * per : (group + 1) * geo.Og * per])
 
 
 def output_matrix(G, n, group, geo) -> PolyTensor:
     """G_mat of sample n, one group: rows output channels, columns positions (i, j)."""
     Ho, Wo = geo.out
-    return PolyTensor((geo.Og, Ho * Wo), tuple(G[(n, o, i, j)] for o in range(group * geo.Og, (group + 1) * geo.Og)
-                                               for i in range(Ho) for j in range(Wo)))
+    return PolyTensor(
+        (geo.Og, Ho * Wo),
+        tuple(
+            G[(n, o, i, j)] for o in range(group * geo.Og, (group + 1) * geo.Og) for i in range(Ho) for j in range(Wo)
+        ),
+    )
 
 
 class Im2colForward(TensorOpBase):
@@ -472,8 +588,11 @@ class Im2colWeightGrad(TensorOpBase):
             acc = None
             for n in range(N):
                 part = matmul(output_matrix(G, n, group, geo), transpose(unfold(X, n, group, geo)))
-                acc = part if acc is None else PolyTensor(part.shape, tuple(
-                    poly.add(a, b) for a, b in zip(acc.entries, part.entries)))
+                acc = (
+                    part
+                    if acc is None
+                    else PolyTensor(part.shape, tuple(poly.add(a, b) for a, b in zip(acc.entries, part.entries)))
+                )
             blocks.extend(acc.entries)
         return PolyTensor((geo.O, geo.Cg, kH, kW), tuple(blocks))
 

@@ -4,13 +4,14 @@ Forward entries c_ij = Σ_t a_it b_tj; closed forms dL/dA = G·Bᵀ and
 dL/dB = Aᵀ·G with G = dL/dC; the regrouping steps of the reference's
 Eqs. (11)–(13) and (15)–(17).
 """
+
 from __future__ import annotations
 
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
-from ..derivation import Equation, GeneralMatrix, Step, TensorView
 from ..budget import check_budget
+from ..derivation import Equation, GeneralMatrix, Step, TensorView
 from ..derive import Problem, derive, pick_index
 from ..engine import gc_paused
 from ..errors import SymgradError
@@ -35,19 +36,24 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     symbolic = [isinstance(s, (str, sympy.Symbol)) for s in (m, k, n)]
     if any(symbolic):
         if not all(symbolic):
-            raise SymgradError("give all three sizes as integers, or all three as names such as 'm', 'k', 'n' "
-                               "(mixed concrete and symbolic sizes are not supported)")
+            raise SymgradError(
+                "give all three sizes as integers, or all three as names such as 'm', 'k', 'n' "
+                "(mixed concrete and symbolic sizes are not supported)"
+            )
         if pick_a is not None or pick_b is not None:
             raise SymgradError("a general derivation has no picked elements: it derives an arbitrary a_pq and b_pq")
         from .matmul_general import matmul_general
+
         return matmul_general(m, k, n, loss, letters)
     loss = check_loss(loss)
     sizes = {"m": check_size("m", m), "k": check_size("k", k), "n": check_size("n", n)}
     m, k, n = sizes.values()
     # m·k·n products; the inputs, the outputs and their upstream gradients
     check_budget(f"C = AB with A {m}×{k} and B {k}×{n}", m * k * n, m * k + k * n + 2 * m * n, max_terms)
-    picks = {letters[0].upper(): pick_index(pick_a, (min(2, m), min(3, k)), rank=2),
-             letters[1].upper(): pick_index(pick_b, (min(1, k), min(2, n)), rank=2)}
+    picks = {
+        letters[0].upper(): pick_index(pick_a, (min(2, m), min(3, k)), rank=2),
+        letters[1].upper(): pick_index(pick_b, (min(1, k), min(2, n)), rank=2),
+    }
     return derive(problem(m, k, n, loss, letters), loss, picks)
 
 
@@ -60,19 +66,27 @@ def problem(m: int, k: int, n: int, loss: str, letters=("a", "b", "c")) -> Probl
     C = SymbolTensor.create(reg, lc.upper(), lc, (m, n))
     # c_ij = Σ_t a_it b_tj; A's ids come before B's, so (a, b) is already sorted
     with gc_paused():
-        definitions = PolyTensor((m, n), tuple(
-            {(A.ids[i * k + t], B.ids[t * n + j]): 1 for t in range(k)}
-            for i in range(m) for j in range(n)))
+        definitions = PolyTensor(
+            (m, n),
+            tuple({(A.ids[i * k + t], B.ids[t * n + j]): 1 for t in range(k)} for i in range(m) for j in range(n)),
+        )
     nA, nB = MatrixSymbol(A.name, m, k), MatrixSymbol(B.name, k, n)
     G = MatrixSymbol("G", m, n)
     return Problem(
-        op="matmul", sizes={"m": m, "k": k, "n": n}, registry=reg, inputs={A.name: A, B.name: B}, output=C,
+        op="matmul",
+        sizes={"m": m, "k": k, "n": n},
+        registry=reg,
+        inputs={A.name: A, B.name: B},
+        output=C,
         definitions=definitions,
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
-        meta={"notation": notation(la, lb, lc, loss), "letters": (la, lb, lc),
-              "title": f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
-              "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"}},
+        meta={
+            "notation": notation(la, lb, lc, loss),
+            "letters": (la, lb, lc),
+            "title": f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
+            "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"},
+        },
     )
 
 
@@ -86,24 +100,34 @@ def equations(d) -> dict:
     G = MatrixSymbol("G", m, n)
     view = lambda name, t: TensorView(name, t, reg)  # noqa: E731
     eq = {
-        "inputs": Equation("inputs", (
-            Step(sA, view(na, PolyTensor.of_symbols(A)), "notation"),
-            Step(sB, view(nb, PolyTensor.of_symbols(B)), "notation"))),
-        "product": Equation("product", (
-            Step(sC, view(C.name, PolyTensor.of_symbols(C)), "notation"),
-            Step(view(C.name, PolyTensor.of_symbols(C)), MatMul(sA, sB), "definition", explicit=True),
-            Step(MatMul(sA, sB), view(C.name, d.definitions), "definition"))),
+        "inputs": Equation(
+            "inputs",
+            (
+                Step(sA, view(na, PolyTensor.of_symbols(A)), "notation"),
+                Step(sB, view(nb, PolyTensor.of_symbols(B)), "notation"),
+            ),
+        ),
+        "product": Equation(
+            "product",
+            (
+                Step(sC, view(C.name, PolyTensor.of_symbols(C)), "notation"),
+                Step(view(C.name, PolyTensor.of_symbols(C)), MatMul(sA, sB), "definition", explicit=True),
+                Step(MatMul(sA, sB), view(C.name, d.definitions), "definition"),
+            ),
+        ),
         "loss": Equation("loss", (Step(G, view("G", d.upstream_values), "loss"),)),
     }
     for name, closed in d.closed_forms.items():
         dX = MatrixSymbol(f"d{name}", *d.input_tensors[name].shape)  # the input's shape, not the closed form's
-        eq[f"grad_{name}"] = Equation(f"grad_{name}", (
-            Step(dX, view(f"d{name}", d.grads_upstream[name]), "every element"),))
+        eq[f"grad_{name}"] = Equation(
+            f"grad_{name}", (Step(dX, view(f"d{name}", d.grads_upstream[name]), "every element"),)
+        )
         eq[f"regroup_{name}"] = Equation(f"regroup_{name}", (Step(dX, closed, "regroup", explicit=True),))
         eq[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed, "closed form"),))
         eq[f"dims_{name}"] = Equation(f"dims_{name}", (Step(dX, closed, "dimensions"),))
-        eq[f"values_{name}"] = Equation(f"values_{name}", (
-            Step(dX, view(f"d{name}", d.grads_values[name]), "loss substituted"),))
+        eq[f"values_{name}"] = Equation(
+            f"values_{name}", (Step(dX, view(f"d{name}", d.grads_values[name]), "loss substituted"),)
+        )
     return eq
 
 
@@ -114,16 +138,23 @@ def notation(la: str, lb: str, lc: str, loss: str) -> dict:
     L = sympy.Symbol("L")
     A, B, C = (MatrixSymbol(x.upper(), 1, 1) for x in (la, lb, lc))
     total = sympy.Sum(c[i, j], (j, 1, n), (i, 1, m))
-    loss_rhs = {"mean": sympy.Mul(1 / (m * n), total, evaluate=False), "sum": total,
-                "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}"))}[loss]
+    loss_rhs = {
+        "mean": sympy.Mul(1 / (m * n), total, evaluate=False),
+        "sum": total,
+        "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}")),
+    }[loss]
     from ..index import upstream_base
+
     g, p, q = upstream_base(lc), *sympy.symbols("p q")
     proven = "proven for every size"
-    general = ((sympy.Derivative(L, a[p, q]), sympy.Sum(sympy.Mul(g[p, j], b[q, j], evaluate=False), (j, 1, n)), proven),
-               (sympy.Derivative(L, b[p, q]), sympy.Sum(sympy.Mul(a[i, p], g[i, q], evaluate=False), (i, 1, m)), proven))
+    general = (
+        (sympy.Derivative(L, a[p, q]), sympy.Sum(sympy.Mul(g[p, j], b[q, j], evaluate=False), (j, 1, n)), proven),
+        (sympy.Derivative(L, b[p, q]), sympy.Sum(sympy.Mul(a[i, p], g[i, q], evaluate=False), (i, 1, m)), proven),
+    )
     f, x, path = sympy.IndexedBase("f"), sympy.IndexedBase("x"), sympy.Symbol("m")
-    chain = sympy.Sum(sympy.Mul(sympy.Derivative(L, f[path]), sympy.Derivative(f[path], x[i]), evaluate=False),
-                      (path, 1, M))
+    chain = sympy.Sum(
+        sympy.Mul(sympy.Derivative(L, f[path]), sympy.Derivative(f[path], x[i]), evaluate=False), (path, 1, M)
+    )
     return {
         "general_inputs": ((A, GeneralMatrix(la, "m", "k")), (B, GeneralMatrix(lb, "k", "n"))),
         "general_product": ((C, GeneralMatrix(lc, "m", "n")),),

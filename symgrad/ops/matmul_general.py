@@ -4,6 +4,7 @@ For dL/da_pq: the chain rule over every c_ij; the local partial dc_ij/da_pq = δ
 definition c_ij = Σ_t a_it b_tj; sifting over i; and the entry (G Bᵀ)_pq recognised. The same
 for B. Each step is a SymPy equation over Indexed entries, checked by ``general_prover``.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,10 +59,24 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         return sympy.Mul(*factors, evaluate=False)
 
     plans = [
-        (nA, a[p, q], {p: (1, M), q: (1, K)}, mul(delta(i, p), delta(t, q), b[t, j]), mul(delta(i, p), b[q, j]),
-         Sum(mul(g[p, j], b[q, j]), (j, 1, N)), Sum(mul(Entry(G, p, j), Entry(B.T, j, q)), (j, 1, N))),
-        (nB, b[p, q], {p: (1, K), q: (1, N)}, mul(a[i, t], delta(t, p), delta(j, q)), mul(a[i, p], delta(j, q)),
-         Sum(mul(a[i, p], g[i, q]), (i, 1, M)), Sum(mul(Entry(A.T, p, i), Entry(G, i, q)), (i, 1, M))),
+        (
+            nA,
+            a[p, q],
+            {p: (1, M), q: (1, K)},
+            mul(delta(i, p), delta(t, q), b[t, j]),
+            mul(delta(i, p), b[q, j]),
+            Sum(mul(g[p, j], b[q, j]), (j, 1, N)),
+            Sum(mul(Entry(G, p, j), Entry(B.T, j, q)), (j, 1, N)),
+        ),
+        (
+            nB,
+            b[p, q],
+            {p: (1, K), q: (1, N)},
+            mul(a[i, t], delta(t, p), delta(j, q)),
+            mul(a[i, p], delta(j, q)),
+            Sum(mul(a[i, p], g[i, q]), (i, 1, M)),
+            Sum(mul(Entry(A.T, p, i), Entry(G, i, q)), (i, 1, M)),
+        ),
     ]
     for name, x, own, by_term, local, after_sift, transposed in plans:
         cij = c[i, j]
@@ -80,33 +95,48 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         equations[f"sift_{name}"] = Equation(f"sift_{name}", (put, sift, transpose, product))
         dX = MatrixSymbol(f"d{name}", *closed[name].shape)
         equations[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed[name], "all elements"),))
-        ranges.update({f"chain_{name}": own, f"local_{name}": with_c, f"sift_{name}": own,
-                       f"identity_{name}": own})
+        ranges.update({f"chain_{name}": own, f"local_{name}": with_c, f"sift_{name}": own, f"identity_{name}": own})
         if loss != "generic":
             weight = 1 / (M * N) if loss == "mean" else sympy.Integer(1)
             ones = sympy.expand(after_sift.function.xreplace({g[p, j]: 1, g[i, q]: 1}))
-            equations[f"pick_value_{name}"] = Equation(f"pick_value_{name}", (
-                Step(after_sift, weight * Sum(ones, *after_sift.limits), "substitute the loss"),))
+            equations[f"pick_value_{name}"] = Equation(
+                f"pick_value_{name}", (Step(after_sift, weight * Sum(ones, *after_sift.limits), "substitute the loss"),)
+            )
             ranges[f"pick_value_{name}"] = own
     if loss != "generic":
         weight = 1 / (M * N) if loss == "mean" else sympy.Integer(1)
         equations["loss"] = Equation("loss", (Step(sympy.Derivative(L, c[i, j]), weight, "loss"),))
         ranges["loss"] = {i: (1, M), j: (1, N)}
     total = Sum(c[u, v], (v, 1, N), (u, 1, M))
-    loss_rhs = {"mean": sympy.Mul(1 / (M * N), total, evaluate=False), "sum": total,
-                "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{nC}}}"))}[loss]
+    loss_rhs = {
+        "mean": sympy.Mul(1 / (M * N), total, evaluate=False),
+        "sum": total,
+        "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{nC}}}")),
+    }[loss]
     notation = {
         "entry": ((c[i, j], definition[c](i, j)),),
         "loss_definition": ((L, loss_rhs),),
     }
     return GeneralDerivation(
-        op="matmul", sizes=sizes, loss=loss, letters=(la, lb, lc), input_names=(nA, nB), output_name=nC,
+        op="matmul",
+        sizes=sizes,
+        loss=loss,
+        letters=(la, lb, lc),
+        input_names=(nA, nB),
+        output_name=nC,
         bases={nA: a, nB: b, nC: c, "G": g},
         matrices={nA: A, nB: B, nC: MatrixSymbol(nC, M, N), "G": G},
-        closed_forms=closed, equations=equations, ranges=ranges, instantiate_up_to=instantiate_up_to,
-        meta={"notation": notation, "loss_sum": (u, v, weight_of(loss, M, N)), "body": "matmul_general",
-              "title": "Matrix multiplication and its gradients, for every size",
-              "stem": "matmul-general"},
+        closed_forms=closed,
+        equations=equations,
+        ranges=ranges,
+        instantiate_up_to=instantiate_up_to,
+        meta={
+            "notation": notation,
+            "loss_sum": (u, v, weight_of(loss, M, N)),
+            "body": "matmul_general",
+            "title": "Matrix multiplication and its gradients, for every size",
+            "stem": "matmul-general",
+        },
     )
 
 
