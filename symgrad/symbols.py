@@ -102,6 +102,10 @@ class SymbolTensor:
 
     def flat(self, index: tuple[int, ...]) -> int:
         """Row-major position of a 0-based index."""
+        if len(index) == 4:  # the convolutions' hot path
+            i, j, k, m = index
+            _, s1, s2, s3 = self.shape
+            return ((i * s1 + j) * s2 + k) * s3 + m
         pos = 0
         for i, s in zip(index, self.shape):
             pos = pos * s + i

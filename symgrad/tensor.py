@@ -34,10 +34,7 @@ class PolyTensor:
         return cls(tuple(shape), tuple(entry(ix) for ix in indices(shape)))
 
     def __getitem__(self, index: tuple[int, ...]):
-        pos = 0
-        for i, s in zip(index, self.shape):
-            pos = pos * s + i
-        return self.entries[pos]
+        return self.entries[row_major(index, self.shape)]
 
     def at(self, pos: int):
         """The entry at a row-major position."""
@@ -83,6 +80,21 @@ def _sympy_tensor(shape, flat):
     if len(shape) == 2:
         return sympy.ImmutableMatrix(*shape, flat)
     return sympy.ImmutableDenseNDimArray(flat, shape)
+
+
+def row_major(index: tuple, shape: tuple) -> int:
+    """The position of a 0-based index in a row-major tuple; written out for the ranks the ops use,
+    since the convolutions' closed forms call it hundreds of thousands of times."""
+    if len(index) == 4:
+        i, j, k, m = index
+        _, s1, s2, s3 = shape
+        return ((i * s1 + j) * s2 + k) * s3 + m
+    if len(index) == 2:
+        return index[0] * shape[1] + index[1]
+    pos = 0
+    for i, s in zip(index, shape):
+        pos = pos * s + i
+    return pos
 
 
 @functools.lru_cache(maxsize=32)

@@ -175,13 +175,20 @@ def conv2d(
     Ho, Wo = geo.out
     Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
     definitions = []
+    # the taps of each output position, as offsets into X's and W's row-major ids (the same for
+    # every sample and channel)
+    taps = {
+        (i, j): [(h * geo.W + w, u * geo.kW + v) for u, v, h, w in geo.taps(i, j)] for i in range(Ho) for j in range(Wo)
+    }
+    x_ids, w_ids, plane, kernel = X.ids, W.ids, geo.H * geo.W, geo.kH * geo.kW
     for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
         c0 = (o // geo.Og) * geo.Cg
         entry = {}
         for c in range(geo.Cg):
-            for u, v, h, w in geo.taps(i, j):
+            x0, w0 = ((n * geo.C) + c0 + c) * plane, (o * geo.Cg + c) * kernel
+            for at_x, at_w in taps[(i, j)]:
                 # X's ids come before W's, so (x, w) is already sorted
-                entry[(X.id_at((n, c0 + c, h, w)), W.id_at((o, c, u, v)))] = 1
+                entry[(x_ids[x0 + at_x], w_ids[w0 + at_w])] = 1
         if bias:
             entry[(inputs["b"].id_at((o,)),)] = 1
         definitions.append(entry)
