@@ -41,7 +41,7 @@ if kind in ("cli", "import"):
     sys.exit()
 import sympy
 import symgrad
-import symgrad.general_prover, symgrad.ops.conv2d, symgrad.ops.matmul, symgrad.prover  # imports untimed
+import symgrad.prove.general, symgrad.ops.conv2d, symgrad.ops.matmul, symgrad.prove.prover  # imports untimed
 if kind == "symengine":
     import symengine as se
 start = time.perf_counter()

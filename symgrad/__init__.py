@@ -9,22 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import SymgradError
+from .core.errors import SymgradError
 
 __version__ = "0.1.0"
 
-# public name -> the module that defines it
-_PUBLIC = {
-    "matmul": ".ops.matmul",
-    "conv2d": ".ops.conv2d",
-    "check": ".claims",
-    "render": ".renderer",
-    "write": ".writer",
-    "Derivation": ".derivation",
-    "Proof": ".derivation",
-    "Step": ".derivation",
-    "Counterexample": ".derivation",
-}
+# every public name comes from symgrad.api, the top of the layers
+_PUBLIC = (
+    "matmul",
+    "conv2d",
+    "conv_transpose2d",
+    "check",
+    "render",
+    "write",
+    "Derivation",
+    "Proof",
+    "Step",
+    "Counterexample",
+)
 
 __all__ = [
     "Counterexample",
@@ -35,17 +36,17 @@ __all__ = [
     "__version__",
     "check",
     "conv2d",
+    "conv_transpose2d",
     "matmul",
     "render",
     "write",
 ]
 
 
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
+def __getattr__(name: str) -> object:
+    if name not in _PUBLIC:
         raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(".api", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
@@ -55,9 +56,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from .claims import check
-    from .derivation import Counterexample, Derivation, Proof, Step
-    from .ops.conv2d import conv2d
-    from .ops.matmul import matmul
-    from .renderer import render
-    from .writer import write
+    from .api import (
+        Counterexample,
+        Derivation,
+        Proof,
+        Step,
+        check,
+        conv2d,
+        conv_transpose2d,
+        matmul,
+        render,
+        write,
+    )

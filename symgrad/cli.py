@@ -11,18 +11,18 @@ import re
 import sys
 
 from . import __version__
-from .budget import MAX_TERMS
-from .codegen import check_library, emit, validate
-from .derivation import Derivation, GeneralDerivation
-from .derive import parse_pick
-from .errors import SymgradError
-from .latex import DISPLAY_LIMIT
+from .core.budget import MAX_TERMS
+from .core.errors import SymgradError
+from .core.tensor import to_sympy
+from .derive.build import parse_pick
+from .derive.derivation import Derivation, GeneralDerivation
 from .ops.conv2d import conv2d, geometry
 from .ops.matmul import REFERENCE, matmul
 from .progress import Progress
-from .renderer import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
-from .tensor import to_sympy
-from .writer import stem, write
+from .render.codegen import check_library, emit, validate
+from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
+from .render.latex import DISPLAY_LIMIT
+from .render.writer import stem, write
 
 REFERENCE_OUT = "output/matmul-2x4x3"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from .ops.conv2d import conv2d
 from .ops.matmul import matmul
-from .renderer import FORMATS
-from .writer import stem, write
+from .render.documents import FORMATS
+from .render.writer import stem, write
 
 GALLERY = (
     ("the reference example: 2×4 times 4×3, mean loss", lambda: matmul(2, 4, 3, "mean")),

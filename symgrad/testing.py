@@ -18,11 +18,11 @@ from __future__ import annotations
 import numbers
 from fractions import Fraction
 
-from . import poly, tensor
-from .errors import SymgradError
+from .core import poly, tensor
+from .core.errors import SymgradError
+from .core.tensor import PolyTensor
 from .ops.matmul import matmul
-from .prover import first_difference
-from .tensor import PolyTensor
+from .prove.prover import first_difference
 
 OPS = {"matmul": matmul}
 SUPPORTED = (

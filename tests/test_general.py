@@ -8,8 +8,8 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.derivation import Equation
-from symgrad.general_prover import check_instances, concrete
+from symgrad.derive.derivation import Equation
+from symgrad.prove.general import check_instances, concrete
 
 
 @pytest.fixture(scope="module", params=["mean", "sum", "generic"])
@@ -100,7 +100,7 @@ def test_wrong_steps_are_rejected_symbolically():
 
 def test_sifting_outside_the_index_range_is_rejected():
     """Σ_{t=1}^{n} δ_tq b_tj = b_qj needs q ≤ n, which does not follow from q ≤ k."""
-    from symgrad.index import facts_of, sift
+    from symgrad.prove.index import facts_of, sift
 
     t, j, q = sympy.symbols("t j q", integer=True)
     k, n = sympy.symbols("k n", integer=True, positive=True)

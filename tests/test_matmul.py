@@ -115,8 +115,8 @@ def test_proof_holds_for_any_size_loss_and_pick(m, k, n, loss, data):
 
 def test_closed_forms_agree_with_sympy_matrix_products():
     # The prover's exact tensor algebra against SymPy's own matrix product.
-    from symgrad.evaluate import Meaning
-    from symgrad.tensor import from_sympy
+    from symgrad.core.tensor import from_sympy
+    from symgrad.prove.evaluate import Meaning
 
     d = symgrad.matmul(3, 4, 2, "generic")
     meaning = Meaning(d)

@@ -14,9 +14,10 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad import engine, losses, poly
-from symgrad.derivation import Equation, Step, TensorView
-from symgrad.tensor import PolyTensor
+from symgrad.core import poly
+from symgrad.core.tensor import PolyTensor
+from symgrad.derive import engine, losses
+from symgrad.derive.derivation import Equation, Step, TensorView
 
 
 def replace_step(d, key, index, **change):

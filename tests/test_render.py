@@ -11,10 +11,10 @@ import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
 import symgrad
-from symgrad.derivation import GeneralMatrix, TensorView
-from symgrad.latex import to_latex
-from symgrad.renderer import FORMATS
-from symgrad.tensor import PolyTensor
+from symgrad.core.tensor import PolyTensor
+from symgrad.derive.derivation import GeneralMatrix, TensorView
+from symgrad.render.documents import FORMATS
+from symgrad.render.latex import to_latex
 
 from .checkers import ROOT, html_formulas, md_formulas
 

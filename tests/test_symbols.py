@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 import symgrad
-from symgrad.symbols import entry_name, upstream_name
+from symgrad.core.symbols import entry_name, upstream_name
 
 
 @pytest.mark.parametrize(

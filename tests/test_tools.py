@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import symgrad
-from symgrad.writer import stem
+from symgrad.render.writer import stem
 
 from .checkers import (
     LOCAL_MATHJAX,

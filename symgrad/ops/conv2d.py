@@ -19,15 +19,15 @@ from dataclasses import dataclass
 
 import sympy
 
-from .. import poly
-from ..budget import check_budget
-from ..derivation import Equation, Step, TensorView
-from ..derive import Problem, derive, pick_index
-from ..errors import SymgradError
-from ..evaluate import TensorOpBase
-from ..losses import check_loss
-from ..symbols import Registry, SymbolTensor
-from ..tensor import PolyTensor, matmul, transpose
+from ..core import poly
+from ..core.budget import check_budget
+from ..core.errors import SymgradError
+from ..core.symbols import Registry, SymbolTensor
+from ..core.tensor import PolyTensor, matmul, transpose
+from ..core.tensorop import TensorOpBase
+from ..derive.build import Problem, derive, pick_index
+from ..derive.derivation import Equation, Step, TensorView
+from ..derive.losses import check_loss
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
-from ..budget import check_budget
-from ..derivation import Equation, GeneralMatrix, Step, TensorView
-from ..derive import Problem, derive, pick_index
-from ..engine import gc_paused
-from ..errors import SymgradError
-from ..losses import check_loss
-from ..symbols import Registry, SymbolTensor, check_letters
-from ..tensor import PolyTensor
+from ..core.budget import check_budget
+from ..core.errors import SymgradError
+from ..core.symbols import Registry, SymbolTensor, check_letters
+from ..core.tensor import PolyTensor
+from ..derive.build import Problem, derive, pick_index
+from ..derive.derivation import Equation, GeneralMatrix, Step, TensorView
+from ..derive.engine import gc_paused
+from ..derive.losses import check_loss
 
 REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
 
@@ -143,7 +143,7 @@ def notation(la: str, lb: str, lc: str, loss: str) -> dict:
         "sum": total,
         "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}")),
     }[loss]
-    from ..index import upstream_base
+    from ..derive.notation import upstream_base
 
     g, p, q = upstream_base(lc), *sympy.symbols("p q")
     proven = "proven for every size"

@@ -14,11 +14,11 @@ from sympy import KroneckerDelta as delta
 from sympy import Sum
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
-from ..derivation import Equation, GeneralDerivation, Step
-from ..errors import SymgradError
-from ..index import Entry, upstream_base
-from ..losses import check_loss
-from ..symbols import check_letters
+from ..core.errors import SymgradError
+from ..core.symbols import check_letters
+from ..derive.derivation import Equation, GeneralDerivation, Step
+from ..derive.losses import check_loss
+from ..derive.notation import Entry, upstream_base
 
 INDEX_NAMES = ("i", "j", "t", "p", "q", "u", "v", "L")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 
-from . import poly
+from ..core import poly
 
 
 @contextmanager

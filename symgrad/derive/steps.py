@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import sympy
 
-from . import engine, poly
+from ..core import poly
+from ..core.tensor import to_sympy
+from . import engine
 from .derivation import Equation, Step
-from .tensor import to_sympy
 
 L = sympy.Symbol("L")
 LIST_LIMIT = 64

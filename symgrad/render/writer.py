@@ -12,8 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import SymgradError
-from .renderer import FORMATS, SUFFIX, render
+from ..core.errors import SymgradError
+from .documents import FORMATS, SUFFIX, render
 
 
 def parse_formats(formats) -> tuple:

@@ -23,10 +23,11 @@ import jinja2
 import markupsafe
 import sympy
 
-from .derivation import Equation
-from .errors import SymgradError
+from ..core.errors import SymgradError
+from ..derive.derivation import Equation
+from ..prove.prover import is_checked
+from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
-from .prover import is_checked
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md", "latex-inline": "md"}
@@ -66,8 +67,8 @@ RULE_TEXT = {
 
 def templates_dir() -> Path:
     """Inside an installed wheel the templates sit in the package; in a checkout, at the top."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / "macros.tex.j2").is_file():
             return candidate
     raise SymgradError("symgrad's templates are missing from this installation")
@@ -270,8 +271,8 @@ class Document:
 
     def views(self) -> dict:
         if "views" not in self.cache:
-            from .derivation import TensorView
-            from .tensor import PolyTensor
+            from ..core.tensor import PolyTensor
+            from ..derive.derivation import TensorView
 
             d = self.d
             out = {n: TensorView(n, PolyTensor.of_symbols(t), d.registry) for n, t in d.input_tensors.items()}
@@ -292,8 +293,6 @@ class Document:
         return self.tex(self.d.registry.symbol(self.d.input_tensors[name].id_at(index)))
 
     def code(self, lib: str) -> str:
-        from .codegen import backward_lines
-
         return "\n".join(backward_lines(self.d, lib))
 
     @property

@@ -11,9 +11,9 @@ import itertools
 
 import sympy
 
-from . import poly
-from .derivation import Counterexample, Proof
-from .errors import SymgradError
+from ..core import poly
+from ..core.errors import SymgradError
+from ..derive.derivation import Proof
 from .evaluate import Meaning
 from .index import Entry, Instantiate, canon, facts_of, sift
 from .prover import first_difference
@@ -55,8 +55,8 @@ def chained(eq, n: int) -> str | None:
 
 def concrete(gd):
     """The element-wise derivations at every size up to the instantiation limit."""
-    from .derive import derive
-    from .ops.matmul import problem
+    from ..derive.build import derive
+    from ..ops.matmul import problem
 
     top = gd.instantiate_up_to
     for m, k, n in itertools.product(range(1, top + 1), repeat=3):
@@ -202,57 +202,6 @@ def closed_form_at(d, gd, step) -> str | None:
     claimed = meaning(step.rhs.xreplace({s: d.sizes[r] for r, s in gd.sizes.items()}))
     bad = first_difference(d, name, d.grads_upstream[name], claimed)
     return str(bad) if bad else None
-
-
-def check_claim(gd, wrt: str, claim) -> Proof:
-    """A general claim: proven when its entry matches the derived one symbolically, refuted with
-    the first concrete size where it fails."""
-    from .claims import parse_general_claim
-
-    if wrt not in gd.input_names:
-        raise SymgradError(f"unknown input {wrt!r}: the inputs are {', '.join(gd.input_names)}")
-    expr = parse_general_claim(gd, claim)
-    target = gd.matrices[wrt]
-    if expr.shape != target.shape:
-        raise SymgradError(
-            f"the index structure cannot match: the claim is {_dims(expr.shape)}, but d{wrt} is {_dims(target.shape)}"
-        )
-    p, q = sympy.symbols("p q", integer=True)
-    if canon(Entry(expr, p, q), gd.bases) == canon(Entry(gd.closed_forms[wrt], p, q), gd.bases):
-        return Proof("proven", 1, 1, claims=((wrt, str(claim)),), scope="every size and every upstream gradient G")
-    checked = 0
-    for d in concrete(gd):
-        sizes = {gd.sizes[r]: v for r, v in d.sizes.items()}
-        concrete_claim = expr.xreplace(sizes)
-        value = Meaning(d)(concrete_claim)  # G symbolic: a backward formula holds for every upstream gradient
-        bad = first_difference(d, wrt, d.grads_upstream[wrt], value)
-        checked += len(value.entries)
-        if bad:
-            note = ""
-            if (
-                d.loss != "generic"
-                and first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(concrete_claim)) is None
-            ):
-                note = f"it holds for the {d.loss} loss's G but not for every upstream gradient G"
-            ce = Counterexample(
-                bad.wrt,
-                bad.index,
-                bad.element,
-                bad.derived,
-                bad.claimed,
-                sizes={str(gd.sizes[r]): v for r, v in d.sizes.items()},
-                note=note,
-            )
-            return Proof("refuted", checked, checked, counterexample=ce)
-    return Proof(
-        "undecided",
-        checked,
-        checked,
-        failed_step=(
-            f"not proven: the claim's entry differs in form from the derived one, and no counterexample "
-            f"was found up to size {gd.instantiate_up_to}"
-        ),
-    )
 
 
 def _dims(shape) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 from fractions import Fraction
 
-from . import poly
-from .errors import SymgradError
+from ..core import poly
+from ..core.errors import SymgradError
 
 LOSSES = ("mean", "sum", "generic")
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sympy
 
-from . import losses, poly
-from .derivation import Counterexample, Proof
-from .engine import gc_paused
-from .errors import SymgradError
+from ..core import poly
+from ..core.errors import SymgradError
+from ..core.tensor import PolyTensor, to_sympy
+from ..derive import losses
+from ..derive.derivation import Counterexample, Proof
+from ..derive.engine import gc_paused
 from .evaluate import Meaning
-from .tensor import PolyTensor, to_sympy
 
 # How each rule is checked. "equal": both sides mean the same polynomial(s);
 # "values": the same, with the loss substituted; "chain": the sum covers every

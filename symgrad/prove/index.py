@@ -17,25 +17,10 @@ import sympy
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from . import poly
-from .errors import SymgradError
+from ..core import poly
+from ..core.errors import SymgradError
+from ..derive.notation import Entry, upstream_base
 from .evaluate import Meaning
-
-
-class Entry(sympy.Function):
-    """(X)_{pq}: the entry of a matrix expression, 1-based as printed."""
-
-    nargs = 3
-    is_commutative = True
-
-    @classmethod
-    def eval(cls, matrix, row, col):
-        return None  # never evaluated: it is what a step shows
-
-
-def upstream_base(letter: str) -> sympy.IndexedBase:
-    """dL/dc_ij as an IndexedBase; the printer shows it as a fraction of partials."""
-    return sympy.IndexedBase(f"dL/d{letter}")
 
 
 def entry_to_indexed(expr, bases: dict):

@@ -8,15 +8,16 @@ a SymPy matrix or array.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import sympy
 
-from . import poly
-from .tensor import LazyTensor, PolyTensor
+from ..core import poly
+from ..core.errors import SymgradError
+from ..core.tensor import LazyTensor, PolyTensor
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class TensorView:
         return self.tensor.shape
 
     def entry(self, index) -> sympy.Expr:
-        from .tensor import to_sympy
+        from ..core.tensor import to_sympy
 
         return to_sympy(self.tensor[index], self.registry, evaluate=False)
 
@@ -130,26 +131,33 @@ class Proof:
         return f"refuted: {self.counterexample or self.failed_step}"
 
 
+# The prover and the renderer sit in higher layers. They register their entry points here when
+# they are imported (symgrad.prove and symgrad.render do so, and ``import symgrad`` loads both on
+# first use), so that this data layer offers d.prove() and Jupyter views without importing them.
+SERVICES: dict[str, Callable] = {}
+
+
+def service(name: str) -> Callable:
+    try:
+        return SERVICES[name]
+    except KeyError:
+        raise SymgradError(f"symgrad's {name} is not loaded: import symgrad first") from None
+
+
 class Published:
     """What every derivation offers: its proof (computed once) and Jupyter views of its document."""
 
     def prove(self) -> Proof:
-        return self.proof
+        return self.proof  # type: ignore[attr-defined]
 
     def _repr_latex_(self) -> str:
-        from .renderer import render
-
-        return render(self, "latex-inline")
+        return service("render")(self, "latex-inline")
 
     def _repr_html_(self) -> str:
-        from .renderer import render
-
-        return render(self, "fragment")
+        return service("render")(self, "fragment")
 
     def _repr_markdown_(self) -> str:
-        from .renderer import render
-
-        return render(self, "md")
+        return service("render")(self, "md")
 
 
 @dataclass(frozen=True)
@@ -222,9 +230,7 @@ class Derivation(Published):
 
     @cached_property
     def proof(self) -> Proof:
-        from .prover import prove
-
-        return prove(self)
+        return service("prove")(self)
 
 
 class GradientViews(Mapping):
@@ -267,6 +273,4 @@ class GeneralDerivation(Published):
     @cached_property
     def proof(self) -> Proof:
         """Every step checked symbolically, then at every concrete size up to ``instantiate_up_to``."""
-        from .general_prover import prove
-
-        return prove(self)
+        return service("prove general")(self)

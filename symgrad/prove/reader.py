@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import ast
 import inspect
+import warnings
 from dataclasses import dataclass
 
 import sympy
 from sympy.matrices.expressions import MatAdd, MatMul, Transpose
 
-from .errors import SymgradError
+from ..core.errors import SymgradError
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
@@ -68,7 +69,9 @@ class Reader:
         if len(claim) > MAX_LENGTH:
             raise SymgradError(f"the claim is {len(claim)} characters long; at most {MAX_LENGTH} are read")
         try:
-            tree = ast.parse(claim.strip(), mode="eval")
+            with warnings.catch_warnings():  # Python warns of odd literals ("1.5G") while parsing
+                warnings.simplefilter("ignore")
+                tree = ast.parse(claim.strip(), mode="eval")
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             raise SymgradError(f"malformed claim {claim!r}: {self.hint()}") from None
         _check_depth(tree)

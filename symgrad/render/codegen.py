@@ -11,64 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
+from .codelines import backward_lines, check_library
+from .documents import environment
+from .writer import atomic_write, make_folder, stem
 
-from .errors import SymgradError
-
-LIBRARIES = ("torch", "numpy")
 TOLERANCE = {"torch": 1e-10, "numpy": 1e-6}
 SEED = 0
 
 
-def upstream_line(d, lib: str) -> str:
-    out = d.output.name
-    if d.loss == "generic":
-        return f"# grad_{out} = dL/d{out}, handed in by the layer above"
-    ones = {
-        "torch": f"torch.ones({out}.shape, dtype=torch.float64)",
-        "numpy": f"np.ones({out}.shape, dtype=np.float64)",
-    }[lib]
-    numel = {"torch": f"{out}.numel()", "numpy": f"{out}.size"}[lib]
-    return f"grad_{out} = {ones} / {numel}" if d.loss == "mean" else f"grad_{out} = {ones}"
-
-
-def expression(expr, d, lib: str) -> str:
-    if isinstance(expr, MatrixSymbol):
-        return f"grad_{d.output.name}" if expr.name == "G" else expr.name
-    if isinstance(expr, Transpose):
-        inner = expression(expr.arg, d, lib)
-        return f"{inner}.t()" if lib == "torch" else f"{inner}.T"
-    if isinstance(expr, MatMul):
-        parts = [expression(a, d, lib) for a in expr.args]
-        if lib == "numpy":
-            return " @ ".join(parts)
-        out = parts[0]
-        for p in parts[1:]:
-            out = f"{out}.mm({p})"
-        return out
-    raise SymgradError(f"no code for {expr}")
-
-
-def check_library(lib: str) -> str:
-    if lib not in LIBRARIES:
-        raise SymgradError(f"unknown library {lib!r}: use one of {', '.join(LIBRARIES)}")
-    return lib
-
-
-def backward_lines(d, lib: str = "torch") -> list[str]:
-    """The body of the backward pass: the lines the documents show."""
-    check_library(lib)
-    if "code" in d.meta:  # an op that writes its own backward code
-        return d.meta["code"](d, lib)
-    lines = [upstream_line(d, lib)]
-    for name, closed in d.closed_forms.items():
-        lines.append(f"grad_{name} = {expression(closed, d, lib)}")
-    return lines
-
-
 def _context(d, lib: str) -> dict:
-    from .writer import stem
-
     names = list(d.input_tensors)
     out = d.output.name
     last = f"grad_{out}" if d.loss == "generic" else out
@@ -100,9 +51,6 @@ def _context(d, lib: str) -> dict:
 
 def sources(d, lib: str) -> dict[str, str]:
     """File name -> text: the backward module and its validation script."""
-    from .renderer import environment
-    from .writer import stem
-
     check_library(lib)
     env, context = environment("code"), _context(d, lib)
     return {
@@ -112,8 +60,6 @@ def sources(d, lib: str) -> dict[str, str]:
 
 
 def emit(d, lib: str, out_dir) -> list[Path]:
-    from .writer import atomic_write, make_folder
-
     texts = sources(d, lib)
     folder = make_folder(out_dir)
     paths = []

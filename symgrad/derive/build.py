@@ -7,12 +7,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from ..core.errors import SymgradError
+from ..core.symbols import Registry, SymbolTensor, upstream_name
+from ..core.tensor import PolyTensor
 from . import losses, steps
 from .derivation import Derivation
 from .engine import chain_rule
-from .errors import SymgradError
-from .symbols import Registry, SymbolTensor, upstream_name
-from .tensor import PolyTensor
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,24 @@
+"""The render layer: the LaTeX printer, documents, the writer and code generation.
+
+``symgrad.render`` names both this package and the public function that renders a document; the
+package is made callable so that ``symgrad.render(d, "md")`` works whichever of the two Python
+finds first.
+"""
+
+import sys
+import types
+
+from ..derive.derivation import SERVICES
+from .documents import render as _render
+
+SERVICES["render"] = _render
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return _render(*args, **kwargs)
+
+    __call__.__doc__ = _render.__doc__
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,60 @@
+"""The lines of a backward pass, written from the proven closed forms: what the documents show and
+what ``codegen`` writes to files.
+
+The closed form G·Bᵀ becomes ``grad_C.mm(B.t())`` (torch) or ``grad_C @ B.T`` (NumPy); the
+upstream line comes from the loss; an op with its own code (a convolution) supplies its lines.
+"""
+
+from __future__ import annotations
+
+from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
+
+from ..core.errors import SymgradError
+
+LIBRARIES = ("torch", "numpy")
+
+
+def upstream_line(d, lib: str) -> str:
+    out = d.output.name
+    if d.loss == "generic":
+        return f"# grad_{out} = dL/d{out}, handed in by the layer above"
+    ones = {
+        "torch": f"torch.ones({out}.shape, dtype=torch.float64)",
+        "numpy": f"np.ones({out}.shape, dtype=np.float64)",
+    }[lib]
+    numel = {"torch": f"{out}.numel()", "numpy": f"{out}.size"}[lib]
+    return f"grad_{out} = {ones} / {numel}" if d.loss == "mean" else f"grad_{out} = {ones}"
+
+
+def expression(expr, d, lib: str) -> str:
+    if isinstance(expr, MatrixSymbol):
+        return f"grad_{d.output.name}" if expr.name == "G" else expr.name
+    if isinstance(expr, Transpose):
+        inner = expression(expr.arg, d, lib)
+        return f"{inner}.t()" if lib == "torch" else f"{inner}.T"
+    if isinstance(expr, MatMul):
+        parts = [expression(a, d, lib) for a in expr.args]
+        if lib == "numpy":
+            return " @ ".join(parts)
+        out = parts[0]
+        for p in parts[1:]:
+            out = f"{out}.mm({p})"
+        return out
+    raise SymgradError(f"no code for {expr}")
+
+
+def check_library(lib: str) -> str:
+    if lib not in LIBRARIES:
+        raise SymgradError(f"unknown library {lib!r}: use one of {', '.join(LIBRARIES)}")
+    return lib
+
+
+def backward_lines(d, lib: str = "torch") -> list[str]:
+    """The body of the backward pass: the lines the documents show."""
+    check_library(lib)
+    if "code" in d.meta:  # an op that writes its own backward code
+        return d.meta["code"](d, lib)
+    lines = [upstream_line(d, lib)]
+    for name, closed in d.closed_forms.items():
+        lines.append(f"grad_{name} = {expression(closed, d, lib)}")
+    return lines
