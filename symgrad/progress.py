@@ -7,6 +7,7 @@ logs get nothing extra. The bar is tqdm's.
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 SECONDS_PER_TERM = 3e-6  # measured: derive and prove per term, 64³ to 128³ matmul, on 2 cores
 THRESHOLD = 1.0  # seconds below which no bar is worth drawing
@@ -14,7 +15,7 @@ STAGES = ("derive", "prove", "render")
 
 
 class Progress:
-    def __init__(self, terms: int, stream=None) -> None:
+    def __init__(self, terms: int, stream: TextIO | None = None) -> None:
         stream = sys.stderr if stream is None else stream
         self.estimate = terms * SECONDS_PER_TERM
         self.bar = None
@@ -44,6 +45,6 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -16,7 +16,9 @@ the expected and actual expressions.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any, NoReturn, cast
 
 from .core import poly, tensor
 from .core.errors import SymgradError
@@ -24,7 +26,7 @@ from .core.tensor import PolyTensor
 from .ops.matmul import matmul
 from .prove.prover import first_difference
 
-OPS = {"matmul": matmul}
+OPS: dict[str, Callable[..., Any]] = {"matmul": matmul}
 SUPPORTED = (
     "@, .T, .t(), .mm(), .matmul(), .transpose(0, 1), .sum(), .mean(), .numel(), .shape, "
     ".new_ones(shape), .new_zeros(shape), + - * / with numbers or tensors of the same shape"
@@ -35,13 +37,13 @@ class UnsupportedOperation(SymgradError):
     """The backward function used something symbolic tensors cannot do."""
 
 
-def _scalar(value):
+def _scalar(value: object) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UnsupportedOperation(
             f"arithmetic with {type(value).__name__} is not supported; symbolic tensors support {SUPPORTED}"
         )
     try:
-        return Fraction(value)  # exact: a float is taken at its binary value
+        return Fraction(cast(float, value))  # exact: a float is taken at its binary value
     except (ValueError, OverflowError):
         raise UnsupportedOperation(f"arithmetic with {value!r} is not supported: it is not a finite number") from None
 
@@ -49,9 +51,12 @@ def _scalar(value):
 class SymbolicTensor:
     """A tensor of exact polynomials that answers the torch and NumPy calls of a backward pass."""
 
+    _data: PolyTensor
+    _registry: Any
+
     __array_priority__ = 1000  # make numpy defer to our operators
 
-    def __init__(self, data: PolyTensor, registry) -> None:
+    def __init__(self, data: PolyTensor, registry: Any) -> None:
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_registry", registry)
 
@@ -73,18 +78,18 @@ class SymbolicTensor:
     def _new(self, data: PolyTensor) -> SymbolicTensor:
         return SymbolicTensor(data, self._registry)
 
-    def new_ones(self, shape):
+    def new_ones(self, shape: tuple) -> SymbolicTensor:
         return self._filled(shape, 1)
 
-    def new_zeros(self, shape):
+    def new_zeros(self, shape: tuple) -> SymbolicTensor:
         return self._filled(shape, 0)
 
-    def _filled(self, shape, value):
+    def _filled(self, shape: tuple, value: int) -> SymbolicTensor:
         shape = tuple(shape)
         return self._new(PolyTensor.build(shape, lambda ix: poly.const(value)))
 
     # --- linear algebra ---------------------------------------------------------------------
-    def mm(self, other):
+    def mm(self, other: object) -> SymbolicTensor:
         if not isinstance(other, SymbolicTensor):
             raise UnsupportedOperation("mm() needs another tensor of the backward pass")
         return self._new(tensor.matmul(self._data, other._data))
@@ -92,26 +97,26 @@ class SymbolicTensor:
     matmul = mm
     __matmul__ = mm
 
-    def t(self):
+    def t(self) -> SymbolicTensor:
         return self._new(tensor.transpose(self._data))
 
     @property
-    def T(self):
+    def T(self) -> SymbolicTensor:
         return self.t()
 
-    def transpose(self, dim0=0, dim1=1):
+    def transpose(self, dim0: int = 0, dim1: int = 1) -> SymbolicTensor:
         if {dim0 % 2, dim1 % 2} != {0, 1} or self.ndim != 2:
             raise UnsupportedOperation("transpose() is supported for the two axes of a matrix")
         return self.t()
 
-    def sum(self):
+    def sum(self) -> SymbolicTensor:
         return self._new(PolyTensor((), (poly.add(*self._data.entries),)))
 
-    def mean(self):
+    def mean(self) -> SymbolicTensor:
         return self.sum() / self.numel()
 
     # --- arithmetic -------------------------------------------------------------------------
-    def _combine(self, other, op):
+    def _combine(self, other: object, op: Callable) -> SymbolicTensor:
         if isinstance(other, SymbolicTensor):
             if other.shape == () or self.shape == ():
                 small, big = (other, self) if other.shape == () else (self, other)
@@ -122,23 +127,23 @@ class SymbolicTensor:
         value = poly.const(_scalar(other))
         return self._new(PolyTensor(self.shape, tuple(op(p, value) for p in self._data.entries)))
 
-    def __add__(self, other):
+    def __add__(self, other: object) -> SymbolicTensor:
         return self._combine(other, poly.add)
 
     __radd__ = __add__
 
-    def __sub__(self, other):
+    def __sub__(self, other: object) -> SymbolicTensor:
         return self._combine(other, lambda p, q: poly.add(p, poly.scale(q, -1)))
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: object) -> SymbolicTensor:
         return (-self) + other
 
-    def __mul__(self, other):
+    def __mul__(self, other: object) -> SymbolicTensor:
         return self._combine(other, poly.mul)
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: object) -> SymbolicTensor:
         if isinstance(other, SymbolicTensor):
             raise UnsupportedOperation("division by a tensor is not supported; divide by a number")
         divisor = _scalar(other)
@@ -146,41 +151,41 @@ class SymbolicTensor:
             raise UnsupportedOperation("the backward function divides a tensor by zero")
         return self._combine(1 / divisor, poly.mul)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: object) -> SymbolicTensor:
         raise UnsupportedOperation("division by a tensor is not supported; divide by a number")
 
-    def __neg__(self):
+    def __neg__(self) -> SymbolicTensor:
         return self * -1
 
-    def __pos__(self):
+    def __pos__(self) -> SymbolicTensor:
         return self
 
     # --- everything else is named in a clear error ------------------------------------------
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> NoReturn:
         raise UnsupportedOperation(
             f"the backward function uses .{name}, which symbolic tensors do not support; they support {SUPPORTED}"
         )
 
-    def __array_function__(self, func, types, args, kwargs):
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> NoReturn:
         raise UnsupportedOperation(
             f"the backward function calls numpy.{func.__name__}; use the tensor methods instead ({SUPPORTED})"
         )
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> NoReturn:
         raise UnsupportedOperation(
             f"the backward function calls numpy.{ufunc.__name__}; use the tensor methods instead ({SUPPORTED})"
         )
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: object) -> NoReturn:
         raise UnsupportedOperation(f"indexing ([...]) is not supported; symbolic tensors support {SUPPORTED}")
 
-    def __bool__(self):
+    def __bool__(self) -> NoReturn:
         raise UnsupportedOperation("a symbolic tensor has no truth value: the backward pass must not branch on values")
 
     def __repr__(self) -> str:
         return f"SymbolicTensor(shape={self.shape})"
 
-    def to_sympy(self):
+    def to_sympy(self) -> Any:
         """The entries as SymPy expressions."""
         return self._data.to_sympy(self._registry)
 
@@ -188,7 +193,14 @@ class SymbolicTensor:
 UPSTREAM = ("symbolic", "loss")
 
 
-def assert_backward(fn, op: str = "matmul", sizes=(2, 4, 3), loss: str = "mean", *, upstream: str = "symbolic"):
+def assert_backward(
+    fn: Callable[..., Any],
+    op: str = "matmul",
+    sizes: tuple | list = (2, 4, 3),
+    loss: str = "mean",
+    *,
+    upstream: str = "symbolic",
+) -> int:
     """Prove ``fn``'s gradients equal to the chain rule's for all values, or raise AssertionError.
 
     A backward pass is a statement for every upstream gradient, so by default ``fn`` receives
@@ -218,7 +230,7 @@ def assert_backward(fn, op: str = "matmul", sizes=(2, 4, 3), loss: str = "mean",
     return checked
 
 
-def _check_pass(fn, d, G, expected_grads, kind, symbolic) -> int:
+def _check_pass(fn: Callable[..., Any], d: Any, G: Any, expected_grads: dict, kind: str, symbolic: bool) -> int:
     reg = d.registry
     args = [SymbolicTensor(PolyTensor.of_symbols(t), reg) for t in d.input_tensors.values()]
     args.append(SymbolicTensor(G, reg))

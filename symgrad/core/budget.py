@@ -17,7 +17,7 @@ MAX_TERMS = 20_000_000  # about 10 GiB of exact polynomials at the measured cost
 BYTES_PER_TERM = 500  # measured: peak memory over terms, derive and prove, at 64³ to 128³
 
 
-def check_max_terms(max_terms) -> int:
+def check_max_terms(max_terms: object) -> int:
     if max_terms is None:
         return MAX_TERMS
     if isinstance(max_terms, bool) or not isinstance(max_terms, numbers.Integral) or max_terms < 1:
@@ -25,7 +25,7 @@ def check_max_terms(max_terms) -> int:
     return int(max_terms)
 
 
-def check_budget(what: str, terms: int, variables: int, max_terms=None) -> None:
+def check_budget(what: str, terms: int, variables: int, max_terms: object = None) -> None:
     """Refuse a problem whose terms and variables exceed ``max_terms``."""
     limit = check_max_terms(max_terms)
     estimate = terms + variables

@@ -48,7 +48,8 @@ class LazyTensor:
     """A PolyTensor whose entries are computed when first read, one by one."""
 
     def __init__(self, shape: tuple, entry) -> None:
-        self.shape, self._entry, self._done = tuple(shape), entry, {}
+        self.shape, self._entry = tuple(shape), entry
+        self._done: dict[int, dict] = {}
 
     def at(self, pos: int):
         if pos not in self._done:
@@ -142,8 +143,9 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
 
 def _single_variables(t: PolyTensor):
     """The variable ids when every entry is one bare variable (a matrix of symbols), else None."""
-    if getattr(t, "variables", None) is not None:
-        return list(t.variables)
+    known = getattr(t, "variables", None)
+    if known is not None:
+        return list(known)
     ids = []
     for p in t.entries:
         if len(p) != 1:

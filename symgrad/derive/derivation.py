@@ -8,7 +8,7 @@ a SymPy matrix or array.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -50,10 +50,10 @@ class TensorView:
     registry: Any = field(repr=False, compare=False)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple:
         return self.tensor.shape
 
-    def entry(self, index) -> sympy.Expr:
+    def entry(self, index: tuple) -> sympy.Expr:
         from ..core.tensor import to_sympy
 
         return to_sympy(self.tensor[index], self.registry, evaluate=False)
@@ -194,7 +194,7 @@ class Derivation(Published):
         return {self.output.name: self.definitions.to_sympy(self.registry)}
 
     @cached_property
-    def upstream(self):
+    def upstream(self) -> Any:
         return self.upstream_values.to_sympy(self.registry)
 
     @cached_property
@@ -220,7 +220,7 @@ class Derivation(Published):
         """name -> the gradient as a SymPy matrix or array, built when first asked for."""
         return GradientViews(self)
 
-    def gradient_of(self, x: int, values: bool = False):
+    def gradient_of(self, x: int, values: bool = False) -> dict:
         """dL/dx of one input variable, as a polynomial."""
         for name, t in self.input_tensors.items():
             if x in t.ids:
@@ -236,15 +236,16 @@ class Derivation(Published):
 class GradientViews(Mapping):
     """d.grad: SymPy views of the gradients, each converted only when it is looked up."""
 
-    def __init__(self, d) -> None:
-        self._d, self._done = d, {}
+    def __init__(self, d: Derivation) -> None:
+        self._d = d
+        self._done: dict[str, Any] = {}
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         if name not in self._done:
             self._done[name] = self._d.grads_values[name].to_sympy(self._d.registry)
         return self._done[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._d.grads_upstream)
 
     def __len__(self) -> int:

@@ -44,7 +44,7 @@ def _chain_rule(definitions, upstream_ids, wrt) -> dict:
     own, so the output paths of x can be read back from its gradient (see
     ``paths``).
     """
-    grads = {x: {} for x in wrt}
+    grads: dict[int, dict] = {x: {} for x in wrt}
     gradient_of = grads.get
     for definition, g in zip(definitions, upstream_ids):
         for mono, c in definition.items():

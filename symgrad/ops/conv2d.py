@@ -183,7 +183,7 @@ def conv2d(
     x_ids, w_ids, plane, kernel = X.ids, W.ids, geo.H * geo.W, geo.kH * geo.kW
     for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
         c0 = (o // geo.Og) * geo.Cg
-        entry = {}
+        entry: dict = {}
         for c in range(geo.Cg):
             x0, w0 = ((n * geo.C) + c0 + c) * plane, (o * geo.Cg + c) * kernel
             for at_x, at_w in taps[(i, j)]:
@@ -453,7 +453,7 @@ class ConvTranspose2d(TensorOpBase):
         Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
         C, Og = Cg * groups, O // groups
         geo = Geometry(N, C, H, Wd, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)  # of the result
-        out = {}
+        out: dict = {}
         for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
             g = G[(n, o, i, j)]
             for c in range(Cg):
@@ -494,12 +494,13 @@ class Conv2dWeight(TensorOpBase):
         geo = _geo(params, N, C, H, W, O, kH, kW, G)
         out = []
         for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
-            acc, c0 = {}, (o // geo.Og) * geo.Cg
+            acc: dict = {}
+            c0 = (o // geo.Og) * geo.Cg
             for n in range(N if batch_sum else 1):
                 for i, j in itertools.product(range(G.shape[2]), range(G.shape[3])):
                     spot = geo.at(i, j, u, v)
                     if spot:
-                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c, *spot)])
+                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c) + spot])
             out.append({m: k for m, k in acc.items() if k})
         return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
 
@@ -533,7 +534,7 @@ def unfold(X, n, group, geo) -> PolyTensor:
     for c, u, v in itertools.product(range(geo.Cg), range(geo.kH), range(geo.kW)):
         for i, j in itertools.product(range(Ho), range(Wo)):
             spot = geo.at(i, j, u, v)
-            rows.append(X[(n, group * geo.Cg + c, *spot)] if spot else {})
+            rows.append(X[(n, group * geo.Cg + c) + spot] if spot else {})
     return PolyTensor((geo.Cg * geo.kH * geo.kW, Ho * Wo), tuple(rows))
 
 
@@ -590,17 +591,10 @@ class Im2colWeightGrad(TensorOpBase):
         *params, kH, kW = self.params
         N, C, H, Wd = X.shape
         geo = _geo(params, N, C, H, Wd, G.shape[1], kH, kW, G)
-        blocks = []
+        blocks: list = []
         for group in range(geo.groups):
-            acc = None
-            for n in range(N):
-                part = matmul(output_matrix(G, n, group, geo), transpose(unfold(X, n, group, geo)))
-                acc = (
-                    part
-                    if acc is None
-                    else PolyTensor(part.shape, tuple(poly.add(a, b) for a, b in zip(acc.entries, part.entries)))
-                )
-            blocks.extend(acc.entries)
+            parts = [matmul(output_matrix(G, n, group, geo), transpose(unfold(X, n, group, geo))) for n in range(N)]
+            blocks.extend(poly.add(*column) for column in zip(*(p.entries for p in parts)))
         return PolyTensor((geo.O, geo.Cg, kH, kW), tuple(blocks))
 
 
@@ -616,12 +610,12 @@ class Im2colInputGrad(TensorOpBase):
         _, Cg, kH, kW = W.shape
         groups = params[6]
         geo = _geo(params, N, Cg * groups, H, Wd, O, kH, kW, G)
-        out = {}
+        out: dict = {}
         for n, group in itertools.product(range(N), range(geo.groups)):
             columns = matmul(transpose(weight_matrix(W, group, geo)), output_matrix(G, n, group, geo))
             for r, (c, u, v) in enumerate(itertools.product(range(Cg), range(kH), range(kW))):
                 for i, j in itertools.product(range(Ho), range(Wo)):
                     spot = geo.at(i, j, u, v)
                     if spot:
-                        poly.add_into(out.setdefault((n, group * Cg + c, *spot), {}), columns[(r, i * Wo + j)])
+                        poly.add_into(out.setdefault((n, group * Cg + c) + spot, {}), columns[(r, i * Wo + j)])
         return PolyTensor.build((N, geo.C, H, Wd), lambda ix: out.get(ix, {}))

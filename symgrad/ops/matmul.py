@@ -145,7 +145,8 @@ def notation(la: str, lb: str, lc: str, loss: str) -> dict:
     }[loss]
     from ..derive.notation import upstream_base
 
-    g, p, q = upstream_base(lc), *sympy.symbols("p q")
+    g = upstream_base(lc)
+    p, q = sympy.symbols("p q")
     proven = "proven for every size"
     general = (
         (sympy.Derivative(L, a[p, q]), sympy.Sum(sympy.Mul(g[p, j], b[q, j], evaluate=False), (j, 1, n)), proven),

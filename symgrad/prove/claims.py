@@ -10,11 +10,13 @@ under the derivation's loss, and is compared with that.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
 from ..core.errors import SymgradError
-from ..derive.derivation import Counterexample, Proof
+from ..derive.derivation import Counterexample, Derivation, GeneralDerivation, Proof
 from .evaluate import Meaning
 from .general import concrete
 from .index import Entry, canon
@@ -24,7 +26,7 @@ from .reader import Reader
 EVERY_UPSTREAM = "every upstream gradient G"
 
 
-def claim_reader(d) -> Reader:
+def claim_reader(d: Derivation) -> Reader:
     """The names a claim may use: the inputs, and G for the upstream gradient dL/dY."""
     functions = d.meta.get("claim_functions")
     shapes = {n: t.shape for n, t in d.input_tensors.items()}
@@ -36,27 +38,25 @@ def claim_reader(d) -> Reader:
     return Reader(tensors, matrices=True, example="G*B.T")
 
 
-def general_reader(gd) -> Reader:
+def general_reader(gd: GeneralDerivation) -> Reader:
     names = [*gd.input_names, "G"]
     return Reader({n: (gd.matrices[n], gd.matrices[n].shape) for n in names}, matrices=True, example="G*B.T")
 
 
-def parse_claim(d, claim: str):
+def parse_claim(d: Derivation, claim: str) -> Any:
     return claim_reader(d).read(claim).expr
 
 
-def parse_general_claim(gd, claim: str):
+def parse_general_claim(gd: GeneralDerivation, claim: str) -> Any:
     return general_reader(gd).read(claim).expr
 
 
-def check(d, wrt: str, claim) -> Proof:
+def check(d: Derivation | GeneralDerivation, wrt: str, claim: str | sympy.MatrixBase | sympy.NDimArray) -> Proof:
     """Prove or refute ``dL/d<wrt> = claim`` for every element.
 
     ``claim`` is a string over the input names and G (= dL/dY), or a SymPy matrix of the
     input's shape.
     """
-    from ..derive.derivation import GeneralDerivation
-
     if isinstance(d, GeneralDerivation):
         if not isinstance(claim, str):
             raise SymgradError("a claim about a general derivation must be a string such as 'G*B.T'")
@@ -90,12 +90,12 @@ def check(d, wrt: str, claim) -> Proof:
     return Proof("proven", checked, checked, claims=((wrt, str(claim)),), scope=EVERY_UPSTREAM)
 
 
-def _claim_expression(d, claim):
+def _claim_expression(d: Derivation, claim: object) -> tuple[Any, tuple, bool]:
     """The claim as an object Meaning evaluates, and whether it involves the upstream gradient."""
     if isinstance(claim, str):
         value = claim_reader(d).read(claim)
         expr = value.expr
-        return expr, value.shape, any(getattr(s, "name", None) == "G" for s in expr.free_symbols)
+        return expr, value.shape or (), any(getattr(s, "name", None) == "G" for s in expr.free_symbols)
     if d.meta.get("claim_functions"):
         raise SymgradError("a claim about this op must be a string such as 'conv_transpose2d(G, W)'")
     if not isinstance(claim, (sympy.MatrixBase, sympy.NDimArray)):
@@ -103,10 +103,10 @@ def _claim_expression(d, claim):
     if isinstance(claim, sympy.NDimArray):
         if claim.rank() != 2:
             raise SymgradError(f"a claim must be a matrix, got an array of rank {claim.rank()}")
-        claim = sympy.ImmutableMatrix(claim.tolist())
-    claim = sympy.ImmutableMatrix(claim)
+        claim = claim.tolist()
+    matrix = sympy.ImmutableMatrix(claim)
     upstream = {d.registry.symbol(g) for g in d.upstream_symbols.ids}
-    return claim, claim.shape, bool(claim.free_symbols & upstream)
+    return matrix, matrix.shape, bool(matrix.free_symbols & upstream)
 
 
 def _with_note(bad: Counterexample, note: str) -> Counterexample:
@@ -115,11 +115,11 @@ def _with_note(bad: Counterexample, note: str) -> Counterexample:
     return replace(bad, note=note)
 
 
-def _dims(shape) -> str:
+def _dims(shape: tuple) -> str:
     return "×".join(map(str, shape))
 
 
-def check_general(gd, wrt: str, claim) -> Proof:
+def check_general(gd: GeneralDerivation, wrt: str, claim: str) -> Proof:
     """A general claim: proven when its entry matches the derived one symbolically, refuted with
     the first concrete size where it fails."""
     if wrt not in gd.input_names:

@@ -36,8 +36,8 @@ class Meaning:
         self.env[d.output.name] = d.definitions
         substitute = values and d.loss != "generic"
         self.substitution = dict(zip(d.upstream_symbols.ids, d.upstream_values.entries)) if substitute else {}
-        self.memo = {}
-        self.compared = {}
+        self.memo: dict = {}
+        self.compared: dict = {}
         self.definition = {o: d.definitions.entries[i] for i, o in enumerate(d.output.ids)}
         self.upstream_of = dict(zip(d.output.ids, d.upstream_symbols.ids))
         self.loss_symbol = sympy.Symbol("L")
@@ -89,6 +89,8 @@ class Meaning:
                 found = self(a)
             else:
                 factor = poly.mul(factor, self.scalar(a))
+        if found is None:
+            raise SymgradError(f"{e} holds no tensor")
         return _scaled(factor, found)
 
     def _defined(self, t: PolyTensor) -> PolyTensor:
@@ -175,6 +177,8 @@ class Meaning:
                     out = m if out is None else tensor.matmul(out, m)
                 else:
                     factor = poly.mul(factor, self.scalar(a))
+            if out is None:
+                raise SymgradError(f"{e} holds no matrix")
             return _scaled(factor, out)
         raise SymgradError(f"cannot evaluate the matrix expression {e}")
 

@@ -170,7 +170,7 @@ class Instantiate:
             return indexed
         if isinstance(e, sympy.KroneckerDelta):
             i, j = (self.index(a) for a in e.args)
-            one, zero = poly.const(1), {}
+            one, zero = poly.const(1), poly.const(0)
             return lambda env: one if i(env) == j(env) else zero
         if isinstance(e, sympy.Sum):
             return self.sum(self.compile(e.function), list(reversed(e.limits)))
@@ -268,7 +268,7 @@ class Instantiate:
         lo, hi, name = self.index(lo), self.index(hi), v.name
 
         def total(env):
-            acc = {}
+            acc: dict = {}
             for value in range(lo(env), hi(env) + 1):
                 poly.add_into(acc, inner({**env, name: value}))
             return acc

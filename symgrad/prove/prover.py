@@ -141,7 +141,8 @@ class LazyMeaning:
     """The Meaning with the loss's value put in, built only if a step asks for it."""
 
     def __init__(self, d) -> None:
-        self._d, self._meaning = d, None
+        self._d = d
+        self._meaning: Meaning | None = None
 
     def _get(self) -> Meaning:
         if self._meaning is None:
@@ -189,7 +190,7 @@ def check_step(d, step, symbolic, valued) -> str | None:
 def independent_chain_rule(d, lhs):
     """Σ over every output y containing x of (dL/dy)(dy/dx), found by scanning the definitions."""
     x = d.registry.id_of(lhs.variables[0])
-    acc = {}
+    acc: dict = {}
     for definition, g in zip(d.definitions.entries, d.upstream_symbols.ids):
         if x in set().union(*definition):  # the variables of the entry, gathered in C
             poly.add_into(acc, poly.mul(poly.var(g), poly.diff(definition, x)))

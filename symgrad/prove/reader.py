@@ -21,6 +21,7 @@ import ast
 import inspect
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 from sympy.matrices.expressions import MatAdd, MatMul, Transpose
@@ -34,7 +35,7 @@ MAX_LITERAL = 10**12
 
 @dataclass(frozen=True)
 class Value:
-    expr: object
+    expr: Any
     shape: tuple | None  # None: a number
 
 
@@ -159,9 +160,10 @@ class Reader:
     def product(self, x: Value, y: Value) -> Value:
         if not self.matrices:
             raise SymgradError("a product of two tensors is not defined here; multiply by numbers only")
-        if x.shape[1] != y.shape[0]:
-            raise SymgradError(f"{self.misfit()}: a {_dims(x.shape)} matrix times a {_dims(y.shape)} matrix")
-        return Value(MatMul(x.expr, y.expr), (x.shape[0], y.shape[1]))
+        xs, ys = x.shape or (), y.shape or ()  # both are tensors here
+        if xs[1] != ys[0]:
+            raise SymgradError(f"{self.misfit()}: a {_dims(xs)} matrix times a {_dims(ys)} matrix")
+        return Value(MatMul(x.expr, y.expr), (xs[0], ys[1]))
 
     def call(self, n: ast.Call, claim) -> Value:
         name = n.func.id if isinstance(n.func, ast.Name) else None
@@ -177,13 +179,13 @@ class Reader:
         params = list(signature.parameters.values())
         if len(args) > len(params):
             raise SymgradError(f"{name} takes {len(params)} arguments, got {len(args)}")
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for kw in n.keywords:
             spec = signature.parameters.get(kw.arg) if kw.arg else None
             if spec is None or params.index(spec) < len(args) or spec.default is inspect.Parameter.empty:
                 allowed = ", ".join(p.name for p in params if p.default is not inspect.Parameter.empty)
                 raise SymgradError(f"{name} has no parameter {kw.arg!r} here; its parameters are {allowed}")
-            kwargs[kw.arg] = _flag(name, kw) if isinstance(spec.default, bool) else _integers(name, kw)
+            kwargs[str(kw.arg)] = _flag(name, kw) if isinstance(spec.default, bool) else _integers(name, kw)
         tensors = [sympy.Symbol(a) for a in args]
         try:
             expr = function(*tensors, **kwargs)

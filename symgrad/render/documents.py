@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import markupsafe
@@ -196,14 +197,14 @@ class Shown:
 class Document:
     """What the templates see: the derivation, the options, and numbered equations."""
 
-    d: object
+    d: Any
     fmt: str
     title: str
     author: str
     date: str
     display_limit: int
     mathjax_url: str
-    validation: object = None
+    validation: Any = None
     numbers: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)  # LaTeX of equations, shared by the formats of one write
 
@@ -220,8 +221,8 @@ class Document:
         settings.setdefault("display_limit", self.display_limit)
         return SymgradLatexPrinter(settings).doprint(expr)
 
-    def _safe(self, tex: str | None) -> str | None:
-        return liquid_safe(tex) if tex is not None and self.fmt in ("jekyll", "fragment") else tex
+    def _safe(self, tex: str) -> str:
+        return liquid_safe(tex) if self.fmt in ("jekyll", "fragment") else tex
 
     @property
     def names(self) -> dict:
@@ -252,7 +253,10 @@ class Document:
                 lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], is_checked(step.rule)))
                 previous = step.rhs
             self.cache[cached] = lines
-        lines = [Line(self._safe(l.lhs), self._safe(l.rhs), l.rule, l.checked) for l in self.cache[cached]]
+        lines = [
+            Line(None if l.lhs is None else self._safe(l.lhs), self._safe(l.rhs), l.rule, l.checked)
+            for l in self.cache[cached]
+        ]
         return Shown(key, self._number(key), self._elide(lines))
 
     def notation(self, key: str) -> Shown:
