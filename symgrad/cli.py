@@ -14,10 +14,9 @@ from . import __version__
 from .core.budget import MAX_TERMS
 from .core.errors import SymgradError
 from .core.tensor import to_sympy
-from .derive.build import parse_pick
 from .derive.derivation import Derivation, GeneralDerivation
-from .ops.conv2d import conv2d, geometry
-from .ops.matmul import REFERENCE, matmul
+from .ops.matmul import matmul
+from .ops.registry import REGISTRY
 from .progress import Progress
 from .render.codegen import check_library, emit, validate
 from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
@@ -32,31 +31,6 @@ class Parser(argparse.ArgumentParser):
         raise SymgradError(message)
 
 
-def size(text: str):
-    """A positive integer, or a name (m, k, n) for the general derivation."""
-    text = text.strip()
-    if re.fullmatch(r"[0-9]{1,12}", text) and int(text) >= 1:
-        return int(text)
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
-        return text
-    raise argparse.ArgumentTypeError(f"a size must be a positive integer or a name such as m, got {text!r}")
-
-
-def dims(text: str) -> tuple:
-    parts = text.lower().replace("×", "x").split("x")
-    if len(parts) != 4 or not all(re.fullmatch(r"[0-9]{1,12}", p.strip()) and int(p) >= 1 for p in parts):
-        raise argparse.ArgumentTypeError(f"a shape is four positive integers such as 1x2x5x5, got {text!r}")
-    return tuple(int(p) for p in parts)
-
-
-def int_or_pair(text: str):
-    parts = text.split(",")
-    if len(parts) not in (1, 2) or not all(re.fullmatch(r"[0-9]{1,12}", p.strip()) for p in parts):
-        raise argparse.ArgumentTypeError(f"expected an integer or a pair such as 2,1, got {text!r}")
-    values = tuple(int(p) for p in parts)
-    return values[0] if len(values) == 1 else values
-
-
 def positive_int(text: str) -> int:
     text = text.strip().replace("_", "")
     if not re.fullmatch(r"[0-9]{1,12}", text) or int(text) < 1:
@@ -64,16 +38,10 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def pick(text: str):
-    try:
-        return parse_pick(text)
-    except SymgradError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_parser() -> Parser:
     parser = Parser(
         prog="symgrad",
+        allow_abbrev=False,
         description=(
             "Derive gradients element by element with the chain rule, prove them exactly, and publish "
             f"the derivation. With no command, writes the reference example in every format to {REFERENCE_OUT}/."
@@ -81,31 +49,12 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    mm = sub.add_parser("matmul", help="C = AB: dL/dA and dL/dB")
-    mm.add_argument("-m", type=size, default=REFERENCE["m"], help="rows of A (default 2)")
-    mm.add_argument("-k", type=size, default=REFERENCE["k"], help="columns of A, rows of B (default 4)")
-    mm.add_argument("-n", type=size, default=REFERENCE["n"], help="columns of B (default 3)")
-    mm.add_argument("--loss", default="mean", help="mean (default), sum or generic")
-    mm.add_argument("--pick-a", type=pick, help="1-based element of A to derive step by step (default 2,3)")
-    mm.add_argument("--pick-b", type=pick, help="1-based element of B to derive step by step (default 1,2)")
-    mm.add_argument("--letters", default="abc", help="entry letters of A, B and C (default abc)")
-    add_output_options(mm)
-    conv = sub.add_parser("conv2d", help="Y = conv2d(X, W, b): dL/dX, dL/dW and dL/db")
-    conv.add_argument("--input", type=dims, default=(1, 2, 5, 5), help="N×C×H×W, as 1x2x5x5 (the default)")
-    conv.add_argument("--weight", type=dims, default=(2, 2, 3, 3), help="O×(C/groups)×kH×kW, as 2x2x3x3 (the default)")
-    for name, default in (("stride", "1"), ("padding", "0"), ("dilation", "1")):
-        conv.add_argument(
-            f"--{name}",
-            type=int_or_pair,
-            default=int(default),
-            help=f"an integer or a pair such as 2,1 (default {default})",
-        )
-    conv.add_argument("--groups", type=int, default=1, help="default 1")
-    conv.add_argument("--no-bias", action="store_true", help="a convolution without bias")
-    conv.add_argument("--loss", default="generic", help="generic (default), mean or sum")
-    conv.add_argument("--pick-x", help="1-based element of X to derive step by step, as 1,1,2,2")
-    conv.add_argument("--pick-w", help="1-based element of W to derive step by step, as 1,1,2,2")
-    add_output_options(conv)
+    sub.required = False
+    for spec in REGISTRY.values():  # one command per op, with the op's own arguments
+        command = sub.add_parser(spec.command, help=spec.summary, allow_abbrev=False)
+        spec.arguments(command)
+        add_output_options(command)
+        command.set_defaults(spec=spec)
     gallery = sub.add_parser("gallery", help="regenerate the committed examples")
     gallery.add_argument("--out", default="output", help="gallery folder (default output)")
     return parser
@@ -155,46 +104,13 @@ def main(argv=None) -> int:
             for path in build(args.out):
                 print(path)
             return 0
-        if args.command == "conv2d":
-            with Progress(conv_terms(args)) as progress:
-                progress.stage("derive")
-                d = conv2d(
-                    args.input,
-                    args.weight,
-                    args.stride,
-                    args.padding,
-                    args.dilation,
-                    args.groups,
-                    bias=not args.no_bias,
-                    loss=args.loss,
-                    pick_x=args.pick_x,
-                    pick_w=args.pick_w,
-                    max_terms=args.max_terms,
-                )
-                return publish(d, args, progress)
-        return run_matmul(args)
+        spec = args.spec
+        with Progress(spec.terms(args)) as progress:
+            progress.stage("derive")
+            return publish(spec.build(args, args.max_terms), args, progress)
     except SymgradError as exc:
         print(f"symgrad: error: {exc}", file=sys.stderr)
         return 2
-
-
-def run_matmul(args) -> int:
-    sizes = (args.m, args.k, args.n)
-    general = any(isinstance(s, str) for s in sizes)
-    options = {} if general else {"max_terms": args.max_terms}
-    with Progress(0 if general else args.m * args.k * args.n) as progress:
-        progress.stage("derive")
-        d = matmul(*sizes, args.loss, pick_a=args.pick_a, pick_b=args.pick_b, letters=tuple(args.letters), **options)
-        return publish(d, args, progress)
-
-
-def conv_terms(args) -> int:
-    """The convolution's terms for the progress estimate, 0 when the shapes are not valid (the op says why)."""
-    try:
-        geo = geometry(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups)
-    except SymgradError:
-        return 0
-    return geo.N * geo.O * geo.out[0] * geo.out[1] * geo.Cg * geo.kH * geo.kW
 
 
 def publish(d: Derivation, args, progress: Progress | None = None) -> int:

@@ -23,10 +23,11 @@ from typing import Any, NoReturn, cast
 from .core import poly, tensor
 from .core.errors import SymgradError
 from .core.tensor import PolyTensor
-from .ops.matmul import matmul
+from .ops.registry import REGISTRY
 from .prove.prover import first_difference
 
-OPS: dict[str, Callable[..., Any]] = {"matmul": matmul}
+# the ops whose backward passes can be checked: those that say what the function receives
+OPS: dict[str, Callable[..., Any]] = {name: spec.backward for name, spec in REGISTRY.items() if spec.backward}
 SUPPORTED = (
     "@, .T, .t(), .mm(), .matmul(), .transpose(0, 1), .sum(), .mean(), .numel(), .shape, "
     ".new_ones(shape), .new_zeros(shape), + - * / with numbers or tensors of the same shape"
@@ -217,7 +218,7 @@ def assert_backward(
         raise SymgradError(f"sizes must be three positive integers (m, k, n), got {sizes!r}")
     if isinstance(sizes[0], str) or any(isinstance(s, str) for s in sizes):
         raise SymgradError("assert_backward needs concrete sizes such as (2, 4, 3), not names")
-    d = OPS[op](*sizes, loss=loss)
+    d = OPS[op](tuple(sizes), loss)
     if upstream == "loss" and d.loss == "generic":
         raise SymgradError("upstream='loss' needs a mean or sum loss: a generic loss has no value for dL/dC")
     symbolic = upstream == "symbolic"

@@ -14,6 +14,7 @@ Y = W_mat · unfold(X) + b, dW_mat = Σ_n G_mat · unfold(X)ᵀ, dX = fold(W_mat
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from dataclasses import dataclass
 
@@ -28,6 +29,13 @@ from ..core.tensorop import TensorOpBase
 from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, Step, TensorView
 from ..derive.losses import check_loss
+from ..derive.rules import register
+from .spec import OpSpec, convolution_arguments
+
+register("im2col", "equal", "im2col, proven")
+register("loss entry", "loss entry", "derivative of the loss")
+register("output height", "size", "output height")
+register("output width", "size", "output width")
 
 
 @dataclass(frozen=True)
@@ -619,3 +627,49 @@ class Im2colInputGrad(TensorOpBase):
                     if spot:
                         poly.add_into(out.setdefault((n, group * Cg + c) + spot, {}), columns[(r, i * Wo + j)])
         return PolyTensor.build((N, geo.C, H, Wd), lambda ix: out.get(ix, {}))
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    convolution_arguments(
+        parser, (1, 2, 5, 5), (2, 2, 3, 3), "O×(C/groups)×kH×kW, as 2x2x3x3 (the default)", loss_default="generic"
+    )
+
+
+def _from_args(args: argparse.Namespace, max_terms: int | None):
+    return conv2d(
+        args.input,
+        args.weight,
+        args.stride,
+        args.padding,
+        args.dilation,
+        args.groups,
+        bias=not args.no_bias,
+        loss=args.loss,
+        pick_x=args.pick_x,
+        pick_w=args.pick_w,
+        max_terms=max_terms,
+    )
+
+
+def _terms(args: argparse.Namespace) -> int:
+    """Terms for the progress estimate; 0 when the shapes are not valid (the op then says why)."""
+    try:
+        geo = geometry(args.input, args.weight, args.stride, args.padding, args.dilation, args.groups)
+    except SymgradError:
+        return 0
+    return geo.N * geo.O * geo.out[0] * geo.out[1] * geo.Cg * geo.kH * geo.kW
+
+
+SPEC = OpSpec(
+    name="conv2d",
+    summary="Y = conv2d(X, W, b): dL/dX, dL/dW and dL/db",
+    arguments=_arguments,
+    build=_from_args,
+    terms=_terms,
+    examples=(
+        (
+            "a convolution: one 3-channel 16×32 sample, a 2×3×4×5 kernel, padding 1, stride 2",
+            lambda: conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean"),
+        ),
+    ),
+)

@@ -7,6 +7,8 @@ Eqs. (11)–(13) and (15)–(17).
 
 from __future__ import annotations
 
+import argparse
+
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
@@ -18,6 +20,7 @@ from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, GeneralMatrix, Step, TensorView
 from ..derive.engine import gc_paused
 from ..derive.losses import check_loss
+from .spec import OpSpec, pick, size
 
 REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
 
@@ -170,3 +173,48 @@ def check_size(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SymgradError(f"size {name} must be a positive integer, got {value!r}")
     return value
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", type=size, default=REFERENCE["m"], help="rows of A, or a name (default 2)")
+    parser.add_argument("-k", type=size, default=REFERENCE["k"], help="columns of A, rows of B (default 4)")
+    parser.add_argument("-n", type=size, default=REFERENCE["n"], help="columns of B (default 3)")
+    parser.add_argument("--loss", default="mean", help="mean (default), sum or generic")
+    parser.add_argument("--pick-a", type=pick, help="1-based element of A to derive step by step (default 2,3)")
+    parser.add_argument("--pick-b", type=pick, help="1-based element of B to derive step by step (default 1,2)")
+    parser.add_argument("--letters", default="abc", help="entry letters of A, B and C (default abc)")
+
+
+def _general(args: argparse.Namespace) -> bool:
+    return any(isinstance(s, str) for s in (args.m, args.k, args.n))
+
+
+def _from_args(args: argparse.Namespace, max_terms: int | None):
+    options = {} if _general(args) else {"max_terms": max_terms}
+    return matmul(
+        args.m,
+        args.k,
+        args.n,
+        args.loss,
+        pick_a=args.pick_a,
+        pick_b=args.pick_b,
+        letters=tuple(args.letters),
+        **options,
+    )
+
+
+SPEC = OpSpec(
+    name="matmul",
+    summary="C = AB: dL/dA and dL/dB",
+    arguments=_arguments,
+    build=_from_args,
+    terms=lambda args: 0 if _general(args) else args.m * args.k * args.n,
+    examples=(
+        ("the reference example: 2×4 times 4×3, mean loss", lambda: matmul(2, 4, 3, "mean")),
+        ("3×2 times 2×5, sum loss", lambda: matmul(3, 2, 5, "sum")),
+        ("12×12 times 12×12, generic loss: matrices elided", lambda: matmul(12, 12, 12, "generic")),
+        ("every size, in index notation, mean loss", lambda: matmul("m", "k", "n", "mean")),
+    ),
+    backward=lambda sizes, loss: matmul(*sizes, loss=loss),
+    backward_arguments="(A, B, grad_C)",
+)

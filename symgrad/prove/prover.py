@@ -14,42 +14,14 @@ from ..core.tensor import PolyTensor, to_sympy
 from ..derive import losses
 from ..derive.derivation import Counterexample, Proof
 from ..derive.engine import gc_paused
+from ..derive.rules import rule
 from .evaluate import Meaning
 
-# How each rule is checked. "equal": both sides mean the same polynomial(s);
-# "values": the same, with the loss substituted; "chain": the sum covers every
-# path, recomputed here from the definitions; "loss" and "loss entry": dL/dy is the
-# derivative of L's own formula; "shape": the closed form has the input's dimensions;
-# "size": SymPy evaluates the displayed formula to the output's actual size;
-# "shown": a line that states a definition or a computed result, which has nothing to be
-# checked against: it is displayed without a check mark and is not counted.
-RULES = {
-    "definition": "equal",
-    "no dependence": "equal",
-    "sum rule": "equal",
-    "product rule": "equal",
-    "local partial": "equal",
-    "local partials": "equal",
-    "drop zero terms": "equal",
-    "regroup": "equal",
-    "closed form": "equal",
-    "chain rule": "chain",
-    "loss": "loss",
-    "substitute the loss": "values",
-    "dimensions": "shape",
-    "im2col": "equal",
-    "loss entry": "loss entry",
-    "output height": "size",
-    "output width": "size",
-    "notation": "shown",
-    "every element": "shown",
-    "loss substituted": "shown",
-}
 
-
-def is_checked(rule: str) -> bool:
+def is_checked(name: str) -> bool:
     """Whether a step with this rule is a check (shown with a check mark, counted)."""
-    return RULES.get(rule) != "shown"
+    found = rule(name)
+    return found is None or found.checked
 
 
 def prove(d) -> Proof:
@@ -158,7 +130,8 @@ class LazyMeaning:
 
 def check_step(d, step, symbolic, valued) -> str | None:
     """None when the step holds, else a short reason."""
-    kind = RULES.get(step.rule)
+    found = rule(step.rule)
+    kind = None if found is None or found.check == "general" else found.check
     if kind is None:
         return f"no checker for the rule {step.rule!r}"
     if kind == "shape":  # the gradient has its input's shape; SymPy gives the closed form's

@@ -26,6 +26,7 @@ import sympy
 
 from ..core.errors import SymgradError
 from ..derive.derivation import Equation
+from ..derive.rules import rule
 from ..prove.prover import is_checked
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
@@ -37,33 +38,12 @@ DEFAULT_DATE = "2000-01-01"
 DEFAULT_AUTHOR = "symgrad"
 DEFAULT_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
 
-RULE_TEXT = {
-    "definition": "definition",
-    "no dependence": "does not contain it",
-    "sum rule": "sum rule",
-    "product rule": "product rule",
-    "local partial": "local partial",
-    "chain rule": "chain rule",
-    "local partials": "local partials",
-    "drop zero terms": "drop zeros",
-    "every element": "chain rule, every element",
-    "all elements": "every element",
-    "regroup": "matrix product",
-    "closed form": "closed form",
-    "dimensions": "dimensions",
-    "loss": "derivative of the loss",
-    "substitute the loss": "loss substituted",
-    "differentiate": "differentiate each term",
-    "sifting": "sum of a Kronecker delta",
-    "transpose": "transpose",
-    "matrix product": "matrix product",
-    "output height": "output height",
-    "output width": "output width",
-    "im2col": "im2col, proven",
-    "loss entry": "derivative of the loss",
-    "notation": "definition",
-    "loss substituted": "loss substituted",
-}
+
+def rule_text(name: str) -> str:
+    found = rule(name)
+    if found is None:
+        raise SymgradError(f"no wording for the rule {name!r}: register it with symgrad.derive.rules")
+    return found.text
 
 
 def templates_dir() -> Path:
@@ -250,7 +230,7 @@ class Document:
                     if previous is not None and step.lhs is previous
                     else self._latex(step.lhs, highlight=step.highlight)
                 )
-                lines.append(Line(lhs, rhs, RULE_TEXT[step.rule], is_checked(step.rule)))
+                lines.append(Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule)))
                 previous = step.rhs
             self.cache[cached] = lines
         lines = [
