@@ -215,6 +215,6 @@ SPEC = OpSpec(
         ("12×12 times 12×12, generic loss: matrices elided", lambda: matmul(12, 12, 12, "generic")),
         ("every size, in index notation, mean loss", lambda: matmul("m", "k", "n", "mean")),
     ),
-    backward=lambda sizes, loss: matmul(*sizes, loss=loss),
+    backward=lambda sizes, loss: matmul(sizes[0], sizes[1], sizes[2], loss),
     backward_arguments="(A, B, grad_C)",
 )
