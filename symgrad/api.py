@@ -8,6 +8,7 @@ from . import prove as _prove_layer  # noqa: F401  (registers d.prove())
 from . import render as _render_layer  # noqa: F401  (registers the Jupyter views)
 from .derive.derivation import Counterexample, Derivation, GeneralDerivation, Proof, Step
 from .ops.conv2d import conv2d
+from .ops.conv_transpose2d import conv_transpose2d
 from .ops.matmul import matmul
 from .prove.claims import check
 from .render.documents import render
@@ -21,6 +22,7 @@ __all__ = [
     "Step",
     "check",
     "conv2d",
+    "conv_transpose2d",
     "matmul",
     "render",
     "write",

@@ -256,3 +256,18 @@ def test_a_wrong_general_closed_form_is_caught(general):
     bad = dataclasses.replace(general, closed_forms={**general.closed_forms, wrt: 2 * closed})
     bad = general_step(bad, "identity_A", "all elements", lambda s: Step(s.lhs, 2 * closed, s.rule))
     assert not bad.prove().ok
+
+
+@pytest.fixture(scope="module")
+def ct():
+    d = symgrad.conv_transpose2d(
+        (2, 2, 3, 2), (2, 3, 2, 3), stride=(2, 1), padding=1, output_padding=(1, 0), groups=2, loss="mean"
+    )
+    assert d.prove().ok
+    return d
+
+
+@pytest.mark.parametrize("name", list(CONV))
+def test_conv_transpose2d_mutations_are_caught(ct, name):
+    proof = CONV[name](ct).prove()
+    assert proof.status == "refuted" and not proof.ok, name

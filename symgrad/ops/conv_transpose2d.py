@@ -1,0 +1,558 @@
+"""Y = conv_transpose2d(X, W, b), as in PyTorch: X is N×C×H×W, W is C×(O/groups)×kH×kW, b has O
+entries, and every input element scatters a weighted copy of the kernel into the output:
+
+    y[n, o, i·s − p + u·d, j·s − p + v·d] += x[n, c, i, j] · w[c, o − g·O/groups, u, v]
+
+for c in group g of o, over the positions that land inside Y, whose size along each axis is
+(H − 1)·s − 2p + d·(k − 1) + output_padding + 1. The stride and padding describe the convolution
+this is the transpose of (the series' Part 3).
+
+Proven views and closed forms, each computed on its own and compared with the element-wise
+engine at every element:
+- the collection view: insert s − 1 zeros between the input elements, pad by d·(k − 1) − p (and
+  the output padding after), flip the kernel, and run a stride-1 convolution;
+- the duality: the forward pass is conv2d's input gradient (conv2d's own closed form, fed X as
+  the upstream gradient), and the input gradient is conv2d's forward pass;
+- dL/dX = conv2d(G, W) with the same stride, padding, dilation and groups;
+- dL/dW = the correlation of G with X, summed over the batch; dL/db = the sum of G.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from dataclasses import dataclass
+
+import sympy
+
+from ..core import poly
+from ..core.budget import check_budget
+from ..core.errors import SymgradError
+from ..core.symbols import Registry, SymbolTensor
+from ..core.tensor import PolyTensor
+from ..core.tensorop import TensorOpBase
+from ..derive.build import Problem, derive, pick_index
+from ..derive.derivation import Equation, Step, TensorView
+from ..derive.losses import check_loss
+from ..derive.rules import register
+from .conv2d import BiasGrad, ConvTranspose2d, Geometry, pair, positive, shape4
+from .spec import OpSpec, convolution_arguments
+
+register("collection", "equal", "collection view, proven")
+register("duality", "equal", "conv2d's input gradient, proven")
+
+
+@dataclass(frozen=True)
+class Transposed:
+    """The geometry of a transposed convolution: the input X, the kernel, and the output Y."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    O: int
+    kH: int
+    kW: int
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    output_padding: tuple
+    groups: int
+
+    @property
+    def Cg(self) -> int:  # input channels per group
+        return self.C // self.groups
+
+    @property
+    def Og(self) -> int:  # output channels per group
+        return self.O // self.groups
+
+    @property
+    def out(self) -> tuple:
+        return tuple(
+            (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for size, s, p, d, k, op in zip(
+                (self.H, self.W), self.stride, self.padding, self.dilation, (self.kH, self.kW), self.output_padding
+            )
+        )
+
+    def conv(self) -> Geometry:
+        """The convolution this one is the transpose of: from Y's size back to X's."""
+        Ho, Wo = self.out
+        return Geometry(
+            self.N, self.O, Ho, Wo, self.C, self.kH, self.kW, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def params(self) -> tuple:
+        return (*self.stride, *self.padding, *self.dilation, self.groups, *self.output_padding)
+
+
+def transposed_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation, groups) -> Transposed:
+    N, C, H, W = shape4("input_shape", input_shape)
+    C_w, Og, kH, kW = shape4("weight_shape", weight_shape)
+    groups = positive("groups", groups)
+    if C % groups:
+        raise SymgradError(f"groups={groups} must divide the input channels ({C})")
+    if C_w != C:
+        raise SymgradError(f"the weight has {C_w} input channels (its first dimension), but the input has {C}")
+    geo = Transposed(
+        N,
+        C,
+        H,
+        W,
+        Og * groups,
+        kH,
+        kW,
+        pair("stride", stride, 1),
+        pair("padding", padding, 0),
+        pair("dilation", dilation, 1),
+        pair("output_padding", output_padding, 0),
+        groups,
+    )
+    for axis, op, s, d in zip("HW", geo.output_padding, geo.stride, geo.dilation):
+        if op >= s and op >= d:  # PyTorch's own rule
+            raise SymgradError(
+                f"output_padding must be smaller than either stride or dilation, but along {axis} it "
+                f"is {op} with stride {s} and dilation {d}"
+            )
+    for axis, size in zip("HW", geo.out):
+        if size < 1:
+            raise SymgradError(f"the output would be empty along {axis} ({size}): the padding is too large")
+    return geo
+
+
+def conv_transpose2d(
+    input_shape=(1, 2, 3, 3),
+    weight_shape=(2, 1, 3, 3),
+    stride=2,
+    padding=1,
+    output_padding=0,
+    dilation=1,
+    groups=1,
+    bias=True,
+    loss="mean",
+    *,
+    pick_x=None,
+    pick_w=None,
+    max_terms=None,
+):
+    """Derive dL/dX, dL/dW and dL/db for Y = conv_transpose2d(X, W, b); picks are 1-based, as printed.
+    The defaults are the series' Part 3 example: a 2-channel 3×3 input, 3×3 kernels, stride 2,
+    padding 1, a 5×5 output."""
+    loss = check_loss(loss)
+    geo = transposed_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation, groups)
+    Ho, Wo = geo.out
+    taps = geo.N * geo.C * geo.H * geo.W * geo.Og * geo.kH * geo.kW
+    outputs = geo.N * geo.O * Ho * Wo
+    check_budget(
+        f"this transposed convolution ({_dims((geo.N, geo.C, geo.H, geo.W))} input, "
+        f"{_dims((geo.C, geo.Og, geo.kH, geo.kW))} kernel)",
+        taps + outputs,
+        geo.N * geo.C * geo.H * geo.W + geo.C * geo.Og * geo.kH * geo.kW + geo.O + 2 * outputs,
+        max_terms,
+    )
+    reg = Registry()
+    X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
+    W = SymbolTensor.create(reg, "W", "w", (geo.C, geo.Og, geo.kH, geo.kW))
+    inputs = {"X": X, "W": W}
+    if bias:
+        inputs["b"] = SymbolTensor.create(reg, "b", "b", (geo.O,))
+    Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
+    conv = geo.conv()
+    entries: dict = {}
+    # distribution: every input element scatters a weighted copy of the kernel
+    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
+        x = X.id_at((n, c, i, j))
+        group = c // geo.Cg
+        for oo in range(geo.Og):
+            o = group * geo.Og + oo
+            for u, v, h, w in conv.taps(i, j):
+                entries.setdefault((n, o, h, w), {})[(x, W.id_at((c, oo, u, v)))] = 1
+    definitions = []
+    for n, o, h, w in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
+        entry = entries.get((n, o, h, w), {})
+        if bias:
+            entry[(inputs["b"].id_at((o,)),)] = 1
+        definitions.append(entry)
+    names = [sympy.Symbol(n) for n in ("X", "W", "b", "G")]
+    sX, sW, sb, sG = names
+    params = geo.params()
+    closed = {
+        "X": Conv2dForward(sG, sW, *params[:7], geo.H, geo.W),
+        "W": TransposeWeightGrad(sX, sG, *params[:7], geo.kH, geo.kW),
+    }
+    if bias:
+        closed["b"] = BiasGrad(sG)
+    collection = Collection(sX, sW, sb, *params) if bias else CollectionNoBias(sX, sW, *params)
+    duality = ConvTranspose2d(sX, sW, *params)  # conv2d's input gradient, fed X as the upstream gradient
+    if bias:
+        duality = sympy.Add(duality, BiasBroadcast(sb, *Y.shape), evaluate=False)
+    views = [("Y", collection), ("Y", duality)]
+    problem = Problem(
+        op="conv_transpose2d",
+        sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.C, geo.Og, geo.kH, geo.kW)},
+        registry=reg,
+        inputs=inputs,
+        output=Y,
+        definitions=PolyTensor(Y.shape, tuple(definitions)),
+        closed_forms=closed,
+        equations=equations,
+        meta={
+            "geometry": geo,
+            "views": views,
+            "bias": bias,
+            "body": "conv_transpose2d",
+            "claim_functions": claim_functions,
+            "title": f"Transposed convolution and its gradients: a {_dims((geo.N, geo.C, geo.H, geo.W))} input, "
+            f"a {_dims((geo.C, geo.Og, geo.kH, geo.kW))} kernel",
+            "stem": "conv-transpose2d-"
+            + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W)))
+            + "-"
+            + "x".join(map(str, (geo.C, geo.Og, geo.kH, geo.kW))),
+            "notation": notation(geo, reg, inputs),
+            "code": code_lines,
+            "forward_code": {
+                "torch": "torch.nn.functional.conv_transpose2d(X, W, "
+                + ("b" if bias else "None")
+                + f", stride={geo.stride}, padding={geo.padding}, output_padding={geo.output_padding}, "
+                f"groups={geo.groups}, dilation={geo.dilation})"
+            },
+        },
+    )
+    picks = {
+        "X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
+        "W": pick_index(pick_w, (1, 1, min(2, geo.kH), min(2, geo.kW)), rank=4),
+    }
+    return derive(problem, loss, picks)
+
+
+def _dims(shape) -> str:
+    return "×".join(map(str, shape))
+
+
+def notation(geo: Transposed, reg, inputs) -> dict:
+    first_x = PolyTensor(
+        (geo.H, geo.W), tuple(poly.var(inputs["X"].id_at((0, 0, h, w))) for h in range(geo.H) for w in range(geo.W))
+    )
+    first_w = PolyTensor(
+        (geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v))) for u in range(geo.kH) for v in range(geo.kW))
+    )
+    return {
+        "slices": (
+            (sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
+            (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)),
+        )
+    }
+
+
+def equations(d) -> dict:
+    geo: Transposed = d.meta["geometry"]
+    size_steps = []
+    for axis, size, k, s, p, dil, op, out in zip(
+        ("height", "width"),
+        (geo.H, geo.W),
+        (geo.kH, geo.kW),
+        geo.stride,
+        geo.padding,
+        geo.dilation,
+        geo.output_padding,
+        geo.out,
+    ):
+        formula = sympy.Add(
+            sympy.Mul(sympy.Add(size, -1, evaluate=False), s, evaluate=False),
+            -2 * p,
+            sympy.Mul(dil, sympy.Add(k, -1, evaluate=False), evaluate=False),
+            op,
+            1,
+            evaluate=False,
+        )
+        size_steps.append(Step(formula, sympy.Integer(out), f"output {axis}"))
+    eq = {"output_size": Equation("output_size", tuple(size_steps))}
+    for name, closed in d.closed_forms.items():
+        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
+    (_, collection), (_, duality) = d.meta["views"]
+    eq["collection"] = Equation("collection", (Step(sympy.Symbol("Y"), collection, "collection"),))
+    eq["duality_forward"] = Equation("duality_forward", (Step(sympy.Symbol("Y"), duality, "duality"),))
+    if d.loss != "generic":
+        first = d.output.ids[0]
+        value = d.upstream_values.entries[0].get((), 0)
+        eq["loss"] = Equation(
+            "loss",
+            (
+                Step(
+                    sympy.Derivative(sympy.Symbol("L"), d.registry.symbol(first)),
+                    sympy.Rational(value.numerator, value.denominator),
+                    "loss entry",
+                ),
+            ),
+        )
+    return eq
+
+
+def code_lines(d, lib: str) -> list:
+    """The backward pass in PyTorch from the proven closed forms: conv2d for X, conv2d's weight
+    gradient (with the roles of the input and the upstream gradient exchanged) for W, the sum for b."""
+    if lib != "torch":
+        raise SymgradError(f"{lib} code for conv_transpose2d is not generated: use torch")
+    geo: Transposed = d.meta["geometry"]
+    common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, groups={geo.groups}"
+    upstream = {
+        "mean": "grad_Y = torch.ones(Y.shape, dtype=torch.float64) / Y.numel()",
+        "sum": "grad_Y = torch.ones(Y.shape, dtype=torch.float64)",
+        "generic": "# grad_Y = dL/dY, handed in by the layer above",
+    }[d.loss]
+    lines = [
+        upstream,
+        f"grad_X = torch.nn.functional.conv2d(grad_Y, W, None, {common})[:, :, :{geo.H}, :{geo.W}]",
+        f"grad_W = torch.nn.grad.conv2d_weight(grad_Y, W.shape, X, {common})",
+    ]
+    if d.meta["bias"]:
+        lines.append("grad_b = grad_Y.sum((0, 2, 3))")
+    return lines
+
+
+def claim_functions(d) -> dict:
+    """The operations a claim about a transposed convolution may use, with PyTorch's keywords."""
+    geo: Transposed = d.meta["geometry"]
+
+    def conv2d(G, W, stride=1, padding=0, dilation=1, groups=1):
+        return Conv2dForward(
+            G,
+            W,
+            *pair("stride", stride, 1),
+            *pair("padding", padding, 0),
+            *pair("dilation", dilation, 1),
+            positive("groups", groups),
+            geo.H,
+            geo.W,
+        )
+
+    def conv_transpose2d_weight(X, G, stride=1, padding=0, dilation=1, groups=1):
+        return TransposeWeightGrad(
+            X,
+            G,
+            *pair("stride", stride, 1),
+            *pair("padding", padding, 0),
+            *pair("dilation", dilation, 1),
+            positive("groups", groups),
+            geo.kH,
+            geo.kW,
+        )
+
+    def bias_grad(G):
+        return BiasGrad(G)
+
+    return {"conv2d": conv2d, "conv_transpose2d_weight": conv_transpose2d_weight, "bias_grad": bias_grad}
+
+
+# --- views and closed forms, each computed on its own ------------------------------------------------
+
+
+def _rank4(op: str, role: str, shape) -> tuple:
+    if len(shape) != 4:
+        raise SymgradError(f"{op}: the {role} must be a 4-D tensor (N×C×H×W), got one of shape {_dims(shape)}")
+    return tuple(shape)
+
+
+class Conv2dForward(TensorOpBase):
+    """conv2d(G, W) cropped to H×W: y[n,c,i,j] = Σ_{o,u,v} G[n, o, i·s − p + u·d, j·s − p + v·d] · W[c, o, u, v],
+    the ordinary convolution (W read as conv2d's weight: C out, O/groups in)."""
+
+    tensors = 2
+    label = "conv2d"
+
+    def describe(self):
+        sH, sW, pH, pW, dH, dW, groups, _H, _W = self.params
+        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
+
+    def _geometry(self, g_shape, w_shape) -> Geometry:
+        sH, sW, pH, pW, dH, dW, groups, _H, _W = self.params
+        N, O, Ho, Wo = _rank4("conv2d", "first tensor (the upstream gradient)", g_shape)
+        C, Og, kH, kW = _rank4("conv2d", "second tensor (the weight)", w_shape)
+        if Og * groups != O:
+            raise SymgradError(
+                f"conv2d: the weight takes {Og} channels per group, {Og * groups} in {groups} groups, "
+                f"but the first tensor has {O}"
+            )
+        if C % groups:
+            raise SymgradError(f"conv2d: groups={groups} does not divide the weight's {C} output channels")
+        return Geometry(N, O, Ho, Wo, C, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
+
+    def result_shape(self, g_shape, w_shape) -> tuple:
+        geo = self._geometry(g_shape, w_shape)
+        H, W = self.params[7:]
+        if geo.out[0] < H or geo.out[1] < W:
+            raise SymgradError(
+                f"conv2d: these parameters give a {geo.out[0]}×{geo.out[1]} result, smaller than the {H}×{W} input"
+            )
+        return (geo.N, geo.O, H, W)
+
+    def compute(self, G, W):
+        geo = self._geometry(G.shape, W.shape)
+        H, Wd = self.params[7:]
+        out = []
+        for n, c, i, j in itertools.product(range(geo.N), range(geo.O), range(H), range(Wd)):
+            acc: dict = {}
+            group = c // geo.Og
+            for oo in range(geo.Cg):
+                for u, v, h, w in geo.taps(i, j):
+                    poly.mul_into(acc, G[(n, group * geo.Cg + oo, h, w)], W[(c, oo, u, v)])
+            out.append({m: k for m, k in acc.items() if k})
+        return PolyTensor((geo.N, geo.O, H, Wd), tuple(out))
+
+
+class TransposeWeightGrad(TensorOpBase):
+    """dL/dW[c, o, u, v] = Σ_n Σ_{i,j} X[n, c, i, j] · G[n, g·O/groups + o, i·s − p + u·d, j·s − p + v·d]:
+    the upstream gradient correlated with the input, summed over the batch."""
+
+    tensors = 2
+    label = "ConvTransposeWeight"
+
+    def describe(self):
+        sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
+        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
+
+    def result_shape(self, x_shape, g_shape) -> tuple:
+        _sH, _sW, _pH, _pW, _dH, _dW, groups, kH, kW = self.params
+        N, C, _H, _W = _rank4("conv_transpose2d_weight", "first tensor (the input)", x_shape)
+        N_g, O, _Ho, _Wo = _rank4("conv_transpose2d_weight", "second tensor (the upstream gradient)", g_shape)
+        if N_g != N:
+            raise SymgradError(f"conv_transpose2d_weight: the input has {N} samples, the upstream gradient {N_g}")
+        if C % groups or O % groups:
+            raise SymgradError(f"conv_transpose2d_weight: groups={groups} must divide {C} and {O} channels")
+        return (C, O // groups, kH, kW)
+
+    def compute(self, X, G):
+        sH, sW, pH, pW, dH, dW, groups, kH, kW = self.params
+        N, C, H, Wd = X.shape
+        _, O, Ho, Wo = G.shape
+        conv = Geometry(N, O, Ho, Wo, C, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
+        Cg, Og = C // groups, O // groups
+        out = []
+        for c, oo, u, v in itertools.product(range(C), range(Og), range(kH), range(kW)):
+            acc: dict = {}
+            o = (c // Cg) * Og + oo
+            for n, i, j in itertools.product(range(N), range(H), range(Wd)):
+                spot = conv.at(i, j, u, v)
+                if spot:
+                    poly.mul_into(acc, X[(n, c, i, j)], G[(n, o) + spot])
+            out.append({m: k for m, k in acc.items() if k})
+        return PolyTensor((C, Og, kH, kW), tuple(out))
+
+
+class Collection(TensorOpBase):
+    """The collection view of the forward pass: X with s − 1 zeros between its elements, padded by
+    d·(k − 1) − p (and the output padding after), then a stride-1 convolution with the flipped kernel.
+    The padded tensor is built explicitly; a negative padding crops."""
+
+    tensors = 3
+    label = "Collection"
+
+    def describe(self):
+        sH, sW, _pH, _pW, dH, dW, groups, _opH, _opW = self.params
+        return [
+            ("zeros between", (sH - 1, sW - 1)),
+            ("flipped kernel", None),
+            ("stride", (1, 1)),
+            ("dilation", (dH, dW)),
+            ("groups", groups),
+        ]
+
+    def compute(self, X, W, b=None):
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        N, C, H, Wd = X.shape
+        _, Og, kH, kW = W.shape
+        O, Cg = Og * groups, C // groups
+        lead = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)  # zeros before the first element (negative: cropped)
+        size = ((H - 1) * sH + 1 + 2 * lead[0] + opH, (Wd - 1) * sW + 1 + 2 * lead[1] + opW)
+
+        def stretched(n, c, a, e):
+            """The zero-inserted, padded input at (a, e)."""
+            a, e = a - lead[0], e - lead[1]
+            if a < 0 or e < 0 or a % sH or e % sW or a // sH >= H or e // sW >= Wd:
+                return {}
+            return X[(n, c, a // sH, e // sW)]
+
+        Ho, Wo = size[0] - dH * (kH - 1), size[1] - dW * (kW - 1)
+        out = []
+        for n, o, h, w in itertools.product(range(N), range(O), range(Ho), range(Wo)):
+            acc: dict = {}
+            group, oo = divmod(o, Og)
+            for c in range(group * Cg, (group + 1) * Cg):
+                for u, v in itertools.product(range(kH), range(kW)):
+                    z = stretched(n, c, h + u * dH, w + v * dW)
+                    if z:
+                        poly.mul_into(acc, z, W[(c, oo, kH - 1 - u, kW - 1 - v)])  # the flipped kernel
+            entry = {m: k for m, k in acc.items() if k}
+            out.append(poly.add(entry, b[(o,)]) if b is not None else entry)
+        return PolyTensor((N, O, Ho, Wo), tuple(out))
+
+
+class CollectionNoBias(Collection):
+    tensors = 2
+
+
+class BiasBroadcast(TensorOpBase):
+    """The bias b added at every position of an N×O×H×W output."""
+
+    tensors = 1
+    label = "Broadcast"
+
+    def compute(self, b):
+        N, O, H, W = self.params
+        return PolyTensor.build((N, O, H, W), lambda ix: b[(ix[1],)])
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    convolution_arguments(
+        parser,
+        (1, 2, 3, 3),
+        (2, 1, 3, 3),
+        "C×(O/groups)×kH×kW, as 2x1x3x3 (the default)",
+        loss_default="mean",
+        transposed=True,
+    )
+
+
+def _from_args(args: argparse.Namespace, max_terms: int | None):
+    return conv_transpose2d(
+        args.input,
+        args.weight,
+        args.stride,
+        args.padding,
+        args.output_padding,
+        args.dilation,
+        args.groups,
+        bias=not args.no_bias,
+        loss=args.loss,
+        pick_x=args.pick_x,
+        pick_w=args.pick_w,
+        max_terms=max_terms,
+    )
+
+
+def _terms(args: argparse.Namespace) -> int:
+    """Terms for the progress estimate; 0 when the shapes are not valid (the op then says why)."""
+    try:
+        geo = transposed_geometry(
+            args.input, args.weight, args.stride, args.padding, args.output_padding, args.dilation, args.groups
+        )
+    except SymgradError:
+        return 0
+    return geo.N * geo.C * geo.H * geo.W * geo.Og * geo.kH * geo.kW
+
+
+SPEC = OpSpec(
+    name="conv_transpose2d",
+    summary="Y = conv_transpose2d(X, W, b): dL/dX, dL/dW and dL/db",
+    arguments=_arguments,
+    build=_from_args,
+    terms=_terms,
+    examples=(
+        (
+            "a transposed convolution, the series' Part 3 example: a 2-channel 3×3 input, 3×3 kernels, stride 2, "
+            "padding 1, a 5×5 output",
+            lambda: conv_transpose2d((1, 2, 3, 3), (2, 1, 3, 3), stride=2, padding=1),
+        ),
+    ),
+)
