@@ -3,7 +3,7 @@
 #
 #   Debian: texlive (pdflatex, latexmk), lmodern, poppler-utils (pdftotext), chromium, fonts-liberation, jekyll
 #   npm:    MathJax 3 and KaTeX, from the committed package-lock.json (npm ci)
-#   Python: a virtual environment in .venv with symgrad[test], playwright and torch==2.13.0
+#   Python: a virtual environment in .venv with symgrad[test,lint,browser] and torch==2.13.0
 #
 # Each step is skipped when already done, so a second run goes straight to the tests.
 # Extra arguments are passed to pytest.
@@ -34,13 +34,19 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import symgrad, pytest, hypothesis, playwright, torch" 2>/dev/null \
+if ! .venv/bin/python -c "import symgrad, pytest, xdist, hypothesis, playwright, torch, mypy, importlinter" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.installed ] || [ scripts/constraints.txt -nt .venv/.installed ]; then
-  say "installing symgrad[test], playwright and torch==2.13.0 into .venv"
+  say "installing symgrad[test,lint,browser] and torch==2.13.0 into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -c scripts/constraints.txt -e ".[test,browser]" "torch==2.13.0"
+  .venv/bin/python -m pip install -q -c scripts/constraints.txt -e ".[test,lint,browser]" "torch==2.13.0"
   touch .venv/.installed
 fi
 
+say "lint, formatting, types and layers"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/lint-imports
+
 say "running the tests"
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q -n 2 "$@"

@@ -156,6 +156,7 @@ def test_unknown_op():
 # --- generated code --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_documents_show_the_generated_code():
     d = symgrad.matmul(2, 4, 3, "mean")
     module = next(iter(sources(d, "torch").values()))
@@ -183,6 +184,7 @@ def emit(tmp_path, lib, *args):
 
 @pytest.mark.parametrize("lib", ["torch", "numpy"])
 @pytest.mark.parametrize("args", [[], ["-m", "3", "-k", "5", "-n", "2", "--loss", "generic"], ["--loss", "sum"]])
+@pytest.mark.slow
 def test_generated_scripts_run_and_pass(tmp_path, lib, args):
     if lib == "torch":
         require_torch()
@@ -194,6 +196,7 @@ def test_generated_scripts_run_and_pass(tmp_path, lib, args):
 
 
 @pytest.mark.parametrize("lib", ["torch", "numpy"])
+@pytest.mark.slow
 def test_a_corrupted_generated_backward_fails(tmp_path, lib):
     if lib == "torch":
         require_torch()
@@ -213,6 +216,7 @@ def test_validate_in_process_with_torch():
     assert max(result.errors.values()) <= result.tolerance == 1e-10
 
 
+@pytest.mark.slow
 def test_validate_cli_with_torch():
     require_torch()
     run = subprocess.run([sys.executable, "-m", "symgrad", "matmul", "--validate"], capture_output=True, text=True)
@@ -224,6 +228,7 @@ def test_validate_cli_with_torch():
     )
 
 
+@pytest.mark.slow
 def test_validate_cli_without_torch():
     """torch made unimportable in a subprocess: the NumPy finite differences take over."""
     script = (
@@ -247,6 +252,7 @@ def test_validate_reports_a_mismatch(monkeypatch):
     assert not result.ok and "MISMATCH" in str(result)
 
 
+@pytest.mark.slow
 def test_emit_errors(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "symgrad", "matmul", "--emit-code", "jax", "--out", str(tmp_path)],
@@ -256,6 +262,7 @@ def test_emit_errors(tmp_path):
     assert run.returncode == 2 and "unknown library 'jax'" in run.stderr and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_documents_carry_the_validation(tmp_path):
     require_torch()
     run = subprocess.run(

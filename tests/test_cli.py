@@ -34,6 +34,7 @@ def run(*args, cwd=None):
         (["conv2d", "--pick-x", "1,1"], "a pick is four 1-based indices such as 1,1,2,2"),
     ],
 )
+@pytest.mark.slow
 def test_errors_are_one_line_and_exit_2(args, message, tmp_path):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2
@@ -45,6 +46,7 @@ def test_errors_are_one_line_and_exit_2(args, message, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.slow
 def test_unwritable_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("mine")
@@ -69,6 +71,7 @@ def test_api_errors(call, message):
         call()
 
 
+@pytest.mark.slow
 def test_summary_and_json():
     result = run("matmul")
     assert result.returncode == 0
@@ -81,6 +84,7 @@ def test_summary_and_json():
     assert data["picks"] == {"A": [2, 2], "B": [1, 2]}
 
 
+@pytest.mark.slow
 def test_bare_symgrad_writes_the_reference_example(tmp_path):
     result = run(cwd=tmp_path)
     assert result.returncode == 0
@@ -89,6 +93,7 @@ def test_bare_symgrad_writes_the_reference_example(tmp_path):
     assert sorted(result.stdout.split()) == sorted(f"output/matmul-2x4x3/{name}" for name in written)
 
 
+@pytest.mark.slow
 def test_other_files_in_the_folder_survive(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     result = run("matmul", "--out", str(tmp_path), "--format", "md")
@@ -97,6 +102,7 @@ def test_other_files_in_the_folder_survive(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["matmul-2x4x3.md", "notes.txt"]
 
 
+@pytest.mark.slow
 def test_progress_shows_on_a_terminal_and_nowhere_else(tmp_path):
     """A long command draws its stages on a terminal's stderr; through a pipe it prints nothing extra."""
     import fcntl

@@ -172,11 +172,13 @@ def run(*args):
         (["--input", "1x2x5"], "a shape is four positive integers"),
     ],
 )
+@pytest.mark.slow
 def test_cli_errors(args, message):
     result = run("conv2d", *args)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_cli_summary_and_json():
     result = run("conv2d", "--input", "1x2x5x5", "--weight", "2x2x3x3", "--stride", "2", "--padding", "1")
     assert result.returncode == 0 and "proof holds" in result.stdout
@@ -186,6 +188,7 @@ def test_cli_summary_and_json():
 
 
 @pytest.mark.tools
+@pytest.mark.slow
 def test_cli_validate_and_emitted_code(tmp_path):
     require_torch()
     result = run("conv2d", "--stride", "2", "--padding", "1", "--loss", "mean", "--validate")
@@ -211,6 +214,7 @@ def test_cli_validate_and_emitted_code(tmp_path):
     assert check.returncode == 0 and "match" in check.stdout
 
 
+@pytest.mark.slow
 def test_numpy_code_is_refused_clearly():
     result = run("conv2d", "--emit-code", "numpy")
     assert result.returncode == 2 and "numpy code for conv2d is not generated" in result.stderr

@@ -130,6 +130,7 @@ def test_a_claim_too_small_to_be_the_gradient_is_refused(part3):
         symgrad.check(part3, "X", "conv2d(G, W, stride=2, padding=0)")
 
 
+@pytest.mark.slow
 def test_pytorch_s_output_padding_rule_is_ours(tmp_path):
     with pytest.raises(symgrad.SymgradError, match="output_padding must be smaller than either stride or dilation"):
         symgrad.conv_transpose2d(stride=2, output_padding=2)
@@ -159,6 +160,7 @@ def test_bad_input_is_refused(kwargs, message):
         symgrad.conv_transpose2d(**kwargs)
 
 
+@pytest.mark.slow
 def test_the_command_line_writes_every_format(tmp_path):
     done = subprocess.run(
         [

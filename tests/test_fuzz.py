@@ -146,6 +146,7 @@ def derivations():
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(st.sampled_from(CLAIM_WORDS), max_size=14), which=st.sampled_from(["mm", "general", "conv"]))
+@pytest.mark.slow
 def test_any_claim_text_ends_in_a_verdict_or_one_error(derivations, words, which):
     d = derivations[which]
     wrt = "X" if which == "conv" else "A"
@@ -191,6 +192,7 @@ FLAGS = ["--json", "--no-bias", "--frobnicate"]
     flags=st.lists(st.sampled_from(FLAGS), max_size=2, unique=True),
     data=st.data(),
 )
+@pytest.mark.slow
 def test_the_command_line_exits_0_or_2_without_a_traceback(tmp_path_factory, command, options, flags, data):
     out = tmp_path_factory.mktemp("fuzz")
     argv = [command]

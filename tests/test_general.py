@@ -17,6 +17,7 @@ def general(request):
     return symgrad.matmul("m", "k", "n", request.param)
 
 
+@pytest.mark.slow
 def test_the_general_proof_holds_for_every_loss(general):
     proof = general.prove()
     assert proof.ok, proof.failed_step
@@ -145,6 +146,7 @@ def test_sympy_symbols_work_as_sizes():
     assert [str(s) for s in gd.sizes.values()] == ["M", "K", "N"]
 
 
+@pytest.mark.slow
 def test_the_general_document_renders_in_every_format():
     gd = symgrad.matmul("m", "k", "n", "mean")
     for fmt in ("tex", "html", "fragment", "jekyll", "md"):

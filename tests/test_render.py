@@ -191,6 +191,7 @@ def test_formulas_have_balanced_braces_and_delimiters(ref):
             assert tex.count(r"\begin") == tex.count(r"\end"), tex
 
 
+@pytest.mark.slow
 def test_same_inputs_same_bytes(tmp_path):
     for fmt in FORMATS:
         a = symgrad.render(symgrad.matmul(3, 2, 5, "sum"), fmt)
@@ -210,6 +211,7 @@ def test_date_and_author_come_from_the_caller(ref):
     assert "date: 2000-01-01 00:00:00 +0000" in symgrad.render(ref, "jekyll")
 
 
+@pytest.mark.slow
 def test_gallery_is_up_to_date(tmp_path):
     """output/ must be what `symgrad gallery` writes now; regenerate it with that command."""
     from symgrad.gallery import build
@@ -221,6 +223,7 @@ def test_gallery_is_up_to_date(tmp_path):
     assert set(committed) == set(fresh)
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_a_64_cubed_document_stays_small_and_reports_the_full_proof():
     d = symgrad.matmul(64, 64, 64, "generic")
@@ -264,6 +267,7 @@ def test_jupyter_views(ref):
     assert ref._repr_markdown_().startswith("# Matrix multiplication")
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_the_built_wheel_carries_its_templates(tmp_path):
     """Build a wheel, install it in a fresh venv, render from outside the checkout."""

@@ -257,6 +257,7 @@ def test_the_dimensions_step_fails_for_a_closed_form_of_the_wrong_shape():
         (["conv2d", "--input", "1x2x5x²"], "a shape is four positive integers"),
     ],
 )
+@pytest.mark.slow
 def test_cli_inputs_that_crashed(args, message, tmp_path):
     assert message in one_line_error(run(*args, cwd=tmp_path))
 
@@ -289,6 +290,7 @@ def test_a_claim_of_the_wrong_shape_is_refused_before_any_work(conv):
         symgrad.check(conv, "X", "conv_transpose2d(G, W, stride=2, padding=1, output_padding=100000)")
 
 
+@pytest.mark.slow
 def test_a_validation_script_without_torch_exits_2(tmp_path):
     from symgrad.render.codegen import emit
 
@@ -318,6 +320,7 @@ def test_a_validation_script_without_torch_exits_2(tmp_path):
         (["matmul", "-m", "64", "-k", "64", "-n", "64", "--max-terms", "1000"], "over the budget of 1,000"),
     ],
 )
+@pytest.mark.slow
 def test_problems_too_large_are_refused_at_once(args, message, tmp_path):
     line = one_line_error(run(*args, cwd=tmp_path, timeout=20))
     assert message in line and "--max-terms" in line
@@ -375,6 +378,7 @@ def test_tex_titles_outside_what_pdflatex_sets_are_refused():
     assert "the π of it" in symgrad.render(d, "md", title="the π of it")
 
 
+@pytest.mark.slow
 def test_json_summary_is_unchanged_in_form():
     result = run("matmul", "-m", "2", "-k", "2", "-n", "2", "--json")
     data = json.loads(result.stdout)
