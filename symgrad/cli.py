@@ -168,7 +168,7 @@ def summary(d: Derivation, proof) -> dict:
         return {
             "op": d.op,
             "sizes": {r: str(s) for r, s in d.sizes.items()},
-            "loss": d.loss,
+            "loss": d.loss.name,
             "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
             "proof": {
                 "ok": proof.ok,
@@ -183,7 +183,7 @@ def summary(d: Derivation, proof) -> dict:
     return {
         "op": d.op,
         "sizes": d.sizes,
-        "loss": d.loss,
+        "loss": d.loss.name,
         "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
         "grad": {n: nested(g) for n, g in d.grad.items()},
         "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},

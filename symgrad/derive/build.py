@@ -30,14 +30,14 @@ class Problem:
     meta: dict = field(default_factory=dict)
 
 
-def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
-    loss = losses.check_loss(loss)
+def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
+    checked = losses.check_loss(loss)
     reg, out = problem.registry, problem.output
     upstream = SymbolTensor.create(reg, "G", out.letter, out.shape, namer=upstream_name)
     reg.leading.update(upstream.ids)
     wrt = [v for t in problem.inputs.values() for v in t.ids]
     grads = chain_rule(problem.definitions.entries, upstream.ids, wrt)
-    values = {g: losses.upstream_value(loss, len(out.ids), g) for g in upstream.ids}
+    values = {g: losses.upstream_value(checked, len(out.ids), g) for g in upstream.ids}
     grads_upstream = {name: PolyTensor(t.shape, tuple(grads[v] for v in t.ids)) for name, t in problem.inputs.items()}
     for name, index in picks.items():
         t = problem.inputs.get(name)
@@ -47,7 +47,7 @@ def derive(problem: Problem, loss: str, picks: dict) -> Derivation:
     d = Derivation(
         op=problem.op,
         sizes=dict(problem.sizes),
-        loss=loss,
+        loss=checked,
         registry=reg,
         input_tensors=dict(problem.inputs),
         output=out,

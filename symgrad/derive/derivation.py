@@ -18,6 +18,7 @@ import sympy
 from ..core import poly
 from ..core.errors import SymgradError
 from ..core.tensor import LazyTensor, PolyTensor
+from .losses import Loss
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class Published:
 class Derivation(Published):
     op: str
     sizes: dict
-    loss: str
+    loss: Loss
     registry: Any = field(repr=False)
     input_tensors: dict = field(repr=False)  # name -> SymbolTensor
     output: Any = field(repr=False)  # SymbolTensor of output names (c_ij)
@@ -201,7 +202,7 @@ class Derivation(Published):
     def grads_values(self) -> dict:
         """name -> the gradient with the loss's value put in for dL/dy, each entry computed when
         first asked for: a document shows a few, and the proof needs none (see ``prover``)."""
-        if self.loss == "generic":
+        if not self.loss.has_value:
             return self.grads_upstream
         values = dict(zip(self.upstream_symbols.ids, self.upstream_values.entries))
         if all(set(v) <= {()} for v in values.values()):  # mean and sum: numbers, substituted directly
@@ -259,7 +260,7 @@ class GeneralDerivation(Published):
 
     op: str
     sizes: dict  # name -> SymPy symbol
-    loss: str
+    loss: Loss
     letters: tuple
     input_names: tuple
     output_name: str

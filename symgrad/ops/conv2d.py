@@ -305,7 +305,7 @@ def equations(d) -> dict:
         eq[f"im2col_{wrt}"] = Equation(f"im2col_{wrt}", (Step(lhs, view, "im2col"),))
     first = d.output.ids[0]
     L = sympy.Symbol("L")
-    if d.loss != "generic":
+    if d.loss.has_value:
         value = d.upstream_values.entries[0].get((), 0)
         eq["loss"] = Equation(
             "loss",
@@ -328,11 +328,7 @@ def code_lines(d, lib: str) -> list:
     geo: Geometry = d.meta["geometry"]
     F = "torch.nn.functional"
     common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}"
-    upstream = {
-        "mean": "grad_Y = torch.ones(Y.shape, dtype=torch.float64) / Y.numel()",
-        "sum": "grad_Y = torch.ones(Y.shape, dtype=torch.float64)",
-        "generic": "# grad_Y = dL/dY, handed in by the layer above",
-    }[d.loss]
+    upstream = d.loss.upstream_code("torch", "Y")
     lines = [
         upstream,
         f"grad_X = {F}.conv_transpose2d(grad_Y, W, {common}, groups={geo.groups}, "

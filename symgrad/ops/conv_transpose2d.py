@@ -273,7 +273,7 @@ def equations(d) -> dict:
     (_, collection), (_, duality) = d.meta["views"]
     eq["collection"] = Equation("collection", (Step(sympy.Symbol("Y"), collection, "collection"),))
     eq["duality_forward"] = Equation("duality_forward", (Step(sympy.Symbol("Y"), duality, "duality"),))
-    if d.loss != "generic":
+    if d.loss.has_value:
         first = d.output.ids[0]
         value = d.upstream_values.entries[0].get((), 0)
         eq["loss"] = Equation(
@@ -296,11 +296,7 @@ def code_lines(d, lib: str) -> list:
         raise SymgradError(f"{lib} code for conv_transpose2d is not generated: use torch")
     geo: Transposed = d.meta["geometry"]
     common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, groups={geo.groups}"
-    upstream = {
-        "mean": "grad_Y = torch.ones(Y.shape, dtype=torch.float64) / Y.numel()",
-        "sum": "grad_Y = torch.ones(Y.shape, dtype=torch.float64)",
-        "generic": "# grad_Y = dL/dY, handed in by the layer above",
-    }[d.loss]
+    upstream = d.loss.upstream_code("torch", "Y")
     lines = [
         upstream,
         f"grad_X = torch.nn.functional.conv2d(grad_Y, W, None, {common})[:, :, :{geo.H}, :{geo.W}]",

@@ -19,7 +19,7 @@ from ..core.tensor import PolyTensor
 from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, GeneralMatrix, Step, TensorView
 from ..derive.engine import gc_paused
-from ..derive.losses import check_loss
+from ..derive.losses import Loss, check_loss
 from .spec import OpSpec, pick, size
 
 REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
@@ -60,7 +60,7 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     return derive(problem(m, k, n, loss, letters), loss, picks)
 
 
-def problem(m: int, k: int, n: int, loss: str, letters=("a", "b", "c")) -> Problem:
+def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c")) -> Problem:
     """The forward pass of C = AB, for checked sizes and letters."""
     la, lb, lc = letters
     reg = Registry()
@@ -85,7 +85,7 @@ def problem(m: int, k: int, n: int, loss: str, letters=("a", "b", "c")) -> Probl
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
         meta={
-            "notation": notation(la, lb, lc, loss),
+            "notation": notation(la, lb, lc, check_loss(loss)),
             "letters": (la, lb, lc),
             "title": f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
             "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"},
@@ -134,18 +134,14 @@ def equations(d) -> dict:
     return eq
 
 
-def notation(la: str, lb: str, lc: str, loss: str) -> dict:
+def notation(la: str, lb: str, lc: str, loss: Loss) -> dict:
     """The general definitions a document opens with: shown, not derived (they are the premises)."""
     i, j, t, m, k, n, M = sympy.symbols("i j t m k n M")
     a, b, c = (sympy.IndexedBase(x) for x in (la, lb, lc))
     L = sympy.Symbol("L")
     A, B, C = (MatrixSymbol(x.upper(), 1, 1) for x in (la, lb, lc))
     total = sympy.Sum(c[i, j], (j, 1, n), (i, 1, m))
-    loss_rhs = {
-        "mean": sympy.Mul(1 / (m * n), total, evaluate=False),
-        "sum": total,
-        "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}")),
-    }[loss]
+    loss_rhs = loss.formula(total, m * n, sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}"))
     from ..derive.notation import upstream_base
 
     g = upstream_base(lc)

@@ -96,23 +96,19 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         dX = MatrixSymbol(f"d{name}", *closed[name].shape)
         equations[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed[name], "all elements"),))
         ranges.update({f"chain_{name}": own, f"local_{name}": with_c, f"sift_{name}": own, f"identity_{name}": own})
-        if loss != "generic":
-            weight = 1 / (M * N) if loss == "mean" else sympy.Integer(1)
+        weight = loss.symbolic_weight(M * N)
+        if weight is not None:
             ones = sympy.expand(after_sift.function.xreplace({g[p, j]: 1, g[i, q]: 1}))
             equations[f"pick_value_{name}"] = Equation(
                 f"pick_value_{name}", (Step(after_sift, weight * Sum(ones, *after_sift.limits), "substitute the loss"),)
             )
             ranges[f"pick_value_{name}"] = own
-    if loss != "generic":
-        weight = 1 / (M * N) if loss == "mean" else sympy.Integer(1)
+    weight = loss.symbolic_weight(M * N)
+    if weight is not None:
         equations["loss"] = Equation("loss", (Step(sympy.Derivative(L, c[i, j]), weight, "loss"),))
         ranges["loss"] = {i: (1, M), j: (1, N)}
     total = Sum(c[u, v], (v, 1, N), (u, 1, M))
-    loss_rhs = {
-        "mean": sympy.Mul(1 / (M * N), total, evaluate=False),
-        "sum": total,
-        "generic": sympy.Function("L")(sympy.Symbol(rf"\boldsymbol{{{nC}}}")),
-    }[loss]
+    loss_rhs = loss.formula(total, M * N, sympy.Symbol(rf"\boldsymbol{{{nC}}}"))
     notation = {
         "entry": ((c[i, j], definition[c](i, j)),),
         "loss_definition": ((L, loss_rhs),),
@@ -132,13 +128,9 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         instantiate_up_to=instantiate_up_to,
         meta={
             "notation": notation,
-            "loss_sum": (u, v, weight_of(loss, M, N)),
+            "loss_sum": (u, v, loss.symbolic_weight(M * N)),
             "body": "matmul_general",
             "title": "Matrix multiplication and its gradients, for every size",
             "stem": "matmul-general",
         },
     )
-
-
-def weight_of(loss, M, N):
-    return {"mean": 1 / (M * N), "sum": sympy.Integer(1), "generic": None}[loss]

@@ -68,7 +68,7 @@ def check(d: Derivation | GeneralDerivation, wrt: str, claim: str | sympy.Matrix
         raise SymgradError(f"the claim for d{wrt} is {_dims(shape)}, but {wrt} is {_dims(d.input_tensors[wrt].shape)}")
     symbolic = Meaning(d)
     n = len(d.input_tensors[wrt].ids)
-    if not uses_upstream and d.loss != "generic":
+    if not uses_upstream and d.loss.has_value:
         # a statement about the value of the gradient under this loss
         bad = first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(expr))
         if bad:
@@ -76,13 +76,13 @@ def check(d: Derivation | GeneralDerivation, wrt: str, claim: str | sympy.Matrix
         return Proof("proven", n, n, claims=((wrt, str(claim)),), scope=f"the {d.loss} loss")
     bad = first_difference(d, wrt, d.grads_upstream[wrt], symbolic(expr))
     if bad:
-        if d.loss != "generic":
+        if d.loss.has_value:
             valued = Meaning(d, values=True)
             if first_difference(d, wrt, d.grads_values[wrt], valued(expr)) is None:
                 bad = _with_note(bad, f"it holds for the {d.loss} loss's G but not for {EVERY_UPSTREAM}")
         return Proof("refuted", n, n, counterexample=bad)
     checked = n
-    if d.loss != "generic":
+    if d.loss.has_value:
         bad = first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(expr))
         if bad:  # cannot happen when the symbolic pass holds; kept as a check that could fail
             return Proof("refuted", 2 * n, 2 * n, counterexample=_with_note(bad, f"with the {d.loss} loss's G"))
@@ -143,7 +143,7 @@ def check_general(gd: GeneralDerivation, wrt: str, claim: str) -> Proof:
         if bad:
             note = ""
             if (
-                d.loss != "generic"
+                d.loss.has_value
                 and first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(concrete_claim)) is None
             ):
                 note = f"it holds for the {d.loss} loss's G but not for every upstream gradient G"

@@ -34,7 +34,7 @@ class Meaning:
         grads = d.grads_values if values else d.grads_upstream
         self.env.update({f"d{n}": g for n, g in grads.items()})
         self.env[d.output.name] = d.definitions
-        substitute = values and d.loss != "generic"
+        substitute = values and d.loss.has_value
         self.substitution = dict(zip(d.upstream_symbols.ids, d.upstream_values.entries)) if substitute else {}
         self.memo: dict = {}
         self.compared: dict = {}

@@ -22,7 +22,7 @@ SEED = 0
 def _context(d, lib: str) -> dict:
     names = list(d.input_tensors)
     out = d.output.name
-    last = f"grad_{out}" if d.loss == "generic" else out
+    last = out if d.loss.has_value else f"grad_{out}"
     backward_lines(d, lib)  # an op without code for this library says so before anything is written
     dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
     return {
@@ -31,7 +31,7 @@ def _context(d, lib: str) -> dict:
         "names": names,
         "output": out,
         "output_shape": list(d.output.shape),
-        "loss": d.loss,
+        "loss": d.loss.name,
         "seed": SEED,
         "tolerance": TOLERANCE[lib],
         "inputs": [(n, list(t.shape)) for n, t in d.input_tensors.items()],
@@ -39,7 +39,7 @@ def _context(d, lib: str) -> dict:
         "call_args": ", ".join(names + [last]),
         "forward": f"{out} = {d.meta['forward_code'][lib]}",
         "forward_code": d.meta["forward_code"][lib],
-        "loss_note": "" if d.loss == "generic" else f" and L = {out}.{d.loss}()",
+        "loss_note": f" and L = {out}.{d.loss}()" if d.loss.has_value else "",
         "lines": backward_lines(d, lib),
         "returns": ", ".join(f"grad_{n}" for n in names),
         "proven": "dL/d"

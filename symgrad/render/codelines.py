@@ -15,15 +15,7 @@ LIBRARIES = ("torch", "numpy")
 
 
 def upstream_line(d, lib: str) -> str:
-    out = d.output.name
-    if d.loss == "generic":
-        return f"# grad_{out} = dL/d{out}, handed in by the layer above"
-    ones = {
-        "torch": f"torch.ones({out}.shape, dtype=torch.float64)",
-        "numpy": f"np.ones({out}.shape, dtype=np.float64)",
-    }[lib]
-    numel = {"torch": f"{out}.numel()", "numpy": f"{out}.size"}[lib]
-    return f"grad_{out} = {ones} / {numel}" if d.loss == "mean" else f"grad_{out} = {ones}"
+    return d.loss.upstream_code(lib, d.output.name)
 
 
 def expression(expr, d, lib: str) -> str:
