@@ -127,11 +127,11 @@ def test_a_wrong_im2col_view_is_rejected(strided):
 
     import sympy
 
-    views = [(w, v) for w, v in strided.meta["views"] if w != "W"]
+    views = [(w, v) for w, v in strided.presentation.views if w != "W"]
     wrong = Im2colWeightGrad(sympy.Symbol("X"), sympy.Symbol("G"), 1, 1, 1, 1, 1, 1, 1, 3, 3)  # stride 1, not 2
     bad = dataclasses.replace(
         strided,
-        meta={**strided.meta, "views": views + [("W", wrong)]},
+        presentation=dataclasses.replace(strided.presentation, views=(*views, ("W", wrong))),
         equations={k: v for k, v in strided.equations.items() if k != "im2col_W"},
     )
     assert "im2col view of W" in bad.prove().failed_step

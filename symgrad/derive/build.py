@@ -6,12 +6,13 @@ import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, SymbolTensor, upstream_name
 from ..core.tensor import PolyTensor
 from . import losses, steps
-from .derivation import Derivation
+from .derivation import Derivation, Presentation
 from .engine import chain_rule
 
 
@@ -27,7 +28,8 @@ class Problem:
     definitions: PolyTensor
     closed_forms: dict  # input name -> SymPy matrix expression over env names
     equations: Callable  # Derivation -> dict of op-specific Equations
-    meta: dict = field(default_factory=dict)
+    presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""))
+    params: Any = None
 
 
 def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
@@ -57,7 +59,8 @@ def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
         grads_upstream=grads_upstream,
         picks=dict(picks),
         closed_forms=dict(problem.closed_forms),
-        meta=dict(problem.meta),
+        presentation=problem.presentation,
+        params=problem.params,
     )
     equations = {}
     for name, index in picks.items():

@@ -70,6 +70,21 @@ class GeneralMatrix:
 
 
 @dataclass(frozen=True)
+class Presentation:
+    """What an op declares about one derivation besides its tensors: how it is titled, shown,
+    claimed and written as code. Typed and in one place, so nothing downstream guesses keys."""
+
+    title: str
+    body: str  # the op's document fragment: templates/<body>.body.j2
+    stem: str  # the file name the writer uses
+    notation: dict = field(default_factory=dict)  # premise equations: key -> ((lhs, rhs[, label]), ...)
+    views: tuple = ()  # (tensor name, whole-tensor expression): proven besides the closed forms
+    claim_functions: Callable | None = None  # d -> {name: function} for claims over whole tensors
+    code: Callable | None = None  # (d, lib) -> lines of backward code; None: written from the closed forms
+    forward_code: dict = field(default_factory=dict)  # library -> the forward pass in that library
+
+
+@dataclass(frozen=True)
 class Counterexample:
     wrt: str
     index: tuple  # 1-based, as printed
@@ -176,7 +191,8 @@ class Derivation(Published):
     picks: dict = field(default_factory=dict)  # name -> 0-based index
     closed_forms: dict = field(default_factory=dict, repr=False)  # name -> SymPy matrix expression
     equations: dict = field(default_factory=dict, repr=False)  # key -> Equation
-    meta: dict = field(default_factory=dict)
+    presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
+    params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
 
     @property
     def output_name(self) -> str:
@@ -270,7 +286,8 @@ class GeneralDerivation(Published):
     equations: dict = field(repr=False)  # key -> Equation
     ranges: dict = field(repr=False)  # equation key -> {free index: (lo, hi)}
     instantiate_up_to: int = 4
-    meta: dict = field(default_factory=dict)
+    presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
+    params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
 
     @cached_property
     def proof(self) -> Proof:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 
@@ -27,10 +28,17 @@ from ..core.symbols import Registry, SymbolTensor
 from ..core.tensor import PolyTensor, matmul, transpose
 from ..core.tensorop import TensorOpBase
 from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, Step, TensorView
+from ..derive.derivation import Equation, Presentation, Step, TensorView
 from ..derive.losses import check_loss
 from ..derive.rules import register
 from .spec import OpSpec, convolution_arguments
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    geometry: Any  # Geometry, or the transposed convolution's geometry
+    bias: bool
+
 
 register("im2col", "equal", "im2col, proven")
 register("loss entry", "loss entry", "derivative of the loss")
@@ -226,27 +234,26 @@ def conv2d(
         definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed,
         equations=equations,
-        meta={
-            "geometry": geo,
-            "views": views,
-            "bias": bias,
-            "body": "conv2d",
-            "claim_functions": claim_functions,
-            "title": f"Convolution and its gradients: a {geo.N}×{geo.C}×{geo.H}×{geo.W} input, "
+        presentation=Presentation(
+            title=f"Convolution and its gradients: a {geo.N}×{geo.C}×{geo.H}×{geo.W} input, "
             f"a {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel",
-            "stem": "conv2d-"
+            body="conv2d",
+            stem="conv2d-"
             + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W)))
             + "-"
             + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
-            "notation": notation(geo, reg, inputs),
-            "code": code_lines,
-            "forward_code": {
+            notation=notation(geo, reg, inputs),
+            views=tuple(views),
+            claim_functions=claim_functions,
+            code=code_lines,
+            forward_code={
                 "torch": "torch.nn.functional.conv2d(X, W, "
                 + ("b" if bias else "None")
                 + f", stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, "
                 f"groups={geo.groups})"
             },
-        },
+        ),
+        params=ConvParams(geo, bias),
     )
     picks = {
         "X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
@@ -287,7 +294,7 @@ def notation(geo: Geometry, reg, inputs) -> dict:
 
 
 def equations(d) -> dict:
-    geo: Geometry = d.meta["geometry"]
+    geo: Geometry = d.params.geometry
     eq = {}
     size_steps = []
     for axis, size, k, s, p, dil, out in zip(
@@ -300,7 +307,7 @@ def equations(d) -> dict:
     eq["output_size"] = Equation("output_size", tuple(size_steps))
     for name, closed in d.closed_forms.items():
         eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
-    for wrt, view in d.meta["views"]:
+    for wrt, view in d.presentation.views:
         lhs = sympy.Symbol(wrt if wrt == "Y" else f"d{wrt}")
         eq[f"im2col_{wrt}"] = Equation(f"im2col_{wrt}", (Step(lhs, view, "im2col"),))
     first = d.output.ids[0]
@@ -325,7 +332,7 @@ def code_lines(d, lib: str) -> list:
     im2col products for W (the series' own implementation), the sum for b."""
     if lib != "torch":
         raise SymgradError(f"{lib} code for conv2d is not generated: use torch")
-    geo: Geometry = d.meta["geometry"]
+    geo: Geometry = d.params.geometry
     F = "torch.nn.functional"
     common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}"
     upstream = d.loss.upstream_code("torch", "Y")
@@ -338,7 +345,7 @@ def code_lines(d, lib: str) -> list:
         f"grad_W = (grad_Y.reshape(X.shape[0], {geo.groups}, {geo.Og}, -1) @ cols.transpose(2, 3))"
         ".sum(0).reshape(W.shape)",
     ]
-    if d.meta["bias"]:
+    if d.params.bias:
         lines.append("grad_b = grad_Y.sum((0, 2, 3))")
     return lines
 
@@ -348,7 +355,7 @@ def claim_functions(d) -> dict:
 
     The claim reader hands in exact integers (or pairs of them) and booleans only; each operation
     checks its parameters here and its tensors' shapes in ``result_shape`` before any work."""
-    geo: Geometry = d.meta["geometry"]
+    geo: Geometry = d.params.geometry
 
     def conv_transpose2d(G, W, stride=1, padding=0, dilation=1, groups=1, output_padding=0):
         return ConvTranspose2d(

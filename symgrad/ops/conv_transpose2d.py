@@ -32,10 +32,10 @@ from ..core.symbols import Registry, SymbolTensor
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
 from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, Step, TensorView
+from ..derive.derivation import Equation, Presentation, Step, TensorView
 from ..derive.losses import check_loss
 from ..derive.rules import register
-from .conv2d import BiasGrad, ConvTranspose2d, Geometry, pair, positive, shape4
+from .conv2d import BiasGrad, ConvParams, ConvTranspose2d, Geometry, pair, positive, shape4
 from .spec import OpSpec, convolution_arguments
 
 register("collection", "equal", "collection view, proven")
@@ -197,27 +197,26 @@ def conv_transpose2d(
         definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed,
         equations=equations,
-        meta={
-            "geometry": geo,
-            "views": views,
-            "bias": bias,
-            "body": "conv_transpose2d",
-            "claim_functions": claim_functions,
-            "title": f"Transposed convolution and its gradients: a {_dims((geo.N, geo.C, geo.H, geo.W))} input, "
+        presentation=Presentation(
+            title=f"Transposed convolution and its gradients: a {_dims((geo.N, geo.C, geo.H, geo.W))} input, "
             f"a {_dims((geo.C, geo.Og, geo.kH, geo.kW))} kernel",
-            "stem": "conv-transpose2d-"
+            body="conv_transpose2d",
+            stem="conv-transpose2d-"
             + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W)))
             + "-"
             + "x".join(map(str, (geo.C, geo.Og, geo.kH, geo.kW))),
-            "notation": notation(geo, reg, inputs),
-            "code": code_lines,
-            "forward_code": {
+            notation=notation(geo, reg, inputs),
+            views=tuple(views),
+            claim_functions=claim_functions,
+            code=code_lines,
+            forward_code={
                 "torch": "torch.nn.functional.conv_transpose2d(X, W, "
                 + ("b" if bias else "None")
                 + f", stride={geo.stride}, padding={geo.padding}, output_padding={geo.output_padding}, "
                 f"groups={geo.groups}, dilation={geo.dilation})"
             },
-        },
+        ),
+        params=ConvParams(geo, bias),
     )
     picks = {
         "X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
@@ -246,7 +245,7 @@ def notation(geo: Transposed, reg, inputs) -> dict:
 
 
 def equations(d) -> dict:
-    geo: Transposed = d.meta["geometry"]
+    geo: Transposed = d.params.geometry
     size_steps = []
     for axis, size, k, s, p, dil, op, out in zip(
         ("height", "width"),
@@ -270,7 +269,7 @@ def equations(d) -> dict:
     eq = {"output_size": Equation("output_size", tuple(size_steps))}
     for name, closed in d.closed_forms.items():
         eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
-    (_, collection), (_, duality) = d.meta["views"]
+    (_, collection), (_, duality) = d.presentation.views
     eq["collection"] = Equation("collection", (Step(sympy.Symbol("Y"), collection, "collection"),))
     eq["duality_forward"] = Equation("duality_forward", (Step(sympy.Symbol("Y"), duality, "duality"),))
     if d.loss.has_value:
@@ -294,7 +293,7 @@ def code_lines(d, lib: str) -> list:
     gradient (with the roles of the input and the upstream gradient exchanged) for W, the sum for b."""
     if lib != "torch":
         raise SymgradError(f"{lib} code for conv_transpose2d is not generated: use torch")
-    geo: Transposed = d.meta["geometry"]
+    geo: Transposed = d.params.geometry
     common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, groups={geo.groups}"
     upstream = d.loss.upstream_code("torch", "Y")
     lines = [
@@ -302,14 +301,14 @@ def code_lines(d, lib: str) -> list:
         f"grad_X = torch.nn.functional.conv2d(grad_Y, W, None, {common})[:, :, :{geo.H}, :{geo.W}]",
         f"grad_W = torch.nn.grad.conv2d_weight(grad_Y, W.shape, X, {common})",
     ]
-    if d.meta["bias"]:
+    if d.params.bias:
         lines.append("grad_b = grad_Y.sum((0, 2, 3))")
     return lines
 
 
 def claim_functions(d) -> dict:
     """The operations a claim about a transposed convolution may use, with PyTorch's keywords."""
-    geo: Transposed = d.meta["geometry"]
+    geo: Transposed = d.params.geometry
 
     def conv2d(G, W, stride=1, padding=0, dilation=1, groups=1):
         return Conv2dForward(

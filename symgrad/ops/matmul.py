@@ -8,6 +8,7 @@ Eqs. (11)–(13) and (15)–(17).
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
@@ -17,7 +18,7 @@ from ..core.errors import SymgradError
 from ..core.symbols import Registry, SymbolTensor, check_letters
 from ..core.tensor import PolyTensor
 from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, GeneralMatrix, Step, TensorView
+from ..derive.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
 from ..derive.engine import gc_paused
 from ..derive.losses import Loss, check_loss
 from .spec import OpSpec, pick, size
@@ -60,6 +61,11 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
     return derive(problem(m, k, n, loss, letters), loss, picks)
 
 
+@dataclass(frozen=True)
+class MatmulParams:
+    letters: tuple  # the entry letters of A, B and C
+
+
 def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c")) -> Problem:
     """The forward pass of C = AB, for checked sizes and letters."""
     la, lb, lc = letters
@@ -84,12 +90,14 @@ def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c")) -> Pr
         definitions=definitions,
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
-        meta={
-            "notation": notation(la, lb, lc, check_loss(loss)),
-            "letters": (la, lb, lc),
-            "title": f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
-            "forward_code": {"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"},
-        },
+        presentation=Presentation(
+            title=f"Matrix multiplication and its gradients: C = AB, with A {m}×{k} and B {k}×{n}",
+            body="matmul",
+            stem=f"matmul-{m}x{k}x{n}",
+            notation=notation(la, lb, lc, check_loss(loss)),
+            forward_code={"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"},
+        ),
+        params=MatmulParams((la, lb, lc)),
     )
 
 

@@ -8,6 +8,7 @@ for B. Each step is a SymPy equation over Indexed entries, checked by ``general_
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import sympy
 from sympy import KroneckerDelta as delta
@@ -16,7 +17,7 @@ from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from ..core.errors import SymgradError
 from ..core.symbols import check_letters
-from ..derive.derivation import Equation, GeneralDerivation, Step
+from ..derive.derivation import Equation, GeneralDerivation, Presentation, Step
 from ..derive.losses import check_loss
 from ..derive.notation import Entry, upstream_base
 
@@ -35,6 +36,11 @@ def size_symbols(m, k, n) -> dict:
     if len(set(names.values())) != 3:
         raise SymgradError("the three symbolic sizes need three different names")
     return {role: sympy.Symbol(name, integer=True, positive=True) for role, name in names.items()}
+
+
+@dataclass(frozen=True)
+class GeneralParams:
+    loss_sum: tuple  # (u, v, weight): the loss as a sum over c_uv, with its weight (None if generic)
 
 
 def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), instantiate_up_to=4):
@@ -126,11 +132,11 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         equations=equations,
         ranges=ranges,
         instantiate_up_to=instantiate_up_to,
-        meta={
-            "notation": notation,
-            "loss_sum": (u, v, loss.symbolic_weight(M * N)),
-            "body": "matmul_general",
-            "title": "Matrix multiplication and its gradients, for every size",
-            "stem": "matmul-general",
-        },
+        presentation=Presentation(
+            title="Matrix multiplication and its gradients, for every size",
+            body="matmul_general",
+            stem="matmul-general",
+            notation=notation,
+        ),
+        params=GeneralParams((u, v, loss.symbolic_weight(M * N))),
     )

@@ -28,7 +28,7 @@ EVERY_UPSTREAM = "every upstream gradient G"
 
 def claim_reader(d: Derivation) -> Reader:
     """The names a claim may use: the inputs, and G for the upstream gradient dL/dY."""
-    functions = d.meta.get("claim_functions")
+    functions = d.presentation.claim_functions
     shapes = {n: t.shape for n, t in d.input_tensors.items()}
     shapes["G"] = d.output.shape
     if functions:
@@ -96,7 +96,7 @@ def _claim_expression(d: Derivation, claim: object) -> tuple[Any, tuple, bool]:
         value = claim_reader(d).read(claim)
         expr = value.expr
         return expr, value.shape or (), any(getattr(s, "name", None) == "G" for s in expr.free_symbols)
-    if d.meta.get("claim_functions"):
+    if d.presentation.claim_functions:
         raise SymgradError("a claim about this op must be a string such as 'conv_transpose2d(G, W)'")
     if not isinstance(claim, (sympy.MatrixBase, sympy.NDimArray)):
         raise SymgradError("a claim must be a string such as 'G*B.T' or a SymPy matrix")

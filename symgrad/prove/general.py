@@ -102,14 +102,14 @@ def check_symbolic(gd, key, step, facts) -> str | None:
         if rule == "all elements":
             return every_element(gd, key, step)
         if rule == "loss":
-            u, v, weight = gd.meta["loss_sum"]
+            u, v, weight = gd.params.loss_sum
             i, j = step.lhs.variables[0].indices
             summand = sympy.diff(weight * c[u, v], c[i, j])
             value = sift(sift(sympy.Sum(summand, (v, 1, gd.sizes["n"]), (u, 1, gd.sizes["m"])), v, facts), u, facts)
             return same(value, step.rhs, bases)
         if rule == "substitute the loss":
             g = bases["G"]
-            weight = gd.meta["loss_sum"][2]
+            weight = gd.params.loss_sum[2]
             valued = step.lhs.replace(lambda e: isinstance(e, sympy.Indexed) and e.base == g, lambda e: weight)
             return same(valued, step.rhs, bases)
     except SymgradError as exc:

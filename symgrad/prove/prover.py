@@ -68,7 +68,7 @@ def _prove(d) -> Proof:
             upstream += 1
     done = n_steps + upstream
     elements = 0
-    for wrt, expr in d.meta.get("views", ()):
+    for wrt, expr in d.presentation.views:
         derived = d.definitions if wrt == d.output.name else d.grads_upstream[wrt]
         try:
             claimed = symbolic(expr)

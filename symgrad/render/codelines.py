@@ -44,8 +44,8 @@ def check_library(lib: str) -> str:
 def backward_lines(d, lib: str = "torch") -> list[str]:
     """The body of the backward pass: the lines the documents show."""
     check_library(lib)
-    if "code" in d.meta:  # an op that writes its own backward code
-        return d.meta["code"](d, lib)
+    if d.presentation.code is not None:  # an op that writes its own backward code
+        return d.presentation.code(d, lib)
     lines = [upstream_line(d, lib)]
     for name, closed in d.closed_forms.items():
         lines.append(f"grad_{name} = {expression(closed, d, lib)}")

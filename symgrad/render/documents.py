@@ -241,7 +241,7 @@ class Document:
 
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
-        pairs = self.d.meta["notation"][key]
+        pairs = self.d.presentation.notation[key]
         lines = tuple(
             Line(self.tex(lhs), self.tex(rhs), label, False)
             for lhs, rhs, label in ((*pair, "definition")[:3] for pair in pairs)
@@ -307,7 +307,7 @@ def render(
     check_date(date)
     if isinstance(display_limit, bool) or not isinstance(display_limit, int) or display_limit < 3:
         raise SymgradError(f"display limit must be an integer of at least 3, got {display_limit!r}")
-    title = clean_text(d.meta["title"] if title is None else title, "title")  # each op names its own document
+    title = clean_text(d.presentation.title if title is None else title, "title")  # each op names its own document
     author = clean_text(author, "author")
     if fmt == "tex":
         check_tex_text(title, "title")
@@ -325,7 +325,7 @@ def render(
         cache={} if cache is None else cache,
     )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
-    body = d.meta.get("body", d.op)
+    body = d.presentation.body
     return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")
 
 

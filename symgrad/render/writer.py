@@ -27,7 +27,7 @@ def parse_formats(formats) -> tuple:
 
 
 def stem(d) -> str:
-    return d.meta.get("stem") or f"{d.op}-" + "x".join(str(v) for v in d.sizes.values())
+    return d.presentation.stem
 
 
 def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
