@@ -59,6 +59,14 @@ def templates_dir() -> Path:
 def environment(family: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        # delimiters that TeX, HTML, Markdown and Python never write, so a template's own braces
+        # (\frac{a}{b}, a_{ij}, {{ in a Liquid-safe page) are never read as Jinja
+        variable_start_string="<<",
+        variable_end_string=">>",
+        block_start_string="<%",
+        block_end_string="%>",
+        comment_start_string="<#",
+        comment_end_string="#>",
         undefined=jinja2.StrictUndefined,
         autoescape=(family == "html"),
         trim_blocks=True,
