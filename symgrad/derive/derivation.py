@@ -82,6 +82,7 @@ class Presentation:
     claim_functions: Callable | None = None  # d -> {name: function} for claims over whole tensors
     code: Callable | None = None  # (d, lib) -> lines of backward code; None: written from the closed forms
     forward_code: dict = field(default_factory=dict)  # library -> the forward pass in that library
+    inline: dict = field(default_factory=dict)  # key -> a formula the prose shows inline (SymPy or notation)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ..core.tensorop import TensorOpBase
 from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, Presentation, Step, TensorView
 from ..derive.losses import check_loss
+from ..derive.notation import Call, Equals, Joined, Product
 from ..derive.rules import register
 from .spec import OpSpec, convolution_arguments
 
@@ -246,6 +247,7 @@ def conv2d(
             views=tuple(views),
             claim_functions=claim_functions,
             code=code_lines,
+            inline=conv_inline("conv2d", bias),
             forward_code={
                 "torch": "torch.nn.functional.conv2d(X, W, "
                 + ("b" if bias else "None")
@@ -676,3 +678,20 @@ SPEC = OpSpec(
         ),
     ),
 )
+
+
+def conv_inline(name: str, bias: bool) -> dict:
+    """The formulas a convolution document shows inline: the forward pass, and the im2col products."""
+    X, W, b, Y = (sympy.Symbol(n) for n in ("X", "W", "b", "Y"))
+    Wmat, Gmat = sympy.Symbol(r"W_{\mathrm{mat}}"), sympy.Symbol(r"G_{\mathrm{mat}}")
+    unfold = Call("unfold", X)
+    product = Product(Wmat, unfold)
+    return {
+        "forward": Equals(Y, Call(name, X, W, b) if bias else Call(name, X, W)),
+        "unfold": unfold,
+        "im2col": Equals(Y, Joined(product, b, separator=" + ") if bias else product),
+        "im2col_weight": Equals(
+            sympy.Symbol(r"dW_{\mathrm{mat}}"), Product(Gmat, unfold, transpose_last=True, sum_over="n")
+        ),
+        "im2col_input": Product(sympy.Symbol(r"W_{\mathrm{mat}}^{T}"), Gmat),
+    }

@@ -35,7 +35,7 @@ from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, Presentation, Step, TensorView
 from ..derive.losses import check_loss
 from ..derive.rules import register
-from .conv2d import BiasGrad, ConvParams, ConvTranspose2d, Geometry, pair, positive, shape4
+from .conv2d import BiasGrad, ConvParams, ConvTranspose2d, Geometry, conv_inline, pair, positive, shape4
 from .spec import OpSpec, convolution_arguments
 
 register("collection", "equal", "collection view, proven")
@@ -209,6 +209,7 @@ def conv_transpose2d(
             views=tuple(views),
             claim_functions=claim_functions,
             code=code_lines,
+            inline=conv_inline("conv_transpose2d", bias),
             forward_code={
                 "torch": "torch.nn.functional.conv_transpose2d(X, W, "
                 + ("b" if bias else "None")

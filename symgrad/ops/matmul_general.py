@@ -19,7 +19,7 @@ from ..core.errors import SymgradError
 from ..core.symbols import check_letters
 from ..derive.derivation import Equation, GeneralDerivation, Presentation, Step
 from ..derive.losses import check_loss
-from ..derive.notation import Entry, upstream_base
+from ..derive.notation import Entry, Enumeration, IndexRange, Joined, upstream_base
 
 INDEX_NAMES = ("i", "j", "t", "p", "q", "u", "v", "L")
 
@@ -137,6 +137,32 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
             body="matmul_general",
             stem="matmul-general",
             notation=notation,
+            inline=general_inline(la, lb, lc, M, K, N),
         ),
         params=GeneralParams((u, v, loss.symbolic_weight(M * N))),
     )
+
+
+def general_inline(la: str, lb: str, lc: str, M, K, N) -> dict:
+    """The concrete document's inline formulas at symbolic sizes, and those of index notation."""
+    from .matmul import inline_formulas
+
+    i, j, t, p, q = sympy.symbols("i j t p q")
+    a, b = sympy.IndexedBase(la), sympy.IndexedBase(lb)
+    ranges = {
+        "A": Joined(IndexRange(p, 1, M), IndexRange(q, 1, K), separator=r",\ "),
+        "B": Joined(IndexRange(p, 1, K), IndexRange(q, 1, N), separator=r",\ "),
+    }
+    return {
+        **inline_formulas(la, lb, lc, M, K, N),
+        "element_A": a[p, q],
+        "element_B": b[p, q],
+        "term": a[i, t],
+        "range_i": Enumeration(i, 1, M),
+        "range_j": Enumeration(j, 1, N),
+        "partial": sympy.Eq(
+            sympy.Derivative(a[i, t], a[p, q]), sympy.Mul(delta(i, p), delta(t, q), evaluate=False), evaluate=False
+        ),
+        "ranges_A": ranges["A"],
+        "ranges_B": ranges["B"],
+    }

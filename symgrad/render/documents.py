@@ -216,6 +216,14 @@ class Document:
     def names(self) -> dict:
         return matrix_names(self.d)
 
+    def math(self, key: str) -> str:
+        """An inline formula the op declared, printed."""
+        try:
+            formula = self.d.presentation.inline[key]
+        except KeyError:
+            raise SymgradError(f"template asks for the inline formula {key!r}, which the op does not declare") from None
+        return self.tex(formula)
+
     def _number(self, key: str) -> int:
         if key in self.numbers:
             raise SymgradError(f"template shows equation {key!r} twice")

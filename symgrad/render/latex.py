@@ -125,6 +125,33 @@ class SymgradLatexPrinter(LatexPrinter):
     def _print_TensorView(self, view):
         return self._print_grid(view.shape, lambda i, j: view.entry((i, j)))
 
+    def _print_Dims(self, dims):
+        return r" \times ".join(self._print(s) for s in dims.sizes)
+
+    def _print_Call(self, call):
+        args = ", ".join(self._print(a) for a in call.args)
+        name = call.name.replace("_", r"\_")
+        return rf"\operatorname{{{name}}}\left({args}\right)"
+
+    def _print_IndexRange(self, r):
+        return rf"{self._print(r.lo)} \le {self._print(r.index)} \le {self._print(r.hi)}"
+
+    def _print_Enumeration(self, e):
+        return rf"{self._print(e.index)} = {self._print(e.lo)}, \ldots, {self._print(e.hi)}"
+
+    def _print_Equals(self, e):
+        return f"{self._print(e.lhs)} = {self._print(e.rhs)}"
+
+    def _print_Product(self, p):
+        parts = [self._print(f) for f in p.factors]
+        if p.transpose_last:
+            parts[-1] = f"{parts[-1]}^{{T}}"
+        text = " ".join(parts)
+        return rf"\sum_{{{p.sum_over}}} {text}" if p.sum_over else text
+
+    def _print_Joined(self, joined):
+        return joined.separator.join(self._print(p) for p in joined.parts)
+
     def _print_GeneralMatrix(self, g):
         """A matrix of unspecified size, as the reference's Eq. (1)."""
         rows, cols = ["1", "2", None, g.rows], ["1", "2", None, g.cols]
