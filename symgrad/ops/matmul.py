@@ -11,7 +11,7 @@ import argparse
 from dataclasses import dataclass
 
 import sympy
-from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
+from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
@@ -21,7 +21,7 @@ from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
 from ..derive.engine import gc_paused
 from ..derive.losses import Loss, check_loss
-from ..derive.notation import Dims
+from .matmul_inline import inline_formulas
 from .spec import OpSpec, pick, size
 
 REFERENCE = {"m": 2, "k": 4, "n": 3, "pick_a": (2, 3), "pick_b": (1, 2)}
@@ -224,25 +224,3 @@ SPEC = OpSpec(
     backward=lambda sizes, loss: matmul(sizes[0], sizes[1], sizes[2], loss),
     backward_arguments="(A, B, grad_C)",
 )
-
-
-def inline_formulas(la: str, lb: str, lc: str, m, k, n) -> dict:
-    """The formulas the prose shows inline, for numeric or symbolic sizes."""
-    A, B, C = (MatrixSymbol(x.upper(), r, c) for x, r, c in ((la, m, k), (lb, k, n), (lc, m, n)))
-    G = MatrixSymbol("G", m, n)
-    dA, dB = MatrixSymbol(f"d{A.name}", m, k), MatrixSymbol(f"d{B.name}", k, n)
-    i, j = sympy.symbols("i j")
-    c = sympy.IndexedBase(lc)
-    return {
-        "product": sympy.Eq(C, MatMul(A, B), evaluate=False),
-        "dims_A": Dims(m, k),
-        "dims_B": Dims(k, n),
-        "entry": c[i, j],
-        "upstream_entry": sympy.Derivative(sympy.Symbol("L"), c[i, j]),
-        "A_T": Transpose(A),
-        "B_T": Transpose(B),
-        "G_BT": MatMul(G, Transpose(B)),
-        "AT_G": MatMul(Transpose(A), G),
-        "closed_A": sympy.Eq(dA, MatMul(G, Transpose(B)), evaluate=False),
-        "closed_B": sympy.Eq(dB, MatMul(Transpose(A), G), evaluate=False),
-    }

@@ -20,6 +20,7 @@ from ..core.symbols import check_letters
 from ..derive.derivation import Equation, GeneralDerivation, Presentation, Step
 from ..derive.losses import check_loss
 from ..derive.notation import Entry, Enumeration, IndexRange, Joined, upstream_base
+from .matmul_inline import inline_formulas
 
 INDEX_NAMES = ("i", "j", "t", "p", "q", "u", "v", "L")
 
@@ -145,8 +146,6 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
 
 def general_inline(la: str, lb: str, lc: str, M, K, N) -> dict:
     """The concrete document's inline formulas at symbolic sizes, and those of index notation."""
-    from .matmul import inline_formulas
-
     i, j, t, p, q = sympy.symbols("i j t p q")
     a, b = sympy.IndexedBase(la), sympy.IndexedBase(lb)
     ranges = {
