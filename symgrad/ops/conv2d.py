@@ -239,10 +239,7 @@ def conv2d(
             title=f"Convolution and its gradients: a {geo.N}×{geo.C}×{geo.H}×{geo.W} input, "
             f"a {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel",
             body="conv2d",
-            stem="conv2d-"
-            + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W)))
-            + "-"
-            + "x".join(map(str, (geo.O, geo.Cg, geo.kH, geo.kW))),
+            stem=stem("conv2d", (geo.N, geo.C, geo.H, geo.W), (geo.O, geo.Cg, geo.kH, geo.kW)),
             notation=notation(geo, reg, inputs),
             views=tuple(views),
             claim_functions=claim_functions,
@@ -257,11 +254,7 @@ def conv2d(
         ),
         params=ConvParams(geo, bias),
     )
-    picks = {
-        "X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
-        "W": pick_index(pick_w, (1, 1, min(2, geo.kH), min(2, geo.kW)), rank=4),
-    }
-    return derive(problem, loss, picks)
+    return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
 
 
 def SYM(*names):
@@ -269,13 +262,7 @@ def SYM(*names):
 
 
 def notation(geo: Geometry, reg, inputs) -> dict:
-    """The output size (derived, checked) and slices of the inputs to show."""
-    first_x = PolyTensor(
-        (geo.H, geo.W), tuple(poly.var(inputs["X"].id_at((0, 0, h, w))) for h in range(geo.H) for w in range(geo.W))
-    )
-    first_w = PolyTensor(
-        (geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v))) for u in range(geo.kH) for v in range(geo.kW))
-    )
+    """The definition of an output entry, and slices of the inputs to show."""
     n, o, i, j, c, u, v = sympy.symbols("n o i j c u v", integer=True)
     s, p, dl = sympy.symbols("s p d", integer=True, positive=True)
     x, w, b, y = (sympy.IndexedBase(letter) for letter in "xwby")
@@ -288,10 +275,34 @@ def notation(geo: Geometry, reg, inputs) -> dict:
     definition = sympy.Add(b[o], entry, evaluate=False) if "b" in inputs else entry
     return {
         "definition": ((y[n, o, i, j], definition),),
-        "slices": (
-            (sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
-            (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)),
-        ),
+        "slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW)),
+    }
+
+
+def slices(reg, inputs, plane: tuple, kernel: tuple) -> tuple:
+    """The first channel of the first sample and the first kernel slice, written out."""
+    first_x = PolyTensor(
+        plane, tuple(poly.var(inputs["X"].id_at((0, 0, h, w))) for h in range(plane[0]) for w in range(plane[1]))
+    )
+    first_w = PolyTensor(
+        kernel, tuple(poly.var(inputs["W"].id_at((0, 0, u, v))) for u in range(kernel[0]) for v in range(kernel[1]))
+    )
+    return (
+        (sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
+        (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)),
+    )
+
+
+def stem(prefix: str, *shapes: tuple) -> str:
+    """conv2d-1x2x5x5-2x2x3x3: the op and its shapes, for file names."""
+    return "-".join([prefix, *("x".join(map(str, s)) for s in shapes)])
+
+
+def default_picks(pick_x, pick_w, plane: tuple, kernel: tuple) -> dict:
+    """The picked elements of X and W, 1-based; by default the (2, 2) entry of the first slices."""
+    return {
+        "X": pick_index(pick_x, (1, 1, min(2, plane[0]), min(2, plane[1])), rank=4),
+        "W": pick_index(pick_w, (1, 1, min(2, kernel[0]), min(2, kernel[1])), rank=4),
     }
 
 

@@ -31,11 +31,23 @@ from ..core.errors import SymgradError
 from ..core.symbols import Registry, SymbolTensor
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
-from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, Presentation, Step, TensorView
+from ..derive.build import Problem, derive
+from ..derive.derivation import Equation, Presentation, Step
 from ..derive.losses import check_loss
 from ..derive.rules import register
-from .conv2d import BiasGrad, ConvParams, ConvTranspose2d, Geometry, conv_inline, pair, positive, shape4
+from .conv2d import (
+    BiasGrad,
+    ConvParams,
+    ConvTranspose2d,
+    Geometry,
+    conv_inline,
+    default_picks,
+    pair,
+    positive,
+    shape4,
+    slices,
+    stem,
+)
 from .spec import OpSpec, convolution_arguments
 
 register("collection", "equal", "collection view, proven")
@@ -201,10 +213,7 @@ def conv_transpose2d(
             title=f"Transposed convolution and its gradients: a {_dims((geo.N, geo.C, geo.H, geo.W))} input, "
             f"a {_dims((geo.C, geo.Og, geo.kH, geo.kW))} kernel",
             body="conv_transpose2d",
-            stem="conv-transpose2d-"
-            + "x".join(map(str, (geo.N, geo.C, geo.H, geo.W)))
-            + "-"
-            + "x".join(map(str, (geo.C, geo.Og, geo.kH, geo.kW))),
+            stem=stem("conv-transpose2d", (geo.N, geo.C, geo.H, geo.W), (geo.C, geo.Og, geo.kH, geo.kW)),
             notation=notation(geo, reg, inputs),
             views=tuple(views),
             claim_functions=claim_functions,
@@ -219,11 +228,7 @@ def conv_transpose2d(
         ),
         params=ConvParams(geo, bias),
     )
-    picks = {
-        "X": pick_index(pick_x, (1, 1, min(2, geo.H), min(2, geo.W)), rank=4),
-        "W": pick_index(pick_w, (1, 1, min(2, geo.kH), min(2, geo.kW)), rank=4),
-    }
-    return derive(problem, loss, picks)
+    return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
 
 
 def _dims(shape) -> str:
@@ -231,18 +236,7 @@ def _dims(shape) -> str:
 
 
 def notation(geo: Transposed, reg, inputs) -> dict:
-    first_x = PolyTensor(
-        (geo.H, geo.W), tuple(poly.var(inputs["X"].id_at((0, 0, h, w))) for h in range(geo.H) for w in range(geo.W))
-    )
-    first_w = PolyTensor(
-        (geo.kH, geo.kW), tuple(poly.var(inputs["W"].id_at((0, 0, u, v))) for u in range(geo.kH) for v in range(geo.kW))
-    )
-    return {
-        "slices": (
-            (sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
-            (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)),
-        )
-    }
+    return {"slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW))}
 
 
 def equations(d) -> dict:
