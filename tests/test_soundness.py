@@ -390,3 +390,13 @@ def test_a_bare_tensor_name_is_a_claim_like_any_other(conv):
     assert symgrad.check(conv, "X", "X").status == "refuted"
     with pytest.raises(symgrad.SymgradError, match="the claim for db is 1×2×3×3, but b is 2"):
         symgrad.check(conv, "b", "G")
+
+
+def test_a_tautology_that_instantiates_cleanly_is_caught_too():
+    # X = X in place of the transpose step: each step alone holds, which used to be enough
+    gd = symgrad.matmul("m", "k", "n", "mean")
+    steps = list(gd.equations["sift_A"].steps)
+    index = next(i for i, s in enumerate(steps) if s.rule == "transpose")
+    steps[index] = Step(steps[index].lhs, steps[index].lhs, "transpose")
+    bad = dataclasses.replace(gd, equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
+    assert "not the previous step's right side" in bad.prove().failed_step
