@@ -253,3 +253,37 @@ def test_public_views_are_arrays_indexed_like_torch():
     # y_{1,1,1,1} = b_1 + Σ w x over the 3 channels and the 2×2 taps of the first window
     y = d.outputs["Y"][0, 0, 0, 0]
     assert len(y.args) == 3 * 2 * 2 + 1 and sympy.Symbol("b_{1}") in y.args
+
+
+def test_the_displayed_entry_formula_is_checked_against_every_entry():
+    """The definition a reader sees is 1-based, carries the group offset, and is checked."""
+    import dataclasses
+
+    import sympy
+
+    from symgrad.derive.derivation import Equation, Step
+
+    d = symgrad.conv2d((2, 4, 5, 6), (4, 1, 3, 2), stride=(2, 1), padding=1, dilation=(1, 2), groups=4)
+    assert d.prove().ok
+    text = symgrad.render(d, "md")
+    assert r"\left(i - 1\right) s_H + \left(u - 1\right) d_H - p + 1" in text
+    assert r"\left\lfloor{\frac{o - 1}{O_g}}\right\rfloor C_g + c" in text
+    (step,) = d.equations["definition"].steps
+    n, o, i, j = step.lhs.indices
+    c, u, v = sympy.symbols("c u v", integer=True)
+    x, w = sympy.IndexedBase("x"), sympy.IndexedBase("w")
+    s_H, s_W, p, d_H, d_W = sympy.symbols("s_H s_W p d_H d_W")
+    kH, kW, Cg = sympy.symbols("k_H k_W C_g")
+    # the formula the document used to show: taps from 0, no group offset
+    old = sympy.Sum(
+        w[o, c, u, v] * x[n, c, i * s_H - p + u * d_H, j * s_W - p + v * d_W],
+        (v, 0, kW - 1),
+        (u, 0, kH - 1),
+        (c, 1, Cg),
+    )
+    old = sympy.Add(sympy.IndexedBase("b")[o], old, evaluate=False)
+    bad = dataclasses.replace(
+        d, equations={**d.equations, "definition": Equation("definition", (Step(step.lhs, old, step.rule),))}
+    )
+    proof = bad.prove()
+    assert not proof.ok and "does not give the entry" in proof.failed_step

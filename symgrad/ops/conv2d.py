@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
@@ -39,6 +40,7 @@ from .spec import OpSpec, convolution_arguments
 class ConvParams:
     geometry: Any  # Geometry, or the transposed convolution's geometry
     bias: bool
+    formula_values: dict = field(default_factory=dict)  # the sizes behind the displayed entry formula
 
 
 register("im2col", "equal", "im2col, proven")
@@ -252,7 +254,7 @@ def conv2d(
                 f"groups={geo.groups})"
             },
         ),
-        params=ConvParams(geo, bias),
+        params=ConvParams(geo, bias, entry_formula(geo, bias)[2]),
     )
     return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
 
@@ -262,21 +264,109 @@ def SYM(*names):
 
 
 def notation(geo: Geometry, reg, inputs) -> dict:
-    """The definition of an output entry, and slices of the inputs to show."""
+    """The definition of an output entry (a checked step, see ``equations``), and slices of the inputs."""
+    return {"slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW))}
+
+
+def _per_axis(name: str, values: tuple) -> tuple:
+    """One symbol when both axes share the value (s), one per axis otherwise (s_H, s_W)."""
+    if values[0] == values[1]:
+        return (sympy.Symbol(name),) * 2
+    return sympy.Symbol(f"{name}_H"), sympy.Symbol(f"{name}_W")
+
+
+def entry_formula(geo: Geometry, bias: bool) -> tuple:
+    """y_{n,o,i,j} as the document writes it, 1-based like every entry it shows, with the group
+    offset of the channel; and the value of each size symbol in it.
+
+    A term whose x index falls outside the input is zero (the padding)."""
     n, o, i, j, c, u, v = sympy.symbols("n o i j c u v", integer=True)
-    s, p, dl = sympy.symbols("s p d", integer=True, positive=True)
+    sH, sW = _per_axis("s", geo.stride)
+    pH, pW = _per_axis("p", geo.padding)
+    dH, dW = _per_axis("d", geo.dilation)
+    kH, kW, Cg, Og = (sympy.Symbol(name) for name in ("k_H", "k_W", "C_g", "O_g"))
     x, w, b, y = (sympy.IndexedBase(letter) for letter in "xwby")
-    entry = sympy.Sum(
-        sympy.Mul(w[o, c, u, v], x[n, c, i * s - p + u * dl, j * s - p + v * dl], evaluate=False),
-        (v, 0, sympy.Symbol("k_W") - 1),
-        (u, 0, sympy.Symbol("k_H") - 1),
-        (c, 1, sympy.Symbol("C_g")),
+
+    def position(out, tap, s, d, p):  # (out − 1)·s + (tap − 1)·d − p + 1, in the order people write it
+        return sympy.Add(
+            sympy.Mul(sympy.Add(out, -1, evaluate=False), s, evaluate=False),
+            sympy.Mul(sympy.Add(tap, -1, evaluate=False), d, evaluate=False),
+            sympy.Mul(-1, p, evaluate=False),
+            1,
+            evaluate=False,
+        )
+
+    group = sympy.floor(
+        sympy.Mul(sympy.Add(o, -1, evaluate=False), sympy.Pow(Og, -1, evaluate=False), evaluate=False), evaluate=False
     )
-    definition = sympy.Add(b[o], entry, evaluate=False) if "b" in inputs else entry
-    return {
-        "definition": ((y[n, o, i, j], definition),),
-        "slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW)),
+    channel = sympy.Add(sympy.Mul(group, Cg, evaluate=False), c, evaluate=False)
+    term = sympy.Mul(
+        w[o, c, u, v], x[n, channel, position(i, u, sH, dH, pH), position(j, v, sW, dW, pW)], evaluate=False
+    )
+    total = sympy.Sum(term, (v, 1, kW), (u, 1, kH), (c, 1, Cg))
+    rhs = sympy.Add(b[o], total, evaluate=False) if bias else total
+    values = {kH: geo.kH, kW: geo.kW, Cg: geo.Cg, Og: geo.Og}
+    for symbols, numbers in (((sH, sW), geo.stride), ((pH, pW), geo.padding), ((dH, dW), geo.dilation)):
+        values.update(zip(symbols, numbers))
+    return y[n, o, i, j], rhs, values
+
+
+def check_entry_formula(d, step) -> str | None:
+    """The displayed formula, evaluated at every output entry and every tap with the document's
+    sizes, must give exactly the forward entries: the formula a reader sees is the one computed."""
+    values = d.params.formula_values
+    rhs = step.rhs.xreplace({k: sympy.Integer(v) for k, v in values.items()})
+    total = next(a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Sum)) if isinstance(rhs, sympy.Add) else rhs
+    bias_terms = (
+        [a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Indexed)] if isinstance(rhs, sympy.Add) else []
+    )
+    factors = {f.base.label.name: f for f in total.function.args if isinstance(f, sympy.Indexed)}
+    n, o, i, j = step.lhs.indices
+    limits = list(reversed(total.limits))  # outermost first
+    X, W, Y = d.input_tensors["X"], d.input_tensors["W"], d.output
+    ranges = {
+        n: range(1, Y.shape[0] + 1),
+        o: range(1, Y.shape[1] + 1),
+        i: range(1, Y.shape[2] + 1),
+        j: range(1, Y.shape[3] + 1),
     }
+    ranges.update({var: range(int(lo), int(hi) + 1) for var, lo, hi in limits})
+
+    taps = [lim[0] for lim in limits]
+    order = [n, o, i, j, *taps]  # index values travel as a tuple in this order: no Symbol hashing per tap
+
+    def table(expr):
+        """One 0-based index coordinate at every value of the few indices it depends on, computed
+        once, and a C-level getter of those indices' values."""
+        used = [k for k, var in enumerate(order) if var in expr.free_symbols] or [0]
+        f = sympy.lambdify([order[k] for k in used], expr, modules="math")
+        values: dict = {combo: int(f(*combo)) - 1 for combo in itertools.product(*(ranges[order[k]] for k in used))}
+        if len(used) == 1:  # itemgetter of one position gives the value itself, not a tuple
+            values = {combo[0]: v for combo, v in values.items()}
+        return operator.itemgetter(*used), values
+
+    x_tables = [table(e) for e in factors["x"].indices]
+    w_tables = [table(e) for e in factors["w"].indices]
+
+    def coordinates(tables, env):
+        return tuple([values[get(env)] for get, values in tables])
+
+    for pos, (nn, oo, ii, jj) in enumerate(itertools.product(*(ranges[s] for s in (n, o, i, j)))):
+        entry: dict = {}
+        for tap in itertools.product(*(ranges[t] for t in taps)):
+            env = (nn, oo, ii, jj, *tap)
+            at_x = coordinates(x_tables, env)
+            if all(0 <= a < size for a, size in zip(at_x, X.shape)):
+                entry[(X.id_at(at_x), W.id_at(coordinates(w_tables, env)))] = 1
+        for term in bias_terms:
+            (index,) = term.indices
+            entry[(d.input_tensors["b"].id_at((int(index.xreplace({o: oo})) - 1,)),)] = 1
+        if entry != d.definitions.entries[pos]:
+            return f"the formula does not give the entry y at {(nn, oo, ii, jj)}"
+    return None
+
+
+register("entry formula", "op", "every entry, checked", check_entry_formula)
 
 
 def slices(reg, inputs, plane: tuple, kernel: tuple) -> tuple:
@@ -318,6 +408,8 @@ def equations(d) -> dict:
         formula = sympy.Add(sympy.floor(ratio, evaluate=False), 1, evaluate=False)
         size_steps.append(Step(formula, sympy.Integer(out), f"output {'height' if axis == 'H' else 'width'}"))
     eq["output_size"] = Equation("output_size", tuple(size_steps))
+    lhs, rhs, _ = entry_formula(geo, d.params.bias)
+    eq["definition"] = Equation("definition", (Step(lhs, rhs, "entry formula"),))
     for name, closed in d.closed_forms.items():
         eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
     for wrt, view in d.presentation.views:

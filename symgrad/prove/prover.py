@@ -138,6 +138,8 @@ def check_step(d, step, symbolic, valued) -> str | None:
         want = tuple(d.input_tensors[step.lhs.name[1:]].shape)
         got = tuple(step.rhs.shape)
         return None if got == want else f"the closed form is {_dims(got)}, but the gradient is {_dims(want)}"
+    if kind == "op" and found is not None and found.checker is not None:  # an op's own check
+        return found.checker(d, step)
     if kind == "size":  # the displayed formula, evaluated by SymPy, is the output's actual size
         axis = {"output height": -2, "output width": -1}[step.rule]
         value = sympy.sympify(step.lhs).doit()
