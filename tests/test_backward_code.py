@@ -278,3 +278,13 @@ def test_documents_carry_the_validation(tmp_path):
         md,
     )
     assert "These lines were run against PyTorch" in (tmp_path / "matmul-2x4x3.tex").read_text()
+
+
+def test_the_document_says_what_ran_when_torch_is_missing():
+    """Without torch the NumPy port runs; the document must not claim the PyTorch lines ran."""
+    d = symgrad.matmul(2, 3, 2)
+    numpy_run = validate(d, "numpy")
+    assert numpy_run.ok and numpy_run.library == "numpy"
+    page = symgrad.render(d, "md", validation=numpy_run)
+    assert "PyTorch was not installed, so these lines were not run" in page
+    assert "These lines were run against" not in page

@@ -74,6 +74,7 @@ class Validation:
     reference: str
     errors: dict
     tolerance: float
+    library: str = "torch"  # the library of the code that was run
 
     @property
     def ok(self) -> bool:
@@ -108,4 +109,4 @@ def validate(d, lib: str | None = None) -> Validation:
     validate_ns: dict = {"__name__": "symgrad_generated_validation"}
     exec(compile(texts[1], "<generated validation>", "exec"), validate_ns)
     result = validate_ns["validate"](backward_ns["backward"])
-    return Validation(result["reference"], result["errors"], result["tolerance"])
+    return Validation(result["reference"], result["errors"], result["tolerance"], lib)
