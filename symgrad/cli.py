@@ -19,8 +19,9 @@ from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
 from .render.codegen import check_library, emit, validate
-from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, DEFAULT_MATHJAX, FORMATS, check_date
+from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, check_date
 from .render.latex import DISPLAY_LIMIT
+from .render.mathjax import DEFAULT_MATHJAX, check_url
 from .render.writer import stem, write
 
 REFERENCE_OUT = "output/matmul-2x4x3"
@@ -66,7 +67,18 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", help="document title")
     p.add_argument("--author", default=DEFAULT_AUTHOR, help=f"document author (default {DEFAULT_AUTHOR})")
     p.add_argument("--date", default=DEFAULT_DATE, help=f"document date, YYYY-MM-DD (default {DEFAULT_DATE})")
-    p.add_argument("--mathjax-url", default=DEFAULT_MATHJAX, help="MathJax script for the html format")
+    p.add_argument(
+        "--mathjax",
+        choices=("cdn", "local"),
+        default="cdn",
+        help="html pages load MathJax from a CDN (default), or from a copy written next to them "
+        "(local: works offline; needs MathJax 3 from npm, see the README)",
+    )
+    p.add_argument(
+        "--mathjax-url",
+        default=DEFAULT_MATHJAX,
+        help="the MathJax script for --mathjax cdn: an http(s) or file URL, or a relative path",
+    )
     p.add_argument(
         "--display-limit",
         type=int,
@@ -116,6 +128,7 @@ def main(argv=None) -> int:
 def publish(d: Derivation, args, progress: Progress | None = None) -> int:
     progress = progress or Progress(0)
     check_date(args.date)  # options are checked even when nothing is written
+    check_url(args.mathjax_url)
     if args.title is not None and not args.title.strip():
         raise SymgradError("the title must not be empty")
     general = isinstance(d, GeneralDerivation)
@@ -137,7 +150,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
             title=args.title,
             author=args.author,
             date=args.date,
-            mathjax_url=args.mathjax_url,
+            mathjax_url="local" if args.mathjax == "local" else args.mathjax_url,
             display_limit=args.display_limit,
             validation=validation,
         )

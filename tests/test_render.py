@@ -295,3 +295,41 @@ def test_the_built_wheel_carries_its_templates(tmp_path):
     assert location.startswith(str(venv)) and int(size) > 5000
     cli = subprocess.run([str(venv / "bin" / "symgrad")], cwd=tmp_path, capture_output=True, text=True)
     assert cli.returncode == 0 and (tmp_path / "output" / "matmul-2x4x3" / "matmul-2x4x3.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/mathjax/tex-chtml.js",
+        "file:///opt/mj/tex-chtml.js",
+        "vendor/mathjax/tex-chtml-full.js",
+        "../mj.js",
+    ],
+)
+def test_mathjax_urls_that_are_accepted(url):
+    assert f'src="{url}"' in symgrad.render(symgrad.matmul(1, 1, 1), "html", mathjax_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/javascript,1", 'x.js" onload="alert(1)', "//cdn.example.org/x.js", "", "a b.js"],
+)
+def test_mathjax_urls_that_are_refused(url):
+    with pytest.raises(symgrad.SymgradError, match="MathJax URL"):
+        symgrad.render(symgrad.matmul(1, 1, 1), "html", mathjax_url=url)
+
+
+def test_a_missing_local_mathjax_leaves_the_folder_alone(tmp_path, monkeypatch):
+    from symgrad.render import mathjax
+
+    def nowhere():
+        raise symgrad.SymgradError("no local MathJax 3 found")
+
+    monkeypatch.setattr(mathjax, "find_bundle", nowhere)
+    import symgrad.render.writer as writer
+
+    monkeypatch.setattr(writer, "find_bundle", nowhere)
+    (tmp_path / "mine.txt").write_text("mine")
+    with pytest.raises(symgrad.SymgradError, match="no local MathJax"):
+        symgrad.write(symgrad.matmul(1, 1, 1), tmp_path, "html", mathjax_url="local")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]

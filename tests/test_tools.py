@@ -302,3 +302,16 @@ def test_every_character_a_tex_title_may_hold_compiles(tmp_path):
         text = subprocess.run([pdftotext, str(target.with_suffix(".pdf")), "-"], capture_output=True, text=True).stdout
         if n == 0:  # T1 fonts print < > | as themselves, where OT1 prints ¡ ¿ —
             assert all(ch in text for ch in "<>|")
+
+
+def test_a_page_with_local_mathjax_typesets_offline(browser, tmp_path):
+    require("local MathJax", LOCAL_MATHJAX.is_file(), "npm ci")
+    d = symgrad.matmul(2, 4, 3)
+    paths = symgrad.write(d, tmp_path / "site", "html", mathjax_url="local")
+    page_path = next(p for p in paths if p.suffix == ".html")
+    assert 'src="mathjax/tex-chtml-full.js"' in page_path.read_text()
+    emitted, _ = html_formulas(page_path.read_text(encoding="utf-8"))
+    page = browser.new_page()
+    result = typeset(page, page_path.as_uri())
+    page.close()
+    assert result["containers"] == len(emitted) > 0 and result["errors"] == 0

@@ -30,13 +30,13 @@ from ..derive.rules import rule
 from ..prove.prover import is_checked
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
+from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md", "latex-inline": "md"}
 SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
 DEFAULT_DATE = "2000-01-01"
 DEFAULT_AUTHOR = "symgrad"
-DEFAULT_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
 
 
 def rule_text(name: str) -> str:
@@ -321,6 +321,9 @@ def render(
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     check_date(date)
+    if mathjax_url == LOCAL:
+        raise SymgradError("mathjax_url='local' copies MathJax next to the page: use write(), or --mathjax local")
+    mathjax_url = check_url(mathjax_url)
     if isinstance(display_limit, bool) or not isinstance(display_limit, int) or display_limit < 3:
         raise SymgradError(f"display limit must be an integer of at least 3, got {display_limit!r}")
     title = clean_text(d.presentation.title if title is None else title, "title")  # each op names its own document

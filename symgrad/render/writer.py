@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.errors import SymgradError
 from .documents import FORMATS, SUFFIX, render
+from .mathjax import BUNDLE, FOLDER, LOCAL, copy_local, find_bundle
 
 
 def parse_formats(formats) -> tuple:
@@ -33,10 +34,16 @@ def stem(d) -> str:
 def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
     """Render ``d`` in each format into ``out_dir``; returns the paths written."""
     formats = parse_formats(formats)
+    local = options.get("mathjax_url") == LOCAL
+    if local:  # found before anything is written, so a missing bundle leaves the folder as it was
+        find_bundle()
+        options["mathjax_url"] = f"{FOLDER}/{BUNDLE}"
     cache: dict = {}  # each formula printed once for all the formats
     texts = {fmt: render(d, fmt, cache=cache, **options) for fmt in formats}
     out = make_folder(out_dir)
     paths = []
+    if local and "html" in formats:
+        paths.append(copy_local(out)[1][0])  # the bundle; its fonts sit beside it
     for fmt, text in texts.items():
         path = out / (stem(d) + SUFFIX[fmt])
         atomic_write(path, text)
