@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended lmodern latexmk poppler-utils chromium fonts-liberation jekyll)
+DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended lmodern latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

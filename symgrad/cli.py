@@ -19,7 +19,7 @@ from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
 from .render.codegen import check_library, emit, validate
-from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, check_date
+from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, check_date, post_options
 from .render.latex import DISPLAY_LIMIT
 from .render.mathjax import DEFAULT_MATHJAX, check_url
 from .render.writer import stem, write
@@ -67,6 +67,9 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", help="document title")
     p.add_argument("--author", default=DEFAULT_AUTHOR, help=f"document author (default {DEFAULT_AUTHOR})")
     p.add_argument("--date", default=DEFAULT_DATE, help=f"document date, YYYY-MM-DD (default {DEFAULT_DATE})")
+    p.add_argument("--layout", default="post", help="the Jekyll post's layout (default post)")
+    p.add_argument("--categories", default="symgrad", help="the Jekyll post's categories, comma-separated")
+    p.add_argument("--tags", default="", help="the Jekyll post's tags, comma-separated")
     p.add_argument(
         "--mathjax",
         choices=("cdn", "local"),
@@ -129,6 +132,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
     progress = progress or Progress(0)
     check_date(args.date)  # options are checked even when nothing is written
     check_url(args.mathjax_url)
+    post_options(args.layout, args.categories, args.tags)
     if args.title is not None and not args.title.strip():
         raise SymgradError("the title must not be empty")
     general = isinstance(d, GeneralDerivation)
@@ -151,6 +155,9 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
             author=args.author,
             date=args.date,
             mathjax_url="local" if args.mathjax == "local" else args.mathjax_url,
+            layout=args.layout,
+            categories=args.categories,
+            tags=args.tags,
             display_limit=args.display_limit,
             validation=validation,
         )

@@ -76,7 +76,7 @@ def md_formulas(source: str) -> tuple[list[tuple[str, bool]], str]:
 
 def formulas_of(path: Path) -> tuple[list[tuple[str, bool]], str]:
     source = path.read_text(encoding="utf-8")
-    if path.name.endswith((".html", ".jekyll.md")):
+    if path.name.endswith(".html") or path.parent.name == "_posts":
         return html_formulas(source)
     if path.suffix == ".md":
         return md_formulas(source)

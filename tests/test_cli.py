@@ -89,8 +89,13 @@ def test_bare_symgrad_writes_the_reference_example(tmp_path):
     result = run(cwd=tmp_path)
     assert result.returncode == 0
     written = sorted(p.name for p in (tmp_path / "output" / "matmul-2x4x3").iterdir())
-    assert written == sorted(f"matmul-2x4x3{s}" for s in (".tex", ".html", ".fragment.html", ".jekyll.md", ".md"))
-    assert sorted(result.stdout.split()) == sorted(f"output/matmul-2x4x3/{name}" for name in written)
+    # the post goes where Jekyll looks for it, under the name Jekyll requires
+    assert written == sorted([*(f"matmul-2x4x3{s}" for s in (".tex", ".html", ".fragment.html", ".md")), "_posts"])
+    assert [p.name for p in (tmp_path / "output" / "matmul-2x4x3" / "_posts").iterdir()] == [
+        "2000-01-01-matmul-2x4x3.md"
+    ]
+    printed = [f"output/matmul-2x4x3/{n}" for n in written if n != "_posts"]
+    assert sorted(result.stdout.split()) == sorted([*printed, "output/matmul-2x4x3/_posts/2000-01-01-matmul-2x4x3.md"])
 
 
 @pytest.mark.slow

@@ -191,7 +191,7 @@ def test_the_command_line_writes_every_format(tmp_path):
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(
-        f"conv-transpose2d-1x2x3x3-2x1x3x3{s}" for s in (".tex", ".html", ".fragment.html", ".jekyll.md", ".md")
+        [*(f"conv-transpose2d-1x2x3x3-2x1x3x3{s}" for s in (".tex", ".html", ".fragment.html", ".md")), "_posts"]
     )
     page = (tmp_path / "conv-transpose2d-1x2x3x3-2x1x3x3.md").read_text()
     assert r"x_{1,2,3,3}" in page and "collection view, proven" in page

@@ -43,7 +43,7 @@ CONV_CASES = [
     ),
     dict(input_shape=(1, 1, 3, 3), weight_shape=(1, 1, 1, 1), loss="mean"),
 ]
-GALLERY = sorted((ROOT / "output").glob("*/*"))
+GALLERY = sorted(p for p in (ROOT / "output").rglob("*") if p.is_file())
 CASES = [
     (1, 1, 1, "mean"),
     (2, 4, 3, "mean"),
@@ -315,3 +315,40 @@ def test_a_page_with_local_mathjax_typesets_offline(browser, tmp_path):
     result = typeset(page, page_path.as_uri())
     page.close()
     assert result["containers"] == len(emitted) > 0 and result["errors"] == 0
+
+
+def test_the_post_builds_and_typesets_in_a_fresh_minima_site(browser, tmp_path):
+    """Dropped into a fresh site with Jekyll's default theme, the post is found, built, and every
+    formula typeset: it loads MathJax itself, since minima does not."""
+    jekyll = require_program("jekyll", "apt-get install jekyll jekyll-theme-minima")
+    require("local MathJax", LOCAL_MATHJAX.is_file(), "npm ci")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "_config.yml").write_text("title: A blog\ntheme: minima\nmarkdown: kramdown\n")
+    d = symgrad.matmul(2, 4, 3)
+    (post,) = symgrad.write(
+        d,
+        site,
+        "jekyll",
+        date="2024-05-01",
+        mathjax_url=LOCAL_MATHJAX.as_uri(),
+        categories="ml calculus",
+        tags="gradients",
+    )
+    assert post.relative_to(site).as_posix() == "_posts/2024-05-01-matmul-2x4x3.md"
+    done = subprocess.run(
+        [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (page_path,) = [p for p in (site / "_site").rglob("*.html") if "matmul" in p.name]
+    assert "/ml/calculus/2024/05/01/" in page_path.as_posix()
+    expected, _ = html_formulas(post.read_text(encoding="utf-8"))
+    page = browser.new_page()
+    result = typeset(page, page_path.as_uri())
+    title = page.evaluate("() => document.querySelector('.post-title, h1').innerText")
+    page.close()
+    assert result["containers"] == len(expected) > 50 and result["errors"] == 0
+    assert "Matrix multiplication" in title

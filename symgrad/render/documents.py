@@ -181,6 +181,34 @@ class Shown:
     lines: tuple
 
 
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A blog post's front matter beyond title, author and date (Jekyll's names)."""
+
+    layout: str = "post"
+    categories: tuple = ("symgrad",)
+    tags: tuple = ()
+
+
+def post_options(layout: object = "post", categories: object = ("symgrad",), tags: object = ()) -> Post:
+    """Checked words: a category, tag or layout is a word of letters, digits, - and _."""
+
+    def words(value: object, what: str) -> tuple:
+        items = value.replace(",", " ").split() if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+        for item in items:
+            if not isinstance(item, str) or not _WORD.fullmatch(item):
+                raise SymgradError(f"a {what} is a word of letters, digits, - and _, got {item!r}")
+        return tuple(items)
+
+    (checked_layout,) = words(layout, "layout") if str(layout).strip() else ("",)
+    if not checked_layout:
+        raise SymgradError("the layout must not be empty")
+    return Post(checked_layout, words(categories, "category"), words(tags, "tag"))
+
+
 @dataclass
 class Document:
     """What the templates see: the derivation, the options, and numbered equations."""
@@ -193,6 +221,7 @@ class Document:
     display_limit: int
     mathjax_url: str
     validation: Any = None
+    post: Post = field(default_factory=Post)
     numbers: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)  # LaTeX of equations, shared by the formats of one write
 
@@ -311,12 +340,16 @@ def render(
     mathjax_url: str = DEFAULT_MATHJAX,
     validation=None,
     cache: dict | None = None,
+    layout: str = "post",
+    categories: object = ("symgrad",),
+    tags: object = (),
 ) -> str:
     """The document of a derivation in one format (see FORMATS).
 
     ``validation``, the result of ``codegen.validate``, adds its figures to the implementation section.
     ``cache``, one dict passed to several renders of the same derivation and options, lets them
-    print each formula once.
+    print each formula once. ``layout``, ``categories`` and ``tags`` go into a Jekyll post's front
+    matter (words, or a string of them).
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -328,6 +361,7 @@ def render(
         raise SymgradError(f"display limit must be an integer of at least 3, got {display_limit!r}")
     title = clean_text(d.presentation.title if title is None else title, "title")  # each op names its own document
     author = clean_text(author, "author")
+    post = post_options(layout, categories, tags)
     if fmt == "tex":
         check_tex_text(title, "title")
         check_tex_text(author, "author")
@@ -341,6 +375,7 @@ def render(
         display_limit,
         str(mathjax_url),
         validation,
+        post=post,
         cache={} if cache is None else cache,
     )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..core.errors import SymgradError
-from .documents import FORMATS, SUFFIX, render
+from .documents import DEFAULT_DATE, FORMATS, SUFFIX, render
 from .mathjax import BUNDLE, FOLDER, LOCAL, copy_local, find_bundle
 
 
@@ -31,6 +31,14 @@ def stem(d) -> str:
     return d.presentation.stem
 
 
+def file_name(d, fmt: str, date: str) -> str:
+    """Where each format goes under the output folder. A Jekyll post goes to _posts/ under the name
+    Jekyll requires, YYYY-MM-DD-slug.md, or Jekyll ignores it."""
+    if fmt == "jekyll":
+        return f"_posts/{date}-{stem(d)}.md"
+    return stem(d) + SUFFIX[fmt]
+
+
 def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
     """Render ``d`` in each format into ``out_dir``; returns the paths written."""
     formats = parse_formats(formats)
@@ -45,7 +53,9 @@ def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
     if local and "html" in formats:
         paths.append(copy_local(out)[1][0])  # the bundle; its fonts sit beside it
     for fmt, text in texts.items():
-        path = out / (stem(d) + SUFFIX[fmt])
+        path = out / file_name(d, fmt, options.get("date", DEFAULT_DATE))
+        if fmt == "jekyll":
+            make_folder(path.parent)
         atomic_write(path, text)
         paths.append(path)
     return paths
