@@ -352,3 +352,56 @@ def test_the_post_builds_and_typesets_in_a_fresh_minima_site(browser, tmp_path):
     page.close()
     assert result["containers"] == len(expected) > 50 and result["errors"] == 0
     assert "Matrix multiplication" in title
+
+
+# --- layout, measured as a reader's browser lays it out ------------------------------------------
+
+LAYOUT = """() => Array.from(document.querySelectorAll('.equation')).map(box => {
+  const lines = box.querySelectorAll('p').length ? Array.from(box.querySelectorAll('p')) : [box];
+  const inner = 'mjx-munderover, mjx-msub, mjx-msup, mjx-msubsup, mjx-mfrac, mjx-mtable, mjx-script, '
+              + 'mjx-munder, mjx-mover';
+  const equals = lines.map(line => {  // the x of each line's first top-level "="
+    const mo = Array.from(line.querySelectorAll('mjx-mo')).find(m => m.textContent === '=' && !m.closest(inner));
+    return mo ? mo.getBoundingClientRect().left : null;
+  }).filter(x => x !== null);
+  const rule = box.querySelector('.rule');
+  return {id: box.id, vertical: box.scrollHeight - box.clientHeight, equals,
+          ruleGap: rule ? parseFloat(getComputedStyle(rule).marginLeft) : null,
+          errors: box.querySelectorAll('mjx-merror').length};
+})"""
+
+LAYOUT_CASES = {
+    "reference": lambda: symgrad.matmul(2, 4, 3),
+    "10x11x12": lambda: symgrad.matmul(10, 11, 12),
+    "general": lambda: symgrad.matmul("m", "k", "n"),
+    "conv2d": lambda: symgrad.conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean"),
+    "conv_transpose2d": lambda: symgrad.conv_transpose2d(),
+}
+
+
+@pytest.mark.parametrize("width", [1200, 400])
+@pytest.mark.parametrize("case", list(LAYOUT_CASES))
+@pytest.mark.parametrize("fmt", ["html", "fragment"])
+def test_equation_boxes_fit_their_math_and_align_their_equals(browser, tmp_path, case, width, fmt):
+    """No box scrolls vertically; every continuation line's "=" sits under the first line's, within
+    2 px; the fragment, in a page with no stylesheet of symgrad's, keeps its labels apart."""
+    d = LAYOUT_CASES[case]()
+    page_path = tmp_path / "page.html"
+    if fmt == "html":
+        page_path.write_text(symgrad.render(d, "html", mathjax_url=LOCAL_MATHJAX.as_uri()), encoding="utf-8")
+    else:  # the fragment as a plain page embeds it: no CSS but the fragment's own
+        page_path.write_text(
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"><script async src="'
+            f'{LOCAL_MATHJAX.as_uri()}"></script></head><body>{symgrad.render(d, "fragment")}'
+            "</body></html>",
+            encoding="utf-8",
+        )
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    typeset(page, page_path.as_uri())
+    boxes = page.evaluate(LAYOUT)
+    page.close()
+    assert boxes
+    assert [b["id"] for b in boxes if b["vertical"] > 1] == []
+    assert [b["id"] for b in boxes if len(b["equals"]) > 1 and max(b["equals"]) - min(b["equals"]) > 2] == []
+    assert [b["id"] for b in boxes if b["ruleGap"] is not None and b["ruleGap"] < 8] == []
+    assert sum(b["errors"] for b in boxes) == 0
