@@ -87,7 +87,8 @@ print(json.dumps({"seconds": seconds, "peak": peak, "ok": bool(ok)}))
 """
 
 PART2 = dict(input_shape=(9, 3, 16, 32), weight_shape=(2, 3, 4, 5), stride=2, padding=1)
-LARGE = dict(input_shape=(1, 16, 64, 64), weight_shape=(32, 16, 3, 3), padding=1, loss="generic")
+# over the default size budget, which it is the benchmark's business to lift
+LARGE = dict(input_shape=(1, 16, 64, 64), weight_shape=(32, 16, 3, 3), padding=1, loss="generic", max_terms=30_000_000)
 
 
 def measure(job: dict, repeats: int) -> dict:

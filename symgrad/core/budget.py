@@ -13,8 +13,10 @@ import numbers
 
 from .errors import SymgradError
 
-MAX_TERMS = 20_000_000  # about 10 GiB of exact polynomials at the measured cost per term
-BYTES_PER_TERM = 500  # measured: peak memory over terms, derive and prove, at 64³ to 128³
+MAX_TERMS = 10_000_000  # about 8 GiB and minutes of work; past it a run is refused unless raised
+# measured peak memory per term, derive and prove: about 600 bytes for matmul at 64³–128³, about
+# 800 for a convolution (18.9 million terms took 14.5 GiB)
+BYTES_PER_TERM = 800
 
 
 def check_max_terms(max_terms: object) -> int:
