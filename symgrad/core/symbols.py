@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import SymgradError
+from .tensor import row_major
 
 _LETTER = re.compile(r"^[a-zA-Z]$")
 
@@ -102,14 +103,7 @@ class SymbolTensor:
 
     def flat(self, index: tuple[int, ...]) -> int:
         """Row-major position of a 0-based index."""
-        if len(index) == 4:  # the convolutions' hot path
-            i, j, k, m = index
-            _, s1, s2, s3 = self.shape
-            return ((i * s1 + j) * s2 + k) * s3 + m
-        pos = 0
-        for i, s in zip(index, self.shape):
-            pos = pos * s + i
-        return pos
+        return row_major(index, self.shape)
 
     def id_at(self, index: tuple[int, ...]) -> int:
         return self.ids[self.flat(index)]

@@ -57,10 +57,7 @@ class LazyTensor:
         return self._done[pos]
 
     def __getitem__(self, index: tuple[int, ...]):
-        pos = 0
-        for i, s in zip(index, self.shape):
-            pos = pos * s + i
-        return self.at(pos)
+        return self.at(row_major(index, self.shape))
 
     @property
     def entries(self) -> tuple:
