@@ -10,6 +10,7 @@ under the derivation's loss, and is compared with that.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import sympy
@@ -67,27 +68,25 @@ def check(d: Derivation | GeneralDerivation, wrt: str, claim: str | sympy.Matrix
     if tuple(shape) != tuple(d.input_tensors[wrt].shape):  # before any work: a wrong shape is cheap to see
         raise SymgradError(f"the claim for d{wrt} is {_dims(shape)}, but {wrt} is {_dims(d.input_tensors[wrt].shape)}")
     symbolic = Meaning(d)
+    valued = Meaning(d, values=True) if d.loss.has_value else None  # G = the loss's value
     n = len(d.input_tensors[wrt].ids)
-    if not uses_upstream and d.loss.has_value:
+    if not uses_upstream and valued is not None:
         # a statement about the value of the gradient under this loss
-        bad = first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(expr))
+        bad = first_difference(d, wrt, d.grads_values[wrt], valued(expr))
         if bad:
             return Proof("refuted", n, n, counterexample=bad)
         return Proof("proven", n, n, claims=((wrt, str(claim)),), scope=f"the {d.loss} loss")
     bad = first_difference(d, wrt, d.grads_upstream[wrt], symbolic(expr))
     if bad:
-        if d.loss.has_value:
-            valued = Meaning(d, values=True)
-            if first_difference(d, wrt, d.grads_values[wrt], valued(expr)) is None:
-                bad = _with_note(bad, f"it holds for the {d.loss} loss's G but not for {EVERY_UPSTREAM}")
+        if valued is not None and first_difference(d, wrt, d.grads_values[wrt], valued(expr)) is None:
+            bad = replace(bad, note=f"it holds for the {d.loss} loss's G but not for {EVERY_UPSTREAM}")
         return Proof("refuted", n, n, counterexample=bad)
-    checked = n
-    if d.loss.has_value:
-        bad = first_difference(d, wrt, d.grads_values[wrt], Meaning(d, values=True)(expr))
-        if bad:  # cannot happen when the symbolic pass holds; kept as a check that could fail
-            return Proof("refuted", 2 * n, 2 * n, counterexample=_with_note(bad, f"with the {d.loss} loss's G"))
-        checked += n
-    return Proof("proven", checked, checked, claims=((wrt, str(claim)),), scope=EVERY_UPSTREAM)
+    if valued is None:
+        return Proof("proven", n, n, claims=((wrt, str(claim)),), scope=EVERY_UPSTREAM)
+    bad = first_difference(d, wrt, d.grads_values[wrt], valued(expr))
+    if bad:  # cannot happen when the symbolic pass holds; kept as a check that could fail
+        return Proof("refuted", 2 * n, 2 * n, counterexample=replace(bad, note=f"with the {d.loss} loss's G"))
+    return Proof("proven", 2 * n, 2 * n, claims=((wrt, str(claim)),), scope=EVERY_UPSTREAM)
 
 
 def _claim_expression(d: Derivation, claim: object) -> tuple[Any, tuple, bool]:
@@ -107,12 +106,6 @@ def _claim_expression(d: Derivation, claim: object) -> tuple[Any, tuple, bool]:
     matrix = sympy.ImmutableMatrix(claim)
     upstream = {d.registry.symbol(g) for g in d.upstream_symbols.ids}
     return matrix, matrix.shape, bool(matrix.free_symbols & upstream)
-
-
-def _with_note(bad: Counterexample, note: str) -> Counterexample:
-    from dataclasses import replace
-
-    return replace(bad, note=note)
 
 
 def _dims(shape: tuple) -> str:
