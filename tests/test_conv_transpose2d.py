@@ -216,3 +216,50 @@ def test_generated_backward_code_matches_autograd():
     ):
         result = validate(symgrad.conv_transpose2d(**kwargs))
         assert result.ok and set(result.errors) == {"X", "W", "b"}
+
+
+@pytest.mark.tools
+@pytest.mark.slow
+def test_the_command_line_emits_and_validates_torch_code(tmp_path):
+    require_torch()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "symgrad",
+            "conv-transpose2d",
+            "--stride",
+            "2",
+            "--padding",
+            "1",
+            "--output-padding",
+            "1",
+            "--emit-code",
+            "torch",
+            "--validate",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "validated against PyTorch" in done.stdout and "match" in done.stdout
+    (script,) = tmp_path.glob("*_validate_torch.py")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and "match" in run.stdout
+
+
+def test_a_wrong_collection_view_is_named_in_the_failure(part3):
+    import dataclasses
+
+    from symgrad.ops.conv2d import ConvTranspose2d
+
+    wrong = ConvTranspose2d(sympy.Symbol("X"), sympy.Symbol("W"), 1, 1, 1, 1, 1, 1, 1, 0, 0)
+    views = ((part3.presentation.views[0][0], wrong), part3.presentation.views[1])
+    bad = dataclasses.replace(
+        part3,
+        presentation=dataclasses.replace(part3.presentation, views=views),
+        equations={k: v for k, v in part3.equations.items() if k != "collection"},
+    )
+    assert "conv2d input-gradient view of Y" in bad.prove().failed_step

@@ -19,6 +19,7 @@ class TensorOpBase(sympy.Function):
 
     tensors = 1
     is_commutative = False
+    view_name = "whole-tensor"  # how the prover names a view built on this operation
 
     @classmethod
     def eval(cls, *args):

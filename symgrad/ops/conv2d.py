@@ -533,6 +533,7 @@ class ConvTranspose2d(TensorOpBase):
 
     tensors = 2
     label = "ConvTranspose2d"
+    view_name = "conv2d input-gradient"
 
     def describe(self):
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
@@ -676,6 +677,7 @@ class Im2colForward(TensorOpBase):
 
     tensors = 3
     label = "Im2col"
+    view_name = "im2col"
 
     def compute(self, X, W, b=None):
         *params, kH, kW = self.params
@@ -702,6 +704,7 @@ class Im2colWeightGrad(TensorOpBase):
 
     tensors = 2
     label = "Im2colWeight"
+    view_name = "im2col"
 
     def compute(self, X, G):
         *params, kH, kW = self.params
@@ -719,6 +722,7 @@ class Im2colInputGrad(TensorOpBase):
 
     tensors = 2
     label = "Im2colInput"
+    view_name = "im2col"
 
     def compute(self, G, W):
         *params, H, Wd = self.params

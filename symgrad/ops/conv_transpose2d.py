@@ -40,6 +40,8 @@ from .conv2d import (
     ConvParams,
     ConvTranspose2d,
     Geometry,
+    _dims,
+    _rank4,
     conv_inline,
     default_picks,
     pair,
@@ -231,10 +233,6 @@ def conv_transpose2d(
     return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
 
 
-def _dims(shape) -> str:
-    return "×".join(map(str, shape))
-
-
 def notation(geo: Transposed, reg, inputs) -> dict:
     return {"slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW))}
 
@@ -338,12 +336,6 @@ def claim_functions(d) -> dict:
 # --- views and closed forms, each computed on its own ------------------------------------------------
 
 
-def _rank4(op: str, role: str, shape) -> tuple:
-    if len(shape) != 4:
-        raise SymgradError(f"{op}: the {role} must be a 4-D tensor (N×C×H×W), got one of shape {_dims(shape)}")
-    return tuple(shape)
-
-
 class Conv2dForward(TensorOpBase):
     """conv2d(G, W) cropped to H×W: y[n,c,i,j] = Σ_{o,u,v} G[n, o, i·s − p + u·d, j·s − p + v·d] · W[c, o, u, v],
     the ordinary convolution (W read as conv2d's weight: C out, O/groups in)."""
@@ -437,6 +429,7 @@ class Collection(TensorOpBase):
 
     tensors = 3
     label = "Collection"
+    view_name = "collection"
 
     def describe(self):
         sH, sW, _pH, _pW, dH, dW, groups, _opH, _opW = self.params

@@ -11,6 +11,7 @@ import sympy
 from ..core import poly
 from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor, to_sympy
+from ..core.tensorop import TensorOpBase
 from ..derive import losses
 from ..derive.derivation import Counterexample, Proof
 from ..derive.engine import gc_paused
@@ -71,24 +72,17 @@ def _prove(d) -> Proof:
     for wrt, expr in d.presentation.views:
         derived = d.definitions if wrt == d.output.name else d.grads_upstream[wrt]
         try:
-            claimed = symbolic(expr)
+            why = None if derived == symbolic(expr) else "differs from the element-wise result"
         except SymgradError as exc:
+            why = str(exc)
+        if why:
             return Proof(
                 "refuted",
                 done + elements,
                 elements,
                 n_steps,
                 upstream=upstream,
-                failed_step=f"the im2col view of {wrt}: {exc}",
-            )
-        if derived != claimed:
-            return Proof(
-                "refuted",
-                done + elements,
-                elements,
-                n_steps,
-                upstream=upstream,
-                failed_step=f"the im2col view of {wrt} differs from the element-wise result",
+                failed_step=f"the {view_name(expr)} view of {wrt}: {why}",
             )
         elements += len(derived.entries)
     for wrt, expr in d.closed_forms.items():
@@ -107,6 +101,12 @@ def _prove(d) -> Proof:
         claims=tuple((w, str(e)) for w, e in d.closed_forms.items()),
         scope="every upstream gradient G",
     )
+
+
+def view_name(expr) -> str:
+    """The name of a proven view, from the whole-tensor operation it is built on."""
+    found = next((e for e in sympy.preorder_traversal(expr) if isinstance(e, TensorOpBase)), None)
+    return found.view_name if found is not None else "proven"
 
 
 class LazyMeaning:
