@@ -31,12 +31,6 @@ def upstream_name(entry: str, loss: str = "L") -> str:
     return rf"\frac{{\partial {loss}}}{{\partial {entry}}}"
 
 
-def check_letter(letter: str) -> str:
-    if not isinstance(letter, str) or not _LETTER.match(letter):
-        raise SymgradError(f"symbol letter must be one ASCII letter, got {letter!r}")
-    return letter
-
-
 def check_letters(letters) -> tuple:
     """Three different ASCII letters, none of them g or l (G is dL/dY and L the loss), and no
     two that differ only in case (the matrices are named by the capitals)."""
