@@ -19,7 +19,7 @@ from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
 from .render.codegen import check_library, emit, validate
-from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, check_date, post_options
+from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
 from .render.latex import DISPLAY_LIMIT
 from .render.mathjax import DEFAULT_MATHJAX, check_url
 from .render.writer import stem, write
@@ -81,6 +81,13 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
         "--mathjax-url",
         default=DEFAULT_MATHJAX,
         help="the MathJax script for --mathjax cdn: an http(s) or file URL, or a relative path",
+    )
+    p.add_argument(
+        "--tex-engine",
+        choices=TEX_ENGINES,
+        default="pdflatex",
+        help="the engine the tex format is written for (default pdflatex; lualatex sets a title "
+        "or author in any script)",
     )
     p.add_argument(
         "--display-limit",
@@ -159,6 +166,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
             categories=args.categories,
             tags=args.tags,
             display_limit=args.display_limit,
+            tex_engine=args.tex_engine,
             validation=validation,
         )
     if args.emit_code:

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -98,18 +99,31 @@ def check_formulas(formulas: list[tuple[str, str, bool]]) -> list[dict]:
     return [r for r in json.loads(done.stdout) if r["mathjax"] or r["katex"]]
 
 
-def compile_tex(tex_path: Path) -> subprocess.CompletedProcess:
+def compile_tex(tex_path: Path, engine: str = "pdflatex") -> subprocess.CompletedProcess:
     """latexmk in a fresh folder; -Werror turns undefined references into failures."""
     require_program("latexmk", "apt-get install latexmk texlive-latex-base texlive-latex-recommended")
-    require_program("pdflatex", "apt-get install texlive-latex-base")
+    require_program(engine, "apt-get install texlive-latex-base texlive-luatex")
     return subprocess.run(
-        ["latexmk", "-pdf", "-Werror", "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+        [
+            "latexmk",
+            "-pdf" if engine == "pdflatex" else f"-{engine}",
+            "-Werror",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            tex_path.name,
+        ],
         cwd=tex_path.parent,
         capture_output=True,
         text=True,
         errors="replace",
         timeout=300,
     )
+
+
+def overfull_boxes(tex_path: Path) -> list[float]:
+    """How far, in points, each overfull line of the last compilation sticks out."""
+    log = tex_path.with_suffix(".log").read_text(errors="replace")
+    return [float(x) for x in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\)", log)]
 
 
 def undefined_references(tex_path: Path) -> list[str]:
@@ -148,3 +162,63 @@ def typeset(page, url: str, screenshot: Path | None = None) -> dict:
     if screenshot is not None:
         page.screenshot(path=str(screenshot), full_page=False)
     return result
+
+
+# --- PDF pages ------------------------------------------------------------------------------
+
+# The font sizes of LaTeX's 11pt article in PDF points (TeX's 10.95pt is 10.91bp): script,
+# scriptscript, footnote, small, normal and the heading sizes. A scaled equation sets glyphs at
+# other sizes, which is how a \resizebox shows in the PDF.
+ARTICLE_11PT_SIZES = (5.98, 7.97, 8.97, 9.96, 10.91, 11.96, 14.35, 17.22, 20.66)
+FOOTNOTE_SIZE = 8.97
+
+
+def glyph_sizes(pdf: Path) -> set[float]:
+    """The size of every piece of text on every page, in PDF points."""
+    import pypdf
+
+    sizes: set[float] = set()
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            sizes.add(round(size * abs(tm[3] * cm[3]), 2))
+
+    for page in pypdf.PdfReader(pdf).pages:
+        page.extract_text(visitor_text=visit)
+    return sizes
+
+
+def page_gaps(pdf: Path, margin_cm: float = 2.0, dpi: int = 40) -> list[float]:
+    """For every page, the tallest run of blank pixel rows inside the text area, as a fraction
+    of its height: what a display pushed to the next page leaves behind."""
+    require_program("pdftoppm", "apt-get install poppler-utils")
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), f"{folder}/p"], check=True)
+        gaps = []
+        for image in sorted(Path(folder).glob("p-*.pgm"), key=lambda p: int(p.stem.split("-")[1])):
+            width, height, pixels = _pgm(image.read_bytes())
+            margin = round(margin_cm / 2.54 * dpi)
+            rows = range(margin, height - margin)
+            blank = [min(pixels[r * width + margin : (r + 1) * width - margin]) > 200 for r in rows]
+            run = longest = 0
+            for is_blank in blank:
+                run = run + 1 if is_blank else 0
+                longest = max(longest, run)
+            gaps.append(longest / len(rows))
+        return gaps
+
+
+def _pgm(data: bytes) -> tuple[int, int, bytes]:
+    """Width, height and 8-bit pixels of a binary PGM (P5), as pdftoppm -gray writes it."""
+    fields, position = [], 0
+    while len(fields) < 4:
+        while data[position : position + 1].isspace():
+            position += 1
+        end = position
+        while not data[end : end + 1].isspace():
+            end += 1
+        fields.append(data[position:end])
+        position = end
+    magic, width, height, _ = fields
+    assert magic == b"P5", magic
+    return int(width), int(height), data[position + 1 :]

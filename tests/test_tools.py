@@ -16,13 +16,17 @@ import symgrad
 from symgrad.render.writer import stem
 
 from .checkers import (
+    ARTICLE_11PT_SIZES,
     LOCAL_MATHJAX,
     ROOT,
     check_formulas,
     chromium_browser,
     compile_tex,
     formulas_of,
+    glyph_sizes,
     html_formulas,
+    overfull_boxes,
+    page_gaps,
     typeset,
     undefined_references,
 )
@@ -90,6 +94,52 @@ def test_every_tex_document_compiles(generated, tmp_path):
         if done.returncode != 0 or undefined_references(target) or not target.with_suffix(".pdf").is_file():
             failures.append((source, done.stdout[-2000:]))
     assert not failures, failures
+
+
+def pdf_problems(pdf: Path) -> list[str]:
+    """What a reader of the printed pages would see wrong: a line sticking into the margin, an
+    equation shrunk to fit, or a page left mostly empty by a display pushed to the next one."""
+    problems = [f"overfull by {x} pt" for x in overfull_boxes(pdf.with_suffix(".tex")) if x > 10]
+    scaled = sorted(s for s in glyph_sizes(pdf) if all(abs(s - size) > 0.05 for size in ARTICLE_11PT_SIZES))
+    if scaled:  # subscripts sit at the class's script sizes; any other size is a scaled box
+        problems.append(f"glyphs at sizes the 11pt article does not use: {scaled[:5]}")
+    gaps = page_gaps(pdf)
+    problems += [f"page {n} is {gap:.0%} empty" for n, gap in enumerate(gaps[:-1], 1) if gap > 0.35]
+    return problems
+
+
+def test_printed_pages_are_full_size_within_the_margins_and_filled(generated, tmp_path):
+    tex_files = documents(generated, (".tex",))
+    failures = {}
+    for i, source in enumerate(tex_files):
+        target = tmp_path / str(i) / source.name
+        target.parent.mkdir()
+        shutil.copy(source, target)
+        assert compile_tex(target).returncode == 0, source
+        problems = pdf_problems(target.with_suffix(".pdf"))
+        if problems:
+            failures[source.name] = problems
+    assert not failures, failures
+    assert not any("resizebox" in p.read_text() for p in (ROOT / "templates").glob("*.j2"))
+
+
+@pytest.mark.parametrize(
+    "body, what",
+    [
+        (r"\[\resizebox{0.5\linewidth}{!}{$a_{11} + b_{22}$}\]", "sizes"),
+        (r"\[" + "+".join(f"a_{{{i}}} b_{{{i}}}" for i in range(40)) + r"\]", "overfull"),
+        ("Text. " * 300 + r"\[\begin{aligned}" + r"\\".join(["x &= y"] * 45) + r"\end{aligned}\]", "empty"),
+    ],
+)
+def test_the_page_checks_see_a_shrunk_a_wide_and_a_pushed_display(tmp_path, body, what):
+    target = tmp_path / "bad.tex"
+    target.write_text(
+        "\\documentclass[11pt]{article}\\usepackage[margin=2cm]{geometry}\\usepackage{amsmath,graphicx}"
+        "\\begin{document}\n" + body + "\n\\end{document}\n"
+    )
+    assert compile_tex(target).returncode == 0
+    problems = pdf_problems(target.with_suffix(".pdf"))
+    assert any(what in p for p in problems), problems
 
 
 @pytest.mark.parametrize(
@@ -283,6 +333,20 @@ def test_a_tex_title_refuses_what_pdflatex_cannot_set():
     for ch in "Ħſπ中😀":
         with pytest.raises(symgrad.SymgradError, match="pdflatex cannot set"):
             symgrad.render(symgrad.matmul(1, 1, 1), "tex", title=f"a {ch} b")
+
+
+def test_lualatex_sets_a_title_in_any_script(tmp_path):
+    title = "Градиенты — βήματα, 梯度 и ∑ <|>"
+    target = tmp_path / "unicode.tex"
+    target.write_text(symgrad.render(symgrad.matmul(2, 4, 3), "tex", title=title, tex_engine="lualatex"))
+    done = compile_tex(target, engine="lualatex")
+    assert done.returncode == 0, done.stdout[-3000:]
+    log = target.with_suffix(".log").read_text(errors="replace")
+    assert "Missing character" not in log
+    pdftotext = require_program("pdftotext", "apt-get install poppler-utils")
+    text = subprocess.run([pdftotext, str(target.with_suffix(".pdf")), "-"], capture_output=True, text=True).stdout
+    assert title in text
+    assert not pdf_problems(target.with_suffix(".pdf"))
 
 
 def test_every_character_a_tex_title_may_hold_compiles(tmp_path):

@@ -36,6 +36,7 @@ FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md", "latex-inline": "md"}
 SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
 DEFAULT_DATE = "2000-01-01"
+TEX_ENGINES = ("pdflatex", "lualatex")
 DEFAULT_AUTHOR = "symgrad"
 
 
@@ -150,7 +151,7 @@ def check_tex_text(text: str, what: str) -> None:
         ch = next(c for c in text if not _TEX_SETTABLE.fullmatch(c))
         raise SymgradError(
             f"the {what} contains {ch!r} (U+{ord(ch):04X}), which pdflatex cannot set with T1 fonts; "
-            "leave it out for the tex format, or write the other formats only"
+            "write the tex format for lualatex (--tex-engine lualatex), or leave the character out"
         )
 
 
@@ -172,6 +173,9 @@ class Line:
     rhs: str
     rule: str
     checked: bool
+    # TeX only: the same line as pieces that can be set one below the other, used when the
+    # equation is wider than the page (TeX measures; see tex.j2)
+    rows: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,7 @@ class Document:
     post: Post = field(default_factory=Post)
     numbers: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)  # LaTeX of equations, shared by the formats of one write
+    tex_engine: str = "pdflatex"
 
     def text(self, value) -> str:
         """Plain text from outside the templates, escaped for this format (HTML escapes itself)."""
@@ -261,10 +266,11 @@ class Document:
 
     def eq(self, key: str) -> Shown:
         """A recorded equation of the derivation; its checked steps carry a check mark."""
-        cached = ("eq", key, self.display_limit)
+        paged = FAMILY[self.fmt] == "tex"
+        cached = ("eq", key, self.display_limit, paged)
         if cached not in self.cache:  # printed once for every format of one write
             equation: Equation = self.d.equations[key]
-            lines, previous = [], None
+            lines, previous, first = [], None, ""
             for step in equation.steps:
                 settings = {"highlight": step.highlight}
                 if step.explicit:
@@ -275,14 +281,48 @@ class Document:
                     if previous is not None and step.lhs is previous
                     else self._latex(step.lhs, highlight=step.highlight)
                 )
-                lines.append(Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule)))
+                first = first if lhs is None else lhs
+                rows = self._rows(step, lhs, first, settings) if paged else ()
+                lines.append(Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule), rows))
                 previous = step.rhs
             self.cache[cached] = lines
         lines = [
-            Line(None if l.lhs is None else self._safe(l.lhs), self._safe(l.rhs), l.rule, l.checked)
+            Line(None if l.lhs is None else self._safe(l.lhs), self._safe(l.rhs), l.rule, l.checked, l.rows)
             for l in self.cache[cached]
         ]
         return Shown(key, self._number(key), self._elide(lines))
+
+    def _rows(self, step, lhs: str | None, first: str, settings: dict) -> tuple:
+        """The same line as pieces for a printed page, used when the line is too wide.
+
+        TeX sets a line as a paragraph and breaks it after a + or an = as in running text (no
+        pieces needed); what it cannot break is split here. An explicit tensor is listed entry by entry
+        (X = M means X_ij = M_ij for every i, j; past the display limit, the first entries, a
+        vertical ellipsis and the last), and a product of explicit factors gets a piece per
+        factor.
+        """
+        from ..derive.derivation import TensorView
+
+        rhs, start = step.rhs, "=" if lhs is None else f"{lhs} ="
+        if isinstance(rhs, TensorView) and len(rhs.shape) == 2:
+            rows, cols = rhs.shape
+            cells: list = [(i, j) for i in range(rows) for j in range(cols)]
+            limit = 2 * self.display_limit
+            if len(cells) > limit:
+                cells = [*cells[: limit - 2], None, cells[-1]]
+            sep = "" if max(rows, cols) <= 9 else ","
+            name = first if lhs is None else lhs
+            return tuple(
+                r"\vdots"
+                if cell is None
+                else rf"\left({name}\right)_{{{cell[0] + 1}{sep}{cell[1] + 1}}} = "
+                + self._latex(rhs.entry(cell), **settings)
+                for cell in cells
+            )
+        if isinstance(rhs, sympy.MatMul) and step.explicit:
+            left, *rest = (self._latex(f, **settings) for f in rhs.args)
+            return (start, left, *(rf"\cdot {f}" for f in rest))
+        return ()  # TeX breaks the line as written
 
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
@@ -343,13 +383,16 @@ def render(
     layout: str = "post",
     categories: object = ("symgrad",),
     tags: object = (),
+    tex_engine: str = "pdflatex",
 ) -> str:
     """The document of a derivation in one format (see FORMATS).
 
     ``validation``, the result of ``codegen.validate``, adds its figures to the implementation section.
     ``cache``, one dict passed to several renders of the same derivation and options, lets them
     print each formula once. ``layout``, ``categories`` and ``tags`` go into a Jekyll post's front
-    matter (words, or a string of them).
+    matter (words, or a string of them). ``tex_engine`` is the engine the tex format is written
+    for: pdflatex (T1 fonts, so a title or author is limited to Latin scripts) or lualatex (any
+    printable Unicode, in Latin Modern with DejaVu for the scripts it lacks).
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -362,7 +405,9 @@ def render(
     title = clean_text(d.presentation.title if title is None else title, "title")  # each op names its own document
     author = clean_text(author, "author")
     post = post_options(layout, categories, tags)
-    if fmt == "tex":
+    if tex_engine not in TEX_ENGINES:
+        raise SymgradError(f"unknown TeX engine {tex_engine!r}: use one of {', '.join(TEX_ENGINES)}")
+    if fmt == "tex" and tex_engine == "pdflatex":
         check_tex_text(title, "title")
         check_tex_text(author, "author")
     proof = d.prove()
@@ -377,6 +422,7 @@ def render(
         validation,
         post=post,
         cache={} if cache is None else cache,
+        tex_engine=tex_engine,
     )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.presentation.body

@@ -91,14 +91,18 @@ class SymgradLatexPrinter(LatexPrinter):
                 shown = "(" + ", ".join(map(str, value)) + ")" if isinstance(value, tuple) else str(value)
                 params.append(rf"\text{{{name}}} = {shown}")
         inner = tensors + (r";\ " + r",\ ".join(params) if params else "")
-        return rf"\operatorname{{{expr.label}}}\left({inner}\right)"
+        # plain parentheses: the arguments are one line high, and a printed page may break the
+        # list after an "=" only outside \left ... \right
+        return rf"\operatorname{{{expr.label}}}({inner})"
 
     def _print_Derivative(self, expr):
         ((x, _count),) = expr.variable_count
         wrt = self._print(x)
         if expr.expr.is_Symbol or isinstance(expr.expr, sympy.Indexed):
             return rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {wrt}}}"
-        return rf"\frac{{\partial}}{{\partial {wrt}}}\left({self._print(expr.expr)}\right)"
+        # \bigl( \bigr): the sum inside is one line high, and a printed page may break it after a
+        # + only outside \left ... \right
+        return rf"\frac{{\partial}}{{\partial {wrt}}}\bigl({self._print(expr.expr)}\bigr)"
 
     def _print_MatrixSymbol(self, expr):
         view = self._settings["explicit"].get(expr.name)
@@ -131,7 +135,7 @@ class SymgradLatexPrinter(LatexPrinter):
     def _print_Call(self, call):
         args = ", ".join(self._print(a) for a in call.args)
         name = call.name.replace("_", r"\_")
-        return rf"\operatorname{{{name}}}\left({args}\right)"
+        return rf"\operatorname{{{name}}}({args})"
 
     def _print_IndexRange(self, r):
         return rf"{self._print(r.lo)} \le {self._print(r.index)} \le {self._print(r.hi)}"
