@@ -268,7 +268,8 @@ def test_the_displayed_entry_formula_is_checked_against_every_entry():
     text = symgrad.render(d, "md")
     assert r"\left(i - 1\right) s_H + \left(u - 1\right) d_H - p + 1" in text
     assert r"\left\lfloor{\frac{o - 1}{O_g}}\right\rfloor C_g + c" in text
-    (step,) = d.equations["definition"].steps
+    step, *names = d.equations["definition"].steps
+    assert [str(s.lhs) for s in names] == ["c'", "i'", "j'"]
     n, o, i, j = step.lhs.indices
     c, u, v = sympy.symbols("c u v", integer=True)
     x, w = sympy.IndexedBase("x"), sympy.IndexedBase("w")
@@ -287,3 +288,19 @@ def test_the_displayed_entry_formula_is_checked_against_every_entry():
     )
     proof = bad.prove()
     assert not proof.ok and "does not give the entry" in proof.failed_step
+
+
+def test_a_wrong_index_name_under_the_entry_formula_is_caught():
+    """c', i' and j' are part of the checked formula: one of them off by one fails the proof."""
+    import dataclasses
+
+    import sympy
+
+    from symgrad.derive.derivation import Equation, Step
+
+    d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), stride=2, padding=1)
+    first, *names = d.equations["definition"].steps
+    shifted = [Step(s.lhs, sympy.Add(s.rhs, 1, evaluate=False), s.rule) if str(s.lhs) == "i'" else s for s in names]
+    bad = dataclasses.replace(d, equations={**d.equations, "definition": Equation("definition", (first, *shifted))})
+    proof = bad.prove()
+    assert proof.status == "refuted" and "does not give the entry" in proof.failed_step

@@ -115,9 +115,10 @@ ORDER = [
 def test_document_follows_the_hand_derivation(ref):
     page = symgrad.render(ref, "fragment")
     assert re.findall(r'id="eq-([^"]+)"', page) == ORDER
-    numbers = [int(n) for n in re.findall(r'<span class="ref-num"> \((\d+)\) </span>', page)]
+    number_spans = r'<span class="ref-num"[^>]*> \((\d+)\) </span>'
+    numbers = [int(n) for n in re.findall(number_spans, page)]
     assert numbers == list(range(1, len(ORDER) + 1))
-    referenced = {int(n) for n in re.findall(r"(?<!ref-num\"> )\((\d+)\)", page)}
+    referenced = {int(n) for n in re.findall(r"\((\d+)\)", re.sub(number_spans, "", page))}
     assert referenced <= set(numbers)
     assert r"{\color{red}{a_{23}}}" in page and r"{\color{red}{b_{12}}}" in page
     # definitions and computed results carry no check mark: only steps that were checked do
@@ -334,3 +335,44 @@ def test_a_missing_local_mathjax_leaves_the_folder_alone(tmp_path, monkeypatch):
     with pytest.raises(symgrad.SymgradError, match="no local MathJax"):
         symgrad.write(symgrad.matmul(1, 1, 1), tmp_path, "html", mathjax_url="local")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def test_the_pieces_a_browser_wraps_between_read_as_the_whole_formula():
+    """Set side by side, an equation's pieces are its formula: each sign kept once, nothing lost."""
+    from symgrad.render.latex import SymgradLatexPrinter
+
+    def joined(parts):
+        return " ".join(p.removeprefix("{} ") for p in parts).replace("; \\ ", ";\\ ").replace(", \\ ", ",\\ ")
+
+    ds = [symgrad.matmul(2, 4, 3, "generic"), symgrad.matmul(3, 9, 2), symgrad.conv_transpose2d()]
+    ds.append(symgrad.conv2d((1, 2, 4, 4), (2, 2, 2, 2), stride=2, padding=1))
+    split = 0
+    for d in ds:
+        for equation in d.equations.values():
+            for step in equation.steps:
+                for expr in (step.lhs, step.rhs):
+                    printer = SymgradLatexPrinter({"highlight": step.highlight})
+                    parts = printer.parts(expr)
+                    split += len(parts) > 1
+                    assert " ".join(joined(parts).split()) == " ".join(printer.doprint(expr).split())
+    assert split > 20
+    a, b = sympy.symbols("a b")
+    negative = SymgradLatexPrinter({}).parts(sympy.Add(a, -2 * b, evaluate=False))
+    assert negative == ["a", "{} - 2 b"]
+
+
+def test_the_screenshots_in_docs_show_the_documents_as_they_are_now():
+    """docs/screenshots.json records what the pictures were taken from; a change to a template
+    that alters the reference documents makes them stale until scripts/screenshots.py is run."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "scripts" / "screenshots.py")
+    assert spec is not None and spec.loader is not None
+    screenshots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshots)
+    record = json.loads((ROOT / "docs" / "screenshots.json").read_text())
+    assert record["pictures"] == screenshots.PICTURES
+    for name in record["pictures"].values():
+        assert (ROOT / "docs" / name).stat().st_size > 20_000, name
+    assert record["digest"] == screenshots.digest(), "run .venv/bin/python scripts/screenshots.py"

@@ -277,7 +277,8 @@ def _per_axis(name: str, values: tuple) -> tuple:
 
 def entry_formula(geo: Geometry, bias: bool) -> tuple:
     """y_{n,o,i,j} as the document writes it, 1-based like every entry it shows, with the group
-    offset of the channel; and the value of each size symbol in it.
+    offset of the channel; the value of each size symbol in it; and the input's index names
+    (c', i', j') with the expressions they stand for.
 
     A term whose x index falls outside the input is zero (the padding)."""
     n, o, i, j, c, u, v = sympy.symbols("n o i j c u v", integer=True)
@@ -300,22 +301,27 @@ def entry_formula(geo: Geometry, bias: bool) -> tuple:
         sympy.Mul(sympy.Add(o, -1, evaluate=False), sympy.Pow(Og, -1, evaluate=False), evaluate=False), evaluate=False
     )
     channel = sympy.Add(sympy.Mul(group, Cg, evaluate=False), c, evaluate=False)
-    term = sympy.Mul(
-        w[o, c, u, v], x[n, channel, position(i, u, sH, dH, pH), position(j, v, sW, dW, pW)], evaluate=False
+    # the input's indices get names of their own, defined on the lines below the sum, so that
+    # the formula stays short enough for a phone's column
+    names = tuple(
+        (sympy.Symbol(f"{letter}'", integer=True), index)
+        for letter, index in (("c", channel), ("i", position(i, u, sH, dH, pH)), ("j", position(j, v, sW, dW, pW)))
     )
+    term = sympy.Mul(w[o, c, u, v], x[(n, *(name for name, _ in names))], evaluate=False)
     total = sympy.Sum(term, (v, 1, kW), (u, 1, kH), (c, 1, Cg))
     rhs = sympy.Add(b[o], total, evaluate=False) if bias else total
     values = {kH: geo.kH, kW: geo.kW, Cg: geo.Cg, Og: geo.Og}
     for symbols, numbers in (((sH, sW), geo.stride), ((pH, pW), geo.padding), ((dH, dW), geo.dilation)):
         values.update(zip(symbols, numbers))
-    return y[n, o, i, j], rhs, values
+    return y[n, o, i, j], rhs, values, names
 
 
 def check_entry_formula(d, step) -> str | None:
     """The displayed formula, evaluated at every output entry and every tap with the document's
     sizes, must give exactly the forward entries: the formula a reader sees is the one computed."""
     values = d.params.formula_values
-    rhs = step.rhs.xreplace({k: sympy.Integer(v) for k, v in values.items()})
+    names = {s.lhs: s.rhs for s in d.equations["definition"].steps if s.rule == "index name"}
+    rhs = step.rhs.xreplace(names).xreplace({k: sympy.Integer(v) for k, v in values.items()})
     total = next(a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Sum)) if isinstance(rhs, sympy.Add) else rhs
     bias_terms = (
         [a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Indexed)] if isinstance(rhs, sympy.Add) else []
@@ -367,6 +373,7 @@ def check_entry_formula(d, step) -> str | None:
 
 
 register("entry formula", "op", "every entry, checked", check_entry_formula)
+register("index name", "shown", "index of the input")
 
 
 def slices(reg, inputs, plane: tuple, kernel: tuple) -> tuple:
@@ -408,8 +415,10 @@ def equations(d) -> dict:
         formula = sympy.Add(sympy.floor(ratio, evaluate=False), 1, evaluate=False)
         size_steps.append(Step(formula, sympy.Integer(out), f"output {'height' if axis == 'H' else 'width'}"))
     eq["output_size"] = Equation("output_size", tuple(size_steps))
-    lhs, rhs, _ = entry_formula(geo, d.params.bias)
-    eq["definition"] = Equation("definition", (Step(lhs, rhs, "entry formula"),))
+    lhs, rhs, _, names = entry_formula(geo, d.params.bias)
+    eq["definition"] = Equation(
+        "definition", (Step(lhs, rhs, "entry formula"), *(Step(name, index, "index name") for name, index in names))
+    )
     for name, closed in d.closed_forms.items():
         eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
     for wrt, view in d.presentation.views:

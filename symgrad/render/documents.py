@@ -15,7 +15,7 @@ import html
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,9 @@ class Line:
     # TeX only: the same line as pieces that can be set one below the other, used when the
     # equation is wider than the page (TeX measures; see tex.j2)
     rows: tuple = ()
+    # HTML only: the two sides as pieces a browser may wrap between (see SymgradLatexPrinter.parts)
+    lhs_parts: tuple = ()
+    rhs_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -266,8 +269,8 @@ class Document:
 
     def eq(self, key: str) -> Shown:
         """A recorded equation of the derivation; its checked steps carry a check mark."""
-        paged = FAMILY[self.fmt] == "tex"
-        cached = ("eq", key, self.display_limit, paged)
+        family = FAMILY[self.fmt]
+        cached = ("eq", key, self.display_limit, family)
         if cached not in self.cache:  # printed once for every format of one write
             equation: Equation = self.d.equations[key]
             lines, previous, first = [], None, ""
@@ -282,15 +285,34 @@ class Document:
                     else self._latex(step.lhs, highlight=step.highlight)
                 )
                 first = first if lhs is None else lhs
-                rows = self._rows(step, lhs, first, settings) if paged else ()
-                lines.append(Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule), rows))
+                line = Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule))
+                if family == "tex":
+                    line = replace(line, rows=self._rows(step, lhs, first, settings))
+                elif family == "html":
+                    line = replace(
+                        line,
+                        lhs_parts=() if lhs is None else self._parts(step.lhs, highlight=step.highlight),
+                        rhs_parts=self._parts(step.rhs, **settings),
+                    )
+                lines.append(line)
                 previous = step.rhs
             self.cache[cached] = lines
         lines = [
-            Line(None if l.lhs is None else self._safe(l.lhs), self._safe(l.rhs), l.rule, l.checked, l.rows)
+            replace(
+                l,
+                lhs=None if l.lhs is None else self._safe(l.lhs),
+                rhs=self._safe(l.rhs),
+                lhs_parts=tuple(map(self._safe, l.lhs_parts)),
+                rhs_parts=tuple(map(self._safe, l.rhs_parts)),
+            )
             for l in self.cache[cached]
         ]
         return Shown(key, self._number(key), self._elide(lines))
+
+    def _parts(self, expr, **settings) -> tuple:
+        settings.setdefault("matrix_names", self.names)
+        settings.setdefault("display_limit", self.display_limit)
+        return tuple(SymgradLatexPrinter(settings).parts(expr))
 
     def _rows(self, step, lhs: str | None, first: str, settings: dict) -> tuple:
         """The same line as pieces for a printed page, used when the line is too wide.
@@ -328,7 +350,7 @@ class Document:
         """A premise (a definition the derivation starts from): shown, not derived."""
         pairs = self.d.presentation.notation[key]
         lines = tuple(
-            Line(self.tex(lhs), self.tex(rhs), label, False)
+            Line(self.tex(lhs), self.tex(rhs), label, False, (), (self.tex(lhs),), (self.tex(rhs),))
             for lhs, rhs, label in ((*pair, "definition")[:3] for pair in pairs)
         )
         return Shown(key, self._number(key), lines)

@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import sympy
+from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
+
+from ..core.tensorop import TensorOpBase
 
 DISPLAY_LIMIT = 6
 HIGHLIGHT = "red"
@@ -48,6 +51,41 @@ class SymgradLatexPrinter(LatexPrinter):
         tail = self._print(terms[-1])
         return f"{head} + \\cdots + {tail}"
 
+    def parts(self, expr) -> list[str]:
+        """``expr`` as LaTeX pieces that read as ``expr`` when set side by side, so that a page can
+        wrap a long formula between them (MathJax 3 does not break lines): the terms of a sum,
+        each after the first with its sign (``{} + t``, so that the sign keeps its binary
+        spacing); the terms inside a derivative of a sum; an operation's name and tensors, then
+        each of its parameters. Anything else is one piece."""
+        highlighted = isinstance(expr, sympy.Basic) and expr in self._settings["highlight"]
+        if isinstance(expr, TensorOpBase) and not highlighted:
+            return self._op_parts(expr)
+        if isinstance(expr, sympy.Derivative) and not highlighted:
+            inner = expr.expr
+            if not (inner.is_Symbol or isinstance(inner, sympy.Indexed)):
+                ((x, _count),) = expr.variable_count
+                pieces = self.parts(inner)
+                pieces[0] = rf"\frac{{\partial}}{{\partial {self._print(x)}}}\bigl(" + pieces[0]
+                pieces[-1] += r"\bigr)"
+                return pieces
+        if not isinstance(expr, sympy.Add) or highlighted:
+            return [self._print(expr)]
+        terms = list(expr.args)
+        limit = max(self._settings["display_limit"], 3) + 2
+        shown = terms if len(terms) <= limit else [*terms[: limit - 2], None, terms[-1]]
+        pieces = []
+        for term in shown:  # the signs as LatexPrinter._print_Add writes them
+            if term is None:
+                pieces.append(r"{} + \cdots")
+            else:
+                negative = bool(pieces) and _coeff_isneg(term)
+                inner = self.parts(-term if negative else term)
+                if not isinstance(term, (TensorOpBase, sympy.Derivative)):
+                    inner = [" ".join(inner)]  # a term splits only where its own printing would allow
+                inner[0] = ("{} - " if negative else "{} + " if pieces else "") + inner[0]
+                pieces += inner
+        return pieces
+
     def _print_Sum(self, expr):
         """One \\sum per index, outermost first: \\sum_{i=1}^{m} \\sum_{j=1}^{n} c_{ij}."""
         signs = "".join(
@@ -82,6 +120,12 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _print_TensorOpBase(self, expr):  # SymPy dispatches Function subclasses only to names ending in Base
         """An operation on whole tensors: its name, its tensors, and its parameters."""
+        # plain parentheses: the arguments are one line high, and a printed page may break the
+        # list after an "=" only outside \left ... \right
+        return " ".join(self._op_parts(expr)).replace(r"; \ ", r";\ ").replace(r", \ ", r",\ ")
+
+    def _op_parts(self, expr) -> list[str]:
+        """An operation on whole tensors as pieces: its name and tensors, then each parameter."""
         tensors = ", ".join(self._print(a) for a in expr.args[: expr.tensors])
         params = []
         for name, value in expr.describe():
@@ -90,10 +134,10 @@ class SymgradLatexPrinter(LatexPrinter):
             else:
                 shown = "(" + ", ".join(map(str, value)) + ")" if isinstance(value, tuple) else str(value)
                 params.append(rf"\text{{{name}}} = {shown}")
-        inner = tensors + (r";\ " + r",\ ".join(params) if params else "")
-        # plain parentheses: the arguments are one line high, and a printed page may break the
-        # list after an "=" only outside \left ... \right
-        return rf"\operatorname{{{expr.label}}}({inner})"
+        head = rf"\operatorname{{{expr.label}}}({tensors}"
+        if not params:
+            return [head + ")"]
+        return [head + ";", *(rf"\ {p}," for p in params[:-1]), rf"\ {params[-1]})"]
 
     def _print_Derivative(self, expr):
         ((x, _count),) = expr.variable_count
