@@ -307,7 +307,8 @@ def entry_formula(geo: Geometry, bias: bool) -> tuple:
         (sympy.Symbol(f"{letter}'", integer=True), index)
         for letter, index in (("c", channel), ("i", position(i, u, sH, dH, pH)), ("j", position(j, v, sW, dW, pW)))
     )
-    term = sympy.Mul(w[o, c, u, v], x[(n, *(name for name, _ in names))], evaluate=False)
+    input_index = (n, *(name for name, _ in names))
+    term = sympy.Mul(w[o, c, u, v], x[input_index], evaluate=False)
     total = sympy.Sum(term, (v, 1, kW), (u, 1, kH), (c, 1, Cg))
     rhs = sympy.Add(b[o], total, evaluate=False) if bias else total
     values = {kH: geo.kH, kW: geo.kW, Cg: geo.Cg, Og: geo.Og}
