@@ -32,12 +32,26 @@ def _tidy(c):
 
 def add_into(acc: Poly, p: Poly, scale=1) -> Poly:
     """acc += scale * p, in place."""
+    if scale != 1:
+        for mono, c in p.items():
+            s = acc.get(mono, 0) + scale * c
+            if s:
+                acc[mono] = s
+            else:
+                acc.pop(mono, None)
+        return acc
+    # the common case, without arithmetic where none is needed: Fraction arithmetic with an int
+    # goes through Python-level fallbacks and dominates the cost of a network's chain rule
     for mono, c in p.items():
-        s = acc.get(mono, 0) + scale * c
+        old = acc.get(mono)
+        if old is None:
+            acc[mono] = c
+            continue
+        s = old + c
         if s:
             acc[mono] = s
         else:
-            acc.pop(mono, None)
+            del acc[mono]
     return acc
 
 
@@ -71,7 +85,9 @@ def mul_into(acc: Poly, p: Poly, q: Poly) -> None:
                 mono = m1 + m2
             else:
                 mono = tuple(sorted(m1 + m2))
-            acc[mono] = acc.get(mono, 0) + c1 * c2
+            c = c1 if c2 == 1 else c2 if c1 == 1 else c1 * c2  # no arithmetic for a unit factor
+            old = acc.get(mono)
+            acc[mono] = c if old is None else old + c
 
 
 def diff(p: Poly, vid: int) -> Poly:

@@ -58,6 +58,12 @@ def check(d: Derivation | GeneralDerivation, wrt: str, claim: str | sympy.Matrix
     ``claim`` is a string over the input names and G (= dL/dY), or a SymPy matrix of the
     input's shape.
     """
+    from ..network.trace import NetworkDerivation
+
+    if isinstance(d, NetworkDerivation):
+        from .network import check as check_network
+
+        return check_network(d, wrt, claim)
     if isinstance(d, GeneralDerivation):
         if not isinstance(claim, str):
             raise SymgradError("a claim about a general derivation must be a string such as 'G*B.T'")

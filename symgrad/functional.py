@@ -1,0 +1,65 @@
+"""Layers for forward functions, with PyTorch's names: ``import symgrad.functional as F``.
+
+    def net(x, w, b, t):
+        z = F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), 0.02, name="z")
+        return F.mse_loss(z, t)
+
+Every argument of a forward function is a symbolic tensor; these functions, and the tensors'
+own ``+ - * / ** @ .T .sum() .mean()``, record the layers. A name that is not here raises a
+SymgradError naming it.
+"""
+
+from __future__ import annotations
+
+from .core.errors import SymgradError
+from .network.layers import (
+    add,
+    conv2d,
+    conv_transpose2d,
+    div,
+    exp,
+    leaky_relu,
+    linear,
+    log,
+    matmul,
+    mean,
+    mse_loss,
+    mul,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    sum,
+    tanh,
+    transpose,
+)
+
+__all__ = [
+    "add",
+    "conv2d",
+    "conv_transpose2d",
+    "div",
+    "exp",
+    "leaky_relu",
+    "linear",
+    "log",
+    "matmul",
+    "mean",
+    "mse_loss",
+    "mul",
+    "pow",
+    "relu",
+    "sigmoid",
+    "sqrt",
+    "sub",
+    "sum",
+    "tanh",
+    "transpose",
+]
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise SymgradError(f"symgrad.functional has no layer {name!r}; the layers are {', '.join(__all__)}")

@@ -1,0 +1,278 @@
+"""A network as a graph of scalar variables, and the chain rule over it, element by element.
+
+Every entry of every tensor is a variable. An input's entries are free. Each other variable has a
+definition: a polynomial in earlier variables (a matrix product, a sum, a product of entries), or
+an atom, a scalar function of one earlier variable (s = σ(z)) whose derivative a lemma gives as a
+polynomial (``lemmas.py``). The chain rule walks the layers from the loss back, and for each
+output variable adds upstream × local partial to each variable its definition uses: exactly the
+sum over paths that a hand derivation writes, one element at a time.
+
+Canonical form: polynomials (``core.poly``) in the inputs and the atoms, with rational
+coefficients. Two gradients with equal canonical forms are equal as functions; atoms are treated
+as independent, so a relation between them (exp(a + b) = exp(a)·exp(b)) is invisible, and a
+difference is only ever reported after it is confirmed numerically (``symgrad.prove.network``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from ..core import poly
+from ..core.budget import check_budget
+from ..core.errors import SymgradError
+from ..core.symbols import Registry, entry_name
+from .lemmas import LEMMAS
+
+
+@dataclass(frozen=True)
+class Atom:
+    lemma: str  # a key of LEMMAS
+    argument: int  # the variable the function is applied to
+    helper: int | None = None  # the reciprocal the derivative needs, if any
+    parameter: object = None  # the exponent of a power
+
+
+@dataclass
+class Tensor:
+    """A symbolic tensor inside a network: a name, a shape and one variable per entry (row-major).
+
+    Tensors support the arithmetic PyTorch tensors do (``+ - * /`` with broadcasting, ``@``,
+    ``.T``, ``.sum()``, ``.mean()``), which record layers in the graph."""
+
+    graph: Graph = field(repr=False)
+    name: str
+    shape: tuple
+    ids: tuple
+
+    @property
+    def numel(self) -> int:
+        return len(self.ids)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def index(self, position: int) -> tuple:
+        out = []
+        for size in reversed(self.shape):
+            out.append(position % size)
+            position //= size
+        return tuple(reversed(out))
+
+    def __repr__(self) -> str:
+        return f"Tensor({self.name!r}, shape={self.shape})"
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise SymgradError(f"the network uses the tensor method .{name}, which symgrad does not support")
+
+    # arithmetic goes through the layers
+    def _f(self, name: str, *args, **kwargs):
+        from . import layers
+
+        return getattr(layers, name)(*args, **kwargs)
+
+    def __add__(self, other):
+        return self._f("add", self, other)
+
+    def __radd__(self, other):
+        return self._f("add", other, self)
+
+    def __sub__(self, other):
+        return self._f("sub", self, other)
+
+    def __rsub__(self, other):
+        return self._f("sub", other, self)
+
+    def __mul__(self, other):
+        return self._f("mul", self, other)
+
+    def __rmul__(self, other):
+        return self._f("mul", other, self)
+
+    def __truediv__(self, other):
+        return self._f("div", self, other)
+
+    def __rtruediv__(self, other):
+        return self._f("div", other, self)
+
+    def __neg__(self):
+        return self._f("mul", self, -1)
+
+    def __pow__(self, exponent):
+        return self._f("pow", self, exponent)
+
+    def __matmul__(self, other):
+        return self._f("matmul", self, other)
+
+    @property
+    def T(self):
+        return self._f("transpose", self)
+
+    def sum(self, dim=None, keepdim=False):
+        return self._f("sum", self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return self._f("mean", self, dim, keepdim)
+
+
+@dataclass
+class Node:
+    """One layer applied: what it is, what it read and what it made, and its parameters."""
+
+    op: str  # the layer's name, as symgrad.functional spells it
+    inputs: tuple  # names of the tensors it reads (constants are not tensors)
+    output: str
+    params: dict = field(default_factory=dict)
+
+
+class Graph:
+    """The variables of one network, their definitions, the tensors and the layers in order."""
+
+    def __init__(self, max_terms: int | None = None) -> None:
+        self.registry = Registry()
+        self.defs: dict[int, poly.Poly] = {}  # polynomial definitions
+        self.atoms: dict[int, Atom] = {}
+        self.tensors: dict[str, Tensor] = {}
+        self.nodes: list[Node] = []
+        self.inputs: list[str] = []
+        self.max_terms = max_terms
+        self.terms = 0
+        self._helpers: dict[tuple, int] = {}
+        self._counts: dict[str, int] = {}
+        self._next_check = 0
+
+    # --- tensors and variables ------------------------------------------------------------------
+
+    def fresh_name(self, stem: str) -> str:
+        """An unused tensor name: the stem, then stem2, stem3, ..."""
+        k = self._counts.get(stem, 0)
+        while True:
+            k += 1
+            name = stem if k == 1 else f"{stem}{k}"
+            if name not in self.tensors:
+                self._counts[stem] = k
+                return name
+
+    def new_tensor(self, name: str, shape: tuple) -> Tensor:
+        if name in self.tensors:
+            raise SymgradError(f"two tensors of the network are named {name!r}: give each its own name=")
+        if not name.isidentifier():
+            raise SymgradError(f"a tensor's name must be a Python identifier, got {name!r}")
+        shape = tuple(shape)
+        commas = len(shape) > 2 or any(s >= 10 for s in shape)
+        letter = name if len(name) == 1 else rf"\mathrm{{{name}}}"
+        ids = tuple(
+            self.registry.new(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter)
+            for index in itertools.product(*(range(s) for s in shape))
+        )
+        tensor = Tensor(self, name, shape, ids)
+        self.tensors[name] = tensor
+        return tensor
+
+    def input(self, name: str, shape: tuple) -> Tensor:
+        tensor = self.new_tensor(name, shape)
+        self.inputs.append(name)
+        return tensor
+
+    def define(self, vid: int, definition: poly.Poly) -> None:
+        self.defs[vid] = definition
+        self._count(len(definition))
+
+    def atom(self, vid: int, lemma: str, argument: int, parameter=None) -> None:
+        needs = LEMMAS[lemma].needs
+        helper = None
+        if needs == "inverse of argument":
+            helper = self.reciprocal(argument)
+        elif needs == "inverse of value":
+            helper = self.reciprocal(vid)
+        self.atoms[vid] = Atom(lemma, argument, helper, parameter)
+        self._count(2)
+
+    def reciprocal(self, vid: int) -> int:
+        """The atom 1/v, made once per variable."""
+        key = ("inverse", vid)
+        if key not in self._helpers:
+            r = self.registry.new(rf"\frac{{1}}{{{self.registry.names[vid]}}}")
+            self.atoms[r] = Atom("inverse", vid)
+            self._helpers[key] = r
+        return self._helpers[key]
+
+    def step(self, vid: int) -> int:
+        """The atom H(v), the step of a relu (1 for v > 0, else 0), made once per variable."""
+        key = ("step", vid)
+        if key not in self._helpers:
+            h = self.registry.new(rf"H({self.registry.names[vid]})")
+            self.atoms[h] = Atom("step", vid)
+            self._helpers[key] = h
+        return self._helpers[key]
+
+    def _count(self, terms: int) -> None:
+        self.terms += terms
+        if self.terms > self._next_check:  # the budget is checked as the network grows, not per entry
+            check_budget("this network", self.terms, len(self.registry.names), self.max_terms)
+            self._next_check = self.terms + 100_000
+
+    def add_node(self, op: str, inputs: tuple, output: Tensor, **params) -> Tensor:
+        self.nodes.append(Node(op, tuple(t.name for t in inputs), output.name, params))
+        return output
+
+    # --- the chain rule -------------------------------------------------------------------------
+
+    def local_partials(self, vid: int) -> dict[int, poly.Poly]:
+        """d vid / d u for every variable u its definition uses."""
+        if vid in self.defs:
+            return poly.gradient(self.defs[vid])
+        atom = self.atoms.get(vid)
+        if atom is None:
+            return {}
+        return {atom.argument: LEMMAS[atom.lemma].local_partial(vid, atom.argument, atom.helper, atom.parameter)}
+
+    def chain_rule(self, loss: int) -> tuple[dict[int, poly.Poly], dict[int, dict[int, poly.Poly]]]:
+        """dL/dv for every variable, and each layer's share: {node index: {u: its contribution}}.
+
+        Layers are visited from the last back; a layer's output variables have all their upstream
+        by then, because every later use of them has been visited."""
+        grads: dict[int, poly.Poly] = {loss: {(): 1}}
+        shares: dict[int, dict[int, poly.Poly]] = {}
+        producer = {}
+        for k, node in enumerate(self.nodes):
+            for vid in self.tensors[node.output].ids:
+                producer[vid] = k
+        for k in range(len(self.nodes) - 1, -1, -1):
+            node = self.nodes[k]
+            share: dict[int, poly.Poly] = {}
+            for vid in self.tensors[node.output].ids:
+                self._push(vid, grads, share, producer, k)
+            shares[k] = share
+            for u, contribution in share.items():
+                poly.add_into(grads.setdefault(u, {}), contribution)
+            self._count(sum(len(c) for c in share.values()))
+        return grads, shares
+
+    def _push(self, vid, grads, share, producer, k) -> None:
+        """Upstream × local partial, from vid into what its definition reads."""
+        upstream = grads.get(vid)
+        if not upstream:
+            return
+        for u, local in self.local_partials(vid).items():
+            if not local:
+                continue
+            term = poly.mul(upstream, local)
+            if u in self.atoms and producer.get(u) is None:
+                # an atom made inside this layer (a reciprocal for a division, the step of a relu)
+                # has no tensor of its own: its share goes straight on to its argument
+                inner: dict = {}
+                for w, local2 in self.local_partials(u).items():
+                    poly.add_into(inner.setdefault(w, {}), poly.mul(term, local2))
+                for w, c in inner.items():
+                    poly.add_into(share.setdefault(w, {}), c)
+                continue
+            poly.add_into(share.setdefault(u, {}), term)
+
+
+def numel(shape: tuple) -> int:
+    return math.prod(shape)

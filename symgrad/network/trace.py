@@ -1,0 +1,166 @@
+"""A forward function, run on symbolic tensors, becomes a derivation of its whole backward pass.
+
+    d = symgrad.derive(net, x=(2, 3), w=(4, 3), b=(4,), t=(2, 4), wrt=("x", "w", "b"))
+
+Each argument of ``net`` is given a shape and becomes a tensor of symbols; the function runs once,
+recording its layers; the chain rule then runs over every variable, element by element.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from ..core import poly
+from ..core.errors import SymgradError
+from ..core.tensor import to_sympy
+from ..derive.derivation import SERVICES
+from ..derive.losses import check_loss
+from .closed import backward
+from .graph import Graph, Tensor
+
+
+def check_shape(name: str, shape) -> tuple:
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+        raise SymgradError(f"the shape of {name} must be a tuple of integers, got {shape!r}")
+    if any(s < 1 for s in shape):
+        raise SymgradError(f"the shape of {name} has a size below 1: {tuple(shape)}")
+    return tuple(shape)
+
+
+@dataclass
+class NetworkDerivation:
+    """The backward pass of a network: every dL/dv, each layer's share, and the layers' closed forms."""
+
+    function: str
+    graph: Graph
+    shapes: dict
+    wrt: tuple
+    loss: Any  # the Loss applied to a tensor output, or None when the function returns L itself
+    output: str  # the tensor the function returned
+    loss_id: int
+    grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
+    shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
+    _proof: Any = field(default=None, repr=False)
+
+    @property
+    def tensors(self) -> dict:
+        return self.graph.tensors
+
+    @property
+    def inputs(self) -> list:
+        return list(self.graph.inputs)
+
+    def gradient(self, name: str) -> list:
+        """dL/d(name), entry by entry, as polynomials."""
+        tensor = self.tensor(name)
+        return [self.grads.get(v, {}) for v in tensor.ids]
+
+    def tensor(self, name: str) -> Tensor:
+        try:
+            return self.graph.tensors[name]
+        except KeyError:
+            names = ", ".join(self.graph.tensors)
+            raise SymgradError(f"the network has no tensor named {name!r}; it has {names}") from None
+
+    @property
+    def grad(self) -> dict:
+        """dL/dx as SymPy arrays, for every input named in wrt."""
+        return {name: self._sympy(self.tensor(name), self.gradient(name)) for name in self.wrt}
+
+    def value(self, name: str):
+        """A tensor's entries as SymPy expressions of the graph's variables (its own symbols)."""
+        tensor = self.tensor(name)
+        return self._sympy(tensor, [poly.var(v) for v in tensor.ids])
+
+    def _sympy(self, tensor: Tensor, entries: list):
+        flat = [to_sympy(p, self.graph.registry) for p in entries]
+        if not tensor.shape:
+            return flat[0]
+        return sympy.ImmutableDenseNDimArray(flat, tensor.shape)
+
+    def closed_share(self, k: int) -> dict:
+        node = self.graph.nodes[k]
+        upstream = [self.grads.get(v, {}) for v in self.graph.tensors[node.output].ids]
+        return backward(self.graph, node, upstream)
+
+    def prove(self):
+        from ..derive.derivation import SERVICES
+
+        if self._proof is None:
+            self._proof = SERVICES["prove network"](self)
+        return self._proof
+
+
+def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, **shapes) -> NetworkDerivation:
+    """Run ``fn`` on tensors of symbols of the given shapes and derive dL/d(every variable)."""
+    if not callable(fn):
+        raise SymgradError(f"derive needs a forward function or an op's name, got {fn!r}")
+    try:
+        parameters = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        raise SymgradError("derive: cannot read the forward function's parameters") from None
+    missing = [p for p in parameters if p not in shapes]
+    extra = [s for s in shapes if s not in parameters]
+    if missing or extra:
+        raise SymgradError(
+            "derive: give a shape for every parameter of the function and nothing else"
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + (f"; not parameters: {', '.join(extra)}" if extra else "")
+        )
+    graph = Graph(max_terms)
+    args = [graph.input(name, check_shape(name, shapes[name])) for name in parameters]
+    wrt = tuple(parameters) if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt))
+    for name in wrt:
+        if name not in parameters:
+            raise SymgradError(f"wrt names {name!r}, which is not an input of the function ({', '.join(parameters)})")
+    try:
+        result = fn(*args)
+    except SymgradError:
+        raise
+    except (TypeError, AttributeError) as exc:
+        raise SymgradError(f"the forward function uses an operation symgrad does not support: {exc}") from None
+    if not isinstance(result, Tensor) or result.graph is not graph:
+        raise SymgradError(f"the forward function must return a tensor of the network, got {type(result).__name__}")
+    applied = None
+    if result.shape:  # a tensor output: the loss= argument makes it a scalar
+        applied = check_loss(loss)
+        result = _apply_loss(graph, result, applied)
+    (loss_id,) = result.ids
+    grads, shares = graph.chain_rule(loss_id)
+    output = graph.nodes[-1].inputs[0] if applied is not None else result.name
+    return NetworkDerivation(
+        getattr(fn, "__name__", "net"),
+        graph,
+        {n: graph.tensors[n].shape for n in parameters},
+        wrt,
+        applied,
+        output,
+        loss_id,
+        grads,
+        shares,
+    )
+
+
+def _apply_loss(graph: Graph, y: Tensor, loss) -> Tensor:
+    """L of a tensor output: its mean or sum, or, for a generic loss, Σ g·y with g free symbols
+    (dL/dy left arbitrary, so the backward pass is derived for every upstream gradient)."""
+    out = graph.new_tensor(graph.fresh_name("L"), ())
+    if loss.has_value:
+        weight = loss.weight(y.numel)
+        graph.define(out.ids[0], {(v,): poly._tidy(weight) for v in y.ids})
+        graph.add_node(loss.name, (y,), out, dims=tuple(range(y.ndim)), keepdim=False)
+        graph.nodes[-1].op = "mean" if loss.name == "mean" else "sum"
+        return out
+    g = graph.input(f"d{y.name}", y.shape)
+    graph.define(out.ids[0], {tuple(sorted((a, b))): 1 for a, b in zip(g.ids, y.ids)})
+    graph.add_node("upstream", (y, g), out)
+    return out
+
+
+SERVICES["derive network"] = derive_network

@@ -1,0 +1,566 @@
+"""Proofs for networks: the lemmas, every layer's closed form, their composition, and claims.
+
+Equality is decided on the canonical form: polynomials in the inputs and the atoms (σ(z), e^z,
+1/v, ...), with the polynomially defined intermediates substituted when the forms differ as they
+stand. Equal forms are equal functions, so "proven" is sound. Atoms are treated as independent,
+which they need not be (exp(a + b) = exp(a)·exp(b)): a difference is therefore only reported as a
+refutation after both sides are evaluated at a point, with 60 significant digits, and found apart
+by far more than the evaluation's error. If no point separates them, the verdict is "undecided".
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import random
+from dataclasses import dataclass
+from fractions import Fraction
+
+import mpmath
+import sympy
+
+from ..core import poly
+from ..core.errors import SymgradError
+from ..core.tensor import to_sympy
+from ..derive.derivation import SERVICES, Counterexample, Proof
+from ..network.closed import backward
+from ..network.graph import Graph, Tensor
+from ..network.layers import broadcast_shape, source
+from ..network.lemmas import LEMMAS, Lemma
+
+DIGITS = 60
+SEPARATION = mpmath.mpf(10) ** -40  # relative gap that counts as a real difference at 60 digits
+POINTS = 6  # points tried before a difference is called undecided
+
+
+# --- lemmas --------------------------------------------------------------------------------------
+
+
+@functools.cache
+def prove_lemma(name: str) -> str:
+    """Check a lemma with SymPy on a scalar: "proven", or "refuted" at a point shown numerically."""
+    return check_lemma(LEMMAS[name])
+
+
+def check_lemma(lemma: Lemma) -> str:
+    u, p = sympy.Symbol("u", positive=True), sympy.Symbol("p", positive=True)
+    value = lemma.function(u)
+    if lemma.name == "power":
+        value = u**p
+    helper = lemma.helper(u, value) if lemma.helper else sympy.Integer(0)
+    claimed = lemma.derivative(value, u, helper, p)
+    if lemma.name == "step":  # away from 0, where the step is constant; the convention covers 0
+        true = sympy.diff(sympy.Piecewise((1, u > 0), (0, True)), u)
+    else:
+        true = sympy.diff(value, u)
+    difference = sympy.simplify(true - claimed)
+    if difference == 0:
+        return "proven"
+    for point in (sympy.Rational(1, 3), sympy.Rational(7, 5), sympy.Integer(3)):
+        gap = difference.subs({u: point, p: sympy.Rational(3, 2)}).evalf(DIGITS)
+        if gap.is_number and abs(gap) > sympy.Float(10) ** -30:
+            return f"refuted at u = {point}: the derivative and the rule differ by {sympy.N(gap, 6)}"
+    return "undecided"
+
+
+def lemmas_used(graph: Graph) -> list[str]:
+    return sorted({atom.lemma for atom in graph.atoms.values()})
+
+
+# --- canonical comparison and numeric confirmation -----------------------------------------------
+
+
+class Comparer:
+    """Compares polynomials in a graph's variables: canonically, then, where they differ, at points."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._expanded: dict[int, poly.Poly] = {}
+        self._points: list = []
+
+    def expand(self, p: poly.Poly) -> poly.Poly:
+        """Substitute every polynomially defined variable, down to inputs and atoms."""
+        defined = [v for v in poly.variables(p) if v in self.graph.defs]
+        if not defined:
+            return p
+        return self.expand(poly.substitute(p, {v: self.graph.defs[v] for v in defined}))
+
+    def equal(self, a: poly.Poly, b: poly.Poly) -> bool:
+        return a == b or self.expand(poly.add(a, poly.scale(b, -1))) == {}
+
+    def points(self) -> list:
+        """Values of every variable at a few points; inputs drawn at random (seeded, so the same
+        counterexample comes back each time), the rest computed forward at 60 digits."""
+        if not self._points:
+            rng = random.Random(0)
+            tries = 0
+            while len(self._points) < POINTS and tries < 20 * POINTS:
+                tries += 1
+                positive = tries % 2 == 0  # logs and square roots need positive arguments
+                values = self._evaluate(rng, positive)
+                if values is not None:
+                    self._points.append(values)
+        return self._points
+
+    def _evaluate(self, rng: random.Random, positive: bool):
+        given: dict = {}
+        for vid in range(len(self.graph.registry.names)):
+            if vid not in self.graph.defs and vid not in self.graph.atoms:
+                q = Fraction(rng.randint(1, 40), rng.randint(1, 9))
+                given[vid] = q if positive or rng.random() < 0.5 else -q
+        values = values_at(self.graph, given)
+        return None if values is None else (values, given)
+
+    def differ_at(self, a: poly.Poly, b: poly.Poly):
+        """The first point where a and b are certainly apart: (values, given inputs), or None."""
+        for values, given in self.points():
+            x, y = evaluate(a, values), evaluate(b, values)
+            if abs(x - y) > SEPARATION * max(1, abs(x), abs(y)):
+                return values, given, x, y
+        return None
+
+
+def values_at(graph: Graph, given: dict):
+    """Every variable's value, at 60 digits, from exact values of the free ones (the inputs);
+    None when an atom is undefined there or too close to a point where it jumps (a step at 0).
+
+    Variables are visited after what they read, which is not always id order: a division's
+    reciprocal is made after the entries it defines."""
+    mpmath.mp.dps = DIGITS
+    values: dict = {}
+
+    def reads(vid: int) -> set:
+        if vid in graph.defs:
+            return poly.variables(graph.defs[vid])
+        if vid in graph.atoms:
+            return {graph.atoms[vid].argument}
+        return set()
+
+    for root in range(len(graph.registry.names)):
+        stack = [root]
+        while stack:
+            vid = stack[-1]
+            if vid in values:
+                stack.pop()
+                continue
+            missing = [u for u in reads(vid) if u not in values]
+            if missing:
+                stack += missing
+                continue
+            stack.pop()
+            if vid in graph.defs:
+                values[vid] = evaluate(graph.defs[vid], values)
+            elif vid in graph.atoms:
+                atom = graph.atoms[vid]
+                got = _atom_value(atom, values[atom.argument], values)
+                if got is None:
+                    return None
+                values[vid] = got
+            else:
+                q = Fraction(given[vid])
+                values[vid] = mpmath.mpf(q.numerator) / q.denominator
+    return values
+
+
+def evaluate(p: poly.Poly, values: dict):
+    total = mpmath.mpf(0)
+    for mono, c in p.items():
+        term = mpmath.mpf(c.numerator) / c.denominator if isinstance(c, Fraction) else mpmath.mpf(c)
+        for v in mono:
+            term *= values[v]
+        total += term
+    return total
+
+
+def _atom_value(atom, x, values):
+    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+    name = atom.lemma
+    if name == "exp":
+        return mpmath.exp(x)
+    if name == "sigmoid":
+        return 1 / (1 + mpmath.exp(-x))
+    if name == "tanh":
+        return mpmath.tanh(x)
+    if name == "step":
+        return None if abs(x) < tiny else mpmath.mpf(1 if x > 0 else 0)
+    if name == "inverse":
+        return None if abs(x) < tiny else 1 / x
+    if name in ("log", "sqrt", "power"):
+        if x < tiny:
+            return None
+        if name == "log":
+            return mpmath.log(x)
+        if name == "sqrt":
+            return mpmath.sqrt(x)
+        p = atom.parameter
+        return mpmath.power(x, mpmath.mpf(p.numerator) / p.denominator)
+    raise KeyError(name)
+
+
+# --- the proof -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    elements: int = 0
+    differences: list | None = None
+
+
+def prove(d) -> Proof:
+    """Lemmas, then every layer's closed form against the element-wise chain rule through it,
+    which makes the composition of the closed forms equal to the element-wise gradient of every
+    tensor (see below)."""
+    graph = d.graph
+    for name in lemmas_used(graph):
+        verdict = prove_lemma(name)
+        if verdict != "proven":
+            return Proof(
+                "refuted" if verdict.startswith("refuted") else "undecided", failed_step=f"lemma {name}: {verdict}"
+            )
+    comparer = Comparer(graph)
+    elements = 0
+    pending = []  # (what, tensor, index, element-wise, closed) where the forms differ
+    for k, node in enumerate(graph.nodes):
+        closed = d.closed_share(k)
+        share = d.shares.get(k, {})
+        for name, values in closed.items():
+            tensor = graph.tensors[name]
+            for position, (vid, value) in enumerate(zip(tensor.ids, values)):
+                elements += 1
+                derived = share.get(vid, {})
+                if not comparer.equal(derived, value):
+                    pending.append((f"the {node.op} layer's closed form for {name}", tensor, position, derived, value))
+    # The composition needs no second computation: each layer's closed form was proven equal to
+    # its element-wise share given the element-wise upstream of its output; from the loss back,
+    # that upstream is by induction what the composed closed forms hand the layer, and the
+    # shares of the layers reading a tensor add up to its element-wise gradient. ``compose``
+    # recomputes it all the same, for the tests.
+    steps = len(graph.nodes)
+    if not pending:
+        return Proof("proven", checked=elements + steps, elements=elements, steps=steps, scope=_scope(d))
+    return _verdict(d, comparer, pending, elements, steps)
+
+
+def compose(d) -> dict:
+    """dL/dv for every variable, by the layers' closed forms alone, from the loss back."""
+    graph = d.graph
+    upstream: dict = {d.loss_id: {(): 1}}
+    for node in reversed(graph.nodes):
+        G = [upstream.get(v, {}) for v in graph.tensors[node.output].ids]
+        for name, values in backward(graph, node, G).items():
+            for vid, value in zip(graph.tensors[name].ids, values):
+                poly.add_into(upstream.setdefault(vid, {}), value)
+    return upstream
+
+
+def _scope(d) -> str:
+    return "every upstream gradient" if d.loss is not None and not d.loss.has_value else ""
+
+
+def _verdict(d, comparer: Comparer, pending: list, elements: int, steps: int) -> Proof:
+    for what, tensor, position, derived, claimed in pending:
+        found = comparer.differ_at(derived, claimed)
+        if found is not None:
+            return Proof(
+                "refuted",
+                checked=elements + steps,
+                elements=elements,
+                steps=steps,
+                counterexample=_counterexample(d, tensor, position, derived, claimed, found, what),
+            )
+    what, tensor, position, *_ = pending[0]
+    return Proof(
+        "undecided",
+        elements=elements,
+        steps=steps,
+        failed_step=f"{what}: entry {_index(tensor, position)} differs in canonical form but agrees at "
+        f"{len(comparer.points())} points to {DIGITS} digits",
+    )
+
+
+def _index(tensor: Tensor, position: int) -> tuple:
+    return tuple(i + 1 for i in tensor.index(position)) if tensor.shape else ()
+
+
+def _counterexample(d, tensor, position, derived, claimed, found, what) -> Counterexample:
+    _values, given, x, y = found
+    registry = d.graph.registry
+    shown = sorted(given.items())[:6]
+    at = ", ".join(f"{registry.names[v]} = {q}" for v, q in shown) + (", ..." if len(given) > len(shown) else "")
+    return Counterexample(
+        tensor.name,
+        _index(tensor, position),
+        registry.symbol(tensor.ids[position]),
+        to_sympy(derived, registry),
+        to_sympy(claimed, registry),
+        note=f"{what}; at {at} the chain rule gives {mpmath.nstr(x, 12)} and the claim {mpmath.nstr(y, 12)}",
+    )
+
+
+# --- claims --------------------------------------------------------------------------------------
+
+
+class ClaimTensor:
+    """A tensor in a claim: a shape and a polynomial per entry, with PyTorch-like operations."""
+
+    def __init__(self, graph: Graph, shape: tuple, entries: list) -> None:
+        self.graph, self.shape, self.entries = graph, tuple(shape), list(entries)
+
+    @property
+    def T(self):
+        if len(self.shape) != 2:
+            raise SymgradError(f"claim: .T needs a matrix, got shape {self.shape}")
+        r, c = self.shape
+        return ClaimTensor(self.graph, (c, r), [self.entries[i * c + j] for j in range(c) for i in range(r)])
+
+    def _binary(self, other, op):
+        if not isinstance(other, ClaimTensor):
+            other = ClaimTensor(self.graph, (), [poly.const(_number(other))])
+        return _broadcast(self, other, op)
+
+    def __add__(self, o):
+        return self._binary(o, lambda x, y: poly.add(x, y))
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return self._binary(o, lambda x, y: poly.add(x, poly.scale(y, -1)))
+
+    def __rsub__(self, o):
+        return self._binary(o, lambda x, y: poly.add(y, poly.scale(x, -1)))
+
+    def __mul__(self, o):
+        return self._binary(o, poly.mul)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        if isinstance(o, ClaimTensor):
+            return self._binary(o, lambda x, y: poly.mul(x, self._reciprocal(y)))
+        return self._binary(o, lambda x, y: poly.scale(x, 1 / Fraction(y.get((), 0))) if y else _zero_division())
+
+    def _reciprocal(self, p):
+        if len(p) == 1:
+            ((mono, c),) = p.items()
+            if len(mono) == 1 and c == 1:
+                return poly.var(self.graph.reciprocal(mono[0]))
+        raise SymgradError("claim: division by a tensor needs each of its entries to be a single variable")
+
+    def __neg__(self):
+        return self * -1
+
+    def __pow__(self, n):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise SymgradError(f"claim: ** takes a whole exponent of at least 0, got {n!r}")
+        out = ClaimTensor(self.graph, self.shape, [{(): 1}] * len(self.entries))
+        for _ in range(n):
+            out = out * self
+        return out
+
+    def __matmul__(self, o):
+        if len(self.shape) != 2 or len(o.shape) != 2 or self.shape[1] != o.shape[0]:
+            raise SymgradError(f"claim: shapes {self.shape} and {o.shape} do not multiply")
+        (m, k), n = self.shape, o.shape[1]
+        return ClaimTensor(
+            self.graph,
+            (m, n),
+            [
+                poly.add(*(poly.mul(self.entries[i * k + t], o.entries[t * n + j]) for t in range(k)))
+                for i in range(m)
+                for j in range(n)
+            ],
+        )
+
+    def sum(self, dim=None, keepdim=False):
+        return _reduce(self, dim, keepdim, mean=False)
+
+    def mean(self, dim=None, keepdim=False):
+        return _reduce(self, dim, keepdim, mean=True)
+
+
+def _zero_division():
+    raise SymgradError("claim: division by zero")
+
+
+def _number(x) -> Fraction:
+    if isinstance(x, bool) or not isinstance(x, (int, Fraction)):
+        raise SymgradError(f"claim: numbers must be exact (an int or a fraction such as 1/3), got {x!r}")
+    return Fraction(x)
+
+
+def _broadcast(a: ClaimTensor, b: ClaimTensor, op) -> ClaimTensor:
+    shape = broadcast_shape(a.shape, b.shape, "claim")
+    entries = []
+    import itertools
+
+    for index in itertools.product(*(range(s) for s in shape)):
+        entries.append(op(a.entries[source(a.shape, shape, index)], b.entries[source(b.shape, shape, index)]))
+    return ClaimTensor(a.graph, shape, entries)
+
+
+def _reduce(x: ClaimTensor, dim, keepdim, mean: bool) -> ClaimTensor:
+    import itertools
+
+    ndim = len(x.shape)
+    dims = tuple(range(ndim)) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    dims = tuple(sorted({d % ndim for d in dims})) if ndim else ()
+    shape = (
+        tuple(1 if d in dims else s for d, s in enumerate(x.shape))
+        if keepdim
+        else tuple(s for d, s in enumerate(x.shape) if d not in dims)
+    )
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    out: list = [dict() for _ in range(max(1, _numel(shape)))]
+    for position, index in enumerate(itertools.product(*(range(s) for s in x.shape))):
+        kept = (
+            [0 if d in dims else i for d, i in enumerate(index)]
+            if keepdim
+            else [i for d, i in enumerate(index) if d not in dims]
+        )
+        target = 0
+        for size, i in zip(shape, kept):
+            target = target * size + i
+        poly.add_into(out[target], poly.scale(x.entries[position], Fraction(1, count) if mean else 1))
+    return ClaimTensor(x.graph, shape, out)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def claim_tensors(d) -> dict:
+    """What a claim may name: every tensor of the network, and dL/d(it) as d<name>."""
+    out = {}
+    for name, tensor in d.graph.tensors.items():
+        out[name] = ClaimTensor(d.graph, tensor.shape, [poly.var(v) for v in tensor.ids])
+        out[f"d{name}"] = ClaimTensor(d.graph, tensor.shape, d.gradient(name))
+    return out
+
+
+_ALLOWED = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Attribute,
+    ast.Call,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.MatMult,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+    ast.keyword,
+)
+
+
+def read_claim(text: str, names: dict):
+    """A claim string, read by a whitelist over Python's syntax tree: names of tensors, integers,
+    + - * / ** @, .T, and .sum(dim) / .mean(dim)."""
+    if len(text) > 2000:
+        raise SymgradError("claim: at most 2000 characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise SymgradError(f"claim: not an expression ({exc.msg})") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED):
+            raise SymgradError(f"claim: {type(node).__name__} is not allowed in a claim")
+        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, int)):
+            raise SymgradError(f"claim: only whole numbers may appear (write 5/2, not 2.5), got {node.value!r}")
+        if isinstance(node, ast.Attribute) and node.attr not in ("T", "sum", "mean"):
+            raise SymgradError(f"claim: .{node.attr} is not allowed (only .T, .sum and .mean)")
+        if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Attribute) and node.func.attr in ("sum", "mean")
+        ):
+            raise SymgradError("claim: the only calls allowed are .sum(...) and .mean(...)")
+        if isinstance(node, ast.Name) and node.id not in names:
+            raise SymgradError(f"claim: unknown name {node.id!r}; the network has {', '.join(names)}")
+    return _eval(tree.body, names)
+
+
+def _eval(node, names):
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp):
+        value = _eval(node.operand, names)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Attribute):
+        return _eval(node.value, names).T
+    if isinstance(node, ast.Call):
+        func = node.func
+        assert isinstance(func, ast.Attribute)  # read_claim allows no other call
+        target = _eval(func.value, names)
+        args = [_eval(a, names) for a in node.args]
+        kwargs = {str(k.arg): _eval(k.value, names) for k in node.keywords}
+        return getattr(target, func.attr)(*args, **kwargs)
+    left, right = _eval(node.left, names), _eval(node.right, names)
+    if isinstance(left, int) and isinstance(right, int):
+        left = Fraction(left)
+    ops = {
+        ast.Add: "__add__",
+        ast.Sub: "__sub__",
+        ast.Mult: "__mul__",
+        ast.Div: "__truediv__",
+        ast.Pow: "__pow__",
+        ast.MatMult: "__matmul__",
+    }
+    if isinstance(left, (int, Fraction)) and not isinstance(right, (int, Fraction)):
+        reflected = {ast.Add: "__radd__", ast.Sub: "__rsub__", ast.Mult: "__rmul__"}
+        if type(node.op) not in reflected:
+            raise SymgradError("claim: a number can only be added to, subtracted from or multiply a tensor")
+        return getattr(right, reflected[type(node.op)])(left)
+    if isinstance(left, Fraction) and isinstance(right, (int, Fraction)):
+        if isinstance(node.op, ast.Div):
+            if right == 0:
+                _zero_division()
+            return left / right
+        return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(type(node.op), left)
+    return getattr(left, ops[type(node.op)])(right)
+
+
+def check(d, name: str, claim) -> Proof:
+    """Prove or refute that ``claim`` is dL/d(name); the claim is a string or a function of the
+    network's tensors (a dict: each tensor by its name, dL/d(it) under d<name>)."""
+    tensor = d.tensor(name)
+    names = claim_tensors(d)
+    if isinstance(claim, str):
+        got = read_claim(claim, names)
+        text = claim
+    elif callable(claim):
+        got = claim(names)
+        text = getattr(claim, "__name__", "claim")
+    else:
+        raise SymgradError(f"a claim is a string or a function, got {type(claim).__name__}")
+    if not isinstance(got, ClaimTensor):
+        got = ClaimTensor(d.graph, (), [poly.const(_number(got))])
+    if got.shape != tensor.shape:
+        if _numel(got.shape) == 1 and not tensor.shape:
+            got = ClaimTensor(d.graph, (), got.entries)
+        else:
+            raise SymgradError(f"the claim has shape {got.shape}, but dL/d{name} has shape {tensor.shape}")
+    comparer = Comparer(d.graph)
+    derived = d.gradient(name)
+    pending = [
+        (f"the claim for dL/d{name}", tensor, i, a, b)
+        for i, (a, b) in enumerate(zip(derived, got.entries))
+        if not comparer.equal(a, b)
+    ]
+    if not pending:
+        n = len(derived)
+        return Proof("proven", checked=n, elements=n, claims=((name, text),), scope=_scope(d))
+    return _verdict(d, comparer, pending, len(derived), 0)
+
+
+SERVICES["prove network"] = prove

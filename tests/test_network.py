@@ -1,0 +1,310 @@
+"""Networks written as forward functions: derived element by element, proven layer by layer,
+checked against PyTorch autograd in float64, and refuted where a closed form, a lemma or a claim
+is wrong."""
+
+from __future__ import annotations
+
+import types
+from fractions import Fraction
+
+import pytest
+
+import symgrad
+import symgrad.functional as SF
+from symgrad.network import closed as closed_forms
+from symgrad.network import trace
+from symgrad.network.lemmas import LEMMAS, Lemma
+from symgrad.prove.network import check_lemma, compose, evaluate, values_at
+
+
+def torch_namespace():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    return torch, types.SimpleNamespace(
+        linear=F.linear,
+        conv2d=F.conv2d,
+        conv_transpose2d=F.conv_transpose2d,
+        mse_loss=F.mse_loss,
+        relu=F.relu,
+        leaky_relu=F.leaky_relu,
+        sigmoid=torch.sigmoid,
+        tanh=torch.tanh,
+        exp=torch.exp,
+        log=torch.log,
+        sqrt=torch.sqrt,
+        pow=torch.pow,
+        matmul=torch.matmul,
+        sum=torch.sum,
+        mean=torch.mean,
+    )
+
+
+# Each network is written once, over a namespace F: symgrad.functional or its torch counterpart.
+NETWORKS = {
+    "linear-sigmoid-mse": (
+        lambda F: lambda x, w, b, t: F.mse_loss(F.sigmoid(F.linear(x, w, b)), t),
+        dict(x=(3, 4), w=(2, 4), b=(2,), t=(3, 2)),
+        None,
+    ),
+    "linear-sigmoid-mse-sum": (
+        lambda F: lambda x, w, b, t: F.mse_loss(F.sigmoid(F.linear(x, w, b)), t, reduction="sum"),
+        dict(x=(2, 3), w=(3, 3), b=(3,), t=(2, 3)),
+        None,
+    ),
+    "linear-tanh, sum loss": (
+        lambda F: lambda x, w: F.tanh(F.linear(x, w)),
+        dict(x=(3, 2), w=(4, 2)),
+        "sum",
+    ),
+    "part2 small": (
+        lambda F: lambda x, w, b: F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), 0.02),
+        dict(x=(2, 3, 6, 7), w=(2, 3, 3, 3), b=(2,)),
+        "mean",
+    ),
+    "elementwise atoms": (
+        lambda F: (
+            lambda x, y: (
+                F.log(F.exp(x) + y * y) / F.sqrt(x * x + 1) + F.pow(x, 3) - F.pow(y * y + 2, -2) + F.pow(x * x + 1, 0.5)
+            ).sum()
+        ),
+        dict(x=(2, 3), y=(3,)),
+        None,
+    ),
+    "relu, matmul, keepdim, broadcast": (
+        lambda F: lambda x, w, b: F.relu(F.matmul(x, w.T) + b).mean(dim=1, keepdim=True).sum() * 3,
+        dict(x=(3, 4), w=(5, 4), b=(5,)),
+        None,
+    ),
+    "conv_transpose2d-sigmoid": (
+        lambda F: lambda x, w: F.sigmoid(F.conv_transpose2d(x, w, stride=2, padding=1)),
+        dict(x=(1, 2, 3, 3), w=(2, 2, 3, 3)),
+        "mean",
+    ),
+    "generic upstream": (
+        lambda F: lambda x, w: F.tanh(F.linear(x, w)) * 2 - x.sum(),
+        dict(x=(2, 3), w=(2, 3)),
+        "generic",
+    ),
+}
+
+
+def _derive(name):
+    build, shapes, loss = NETWORKS[name]
+    kwargs = {"loss": loss} if loss else {}
+    return symgrad.derive(build(SF), **shapes, **kwargs)
+
+
+def agree_with_autograd(d, build, shapes, loss, seed=0):
+    """Our gradients, evaluated at torch's random float64 inputs, against autograd's."""
+    torch, TF = torch_namespace()
+    gen = torch.Generator().manual_seed(seed)
+    inputs = {n: torch.randn(*s, generator=gen, dtype=torch.float64, requires_grad=True) for n, s in shapes.items()}
+    out = build(TF)(*inputs.values())
+    given = {}
+    for name, value in inputs.items():
+        for vid, v in zip(d.tensor(name).ids, value.detach().flatten().tolist()):
+            given[vid] = Fraction(v)
+    if loss == "generic":
+        upstream = torch.randn(*out.shape, generator=gen, dtype=torch.float64)
+        out.backward(upstream)
+        for vid, v in zip(d.tensor(f"d{d.output}").ids, upstream.flatten().tolist()):
+            given[vid] = Fraction(v)
+    else:
+        (out.mean() if loss == "mean" else out.sum() if loss == "sum" else out).backward()
+    values = values_at(d.graph, given)
+    assert values is not None
+    for name in shapes:
+        ours = [float(evaluate(p, values)) for p in d.gradient(name)]
+        theirs = inputs[name].grad.flatten().tolist()
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12), name
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_every_network_agrees_with_torch_autograd_in_float64(name):
+    build, shapes, loss = NETWORKS[name]
+    d = _derive(name)
+    assert d.prove().ok
+    for seed in (0, 1):
+        agree_with_autograd(d, build, shapes, loss, seed)
+
+
+@pytest.mark.tools
+@pytest.mark.slow
+def test_the_series_part2_network_at_its_companion_shapes():
+    """Conv2d(3→2, 4×5 kernel, stride 2, padding 1) → LeakyReLU(0.02) → mean on a 9×3×16×32 input."""
+    build = NETWORKS["part2 small"][0]
+    shapes = dict(x=(9, 3, 16, 32), w=(2, 3, 4, 5), b=(2,))
+    d = symgrad.derive(build(SF), **shapes, loss="mean")
+    assert d.prove().ok
+    agree_with_autograd(d, build, shapes, "mean")
+
+
+def test_the_issue_example_runs_as_written():
+    def net(x, w, b, t):
+        z = SF.leaky_relu(SF.conv2d(x, w, b, stride=2, padding=1), 0.02, name="z")
+        return SF.mse_loss(z, t)
+
+    d = symgrad.derive(net, x=(2, 3, 6, 7), w=(2, 3, 3, 3), b=(2,), t=(2, 2, 3, 4), wrt=("x", "w", "b"))
+    assert set(d.grad) == {"x", "w", "b"} and d.grad["w"].shape == (2, 3, 3, 3)
+    proof = d.prove()
+    assert proof.ok and proof.elements > 0
+    assert symgrad.check(d, "z", "2*(z - t)/48").ok
+
+
+def test_claims_about_inputs_and_intermediates_as_strings_and_functions():
+    def net(x, w, b, t):
+        return SF.mse_loss(SF.sigmoid(SF.linear(x, w, b, name="z"), name="s"), t)
+
+    d = symgrad.derive(net, x=(3, 4), w=(2, 4), b=(2,), t=(3, 2))
+    assert symgrad.check(d, "z", "ds * s * (1 - s)").ok
+    assert symgrad.check(d, "x", "dz @ w").ok
+    assert symgrad.check(d, "w", "dz.T @ x").ok
+    assert symgrad.check(d, "b", "dz.sum(0)").ok
+    assert symgrad.check(d, "s", lambda t: 2 * (t["s"] - t["t"]) / 6).ok
+    assert symgrad.check(d, "b", lambda t: t["dz"].sum(dim=0)).ok
+    for wrong in ("ds * s * (1 + s)", "2 * dz @ w", "dz.T @ x + 1"):
+        target = "z" if "ds" in wrong else "x" if "@ w" in wrong else "w"
+        proof = symgrad.check(d, target, wrong)
+        assert proof.status == "refuted", wrong
+        assert "the chain rule gives" in str(proof.counterexample) and " = " in proof.counterexample.note
+
+
+def test_the_composition_of_the_closed_forms_is_the_element_wise_gradient():
+    for name in NETWORKS:
+        d = _derive(name)
+        composed = compose(d)
+        for tensor in d.graph.tensors.values():
+            for vid in tensor.ids:
+                assert composed.get(vid, {}) == d.grads.get(vid, {}), (name, tensor.name)
+
+
+PERTURBED = {  # a layer of NETWORKS' networks, and a wrong closed form for it
+    "sigmoid": "linear-sigmoid-mse",
+    "linear": "linear-sigmoid-mse",
+    "mse_loss": "linear-sigmoid-mse",
+    "tanh": "linear-tanh, sum loss",
+    "leaky_relu": "part2 small",
+    "conv2d": "part2 small",
+    "relu": "relu, matmul, keepdim, broadcast",
+    "matmul": "relu, matmul, keepdim, broadcast",
+    "add": "relu, matmul, keepdim, broadcast",
+    "mean": "relu, matmul, keepdim, broadcast",
+    "transpose": "relu, matmul, keepdim, broadcast",
+    "conv_transpose2d": "conv_transpose2d-sigmoid",
+    "exp": "elementwise atoms",
+    "log": "elementwise atoms",
+    "sqrt": "elementwise atoms",
+    "pow": "elementwise atoms",
+    "div": "elementwise atoms",
+    "mul": "elementwise atoms",
+}
+
+
+@pytest.mark.parametrize("op", list(PERTURBED))
+def test_every_closed_form_is_refuted_when_perturbed(monkeypatch, op):
+    """One entry of one layer's closed form doubled, or a term added: the proof must refute it."""
+    original = closed_forms.backward
+
+    def wrong(graph, node, G):
+        out = original(graph, node, G)
+        if node.op == op:
+            name = next(iter(out))
+            entries = list(out[name])
+            first = next(i for i, p in enumerate(entries) if p)
+            entries[first] = {**{m: 2 * c for m, c in entries[first].items()}}
+            out = {**out, name: entries}
+        return out
+
+    monkeypatch.setattr(trace, "backward", wrong)
+    d = _derive(PERTURBED[op])
+    assert any(node.op == op for node in d.graph.nodes)
+    proof = d.prove()
+    assert proof.status == "refuted", op
+    assert f"the {op} layer's closed form" in proof.counterexample.note
+
+
+def test_a_wrong_derivative_rule_is_refuted_by_the_lemma_check():
+    right = LEMMAS["sigmoid"]
+    assert check_lemma(right) == "proven"
+    wrong = Lemma("sigmoid", right.function, lambda a, u, h, p: a * (1 + a), right.statement)
+    assert check_lemma(wrong).startswith("refuted")
+    for name, lemma in LEMMAS.items():
+        assert check_lemma(lemma) == "proven", name
+    off = Lemma("tanh", LEMMAS["tanh"].function, lambda a, u, h, p: 1 + a**2, "")
+    assert check_lemma(off).startswith("refuted")
+
+
+def test_a_network_that_uses_a_wrong_lemma_is_not_proven(monkeypatch):
+    wrong = Lemma("sigmoid", LEMMAS["sigmoid"].function, lambda a, u, h, p: a * (1 + a), "")
+    monkeypatch.setitem(LEMMAS, "sigmoid", wrong)
+    from symgrad.prove import network
+
+    network.prove_lemma.cache_clear()
+    try:
+        proof = _derive("linear-sigmoid-mse").prove()
+        assert proof.status == "refuted" and "lemma sigmoid" in proof.failed_step
+    finally:
+        network.prove_lemma.cache_clear()
+
+
+def test_a_relation_between_atoms_never_leads_to_a_wrong_refutation():
+    """exp(a + b) and exp(a)·exp(b) differ as canonical forms and agree as functions: the claim
+    is undecided (or proven), never refuted."""
+
+    def net(a, b):
+        e = SF.exp(a + b, name="e")
+        ea, eb = SF.exp(a, name="ea"), SF.exp(b, name="eb")
+        return (e + (ea - ea) * eb).sum()
+
+    d = symgrad.derive(net, a=(2,), b=(2,))
+    assert symgrad.check(d, "a", "e").ok
+    verdict = symgrad.check(d, "a", "ea * eb")
+    assert verdict.status in ("undecided", "proven")
+    assert verdict.status != "refuted" and not verdict.ok
+    assert symgrad.check(d, "a", "ea * eb * 2").status == "refuted"
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: symgrad.derive(lambda x: SF.softmax(x), x=(2,)), "no layer 'softmax'"),
+        (lambda: symgrad.derive(lambda x: x.softmax(0), x=(2,)), ".softmax"),
+        (lambda: symgrad.derive(lambda x, w: SF.linear(x, w), x=(2, 3), w=(4, 2)), "do not fit"),
+        (lambda: symgrad.derive(lambda x, t: SF.mse_loss(x, t), x=(2, 3), t=(3, 2)), "differ in shape"),
+        (lambda: symgrad.derive(lambda x: x.sum(), x=(2,), wrt=("y",)), "not an input"),
+        (lambda: symgrad.derive(lambda x: x.sum(), x=(0, 2)), "size below 1"),
+        (lambda: symgrad.derive(lambda x: x.sum(), x=(2.0,)), "tuple of integers"),
+        (lambda: symgrad.derive(lambda x, y: x.sum(), x=(2,)), "missing: y"),
+        (lambda: symgrad.derive(lambda x: x * 2, x=(2,), loss="median"), "loss"),
+        (lambda: symgrad.derive(lambda x: 3, x=(2,)), "must return a tensor"),
+        (lambda: symgrad.derive(lambda x: x + x[0], x=(2,)), "does not support"),
+        (lambda: symgrad.derive(lambda x: SF.mse_loss(x, x, reduction="max"), x=(2,)), "reduction"),
+        (lambda: symgrad.derive(lambda x: (x / 0).sum(), x=(2,)), "zero"),
+        (lambda: symgrad.derive(lambda x: x.sum(dim=3), x=(2,)), "out of range"),
+        (lambda: symgrad.derive(lambda x: SF.linear(x, x, name="x"), x=(2, 2)), "named 'x'"),
+    ],
+)
+def test_bad_networks_get_one_clear_error(call, message):
+    with pytest.raises(symgrad.SymgradError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        call()
+
+
+def test_bad_claims_get_one_clear_error():
+    d = _derive("linear-sigmoid-mse")
+    for claim, message in (
+        ("dx @ q", "unknown name"),
+        ("x.softmax()", "allowed"),
+        ("dz @ w * 0.5", "whole numbers"),
+        ("__import__('os')", "unknown name|allowed"),
+        ("dz", "shape"),
+    ):
+        with pytest.raises(symgrad.SymgradError, match=message):
+            symgrad.check(d, "x", claim)
+    with pytest.raises(symgrad.SymgradError, match="no tensor named"):
+        symgrad.check(d, "nope", "dz")
+
+
+def test_the_size_budget_refuses_a_network_too_large():
+    with pytest.raises(symgrad.SymgradError, match="too large"):
+        symgrad.derive(lambda x, w: SF.linear(x, w), x=(50, 200), w=(200, 200), max_terms=100_000)
