@@ -308,3 +308,35 @@ def test_bad_claims_get_one_clear_error():
 def test_the_size_budget_refuses_a_network_too_large():
     with pytest.raises(symgrad.SymgradError, match="too large"):
         symgrad.derive(lambda x, w: SF.linear(x, w), x=(50, 200), w=(200, 200), max_terms=100_000)
+
+
+def test_a_corrupted_line_of_the_document_is_caught():
+    """The lines a network's document marks as checked are checked: a local partial altered, a
+    path left out of a chain-rule sum, or a wrong total each refute the proof."""
+    import dataclasses
+
+    import sympy
+
+    from symgrad.derive.derivation import Equation
+
+    def corrupt(d, key, k, change):
+        steps = list(d.equations[key].steps)
+        steps[k] = change(steps[k])
+        d._equations = {**d.equations, key: Equation(key, tuple(steps))}
+        d._proof = None
+        return d.prove()
+
+    d = _derive("linear-sigmoid-mse")
+    assert d.prove().ok
+    local = next(k for k in d.equations if k.startswith("local_"))
+    proof = corrupt(d, local, 0, lambda s: dataclasses.replace(s, rhs=s.rhs + 1))
+    assert proof.status == "refuted" and local in proof.failed_step
+    d = _derive("linear-sigmoid-mse")
+    chain = next(
+        k for k in d.equations if k.startswith("chain_") and len(sympy.Add.make_args(d.equations[k].steps[0].rhs)) > 1
+    )
+    proof = corrupt(d, chain, 0, lambda s: dataclasses.replace(s, rhs=sympy.Add.make_args(s.rhs)[0]))
+    assert proof.status == "refuted" and "lists" in proof.failed_step
+    d = _derive("linear-sigmoid-mse")
+    proof = corrupt(d, chain, 2, lambda s: dataclasses.replace(s, rhs=2 * s.rhs))
+    assert proof.status == "refuted" and "sum to the displayed result" in proof.failed_step

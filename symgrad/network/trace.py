@@ -46,7 +46,43 @@ class NetworkDerivation:
     loss_id: int
     grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
     shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
+    picks: dict = field(default_factory=dict)  # tensor name -> row-major position the document follows
     _proof: Any = field(default=None, repr=False)
+    _equations: Any = field(default=None, repr=False)
+    _closed: dict = field(default_factory=dict, repr=False)
+
+    # what the renderer asks of a derivation
+    @property
+    def presentation(self):
+        from .presentation import presentation
+
+        return presentation(self)
+
+    @property
+    def equations(self) -> dict:
+        if self._equations is None:
+            from .presentation import equations
+
+            self._equations = equations(self, self.picks)
+        return self._equations
+
+    @property
+    def registry(self):
+        return self.graph.registry
+
+    @property
+    def output_name(self) -> str:
+        return self.output
+
+    @property
+    def input_names(self) -> list:
+        return list(self.graph.inputs)
+
+    @property
+    def layers(self) -> list:
+        from .presentation import layers
+
+        return layers(self)
 
     @property
     def tensors(self) -> dict:
@@ -85,9 +121,12 @@ class NetworkDerivation:
         return sympy.ImmutableDenseNDimArray(flat, tensor.shape)
 
     def closed_share(self, k: int) -> dict:
-        node = self.graph.nodes[k]
-        upstream = [self.grads.get(v, {}) for v in self.graph.tensors[node.output].ids]
-        return backward(self.graph, node, upstream)
+        """Layer k's closed form applied to the element-wise upstream of its output (computed once)."""
+        if k not in self._closed:
+            node = self.graph.nodes[k]
+            upstream = [self.grads.get(v, {}) for v in self.graph.tensors[node.output].ids]
+            self._closed[k] = backward(self.graph, node, upstream)
+        return self._closed[k]
 
     def prove(self):
         from ..derive.derivation import SERVICES
@@ -97,8 +136,9 @@ class NetworkDerivation:
         return self._proof
 
 
-def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, **shapes) -> NetworkDerivation:
-    """Run ``fn`` on tensors of symbols of the given shapes and derive dL/d(every variable)."""
+def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **shapes) -> NetworkDerivation:
+    """Run ``fn`` on tensors of symbols of the given shapes and derive dL/d(every variable).
+    ``picks`` maps a tensor's name to the 1-based index of the element its document follows."""
     if not callable(fn):
         raise SymgradError(f"derive needs a forward function or an op's name, got {fn!r}")
     try:
@@ -134,6 +174,7 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, **shapes) -> Ne
     (loss_id,) = result.ids
     grads, shares = graph.chain_rule(loss_id)
     output = graph.nodes[-1].inputs[0] if applied is not None else result.name
+    chosen = check_picks(graph, picks or {})
     return NetworkDerivation(
         getattr(fn, "__name__", "net"),
         graph,
@@ -144,7 +185,27 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, **shapes) -> Ne
         loss_id,
         grads,
         shares,
+        chosen,
     )
+
+
+def check_picks(graph: Graph, picks: dict) -> dict:
+    """1-based indices, one per dimension, inside the tensor: row-major positions."""
+    out = {}
+    for name, index in picks.items():
+        tensor = graph.tensors.get(name)
+        if tensor is None:
+            raise SymgradError(f"a pick names {name!r}, which is not a tensor of the network")
+        index = (index,) if isinstance(index, int) else tuple(index)
+        if len(index) != tensor.ndim or not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+            raise SymgradError(f"the pick for {name} needs {tensor.ndim} integer indices, got {picks[name]!r}")
+        if not all(1 <= i <= s for i, s in zip(index, tensor.shape)):
+            raise SymgradError(f"the pick {index} is outside {name}, whose shape is {tensor.shape}")
+        position = 0
+        for i, s in zip(index, tensor.shape):
+            position = position * s + i - 1
+        out[name] = position
+    return out
 
 
 def _apply_loss(graph: Graph, y: Tensor, loss) -> Tensor:

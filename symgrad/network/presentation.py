@@ -1,0 +1,444 @@
+"""What a network's document shows, as data: the forward pass layer by layer, then, from the last
+layer back, a picked element's local partials, its chain-rule sum, the upstream gradient it
+received and the layer's closed form with its lemma.
+
+Every line marked as checked has a rule registered here with its own checker, which the network
+prover runs on every line of the document:
+
+- a local partial is recomputed by SymPy from the entry's written definition (or, for an atom, is
+  the lemma's right-hand side, the lemma being proven on its own);
+- a chain-rule sum must list exactly the entries whose definitions read the element, and its value
+  must be the displayed sum of upstream × local, expanded;
+- a layer's closed form is the one the prover compared with the chain rule at every element.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy
+
+from ..core import poly
+from ..core.tensor import to_sympy
+from ..derive.derivation import Equation, Presentation, Step
+from ..derive.rules import register
+from .graph import Graph, Node, Tensor
+from .lemmas import LEMMAS
+
+L = sympy.Symbol("L")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer as the document shows it."""
+
+    index: int  # 1-based, in forward order
+    node: Node
+    forward: str  # the layer's formula on whole tensors, in LaTeX
+    lemma: str | None  # the lemma its derivative uses
+    inputs: tuple  # the tensors whose gradient the document derives through this layer
+
+
+def bold(name: str) -> str:
+    return rf"\boldsymbol{{{name}}}" if len(name) == 1 else rf"\boldsymbol{{\mathrm{{{name}}}}}"
+
+
+def grad_of(name: str) -> str:
+    return rf"\frac{{\partial L}}{{\partial {bold(name)}}}"
+
+
+FORWARD = {
+    "linear": lambda i, o, p: rf"{o} = {i[0]} {i[1]}^{{T}}" + (f" + {i[2]}" if len(i) == 3 else ""),
+    "matmul": lambda i, o, p: rf"{o} = {i[0]} {i[1]}",
+    "transpose": lambda i, o, p: rf"{o} = {i[0]}^{{T}}",
+    "sigmoid": lambda i, o, p: rf"{o} = \sigma({i[0]}) = \frac{{1}}{{1 + e^{{-{i[0]}}}}}",
+    "tanh": lambda i, o, p: rf"{o} = \tanh {i[0]}",
+    "exp": lambda i, o, p: rf"{o} = e^{{{i[0]}}}",
+    "log": lambda i, o, p: rf"{o} = \log {i[0]}",
+    "sqrt": lambda i, o, p: rf"{o} = \sqrt{{{i[0]}}}",
+    "pow": lambda i, o, p: rf"{o} = {i[0]}^{{{p['exponent']}}}",
+    "relu": lambda i, o, p: rf"{o} = \max(0, {i[0]})",
+    "leaky_relu": lambda i, o, p: rf"{o} = \max(0, {i[0]}) + {_frac(p['negative_slope'])} \min(0, {i[0]})",
+    "add": lambda i, o, p: rf"{o} = {_operands(i, p, '+')}",
+    "sub": lambda i, o, p: rf"{o} = {_operands(i, p, '-')}",
+    "mul": lambda i, o, p: f"{o} = " + _operands(i, p, r"\odot"),
+    "div": lambda i, o, p: f"{o} = " + _operands(i, p, r"\oslash"),
+    "sum": lambda i, o, p: rf"{o} = \textstyle\sum {i[0]}",
+    "mean": lambda i, o, p: rf"{o} = \operatorname{{mean}} {i[0]}",
+    "conv2d": lambda i, o, p: rf"{o} = \operatorname{{conv2d}}({', '.join(i)})",
+    "conv_transpose2d": lambda i, o, p: rf"{o} = \operatorname{{conv\_transpose2d}}({', '.join(i)})",
+    "mse_loss": lambda i, o, p: (
+        rf"{o} = \frac{{1}}{{N}} \textstyle\sum ({i[0]} - {i[1]})^{{2}}"
+        if p["reduction"] == "mean"
+        else rf"{o} = \textstyle\sum ({i[0]} - {i[1]})^{{2}}"
+    ),
+    "upstream": lambda i, o, p: rf"{o} = \textstyle\sum {i[1]} \odot {i[0]}",
+}
+
+CLOSED = {  # the closed form of dL/d(input k), in the layer's tensor names; G is dL/d(output)
+    "linear": lambda i, o, G, k: [rf"{G} {i[1]}", rf"{G}^{{T}} {i[0]}", rf"\textstyle\sum_{{\text{{rows}}}} {G}"][k],
+    "matmul": lambda i, o, G, k: [rf"{G} {i[1]}^{{T}}", rf"{i[0]}^{{T}} {G}"][k],
+    "transpose": lambda i, o, G, k: rf"{G}^{{T}}",
+    "sigmoid": lambda i, o, G, k: rf"{G} \odot {o} \odot (1 - {o})",
+    "tanh": lambda i, o, G, k: rf"{G} \odot (1 - {o} \odot {o})",
+    "exp": lambda i, o, G, k: rf"{G} \odot {o}",
+    "log": lambda i, o, G, k: rf"{G} \oslash {i[0]}",
+    "sqrt": lambda i, o, G, k: rf"{G} \oslash (2 {o})",
+    "pow": lambda i, o, G, k: rf"p\, {G} \odot {i[0]}^{{p - 1}}",
+    "relu": lambda i, o, G, k: rf"{G} \odot [{i[0]} > 0]",
+    "leaky_relu": lambda i, o, G, k: rf"{G} \odot \bigl([{i[0]} > 0] + a\,[{i[0]} \le 0]\bigr)",
+    "add": lambda i, o, G, k: rf"{G}",
+    "sub": lambda i, o, G, k: [rf"{G}", rf"-{G}"][k],
+    "mul": lambda i, o, G, k: [rf"{G} \odot {i[-1]}", rf"{G} \odot {i[0]}"][k],
+    "div": lambda i, o, G, k: [rf"{G} \oslash {i[-1]}", rf"-{G} \odot {i[0]} \oslash {i[-1]}^{{2}}"][k],
+    "sum": lambda i, o, G, k: rf"{G} \text{{, repeated over the summed dimensions}}",
+    "mean": lambda i, o, G, k: rf"\frac{{1}}{{n}} {G} \text{{, repeated over the averaged dimensions}}",
+    "conv2d": lambda i, o, G, k: [
+        rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
+        rf"\operatorname{{corr}}({i[0]}, {G})",
+        rf"\textstyle\sum_{{n,i,j}} {G}",
+    ][k],
+    "conv_transpose2d": lambda i, o, G, k: [
+        rf"\operatorname{{conv2d}}({G}, {i[1]})",
+        rf"\operatorname{{corr}}({G}, {i[0]})",
+        rf"\textstyle\sum_{{n,i,j}} {G}",
+    ][k],
+    "mse_loss": lambda i, o, G, k: [
+        rf"\tfrac{{2}}{{N}} ({i[0]} - {i[1]}) {G}",
+        rf"-\tfrac{{2}}{{N}} ({i[0]} - {i[1]}) {G}",
+    ][k],
+    "upstream": lambda i, o, G, k: [rf"{i[1]} {G}", rf"{i[0]} {G}"][k],
+}
+
+LEMMA_OF = {
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "relu": "step",
+    "leaky_relu": "step",
+    "div": "inverse",
+}
+
+
+def _frac(q) -> str:
+    return str(q.numerator) if q.denominator == 1 else rf"\tfrac{{{q.numerator}}}{{{q.denominator}}}"
+
+
+def _operands(names: tuple, params: dict, sign: str) -> str:
+    left = _frac(params["left"]) if "left" in params else names[0]
+    right = _frac(params["right"]) if "right" in params else names[-1]
+    return f"{left} {sign} {right}"
+
+
+def layers(d) -> list[Layer]:
+    graph: Graph = d.graph
+    needed = needs_gradient(d)
+    out = []
+    for k, node in enumerate(graph.nodes):
+        names = [bold(n) for n in node.inputs]
+        lemma = LEMMA_OF.get(node.op)
+        if node.op == "pow" and node.params["exponent"].denominator != 1:
+            lemma = "power"
+        if node.op == "pow" and node.params["exponent"] < 0:
+            lemma = "inverse"
+        out.append(
+            Layer(
+                k + 1,
+                node,
+                FORWARD[node.op](names, bold(node.output), node.params),
+                lemma if lemma is None or any(a.lemma == lemma for a in graph.atoms.values()) else None,
+                tuple(n for n in dict.fromkeys(node.inputs) if n in needed),
+            )
+        )
+    return out
+
+
+def needs_gradient(d) -> set:
+    """The tensors on a path from a wrt input to the loss: the document derives these."""
+    reach = set(d.wrt)
+    for node in d.graph.nodes:
+        if any(n in reach for n in node.inputs):
+            reach.add(node.output)
+    return reach
+
+
+def pick(tensor: Tensor, picks: dict) -> int:
+    """The element the document follows in a tensor: the user's pick, or the middle one."""
+    if tensor.name in picks:
+        return picks[tensor.name]
+    return sum(s // 2 * stride for s, stride in zip(tensor.shape, _strides(tensor.shape)))
+
+
+def _strides(shape: tuple) -> list:
+    out, step = [], 1
+    for size in reversed(shape):
+        out.append(step)
+        step *= size
+    return list(reversed(out))
+
+
+def symbol(graph: Graph, vid: int) -> sympy.Symbol:
+    return graph.registry.symbol(vid)
+
+
+def definition(graph: Graph, vid: int) -> sympy.Expr:
+    """An entry's definition as the document writes it: a polynomial, or f(argument)."""
+    if vid in graph.defs:
+        return to_sympy(graph.defs[vid], graph.registry, evaluate=False)
+    atom = graph.atoms[vid]
+    argument = symbol(graph, atom.argument)
+    name = {"sigmoid": "sigma", "step": "H", "inverse": None}.get(atom.lemma, atom.lemma)
+    if name is None:
+        return sympy.Pow(argument, -1, evaluate=False)
+    if atom.lemma == "power":
+        return sympy.Pow(argument, sympy.Rational(atom.parameter), evaluate=False)
+    return sympy.Function(name)(argument)
+
+
+def equations(d, picks: dict) -> dict:
+    graph: Graph = d.graph
+    eq: dict = {}
+    for layer in layers(d):
+        node, k = layer.node, layer.index
+        out = graph.tensors[node.output]
+        y = out.ids[pick(out, picks)]
+        eq[f"forward_{k}"] = Equation(
+            f"forward_{k}", (Step(symbol(graph, y), definition(graph, y), "layer definition"),)
+        )
+        eq[f"upstream_{k}"] = Equation(
+            f"upstream_{k}",
+            (
+                Step(
+                    sympy.Derivative(L, symbol(graph, y)),
+                    to_sympy(d.grads.get(y, {}), graph.registry),
+                    "upstream received",
+                ),
+            ),
+        )
+        for name in layer.inputs:
+            x_tensor = graph.tensors[name]
+            x = x_tensor.ids[pick(x_tensor, picks)]
+            eq[f"local_{k}_{name}"] = Equation(f"local_{k}_{name}", _local_steps(graph, out, x))
+            eq[f"chain_{k}_{name}"] = Equation(f"chain_{k}_{name}", _chain_steps(d, k - 1, out, x))
+            position = node.inputs.index(name)
+            G = grad_of(node.output)
+            names = [bold(n) for n in node.inputs]
+            closed = CLOSED[node.op](names, bold(node.output), G, position)
+            eq[f"closed_{k}_{name}"] = Equation(
+                f"closed_{k}_{name}",
+                (Step(sympy.Symbol(grad_of(name)), sympy.Symbol(closed), f"layer closed form {k - 1} {name}"),),
+            )
+            register(f"layer closed form {k - 1} {name}", "op", "closed form, every element", check_closed)
+    return eq
+
+
+def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:
+    """dy/dx, through the layer's internal atoms when y reads x through one."""
+    total: dict = {}
+    for u, local in graph.local_partials(y).items():
+        if u == x:
+            poly.add_into(total, local)
+        elif u in graph.atoms and graph.atoms[u].argument == x and not _has_tensor(graph, u):
+            poly.add_into(total, poly.mul(local, graph.local_partials(u).get(x, {})))
+    return total
+
+
+def _has_tensor(graph: Graph, vid: int) -> bool:
+    return any(vid in t.ids for t in graph.tensors.values())
+
+
+ALL_PARTIALS = 64  # up to this many output entries, every local partial is listed, zeros included
+SHOWN = 12  # past that, the first entries that read the element
+
+
+def _local_steps(graph: Graph, out: Tensor, x: int) -> tuple:
+    """Every entry's local partial while the output is small (zeros included, as a hand derivation
+    lists them); past that, the first few entries that read the element."""
+    xs = symbol(graph, x)
+    steps = []
+    # a document elides past twice the display limit anyway: list what it can show, the chain-rule
+    # lines after it still sum over every entry that reads the element
+    listed = out.ids if out.numel <= ALL_PARTIALS else [y for y in out.ids if reads(graph, y, x)][:SHOWN]
+    for y in listed:
+        value = local_partial(graph, y, x)
+        rule = "network local partial" if value else "network no dependence"
+        steps.append(
+            Step(sympy.Derivative(symbol(graph, y), xs), to_sympy(value, graph.registry), rule, frozenset({xs}))
+        )
+    return tuple(steps)
+
+
+def _chain_steps(d, k: int, out: Tensor, x: int) -> tuple:
+    """dL/dx through layer k: the paths, the local partials put in, the upstream values put in."""
+    graph = d.graph
+    xs = symbol(graph, x)
+    readers = [y for y in out.ids if reads(graph, y, x) and local_partial(graph, y, x)]
+    users = sum(1 for n in graph.nodes if any(x in graph.tensors[i].ids for i in n.inputs))
+    lhs = (
+        sympy.Derivative(L, xs)
+        if users == 1
+        else sympy.Symbol(rf"\left.\frac{{\partial L}}{{\partial {xs.name}}}\right|_{{\text{{layer {k + 1}}}}}")
+    )
+
+    def total(factors) -> sympy.Expr:
+        terms = [sympy.Mul(*f, evaluate=False) for f in factors]
+        return sympy.Add(*terms, evaluate=False) if terms else sympy.Integer(0)
+
+    def upstream(y: int) -> sympy.Expr:  # dL/dL is 1
+        return sympy.Integer(1) if y == d.loss_id else sympy.Derivative(L, symbol(graph, y))
+
+    paths = total((upstream(y), sympy.Derivative(symbol(graph, y), xs)) for y in readers)
+    terms = total((upstream(y), to_sympy(local_partial(graph, y, x), graph.registry)) for y in readers)
+    value = poly.add(*(poly.mul(d.grads.get(y, {}), local_partial(graph, y, x)) for y in readers))
+    register(f"network chain rule {k} {x}", "op", "chain rule", check_chain)
+    register(f"network local partials {x}", "op", "local partials", check_local_partials)
+    register(f"network upstream values {x}", "op", "upstream values put in", check_values)
+    return (
+        Step(lhs, paths, f"network chain rule {k} {x}"),
+        Step(paths, terms, f"network local partials {x}"),
+        Step(terms, to_sympy(value, graph.registry), f"network upstream values {x}"),
+    )
+
+
+# --- the checkers ---------------------------------------------------------------------------------
+
+
+def true_local(graph: Graph, y: int, x: int) -> poly.Poly:
+    """dy/dx recomputed from y's written definition, by exact polynomial differentiation (not by
+    the chain-rule engine's gradient): through the layer's own atoms (a division's reciprocal, a
+    relu's step) by their lemmas; for an atom, its lemma's right side."""
+    if y in graph.defs:
+        written = graph.defs[y]
+        total = poly.diff(written, x)
+        for u in poly.variables(written):
+            atom = graph.atoms.get(u)
+            if atom is not None and atom.argument == x and not _has_tensor(graph, u):
+                lemma = LEMMAS[atom.lemma].local_partial(u, x, atom.helper, atom.parameter)
+                poly.add_into(total, poly.mul(poly.diff(written, u), lemma))
+        return total
+    atom = graph.atoms.get(y)
+    if atom is not None and atom.argument == x:
+        return LEMMAS[atom.lemma].local_partial(y, x, atom.helper, atom.parameter)
+    return {}
+
+
+def _same(graph: Graph, p: poly.Poly, shown: sympy.Expr) -> bool:
+    """A polynomial and a displayed expression: SymPy's canonical form of one is the other."""
+    return to_sympy(p, graph.registry) == shown
+
+
+def check_local(d, step) -> str | None:
+    graph = d.graph
+    y = graph.registry.id_of(step.lhs.expr)
+    ((xs, _),) = step.lhs.variable_count
+    true = true_local(graph, y, graph.registry.id_of(xs))
+    if not _same(graph, true, step.rhs):
+        return f"d{step.lhs.expr}/d{xs} is {to_sympy(true, graph.registry)}, not {step.rhs}"
+    return None
+
+
+def reads(graph: Graph, y: int, x: int) -> bool:
+    """Whether y's written definition reads x, directly or through one of the layer's own atoms."""
+    if y in graph.defs:
+        used = poly.variables(graph.defs[y])
+        return x in used or any(
+            u in graph.atoms and graph.atoms[u].argument == x and not _has_tensor(graph, u) for u in used
+        )
+    atom = graph.atoms.get(y)
+    return atom is not None and atom.argument == x
+
+
+def check_chain(d, step) -> str | None:
+    """The sum lists exactly the entries of the layer's output whose definitions read the element."""
+    graph = d.graph
+    *_, k, x = step.rule.split(" ")
+    node = graph.nodes[int(k)]
+    xs = graph.registry.symbol(int(x))
+    expected = {y for y in graph.tensors[node.output].ids if reads(graph, y, int(x))}
+    listed = {graph.registry.id_of(t.expr) for t in step.rhs.atoms(sympy.Derivative) if t.variables[0] == xs}
+    if listed != expected:
+        return f"the chain rule lists {len(listed)} entries, but {len(expected)} read the element"
+    return None
+
+
+def _terms(expr: sympy.Expr) -> list:
+    """(upstream factor, local factor) of each term of a displayed chain-rule sum."""
+    if expr == 0:
+        return []
+    return [t.args if isinstance(t, sympy.Mul) else (sympy.Integer(1), t) for t in sympy.Add.make_args(expr)]
+
+
+def _readers_listed(d, step) -> list:
+    xs = d.graph.registry.symbol(int(step.rule.split(" ")[-1]))
+    out = []
+    for _up, local in _terms(step.lhs):
+        assert isinstance(local, sympy.Derivative) and local.variables[0] == xs
+        out.append(d.graph.registry.id_of(local.expr))
+    return out
+
+
+def check_local_partials(d, step) -> str | None:
+    """Each local partial put in is the derivative of its entry's definition."""
+    graph = d.graph
+    x = int(step.rule.split(" ")[-1])
+    readers = _readers_listed(d, step)
+    shown = _terms(step.rhs)
+    if len(shown) != len(readers):
+        return "the local partials put in do not match the paths"
+    for y, (_up, local) in zip(readers, shown):
+        if not _same(graph, true_local(graph, y, x), local):
+            return f"the local partial of {graph.registry.names[y]} put in differs from its definition's derivative"
+    return None
+
+
+def check_values(d, step) -> str | None:
+    """Upstream values put in and the sum expanded: the displayed result is Σ upstream × local."""
+    graph = d.graph
+    x = int(step.rule.split(" ")[-1])
+    readers = []
+    for up, _local in _terms(step.lhs):
+        readers.append(d.loss_id if up == 1 else graph.registry.id_of(up.variables[0]))
+    total = poly.add(*(poly.mul(d.grads.get(y, {}), true_local(graph, y, x)) for y in readers)) if readers else {}
+    if not _same(graph, total, step.rhs):
+        return "the upstream values and local partials do not sum to the displayed result"
+    return None
+
+
+def check_closed(d, step) -> str | None:
+    """The layer's closed form, computed on its own, equals the chain rule through the layer at
+    every element (the same comparison the prover makes for every layer)."""
+    graph = d.graph
+    *_, k, name = step.rule.split(" ")
+    share = d.shares.get(int(k), {})
+    values = d.closed_share(int(k))[name]
+    if any(share.get(v, {}) != value for v, value in zip(graph.tensors[name].ids, values)):
+        return f"the closed form of layer {int(k) + 1} for {name} differs from the chain rule"
+    return None
+
+
+register("layer definition", "shown", "definition")
+register("upstream received", "shown", "from the layer above")
+register("network local partial", "op", "local partial", check_local)
+register("network no dependence", "op", "does not contain it", check_local)
+
+
+def presentation(d) -> Presentation:
+    shapes = ", ".join(f"{n}: {'×'.join(map(str, s))}" for n, s in d.shapes.items())
+    ops = " → ".join(dict.fromkeys(n.op for n in d.graph.nodes))
+    return Presentation(
+        title=f"Backpropagation through {d.function}: {ops}",
+        body="network",
+        stem=f"network-{d.function}".replace("_", "-"),
+        inline={"shapes": sympy.Symbol(shapes)},
+    )
+
+
+def lemma_statement(name: str) -> str:
+    return LEMMAS[name].statement
+
+
+def all_entries(tensor: Tensor):
+    return itertools.product(*(range(s) for s in tensor.shape))
