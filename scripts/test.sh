@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-luatex lmodern fonts-dejavu-core fonts-wqy-microhei latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima)
+DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-luatex texlive-pictures lmodern fonts-dejavu-core fonts-wqy-microhei latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

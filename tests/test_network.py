@@ -340,3 +340,33 @@ def test_a_corrupted_line_of_the_document_is_caught():
     d = _derive("linear-sigmoid-mse")
     proof = corrupt(d, chain, 2, lambda s: dataclasses.replace(s, rhs=2 * s.rhs))
     assert proof.status == "refuted" and "sum to the displayed result" in proof.failed_step
+
+
+def test_a_network_document_in_every_format_with_its_graph_and_lemmas():
+    import xml.etree.ElementTree as ET
+
+    from symgrad.gallery import GALLERY
+
+    d = dict(GALLERY)["linear_sigmoid_mse"]()
+    texts = {fmt: symgrad.render(d, fmt) for fmt in ("tex", "html", "fragment", "jekyll", "md")}
+    svg = texts["html"][texts["html"].index("<svg") : texts["html"].index("</svg>") + 6]
+    root = ET.fromstring(svg)  # the figure is well-formed SVG
+    assert root.tag.endswith("svg") and len(root.findall("{http://www.w3.org/2000/svg}rect")) == len(d.tensors)
+    assert "#c62828" in svg  # the way from x to the loss, in red
+    assert r"\begin{tikzpicture}" in texts["tex"] and "<svg" in texts["md"]
+    for text in texts.values():
+        assert "sigma" in text and "closed form" in text
+    assert r"\frac{d}{du} \sigma(u) = \sigma(u)" in texts["md"]
+    assert "g_x = g_x + (g_z @ w).sum_to_size(x.shape)" in texts["md"]
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_the_generated_backward_code_matches_autograd(name):
+    from symgrad.render.network_code import validate
+
+    torch_namespace()
+    d = _derive(name)
+    result = validate(d)
+    assert result.ok, result.errors
+    assert set(result.errors) == set(d.wrt)

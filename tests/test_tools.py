@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import symgrad
+from symgrad.gallery import GALLERY as GALLERY_ENTRIES
 from symgrad.render.writer import stem
 
 from .checkers import (
@@ -472,6 +473,8 @@ LAYOUT_CASES = {
     "general": lambda: symgrad.matmul("m", "k", "n"),
     "conv2d": lambda: symgrad.conv2d((1, 3, 16, 32), (2, 3, 4, 5), stride=2, padding=1, loss="mean"),
     "conv_transpose2d": lambda: symgrad.conv_transpose2d(),
+    "network conv": lambda: dict(GALLERY_ENTRIES)["conv_leaky_relu_mean"](),
+    "network linear": lambda: dict(GALLERY_ENTRIES)["linear_sigmoid_mse"](),
 }
 
 

@@ -108,7 +108,7 @@ for _lemma in (
         lambda u: sympy.Heaviside(u, 0),
         lambda a, u, h, p: 0,
         r"\frac{d}{du} H(u) = 0 \quad (u \ne 0)",
-        convention="the step H(u) is 1 for u > 0 and 0 for u ≤ 0, and its derivative is taken as 0 "
+        convention="the step H(u) is 1 for u > 0 and 0 otherwise, and its derivative is taken as 0 "
         "everywhere, at u = 0 too, as PyTorch does for relu and leaky_relu",
     ),
 ):

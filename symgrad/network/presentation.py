@@ -198,6 +198,23 @@ def definition(graph: Graph, vid: int) -> sympy.Expr:
     return sympy.Function(name)(argument)
 
 
+def mse_definition(graph: Graph, node: Node) -> sympy.Expr:
+    """The loss as people write it, a weighted sum of squared differences, not expanded."""
+    z, t = (graph.tensors[n] for n in node.inputs)
+    squares = [
+        sympy.Pow(
+            sympy.Add(symbol(graph, a), sympy.Mul(-1, symbol(graph, b), evaluate=False), evaluate=False),
+            2,
+            evaluate=False,
+        )
+        for a, b in zip(z.ids, t.ids)
+    ]
+    total = sympy.Add(*squares, evaluate=False)
+    if node.params["reduction"] == "sum":
+        return total
+    return sympy.Mul(sympy.Rational(1, z.numel), total, evaluate=False)
+
+
 def equations(d, picks: dict) -> dict:
     graph: Graph = d.graph
     eq: dict = {}
@@ -205,9 +222,8 @@ def equations(d, picks: dict) -> dict:
         node, k = layer.node, layer.index
         out = graph.tensors[node.output]
         y = out.ids[pick(out, picks)]
-        eq[f"forward_{k}"] = Equation(
-            f"forward_{k}", (Step(symbol(graph, y), definition(graph, y), "layer definition"),)
-        )
+        shown = mse_definition(graph, node) if node.op == "mse_loss" else definition(graph, y)
+        eq[f"forward_{k}"] = Equation(f"forward_{k}", (Step(symbol(graph, y), shown, "layer definition"),))
         eq[f"upstream_{k}"] = Equation(
             f"upstream_{k}",
             (
@@ -427,7 +443,7 @@ register("network no dependence", "op", "does not contain it", check_local)
 
 def presentation(d) -> Presentation:
     shapes = ", ".join(f"{n}: {'×'.join(map(str, s))}" for n, s in d.shapes.items())
-    ops = " → ".join(dict.fromkeys(n.op for n in d.graph.nodes))
+    ops = ", ".join(dict.fromkeys(n.op.replace("_", " ") for n in d.graph.nodes))
     return Presentation(
         title=f"Backpropagation through {d.function}: {ops}",
         body="network",

@@ -79,6 +79,24 @@ class NetworkDerivation:
         return list(self.graph.inputs)
 
     @property
+    def lemmas(self) -> list:
+        return sorted({atom.lemma for atom in self.graph.atoms.values()})
+
+    @property
+    def shapes_text(self) -> str:
+        return ", ".join(f"{n} ({' × '.join(map(str, s))})" for n, s in self.shapes.items())
+
+    @property
+    def loss_text(self) -> str:
+        if self.loss is None:
+            return f"the function returns the loss, {self.graph.nodes[-1].output}"
+        if not self.loss.has_value:
+            return (
+                f"the loss of its output {self.output} is left generic: dL/d{self.output} is a tensor of free symbols"
+            )
+        return f"the loss is the {self.loss.name} of its output {self.output}"
+
+    @property
     def layers(self) -> list:
         from .presentation import layers
 

@@ -386,6 +386,39 @@ class Document:
     def code(self, lib: str) -> str:
         return "\n".join(backward_lines(self.d, lib))
 
+    def figure(self) -> str:
+        """A network's computation graph: TikZ for TeX, inline SVG for the others."""
+        from .figure import svg, tikz
+
+        return tikz(self.d) if FAMILY[self.fmt] == "tex" else svg(self.d)
+
+    def network_code(self) -> str:
+        """A network's forward pass, then its backward pass from the closed forms, in PyTorch."""
+        from .network_code import backward_lines as network_backward
+        from .network_code import forward_lines
+
+        return "\n".join(["# forward", *forward_lines(self.d), "", "# backward", *network_backward(self.d)])
+
+    def grad_name(self, name: str) -> str:
+        from ..network.presentation import grad_of
+
+        return grad_of(name)
+
+    def bold(self, name: str) -> str:
+        from ..network.presentation import bold
+
+        return bold(name)
+
+    def lemma(self, name: str) -> str:
+        from ..network.lemmas import LEMMAS
+
+        return LEMMAS[name].statement
+
+    def convention(self, name: str) -> str:
+        from ..network.lemmas import LEMMAS
+
+        return LEMMAS[name].convention
+
     @property
     def sympy_version(self) -> str:
         return sympy.__version__
