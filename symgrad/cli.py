@@ -56,6 +56,20 @@ def build_parser() -> Parser:
         spec.arguments(command)
         add_output_options(command)
         command.set_defaults(spec=spec)
+    network = sub.add_parser(
+        "derive", help="derive, prove and write a network's backward pass from its forward function", allow_abbrev=False
+    )
+    network.add_argument("target", help="the forward function, as path/to/model.py:function")
+    network.add_argument(
+        "--shape", action="append", default=[], metavar="NAME=AxBx...", help="an argument's shape (repeat for each)"
+    )
+    network.add_argument("--wrt", help="comma-separated inputs to differentiate (default all)")
+    network.add_argument("--loss", default="mean", help="for a function that returns a tensor: mean, sum or generic")
+    network.add_argument(
+        "--pick", action="append", default=[], metavar="NAME=I,J,...", help="the element a tensor's sections follow"
+    )
+    add_output_options(network)
+    network.set_defaults(spec=None)
     gallery = sub.add_parser("gallery", help="regenerate the committed examples")
     gallery.add_argument("--out", default="output", help="gallery folder (default output)")
     return parser
@@ -126,6 +140,10 @@ def main(argv=None) -> int:
             for path in build(args.out):
                 print(path)
             return 0
+        if args.command == "derive":
+            from .network_cli import derive_network
+
+            return publish(derive_network(args), args)
         spec = args.spec
         with Progress(spec.terms(args)) as progress:
             progress.stage("derive")
@@ -143,14 +161,22 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
     if args.title is not None and not args.title.strip():
         raise SymgradError("the title must not be empty")
     general = isinstance(d, GeneralDerivation)
+    network = not isinstance(d, (Derivation, GeneralDerivation))
     if general and (args.emit_code or args.validate):
         raise SymgradError("--emit-code and --validate need concrete sizes")
     if args.emit_code:
         check_library(args.emit_code)
+        if network and args.emit_code != "torch":
+            raise SymgradError("a network's code is written for torch: use --emit-code torch")
     progress.stage("prove")
     proof = d.prove()
     out = args.out or f"output/{stem(d)}"
-    validation = validate(d) if args.validate else None
+    if network:
+        from .network_cli import emit_network, validate_network
+
+        validation = validate_network(d) if args.validate else None
+    else:
+        validation = validate(d) if args.validate else None
     paths = []
     progress.stage("render")
     if args.format or (args.out and not args.emit_code):
@@ -170,7 +196,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
             validation=validation,
         )
     if args.emit_code:
-        paths += emit(d, args.emit_code, out)
+        paths += emit_network(d, out) if network else emit(d, args.emit_code, out)
     if not args.json:
         for path in paths:
             print(path)
@@ -179,7 +205,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
         if validation:
             print(validation)
     if args.json:
-        data = summary(d, proof)
+        data = network_summary(d, proof) if network else summary(d, proof)
         if validation:
             data["validation"] = {
                 "reference": validation.reference,
@@ -189,6 +215,18 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
             }
         print(json.dumps(data, indent=2))
     return 0 if proof.ok and (validation is None or validation.ok) else 1
+
+
+def network_summary(d, proof) -> dict:
+    return {
+        "network": d.function,
+        "shapes": {n: list(s) for n, s in d.shapes.items()},
+        "wrt": list(d.wrt),
+        "loss": None if d.loss is None else d.loss.name,
+        "layers": [node.op for node in d.graph.nodes],
+        "lemmas": d.lemmas,
+        "proof": {"ok": proof.ok, "status": proof.status, "elements": proof.elements, "steps": proof.steps},
+    }
 
 
 def summary(d: Derivation, proof) -> dict:
@@ -239,6 +277,9 @@ def nested(array):
 
 
 def text_summary(d: Derivation, proof) -> str:
+    if not isinstance(d, (Derivation, GeneralDerivation)):  # a network
+        layers = " → ".join(node.op for node in d.graph.nodes)
+        return f"{d.function}: {layers}; {d.shapes_text}\n{proof}"
     if isinstance(d, GeneralDerivation):
         m, k, n = d.sizes.values()
         lines = [f"{d.op} for every size: A {m}×{k}, B {k}×{n}, loss {d.loss}"]

@@ -4,6 +4,7 @@ is wrong."""
 
 from __future__ import annotations
 
+import json
 import types
 from fractions import Fraction
 
@@ -370,3 +371,84 @@ def test_the_generated_backward_code_matches_autograd(name):
     result = validate(d)
     assert result.ok, result.errors
     assert set(result.errors) == set(d.wrt)
+
+
+MODEL = """
+import symgrad.functional as F
+
+
+def net(x, w, b, t):
+    z = F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), 0.02, name="z")
+    return F.mse_loss(z, t)
+
+
+def broken(x):
+    return x.softmax(0)
+"""
+
+
+def _cli(*args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_the_command_line_derives_a_network_from_a_file(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL)
+    shapes = ["--shape", "x=2x3x6x7", "--shape", "w=2x3x3x3", "--shape", "b=2", "--shape", "t=2x2x3x4"]
+    done = _cli(
+        "derive",
+        "model.py:net",
+        *shapes,
+        "--wrt",
+        "x,w,b",
+        "--format",
+        "md,html",
+        "--out",
+        "out",
+        "--pick",
+        "x=1,2,3,4",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["network-net.html", "network-net.md"]
+    assert "x_{1,2,3,4}" in (tmp_path / "out" / "network-net.md").read_text()
+    done = _cli("derive", "model.py:net", *shapes, "--json", cwd=tmp_path)
+    data = json.loads(done.stdout)
+    assert data["proof"]["status"] == "proven" and data["layers"] == ["conv2d", "leaky_relu", "mse_loss"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["model.py:nope", "--shape", "x=2"], "has no function 'nope'"),
+        (["missing.py:net", "--shape", "x=2"], "no Python file"),
+        (["model.py:broken", "--shape", "x=2"], ".softmax"),
+        (["model.py:broken", "--shape", "x=2x0"], "size below 1"),
+        (["model.py:net", "--shape", "x=2.5"], "NAME=AxBx"),
+        (["model.py:net", "--shape", "x=2"], "missing: w, b, t"),
+        (["model.py", "--shape", "x=2"], "path/to/model.py:function"),
+        (
+            [
+                "model.py:net",
+                "--shape",
+                "x=1x1x3x3",
+                "--shape",
+                "w=1x1x1x1",
+                "--shape",
+                "b=1",
+                "--shape",
+                "t=1x1x3x3",
+                "--pick",
+                "x=1,1,4,1",
+            ],
+            "outside x",
+        ),
+    ],
+)
+def test_the_command_line_refuses_bad_networks_in_one_line(tmp_path, args, message):
+    (tmp_path / "model.py").write_text(MODEL)
+    done = _cli("derive", *args, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr

@@ -174,6 +174,13 @@ class NetworkValidation:
     errors: dict
     ok: bool
 
+    def __str__(self) -> str:
+        verdict = "agree" if self.ok else "DISAGREE"
+        return (
+            f"validation: the generated backward pass and {self.reference} {verdict} in float64 on seeded random "
+            f"inputs; largest difference {self.figures} (tolerance {self.tolerance:.0e})"
+        )
+
 
 def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
     """Run the forward and backward lines in float64 on seeded random inputs and compare every

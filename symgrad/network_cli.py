@@ -1,0 +1,88 @@
+"""The command line's network path: load a forward function from a file, read shapes and picks,
+derive; and a network's code, written and validated."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+from .core.errors import SymgradError
+from .render.writer import atomic_write, make_folder
+
+
+def load_function(target: str):
+    """path/to/model.py:function, imported as a module of its own."""
+    path, _, name = target.rpartition(":")
+    if not path or not name.isidentifier():
+        raise SymgradError(f"the forward function is given as path/to/model.py:function, got {target!r}")
+    file = Path(path)
+    if not file.is_file() or file.suffix != ".py":
+        raise SymgradError(f"no Python file at {path}")
+    spec = importlib.util.spec_from_file_location(f"symgrad_model_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise SymgradError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SymgradError:
+        raise
+    except Exception as exc:  # the user's file: any failure becomes one line
+        raise SymgradError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise SymgradError(f"{path} has no function {name!r}")
+    return fn
+
+
+def _pairs(items: list, what: str, pattern: str, split: str) -> dict:
+    out = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.isidentifier() or not re.fullmatch(pattern, value):
+            raise SymgradError(f"--{what} takes NAME={'AxBx...' if split == 'x' else 'I,J,...'}, got {item!r}")
+        if name in out:
+            raise SymgradError(f"--{what} gives {name} twice")
+        out[name] = tuple(int(v) for v in value.split(split))
+    return out
+
+
+def derive_network(args):
+    from . import derive
+
+    fn = load_function(args.target)
+    shapes = _pairs(args.shape, "shape", r"[0-9]{1,6}(x[0-9]{1,6})*", "x")
+    picks = _pairs(args.pick, "pick", r"[0-9]{1,6}(,[0-9]{1,6})*", ",")
+    wrt = None if args.wrt is None else tuple(w.strip() for w in args.wrt.split(",") if w.strip())
+    return derive(fn, wrt=wrt, loss=args.loss, max_terms=args.max_terms, picks=picks, **shapes)
+
+
+def emit_network(d, out) -> list[Path]:
+    from .render.network_code import backward_lines, forward_lines
+
+    folder = make_folder(out)
+    path = folder / f"{d.presentation.stem}_backward.py"
+    text = "\n".join(
+        [
+            f'"""The forward and backward passes of {d.function}, written by symgrad from the proven closed forms."""',
+            "",
+            "import torch",
+            "",
+            "",
+            f"def forward_backward({', '.join(d.graph.inputs)}):",
+            *(f"    {line}" for line in forward_lines(d)),
+            *(f"    {line}" for line in backward_lines(d)),
+            f"    return {d.graph.nodes[-1].output}, {{{', '.join(f'{n!r}: g_{n}' for n in d.wrt)}}}",
+            "",
+        ]
+    )
+    atomic_write(path, text)
+    return [path]
+
+
+def validate_network(d):
+    from .render.network_code import validate
+
+    return validate(d)
