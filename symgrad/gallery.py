@@ -22,7 +22,7 @@ def linear_sigmoid_mse(x, w, b, t):
 
 def _network(fn, **shapes):
     def make():
-        from . import derive
+        from .network.trace import derive_network as derive
 
         return derive(fn, **shapes)
 

@@ -92,8 +92,9 @@ CLOSED = {  # the closed form of dL/d(input k), in the layer's tensor names; G i
     "sub": lambda i, o, G, k: [rf"{G}", rf"-{G}"][k],
     "mul": lambda i, o, G, k: [rf"{G} \odot {i[-1]}", rf"{G} \odot {i[0]}"][k],
     "div": lambda i, o, G, k: [rf"{G} \oslash {i[-1]}", rf"-{G} \odot {i[0]} \oslash {i[-1]}^{{2}}"][k],
-    "sum": lambda i, o, G, k: rf"{G} \text{{, repeated over the summed dimensions}}",
-    "mean": lambda i, o, G, k: rf"\frac{{1}}{{n}} {G} \text{{, repeated over the averaged dimensions}}",
+    # 1 is a tensor of ones shaped like the input: the upstream repeated over the reduced dimensions
+    "sum": lambda i, o, G, k: rf"{G}\, \mathbf{{1}}",
+    "mean": lambda i, o, G, k: rf"\tfrac{{1}}{{n}}\, {G}\, \mathbf{{1}}",
     "conv2d": lambda i, o, G, k: [
         rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
         rf"\operatorname{{corr}}({i[0]}, {G})",
@@ -209,10 +210,11 @@ def mse_definition(graph: Graph, node: Node) -> sympy.Expr:
         )
         for a, b in zip(z.ids, t.ids)
     ]
-    total = sympy.Add(*squares, evaluate=False)
     if node.params["reduction"] == "sum":
-        return total
-    return sympy.Mul(sympy.Rational(1, z.numel), total, evaluate=False)
+        return sympy.Add(*squares, evaluate=False)
+    # each square weighted, so that a narrow page can wrap the sum between its terms
+    weight = sympy.Rational(1, z.numel)
+    return sympy.Add(*(sympy.Mul(weight, q, evaluate=False) for q in squares), evaluate=False)
 
 
 def equations(d, picks: dict) -> dict:

@@ -27,7 +27,7 @@ class Box:
 def layout(d) -> tuple[list[Box], list[tuple[str, str]], int, int]:
     """Boxes and arrows, and the drawing's width and height in px."""
     graph = d.graph
-    depth = {name: 0 for name in graph.inputs}
+    depth = dict.fromkeys(graph.inputs, 0)
     made_by = {}
     arrows = []
     for node in graph.nodes:
@@ -116,15 +116,16 @@ def _tex(text: str) -> str:
 
 
 def tikz(d) -> str:
-    boxes, arrows, width, height = layout(d)
+    boxes, arrows, _width, _height = layout(d)
     scale = 0.018  # cm per px: the widest graphs stay inside the text block
     hot = {b.name for b in boxes if b.hot}
-    lines = [r"\begin{tikzpicture}[x=%.3fcm, y=-%.3fcm]" % (scale, scale)]
+    lines = [rf"\begin{{tikzpicture}}[x={scale:.3f}cm, y=-{scale:.3f}cm]"]
     for box in boxes:
         style = "draw=red!75!black, very thick" if box.hot else "draw=black!60"
         shape = _shape(box.shape).replace("×", r"$\times$")
         lines.append(
-            rf"\node[{style}, rounded corners, minimum width={BOX_W * scale:.2f}cm, minimum height={BOX_H * scale:.2f}cm, "
+            rf"\node[{style}, rounded corners, minimum width={BOX_W * scale:.2f}cm, "
+            rf"minimum height={BOX_H * scale:.2f}cm, "
             rf"align=center, font=\small] ({box.name}) at ({box.x + BOX_W / 2:.0f}, {box.y + BOX_H / 2:.0f}) "
             rf"{{{_tex(box.name)} ({shape})\\ \scriptsize\textsf{{{_tex(box.label)}}}}};"
         )

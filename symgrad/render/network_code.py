@@ -88,8 +88,9 @@ def backward_lines(d) -> list[str]:
     return lines
 
 
-def _shares(node) -> list[tuple[str, str]]:
-    i, o, p, op = list(node.inputs), node.output, node.params, node.op
+def _shares(node) -> list[tuple[str, str]]:  # (tensor read, its share)
+    i: list[str] = list(node.inputs)
+    o, p, op = node.output, node.params, node.op
     g = f"g_{o}"
     if op in ("add", "sub", "mul", "div"):
         a = i.pop(0) if "left" not in p else None
@@ -103,7 +104,7 @@ def _shares(node) -> list[tuple[str, str]]:
             "div": (f"{g} / {bv}", f"-{g} * {av} / {bv} ** 2"),
         }[op]
         return [(n, e) for n, e in zip((a, b), rules) if n is not None]
-    x = i[0] if i else None
+    x = i[0] if i else ""
     if op == "sigmoid":
         return [(x, f"{g} * {o} * (1 - {o})")]
     if op == "tanh":
@@ -201,11 +202,11 @@ def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
         ):
             value = value.abs() + 0.5  # the domain of a logarithm or a root
         env[name] = value.requires_grad_(name in d.wrt)
-    exec("\n".join(forward_lines(d)), env)  # noqa: S102  (our own generated lines)
+    exec("\n".join(forward_lines(d)), env)  # our own generated lines
     loss = env[d.graph.nodes[-1].output]
     loss.backward()
     with torch.no_grad():
-        exec("\n".join(backward_lines(d)), env)  # noqa: S102
+        exec("\n".join(backward_lines(d)), env)
     errors = {name: float((env[f"g_{name}"] - env[name].grad).abs().max()) for name in d.wrt}
     figure = max(errors.values()) if errors else 0.0
     return NetworkValidation(
