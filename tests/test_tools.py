@@ -452,7 +452,8 @@ def layout_problems(page) -> dict:
     """What a reader would see wrong in the equation boxes of a typeset page: a box that scrolls
     vertically, one wider than the column that holds no matrix (only an explicit matrix may be,
     and then it scrolls instead of being clipped), a continuation line whose "=" is more than
-    2 px off the first line's, a rule label run into its formula, or a MathJax error."""
+    2 px off the first line's, a rule label run into its formula, a MathJax error, or a page wider
+    than the window (a figure that does not shrink, say)."""
     boxes = page.evaluate(LAYOUT)
     assert boxes, "no equation boxes"
     assert any(len(b["equals"]) > 1 for b in boxes), "no equals sign found: the check would pass vacuously"
@@ -464,6 +465,8 @@ def layout_problems(page) -> dict:
         "labels": [b["id"] for b in boxes if not b["labelsApart"]],
         "errors": [b["id"] for b in boxes if b["errors"]],
     }
+    page_width = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    problems["page"] = [f"the page is {page_width} px wider than the window"] if page_width > 1 else []
     return {k: v for k, v in problems.items() if v}
 
 
@@ -485,6 +488,7 @@ LAYOUT_CASES = {
         (".equation .lines { display: block; } .equation .lines > p { display: flex; }", 1200, "equals"),
         (".rule { margin-left: 0 !important; }", 1200, "labels"),
         (".equation { overflow: visible; }", 400, "clipped"),
+        (".equation { overflow: visible; }", 400, "page"),
         (".equation mjx-container { display: inline; } .equation { max-height: 3rem; }", 1200, "vertical"),
     ],
 )
