@@ -452,3 +452,15 @@ def test_the_command_line_refuses_bad_networks_in_one_line(tmp_path, args, messa
     done = _cli("derive", *args, cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", ["conv_leaky_relu_mean", "linear_sigmoid_mse"])
+def test_the_gallery_networks_are_proven_and_their_code_validated(name):
+    from symgrad.gallery import GALLERY
+    from symgrad.render.network_code import validate
+
+    torch_namespace()
+    d = dict(GALLERY)[name]()
+    assert d.prove().ok
+    assert validate(d).ok
