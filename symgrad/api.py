@@ -13,6 +13,7 @@ from .ops.conv2d import conv2d
 from .ops.conv_transpose2d import conv_transpose2d
 from .ops.matmul import matmul
 from .prove.claims import check
+from .prove.network import equivalent
 from .render.documents import render
 from .render.writer import write
 
@@ -26,6 +27,7 @@ __all__ = [
     "conv2d",
     "conv_transpose2d",
     "derive",
+    "equivalent",
     "matmul",
     "render",
     "write",

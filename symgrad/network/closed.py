@@ -38,6 +38,7 @@ FORMULAS = {
     "sum": r"\bar{X} = \bar{Y} \text{ broadcast back over the summed dimensions}",
     "mean": r"\bar{X} = \bar{Y} / n \text{ broadcast back over the averaged dimensions}",
     "transpose": r"\bar{X} = \bar{Y}^{T}",
+    "reshape": r"\bar{X} = \bar{Y} \text{ in } X\text{'s shape}",
     "matmul": r"\bar{A} = \bar{Y} B^{T},\ \bar{B} = A^{T} \bar{Y}",
     "linear": r"\bar{X} = \bar{Y} W,\ \bar{W} = \bar{Y}^{T} X,\ \bar{b} = \textstyle\sum_{\text{rows}} \bar{Y}",
     "conv2d": r"\bar{X} = \operatorname{conv\_transpose2d}(\bar{Y}, W),\ "
@@ -87,6 +88,9 @@ def backward(graph: Graph, node: Node, G: list) -> dict[str, list]:
                 position = position * size + i
             result.append(poly.scale(G[position], weight))
         return {x.name: result}
+    if op == "reshape":
+        (x,) = ins
+        return {x.name: list(G)}
     if op == "transpose":
         (x,) = ins
         rows, cols = x.shape

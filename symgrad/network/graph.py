@@ -139,6 +139,7 @@ class Graph:
         self.tensors: dict[str, Tensor] = {}
         self.nodes: list[Node] = []
         self.inputs: list[str] = []
+        self.constants: dict[str, tuple] = {}
         self.max_terms = max_terms
         self.terms = 0
         self._helpers: dict[tuple, int] = {}
@@ -176,6 +177,15 @@ class Graph:
     def input(self, name: str, shape: tuple) -> Tensor:
         tensor = self.new_tensor(name, shape)
         self.inputs.append(name)
+        return tensor
+
+    def constant(self, name: str, shape: tuple, values: list) -> Tensor:
+        """A tensor of fixed numbers (a one-hot mask of class indices, say): not an input, never
+        differentiated."""
+        tensor = self.new_tensor(name, shape)
+        for vid, value in zip(tensor.ids, values):
+            self.define(vid, poly.const(value))
+        self.constants[name] = tuple(values)
         return tensor
 
     def define(self, vid: int, definition: poly.Poly) -> None:

@@ -391,3 +391,172 @@ def mse_loss(input, target, reduction="mean", name=None) -> Tensor:
         poly.add_into(total, poly.scale(poly.mul(difference, difference), weight))
     graph.define(out.ids[0], total)
     return out
+
+
+# --- layers built from the ones above (their backward passes follow from those layers') ----------
+
+
+def _axis(x: Tensor, dim, op: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise SymgradError(f"{op}: dim must be an integer, got {dim!r}")
+    if not -x.ndim <= dim < x.ndim:
+        raise SymgradError(f"{op}: dim {dim} is out of range for a tensor of {x.ndim} dimensions")
+    return dim % x.ndim
+
+
+def _sub_name(name, part: str):
+    return None if name is None else f"{name}_{part}"
+
+
+def softmax(x, dim, name=None) -> Tensor:
+    """exp(x) / Σ exp(x) along dim. (PyTorch subtracts the maximum first for floating point;
+    exactly, the result is the same.)"""
+    x = _check_tensor(x, "softmax")
+    d = _axis(x, dim, "softmax")
+    e = exp(x, name=_sub_name(name, "exp"))
+    return div(e, sum(e, d, keepdim=True, name=_sub_name(name, "sum")), name=name)
+
+
+def log_softmax(x, dim, name=None) -> Tensor:
+    """x − log Σ exp(x) along dim."""
+    x = _check_tensor(x, "log_softmax")
+    d = _axis(x, dim, "log_softmax")
+    total = sum(exp(x, name=_sub_name(name, "exp")), d, keepdim=True, name=_sub_name(name, "sum"))
+    return sub(x, log(total, name=_sub_name(name, "lse")), name=name)
+
+
+def _reduction(value: Tensor, reduction: str, op: str, count: int | None = None, name=None) -> Tensor:
+    if reduction == "mean":
+        return div(sum(value), count, name=name) if count is not None else mean(value, name=name)
+    if reduction == "sum":
+        return sum(value, name=name)
+    raise SymgradError(f"{op}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+def nll_loss(input, target, reduction="mean", name=None) -> Tensor:
+    """−input[n, target[n]], averaged or summed; ``input`` is N×C log-probabilities and ``target``
+    N class indices (0-based, as PyTorch takes them: a list of integers, fixed, not differentiated)."""
+    input = _check_tensor(input, "nll_loss")
+    if input.ndim != 2:
+        raise SymgradError(f"nll_loss: the input must be N×C, got shape {input.shape}")
+    n, c = input.shape
+    if isinstance(target, Tensor):
+        raise SymgradError(
+            "nll_loss: class-index targets are integers, given as a list (probability targets: cross_entropy)"
+        )
+    if not isinstance(target, (list, tuple)) or len(target) != n:
+        raise SymgradError(f"nll_loss: the target must be a list of {n} class indices")
+    for t in target:
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < c:
+            raise SymgradError(f"nll_loss: a class index must be an integer in 0..{c - 1}, got {t!r}")
+    mask = [[0] * c for _ in range(n)]
+    for row, t in enumerate(target):
+        mask[row][t] = 1
+    graph = input.graph
+    onehot = graph.constant(
+        _sub_name(name, "onehot") or graph.fresh_name("onehot"), (n, c), [v for r in mask for v in r]
+    )
+    picked = mul(input, onehot)
+    return mul(_reduction(picked, reduction, "nll_loss", count=n if reduction == "mean" else None), -1, name=name)
+
+
+def cross_entropy(input, target, reduction="mean", name=None) -> Tensor:
+    """PyTorch's cross_entropy over N×C logits: class indices (a list of integers) or class
+    probabilities (a tensor of the network, N×C)."""
+    input = _check_tensor(input, "cross_entropy")
+    logp = log_softmax(input, 1, name=_sub_name(name, "logp"))
+    if isinstance(target, Tensor):
+        if target.shape != input.shape:
+            raise SymgradError(f"cross_entropy: probability targets must have the logits' shape {input.shape}")
+        n = input.shape[0]
+        total = _reduction(mul(logp, target), reduction, "cross_entropy", count=n if reduction == "mean" else None)
+        return mul(total, -1, name=name)
+    return nll_loss(logp, target, reduction, name=name)
+
+
+def _normalize(x: Tensor, dims: tuple, eps, name, op: str) -> Tensor:
+    e = exact(eps, f"{op}: eps")
+    if e < 0:
+        raise SymgradError(f"{op}: eps must not be negative, got {eps!r}")
+    mu = mean(x, dims, keepdim=True, name=_sub_name(name, "mean"))
+    centred = sub(x, mu, name=_sub_name(name, "centred"))
+    var = mean(mul(centred, centred), dims, keepdim=True, name=_sub_name(name, "var"))  # biased, as PyTorch trains
+    std = sqrt(add(var, e) if e else var, name=_sub_name(name, "std"))
+    return div(centred, std, name=_sub_name(name, "xhat"))
+
+
+def batch_norm(x, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
+    """Training-mode batch normalization: statistics over every dim but 1 (the channels), the
+    biased variance; ``weight`` and ``bias`` have one entry per channel."""
+    x = _check_tensor(x, "batch_norm")
+    if x.ndim < 2:
+        raise SymgradError(f"batch_norm: the input needs a channel dimension, got shape {x.shape}")
+    dims = tuple(d for d in range(x.ndim) if d != 1)
+    xhat = _normalize(x, dims, eps, name, "batch_norm")
+    channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return _affine(xhat, weight, bias, channel, name, "batch_norm")
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
+    """Normalization over the last dims (``normalized_shape``), with an elementwise affine."""
+    x = _check_tensor(x, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or tuple(x.shape[-len(shape) :]) != shape:
+        raise SymgradError(f"layer_norm: normalized_shape {shape} must be the last dims of {x.shape}")
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    xhat = _normalize(x, dims, eps, name, "layer_norm")
+    return _affine(xhat, weight, bias, shape, name, "layer_norm")
+
+
+def _affine(xhat: Tensor, weight, bias, shape: tuple, name, op: str) -> Tensor:
+    out = xhat
+    for role, t in (("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        t = _check_tensor(t, op, role)
+        expected = tuple(s for s in shape if s != 1) if op == "batch_norm" else shape
+        if t.shape != expected:
+            raise SymgradError(f"{op}: the {role} must have shape {expected}, got {t.shape}")
+    if weight is not None:
+        w = weight if op == "layer_norm" else reshape(weight, shape, name=_sub_name(name, "weight"))
+        out = mul(out, w, name=None if bias is not None else name)
+    if bias is not None:
+        b = bias if op == "layer_norm" else reshape(bias, shape, name=_sub_name(name, "bias"))
+        out = add(out, b, name=name)
+    return out
+
+
+def reshape(x, shape, name=None) -> Tensor:
+    x = _check_tensor(x, "reshape")
+    shape = tuple(shape)
+    n = 1
+    for s in shape:
+        n *= s
+    if n != x.numel:
+        raise SymgradError(f"reshape: {x.shape} has {x.numel} entries, {shape} has {n}")
+    out = _out(x.graph, "reshape", (x,), shape, name, "reshape")
+    for vid, source_id in zip(out.ids, x.ids):
+        x.graph.define(vid, poly.var(source_id))
+    return out
+
+
+def scaled_dot_product_attention(q, k, v, name=None) -> Tensor:
+    """softmax(q·kᵀ/√d)·v for 2-D q (Lq×d), k (Lk×d) and v (Lk×dv), without mask or dropout."""
+    q, k, v = (_check_tensor(t, "scaled_dot_product_attention", r) for t, r in ((q, "query"), (k, "key"), (v, "value")))
+    if q.ndim != 2 or k.ndim != 2 or v.ndim != 2 or q.shape[1] != k.shape[1] or k.shape[0] != v.shape[0]:
+        raise SymgradError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit")
+    d = q.shape[1]
+    scores = matmul(q, transpose(k), name=_sub_name(name, "qk"))
+    s = _scale_root(scores, d, name)
+    p = softmax(s, 1, name=_sub_name(name, "p"))
+    return matmul(p, v, name=name)
+
+
+def _scale_root(scores: Tensor, d: int, name) -> Tensor:
+    """scores / √d: exact for a square d; otherwise a division by the atom √d of a constant."""
+    r = int(d**0.5)
+    if r * r == d:
+        return div(scores, r, name=_sub_name(name, "s"))
+    graph = scores.graph
+    dim = graph.constant(graph.fresh_name("d"), (), [d])
+    return div(scores, sqrt(dim), name=_sub_name(name, "s"))

@@ -456,6 +456,7 @@ def claim_tensors(d) -> dict:
 
 _ALLOWED = (
     ast.Expression,
+    ast.Tuple,
     ast.BinOp,
     ast.UnaryOp,
     ast.Name,
@@ -487,7 +488,7 @@ def read_claim(text: str, names: dict):
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise SymgradError(f"claim: {type(node).__name__} is not allowed in a claim")
-        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, int)):
+        if isinstance(node, ast.Constant) and not isinstance(node.value, int):  # ints, and True/False for keepdim
             raise SymgradError(f"claim: only whole numbers may appear (write 5/2, not 2.5), got {node.value!r}")
         if isinstance(node, ast.Attribute) and node.attr not in ("T", "sum", "mean"):
             raise SymgradError(f"claim: .{node.attr} is not allowed (only .T, .sum and .mean)")
@@ -505,6 +506,8 @@ def _eval(node, names):
         return names[node.id]
     if isinstance(node, ast.Constant):
         return node.value
+    if isinstance(node, ast.Tuple):
+        return tuple(_eval(e, names) for e in node.elts)
     if isinstance(node, ast.UnaryOp):
         value = _eval(node.operand, names)
         return -value if isinstance(node.op, ast.USub) else value
@@ -542,26 +545,48 @@ def _eval(node, names):
     return getattr(left, ops[type(node.op)])(right)
 
 
-def check(d, name: str, claim) -> Proof:
-    """Prove or refute that ``claim`` is dL/d(name); the claim is a string or a function of the
-    network's tensors (a dict: each tensor by its name, dL/d(it) under d<name>)."""
-    tensor = d.tensor(name)
-    names = claim_tensors(d)
+def _form(d, claim, names: dict, shape: tuple) -> tuple:
+    """A claimed gradient as a ClaimTensor of the given shape, and its text."""
     if isinstance(claim, str):
-        got = read_claim(claim, names)
-        text = claim
+        got, text = read_claim(claim, names), claim
     elif callable(claim):
-        got = claim(names)
-        text = getattr(claim, "__name__", "claim")
+        got, text = claim(names), getattr(claim, "__name__", "claim")
     else:
         raise SymgradError(f"a claim is a string or a function, got {type(claim).__name__}")
     if not isinstance(got, ClaimTensor):
         got = ClaimTensor(d.graph, (), [poly.const(_number(got))])
-    if got.shape != tensor.shape:
-        if _numel(got.shape) == 1 and not tensor.shape:
+    if got.shape != shape:
+        if _numel(got.shape) == 1 and not shape:
             got = ClaimTensor(d.graph, (), got.entries)
         else:
-            raise SymgradError(f"the claim has shape {got.shape}, but dL/d{name} has shape {tensor.shape}")
+            raise SymgradError(f"the claim has shape {got.shape}, but the gradient has shape {shape}")
+    return got, text
+
+
+def equivalent(d, name: str, form_a, form_b) -> Proof:
+    """Prove that two claimed forms of dL/d(name) are equal, or refute it at a point; each form is
+    a string or a function, as for ``check``. Nothing is said about whether either is dL/d(name)."""
+    tensor = d.tensor(name)
+    names = claim_tensors(d)
+    a, text_a = _form(d, form_a, names, tensor.shape)
+    b, text_b = _form(d, form_b, names, tensor.shape)
+    comparer = Comparer(d.graph)
+    pending = [
+        (f"the two forms of dL/d{name}", tensor, i, p, q)
+        for i, (p, q) in enumerate(zip(a.entries, b.entries))
+        if not comparer.equal(p, q)
+    ]
+    if not pending:
+        n = len(a.entries)
+        return Proof("proven", checked=n, elements=n, claims=((name, f"{text_a} == {text_b}"),))
+    return _verdict(d, comparer, pending, len(a.entries), 0)
+
+
+def check(d, name: str, claim) -> Proof:
+    """Prove or refute that ``claim`` is dL/d(name); the claim is a string or a function of the
+    network's tensors (a dict: each tensor by its name, dL/d(it) under d<name>)."""
+    tensor = d.tensor(name)
+    got, text = _form(d, claim, claim_tensors(d), tensor.shape)
     comparer = Comparer(d.graph)
     derived = d.gradient(name)
     pending = [

@@ -23,7 +23,10 @@ def _operand(node, role: str, names: list) -> str:
 
 
 def forward_lines(d) -> list[str]:
-    lines = []
+    lines = [
+        f"{name} = torch.tensor({list(values)}, dtype=torch.float64).reshape({d.graph.tensors[name].shape})"
+        for name, values in d.graph.constants.items()
+    ]
     for node in d.graph.nodes:
         i, o, p = list(node.inputs), node.output, node.params
         if node.op in ("add", "sub", "mul", "div"):
@@ -40,6 +43,8 @@ def forward_lines(d) -> list[str]:
             expr = f"{i[0]}.{node.op}(dim={p['dims']}, keepdim={p['keepdim']})" if p["dims"] else f"{i[0]}.{node.op}()"
         elif node.op == "transpose":
             expr = f"{i[0]}.T"
+        elif node.op == "reshape":
+            expr = f"{i[0]}.reshape({d.graph.tensors[o].shape})"
         elif node.op == "matmul":
             expr = f"{i[0]} @ {i[1]}"
         elif node.op == "linear":
@@ -129,6 +134,8 @@ def _shares(node) -> list[tuple[str, str]]:  # (tensor read, its share)
         return [(x, f"{grow}.expand_as({x}){scale}")]
     if op == "transpose":
         return [(x, f"{g}.T")]
+    if op == "reshape":
+        return [(x, f"{g}.reshape({x}.shape)")]
     if op == "matmul":
         return [(i[0], f"{g} @ {i[1]}.T"), (i[1], f"{i[0]}.T @ {g}")]
     if op == "linear":

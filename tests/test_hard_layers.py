@@ -1,0 +1,208 @@
+"""Softmax, cross-entropy, BatchNorm, LayerNorm and attention, built from the exact layers: checked
+against PyTorch autograd in float64, their compact closed forms proven, and ``equivalent``
+settling whether two forms of a gradient are equal."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+import symgrad
+import symgrad.functional as SF
+from symgrad.prove.network import evaluate, values_at
+
+
+def agree(d, build_torch, shapes, positive=(), seed=0):
+    torch = pytest.importorskip("torch")
+    gen = torch.Generator().manual_seed(seed)
+    inputs = {n: torch.randn(*s, generator=gen, dtype=torch.float64) for n, s in shapes.items()}
+    for n in positive:
+        inputs[n] = inputs[n].abs() + 0.5
+    for value in inputs.values():
+        value.requires_grad_(True)
+    build_torch(torch)(*inputs.values()).backward()
+    given = {
+        vid: Fraction(v) for n, t in inputs.items() for vid, v in zip(d.tensor(n).ids, t.detach().flatten().tolist())
+    }
+    values = values_at(d.graph, given)
+    for name in shapes:
+        ours = [float(evaluate(p, values)) for p in d.gradient(name)]
+        assert ours == pytest.approx(inputs[name].grad.flatten().tolist(), rel=1e-9, abs=1e-12), name
+
+
+CASES = {
+    "softmax": (
+        lambda F: lambda x, w: (F.softmax(x, 1) * w).sum(),
+        lambda torch: lambda x, w: (torch.softmax(x, 1) * w).sum(),
+        dict(x=(2, 3), w=(2, 3)),
+    ),
+    "log_softmax dim 0": (
+        lambda F: lambda x, w: (F.log_softmax(x, 0) * w).sum(),
+        lambda torch: lambda x, w: (torch.log_softmax(x, 0) * w).sum(),
+        dict(x=(3, 2), w=(3, 2)),
+    ),
+    "cross_entropy, class indices, mean": (
+        lambda F: lambda x: F.cross_entropy(x, [2, 0, 1]),
+        lambda torch: lambda x: torch.nn.functional.cross_entropy(x, torch.tensor([2, 0, 1])),
+        dict(x=(3, 4)),
+    ),
+    "cross_entropy, probabilities, sum": (
+        lambda F: lambda x, t: F.cross_entropy(x, t, reduction="sum"),
+        lambda torch: lambda x, t: torch.nn.functional.cross_entropy(x, t, reduction="sum"),
+        dict(x=(2, 3), t=(2, 3)),
+    ),
+    "nll_loss of log_softmax": (
+        lambda F: lambda x: F.nll_loss(F.log_softmax(x, 1), [1, 1]),
+        lambda torch: lambda x: torch.nn.functional.nll_loss(torch.log_softmax(x, 1), torch.tensor([1, 1])),
+        dict(x=(2, 3)),
+    ),
+    "batch_norm eps 1e-5": (
+        lambda F: lambda x, w, b: (F.batch_norm(x, w, b, eps=1e-5) * F.sigmoid(x)).sum(),
+        lambda torch: (
+            lambda x, w, b: (
+                torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-5) * torch.sigmoid(x)
+            ).sum()
+        ),
+        dict(x=(3, 2, 2), w=(2,), b=(2,)),
+    ),
+    # PyTorch refuses eps = 0 in training-mode batch_norm; layer_norm takes it, below
+    "batch_norm eps 1e-3, 4-D": (
+        lambda F: lambda x, w, b: (F.batch_norm(x, w, b, eps=1e-3) ** 3).sum(),
+        lambda torch: (
+            lambda x, w, b: (torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-3) ** 3).sum()
+        ),
+        dict(x=(2, 3, 2, 2), w=(3,), b=(3,)),
+    ),
+    "layer_norm": (
+        lambda F: lambda x, w, b: (F.layer_norm(x, 3, w, b, eps=0) ** 3).sum(),
+        lambda torch: lambda x, w, b: (torch.nn.functional.layer_norm(x, (3,), w, b, eps=0) ** 3).sum(),
+        dict(x=(2, 3), w=(3,), b=(3,)),
+    ),
+    "attention 2 queries, 4 keys": (
+        lambda F: lambda q, k, v: (F.scaled_dot_product_attention(q, k, v) ** 2).sum(),
+        lambda torch: lambda q, k, v: (torch.nn.functional.scaled_dot_product_attention(q, k, v) ** 2).sum(),
+        dict(q=(2, 3), k=(4, 3), v=(4, 2)),
+    ),
+    "attention, d = 4": (
+        lambda F: lambda q, k, v: (F.scaled_dot_product_attention(q, k, v) ** 2).sum(),
+        lambda torch: lambda q, k, v: (torch.nn.functional.scaled_dot_product_attention(q, k, v) ** 2).sum(),
+        dict(q=(3, 4), k=(2, 4), v=(2, 2)),
+    ),
+}
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_hard_layer_agrees_with_torch_autograd(name):
+    build, build_torch, shapes = CASES[name]
+    d = symgrad.derive(build(SF), **shapes)
+    assert d.prove().ok
+    for seed in (0, 1):
+        agree(d, build_torch, shapes, seed=seed)
+
+
+def bn_network():
+    def net(x, w, b, t):
+        return SF.mse_loss(SF.sigmoid(SF.batch_norm(x, w, b, eps=0, name="bn")), t)
+
+    return symgrad.derive(net, x=(3, 2, 4), w=(2,), b=(2,), t=(3, 2, 4))
+
+
+COMPACT = (
+    "bn_weight / bn_std * (dbn - dbn.mean((0, 2), keepdim=True) - bn_xhat * (dbn * bn_xhat).mean((0, 2), keepdim=True))"
+)
+
+
+def test_the_batch_norm_compact_closed_form_is_proven_and_its_slips_refuted():
+    d = bn_network()
+    assert symgrad.check(d, "x", COMPACT).ok
+    assert symgrad.check(d, "w", "(dbn * bn_xhat).sum((0, 2))").ok
+    assert symgrad.check(d, "b", "dbn.sum((0, 2))").ok
+    for slip in (
+        COMPACT.replace(" - dbn.mean((0, 2), keepdim=True)", ""),  # a term dropped
+        COMPACT.replace("bn_xhat * (dbn", "2 * bn_xhat * (dbn"),  # a factor altered
+        COMPACT.replace("bn_weight / bn_std", "bn_weight * bn_std"),
+    ):
+        assert symgrad.check(d, "x", slip).status == "refuted", slip
+
+
+def test_equivalent_forms_of_the_batch_norm_gradient():
+    d = bn_network()
+    # by the intermediates: dL/dx = dx̂/σ + dvar·2(x − μ)/N + dμ/N, N = 12 entries per channel
+    via_mu_var = (
+        "dbn_xhat / bn_std + 2 * dbn_var * bn_centred / 12 + (-(dbn_xhat / bn_std).sum((0, 2), keepdim=True)) / 12"
+    )
+    # the term dvar·dvar/dμ that some derivations add and others leave out: it is zero
+    with_zero_term = via_mu_var + " + dbn_var * (-2 * bn_centred).mean((0, 2), keepdim=True) / 12"
+    assert symgrad.equivalent(d, "x", via_mu_var, with_zero_term).ok
+    assert symgrad.equivalent(d, "x", COMPACT, via_mu_var).ok
+    assert symgrad.check(d, "x", via_mu_var).ok
+    # mean(dy·x̂)·mean(x̂) is zero too: mean(x̂) vanishes exactly
+    zero = " + (dbn * bn_xhat).mean((0, 2), keepdim=True) * bn_xhat.mean((0, 2), keepdim=True)"
+    assert symgrad.equivalent(d, "x", COMPACT, COMPACT + zero).ok
+    refuted = symgrad.equivalent(d, "x", COMPACT, COMPACT + " + dbn.mean((0, 2), keepdim=True)")
+    assert refuted.status == "refuted" and refuted.counterexample is not None
+
+
+def test_softmax_and_cross_entropy_closed_forms():
+    def classifier(x, w, b):
+        return SF.cross_entropy(SF.linear(x, w, b, name="z"), [2, 0], name="L")
+
+    d = symgrad.derive(classifier, x=(2, 3), w=(4, 3), b=(4,))
+    assert d.prove().ok
+    p = "L_logp_exp / L_logp_sum"  # softmax(z): the exponentials over their row sums
+    onehot = "L_onehot"
+    assert symgrad.check(d, "z", f"({p} - {onehot}) / 2").ok
+    assert symgrad.check(d, "z", f"({onehot} - {p}) / 2").status == "refuted"
+    assert symgrad.equivalent(d, "z", f"({p} - {onehot}) / 2", "dz").ok
+
+    def soft(x, g):
+        return (SF.softmax(x, 1, name="p") * g).sum()
+
+    s = symgrad.derive(soft, x=(2, 3), g=(2, 3))
+    assert symgrad.check(s, "x", "p * (g - (g * p).sum(1, keepdim=True))").ok
+    assert symgrad.check(s, "x", "p * g").status == "refuted"
+
+
+def test_attention_backward_and_the_rowsum_identity():
+    def head(q, k, v, g):
+        return (SF.scaled_dot_product_attention(q, k, v, name="o") * g).sum()
+
+    d = symgrad.derive(head, q=(2, 4), k=(3, 4), v=(3, 2), g=(2, 2))
+    assert d.prove().ok
+    assert symgrad.check(d, "v", "o_p.T @ do").ok  # dV = Pᵀ·dO
+    assert symgrad.check(d, "o_p", "do @ v.T").ok  # dP = dO·Vᵀ
+    assert symgrad.check(d, "q", "do_s @ k / 2").ok  # dQ = dS·K/√d, d = 4
+    assert symgrad.check(d, "k", "do_s.T @ q / 2").ok  # dK = dSᵀ·Q/√d
+    assert symgrad.check(d, "k", "do_s.T @ q").status == "refuted"  # the 1/√d left out
+    # rowsum(dP ⊙ P) = rowsum(dO ⊙ O), which fast attention kernels rely on
+    rows = "0 * o_p"  # broadcasts a row sum to P's shape
+    assert symgrad.equivalent(
+        d, "o_p", f"(do_p * o_p).sum(1, keepdim=True) + {rows}", f"(do * o).sum(1, keepdim=True) + {rows}"
+    ).ok
+    assert (
+        symgrad.equivalent(
+            d, "o_p", f"(do_p * o_p).sum(1, keepdim=True) + {rows}", f"(do * o).sum(0).sum() + {rows}"
+        ).status
+        == "refuted"
+    )
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: symgrad.derive(lambda x: SF.cross_entropy(x, [3, 0]), x=(2, 3)), "class index"),
+        (lambda: symgrad.derive(lambda x: SF.cross_entropy(x, [0]), x=(2, 3)), "list of 2"),
+        (lambda: symgrad.derive(lambda x: SF.softmax(x, 2), x=(2, 3)), "out of range"),
+        (lambda: symgrad.derive(lambda x: SF.layer_norm(x, 2), x=(2, 3)), "last dims"),
+        (lambda: symgrad.derive(lambda x: SF.batch_norm(x, eps=-1).sum(), x=(2, 3)), "not be negative"),
+        (
+            lambda: symgrad.derive(lambda q, k: SF.scaled_dot_product_attention(q, k, k), q=(2, 3), k=(2, 4)),
+            "do not fit",
+        ),
+    ],
+)
+def test_bad_hard_layers_get_one_clear_error(call, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        call()
