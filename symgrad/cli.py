@@ -68,6 +68,12 @@ def build_parser() -> Parser:
     network.add_argument(
         "--pick", action="append", default=[], metavar="NAME=I,J,...", help="the element a tensor's sections follow"
     )
+    network.add_argument(
+        "--equivalent",
+        nargs=3,
+        metavar=("NAME", "FORM_A", "FORM_B"),
+        help="prove two forms of dL/dNAME equal, or refute it (exit 1), e.g. x 'dz @ w' '(dz @ w) * 1'",
+    )
     add_output_options(network)
     network.set_defaults(spec=None)
     gallery = sub.add_parser("gallery", help="regenerate the committed examples")
@@ -141,9 +147,12 @@ def main(argv=None) -> int:
                 print(path)
             return 0
         if args.command == "derive":
-            from .network_cli import derive_network
+            from .network_cli import derive_network, equivalent_forms
 
-            return publish(derive_network(args), args)
+            d = derive_network(args)
+            if args.equivalent:
+                return equivalent_forms(d, *args.equivalent)
+            return publish(d, args)
         spec = args.spec
         with Progress(spec.terms(args)) as progress:
             progress.stage("derive")

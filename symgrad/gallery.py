@@ -20,6 +20,25 @@ def linear_sigmoid_mse(x, w, b, t):
     return F.mse_loss(F.sigmoid(F.linear(x, w, b, name="z"), name="s"), t)
 
 
+def batch_norm_sigmoid_mse(x, w, b, t):
+    """BatchNorm (training mode) → Sigmoid → MSE, as the series' BatchNorm post derives it."""
+    return F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=1e-5, name="bn"), name="s"), t)
+
+
+def linear_softmax_cross_entropy(x, w, b):
+    """A linear classifier with softmax cross-entropy, for the classes 3 and 1."""
+    return F.cross_entropy(F.linear(x, w, b, name="z"), [2, 0], name="L")
+
+
+def layer_norm_tanh_sum(x, w, b):
+    return F.tanh(F.layer_norm(x, 3, w, b, eps=1e-5, name="ln"), name="h")
+
+
+def attention_head(q, k, v, t):
+    """One attention head, 2 queries and 3 keys: softmax(q·kᵀ/√d)·v, then the MSE to a target."""
+    return F.mse_loss(F.scaled_dot_product_attention(q, k, v, name="o"), t)
+
+
 def _network(fn, **shapes):
     def make():
         from .network.trace import derive_network as derive
@@ -32,6 +51,10 @@ def _network(fn, **shapes):
 NETWORKS = (
     _network(conv_leaky_relu_mean, x=(1, 2, 4, 5), w=(2, 2, 3, 3), b=(2,), loss="mean"),
     _network(linear_sigmoid_mse, x=(2, 3), w=(2, 3), b=(2,), t=(2, 2)),
+    _network(batch_norm_sigmoid_mse, x=(2, 2, 2), w=(2,), b=(2,), t=(2, 2, 2)),
+    _network(linear_softmax_cross_entropy, x=(2, 3), w=(3, 3), b=(3,)),
+    _network(layer_norm_tanh_sum, x=(2, 3), w=(3,), b=(3,), loss="sum"),
+    _network(attention_head, q=(2, 4), k=(3, 4), v=(3, 2), t=(2, 2)),
 )
 
 # every op's examples, in the registry's order, then the networks

@@ -86,3 +86,15 @@ def validate_network(d):
     from .render.network_code import validate
 
     return validate(d)
+
+
+def equivalent_forms(d, name: str, form_a: str, form_b: str) -> int:
+    """Print whether two forms of dL/d(name) are equal; exit status 0 when proven, 1 otherwise."""
+    from .prove.network import equivalent
+
+    proof = equivalent(d, name, form_a, form_b)
+    if proof.ok:
+        print(f"proven: the two forms of dL/d{name} are equal at every element ({proof.elements})")
+    else:
+        print(proof)
+    return 0 if proof.ok else 1

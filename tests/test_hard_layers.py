@@ -206,3 +206,25 @@ def test_attention_backward_and_the_rowsum_identity():
 def test_bad_hard_layers_get_one_clear_error(call, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         call()
+
+
+BN_MODEL = """
+import symgrad.functional as F
+
+
+def net(x, w, b, t):
+    return F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=0, name="bn")), t)
+"""
+
+
+def test_the_command_line_settles_whether_two_forms_are_equal(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "bn.py").write_text(BN_MODEL)
+    base = [sys.executable, "-m", "symgrad", "derive", "bn.py:net", "--shape", "x=3x2x4", "--shape", "w=2"]
+    base += ["--shape", "b=2", "--shape", "t=3x2x4", "--equivalent", "x"]
+    same = subprocess.run([*base, COMPACT, "dx"], capture_output=True, text=True, cwd=tmp_path)
+    assert same.returncode == 0 and same.stdout.startswith("proven"), same.stderr
+    flipped = subprocess.run([*base, "dx", "(-dx)"], capture_output=True, text=True, cwd=tmp_path)
+    assert flipped.returncode == 1 and flipped.stdout.startswith("refuted")

@@ -165,7 +165,7 @@ class Graph:
             raise SymgradError(f"a tensor's name must be a Python identifier, got {name!r}")
         shape = tuple(shape)
         commas = len(shape) > 2 or any(s >= 10 for s in shape)
-        letter = name if len(name) == 1 else rf"\mathrm{{{name}}}"
+        letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
         ids = tuple(
             self.registry.new(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter)
             for index in itertools.product(*(range(s) for s in shape))

@@ -41,7 +41,7 @@ class Layer:
 
 
 def bold(name: str) -> str:
-    return rf"\boldsymbol{{{name}}}" if len(name) == 1 else rf"\boldsymbol{{\mathrm{{{name}}}}}"
+    return rf"\boldsymbol{{{name}}}" if len(name) == 1 else rf"\boldsymbol{{\mathrm{{{name}}}}}".replace("_", r"\_")
 
 
 def grad_of(name: str) -> str:

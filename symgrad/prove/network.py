@@ -269,7 +269,9 @@ def _scope(d) -> str:
     return "every upstream gradient" if d.loss is not None and not d.loss.has_value else ""
 
 
-def _verdict(d, comparer: Comparer, pending: list, elements: int, steps: int) -> Proof:
+def _verdict(
+    d, comparer: Comparer, pending: list, elements: int, steps: int, sides=("the chain rule", "the claim")
+) -> Proof:
     for what, tensor, position, derived, claimed in pending:
         found = comparer.differ_at(derived, claimed)
         if found is not None:
@@ -278,7 +280,7 @@ def _verdict(d, comparer: Comparer, pending: list, elements: int, steps: int) ->
                 checked=elements + steps,
                 elements=elements,
                 steps=steps,
-                counterexample=_counterexample(d, tensor, position, derived, claimed, found, what),
+                counterexample=_counterexample(d, tensor, position, derived, claimed, found, what, sides),
             )
     what, tensor, position, *_ = pending[0]
     return Proof(
@@ -294,7 +296,7 @@ def _index(tensor: Tensor, position: int) -> tuple:
     return tuple(i + 1 for i in tensor.index(position)) if tensor.shape else ()
 
 
-def _counterexample(d, tensor, position, derived, claimed, found, what) -> Counterexample:
+def _counterexample(d, tensor, position, derived, claimed, found, what, sides) -> Counterexample:
     _values, given, x, y = found
     registry = d.graph.registry
     shown = sorted(given.items())[:6]
@@ -305,7 +307,7 @@ def _counterexample(d, tensor, position, derived, claimed, found, what) -> Count
         registry.symbol(tensor.ids[position]),
         to_sympy(derived, registry),
         to_sympy(claimed, registry),
-        note=f"{what}; at {at} the chain rule gives {mpmath.nstr(x, 12)} and the claim {mpmath.nstr(y, 12)}",
+        note=f"{what}; at {at} {sides[0]} gives {mpmath.nstr(x, 12)} and {sides[1]} {mpmath.nstr(y, 12)}",
     )
 
 
@@ -579,7 +581,7 @@ def equivalent(d, name: str, form_a, form_b) -> Proof:
     if not pending:
         n = len(a.entries)
         return Proof("proven", checked=n, elements=n, claims=((name, f"{text_a} == {text_b}"),))
-    return _verdict(d, comparer, pending, len(a.entries), 0)
+    return _verdict(d, comparer, pending, len(a.entries), 0, ("the first form", "the second"))
 
 
 def check(d, name: str, claim) -> Proof:

@@ -11,6 +11,8 @@ import html
 from dataclasses import dataclass
 
 BOX_W, BOX_H, COL, ROW, PAD = 128, 40, 176, 62, 16
+MAX_COLUMNS = 4  # deeper graphs are drawn top to bottom
+DOWN = 86  # the step between levels when they are rows: room for a box and its arrow
 RED, GREY = "#c62828", "#555555"
 
 
@@ -27,7 +29,7 @@ class Box:
 def layout(d) -> tuple[list[Box], list[tuple[str, str]], int, int]:
     """Boxes and arrows, and the drawing's width and height in px."""
     graph = d.graph
-    depth = dict.fromkeys(graph.inputs, 0)
+    depth = dict.fromkeys([*graph.inputs, *graph.constants], 0)
     made_by = {}
     arrows = []
     for node in graph.nodes:
@@ -42,22 +44,27 @@ def layout(d) -> tuple[list[Box], list[tuple[str, str]], int, int]:
     for name in depth:
         columns.setdefault(depth[name], []).append(name)
     tallest = max(len(c) for c in columns.values())
+    # a deep network reads top to bottom (each level a row), so that it fits a page's width
+    across = len(columns) <= MAX_COLUMNS
     boxes = []
     for col, names in sorted(columns.items()):
-        top = (tallest - len(names)) * ROW // 2
+        offset = (tallest - len(names)) * (ROW if across else COL) // 2
         for row, name in enumerate(names):
+            along, side = col * COL, offset + row * ROW
+            if not across:
+                along, side = col * DOWN, offset + row * COL
             boxes.append(
                 Box(
                     name,
-                    made_by.get(name, "input"),
+                    made_by.get(name, "constant" if name in graph.constants else "input"),
                     graph.tensors[name].shape,
-                    PAD + col * COL,
-                    PAD + top + row * ROW,
+                    PAD + (along if across else side),
+                    PAD + (side if across else along),
                     name in hot,
                 )
             )
-    width = PAD * 2 + (len(columns) - 1) * COL + BOX_W
-    height = PAD * 2 + (tallest - 1) * ROW + BOX_H
+    width = max(b.x for b in boxes) + BOX_W + PAD
+    height = max(b.y for b in boxes) + BOX_H + PAD
     return (
         boxes,
         [(a, b) for a, b in arrows if a in hot and b in hot]
@@ -89,8 +96,12 @@ def svg(d) -> str:
     for a, b in arrows:
         s, t = at[a], at[b]
         colour, kind = (RED, "hot") if a in hot and b in hot else (GREY, "cold")
+        if t.x > s.x + BOX_W:  # left to right
+            x1, y1, x2, y2 = s.x + BOX_W, s.y + BOX_H // 2, t.x - 2, t.y + BOX_H // 2
+        else:  # top to bottom
+            x1, y1, x2, y2 = s.x + BOX_W // 2, s.y + BOX_H, t.x + BOX_W // 2, t.y - 2
         parts.append(
-            f'<line x1="{s.x + BOX_W}" y1="{s.y + BOX_H // 2}" x2="{t.x - 2}" y2="{t.y + BOX_H // 2}" '
+            f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
             f'stroke="{colour}" stroke-width="{2 if kind == "hot" else 1.2}" marker-end="url(#arrow-{kind})"/>'
         )
     for box in boxes:
