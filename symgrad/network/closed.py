@@ -20,7 +20,7 @@ from ..core.tensor import PolyTensor
 from ..ops.conv2d import BiasGrad, Conv2dWeight, ConvTranspose2d
 from ..ops.conv_transpose2d import Conv2dForward, TransposeWeightGrad, transposed_geometry
 from .graph import Graph, Node, Tensor
-from .layers import source
+from .layers import reduction_targets, source
 
 FORMULAS = {
     "add": r"\bar{A} = \bar{Y},\ \bar{B} = \bar{Y} \text{ (summed over broadcast dimensions)}",
@@ -76,17 +76,8 @@ def backward(graph: Graph, node: Node, G: list) -> dict[str, list]:
         (x,) = ins
         dims = node.params["dims"]
         weight = Fraction(1) if op == "sum" else Fraction(1, _count(x.shape, dims))
-        result = []
-        for index in itertools.product(*(range(s) for s in x.shape)):
-            kept = (
-                [0 if d in dims else i for d, i in enumerate(index)]
-                if node.params["keepdim"]
-                else [i for d, i in enumerate(index) if d not in dims]
-            )
-            position = 0
-            for size, i in zip(out.shape, kept):
-                position = position * size + i
-            result.append(poly.scale(G[position], weight))
+        targets = reduction_targets(x.shape, dims, node.params["keepdim"])
+        result = [poly.scale(G[target], weight) for target in targets]
         return {x.name: result}
     if op == "reshape":
         (x,) = ins

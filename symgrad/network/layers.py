@@ -217,31 +217,45 @@ def _dims(x: Tensor, dim, op: str) -> tuple:
     return tuple(sorted(set(out)))
 
 
+def reduction_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
+    """The shape a sum or mean over ``dims`` leaves."""
+    if keepdim:
+        return tuple(1 if d in dims else s for d, s in enumerate(shape))
+    return tuple(s for d, s in enumerate(shape) if d not in dims)
+
+
+def reduction_targets(shape: tuple, dims: tuple, keepdim: bool) -> list:
+    """For each entry of a tensor of ``shape`` (row-major), the position of the reduced entry it
+    adds into."""
+    out_shape = reduction_shape(shape, dims, keepdim)
+    targets = []
+    for index in itertools.product(*(range(s) for s in shape)):
+        kept = (
+            [0 if d in dims else i for d, i in enumerate(index)]
+            if keepdim
+            else [i for d, i in enumerate(index) if d not in dims]
+        )
+        target = 0
+        for size, i in zip(out_shape, kept):
+            target = target * size + i
+        targets.append(target)
+    return targets
+
+
 def _reduce(op: str, x, dim, keepdim, weight_of, name=None) -> Tensor:
     x = _check_tensor(x, op)
     dims = _dims(x, dim, op)
     graph = x.graph
-    shape = (
-        tuple(1 if d in dims else s for d, s in enumerate(x.shape))
-        if keepdim
-        else tuple(s for d, s in enumerate(x.shape) if d not in dims)
-    )
     count = 1
     for d in dims:
         count *= x.shape[d]
-    weight = weight_of(count)
-    out = _out(graph, op, (x,), shape, name, op, dims=dims, keepdim=bool(keepdim))
+    weight = poly._tidy(weight_of(count))
+    out = _out(
+        graph, op, (x,), reduction_shape(x.shape, dims, bool(keepdim)), name, op, dims=dims, keepdim=bool(keepdim)
+    )
     sums: list = [dict() for _ in range(out.numel)]
-    for position, index in enumerate(itertools.product(*(range(s) for s in x.shape))):
-        kept = (
-            tuple(0 if d in dims else i for d, i in enumerate(index))
-            if keepdim
-            else tuple(i for d, i in enumerate(index) if d not in dims)
-        )
-        target = 0
-        for size, i in zip(shape, kept):
-            target = target * size + i
-        poly.add_into(sums[target], {(x.ids[position],): poly._tidy(weight)})
+    for vid, target in zip(x.ids, reduction_targets(x.shape, dims, bool(keepdim))):
+        poly.add_into(sums[target], {(vid,): weight})
     for vid, definition in zip(out.ids, sums):
         graph.define(vid, definition)
     return out

@@ -26,7 +26,7 @@ from ..derive.derivation import SERVICES, Counterexample, Proof
 from ..derive.rules import rule
 from ..network.closed import backward
 from ..network.graph import Graph, Tensor
-from ..network.layers import broadcast_shape, source
+from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
 from ..network.lemmas import LEMMAS, Lemma
 
 DIGITS = 60
@@ -413,30 +413,16 @@ def _broadcast(a: ClaimTensor, b: ClaimTensor, op) -> ClaimTensor:
 
 
 def _reduce(x: ClaimTensor, dim, keepdim, mean: bool) -> ClaimTensor:
-    import itertools
-
     ndim = len(x.shape)
     dims = tuple(range(ndim)) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
     dims = tuple(sorted({d % ndim for d in dims})) if ndim else ()
-    shape = (
-        tuple(1 if d in dims else s for d, s in enumerate(x.shape))
-        if keepdim
-        else tuple(s for d, s in enumerate(x.shape) if d not in dims)
-    )
+    shape = reduction_shape(x.shape, dims, bool(keepdim))
     count = 1
     for d in dims:
         count *= x.shape[d]
     out: list = [dict() for _ in range(max(1, _numel(shape)))]
-    for position, index in enumerate(itertools.product(*(range(s) for s in x.shape))):
-        kept = (
-            [0 if d in dims else i for d, i in enumerate(index)]
-            if keepdim
-            else [i for d, i in enumerate(index) if d not in dims]
-        )
-        target = 0
-        for size, i in zip(shape, kept):
-            target = target * size + i
-        poly.add_into(out[target], poly.scale(x.entries[position], Fraction(1, count) if mean else 1))
+    for entry, target in zip(x.entries, reduction_targets(x.shape, dims, bool(keepdim))):
+        poly.add_into(out[target], poly.scale(entry, Fraction(1, count) if mean else 1))
     return ClaimTensor(x.graph, shape, out)
 
 
