@@ -4,7 +4,7 @@
 for each tensor the layer reads, the layer's share of dL/d(tensor) computed by the formula people
 implement (G ⊙ s ⊙ (1 − s) for a sigmoid, G·W for a linear layer's input, a transposed convolution
 for conv2d's), never by the chain rule. The prover compares every entry with the element-wise
-chain rule through the same layer. ``FORMULAS`` says each formula in LaTeX for the documents.
+chain rule through the same layer; ``symgrad.network.presentation`` writes each in LaTeX.
 """
 
 from __future__ import annotations
@@ -21,33 +21,6 @@ from ..ops.conv2d import BiasGrad, Conv2dWeight, ConvTranspose2d
 from ..ops.conv_transpose2d import Conv2dForward, TransposeWeightGrad, transposed_geometry
 from .graph import Graph, Node, Tensor
 from .layers import reduction_targets, source
-
-FORMULAS = {
-    "add": r"\bar{A} = \bar{Y},\ \bar{B} = \bar{Y} \text{ (summed over broadcast dimensions)}",
-    "sub": r"\bar{A} = \bar{Y},\ \bar{B} = -\bar{Y} \text{ (summed over broadcast dimensions)}",
-    "mul": r"\bar{A} = \bar{Y} \odot B,\ \bar{B} = \bar{Y} \odot A",
-    "div": r"\bar{A} = \bar{Y} \oslash B,\ \bar{B} = -\bar{Y} \odot A \oslash B^{2}",
-    "exp": r"\bar{X} = \bar{Y} \odot Y",
-    "log": r"\bar{X} = \bar{Y} \oslash X",
-    "sqrt": r"\bar{X} = \bar{Y} \oslash (2 Y)",
-    "sigmoid": r"\bar{X} = \bar{Y} \odot Y \odot (1 - Y)",
-    "tanh": r"\bar{X} = \bar{Y} \odot (1 - Y^{2})",
-    "pow": r"\bar{X} = \bar{Y} \odot p\, X^{p-1}",
-    "relu": r"\bar{X} = \bar{Y} \odot [X > 0]",
-    "leaky_relu": r"\bar{X} = \bar{Y} \odot \bigl([X > 0] + a\,[X \le 0]\bigr)",
-    "sum": r"\bar{X} = \bar{Y} \text{ broadcast back over the summed dimensions}",
-    "mean": r"\bar{X} = \bar{Y} / n \text{ broadcast back over the averaged dimensions}",
-    "transpose": r"\bar{X} = \bar{Y}^{T}",
-    "reshape": r"\bar{X} = \bar{Y} \text{ in } X\text{'s shape}",
-    "matmul": r"\bar{A} = \bar{Y} B^{T},\ \bar{B} = A^{T} \bar{Y}",
-    "linear": r"\bar{X} = \bar{Y} W,\ \bar{W} = \bar{Y}^{T} X,\ \bar{b} = \textstyle\sum_{\text{rows}} \bar{Y}",
-    "conv2d": r"\bar{X} = \operatorname{conv\_transpose2d}(\bar{Y}, W),\ "
-    r"\bar{W} = \operatorname{corr}(X, \bar{Y}),\ \bar{b} = \textstyle\sum_{n,i,j} \bar{Y}",
-    "conv_transpose2d": r"\bar{X} = \operatorname{conv2d}(\bar{Y}, W),\ "
-    r"\bar{W} = \operatorname{corr}(\bar{Y}, X)^{T},\ \bar{b} = \textstyle\sum_{n,i,j} \bar{Y}",
-    "mse_loss": r"\bar{Z} = \frac{2}{N}\,(Z - T)\,\bar{L}",
-    "upstream": r"\bar{Y} = G\,\bar{L}",
-}
 
 
 def _v(vid: int) -> poly.Poly:

@@ -16,7 +16,6 @@ difference is only ever reported after it is confirmed numerically (``symgrad.pr
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 
 from ..core import poly
@@ -282,7 +281,3 @@ class Graph:
                     poly.add_into(share.setdefault(w, {}), c)
                 continue
             poly.add_into(share.setdefault(u, {}), term)
-
-
-def numel(shape: tuple) -> int:
-    return math.prod(shape)

@@ -14,7 +14,6 @@ prover runs on every line of the document:
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import sympy
@@ -446,19 +445,9 @@ register("network no dependence", "op", "does not contain it", check_local)
 
 
 def presentation(d) -> Presentation:
-    shapes = ", ".join(f"{n}: {'×'.join(map(str, s))}" for n, s in d.shapes.items())
     ops = ", ".join(dict.fromkeys(n.op.replace("_", " ") for n in d.graph.nodes))
     return Presentation(
         title=f"Backpropagation through {d.function}: {ops}",
         body="network",
         stem=f"network-{d.function}".replace("_", "-"),
-        inline={"shapes": sympy.Symbol(shapes)},
     )
-
-
-def lemma_statement(name: str) -> str:
-    return LEMMAS[name].statement
-
-
-def all_entries(tensor: Tensor):
-    return itertools.product(*(range(s) for s in tensor.shape))
