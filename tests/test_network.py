@@ -465,3 +465,18 @@ def test_the_gallery_networks_are_proven_and_their_code_validated(name):
     d = dict(GALLERY)[name]()
     assert d.prove().ok
     assert validate(d).ok
+
+
+def test_a_layers_displayed_closed_form_names_every_place_it_reads_a_tensor():
+    """x * x reads x twice, 2 * b reads a constant, b + X is broadcast: the formula the document
+    shows says so (the shares themselves are checked by the proof)."""
+    from symgrad.network.presentation import closed_latex
+
+    d = symgrad.derive(lambda x, b: (x * x + b * 2 - 3 / x).sum(), x=(2, 3), b=(3,))
+    shown = {(n.op, name): closed_latex(d.graph, n, name) for n in d.graph.nodes for name in dict.fromkeys(n.inputs)}
+    square = shown[("mul", "x")]
+    assert square.count(r"\odot \boldsymbol{x}") == 2 and " + " in square
+    assert shown[("mul", "b")].endswith(r"\odot 2")
+    assert r"\sum_{\text{broadcast}}" in shown[("add", "mul2")]
+    assert shown[("div", "x")].startswith("-") and r"\odot 3 \oslash \boldsymbol{x}^{2}" in shown[("div", "x")]
+    assert d.prove().ok

@@ -89,10 +89,6 @@ CLOSED = {  # the closed form of dL/d(input k), in the layer's tensor names; G i
     "pow": lambda i, o, G, k: rf"p\, {G} \odot {i[0]}^{{p - 1}}",
     "relu": lambda i, o, G, k: rf"{G} \odot [{i[0]} > 0]",
     "leaky_relu": lambda i, o, G, k: rf"{G} \odot \bigl([{i[0]} > 0] + a\,[{i[0]} \le 0]\bigr)",
-    "add": lambda i, o, G, k: rf"{G}",
-    "sub": lambda i, o, G, k: [rf"{G}", rf"-{G}"][k],
-    "mul": lambda i, o, G, k: [rf"{G} \odot {i[-1]}", rf"{G} \odot {i[0]}"][k],
-    "div": lambda i, o, G, k: [rf"{G} \oslash {i[-1]}", rf"-{G} \odot {i[0]} \oslash {i[-1]}^{{2}}"][k],
     # 1 is a tensor of ones shaped like the input: the upstream repeated over the reduced dimensions
     "sum": lambda i, o, G, k: rf"{G}\, \mathbf{{1}}",
     "mean": lambda i, o, G, k: rf"\tfrac{{1}}{{n}}\, {G}\, \mathbf{{1}}",
@@ -218,6 +214,33 @@ def mse_definition(graph: Graph, node: Node) -> sympy.Expr:
     return sympy.Add(*(sympy.Mul(weight, q, evaluate=False) for q in squares), evaluate=False)
 
 
+def closed_latex(graph: Graph, node: Node, name: str) -> str:
+    """The layer's closed form for dL/d(name) in LaTeX: one term for each place the layer reads
+    the tensor (x * x reads it twice), constants written as numbers, and a sum over the broadcast
+    dimensions where the tensor was broadcast (its gradient is summed back to its shape)."""
+    G, out = grad_of(node.output), bold(node.output)
+    if node.op in ("add", "sub", "mul", "div"):
+        tensors = list(node.inputs)
+        operands = [
+            (_frac(node.params[role]), None) if role in node.params else (bold(tensors[0]), tensors.pop(0))
+            for role in ("left", "right")
+        ]
+        (a, _), (b, _) = operands
+        rules = {
+            "add": (G, G),
+            "sub": (G, f"-{G}"),
+            "mul": (rf"{G} \odot {b}", rf"{G} \odot {a}"),
+            "div": (rf"{G} \oslash {b}", rf"-{G} \odot {a} \oslash {b}^{{2}}"),
+        }[node.op]
+        terms = [rule for rule, (_, tensor) in zip(rules, operands) if tensor == name]
+        text = " + ".join(terms)
+        if graph.tensors[name].shape != graph.tensors[node.output].shape:
+            text = rf"\textstyle\sum_{{\text{{broadcast}}}} \Bigl({text}\Bigr)"
+        return text
+    names = [bold(n) for n in node.inputs]
+    return " + ".join(CLOSED[node.op](names, out, G, k) for k, n in enumerate(node.inputs) if n == name)
+
+
 def equations(d, picks: dict) -> dict:
     graph: Graph = d.graph
     eq: dict = {}
@@ -242,10 +265,7 @@ def equations(d, picks: dict) -> dict:
             x = x_tensor.ids[pick(x_tensor, picks)]
             eq[f"local_{k}_{name}"] = Equation(f"local_{k}_{name}", _local_steps(graph, out, x))
             eq[f"chain_{k}_{name}"] = Equation(f"chain_{k}_{name}", _chain_steps(d, k - 1, out, x))
-            position = node.inputs.index(name)
-            G = grad_of(node.output)
-            names = [bold(n) for n in node.inputs]
-            closed = CLOSED[node.op](names, bold(node.output), G, position)
+            closed = closed_latex(graph, node, name)
             eq[f"closed_{k}_{name}"] = Equation(
                 f"closed_{k}_{name}",
                 (Step(sympy.Symbol(grad_of(name)), sympy.Symbol(closed), f"layer closed form {k - 1} {name}"),),
