@@ -185,6 +185,8 @@ PERTURBED = {  # a layer of NETWORKS' networks, and a wrong closed form for it
     "linear": "linear-sigmoid-mse",
     "mse_loss": "linear-sigmoid-mse",
     "tanh": "linear-tanh, sum loss",
+    "sum": "linear-tanh, sum loss",
+    "upstream": "generic upstream",
     "leaky_relu": "part2 small",
     "conv2d": "part2 small",
     "relu": "relu, matmul, keepdim, broadcast",
@@ -389,10 +391,9 @@ def broken(x):
 
 
 def _cli(*args, cwd):
-    import subprocess
-    import sys
+    from .test_cli import run
 
-    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd)
+    return run(*args, cwd=cwd)
 
 
 def test_the_command_line_derives_a_network_from_a_file(tmp_path):

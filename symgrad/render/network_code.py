@@ -143,21 +143,15 @@ def _shares(node) -> list[tuple[str, str]]:  # (tensor read, its share)
         if len(i) == 3:
             out.append((i[2], f"{g}.sum(0)"))
         return out
-    if op == "conv2d":
+    if op in ("conv2d", "conv_transpose2d"):
+        # the two are each other's transposes: what one does forward, the other does to the gradient
         args = f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
-        out = [
-            (i[0], f"torch.nn.grad.conv2d_input({i[0]}.shape, {i[1]}, {g}, {args})"),
-            (i[1], f"torch.nn.grad.conv2d_weight({i[0]}, {i[1]}.shape, {g}, {args})"),
-        ]
-        if len(i) == 3:
-            out.append((i[2], f"{g}.sum((0, 2, 3))"))
-        return out
-    if op == "conv_transpose2d":
-        args = f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
-        out = [
-            (i[0], f"torch.nn.functional.conv2d({g}, {i[1]}, None, {args})"),
-            (i[1], f"torch.nn.grad.conv2d_weight({g}, {i[1]}.shape, {i[0]}, {args})"),
-        ]
+        x, w = i[0], i[1]
+        if op == "conv2d":
+            gx, gw = f"torch.nn.grad.conv2d_input({x}.shape, {w}, {g}, {args})", f"{x}, {w}.shape, {g}"
+        else:
+            gx, gw = f"torch.nn.functional.conv2d({g}, {w}, None, {args})", f"{g}, {w}.shape, {x}"
+        out = [(x, gx), (w, f"torch.nn.grad.conv2d_weight({gw}, {args})")]
         if len(i) == 3:
             out.append((i[2], f"{g}.sum((0, 2, 3))"))
         return out
