@@ -89,6 +89,25 @@ CASES = {
         lambda torch: lambda q, k, v: (torch.nn.functional.scaled_dot_product_attention(q, k, v) ** 2).sum(),
         dict(q=(3, 4), k=(2, 4), v=(2, 2)),
     ),
+    # large enough that the long gradients of the statistics and the softmax's sums are named
+    "batch_norm, sigmoid, mse, 4×3×8": (
+        lambda F: lambda x, w, b, t: F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=1e-5)), t),
+        lambda torch: (
+            lambda x, w, b, t: torch.nn.functional.mse_loss(
+                torch.sigmoid(torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-5)), t
+            )
+        ),
+        dict(x=(4, 3, 8), w=(3,), b=(3,), t=(4, 3, 8)),
+    ),
+    "attention 6 queries, 7 keys, mse": (
+        lambda F: lambda q, k, v, t: F.mse_loss(F.scaled_dot_product_attention(q, k, v), t),
+        lambda torch: (
+            lambda q, k, v, t: torch.nn.functional.mse_loss(
+                torch.nn.functional.scaled_dot_product_attention(q, k, v), t
+            )
+        ),
+        dict(q=(6, 4), k=(7, 4), v=(7, 3), t=(6, 3)),
+    ),
 }
 
 
@@ -100,6 +119,31 @@ def test_every_hard_layer_agrees_with_torch_autograd(name):
     assert d.prove().ok
     for seed in (0, 1):
         agree(d, build_torch, shapes, seed=seed)
+
+
+def test_long_gradients_are_named_and_their_definitions_checked():
+    build, _, shapes = CASES["batch_norm, sigmoid, mse, 4×3×8"]
+    d = symgrad.derive(build(SF), **shapes)
+    graph = d.graph
+    assert graph.adjoints, "no gradient was long enough to be named"
+    assert d.prove().ok
+    # every named gradient is read below it in place of its terms ...
+    named = set(graph.adjoints.values())
+    assert any(named & {v for p in d.gradient("x") for mono in p for v in mono})
+    # ... and d.grad writes it out in the network's own variables
+    (entry,) = d.grad["w"][:1]
+    assert not {s.name for s in entry.free_symbols} & {graph.registry.names[a] for a in named}
+    # written out, dL/dx would have about 400,000 terms: over a budget the graph itself is within
+    small = symgrad.derive(build(SF), max_terms=50_000, **shapes)
+    with pytest.raises(symgrad.SymgradError, match=r"dL/dx written out .* too large"):
+        small.grad["x"]
+    # a named gradient whose definition is corrupted is caught, with a counterexample
+    _, a = next(iter(graph.adjoints.items()))
+    graph.defs[a] = {**graph.defs[a], (): Fraction(1, 7)}
+    d._proof = None
+    proof = d.prove()
+    assert proof.status == "refuted"
+    assert "named gradient" in proof.counterexample.note
 
 
 def bn_network():

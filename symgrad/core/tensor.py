@@ -215,8 +215,8 @@ def to_sympy(p, registry, evaluate: bool = True) -> sympy.Expr:
             factors = [registry.symbol(v) for v in mono]
             terms.append(sympy.Mul(coeff, *factors))
         else:
-            shown = sorted(mono, key=lambda v: v not in registry.leading)
-            factors = [registry.symbol(v) for v in shown]
+            shown = sorted(set(mono), key=lambda v: (v not in registry.leading, v))
+            factors = [_power(registry.symbol(v), mono.count(v)) for v in shown]
             factors = factors if coeff == 1 else [coeff, *factors]
             terms.append(factors[0] if len(factors) == 1 else sympy.Mul._from_args(factors))
     if not terms:
@@ -224,6 +224,10 @@ def to_sympy(p, registry, evaluate: bool = True) -> sympy.Expr:
     if evaluate:
         return sympy.Add(*terms)
     return terms[0] if len(terms) == 1 else sympy.Add._from_args(terms)
+
+
+def _power(base: sympy.Symbol, n: int) -> sympy.Expr:
+    return base if n == 1 else sympy.Pow(base, n, evaluate=False)
 
 
 def from_sympy(expr, registry):

@@ -236,7 +236,7 @@ class Derivation(Published):
     @cached_property
     def grad(self) -> GradientViews:
         """name -> the gradient as a SymPy matrix or array, built when first asked for."""
-        return GradientViews(self)
+        return GradientViews(tuple(self.grads_upstream), lambda n: self.grads_values[n].to_sympy(self.registry))
 
     def gradient_of(self, x: int, values: bool = False) -> dict:
         """dL/dx of one input variable, as a polynomial."""
@@ -254,20 +254,22 @@ class Derivation(Published):
 class GradientViews(Mapping):
     """d.grad: SymPy views of the gradients, each converted only when it is looked up."""
 
-    def __init__(self, d: Derivation) -> None:
-        self._d = d
+    def __init__(self, names: tuple, convert: Callable[[str], Any]) -> None:
+        self._names, self._convert = names, convert
         self._done: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
         if name not in self._done:
-            self._done[name] = self._d.grads_values[name].to_sympy(self._d.registry)
+            self._done[name] = self._convert(name)
         return self._done[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._d.grads_upstream)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._d.grads_upstream)
+        return len(self._names)
 
 
 @dataclass(frozen=True)

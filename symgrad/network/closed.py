@@ -179,7 +179,9 @@ def _elementwise(graph: Graph, node: Node, G: list) -> dict:
         for x, d in ((a, da), (b, db)):
             if isinstance(x, dict):
                 continue
-            acc = shares.setdefault(x.name, [dict() for _ in range(x.numel)])
+            if x.name not in shares:
+                shares[x.name] = [dict() for _ in range(x.numel)]
+            acc = shares[x.name]
             poly.add_into(acc[source(x.shape, out.shape, index)], d)
     return shares
 

@@ -24,6 +24,12 @@ from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
 from .lemmas import LEMMAS
 
+# A gradient of an intermediate with more terms than this is kept as a variable of its own,
+# dL/dv, defined once by its polynomial. Without it every entry of a BatchNorm input's gradient
+# would repeat the whole channel's dL/dσ² and dL/dμ (terms growing with the square of the batch);
+# with it the gradient reads as a hand derivation writes it, in named upstream gradients.
+NAMED_ABOVE = 100
+
 
 @dataclass(frozen=True)
 class Atom:
@@ -141,6 +147,9 @@ class Graph:
         self.constants: dict[str, tuple] = {}
         self.max_terms = max_terms
         self.terms = 0
+        self.in_tensors: set[int] = set()  # variables that are entries of a tensor (not a layer's own atoms)
+        self.adjoints: dict[int, int] = {}  # variable -> the variable that stands for dL/d(it)
+        self._explicit: dict[int, poly.Poly] = {}  # a named gradient, written out
         self._helpers: dict[tuple, int] = {}
         self._counts: dict[str, int] = {}
         self._next_check = 0
@@ -171,6 +180,7 @@ class Graph:
         )
         tensor = Tensor(self, name, shape, ids)
         self.tensors[name] = tensor
+        self.in_tensors.update(ids)
         return tensor
 
     def input(self, name: str, shape: tuple) -> Tensor:
@@ -255,12 +265,34 @@ class Graph:
             node = self.nodes[k]
             share: dict[int, poly.Poly] = {}
             for vid in self.tensors[node.output].ids:
+                # every layer reading this output has been visited, so dL/d(vid) is complete
+                if len(grads.get(vid, ())) > NAMED_ABOVE:
+                    grads[vid] = self.name_gradient(vid, grads[vid])
                 self._push(vid, grads, share, producer, k)
             shares[k] = share
             for u, contribution in share.items():
                 poly.add_into(grads.setdefault(u, {}), contribution)
             self._count(sum(len(c) for c in share.values()))
         return grads, shares
+
+    def name_gradient(self, vid: int, gradient: poly.Poly) -> poly.Poly:
+        """A new variable ∂L/∂v defined as the gradient: the layers below read it, not its terms."""
+        a = self.registry.new(rf"\frac{{\partial L}}{{\partial {self.registry.names[vid]}}}")
+        self.defs[a] = gradient
+        self.adjoints[vid] = a
+        self.registry.leading.add(a)
+        return poly.var(a)
+
+    def explicit(self, p: poly.Poly) -> poly.Poly:
+        """A gradient with every named gradient in it substituted, down to the network's own variables."""
+        ids = set(self.adjoints.values())
+        named = [v for v in poly.variables(p) if v in ids]
+        if not named:
+            return p
+        for v in named:  # each named gradient is written out once, however many entries read it
+            if v not in self._explicit:
+                self._explicit[v] = self.explicit(self.defs[v])
+        return poly.substitute(p, {v: self._explicit[v] for v in named})
 
     def _push(self, vid, grads, share, producer, k) -> None:
         """Upstream × local partial, from vid into what its definition reads."""

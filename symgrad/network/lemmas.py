@@ -36,11 +36,28 @@ class Lemma:
 
     def local_partial(self, atom: int, argument: int, helper: int | None, parameter) -> poly.Poly:
         """d atom / d argument as a polynomial in the graph's variables."""
-        a, u = sympy.Symbol("a"), sympy.Symbol("u")
-        h, p = sympy.Symbol("h"), sympy.Symbol("p")
-        formula = sympy.expand(self.derivative(a, u, h, p if parameter is None else sympy.Rational(parameter)))
-        ids = {a: atom, u: argument, h: helper}
-        return _to_poly(formula, ids)
+        roles = {0: atom, 1: argument, 2: helper}
+        out: poly.Poly = {}
+        for mono, c in self._template(parameter).items():
+            if any(roles[r] is None for r in mono):
+                raise SymgradError(f"the {self.name} lemma needs a helper variable the atom does not have")
+            poly.add_into(out, {tuple(sorted(roles[r] for r in mono)): c})
+        return out
+
+    def _template(self, parameter) -> poly.Poly:
+        """The derivative as a polynomial in the roles 0 (the atom), 1 (its argument) and 2 (the
+        helper), worked out by SymPy once per lemma and parameter: the chain rule applies it to
+        every entry."""
+        key = (self, parameter)  # the lemma itself, so that a replaced lemma is worked out anew
+        if key not in _TEMPLATES:
+            a, u = sympy.Symbol("a"), sympy.Symbol("u")
+            h, p = sympy.Symbol("h"), sympy.Symbol("p")
+            formula = sympy.expand(self.derivative(a, u, h, p if parameter is None else sympy.Rational(parameter)))
+            _TEMPLATES[key] = _to_poly(formula, {a: 0, u: 1, h: 2})
+        return _TEMPLATES[key]
+
+
+_TEMPLATES: dict[tuple, poly.Poly] = {}  # (lemma, parameter) -> its derivative over the roles
 
 
 def _to_poly(expr: sympy.Expr, ids: dict) -> poly.Poly:

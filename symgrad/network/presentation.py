@@ -178,6 +178,16 @@ def _strides(shape: tuple) -> list:
     return list(reversed(out))
 
 
+LONG = 64  # terms: a longer value is shown in the polynomial's order, without SymPy's canonical sort
+
+
+def shown_value(graph: Graph, p: poly.Poly) -> sympy.Expr:
+    """A value as the document shows it. A long one is elided by the printer after its first
+    terms anyway; building it unevaluated keeps a large network's document cheap to write and
+    to check (the checkers compare it the same way)."""
+    return to_sympy(p, graph.registry, evaluate=len(p) <= LONG)
+
+
 def symbol(graph: Graph, vid: int) -> sympy.Symbol:
     return graph.registry.symbol(vid)
 
@@ -255,7 +265,7 @@ def equations(d, picks: dict) -> dict:
             (
                 Step(
                     sympy.Derivative(L, symbol(graph, y)),
-                    to_sympy(d.grads.get(y, {}), graph.registry),
+                    shown_value(graph, d.upstream(y)),
                     "upstream received",
                 ),
             ),
@@ -286,7 +296,7 @@ def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:
 
 
 def _has_tensor(graph: Graph, vid: int) -> bool:
-    return any(vid in t.ids for t in graph.tensors.values())
+    return vid in graph.in_tensors
 
 
 ALL_PARTIALS = 64  # up to this many output entries, every local partial is listed, zeros included
@@ -338,7 +348,7 @@ def _chain_steps(d, k: int, out: Tensor, x: int) -> tuple:
     return (
         Step(lhs, paths, f"network chain rule {k} {x}"),
         Step(paths, terms, f"network local partials {x}"),
-        Step(terms, to_sympy(value, graph.registry), f"network upstream values {x}"),
+        Step(terms, shown_value(graph, value), f"network upstream values {x}"),
     )
 
 
@@ -365,8 +375,8 @@ def true_local(graph: Graph, y: int, x: int) -> poly.Poly:
 
 
 def _same(graph: Graph, p: poly.Poly, shown: sympy.Expr) -> bool:
-    """A polynomial and a displayed expression: SymPy's canonical form of one is the other."""
-    return to_sympy(p, graph.registry) == shown
+    """A polynomial and a displayed expression: the one is shown as the other."""
+    return shown_value(graph, p) == shown
 
 
 def check_local(d, step) -> str | None:

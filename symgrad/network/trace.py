@@ -15,9 +15,10 @@ from typing import Any
 import sympy
 
 from ..core import poly
+from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
-from ..derive.derivation import SERVICES
+from ..derive.derivation import SERVICES, GradientViews
 from ..derive.losses import check_loss
 from .closed import backward
 from .graph import Graph, Tensor
@@ -50,6 +51,7 @@ class NetworkDerivation:
     _proof: Any = field(default=None, repr=False)
     _equations: Any = field(default=None, repr=False)
     _closed: dict = field(default_factory=dict, repr=False)
+    _grad: Any = field(default=None, repr=False)
 
     # what the renderer asks of a derivation
     @property
@@ -111,7 +113,8 @@ class NetworkDerivation:
         return list(self.graph.inputs)
 
     def gradient(self, name: str) -> list:
-        """dL/d(name), entry by entry, as polynomials."""
+        """dL/d(name), entry by entry, as polynomials; a long gradient of an intermediate appears
+        in them as a variable of its own (``Graph.name_gradient``), defined in ``graph.defs``."""
         tensor = self.tensor(name)
         return [self.grads.get(v, {}) for v in tensor.ids]
 
@@ -123,9 +126,21 @@ class NetworkDerivation:
             raise SymgradError(f"the network has no tensor named {name!r}; it has {names}") from None
 
     @property
-    def grad(self) -> dict:
-        """dL/dx as SymPy arrays, for every input named in wrt."""
-        return {name: self._sympy(self.tensor(name), self.gradient(name)) for name in self.wrt}
+    def grad(self) -> GradientViews:
+        """dL/dx as SymPy arrays, for every input named in wrt, in the network's own variables
+        (named gradients written out), each converted when it is first looked up. Written out,
+        a large network's gradient can be far longer than ``gradient(name)``."""
+        if self._grad is None:
+            self._grad = GradientViews(self.wrt, lambda n: self._sympy(self.tensor(n), self._written_out(n)))
+        return self._grad
+
+    def _written_out(self, name: str) -> list:
+        out, terms = [], 0
+        for p in self.gradient(name):
+            out.append(self.graph.explicit(p))
+            terms += len(out[-1])
+            check_budget(f"dL/d{name} written out in the network's variables", terms, 0, self.graph.max_terms)
+        return out
 
     def value(self, name: str):
         """A tensor's entries as SymPy expressions of the graph's variables (its own symbols)."""
@@ -137,6 +152,11 @@ class NetworkDerivation:
         if not tensor.shape:
             return flat[0]
         return sympy.ImmutableDenseNDimArray(flat, tensor.shape)
+
+    def upstream(self, vid: int) -> poly.Poly:
+        """dL/d(vid) written out: the definition of its named gradient, if it has one."""
+        named = self.graph.adjoints.get(vid)
+        return self.graph.defs[named] if named is not None else self.grads.get(vid, {})
 
     def closed_share(self, k: int) -> dict:
         """Layer k's closed form applied to the element-wise upstream of its output (computed once)."""

@@ -221,6 +221,7 @@ def prove(d) -> Proof:
     comparer = Comparer(graph)
     elements = 0
     pending = []  # (what, tensor, index, element-wise, closed) where the forms differ
+    through: dict = {}  # variable -> the sum of the closed shares of the layers that read it
     for k, node in enumerate(graph.nodes):
         closed = d.closed_share(k)
         share = d.shares.get(k, {})
@@ -231,6 +232,17 @@ def prove(d) -> Proof:
                 derived = share.get(vid, {})
                 if not comparer.equal(derived, value):
                     pending.append((f"the {node.op} layer's closed form for {name}", tensor, position, derived, value))
+                if vid in graph.adjoints:
+                    poly.add_into(through.setdefault(vid, {}), value)
+    # A long gradient of an intermediate is a variable of its own (Graph.name_gradient); the
+    # layers below read that variable, so its definition must be what the layers above hand down.
+    owners = _owners(graph, set(graph.adjoints))
+    for vid, named in graph.adjoints.items():
+        elements += 1
+        tensor, position = owners[vid]
+        if not comparer.equal(through.get(vid, {}), graph.defs[named]):
+            what = f"the named gradient of {tensor.name}"
+            pending.append((what, tensor, position, through.get(vid, {}), graph.defs[named]))
     # The composition needs no second computation: each layer's closed form was proven equal to
     # its element-wise share given the element-wise upstream of its output; from the loss back,
     # that upstream is by induction what the composed closed forms hand the layer, and the
@@ -251,6 +263,16 @@ def prove(d) -> Proof:
             if reason is not None:
                 return Proof("refuted", elements=elements, steps=steps, failed_step=f"{equation.key}: {reason}")
     return Proof("proven", checked=elements + steps, elements=elements, steps=steps, shown=shown, scope=_scope(d))
+
+
+def _owners(graph: Graph, vids: set) -> dict:
+    """For each variable, the tensor it is an entry of and its position there."""
+    return {
+        vid: (tensor, position)
+        for tensor in graph.tensors.values()
+        for position, vid in enumerate(tensor.ids)
+        if vid in vids
+    }
 
 
 def compose(d) -> dict:
