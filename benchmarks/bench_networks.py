@@ -3,7 +3,9 @@
 Jobs:
 - Linear(64→32) → Sigmoid → MSE on a batch of 16 (x 16×64, W 32×64, b 32, targets 16×32);
 - the series' Part 2 network at its companion shapes: Conv2d (a 9×3×16×32 input, a 2×3×4×5 kernel,
-  stride 2, padding 1) → LeakyReLU(0.02) → mean.
+  stride 2, padding 1) → LeakyReLU(0.02) → mean;
+- BatchNorm (training mode, eps 1e-5) → Sigmoid → MSE, x of 16×8×32;
+- one attention head, softmax(q·kᵀ/√8)·v with 16 queries, 16 keys and d = 8, then the MSE to a target.
 
 symgrad: ``symgrad.derive(net, ...)`` then ``.prove()`` (every layer's closed form against the
 chain rule at every element, and every checked line of the document).
@@ -11,11 +13,13 @@ chain rule at every element, and every checked line of the document).
 Naive SymPy: the loss built as one SymPy expression (σ as 1/(1 + e^{−z}), LeakyReLU as a
 Piecewise), then ``sympy.diff`` of the whole loss with respect to each weight. Differentiating
 every one of the 2048 (or 120) weights does not finish in reasonable time, so the job differentiates
-the first ``--naive-entries`` weights; the table gives the measured time (building the loss once,
-then those derivatives) and the total with the derivatives extrapolated linearly to every weight,
-marked as such. It proves nothing; it only computes.
+the first ``--naive-entries`` weights (for BatchNorm the input x, for attention the queries); the
+table gives the measured time (building the loss once, then those derivatives) and the total with
+the derivatives extrapolated linearly to every entry, marked as such. A naive job still running
+after ``--naive-limit`` seconds is stopped, and the table gives that time as a lower bound. It
+proves nothing; it only computes.
 
-    python benchmarks/bench_networks.py [--repeats 3] [--naive-entries 4]
+    python benchmarks/bench_networks.py [--repeats 3] [--naive-entries 4] [--naive-limit 600] [--only NET]
 """
 
 from __future__ import annotations
@@ -38,23 +42,58 @@ def linear_sigmoid_mse(x, w, b, t):
 def part2(x, w, b):
     return F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), 0.02)
 
+def batch_norm_sigmoid_mse(x, w, b, t):
+    return F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=1e-5)), t)
+
+def attention(q, k, v, t):
+    return F.mse_loss(F.scaled_dot_product_attention(q, k, v), t)
+
 shapes = {
     "linear": dict(x=(16, 64), w=(32, 64), b=(32,), t=(16, 32)),
     "part2": dict(x=(9, 3, 16, 32), w=(2, 3, 4, 5), b=(2,)),
+    "batchnorm": dict(x=(16, 8, 32), w=(8,), b=(8,), t=(16, 8, 32)),
+    "attention": dict(q=(16, 8), k=(16, 8), v=(16, 8), t=(16, 8)),
 }[job["net"]]
 start = time.perf_counter()
 if job["kind"] == "symgrad":
-    if job["net"] == "linear":
-        d = symgrad.derive(linear_sigmoid_mse, **shapes)
-    else:
-        d = symgrad.derive(part2, **shapes, loss="mean")
+    net = {"linear": linear_sigmoid_mse, "part2": part2, "batchnorm": batch_norm_sigmoid_mse,
+           "attention": attention}[job["net"]]
+    d = symgrad.derive(net, **shapes, **({"loss": "mean"} if job["net"] == "part2" else {}))
     ok = d.prove().ok
     done = 1
 else:
+    import itertools
     def tensor(name, shape):
-        import itertools
         return {ix: sympy.Symbol(f"{name}{ix}") for ix in itertools.product(*(range(s) for s in shape))}
-    if job["net"] == "linear":
+    def sigmoid(z):
+        return 1 / (1 + sympy.exp(-z))
+    if job["net"] == "batchnorm":
+        (N, C, K) = shapes["x"]
+        x, w, b, t = (tensor(n, shapes[n]) for n in "xwbt")
+        terms = []
+        for c in range(C):
+            xs = [x[(n, c, k)] for n in range(N) for k in range(K)]
+            mu = sympy.Add(*xs) / len(xs)
+            std = sympy.sqrt(sympy.Add(*[(e - mu) ** 2 for e in xs]) / len(xs) + sympy.Rational(1, 10**5))
+            for n in range(N):
+                for k in range(K):
+                    y = w[(c,)] * (x[(n, c, k)] - mu) / std + b[(c,)]
+                    terms.append((sigmoid(y) - t[(n, c, k)]) ** 2)
+        loss = sympy.Add(*terms) / len(terms)
+        weights = list(x.values())
+    elif job["net"] == "attention":
+        q, k, v, t = (tensor(n, shapes[n]) for n in "qkvt")
+        (Lq, D), Lk = shapes["q"], shapes["k"][0]
+        terms = []
+        for i in range(Lq):
+            e = [sympy.exp(sum(q[(i, c)] * k[(j, c)] for c in range(D)) / sympy.sqrt(D)) for j in range(Lk)]
+            total = sympy.Add(*e)
+            for c in range(D):
+                o = sympy.Add(*(e[j] / total * v[(j, c)] for j in range(Lk)))
+                terms.append((o - t[(i, c)]) ** 2)
+        loss = sympy.Add(*terms) / len(terms)
+        weights = list(q.values())
+    elif job["net"] == "linear":
         x, w, b, t = (tensor(n, shapes[n]) for n in "xwbt")
         loss = 0
         for i in range(16):
@@ -94,12 +133,20 @@ print(json.dumps({"seconds": seconds, "measured": time.perf_counter() - start, "
 """
 
 
-def run(job: dict, repeats: int) -> dict:
+def run(job: dict, repeats: int, limit: float | None = None) -> dict | None:
+    """Median of fresh processes; None when one runs past ``limit`` seconds."""
     results = []
     for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, "-c", WORKER, json.dumps(job)], capture_output=True, text=True, check=True
-        )
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", WORKER, json.dumps(job)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=limit,
+            )
+        except subprocess.TimeoutExpired:
+            return None
         results.append(json.loads(out.stdout))
     return {
         "seconds": statistics.median(r["seconds"] for r in results),
@@ -110,27 +157,45 @@ def run(job: dict, repeats: int) -> dict:
     }
 
 
+JOBS = (  # name, label, target in seconds, what the naive job differentiates
+    ("linear", "Linear(64→32) → Sigmoid → MSE, batch 16", 5, "weights"),
+    ("part2", "Conv2d → LeakyReLU(0.02) → mean, Part 2 shapes", 10, "weights"),
+    ("batchnorm", "BatchNorm → Sigmoid → MSE, x 16×8×32", 10, "entries of x"),
+    ("attention", "attention, 16 queries, 16 keys, d = 8, → MSE", 10, "entries of q"),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-entries", type=int, default=4)
+    parser.add_argument("--naive-limit", type=float, default=600, help="seconds before a naive job is stopped")
+    parser.add_argument("--only", choices=[n for n, *_ in JOBS], action="append", help="run only these networks")
     args = parser.parse_args()
     rows = []
-    for net, label, target in (
-        ("linear", "Linear(64→32) → Sigmoid → MSE, batch 16", 5),
-        ("part2", "Conv2d → LeakyReLU(0.02) → mean, Part 2 shapes", 10),
-    ):
+    for net, label, target, entries in JOBS:
+        if args.only and net not in args.only:
+            continue
         ours = run({"kind": "symgrad", "net": net}, args.repeats)
-        naive = run({"kind": "naive", "net": net, "entries": args.naive_entries}, 1)
-        total = naive["seconds"]  # the loss built once, the derivatives extrapolated to every weight
+        assert ours is not None
+        mine = f"| {label} | {ours['seconds']:.2f} s | ≤ {target} s | {ours['peak'] / 2**20:.0f} MiB | "
+        verdict = "proven" if ours["ok"] else "NOT PROVEN"
+        naive = run({"kind": "naive", "net": net, "entries": args.naive_entries}, 1, args.naive_limit)
+        if naive is None:
+            limit = args.naive_limit
+            rows.append(
+                f"{mine}{args.naive_entries} {entries} not done after {limit:.0f} s | > {limit:,.0f} s | "
+                f"> {limit / ours['seconds']:,.0f}× | {verdict} |"
+            )
+            continue
+        total = naive["seconds"]  # the loss built once, the derivatives extrapolated to every entry
         rows.append(
-            f"| {label} | {ours['seconds']:.2f} s | ≤ {target} s | {ours['peak'] / 2**20:.0f} MiB | "
-            f"{naive['measured']:.1f} s for {args.naive_entries} weights | {total:,.0f} s (extrapolated) | "
-            f"{total / ours['seconds']:,.0f}× | {'proven' if ours['ok'] else 'NOT PROVEN'} |"
+            f"{mine}{naive['measured']:.1f} s for {args.naive_entries} {entries} | {total:,.0f} s (extrapolated) | "
+            f"{total / ours['seconds']:,.0f}× | {verdict} |"
         )
     print(
         "| network | symgrad derive + prove (median) | target | peak | naive SymPy, measured | naive SymPy, "
-        "every weight | ratio | verdict |"
+        "every entry | ratio | verdict |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     print("\n".join(rows))

@@ -171,6 +171,39 @@ def test_the_batch_norm_compact_closed_form_is_proven_and_its_slips_refuted():
         assert symgrad.check(d, "x", slip).status == "refuted", slip
 
 
+@pytest.mark.tools
+def test_eps_given_as_a_symbol_is_a_free_scalar_of_every_proof():
+    torch = pytest.importorskip("torch")
+    import sympy
+
+    eps = sympy.Symbol("eps")
+
+    def net(x, w, b, t):
+        return SF.mse_loss(SF.sigmoid(SF.batch_norm(x, w, b, eps=eps, name="bn")), t)
+
+    d = symgrad.derive(net, x=(3, 2, 4), w=(2,), b=(2,), t=(3, 2, 4))
+    assert d.prove().ok
+    assert any(r"\varepsilon" in layer.forward for layer in d.layers)
+    # the compact form holds for every ε, and its slips are refuted
+    assert symgrad.check(d, "x", COMPACT).ok
+    assert symgrad.check(d, "x", COMPACT.replace("bn_weight / bn_std", "bn_weight * bn_std")).status == "refuted"
+    # at ε = 1e-3 the gradient is PyTorch's with eps=1e-3
+    gen = torch.Generator().manual_seed(3)
+    inputs = {n: torch.randn(*d.tensor(n).shape, generator=gen, dtype=torch.float64) for n in "xwbt"}
+    for value in inputs.values():
+        value.requires_grad_(True)
+    y = torch.nn.functional.batch_norm(inputs["x"], None, None, inputs["w"], inputs["b"], training=True, eps=1e-3)
+    torch.nn.functional.mse_loss(torch.sigmoid(y), inputs["t"]).backward()
+    given = {
+        vid: Fraction(v) for n, t in inputs.items() for vid, v in zip(d.tensor(n).ids, t.detach().flatten().tolist())
+    }
+    given[d.tensor("eps").ids[0]] = Fraction(1, 1000)
+    values = values_at(d.graph, given)
+    for name in "xwb":
+        ours = [float(evaluate(p, values)) for p in d.gradient(name)]
+        assert ours == pytest.approx(inputs[name].grad.flatten().tolist(), rel=1e-9, abs=1e-12), name
+
+
 def test_equivalent_forms_of_the_batch_norm_gradient():
     d = bn_network()
     # by the intermediates: dL/dx = dx̂/σ + dvar·2(x − μ)/N + dμ/N, N = 12 entries per channel
@@ -241,6 +274,11 @@ def test_attention_backward_and_the_rowsum_identity():
         (lambda: symgrad.derive(lambda x: SF.softmax(x, 2), x=(2, 3)), "out of range"),
         (lambda: symgrad.derive(lambda x: SF.layer_norm(x, 2), x=(2, 3)), "last dims"),
         (lambda: symgrad.derive(lambda x: SF.batch_norm(x, eps=-1).sum(), x=(2, 3)), "not be negative"),
+        (lambda: symgrad.derive(lambda x: SF.batch_norm(x, eps="1e-5").sum(), x=(2, 3)), "number or a SymPy symbol"),
+        (
+            lambda: symgrad.derive(lambda x: SF.batch_norm(x, eps=__import__("sympy").Symbol("x")).sum(), x=(2, 3)),
+            "name of a tensor",
+        ),
         (
             lambda: symgrad.derive(lambda q, k: SF.scaled_dot_product_attention(q, k, k), q=(2, 3), k=(2, 4)),
             "do not fit",

@@ -147,6 +147,7 @@ class Graph:
         self.constants: dict[str, tuple] = {}
         self.max_terms = max_terms
         self.terms = 0
+        self.scalars: dict[str, str] = {}  # a symbolic scalar (BatchNorm's ε) -> its LaTeX
         self.in_tensors: set[int] = set()  # variables that are entries of a tensor (not a layer's own atoms)
         self.adjoints: dict[int, int] = {}  # variable -> the variable that stands for dL/d(it)
         self._explicit: dict[int, poly.Poly] = {}  # a named gradient, written out
@@ -166,14 +167,15 @@ class Graph:
                 self._counts[stem] = k
                 return name
 
-    def new_tensor(self, name: str, shape: tuple) -> Tensor:
+    def new_tensor(self, name: str, shape: tuple, letter: str | None = None) -> Tensor:
         if name in self.tensors:
             raise SymgradError(f"two tensors of the network are named {name!r}: give each its own name=")
         if not name.isidentifier():
             raise SymgradError(f"a tensor's name must be a Python identifier, got {name!r}")
         shape = tuple(shape)
         commas = len(shape) > 2 or any(s >= 10 for s in shape)
-        letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
+        if letter is None:
+            letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
         ids = tuple(
             self.registry.new(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter)
             for index in itertools.product(*(range(s) for s in shape))
@@ -186,6 +188,18 @@ class Graph:
     def input(self, name: str, shape: tuple) -> Tensor:
         tensor = self.new_tensor(name, shape)
         self.inputs.append(name)
+        return tensor
+
+    def scalar(self, name: str, letter: str) -> Tensor:
+        """A free scalar the network is written in (eps given as a symbol): an input of the graph,
+        the same tensor each time it is named, never differentiated, drawn positive in checks."""
+        if name in self.scalars:
+            return self.tensors[name]
+        if name in self.tensors:
+            raise SymgradError(f"the symbol {name!r} has the name of a tensor of the network")
+        tensor = self.new_tensor(name, (), letter)
+        self.inputs.append(name)
+        self.scalars[name] = letter
         return tensor
 
     def constant(self, name: str, shape: tuple, values: list) -> Tensor:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
+import sympy
+
 from ..core import poly
 from ..core.errors import SymgradError
 from ..ops.conv2d import geometry
@@ -488,14 +490,26 @@ def cross_entropy(input, target, reduction="mean", name=None) -> Tensor:
     return nll_loss(logp, target, reduction, name=name)
 
 
-def _normalize(x: Tensor, dims: tuple, eps, name, op: str) -> Tensor:
+def _epsilon(graph: Graph, eps, op: str):
+    """eps as an exact number, or, given as a SymPy symbol, as a free scalar of the network."""
+    if isinstance(eps, sympy.Symbol):
+        name = eps.name if eps.name.isascii() and eps.name.isidentifier() else "eps"
+        letter = r"\varepsilon" if name in ("eps", "epsilon", "varepsilon") else sympy.latex(eps)
+        return graph.scalar(name, letter)
+    if isinstance(eps, str):
+        raise SymgradError(f"{op}: eps must be a number or a SymPy symbol (sympy.Symbol('eps')), got {eps!r}")
     e = exact(eps, f"{op}: eps")
     if e < 0:
         raise SymgradError(f"{op}: eps must not be negative, got {eps!r}")
+    return e
+
+
+def _normalize(x: Tensor, dims: tuple, eps, name, op: str) -> Tensor:
+    e = _epsilon(x.graph, eps, op)
     mu = mean(x, dims, keepdim=True, name=_sub_name(name, "mean"))
     centred = sub(x, mu, name=_sub_name(name, "centred"))
     var = mean(mul(centred, centred), dims, keepdim=True, name=_sub_name(name, "var"))  # biased, as PyTorch trains
-    std = sqrt(add(var, e) if e else var, name=_sub_name(name, "std"))
+    std = sqrt(var if isinstance(e, Fraction) and not e else add(var, e), name=_sub_name(name, "std"))
     return div(centred, std, name=_sub_name(name, "xhat"))
 
 

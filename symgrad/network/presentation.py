@@ -43,6 +43,11 @@ def bold(name: str) -> str:
     return rf"\boldsymbol{{{name}}}" if len(name) == 1 else rf"\boldsymbol{{\mathrm{{{name}}}}}".replace("_", r"\_")
 
 
+def tex(graph: Graph, name: str) -> str:
+    """A tensor as a formula names it: bold, or a symbolic scalar (ε) as itself."""
+    return graph.scalars.get(name) or bold(name)
+
+
 def grad_of(name: str) -> str:
     return rf"\frac{{\partial L}}{{\partial {bold(name)}}}"
 
@@ -136,7 +141,7 @@ def layers(d) -> list[Layer]:
     needed = needs_gradient(d)
     out = []
     for k, node in enumerate(graph.nodes):
-        names = [bold(n) for n in node.inputs]
+        names = [tex(graph, n) for n in node.inputs]
         lemma = LEMMA_OF.get(node.op)
         if node.op == "pow" and node.params["exponent"].denominator != 1:
             lemma = "power"
@@ -232,7 +237,7 @@ def closed_latex(graph: Graph, node: Node, name: str) -> str:
     if node.op in ("add", "sub", "mul", "div"):
         tensors = list(node.inputs)
         operands = [
-            (_frac(node.params[role]), None) if role in node.params else (bold(tensors[0]), tensors.pop(0))
+            (_frac(node.params[role]), None) if role in node.params else (tex(graph, tensors[0]), tensors.pop(0))
             for role in ("left", "right")
         ]
         (a, _), (b, _) = operands
@@ -247,7 +252,7 @@ def closed_latex(graph: Graph, node: Node, name: str) -> str:
         if graph.tensors[name].shape != graph.tensors[node.output].shape:
             text = rf"\textstyle\sum_{{\text{{broadcast}}}} \Bigl({text}\Bigr)"
         return text
-    names = [bold(n) for n in node.inputs]
+    names = [tex(graph, n) for n in node.inputs]
     return " + ".join(CLOSED[node.op](names, out, G, k) for k, n in enumerate(node.inputs) if n == name)
 
 

@@ -202,6 +202,8 @@ def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
             if a.lemma in ("log", "sqrt", "power")
         ):
             value = value.abs() + 0.5  # the domain of a logarithm or a root
+        if name in d.graph.scalars:
+            value = value.abs() + 0.5  # a symbolic eps stands for a positive number
         env[name] = value.requires_grad_(name in d.wrt)
     exec("\n".join(forward_lines(d)), env)  # our own generated lines
     loss = env[d.graph.nodes[-1].output]
