@@ -124,6 +124,18 @@ class Tensor:
         return self._f("mean", self, dim, keepdim)
 
 
+@dataclass(frozen=True)
+class Block:
+    """A compound layer (BatchNorm, softmax, attention, ...) built from the exact layers: where its
+    nodes are, and the tensors its compact closed form is written in."""
+
+    kind: str  # the symgrad.functional name: "batch_norm", "softmax", ...
+    first: int  # index of its first node
+    end: int  # index past its last node
+    roles: dict  # role -> tensor name ("input", "output", "mean", "std", "xhat", ...)
+    params: dict = field(default_factory=dict)
+
+
 @dataclass
 class Node:
     """One layer applied: what it is, what it read and what it made, and its parameters."""
@@ -143,6 +155,7 @@ class Graph:
         self.atoms: dict[int, Atom] = {}
         self.tensors: dict[str, Tensor] = {}
         self.nodes: list[Node] = []
+        self.blocks: list[Block] = []
         self.inputs: list[str] = []
         self.constants: dict[str, tuple] = {}
         self.max_terms = max_terms
@@ -248,6 +261,12 @@ class Graph:
         if self.terms > self._next_check:  # the budget is checked as the network grows, not per entry
             check_budget("this network", self.terms, len(self.registry.names), self.max_terms)
             self._next_check = self.terms + 100_000
+
+    def add_block(self, kind: str, first: int, roles: dict, **params) -> None:
+        """Record the nodes from ``first`` on as one compound layer; compound layers it was built
+        from (the softmax inside attention) are dropped, the outer one's form covering them."""
+        self.blocks = [b for b in self.blocks if b.first < first]
+        self.blocks.append(Block(kind, first, len(self.nodes), roles, params))
 
     def add_node(self, op: str, inputs: tuple, output: Tensor, **params) -> Tensor:
         self.nodes.append(Node(op, tuple(t.name for t in inputs), output.name, params))

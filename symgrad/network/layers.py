@@ -429,16 +429,24 @@ def softmax(x, dim, name=None) -> Tensor:
     exactly, the result is the same.)"""
     x = _check_tensor(x, "softmax")
     d = _axis(x, dim, "softmax")
+    first = len(x.graph.nodes)
     e = exp(x, name=_sub_name(name, "exp"))
-    return div(e, sum(e, d, keepdim=True, name=_sub_name(name, "sum")), name=name)
+    out = div(e, sum(e, d, keepdim=True, name=_sub_name(name, "sum")), name=name)
+    x.graph.add_block("softmax", first, {"input": x.name, "output": out.name}, dim=d)
+    return out
 
 
 def log_softmax(x, dim, name=None) -> Tensor:
     """x − log Σ exp(x) along dim."""
     x = _check_tensor(x, "log_softmax")
     d = _axis(x, dim, "log_softmax")
-    total = sum(exp(x, name=_sub_name(name, "exp")), d, keepdim=True, name=_sub_name(name, "sum"))
-    return sub(x, log(total, name=_sub_name(name, "lse")), name=name)
+    first = len(x.graph.nodes)
+    e = exp(x, name=_sub_name(name, "exp"))
+    total = sum(e, d, keepdim=True, name=_sub_name(name, "sum"))
+    out = sub(x, log(total, name=_sub_name(name, "lse")), name=name)
+    roles = {"input": x.name, "output": out.name, "exp": e.name, "sum": total.name}
+    x.graph.add_block("log_softmax", first, roles, dim=d)
+    return out
 
 
 def _reduction(value: Tensor, reduction: str, op: str, count: int | None = None, name=None) -> Tensor:
@@ -480,14 +488,23 @@ def cross_entropy(input, target, reduction="mean", name=None) -> Tensor:
     """PyTorch's cross_entropy over N×C logits: class indices (a list of integers) or class
     probabilities (a tensor of the network, N×C)."""
     input = _check_tensor(input, "cross_entropy")
+    graph, first = input.graph, len(input.graph.nodes)
     logp = log_softmax(input, 1, name=_sub_name(name, "logp"))
+    (inner,) = [b for b in graph.blocks if b.first == first]
+    roles = {"input": input.name, "exp": inner.roles["exp"], "sum": inner.roles["sum"]}
     if isinstance(target, Tensor):
         if target.shape != input.shape:
             raise SymgradError(f"cross_entropy: probability targets must have the logits' shape {input.shape}")
         n = input.shape[0]
         total = _reduction(mul(logp, target), reduction, "cross_entropy", count=n if reduction == "mean" else None)
-        return mul(total, -1, name=name)
-    return nll_loss(logp, target, reduction, name=name)
+        out = mul(total, -1, name=name)
+        roles["target"] = target.name
+    else:
+        out = nll_loss(logp, target, reduction, name=name)
+        roles["onehot"] = list(graph.constants)[-1]  # the mask nll_loss made of the class indices
+    roles["output"] = out.name
+    graph.add_block("cross_entropy", first, roles, count=input.shape[0] if reduction == "mean" else 1)
+    return out
 
 
 def _epsilon(graph: Graph, eps, op: str):
@@ -520,9 +537,12 @@ def batch_norm(x, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
     if x.ndim < 2:
         raise SymgradError(f"batch_norm: the input needs a channel dimension, got shape {x.shape}")
     dims = tuple(d for d in range(x.ndim) if d != 1)
+    first = len(x.graph.nodes)
     xhat = _normalize(x, dims, eps, name, "batch_norm")
     channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    return _affine(xhat, weight, bias, channel, name, "batch_norm")
+    out = _affine(xhat, weight, bias, channel, name, "batch_norm")
+    _record_norm(x, xhat, out, first, "batch_norm", dims)
+    return out
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
@@ -532,8 +552,27 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None)
     if not shape or tuple(x.shape[-len(shape) :]) != shape:
         raise SymgradError(f"layer_norm: normalized_shape {shape} must be the last dims of {x.shape}")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
+    first = len(x.graph.nodes)
     xhat = _normalize(x, dims, eps, name, "layer_norm")
-    return _affine(xhat, weight, bias, shape, name, "layer_norm")
+    out = _affine(xhat, weight, bias, shape, name, "layer_norm")
+    _record_norm(x, xhat, out, first, "layer_norm", dims)
+    return out
+
+
+def _record_norm(x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, dims: tuple) -> None:
+    """The block of a normalization: its statistics, and the weight as the output reads it."""
+    graph = x.graph
+    node = {n.output: n for n in graph.nodes[first:]}
+    std = node[xhat.name].inputs[1]  # xhat = centred / std
+    var_of = node[std].inputs[0]  # std = sqrt(var) or sqrt(var + eps)
+    var = node[var_of].inputs[0] if node[var_of].op == "add" else var_of
+    centred = node[xhat.name].inputs[0]
+    mean = node[centred].inputs[1]
+    roles = {"input": x.name, "output": out.name, "mean": mean, "var": var, "std": std, "xhat": xhat.name}
+    for later in graph.nodes[first:]:
+        if later.op == "mul" and later.inputs[0] == xhat.name and len(later.inputs) == 2:
+            roles["weight"] = later.inputs[1]
+    graph.add_block(kind, first, roles, dims=dims)
 
 
 def _affine(xhat: Tensor, weight, bias, shape: tuple, name, op: str) -> Tensor:
@@ -574,10 +613,16 @@ def scaled_dot_product_attention(q, k, v, name=None) -> Tensor:
     if q.ndim != 2 or k.ndim != 2 or v.ndim != 2 or q.shape[1] != k.shape[1] or k.shape[0] != v.shape[0]:
         raise SymgradError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit")
     d = q.shape[1]
+    graph, first = q.graph, len(q.graph.nodes)
     scores = matmul(q, transpose(k), name=_sub_name(name, "qk"))
     s = _scale_root(scores, d, name)
     p = softmax(s, 1, name=_sub_name(name, "p"))
-    return matmul(p, v, name=name)
+    out = matmul(p, v, name=name)
+    divisor = graph.nodes[[n.output for n in graph.nodes].index(s.name)]
+    root = divisor.inputs[1] if len(divisor.inputs) == 2 else divisor.params["right"]
+    roles = {"q": q.name, "k": k.name, "v": v.name, "scores": s.name, "p": p.name, "output": out.name}
+    graph.add_block("attention", first, roles, root=root)
+    return out
 
 
 def _scale_root(scores: Tensor, d: int, name) -> Tensor:

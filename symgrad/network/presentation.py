@@ -20,8 +20,9 @@ import sympy
 
 from ..core import poly
 from ..core.tensor import to_sympy
-from ..derive.derivation import Equation, Presentation, Step
+from ..derive.derivation import SERVICES, Equation, Presentation, Step
 from ..derive.rules import register
+from . import blocks
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
 
@@ -286,7 +287,28 @@ def equations(d, picks: dict) -> dict:
                 (Step(sympy.Symbol(grad_of(name)), sympy.Symbol(closed), f"layer closed form {k - 1} {name}"),),
             )
             register(f"layer closed form {k - 1} {name}", "op", "closed form, every element", check_closed)
+    for j, block in enumerate(graph.blocks):
+        for i, form in enumerate(blocks.shown(graph, block)):
+            key = f"block_{j}_{i}"
+            eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), f"block form {j} {i}"),))
+            label = "identity, every element" if form.other else "compact form, every element"
+            register(f"block form {j} {i}", "op", label, check_block)
     return eq
+
+
+def check_block(d, step) -> str | None:
+    """A compound layer's compact form (or identity), proven at every element by the network's
+    claim prover: the same proof ``symgrad.check`` (``symgrad.equivalent``) gives."""
+    *_, j, i = step.rule.split(" ")
+    block = d.graph.blocks[int(j)]
+    form = blocks.shown(d.graph, block)[int(i)]
+    if form.other is None:
+        proof = SERVICES["check network claim"](d, form.target, form.claim)
+    else:
+        proof = SERVICES["equivalent network forms"](d, form.target, form.claim, form.other)
+    if proof.status != "proven":
+        return f"the compact form of the {block.kind.replace('_', ' ')} layer is {proof.status}: {form.claim}"
+    return None
 
 
 def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:

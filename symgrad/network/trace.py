@@ -105,6 +105,16 @@ class NetworkDerivation:
         return layers(self)
 
     @property
+    def compound(self) -> list:
+        """The compound layers the document shows in closed form: (name, equation keys)."""
+        out = []
+        for j, block in enumerate(self.graph.blocks):
+            keys = [k for k in self.equations if k.startswith(f"block_{j}_")]
+            if keys:
+                out.append((block.kind.replace("_", " "), keys))
+        return out
+
+    @property
     def tensors(self) -> dict:
         return self.graph.tensors
 

@@ -611,3 +611,5 @@ def check(d, name: str, claim) -> Proof:
 
 
 SERVICES["prove network"] = prove
+SERVICES["check network claim"] = check
+SERVICES["equivalent network forms"] = equivalent
