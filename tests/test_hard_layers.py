@@ -310,3 +310,73 @@ def test_the_command_line_settles_whether_two_forms_are_equal(tmp_path):
     assert same.returncode == 0 and same.stdout.startswith("proven"), same.stderr
     flipped = subprocess.run([*base, "dx", "(-dx)"], capture_output=True, text=True, cwd=tmp_path)
     assert flipped.returncode == 1 and flipped.stdout.startswith("refuted")
+
+
+def gallery_network(name):
+    from symgrad.gallery import NETWORKS
+
+    return dict(NETWORKS)[name]()
+
+
+def test_batch_norm_documents_both_routes_and_the_compact_forms():
+    d = gallery_network("batch_norm_sigmoid_mse")
+    proof = d.prove()
+    assert proof.ok
+    keys = {"route_a_0", "route_b_0", "route_b_var_0", "route_b_mu_0", "route_b_deviations_0", "route_b_xhat_0"}
+    assert keys <= set(d.equations)
+    route_a = d.equations["route_a_0"].steps
+    route_b = d.equations["route_b_0"].steps
+    assert len(route_a) == 4 and len(route_b) == 2
+    assert route_a[-1].rhs == route_b[-1].rhs  # both routes end in the same compact form
+    assert [k for k in d.equations if k.startswith("block_0_")] == ["block_0_0"]
+    # every compound layer of the gallery shows its compact forms, all proven
+    for name, count in (("linear_softmax_cross_entropy", 1), ("layer_norm_tanh_sum", 1), ("attention_head", 6)):
+        other = gallery_network(name)
+        assert len([k for k in other.equations if k.startswith("block_")]) == count, name
+        assert other.prove().ok, name
+
+
+def _route_check(d, step):
+    from symgrad.derive.rules import rule
+
+    return rule(step.rule).checker(d, step)
+
+
+def test_a_corrupted_route_line_is_caught_and_a_dropped_zero_term_is_not():
+    import dataclasses
+
+    import sympy
+
+    d = gallery_network("batch_norm_sigmoid_mse")
+    var = d.equations["route_b_var_0"].steps[0]
+    assert _route_check(d, var) is None
+    flipped = var.rhs.xreplace({sympy.Rational(-1, 2): sympy.Rational(1, 2)})  # the sign of −½ σ⁻³
+    assert _route_check(d, dataclasses.replace(var, rhs=flipped)) is not None
+    jacobian = d.equations["route_a_0"].steps[2]
+    assert _route_check(d, jacobian) is None
+    # four entries per channel: the k = i factor 1 − 1/4 − x̂ᵢ²/4 loses its two quarters
+    slipped = jacobian.rhs.xreplace({sympy.Rational(-1, 4): sympy.Integer(0)})
+    assert slipped != jacobian.rhs
+    assert _route_check(d, dataclasses.replace(jacobian, rhs=slipped)) is not None
+    # ∂L/∂μ without the term through σ², which is zero: still right
+    mu = d.equations["route_b_mu_0"].steps[0]
+    assert _route_check(d, dataclasses.replace(mu, rhs=mu.rhs.args[0])) is None
+
+
+def test_a_wrong_compact_form_fails_the_document(monkeypatch):
+    import dataclasses
+
+    from symgrad.network import blocks
+
+    original = blocks.forms
+
+    def slipped(graph, block):  # the mean of dy left out of BatchNorm's form
+        return [
+            dataclasses.replace(f, claim=f.claim.replace(" - dbn.mean((0, 2), keepdim=True)", ""))
+            for f in original(graph, block)
+        ]
+
+    monkeypatch.setattr(blocks, "forms", slipped)
+    proof = gallery_network("batch_norm_sigmoid_mse").prove()
+    assert proof.status == "refuted"
+    assert "compact form of the batch norm layer is refuted" in proof.failed_step

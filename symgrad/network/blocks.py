@@ -114,7 +114,7 @@ def forms(graph: Graph, block: Block) -> list[Form]:
         root = block.params["root"]
         root_claim = root if isinstance(root, str) else _num(root)
         root_tex = rf"\sqrt{{{graph.tensors[q].shape[1]}}}"
-        rows = rf"\operatorname{{rowsum}}"
+        rows = r"\operatorname{rowsum}"
         return [
             Form(v, _g(v), rf"{b(p)}^{{T}} {_g(o)}", f"{p}.T @ d{o}"),
             Form(p, _g(p), rf"{_g(o)} {b(v)}^{{T}}", f"d{o} @ {v}.T"),

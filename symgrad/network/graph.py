@@ -316,6 +316,13 @@ class Graph:
         self.registry.leading.add(a)
         return poly.var(a)
 
+    def expand(self, p: poly.Poly) -> poly.Poly:
+        """Substitute every polynomially defined variable, down to the inputs and the atoms."""
+        defined = [v for v in poly.variables(p) if v in self.defs]
+        if not defined:
+            return p
+        return self.expand(poly.substitute(p, {v: self.defs[v] for v in defined}))
+
     def explicit(self, p: poly.Poly) -> poly.Poly:
         """A gradient with every named gradient in it substituted, down to the network's own variables."""
         ids = set(self.adjoints.values())

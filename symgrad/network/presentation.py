@@ -22,7 +22,7 @@ from ..core import poly
 from ..core.tensor import to_sympy
 from ..derive.derivation import SERVICES, Equation, Presentation, Step
 from ..derive.rules import register
-from . import blocks
+from . import blocks, routes
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
 
@@ -288,12 +288,57 @@ def equations(d, picks: dict) -> dict:
             )
             register(f"layer closed form {k - 1} {name}", "op", "closed form, every element", check_closed)
     for j, block in enumerate(graph.blocks):
+        if block.kind == "batch_norm" and blocks.shown(graph, block):
+            eq.update(_routes(d, j, block, picks))
         for i, form in enumerate(blocks.shown(graph, block)):
             key = f"block_{j}_{i}"
             eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), f"block form {j} {i}"),))
             label = "identity, every element" if form.other else "compact form, every element"
             register(f"block form {j} {i}", "op", label, check_block)
     return eq
+
+
+def _channel(d, j: int, block, picks: dict) -> routes.Channel:
+    x = d.graph.tensors[block.roles["input"]]
+    return routes.Channel(d, block, pick(x, picks))
+
+
+def _routes(d, j: int, block, picks: dict) -> dict:
+    """BatchNorm's dL/dx for the picked element, by route (a) and route (b) (``routes.py``)."""
+    ch = _channel(d, j, block, picks)
+    rules = {
+        "a": ("chain rule over the channel", "k = i apart", "Jacobian put in", "collected"),
+        "b": ("paths through x̂, σ², μ", "upstream put in, collected"),
+    }
+    eq = {}
+    for name, line in (("a", routes.route_a(ch)), ("b", routes.route_b(ch)["paths"])):
+        steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs, label in zip(line, line[1:], rules[name]))
+        eq[f"route_{name}_{j}"] = Equation(f"route_{name}_{j}", steps)
+    for part, line in routes.route_b(ch).items():
+        if part != "paths":
+            lhs, rhs = line
+            label = "the deviations sum to zero" if part == "deviations" else "chain rule"
+            eq[f"route_b_{part}_{j}"] = Equation(f"route_b_{part}_{j}", (Step(lhs, rhs, _route_rule(j, label)),))
+    return eq
+
+
+def _route_rule(j: int, label: str) -> str:
+    name = f"batch norm route {j} {label}"
+    register(name, "op", label, check_route)
+    return name
+
+
+def check_route(d, step) -> str | None:
+    """A line of BatchNorm's two routes equals the line before it, as polynomials in the inputs
+    and the atoms, with each symbol's meaning (``routes.meanings``)."""
+    j = int(step.rule.split(" ")[3])
+    if j not in d._meanings:  # worked out once per document
+        d._meanings[j] = routes.meanings(_channel(d, j, d.graph.blocks[j], d.picks))
+    meaning = d._meanings[j]
+    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
+    if not routes.equal(d.graph, left, right):
+        return f"a line of BatchNorm's derivation does not follow from the one before: {step.rhs}"
+    return None
 
 
 def check_block(d, step) -> str | None:

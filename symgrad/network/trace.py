@@ -51,6 +51,7 @@ class NetworkDerivation:
     _proof: Any = field(default=None, repr=False)
     _equations: Any = field(default=None, repr=False)
     _closed: dict = field(default_factory=dict, repr=False)
+    _meanings: dict = field(default_factory=dict, repr=False)  # a block's line symbols -> polynomials
     _grad: Any = field(default=None, repr=False)
 
     # what the renderer asks of a derivation
@@ -106,12 +107,12 @@ class NetworkDerivation:
 
     @property
     def compound(self) -> list:
-        """The compound layers the document shows in closed form: (name, equation keys)."""
+        """The compound layers the document shows in closed form: (name, index, equation keys)."""
         out = []
         for j, block in enumerate(self.graph.blocks):
             keys = [k for k in self.equations if k.startswith(f"block_{j}_")]
             if keys:
-                out.append((block.kind.replace("_", " "), keys))
+                out.append((block.kind.replace("_", " "), j, keys))
         return out
 
     @property

@@ -118,6 +118,14 @@ class SymgradLatexPrinter(LatexPrinter):
         # entry names are symgrad's LaTeX already (see symbols.py); whole tensors (X, dX, G) are mapped
         return self._settings["matrix_names"].get(expr.name, expr.name)
 
+    def _print_Pow(self, expr):
+        # a variable named as a fraction (the reciprocal 1/σ) raised to a power needs parentheses:
+        # \frac{1}{σ}^{3} would read as 1 over σ, with the exponent on the fraction's bar
+        base = expr.base
+        if base.is_Symbol and self._print(base).startswith(r"\frac") and expr.exp.is_Integer and expr.exp > 0:
+            return rf"\left({self._print(base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr)
+
     def _print_TensorOpBase(self, expr):  # SymPy dispatches Function subclasses only to names ending in Base
         """An operation on whole tensors: its name, its tensors, and its parameters."""
         # plain parentheses: the arguments are one line high, and a printed page may break the
