@@ -79,10 +79,10 @@ class Channel:
 
 
 def _mul(*factors) -> sympy.Expr:
-    factors = [f for f in factors if f != 1]
-    if not factors:
+    kept = [f for f in factors if f != 1]
+    if not kept:
         return sympy.Integer(1)
-    return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+    return kept[0] if len(kept) == 1 else sympy.Mul(*kept, evaluate=False)
 
 
 def _add(*terms) -> sympy.Expr:
