@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sympy
+
 from . import functional as F
 from .ops.registry import REGISTRY
 from .render.documents import FORMATS
@@ -21,8 +23,9 @@ def linear_sigmoid_mse(x, w, b, t):
 
 
 def batch_norm_sigmoid_mse(x, w, b, t):
-    """BatchNorm (training mode) → Sigmoid → MSE, as the series' BatchNorm post derives it."""
-    return F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=1e-5, name="bn"), name="s"), t)
+    """BatchNorm (training mode) → Sigmoid → MSE, as the series' BatchNorm post derives it, with
+    ε kept as a symbol, as a hand derivation writes it."""
+    return F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=sympy.Symbol("eps"), name="bn"), name="s"), t)
 
 
 def linear_softmax_cross_entropy(x, w, b):

@@ -14,6 +14,7 @@ prover runs on every line of the document:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import sympy
@@ -308,7 +309,7 @@ def _routes(d, j: int, block, picks: dict) -> dict:
     ch = _channel(d, j, block, picks)
     rules = {
         "a": ("chain rule over the channel", "k = i apart", "Jacobian put in", "collected"),
-        "b": ("paths through x̂, σ², μ", "upstream put in, collected"),
+        "b": ("the three paths", "upstream put in, collected"),
     }
     eq = {}
     for name, line in (("a", routes.route_a(ch)), ("b", routes.route_b(ch)["paths"])):
@@ -316,9 +317,11 @@ def _routes(d, j: int, block, picks: dict) -> dict:
         eq[f"route_{name}_{j}"] = Equation(f"route_{name}_{j}", steps)
     for part, line in routes.route_b(ch).items():
         if part != "paths":
-            lhs, rhs = line
             label = "the deviations sum to zero" if part == "deviations" else "chain rule"
-            eq[f"route_b_{part}_{j}"] = Equation(f"route_b_{part}_{j}", (Step(lhs, rhs, _route_rule(j, label)),))
+            steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs in itertools.pairwise(line))
+            eq[f"route_b_{part}_{j}"] = Equation(f"route_b_{part}_{j}", steps)
+    for part, (lhs, rhs) in routes.notation(ch).items():
+        eq[f"route_{part}_{j}"] = Equation(f"route_{part}_{j}", (Step(lhs, rhs, "block notation"),))
     return eq
 
 
@@ -541,6 +544,7 @@ def check_closed(d, step) -> str | None:
 
 
 register("layer definition", "shown", "definition")
+register("block notation", "shown", "notation")
 register("upstream received", "shown", "from the layer above")
 register("network local partial", "op", "local partial", check_local)
 register("network no dependence", "op", "does not contain it", check_local)

@@ -74,8 +74,11 @@ class Channel:
         )
 
     def scale(self) -> list:
-        """w·(1/σ) as factors (no w when the layer has no weight)."""
-        return ([self.s(self.w)] if self.w is not None else []) + [self.s(self.r)]
+        """w/σ (1/σ when the layer has no weight), as one symbol: ``notation`` writes it out."""
+        return [SCALE if self.w is not None else UNSCALED]
+
+    def scale_written(self) -> sympy.Expr:
+        return _mul(*(([self.s(self.w)] if self.w is not None else []) + [self.s(self.r)]))
 
 
 def _mul(*factors) -> sympy.Expr:
@@ -89,19 +92,29 @@ def _add(*terms) -> sympy.Expr:
     return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
 
 
-def _mean(ch: Channel, terms: list) -> sympy.Expr:
-    return _mul(sympy.Rational(1, ch.n), _add(*terms))
+# The channel's two means and the sum of its deviations, as single symbols: each is a sum over
+# the whole channel, which a printed line could not break inside parentheses or a fraction.
+# ``notation`` writes out what each stands for; ``meanings`` gives its value.
+MEAN_G = sympy.Symbol(r"\bar{g}")
+SCALE, UNSCALED = sympy.Symbol(r"\frac{w}{\sigma}"), sympy.Symbol(r"\frac{1}{\sigma}")
+MEAN_GX = sympy.Symbol(r"\overline{g \hat{x}}")
+DEVIATIONS = sympy.Symbol(r"\textstyle\sum_{k} (x_{k} - \mu)")
+
+
+def notation(ch: Channel) -> dict:
+    """ḡ, the mean of g_k = ∂L/∂y_k over the channel, the mean of g_k·x̂_k, and Σ (x_k − μ), each
+    written out term by term."""
+    n = sympy.Rational(1, ch.n)
+    return {
+        "scale": (ch.scale()[0], ch.scale_written()),
+        "mean_g": (MEAN_G, _add(*(_mul(n, ch.up(ch.y[k])) for k in ch.positions))),
+        "mean_gx": (MEAN_GX, _add(*(_mul(n, ch.up(ch.y[k]), ch.s(ch.xhat[k])) for k in ch.positions))),
+    }
 
 
 def compact(ch: Channel) -> sympy.Expr:
-    i, ks = ch.i, ch.positions
-    xhat_i = ch.s(ch.xhat[i])
-    inner = _add(
-        ch.up(ch.y[i]),
-        _mul(-1, _mean(ch, [ch.up(ch.y[k]) for k in ks])),
-        _mul(-1, xhat_i, _mean(ch, [_mul(ch.up(ch.y[k]), ch.s(ch.xhat[k])) for k in ks])),
-    )
-    return _mul(*ch.scale(), inner)
+    xhat_i = ch.s(ch.xhat[ch.i])
+    return _mul(*ch.scale(), _add(ch.up(ch.y[ch.i]), _mul(-1, MEAN_G), _mul(-1, xhat_i, MEAN_GX)))
 
 
 def route_a(ch: Channel) -> tuple:
@@ -131,21 +144,15 @@ def route_b(ch: Channel) -> dict:
         _mul(ch.up(ch.var), 2 * n, dev[i]),
         _mul(ch.up(ch.mu), n),
     )
-    var = _mul(
-        sympy.Rational(-1, 2),
-        sympy.Pow(r, 3, evaluate=False),
-        _add(*(_mul(ch.up(ch.xhat[k]), dev[k]) for k in ks)),
-    )
-    mu = _add(
-        _mul(-1, r, _add(*(ch.up(ch.xhat[k]) for k in ks))),
-        _mul(-2 * n, ch.up(ch.var), _add(*(dev[k] for k in ks))),
-    )
+    cube = sympy.Pow(r, 3, evaluate=False)
+    var = _add(*(_mul(sympy.Rational(-1, 2), cube, ch.up(ch.xhat[k]), dev[k]) for k in ks))
+    mu = _add(*(_mul(-1, r, ch.up(ch.xhat[k])) for k in ks), _mul(-2 * n, ch.up(ch.var), DEVIATIONS))
     xhat = _mul(ch.s(ch.w), ch.up(ch.y[i])) if ch.w is not None else ch.up(ch.y[i])
     return {
         "paths": (ch.up(ch.x[i]), paths, compact(ch)),
         "var": (ch.up(ch.var), var),
         "mu": (ch.up(ch.mu), mu),
-        "deviations": (_add(*(dev[k] for k in ks)), sympy.Integer(0)),
+        "deviations": (DEVIATIONS, _add(*(dev[k] for k in ks)), sympy.Integer(0)),
         "xhat": (ch.up(ch.xhat[i]), xhat),
     }
 
@@ -165,8 +172,15 @@ def meanings(ch: Channel) -> dict:
     for k in ch.nodes:
         poly.add_into(share, d.shares.get(k, {}).get(x, {}))
     out[sympy.Derivative(L, _sym(graph, x))] = share
+    n = Fraction(1, ch.n)
+    out[ch.scale()[0]] = to_poly(ch.scale_written(), graph, {})
+    out[MEAN_G], out[MEAN_GX], out[DEVIATIONS] = {}, {}, {}
     for k in ch.positions:
         out[ch.deviation(k)] = {(ch.x[k],): 1, (ch.mu,): -1}
+        poly.add_into(out[DEVIATIONS], out[ch.deviation(k)])
+        g = d.grads.get(ch.y[k], {})
+        poly.add_into(out[MEAN_G], poly.scale(g, n))
+        poly.add_into(out[MEAN_GX], poly.scale(poly.mul(g, poly.var(ch.xhat[k])), n))
     for k, total in _through(ch).items():
         out[sympy.Derivative(_sym(graph, ch.y[k]), _sym(graph, x))] = total
     return out
