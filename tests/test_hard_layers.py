@@ -328,9 +328,10 @@ def test_batch_norm_documents_both_routes_and_the_compact_forms():
     route_b = d.equations["route_b_0"].steps
     assert len(route_a) == 4 and len(route_b) == 2
     assert route_a[-1].rhs == route_b[-1].rhs  # both routes end in the same compact form
-    assert [k for k in d.equations if k.startswith("block_0_")] == ["block_0_0"]
+    # dL/dx, dL/dw and dL/dβ
+    assert [k for k in d.equations if k.startswith("block_0_")] == ["block_0_0", "block_0_1", "block_0_2"]
     # every compound layer of the gallery shows its compact forms, all proven
-    for name, count in (("linear_softmax_cross_entropy", 1), ("layer_norm_tanh_sum", 1), ("attention_head", 6)):
+    for name, count in (("linear_softmax_cross_entropy", 1), ("layer_norm_tanh_sum", 3), ("attention_head", 6)):
         other = gallery_network(name)
         assert len([k for k in other.equations if k.startswith("block_")]) == count, name
         assert other.prove().ok, name
@@ -363,6 +364,22 @@ def test_a_corrupted_route_line_is_caught_and_a_dropped_zero_term_is_not():
     without = sympy.Add(*mu.rhs.args[:-1], evaluate=False)
     assert mu.rhs.args[-1].has(d.graph.registry.symbol(d.graph.tensors["bn_var"].ids[1]))
     assert _route_check(d, dataclasses.replace(mu, rhs=without)) is None
+
+
+def test_the_softmax_jacobian_lines_of_attention_are_checked():
+    import dataclasses
+
+    import sympy
+
+    d = gallery_network("attention_head")
+    steps = d.equations["route_jacobian_0"].steps
+    assert len(steps) == 3  # three keys in the picked row
+    own = next(s for s in steps if isinstance(s.rhs, sympy.Mul) and any(isinstance(a, sympy.Add) for a in s.rhs.args))
+    assert _route_check(d, own) is None
+    wrong = own.rhs.xreplace({sympy.Integer(-1): sympy.Integer(1)})  # p_j(1 + p_j)
+    assert _route_check(d, dataclasses.replace(own, rhs=wrong)) is not None
+    other = next(s for s in steps if s is not own)
+    assert _route_check(d, dataclasses.replace(other, rhs=-other.rhs)) is not None
 
 
 def test_a_wrong_compact_form_fails_the_document(monkeypatch):

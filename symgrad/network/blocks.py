@@ -66,6 +66,21 @@ def forms(graph: Graph, block: Block) -> list[Form]:
         else:  # LayerNorm's weight varies along the normalized dims: dL/dx̂ = w ⊙ dL/dy enters the means
             G, g = rf"({b(w)} \odot {_g(out)})", f"({w} * d{out})"
             scale, shown = "", rf"\frac{{1}}{{{b(std)}}}"
+        summed, S = block.params["summed"], _dims_text(block.params["summed"])
+        affine = []  # dL/dw = Σ dL/dy ⊙ x̂ and dL/dβ = Σ dL/dy, over the dims the weight is shared across
+        if "weight input" in r:
+            w_in = r["weight input"]
+            affine.append(
+                Form(
+                    w_in,
+                    _g(w_in),
+                    rf"\textstyle\sum_{{{S}}} {_g(out)} \odot {b(xhat)}",
+                    f"(d{out} * {xhat}).sum({summed})",
+                )
+            )
+        if "bias input" in r:
+            b_in = r["bias input"]
+            affine.append(Form(b_in, _g(b_in), rf"\textstyle\sum_{{{S}}} {_g(out)}", f"d{out}.sum({summed})"))
         return [
             Form(
                 r["input"],
@@ -73,7 +88,8 @@ def forms(graph: Graph, block: Block) -> list[Form]:
                 rf"{shown} \odot \Bigl({G} - \operatorname{{mean}}_{{{D}}} {G} - {b(xhat)} \odot "
                 rf"\operatorname{{mean}}_{{{D}}} \bigl({G} \odot {b(xhat)}\bigr)\Bigr)",
                 f"{scale}({g} - {g}.{mean} - {xhat} * ({g} * {xhat}).{mean}) / {std}",
-            )
+            ),
+            *affine,
         ]
     if kind == "softmax":
         p, dim = r["output"], block.params["dim"]

@@ -541,7 +541,7 @@ def batch_norm(x, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
     xhat = _normalize(x, dims, eps, name, "batch_norm")
     channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     out = _affine(xhat, weight, bias, channel, name, "batch_norm")
-    _record_norm(x, xhat, out, first, "batch_norm", dims)
+    _record_norm(x, xhat, out, first, "batch_norm", dims, weight, bias)
     return out
 
 
@@ -555,12 +555,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None)
     first = len(x.graph.nodes)
     xhat = _normalize(x, dims, eps, name, "layer_norm")
     out = _affine(xhat, weight, bias, shape, name, "layer_norm")
-    _record_norm(x, xhat, out, first, "layer_norm", dims)
+    _record_norm(x, xhat, out, first, "layer_norm", dims, weight, bias)
     return out
 
 
-def _record_norm(x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, dims: tuple) -> None:
-    """The block of a normalization: its statistics, and the weight as the output reads it."""
+def _record_norm(x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, dims: tuple, weight, bias) -> None:
+    """The block of a normalization: its statistics, its weight and bias, and the weight as the
+    output reads it (BatchNorm's is reshaped to broadcast over the channels)."""
     graph = x.graph
     node = {n.output: n for n in graph.nodes[first:]}
     std = node[xhat.name].inputs[1]  # xhat = centred / std
@@ -572,7 +573,12 @@ def _record_norm(x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, di
     for later in graph.nodes[first:]:
         if later.op == "mul" and later.inputs[0] == xhat.name and len(later.inputs) == 2:
             roles["weight"] = later.inputs[1]
-    graph.add_block(kind, first, roles, dims=dims)
+    for role, t in (("weight input", weight), ("bias input", bias)):
+        if t is not None:
+            roles[role] = t.name
+    # the dims a weight's gradient sums over: all but the channels, or all but the normalized ones
+    kept = (1,) if kind == "batch_norm" else dims
+    graph.add_block(kind, first, roles, dims=dims, summed=tuple(d for d in range(x.ndim) if d not in kept))
 
 
 def _affine(xhat: Tensor, weight, bias, shape: tuple, name, op: str) -> Tensor:

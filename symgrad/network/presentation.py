@@ -291,6 +291,8 @@ def equations(d, picks: dict) -> dict:
     for j, block in enumerate(graph.blocks):
         if block.kind == "batch_norm" and blocks.shown(graph, block):
             eq.update(_routes(d, j, block, picks))
+        if block.kind == "attention" and blocks.shown(graph, block):
+            eq[f"route_jacobian_{j}"] = _softmax_jacobian(d, j, block, picks)
         for i, form in enumerate(blocks.shown(graph, block)):
             key = f"block_{j}_{i}"
             eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), f"block form {j} {i}"),))
@@ -323,6 +325,31 @@ def _routes(d, j: int, block, picks: dict) -> dict:
     for part, (lhs, rhs) in routes.notation(ch).items():
         eq[f"route_{part}_{j}"] = Equation(f"route_{part}_{j}", (Step(lhs, rhs, "block notation"),))
     return eq
+
+
+def _softmax_jacobian(d, j: int, block, picks: dict) -> Equation:
+    """The softmax's Jacobian in the picked row of the attention weights, p_k(δ_kj − p_j)."""
+    scores = d.graph.tensors[block.roles["scores"]]
+    lines, meaning = routes.softmax_jacobian(
+        d.graph, scores.name, block.roles["p"], range(block.first, block.end), pick(scores, picks)
+    )
+    d._meanings[("jacobian", j)] = meaning
+    label = "softmax Jacobian"
+    name = f"softmax jacobian {j} {label}"
+    register(name, "op", label, check_jacobian)
+    return Equation(f"route_jacobian_{j}", tuple(Step(lhs, rhs, name) for lhs, rhs in lines))
+
+
+def check_jacobian(d, step) -> str | None:
+    """∂p_k/∂s_j put in closed form equals the derivative through the softmax's own layers."""
+    j = int(step.rule.split(" ")[2])
+    if ("jacobian", j) not in d._meanings:
+        _ = d.equations  # writing the document's equations records what the lines mean
+    meaning = d._meanings[("jacobian", j)]
+    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
+    if not routes.equal(d.graph, left, right):
+        return f"the softmax's Jacobian line is not the derivative through its layers: {step.rhs}"
+    return None
 
 
 def _route_rule(j: int, label: str) -> str:

@@ -187,12 +187,18 @@ def meanings(ch: Channel) -> dict:
 
 
 def _through(ch: Channel) -> dict:
-    """∂y_k/∂x_i through the layer's nodes, by forward-mode differentiation of their definitions."""
+    """∂y_k/∂x_i through the layer's nodes."""
+    total = through(ch.graph, ch.x[ch.i], ch.nodes)
+    return {k: total.get(ch.y[k], {}) for k in ch.positions}
+
+
+def through(graph: Graph, x: int, nodes) -> dict:
+    """d v/d x for every variable the given nodes make, by forward-mode differentiation of their
+    definitions (an independent computation from the chain rule's reverse mode)."""
     from .presentation import local_partial
 
-    graph = ch.graph
-    tangent: dict = {ch.x[ch.i]: {(): 1}}
-    for k in ch.nodes:
+    tangent: dict = {x: {(): 1}}
+    for k in nodes:
         for vid in graph.tensors[graph.nodes[k].output].ids:
             total: dict = {}
             for u in list(tangent):
@@ -201,7 +207,26 @@ def _through(ch: Channel) -> dict:
                     poly.add_into(total, poly.mul(local, tangent[u]))
             if total:
                 tangent[vid] = total
-    return {k: tangent.get(ch.y[k], {}) for k in ch.positions}
+    return tangent
+
+
+def softmax_jacobian(graph: Graph, scores: str, p: str, nodes, pick: int) -> tuple:
+    """∂p_k/∂s_j = p_k(δ_kj − p_j) for the picked score s_j and every p_k of its row, with the
+    meanings of the derivatives (through the softmax's nodes)."""
+    s_t, p_t = graph.tensors[scores], graph.tensors[p]
+    cols = s_t.shape[-1]
+    row = pick - pick % cols
+    j = _sym(graph, p_t.ids[pick])
+    sj = _sym(graph, s_t.ids[pick])
+    total = through(graph, s_t.ids[pick], nodes)
+    lines, meaning = [], {}
+    for k in range(row, row + cols):
+        pk = _sym(graph, p_t.ids[k])
+        lhs = sympy.Derivative(pk, sj)
+        rhs = _mul(pk, _add(1, _mul(-1, j))) if k == pick else _mul(-1, pk, j)
+        lines.append((lhs, rhs))
+        meaning[lhs] = total.get(p_t.ids[k], {})
+    return tuple(lines), meaning
 
 
 def to_poly(expr, graph: Graph, meaning: dict) -> poly.Poly:
