@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need, when it is missing, then run the whole test suite.
 #
-#   Debian: texlive (pdflatex, lualatex, latexmk), lmodern, DejaVu and WenQuanYi fonts, poppler-utils (pdftoppm), chromium, fonts-liberation, jekyll
+#   Debian: texlive (pdflatex, lualatex, latexmk), lmodern, DejaVu and WenQuanYi fonts, poppler-utils (pdftoppm), chromium, fonts-liberation, jekyll, pandoc, hugo
 #   npm:    MathJax 3 and KaTeX, from the committed package-lock.json (npm ci)
-#   Python: a virtual environment in .venv with symgrad[test,lint,browser] and torch==2.13.0
+#   Python: a virtual environment in .venv with symgrad[test,lint,browser,docs] and torch==2.13.0
 #
 # Each step is skipped when already done, so a second run goes straight to the tests.
 # Extra arguments are passed to pytest.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-luatex texlive-pictures lmodern fonts-dejavu-core fonts-wqy-microhei latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima)
+DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-luatex texlive-pictures lmodern fonts-dejavu-core fonts-wqy-microhei latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima pandoc hugo)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -34,11 +34,11 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import symgrad, pytest, xdist, hypothesis, playwright, torch, mypy, importlinter" 2>/dev/null \
+if ! .venv/bin/python -c "import symgrad, pytest, xdist, hypothesis, playwright, torch, mypy, importlinter, sphinx, myst_parser, material, panflute" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.installed ] || [ scripts/constraints.txt -nt .venv/.installed ]; then
-  say "installing symgrad[test,lint,browser] and torch==2.13.0 into .venv"
+  say "installing symgrad[test,lint,browser,docs] and torch==2.13.0 into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -c scripts/constraints.txt -e ".[test,lint,browser]" "torch==2.13.0"
+  .venv/bin/python -m pip install -q -c scripts/constraints.txt -e ".[test,lint,browser,docs]" "torch==2.13.0"
   touch .venv/.installed
 fi
 

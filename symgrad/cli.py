@@ -82,7 +82,9 @@ def build_parser() -> Parser:
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", help=f"comma-separated formats or 'all': {','.join(FORMATS)}")
+    p.add_argument(
+        "--format", help=f"comma-separated formats or 'all' ({','.join(FORMATS)}), or hugo (a post and its shortcode)"
+    )
     p.add_argument("--out", help="output folder (default output/<op>-<sizes>)")
     p.add_argument("--title", help="document title")
     p.add_argument("--author", default=DEFAULT_AUTHOR, help=f"document author (default {DEFAULT_AUTHOR})")

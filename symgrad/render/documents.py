@@ -33,7 +33,18 @@ from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
-FAMILY = {"tex": "tex", "html": "html", "fragment": "html", "jekyll": "html", "md": "md", "latex-inline": "md"}
+FAMILY = {
+    "tex": "tex",
+    "html": "html",
+    "fragment": "html",
+    "jekyll": "html",
+    "md": "md",
+    "latex-inline": "md",
+    "rst": "rst",  # for the Sphinx directive (symgrad.sphinx), not written as a file
+    "hugo": "html",
+}
+# written on request only, not by "all": a Hugo post and its shortcode
+EXTRA_FORMATS = ("hugo",)
 SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
 DEFAULT_DATE = "2000-01-01"
 TEX_ENGINES = ("pdflatex", "lualatex")
@@ -75,7 +86,12 @@ def environment(family: str) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        tex_escape=tex_escape, yaml_quote=yaml_quote, md_escape=md_escape, liquid_safe=liquid_safe, no_tex=no_tex
+        tex_escape=tex_escape,
+        yaml_quote=yaml_quote,
+        md_escape=md_escape,
+        rst_escape=rst_escape,
+        liquid_safe=liquid_safe,
+        no_tex=no_tex,
     )
     return env
 
@@ -160,6 +176,11 @@ def md_escape(text) -> str:
     return re.sub(r"([\\`*_\[\]#|$])", r"\\\1", text)
 
 
+def rst_escape(text) -> str:
+    """Plain text in reStructuredText: a backslash before each character that starts markup."""
+    return re.sub(r"([\\`*_|\[\]<>])", r"\\\1", str(text))
+
+
 def liquid_safe(tex: str) -> str:
     """Jekyll's Liquid reads {{ and {% anywhere; a space between the braces means the same to TeX."""
     while "{{" in tex or "{%" in tex:
@@ -232,11 +253,18 @@ class Document:
     numbers: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)  # LaTeX of equations, shared by the formats of one write
     tex_engine: str = "pdflatex"
+    prefix: str = "symgrad"  # the labels' prefix, where a format names equations
 
     def text(self, value) -> str:
         """Plain text from outside the templates, escaped for this format (HTML escapes itself)."""
         family = FAMILY[self.fmt]
+        if family == "rst":
+            return rst_escape(value)
         return tex_escape(value) if family == "tex" else md_escape(value) if family == "md" else str(value)
+
+    def label(self, key: str) -> str:
+        """An equation's or a heading's label in formats that name them (reStructuredText)."""
+        return f"{self.prefix}-{key}".replace("_", "-").lower()  # as Sphinx writes its HTML ids
 
     def tex(self, expr, **settings) -> str:
         return self._safe(self._latex(expr, **settings))
@@ -247,7 +275,7 @@ class Document:
         return SymgradLatexPrinter(settings).doprint(expr)
 
     def _safe(self, tex: str) -> str:
-        return liquid_safe(tex) if self.fmt in ("jekyll", "fragment") else tex
+        return liquid_safe(tex) if self.fmt in ("jekyll", "fragment", "hugo") else tex
 
     @property
     def names(self) -> dict:
@@ -439,6 +467,7 @@ def render(
     categories: object = ("symgrad",),
     tags: object = (),
     tex_engine: str = "pdflatex",
+    label_prefix: str | None = None,
 ) -> str:
     """The document of a derivation in one format (see FORMATS).
 
@@ -447,7 +476,8 @@ def render(
     print each formula once. ``layout``, ``categories`` and ``tags`` go into a Jekyll post's front
     matter (words, or a string of them). ``tex_engine`` is the engine the tex format is written
     for: pdflatex (T1 fonts, so a title or author is limited to Latin scripts) or lualatex (any
-    printable Unicode, in Latin Modern with DejaVu for the scripts it lacks).
+    printable Unicode, in Latin Modern with DejaVu for the scripts it lacks). ``label_prefix``
+    starts the labels of the rst format's equations and headings (by default the document's stem).
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -478,10 +508,19 @@ def render(
         post=post,
         cache={} if cache is None else cache,
         tex_engine=tex_engine,
+        prefix=_label_prefix(d, label_prefix),
     )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.presentation.body
     return template.render(doc=doc, d=d, proof=proof, family=FAMILY[fmt], body=f"{body}.body.j2")
+
+
+def _label_prefix(d, prefix: str | None) -> str:
+    if prefix is None:
+        return d.presentation.stem
+    if not isinstance(prefix, str) or not _WORD.fullmatch(prefix):
+        raise SymgradError(f"a label prefix is a word of letters, digits, - and _, got {prefix!r}")
+    return prefix
 
 
 def check_date(date: str) -> None:

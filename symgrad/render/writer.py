@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..core.errors import SymgradError
-from .documents import DEFAULT_DATE, FORMATS, SUFFIX, render
+from .documents import DEFAULT_DATE, EXTRA_FORMATS, FORMATS, SUFFIX, environment, render
 from .mathjax import BUNDLE, FOLDER, LOCAL, copy_local, find_bundle
 
 
@@ -21,9 +21,10 @@ def parse_formats(formats) -> tuple:
     if isinstance(formats, str):
         formats = FORMATS if formats.strip() == "all" else [f.strip() for f in formats.split(",") if f.strip()]
     formats = tuple(dict.fromkeys(formats))
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in FORMATS + EXTRA_FORMATS]
     if unknown or not formats:
-        raise SymgradError(f"unknown format {', '.join(unknown) or '(none)'}: use all or some of {','.join(FORMATS)}")
+        known = ",".join(FORMATS + EXTRA_FORMATS)
+        raise SymgradError(f"unknown format {', '.join(unknown) or '(none)'}: use all or some of {known}")
     return formats
 
 
@@ -36,7 +37,12 @@ def file_name(d, fmt: str, date: str) -> str:
     Jekyll requires, YYYY-MM-DD-slug.md, or Jekyll ignores it."""
     if fmt == "jekyll":
         return f"_posts/{date}-{stem(d)}.md"
+    if fmt == "hugo":  # where a Hugo site keeps posts; the shortcode goes to HUGO_SHORTCODE
+        return f"content/posts/{stem(d)}.md"
     return stem(d) + SUFFIX[fmt]
+
+
+HUGO_SHORTCODE = "layouts/shortcodes/symgrad.html"
 
 
 def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
@@ -52,10 +58,13 @@ def write(d, out_dir, formats=FORMATS, **options) -> list[Path]:
     paths = []
     if local and "html" in formats:
         paths.append(copy_local(out)[1][0])  # the bundle; its fonts sit beside it
+    if "hugo" in texts:
+        texts = {**texts, "hugo shortcode": environment("html").get_template("hugo_shortcode.html.j2").render()}
     for fmt, text in texts.items():
-        path = out / file_name(d, fmt, options.get("date", DEFAULT_DATE))
-        if fmt == "jekyll":
-            make_folder(path.parent)
+        path = out / (
+            HUGO_SHORTCODE if fmt == "hugo shortcode" else file_name(d, fmt, options.get("date", DEFAULT_DATE))
+        )
+        make_folder(path.parent)
         atomic_write(path, text)
         paths.append(path)
     return paths
