@@ -10,7 +10,8 @@ and with ``myst_fence_as_directive = ["symgrad"]`` a plain ```` ```symgrad ```` 
 
 The derivation is written as reStructuredText (the ``rst`` format) and parsed in place, so every
 equation is Sphinx's own numbered math block with a label (``:eq:`mm-chain-a``` refers to it) and
-every heading a rubric with a label. A bad block stops the build with symgrad's one-line error.
+every heading a rubric with a label. A bad block is reported as one error line at its place, and
+the build then ends with status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
-from sphinx.errors import ExtensionError
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
@@ -26,6 +27,8 @@ from . import __version__
 from .core.errors import SymgradError
 from .embed import derivation, options
 from .render.documents import render
+
+LOGGER = logging.getLogger(__name__)
 
 
 class SymgradDirective(SphinxDirective):
@@ -43,8 +46,11 @@ class SymgradDirective(SphinxDirective):
             d, args = derivation(text, base=str(self.env.srcdir / self.env.docname).rsplit("/", 1)[0])
             source = render(d, "rst", label_prefix=self.options.get("label-prefix"), **options(args))
         except SymgradError as exc:
-            # an error, not a warning: the page would otherwise be published without its derivation
-            raise ExtensionError(f"symgrad: error: {exc} ({where})") from None
+            # one line at the block's place, and a failed build (see _fail): the page would
+            # otherwise be published without its derivation
+            LOGGER.error("symgrad: error: %s", exc, location=(self.env.docname, self.lineno))
+            self.env.symgrad_failed = True  # type: ignore[attr-defined]
+            return []
         if type(self.state).__module__.startswith("myst_parser"):
             # in a Markdown page the content is parsed as MyST: hand the reStructuredText to
             # MyST's own eval-rst directive, which parses it as reStructuredText in place
@@ -54,6 +60,13 @@ class SymgradDirective(SphinxDirective):
         return [box]
 
 
+def _fail(app, exception) -> None:
+    if exception is None and getattr(app.env, "symgrad_failed", False):
+        app.statuscode = 2
+
+
 def setup(app) -> dict:
     app.add_directive("symgrad", SymgradDirective)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    app.connect("build-finished", _fail)
+    # reading in parallel would keep a worker's failure from the main process's environment
+    return {"version": __version__, "parallel_read_safe": False, "parallel_write_safe": True}

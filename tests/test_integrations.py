@@ -32,7 +32,7 @@ def run(args, cwd, timeout=300) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
 
 
-def equations_of(fmt: str) -> int:
+def equations_of() -> int:
     """How many numbered equations the derivation's document has (counted in symgrad's Markdown)."""
     d = symgrad.matmul(2, 3, 2, loss="mean")
     return symgrad.render(d, "md").count(r"\tag{")
@@ -89,7 +89,7 @@ def test_sphinx_builds_rst_and_myst_pages_with_numbered_referenced_equations(tmp
     out = tmp_path / "out"
     done = run([str(BIN / "python"), "-m", "sphinx", "-W", "-q", "-b", "html", str(src), str(out)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    expected = equations_of("rst")
+    expected = equations_of()
     for name in ("index.html", "post.html"):
         html = (out / name).read_text(encoding="utf-8")
         display = len(re.findall(r'<div class="math notranslate nohighlight" id="equation-', html))
@@ -108,9 +108,12 @@ def test_sphinx_builds_rst_and_myst_pages_with_numbered_referenced_equations(tmp
 def test_a_bad_sphinx_directive_stops_the_build_with_one_line(tmp_path):
     src = sphinx_site(tmp_path, BAD)
     done = run([str(BIN / "python"), "-m", "sphinx", "-q", "-b", "html", str(src), str(tmp_path / "out")], tmp_path)
-    assert done.returncode != 0
-    line = one_error_line(done.stderr)
-    assert "a size must be a positive integer" in line and "index:" in line
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "symgrad: error:" in line]
+    # one line for each bad block, at its place: the reStructuredText page and the MyST one
+    assert len(errors) == 2 and all("a size must be a positive integer" in line for line in errors)
+    assert any("index.rst:8: ERROR" in line for line in errors) and any("post.md:3: ERROR" in line for line in errors)
+    assert "Traceback" not in done.stderr
 
 
 def test_a_broken_formula_is_caught_by_the_page_check(tmp_path, browser):  # noqa: F811
@@ -151,7 +154,7 @@ def test_the_pandoc_filter_expands_blocks_for_html_and_latex(tmp_path, browser):
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "post.html").read_text(encoding="utf-8")
     display = html.count('<span class="math display">')
-    assert display == equations_of("md") > 15
+    assert display == equations_of() > 15
     page = browser.new_page()
     result = typeset(page, (tmp_path / "post.html").as_uri())
     assert result["errors"] == 0 and result["containers"] == html.count("\\(") + html.count("\\[")
@@ -161,7 +164,7 @@ def test_the_pandoc_filter_expands_blocks_for_html_and_latex(tmp_path, browser):
     done = run([pandoc, "post.md", "--filter", "symgrad-pandoc", "-s", "-o", "post.tex"], tmp_path)
     assert done.returncode == 0, done.stderr
     tex = (tmp_path / "post.tex").read_text(encoding="utf-8")
-    assert tex.count(r"\tag{") == equations_of("md")
+    assert tex.count(r"\tag{") == equations_of()
     pdflatex = require_program("pdflatex", "apt-get install texlive-latex-base")
     built = run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "post.tex"], tmp_path)
     assert built.returncode == 0, built.stdout[-2000:]
@@ -278,3 +281,27 @@ def test_goldmark_mangles_the_same_math_without_the_shortcode(tmp_path):
     assert run([hugo, "--quiet"], site).returncode == 0
     html = (site / "public" / "posts" / "plain" / "index.html").read_text(encoding="utf-8")
     assert "<em>" in html or r"a_{11} & a_{12} \\ a_{21}" not in html
+
+
+# --- symgrad's own documentation -----------------------------------------------------------------
+
+
+def test_the_documentation_site_builds_with_its_own_directive(tmp_path, browser):  # noqa: F811
+    """docs/ is built by Sphinx from the README, the gallery page's symgrad blocks and the API's
+    docstrings, with warnings as errors; its derivations typeset and its references land."""
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_parser")
+    out = tmp_path / "html"
+    done = run([str(BIN / "python"), "-m", "sphinx", "-W", "-q", "-b", "html", str(ROOT / "docs"), str(out)], ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    gallery = (out / "gallery.html").read_text(encoding="utf-8")
+    assert gallery.count('id="equation-reference-') == symgrad.render(symgrad.matmul(2, 4, 3), "md").count(r"\tag{")
+    for prefix in ("reference", "conv", "net"):
+        assert f'id="equation-{prefix}-' in gallery, prefix
+    assert re.search(r'href="#equation-reference-chain-a">\(\d+\)</a>', gallery)
+    assert "symgrad.derive" in (out / "api.html").read_text(encoding="utf-8")
+    page = browser.new_page()
+    result = typeset(page, (out / "gallery.html").as_uri())
+    assert result["errors"] == 0 and result["containers"] > 100
+    assert not page_links_resolve(page, "a.reference.internal[href^='#']")
+    page.close()
