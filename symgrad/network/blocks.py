@@ -56,6 +56,10 @@ def _num(q) -> str:
 def forms(graph: Graph, block: Block) -> list[Form]:
     r, b = block.roles, (lambda n: _b(graph, n))
     kind = block.kind
+
+    def of_input(rhs: str, claim: str) -> Form:  # dL/d(the layer's input)
+        return Form(r["input"], _g(r["input"]), rhs, claim)
+
     if kind in ("batch_norm", "layer_norm"):
         dims, out, std, xhat = block.params["dims"], r["output"], r["std"], r["xhat"]
         D, mean = _dims_text(dims), f"mean({dims}, keepdim=True)"
@@ -82,9 +86,7 @@ def forms(graph: Graph, block: Block) -> list[Form]:
             b_in = r["bias input"]
             affine.append(Form(b_in, _g(b_in), rf"\textstyle\sum_{{{S}}} {_g(out)}", f"d{out}.sum({summed})"))
         return [
-            Form(
-                r["input"],
-                _g(r["input"]),
+            of_input(
                 rf"{shown} \odot \Bigl({G} - \operatorname{{mean}}_{{{D}}} {G} - {b(xhat)} \odot "
                 rf"\operatorname{{mean}}_{{{D}}} \bigl({G} \odot {b(xhat)}\bigr)\Bigr)",
                 f"{scale}({g} - {g}.{mean} - {xhat} * ({g} * {xhat}).{mean}) / {std}",
@@ -95,9 +97,7 @@ def forms(graph: Graph, block: Block) -> list[Form]:
         p, dim = r["output"], block.params["dim"]
         G = _g(p)
         return [
-            Form(
-                r["input"],
-                _g(r["input"]),
+            of_input(
                 rf"{b(p)} \odot \Bigl({G} - \textstyle\sum_{{{dim + 1}}} \bigl({G} \odot {b(p)}\bigr)\Bigr)",
                 f"{p} * (d{p} - (d{p} * {p}).sum({dim}, keepdim=True))",
             )
@@ -106,9 +106,7 @@ def forms(graph: Graph, block: Block) -> list[Form]:
         out, dim, e, s = r["output"], block.params["dim"], r["exp"], r["sum"]
         G = _g(out)
         return [
-            Form(
-                r["input"],
-                _g(r["input"]),
+            of_input(
                 rf"{G} - \operatorname{{softmax}}({b(r['input'])}) \odot \textstyle\sum_{{{dim + 1}}} {G}",
                 f"d{out} - {e} / {s} * d{out}.sum({dim}, keepdim=True)",
             )
@@ -124,7 +122,7 @@ def forms(graph: Graph, block: Block) -> list[Form]:
             t = b(r["target"])
             shown = rf"{_g(out)}\, {per}\bigl({p} \odot \textstyle\sum_{{2}} {t} - {t}\bigr)"
             claim = f"d{out} * ({e} / {s} * {r['target']}.sum(1, keepdim=True) - {r['target']}) / {n}"
-        return [Form(r["input"], _g(r["input"]), shown, claim)]
+        return [of_input(shown, claim)]
     if kind == "attention":
         q, k, v, s, p, o = (r[x] for x in ("q", "k", "v", "scores", "p", "output"))
         root = block.params["root"]
