@@ -399,3 +399,42 @@ def test_a_wrong_compact_form_fails_the_document(monkeypatch):
     proof = gallery_network("batch_norm_sigmoid_mse").prove()
     assert proof.status == "refuted"
     assert "compact form of the batch norm layer is refuted" in proof.failed_step
+
+
+def _compound_networks():
+    def log_soft(x, g):
+        return (SF.log_softmax(x, 1, name="lp") * g).sum()
+
+    def ce_probabilities(x, t):
+        return SF.cross_entropy(x, t, name="ce")
+
+    def soft(x, g):
+        return (SF.softmax(x, 0, name="p") * g).sum()
+
+    yield "batch_norm_sigmoid_mse", gallery_network("batch_norm_sigmoid_mse")
+    yield "layer_norm_tanh_sum", gallery_network("layer_norm_tanh_sum")
+    yield "linear_softmax_cross_entropy", gallery_network("linear_softmax_cross_entropy")
+    yield "attention_head", gallery_network("attention_head")
+    yield "log_softmax", symgrad.derive(log_soft, x=(2, 3), g=(2, 3))
+    yield "cross_entropy, probabilities", symgrad.derive(ce_probabilities, x=(2, 3), t=(2, 3))
+    yield "softmax over dim 0", symgrad.derive(soft, x=(3, 2), g=(3, 2))
+
+
+def test_every_compact_form_is_proven_and_refuted_once_altered():
+    from symgrad.network import blocks
+
+    seen = 0
+    for name, d in _compound_networks():
+        for block in d.graph.blocks:
+            for form in blocks.forms(d.graph, block):
+                seen += 1
+                if form.other is not None:  # an identity: its two sides, then one side altered
+                    assert symgrad.equivalent(d, form.target, form.claim, form.other).ok, (name, form.claim)
+                    assert symgrad.equivalent(d, form.target, form.claim, f"2 * ({form.other})").status == "refuted"
+                    continue
+                assert symgrad.check(d, form.target, form.claim).ok, (name, form.claim)
+                assert symgrad.check(d, form.target, f"2 * ({form.claim})").status == "refuted", (name, form.claim)
+                if " - " in form.claim:  # a term's sign flipped
+                    flipped = form.claim.replace(" - ", " + ", 1)
+                    assert symgrad.check(d, form.target, flipped).status == "refuted", (name, flipped)
+    assert seen >= 15
