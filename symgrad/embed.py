@@ -16,8 +16,22 @@ import shlex
 
 from .core.errors import SymgradError
 
-# What a block may say: the derivation, and how it is shown. Writing files is the build's job.
-REFUSED = ("--out", "--format", "--emit-code", "--validate", "--json", "--equivalent", "-h", "--help", "--version")
+# What a block may say: the derivation, and how many terms a long sum shows. Writing files is the
+# build's job, and the page around the block has its own title, author and date.
+REFUSED = (
+    "--out",
+    "--format",
+    "--emit-code",
+    "--validate",
+    "--json",
+    "--equivalent",
+    "--title",
+    "--author",
+    "--date",
+    "-h",
+    "--help",
+    "--version",
+)
 
 
 def derivation(text: str, base: str | None = None):
@@ -57,8 +71,5 @@ def derivation(text: str, base: str | None = None):
 
 
 def options(args) -> dict:
-    """The document options a block gave (title, author, date, display limit)."""
-    out = {"display_limit": args.display_limit, "date": args.date, "author": args.author}
-    if args.title is not None:
-        out["title"] = args.title
-    return out
+    """How the derivation is written inside the page: the block's display limit, no byline."""
+    return {"display_limit": args.display_limit, "standalone": False}

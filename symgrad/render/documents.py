@@ -254,6 +254,7 @@ class Document:
     cache: dict = field(default_factory=dict)  # LaTeX of equations, shared by the formats of one write
     tex_engine: str = "pdflatex"
     prefix: str = "symgrad"  # the labels' prefix, where a format names equations
+    standalone: bool = True  # False inside someone else's page: no title and byline of its own
 
     def text(self, value) -> str:
         """Plain text from outside the templates, escaped for this format (HTML escapes itself)."""
@@ -468,6 +469,7 @@ def render(
     tags: object = (),
     tex_engine: str = "pdflatex",
     label_prefix: str | None = None,
+    standalone: bool = True,
 ) -> str:
     """The document of a derivation in one format (see FORMATS).
 
@@ -478,6 +480,8 @@ def render(
     for: pdflatex (T1 fonts, so a title or author is limited to Latin scripts) or lualatex (any
     printable Unicode, in Latin Modern with DejaVu for the scripts it lacks). ``label_prefix``
     starts the labels of the rst format's equations and headings (by default the document's stem).
+    ``standalone=False`` leaves out the md format's title and byline, for a derivation placed in
+    someone else's page (the pandoc filter).
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -509,6 +513,7 @@ def render(
         cache={} if cache is None else cache,
         tex_engine=tex_engine,
         prefix=_label_prefix(d, label_prefix),
+        standalone=bool(standalone),
     )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.presentation.body
