@@ -438,3 +438,14 @@ def test_every_compact_form_is_proven_and_refuted_once_altered():
                     flipped = form.claim.replace(" - ", " + ", 1)
                     assert symgrad.check(d, form.target, flipped).status == "refuted", (name, flipped)
     assert seen >= 15
+
+
+def test_batch_norm_routes_are_left_out_when_the_input_is_read_elsewhere():
+    def residual(x, w, b):  # x also feeds the sum directly: dL/dx is not the layer's share alone
+        return (SF.batch_norm(x, w, b, eps=0, name="bn") * x).sum()
+
+    d = symgrad.derive(residual, x=(2, 2, 2), w=(2,), b=(2,))
+    assert d.prove().ok
+    assert not any(k.startswith("route_") for k in d.equations)
+    # the forms of w and b, which only the layer reads, are still shown
+    assert len([k for k in d.equations if k.startswith("block_0_")]) == 2

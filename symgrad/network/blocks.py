@@ -159,10 +159,10 @@ def shown(graph: Graph, block: Block) -> list[Form]:
     first = graph.tensors[block.roles.get("input") or block.roles["q"]]
     if first.numel > SHOWN_UP_TO:
         return []
-    inside = set(range(block.first, block.end))
-    out = []
-    for form in forms(graph, block):
-        readers = {k for k, node in enumerate(graph.nodes) if form.target in node.inputs}
-        if readers <= inside:
-            out.append(form)
-    return out
+    return [form for form in forms(graph, block) if read_only_inside(graph, block, form.target)]
+
+
+def read_only_inside(graph: Graph, block: Block, name: str) -> bool:
+    """Whether only the layer's own nodes read the tensor: its whole gradient is then the layer's."""
+    readers = {k for k, node in enumerate(graph.nodes) if name in node.inputs}
+    return readers <= set(range(block.first, block.end))

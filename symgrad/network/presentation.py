@@ -289,11 +289,13 @@ def equations(d, picks: dict) -> dict:
             )
             register(f"layer closed form {k - 1} {name}", "op", "closed form, every element", check_closed)
     for j, block in enumerate(graph.blocks):
-        if block.kind == "batch_norm" and blocks.shown(graph, block):
+        forms = blocks.shown(graph, block)  # none for a large layer
+        # the routes write dL/dx, which is the layer's share only when nothing else reads x
+        if block.kind == "batch_norm" and forms and blocks.read_only_inside(graph, block, block.roles["input"]):
             eq.update(_routes(d, j, block, picks))
-        if block.kind == "attention" and blocks.shown(graph, block):
+        if block.kind == "attention" and forms:
             eq[f"route_jacobian_{j}"] = _softmax_jacobian(d, j, block, picks)
-        for i, form in enumerate(blocks.shown(graph, block)):
+        for i, form in enumerate(forms):
             key = f"block_{j}_{i}"
             eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), f"block form {j} {i}"),))
             label = "identity, every element" if form.other else "compact form, every element"
