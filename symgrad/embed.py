@@ -12,26 +12,20 @@ same one-line error.
 
 from __future__ import annotations
 
+import os
 import shlex
 
 from .core.errors import SymgradError
 
-# What a block may say: the derivation, and how many terms a long sum shows. Writing files is the
-# build's job, and the page around the block has its own title, author and date.
-REFUSED = (
-    "--out",
-    "--format",
-    "--emit-code",
-    "--validate",
-    "--json",
-    "--equivalent",
-    "--title",
-    "--author",
-    "--date",
-    "-h",
-    "--help",
-    "--version",
-)
+# What a block may say: the derivation, and how many terms a long sum shows. Each option it may
+# not give, with the reason.
+_FILES = "the build writes the page"
+_PAGE = "the page around the block has its own"
+REFUSED = {
+    **dict.fromkeys(("--out", "--format", "--emit-code", "--validate", "--json", "--equivalent"), _FILES),
+    **dict.fromkeys(("--title", "--author", "--date"), _PAGE),
+    **dict.fromkeys(("-h", "--help", "--version"), "a block is not a command to ask for help"),
+}
 
 
 def derivation(text: str, base: str | None = None):
@@ -48,8 +42,9 @@ def derivation(text: str, base: str | None = None):
     if not argv:
         raise SymgradError("a symgrad block is empty: name an op (matmul -m 2 -k 4 -n 3) or a network (derive ...)")
     for arg in argv:
-        if arg.split("=", 1)[0] in REFUSED:
-            raise SymgradError(f"{arg.split('=', 1)[0]} has no meaning in a symgrad block: the build writes the page")
+        option = arg.split("=", 1)[0]
+        if option in REFUSED:
+            raise SymgradError(f"{option} has no meaning in a symgrad block: {REFUSED[option]}")
     if argv[0] == "gallery":
         raise SymgradError(f"a symgrad block names an op or a network, not {argv[0]}")
     args = build_parser().parse_args(argv)
@@ -57,8 +52,6 @@ def derivation(text: str, base: str | None = None):
         raise SymgradError("a symgrad block names an op (matmul -m 2 -k 4 -n 3) or a network (derive ...)")
     if args.command == "derive":
         if base is not None and ":" in args.target:
-            import os
-
             path, function = args.target.rsplit(":", 1)
             args.target = f"{os.path.join(base, path)}:{function}"
         d = derive_network(args)

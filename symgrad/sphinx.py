@@ -49,7 +49,7 @@ class SymgradDirective(SphinxDirective):
             # one line at the block's place, and a failed build (see _fail): the page would
             # otherwise be published without its derivation
             LOGGER.error("symgrad: error: %s", exc, location=(self.env.docname, self.lineno))
-            self.env.symgrad_failed = True  # type: ignore[attr-defined]
+            _failed(self.env).add(self.env.docname)
             return []
         if type(self.state).__module__.startswith("myst_parser"):
             # in a Markdown page the content is parsed as MyST: hand the reStructuredText to
@@ -60,13 +60,26 @@ class SymgradDirective(SphinxDirective):
         return [box]
 
 
+def _failed(env) -> set:
+    """The pages with a bad block. The set lives in the saved environment, so a later build that
+    does not read such a page again still fails, until the page is read again without the error."""
+    if not hasattr(env, "symgrad_failed"):
+        env.symgrad_failed = set()
+    return env.symgrad_failed
+
+
+def _purge(app, env, docname) -> None:  # a page about to be read again
+    _failed(env).discard(docname)
+
+
 def _fail(app, exception) -> None:
-    if exception is None and getattr(app.env, "symgrad_failed", False):
+    if exception is None and _failed(app.env):
         app.statuscode = 2
 
 
 def setup(app) -> dict:
     app.add_directive("symgrad", SymgradDirective)
+    app.connect("env-purge-doc", _purge)
     app.connect("build-finished", _fail)
     # reading in parallel would keep a worker's failure from the main process's environment
     return {"version": __version__, "parallel_read_safe": False, "parallel_write_safe": True}

@@ -116,6 +116,18 @@ def test_a_bad_sphinx_directive_stops_the_build_with_one_line(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_bad_block_keeps_failing_later_builds_until_it_is_fixed(tmp_path):
+    """Sphinx does not read an unchanged page again: the failure is kept with the environment."""
+    src = sphinx_site(tmp_path, BAD)
+    build = [str(BIN / "python"), "-m", "sphinx", "-q", "-b", "html", str(src), str(tmp_path / "out")]
+    assert run(build, tmp_path).returncode == 2
+    assert run(build, tmp_path).returncode == 2  # nothing changed, nothing read again
+    for page in ("index.rst", "post.md"):
+        (src / page).write_text((src / page).read_text().replace(BAD, BLOCK))
+    done = run(build, tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_broken_formula_is_caught_by_the_page_check(tmp_path, browser):  # noqa: F811
     src = sphinx_site(tmp_path)
     out = tmp_path / "out"
