@@ -78,6 +78,13 @@ def build_parser() -> Parser:
     network.set_defaults(spec=None)
     gallery = sub.add_parser("gallery", help="regenerate the committed examples")
     gallery.add_argument("--out", default="output", help="gallery folder (default output)")
+    doc = sub.add_parser(
+        "check-doc", help="check every line of a hand-written derivation (.md, .html or .tex)", allow_abbrev=False
+    )
+    doc.add_argument("post", help="the document")
+    doc.add_argument("--declarations", help="the declarations file (default POST.symgrad.yaml, else front matter)")
+    doc.add_argument("--json", action="store_true", help="print the report as JSON")
+    doc.add_argument("--strict", action="store_true", help="exit 1 on a line proven only in part, or not checked")
     return parser
 
 
@@ -142,6 +149,8 @@ def main(argv=None) -> int:
             for path in write(d, REFERENCE_OUT, FORMATS):
                 print(path)
             return 0
+        if args.command == "check-doc":
+            return check_doc(args)
         if args.command == "gallery":
             from .gallery import build
 
@@ -162,6 +171,19 @@ def main(argv=None) -> int:
     except SymgradError as exc:
         print(f"symgrad: error: {exc}", file=sys.stderr)
         return 2
+
+
+def check_doc(args) -> int:
+    """0 when no line is refuted (with --strict, when every line is proven), 1 otherwise."""
+    from .checkdoc import check_document, json_report, text_report
+
+    report = check_document(args.post, args.declarations)
+    print(json_report(report) if args.json else text_report(report))
+    if report.refuted:
+        return 1
+    if args.strict and (report.count("pattern") or report.count("unchecked")):
+        return 1
+    return 0
 
 
 def publish(d: Derivation, args, progress: Progress | None = None) -> int:

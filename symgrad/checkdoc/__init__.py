@@ -1,0 +1,108 @@
+"""``symgrad check-doc``: verify a hand-written derivation line by line, in its author's LaTeX.
+
+    report = check_document("post.md")            # declarations in front matter or post.md.symgrad.yaml
+    report.count("refuted"), report.refuted[0].reason
+
+Every display formula is split into its chain of equalities, and every link is checked exactly
+(``check.py``) with the meanings the declarations give the symbols (``meaning.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..core.errors import SymgradError
+from .check import SYMBOL, Report, check
+from .meaning import Declarations
+from .reader import read
+
+__all__ = ["Report", "check_document", "declarations_for", "json_report", "text_report"]
+
+
+def _yaml(text: str, where: str):
+    try:
+        import yaml
+    except ImportError:
+        raise SymgradError("check-doc reads YAML declarations: pip install pyyaml") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SymgradError(f"the declarations in {where} are not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Declarations:
+    """The declarations: a given file, else POST.symgrad.yaml beside the post, else the front
+    matter's symgrad: key."""
+    candidates = [sidecar] if sidecar is not None else [path.with_name(path.name + ".symgrad.yaml")]
+    for candidate in candidates:
+        if candidate is not None and candidate.is_file():
+            data = _yaml(candidate.read_text(encoding="utf-8"), str(candidate))
+            return Declarations.read(data.get("symgrad", data) if isinstance(data, dict) else data)
+        if sidecar is not None:
+            raise SymgradError(f"the declarations file {sidecar} does not exist")
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end > 0:
+            front = _yaml(text[3:end], f"{path}'s front matter")
+            if isinstance(front, dict) and "symgrad" in front:
+                return Declarations.read(front["symgrad"])
+    raise SymgradError(
+        f"{path} declares nothing: add a symgrad: key to its front matter, or a file {path.name}.symgrad.yaml "
+        "with sizes, indices, tensors and define"
+    )
+
+
+def check_document(path, declarations=None) -> Report:
+    path = Path(path)
+    equations, text = read(path)
+    decl = declarations_for(path, text, None if declarations is None else Path(declarations))
+    if not equations:
+        raise SymgradError(f"{path} has no display formula to check")
+    return check(equations, decl)
+
+
+def text_report(report: Report) -> str:
+    lines = []
+    if report.refuted:
+        first = report.refuted[0]
+        lines += [f"first refuted: ({first.equation}) line {first.line}: {first.right[:100]}", f"  {first.reason}", ""]
+    for link in report.links:
+        mark = SYMBOL[link.verdict]
+        reason = f" — {link.reason}" if link.reason else ""
+        culprit = " (this line is the wrong one: the lines around it agree)" if link.culprit else ""
+        lines.append(
+            f"{mark} ({link.equation}) line {link.line}: {_short(link.left)} = {_short(link.right)}{reason}{culprit}"
+        )
+    lines += [f"note: {note}" for note in report.notes]
+    counts = ", ".join(f"{report.count(v)} {SYMBOL[v]} {v}" for v in SYMBOL)
+    lines.append(f"{len(report.links)} links: {counts}")
+    return "\n".join(lines)
+
+
+def json_report(report: Report) -> str:
+    return json.dumps(
+        {
+            "links": [
+                {
+                    "equation": link.equation,
+                    "line": link.line,
+                    "left": link.left,
+                    "right": link.right,
+                    "verdict": link.verdict,
+                    "reason": link.reason,
+                    "wrong_line": link.culprit,
+                }
+                for link in report.links
+            ],
+            "notes": report.notes,
+            "counts": {v: report.count(v) for v in SYMBOL},
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def _short(tex: str, width: int = 60) -> str:
+    tex = " ".join(tex.split())
+    return tex if len(tex) <= width else tex[: width - 1] + "…"

@@ -1,0 +1,172 @@
+"""Every link of every chain of equalities in a document, checked exactly at every declared size
+and every value of its free indices.
+
+Verdicts, per link:
+- "proven": equal at every declared size, for every value of the free indices;
+- "pattern": equal only for some index values (a line written "for k ≠ i"), the pattern shown;
+- "refuted": unequal for every index value tried, at a size shown, with the two sides' values;
+- "unchecked": not checked, with the reason (illustrative dots, a construct not read, an
+  undeclared symbol).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from .latex import Unsupported, parse_chain
+from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, equal
+
+DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
+SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
+
+
+@dataclass
+class Link:
+    equation: str  # the document's number
+    line: int  # 1-based line of the equation where the link's right side is written
+    left: str  # LaTeX of the two sides, as written
+    right: str
+    verdict: str
+    reason: str = ""  # for "unchecked" and "pattern"; for "refuted", the counterexample
+    culprit: bool = False  # the line of this link's right side is the wrong one (its neighbours agree)
+
+
+@dataclass
+class Report:
+    links: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # about the document itself (a number used twice)
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for link in self.links if link.verdict == verdict)
+
+    @property
+    def refuted(self) -> list:
+        return [link for link in self.links if link.verdict == "refuted"]
+
+
+def check(equations: list, decl: Declarations) -> Report:
+    meanings = [Meaning(decl, size) for size in decl.sizes]
+    report = Report()
+    numbers = [e.number for e in equations if not e.number.startswith("#")]
+    for number in sorted({n for n in numbers if numbers.count(n) > 1}):
+        report.notes.append(f"equation number ({number}) is used {numbers.count(number)} times")
+    for eq in equations:
+        for chain in _chains(eq):
+            report.links += _check_chain(eq.number, chain, meanings)
+    return report
+
+
+def _chains(eq) -> list:
+    """Lists of (line number, LaTeX of one side), one list per chain of equalities."""
+    chains: list = []
+    for k, line in enumerate(eq.lines, 1):
+        text = line.strip().rstrip(",.;")
+        sides = _split(text)
+        if text.startswith("=") and chains:
+            chains[-1] += [(k, s) for s in sides[1:]]
+        else:
+            chains.append([(k, s) for s in sides])
+    return chains
+
+
+def _split(text: str) -> list:
+    """The sides of a chain, split at the "=" outside braces and environments ("==" is one "=")."""
+    sides, depth, start, k = [], 0, 0, 0
+    while k < len(text):
+        ch = text[k]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            sides.append(text[start:k])
+            k += 2 if text[k + 1 : k + 2] == "=" else 1
+            start = k
+            continue
+        k += 1
+    sides.append(text[start:])
+    return [s.strip() for s in sides]
+
+
+def _check_chain(number: str, chain: list, meanings: list) -> list:
+    parsed = []
+    for line, text in chain:
+        if not text:
+            parsed.append((line, text, None, "an empty side"))
+            continue
+        if DOTS.search(text):  # a pattern shown with dots, such as a general m × k matrix
+            parsed.append((line, text, None, "illustrative: written with dots"))
+            continue
+        try:
+            (node,) = parse_chain(text)
+            parsed.append((line, text, node, ""))
+        except Unsupported as exc:
+            parsed.append((line, text, None, f"not read: {exc}"))
+    if len(parsed) == 1:  # a formula with no "=": nothing to check, but said
+        line, text, _, why = parsed[0]
+        return [Link(number, line, text, "", "unchecked", why or "no equality to check")]
+    links = []
+    for (_, left, a, why_a), (line, right, b, why_b) in itertools.pairwise(parsed):
+        if a is None or b is None:
+            links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
+            continue
+        verdict, reason = _decide(a, b, meanings)
+        links.append(Link(number, line, left, right, verdict, reason))
+    _name_the_wrong_line(links, parsed, meanings)
+    return links
+
+
+def _decide(a, b, meanings: list) -> tuple[str, str]:
+    held: list = []
+    failed: list = []
+    for meaning in meanings:
+        try:
+            free = meaning.free(a) | meaning.free(b)
+            bindings = list(meaning.bindings(free))
+        except Unsupported as exc:
+            return "unchecked", f"not read: {exc}"
+        for env in bindings:
+            try:
+                ok, where = equal(meaning.value(a, env), meaning.value(b, env))
+            except Illustrative:
+                return "unchecked", "illustrative: written with dots"
+            except Unsupported as exc:
+                return "unchecked", f"not read: {exc}"
+            except OutOfRange:  # the line does not apply at this size
+                continue
+            except Mismatch as exc:
+                ok, where = False, str(exc)
+            (held if ok else failed).append((meaning.size, env, where))
+    if not failed:
+        return ("proven", "") if held else ("unchecked", "no declared size fits its indices")
+    size, env, where = failed[0]
+    at = ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
+    if not held:
+        return "refuted", f"at {at}: the sides are {where}"
+    return "pattern", _pattern(held, failed)
+
+
+def _pattern(held: list, failed: list) -> str:
+    """The index values where a link holds, as "k ≠ i" or "k = i" when that is what they are."""
+    letters = sorted(set().union(*(set(env) for _, env, _ in held + failed)))
+    for x in letters:
+        for y in letters:
+            if x < y:
+                if all(env[x] != env[y] for _, env, _ in held) and all(env[x] == env[y] for _, env, _ in failed):
+                    return f"holds only where {x} ≠ {y}"
+                if all(env[x] == env[y] for _, env, _ in held) and all(env[x] != env[y] for _, env, _ in failed):
+                    return f"holds only where {x} = {y}"
+    shown = "; ".join(", ".join(f"{k} = {v}" for k, v in env.items()) for _, env, _ in held[:4])
+    return f"holds only at {shown}" + (" and others" if len(held) > 4 else "")
+
+
+def _name_the_wrong_line(links: list, parsed: list, meanings: list) -> None:
+    """Two failing links around one side, whose neighbours agree once it is left out: that
+    side's line is the one to fix."""
+    for k in range(1, len(links)):
+        if links[k - 1].verdict == "refuted" and links[k].verdict == "refuted":
+            before, after = parsed[k - 1][2], parsed[k + 1][2]
+            if before is not None and after is not None and _decide(before, after, meanings)[0] == "proven":
+                links[k - 1].culprit = True

@@ -1,0 +1,321 @@
+"""Hand-written LaTeX, as derivations are published, read into a small tree that means one thing.
+
+The reader accepts what blog posts, lecture notes and MathType write for gradient derivations:
+spaced braces ``{ {a_{11} } }``, ``\\mathop \\sum \\limits``, ``\\boldsymbol``, ``\\left[
+{\\begin{array}{*{20}{c}} ... } \\right]``, ``\\cdot`` and ``\\times`` between scalars, and products
+written by juxtaposition (``{a_{it}}{b_{tj}}``). It is a parser of its own, not a general LaTeX
+one, so that nothing is guessed: a construct it does not know (a function call ``f(x)``, an
+unknown command) raises ``Unsupported`` with the reason, and the line is reported as not checked.
+
+Nodes are tuples: ("num", Rational), ("sym", letter, subscript), ("bold", letter), ("add", terms),
+("neg", x), ("mul", factors), ("pow", base, exponent), ("frac", num, den), ("deriv", f, x),
+("dop", x, body), ("sum", var, low, high, exclude, body), ("matrix", rows), ("dots",),
+("transpose", x).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+
+from ..core.errors import SymgradError
+
+
+class Unsupported(Exception):
+    """A formula, or part of one, that the reader does not give a meaning to (reported as '?')."""
+
+
+# commands that only change how a formula looks
+_DROP = (
+    r"\mathop",
+    r"\limits",
+    r"\nolimits",
+    r"\displaystyle",
+    r"\textstyle",
+    r"\left",
+    r"\right",
+    r"\bigl",
+    r"\bigr",
+    r"\Bigl",
+    r"\Bigr",
+    r"\big",
+    r"\Big",
+    r"\quad",
+    r"\qquad",
+    r"\,",
+    r"\;",
+    r"\!",
+    r"\:",
+    r"\nonumber",
+)
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
+    "nu", "xi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
+}  # fmt: skip
+DOTS = {r"\ldots", r"\cdots", r"\vdots", r"\ddots", r"\dots"}
+TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+|[A-Za-z]|\S")
+
+
+def tokenize(text: str) -> list[str]:
+    tokens = []
+    for tok in TOKEN.findall(text):
+        if tok in _DROP:
+            continue
+        if tok == r"\{" or tok == r"\}":
+            raise Unsupported("a literal brace")
+        tokens.append(tok)
+    depth = 0
+    for tok in tokens:
+        depth += tok == "{"
+        depth -= tok == "}"
+        if depth < 0:
+            raise SymgradError(f"unbalanced braces in {text.strip()[:80]!r}")
+    if depth:
+        raise SymgradError(f"unbalanced braces in {text.strip()[:80]!r}")
+    # \left. and \right. leave a lone "." that means nothing
+    return [t for t in tokens if t != "."]
+
+
+class Parser:
+    def __init__(self, tokens: list[str]) -> None:
+        self.t, self.i = tokens, 0
+
+    def peek(self, k: int = 0) -> str | None:
+        j = self.i + k
+        return self.t[j] if j < len(self.t) else None
+
+    def take(self, expected: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None or (expected is not None and tok != expected):
+            raise Unsupported(f"expected {expected or 'more'} and found {tok or 'the end'}")
+        self.i += 1
+        return tok
+
+    # chain := expr ("=" expr)*
+    def chain(self) -> list:
+        parts = [self.expr()]
+        while self.peek() == "=":
+            self.take()
+            if self.peek() == "=":  # "==" written by mistake: read as one "="
+                self.take()
+            parts.append(self.expr())
+        if self.peek() is not None:
+            raise Unsupported(f"unexpected {self.peek()}")
+        return parts
+
+    def expr(self) -> tuple:
+        terms = []
+        sign = 1
+        if self.peek() in ("+", "-"):
+            sign = -1 if self.take() == "-" else 1
+        while True:
+            term = self.term()
+            terms.append(term if sign > 0 else ("neg", term))
+            if self.peek() in ("+", "-"):
+                sign = -1 if self.take() == "-" else 1
+                continue
+            break
+        return terms[0] if len(terms) == 1 else ("add", terms)
+
+    STOP = frozenset({"+", "-", "=", "}", ")", "]", "&", "\\\\", r"\end", ",", None})
+
+    def term(self) -> tuple:
+        factors = [self.factor()]
+        while self.peek() not in self.STOP:
+            if self.peek() in (r"\cdot", r"\times"):
+                self.take()
+            factors.append(self.factor())
+        return factors[0] if len(factors) == 1 else ("mul", factors)
+
+    def factor(self) -> tuple:
+        node = self.primary()
+        while self.peek() == "^":
+            self.take()
+            if self.peek() == "T" or (self.peek() == "{" and self.peek(1) == "T" and self.peek(2) == "}"):
+                self.i += 1 if self.peek() == "T" else 3
+                node = ("transpose", node)
+            else:
+                node = ("pow", node, self.argument())
+        return node
+
+    def argument(self) -> tuple:
+        """A group {...} or a single token, as a superscript or a \\frac part takes it."""
+        if self.peek() == "{":
+            return self.group()
+        tok = self.take()
+        if tok.isdigit():
+            return ("num", sympy.Integer(int(tok)))
+        if tok.isalpha():
+            return ("sym", tok, None)
+        raise Unsupported(f"cannot read {tok} as an argument")
+
+    def group(self) -> tuple:
+        self.take("{")
+        if self.peek() == "}":
+            raise Unsupported("an empty group")
+        node = self.expr()
+        self.take("}")
+        return node
+
+    def raw_group(self) -> list[str]:
+        """The tokens of a {...} group, unparsed."""
+        self.take("{")
+        depth, out = 1, []  # type: int, list[str]
+        while True:
+            tok = self.take()
+            depth += tok == "{"
+            depth -= tok == "}"
+            if depth == 0:
+                return out
+            out.append(tok)
+
+    def subscript(self) -> tuple | None:
+        if self.peek() != "_":
+            return None
+        self.take()
+        tokens = self.raw_group() if self.peek() == "{" else [self.take()]
+        parts = [t for t in tokens if t not in ("{", "}")]
+        if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,", p) for p in parts):
+            raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
+        text = "".join(parts)
+        return tuple(text.split(",")) if "," in text else tuple(text)
+
+    def primary(self) -> tuple:
+        tok = self.peek()
+        if tok is None:
+            raise Unsupported("a formula that ends too early")
+        if tok == "{":
+            return self.group()
+        if tok in ("(", "["):
+            self.take()
+            node = self.expr()
+            self.take(")" if tok == "(" else "]")
+            return node
+        if tok.isdigit():
+            self.take()
+            return ("num", sympy.Integer(int(tok)))
+        if tok.isalpha():
+            self.take()
+            if self.peek() == "(":
+                raise Unsupported(f"a function call {tok}(...)")
+            return ("sym", tok, self.subscript())
+        if tok in DOTS:
+            self.take()
+            return ("dots",)
+        if tok in (r"\boldsymbol", r"\mathbf", r"\bm"):
+            self.take()
+            inner = self.argument()
+            while inner[0] == "bold":
+                inner = ("sym", inner[1], None)
+            if inner[0] != "sym" or inner[2] is not None:
+                raise Unsupported("a bold expression that is not one letter")
+            return ("bold", inner[1])
+        if tok in (r"\rm", r"\mathrm"):
+            self.take()
+            return self.primary()
+        if tok == r"\frac":
+            return self.fraction()
+        if tok == r"\sum":
+            return self.summation()
+        if tok == r"\begin":
+            return self.matrix()
+        if tok[1:] in GREEK:
+            self.take()
+            return ("sym", tok, self.subscript())
+        raise Unsupported(f"the command {tok}")
+
+    def fraction(self) -> tuple:
+        self.take(r"\frac")
+        num, den = _unwrap(self.raw_group()), _unwrap(self.raw_group())
+        if num[:1] == [r"\partial"] or den[:1] == [r"\partial"]:
+            if den[:1] != [r"\partial"]:
+                raise Unsupported("a derivative whose denominator is not ∂x")
+            x = Parser(den[1:]).whole()
+            if len(num) == 1:  # \frac{\partial}{\partial x} applied to what follows
+                return ("dop", x, self.factor())
+            if num[0] != r"\partial":
+                raise Unsupported("a derivative whose numerator is not ∂f")
+            return ("deriv", Parser(num[1:]).whole(), x)
+        return ("frac", Parser(num).whole(), Parser(den).whole())
+
+    def whole(self) -> tuple:
+        node = self.expr()
+        if self.peek() is not None:
+            raise Unsupported(f"unexpected {self.peek()}")
+        return node
+
+    def summation(self) -> tuple:
+        self.take(r"\sum")
+        if self.peek() != "_":
+            raise Unsupported("a sum without its index")
+        self.take()
+        lower = self.raw_group() if self.peek() == "{" else [self.take()]
+        high = None
+        if self.peek() == "^":
+            self.take()
+            high = self.argument()
+        var, low, exclude = None, None, None
+        if len(lower) >= 3 and lower[1] == "=":
+            var, low = lower[0], Parser(lower[2:]).whole()
+        elif len(lower) == 3 and lower[1] in (r"\ne", r"\neq"):
+            var, exclude = lower[0], lower[2]
+        elif len(lower) == 1:
+            var = lower[0]
+        else:
+            raise Unsupported(f"the sum's index {''.join(lower)}")
+        if not var.isalpha():
+            raise Unsupported(f"the sum's index {var}")
+        return ("sum", var, low, high, exclude, self.term())
+
+    def matrix(self) -> tuple:
+        self.take(r"\begin")
+        kind = "".join(self.raw_group())
+        if kind == "array":
+            self.raw_group()  # the column specification
+        elif kind not in ("bmatrix", "pmatrix", "matrix"):
+            raise Unsupported(f"the environment {kind}")
+        rows, row = [], []
+        while True:
+            if self.peek() == r"\end":
+                self.take()
+                self.raw_group()
+                break
+            row.append(self.cell())
+            sep = self.peek()
+            if sep == "&":
+                self.take()
+            elif sep == "\\\\":
+                self.take()
+                rows.append(row)
+                row = []
+        if row:
+            rows.append(row)
+        return ("matrix", rows)
+
+    def cell(self) -> tuple:
+        if self.peek() in ("&", "\\\\", r"\end"):
+            raise Unsupported("an empty matrix cell")
+        return self.expr()
+
+
+def _unwrap(tokens: list[str]) -> list[str]:
+    """{ {x} } is x: spaced braces around a whole group mean nothing."""
+    while len(tokens) >= 2 and tokens[0] == "{" and tokens[-1] == "}":
+        depth = 0
+        for k, tok in enumerate(tokens):
+            depth += tok == "{"
+            depth -= tok == "}"
+            if depth == 0 and k < len(tokens) - 1:
+                return tokens  # the first brace closes before the end: {a}{b}
+        tokens = tokens[1:-1]
+    return tokens
+
+
+def parse_chain(text: str) -> list:
+    """A formula as its chain of equal expressions (a = b = c gives three)."""
+    return Parser(tokenize(text)).chain()
+
+
+def parse(text: str) -> tuple:
+    return Parser(tokenize(text)).whole()

@@ -1,0 +1,349 @@
+"""What the symbols of a hand-written derivation mean, from its declarations, and their exact
+values at one declared size.
+
+    sizes: [{m: 2, k: 4, n: 3}]
+    indices: {i: m, j: n, t: k, p: m, q: k}
+    tensors: {A: [m, k], B: [k, n]}            # inputs: A is the matrix, a_{it} its entries
+    define:
+      "c_{ij}": "\\sum_{t=1}^{k} a_{it} b_{tj}"
+      "L": "\\frac{1}{m n}\\sum_{i=1}^{m}\\sum_{j=1}^{n} c_{ij}"
+
+∂L/∂a_{23} is the exact derivative of L's definition, written out down to the inputs. A derivative
+with respect to a defined quantity (∂L/∂c_{11}) has the meaning a backpropagation derivation gives
+it: the derivative of L's own definition, with c as its variables, through the nodes that use c
+directly, its value then written out. Sums run over the declared ranges; a bold capital is the
+declared tensor (or the defined one whose entries carry its lower-case letter).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import sympy
+
+from ..core.errors import SymgradError
+from .latex import Unsupported, parse
+
+
+class Illustrative(Exception):
+    """A formula written with dots (\\cdots, \\vdots): it shows a pattern and is not checked."""
+
+
+@dataclass
+class Declarations:
+    sizes: list  # of {size name: int}
+    indices: dict  # index letter -> size name
+    tensors: dict  # tensor name -> [size names]
+    define: dict = field(default_factory=dict)  # LaTeX left side -> LaTeX right side
+
+    @classmethod
+    def read(cls, data) -> Declarations:
+        if not isinstance(data, dict):
+            raise SymgradError("the symgrad declarations must be a mapping (sizes, indices, tensors, define)")
+        unknown = set(data) - {"sizes", "indices", "tensors", "define"}
+        if unknown:
+            raise SymgradError(f"unknown declaration {sorted(unknown)[0]!r}: use sizes, indices, tensors, define")
+        sizes = data.get("sizes")
+        if isinstance(sizes, dict):
+            sizes = [sizes]
+        if not sizes or not isinstance(sizes, list):
+            raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
+        for size in sizes:
+            if not isinstance(size, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size.values()
+            ):
+                raise SymgradError(f"a declared size must map names to positive integers, got {size!r}")
+        names = set().union(*(set(s) for s in sizes))
+        indices = data.get("indices") or {}
+        tensors = data.get("tensors") or {}
+        for letter, size in indices.items():
+            if size not in names:
+                raise SymgradError(f"the index {letter} ranges over {size!r}, which no declared size names")
+        for name, dims in tensors.items():
+            if not isinstance(dims, list) or not all(d in names for d in dims):
+                raise SymgradError(f"the tensor {name} must list declared sizes, got {dims!r}")
+        define = data.get("define") or {}
+        if not isinstance(define, dict) or not all(isinstance(v, str) for v in define.values()):
+            raise SymgradError("define maps a LaTeX left side to a LaTeX right side, both strings")
+        return cls(sizes, dict(indices), dict(tensors), dict(define))
+
+
+class Meaning:
+    """The values of a derivation's symbols at one size."""
+
+    def __init__(self, decl: Declarations, size: dict) -> None:
+        self.decl, self.size = decl, size
+        self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
+        self.defined: dict = {}  # letter -> (index letters, value tree)
+        for lhs, rhs in decl.define.items():
+            try:
+                head, body = parse(lhs), parse(rhs)
+            except Unsupported as exc:
+                raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+            if head[0] != "sym" or any(not c.isalpha() for c in head[2] or ()):
+                raise SymgradError(f"a defined quantity is a letter with index letters, got {lhs!r}")
+            self.defined[head[1]] = (tuple(head[2] or ()), body)
+
+    # --- ranges and symbols ---------------------------------------------------------------------
+
+    def range_of(self, letter: str) -> range:
+        size = self.decl.indices.get(letter)
+        if size is None:
+            raise Unsupported(f"the index {letter} is not declared")
+        return range(1, self.size[size] + 1)
+
+    def shape_of(self, letter: str) -> list:
+        if letter in self.inputs:
+            return self.inputs[letter]
+        indices, _ = self.defined[letter]
+        return [len(self.range_of(c)) for c in indices]
+
+    def entry(self, letter: str, values: tuple) -> sympy.Symbol:
+        return sympy.Symbol(f"{letter}_{{{','.join(map(str, values))}}}")
+
+    def _index_values(self, letter: str, sub: tuple, env: dict) -> tuple:
+        ndim = len(self.shape_of(letter))
+        if len(sub) != ndim:
+            raise SymgradError(
+                f"{letter}_{{{''.join(sub)}}} has {len(sub)} indices, but {letter} has {ndim} "
+                "(write indices of 10 or more with commas, as x_{1,10})"
+            )
+        values = []
+        for part, bound in zip(sub, self.shape_of(letter)):
+            if part.isdigit():
+                value = int(part)
+            elif part in env:
+                value = env[part]
+            elif part in self.size:  # a_{1k}: the last column, k being the size
+                value = self.size[part]
+            else:
+                raise Unsupported(f"the index {part} is not bound")
+            if not 1 <= value <= bound:
+                raise OutOfRange(f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside 1..{bound}")
+            values.append(value)
+        return tuple(values)
+
+    # --- values ---------------------------------------------------------------------------------
+
+    def value(self, node, env: dict, opaque: frozenset = frozenset()):
+        kind = node[0]
+        if kind == "num":
+            return node[1]
+        if kind == "dots":
+            raise Illustrative("dots")
+        if kind == "sym":
+            return self._symbol(node, env, opaque)
+        if kind == "bold":
+            return self._tensor(node[1], env, opaque)
+        if kind == "neg":
+            return -self.value(node[1], env, opaque)
+        if kind == "add":
+            values = [self.value(t, env, opaque) for t in node[1]]
+            out = values[0]
+            for v in values[1:]:
+                out = out + v
+            return out
+        if kind == "mul":
+            out = sympy.Integer(1)
+            for f in node[1]:
+                out = _times(out, self.value(f, env, opaque))
+            return out
+        if kind == "pow":
+            base, exponent = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
+            if isinstance(base, sympy.MatrixBase):
+                raise Unsupported("a power of a matrix")
+            return base**exponent
+        if kind == "frac":
+            num, den = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
+            if isinstance(den, sympy.MatrixBase) or den == 0:
+                raise Unsupported("a division by a matrix or by zero")
+            return num / den
+        if kind == "transpose":
+            m = self.value(node[1], env, opaque)
+            if not isinstance(m, sympy.MatrixBase):
+                raise Unsupported("a transpose of a scalar")
+            return m.T
+        if kind == "matrix":
+            rows = [[self.value(c, env, opaque) for c in row] for row in node[1]]
+            if len({len(r) for r in rows}) != 1:
+                raise Unsupported("a matrix with rows of different lengths")
+            return sympy.Matrix(rows)
+        if kind == "sum":
+            return self._sum(node, env, opaque)
+        if kind in ("deriv", "dop"):
+            f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
+            return self.derivative(f, x, env)
+        raise Unsupported(f"the construct {kind}")
+
+    def _symbol(self, node, env, opaque):
+        _, letter, sub = node
+        if sub is None:
+            if letter in env:
+                return sympy.Integer(env[letter])
+            if letter in self.size:
+                return sympy.Integer(self.size[letter])
+            if letter in self.defined and not self.defined[letter][0]:
+                return self.entry(letter, ()) if letter in opaque else self.value(self.defined[letter][1], {}, opaque)
+            raise Unsupported(f"the symbol {letter} is not declared")
+        if letter in self.inputs:
+            return self.entry(letter, self._index_values(letter, sub, env))
+        if letter in self.defined:
+            values = self._index_values(letter, sub, env)
+            if letter in opaque:
+                return self.entry(letter, values)
+            indices, body = self.defined[letter]
+            return self.value(body, dict(zip(indices, values)), opaque)
+        raise Unsupported(f"the symbol {letter} is not declared")
+
+    def _tensor(self, name: str, env, opaque):
+        letter = name.lower()
+        if letter not in self.inputs and letter not in self.defined:
+            raise Unsupported(f"the tensor {name} is not declared")
+        shape = self.shape_of(letter)
+        if len(shape) != 2:
+            raise Unsupported(f"the tensor {name} is not a matrix")
+        return sympy.Matrix(
+            shape[0],
+            shape[1],
+            lambda r, c: (
+                self._symbol(("sym", letter, (str(r + 1), str(c + 1))), {}, opaque)
+                if shape[0] < 10 and shape[1] < 10
+                else self._entry_value(letter, (r + 1, c + 1), opaque)
+            ),
+        )
+
+    def _entry_value(self, letter, values, opaque):
+        if letter in self.inputs or letter in opaque:
+            return self.entry(letter, values)
+        indices, body = self.defined[letter]
+        return self.value(body, dict(zip(indices, values)), opaque)
+
+    def _sum(self, node, env, opaque):
+        _, var, low, high, exclude, body = node
+        if low is not None and high is not None:
+            first, last = self.value(low, env), self.value(high, env)
+            if not (first.is_Integer and last.is_Integer):
+                raise Unsupported("a sum whose bounds are not integers")
+            values: list = list(range(int(first), int(last) + 1))
+        else:
+            values = list(self.range_of(var))
+        if exclude is not None:
+            if exclude not in env:
+                raise Unsupported(f"the sum excludes {exclude}, which is not bound")
+            values = [v for v in values if v != env[exclude]]
+        out = sympy.Integer(0)
+        for v in values:
+            out = out + self.value(body, {**env, var: v}, opaque)
+        return out
+
+    def derivative(self, f, x, env):
+        """∂f/∂x: for an input, the derivative of f written out; for a defined quantity, the
+        derivative of f's own definition with that quantity as its variables."""
+        if x[0] == "bold":
+            letter = x[1].lower()
+            shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
+            if shape is None or len(shape) != 2:
+                raise Unsupported(f"a derivative with respect to {x[1]}")
+            return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
+        if x[0] != "sym" or x[2] is None:
+            raise Unsupported("a derivative with respect to something that is not an entry")
+        letter = x[1]
+        if letter not in self.inputs and letter not in self.defined:
+            raise Unsupported(f"the symbol {letter} is not declared")
+        return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
+
+    def _derivative_entry(self, f, letter, values, env):
+        if letter in self.inputs:
+            value = self.value(f, env)
+            if isinstance(value, sympy.MatrixBase):
+                raise Unsupported("a derivative of a matrix")
+            return sympy.diff(sympy.expand(value), self.entry(letter, values))
+        value = self.value(f, env, opaque=frozenset({letter}))
+        if isinstance(value, sympy.MatrixBase):
+            raise Unsupported("a derivative of a matrix")
+        d = sympy.diff(sympy.expand(value), self.entry(letter, values))
+        return self._write_out(d, letter)
+
+    def _write_out(self, expr, letter):
+        indices, body = self.defined[letter]
+        subs = {}
+        for s in expr.free_symbols:
+            name = s.name
+            if name.startswith(f"{letter}_{{"):
+                values = tuple(int(v) for v in name[len(letter) + 2 : -1].split(",") if v)
+                subs[s] = self.value(body, dict(zip(indices, values)))
+        return expr.xreplace(subs)
+
+    # --- free indices ---------------------------------------------------------------------------
+
+    def free(self, node, bound: frozenset = frozenset()) -> set:
+        """Index letters a formula uses without binding them (c_{ij} in "c_{ij} = ..." has i, j)."""
+        kind = node[0]
+        if kind == "sym":
+            sub = node[2] or ()
+            out = {p for p in sub if p.isalpha() and p not in bound}
+            if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
+                out.add(node[1])
+            return out
+        if kind == "sum":
+            _, var, low, high, exclude, body = node
+            out = self.free(body, bound | {var})
+            for part in (low, high):
+                if part is not None:
+                    out |= self.free(part, bound)
+            if exclude is not None and exclude not in bound:
+                out.add(exclude)
+            return out
+        out = set()
+        for child in node[1:]:
+            if isinstance(child, tuple) and child and isinstance(child[0], str):
+                out |= self.free(child, bound)
+            elif isinstance(child, list):
+                for c in child:
+                    if isinstance(c, list):
+                        for cc in c:
+                            out |= self.free(cc, bound)
+                    elif isinstance(c, tuple):
+                        out |= self.free(c, bound)
+        return out
+
+    def bindings(self, letters: set):
+        ordered = sorted(letters)
+        ranges = [self.range_of(c) for c in ordered]
+        for values in itertools.product(*ranges):
+            yield dict(zip(ordered, values))
+
+
+class OutOfRange(Exception):
+    """An index value outside its tensor (a_{i t} with i past m at this size): the line does not
+    apply there."""
+
+
+def _times(a, b):
+    if isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase):
+        if a.shape[1] != b.shape[0]:
+            raise Mismatch(f"a product of a {a.shape[0]}×{a.shape[1]} and a {b.shape[0]}×{b.shape[1]} matrix")
+        return a * b
+    return a * b
+
+
+class Mismatch(Exception):
+    """Shapes that do not fit (a refutation, when the document claims they are equal)."""
+
+
+def equal(a, b) -> tuple[bool, str]:
+    """Exact equality of two values, and, when they differ, where."""
+    if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
+        return False, "a matrix on one side and a scalar on the other"
+    if isinstance(a, sympy.MatrixBase):
+        if a.shape != b.shape:
+            return False, f"a {a.shape[0]}×{a.shape[1]} matrix and a {b.shape[0]}×{b.shape[1]} one"
+        for r in range(a.shape[0]):
+            for c in range(a.shape[1]):
+                if sympy.expand(a[r, c] - b[r, c]) != 0:
+                    return False, f"entry ({r + 1}, {c + 1}): {a[r, c]} and {b[r, c]}"
+        return True, ""
+    if sympy.expand(a - b) != 0:
+        return False, f"{a} and {b}"
+    return True, ""

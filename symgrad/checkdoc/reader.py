@@ -1,0 +1,88 @@
+"""The display formulas of a published derivation, equation by equation, line by line.
+
+- HTML (a Jekyll post such as the reference): each ``<div class="... equation ...">``, its
+  formulas ``\\( ... \\)`` in order (one per line, as ``<p><span>`` groups write them), and its
+  number from ``<span class="ref-num">``.
+- Markdown: each ``$$ ... $$`` block; an ``aligned`` block gives a line per row.
+- LaTeX: each ``equation``, ``align`` or ``gather`` environment (starred or not), a line per row.
+
+A line that starts with "=" continues the chain of the line before it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import SymgradError
+
+
+@dataclass
+class Shown:
+    """One display equation of the document: its number as printed (or its position), its lines."""
+
+    number: str
+    lines: list
+
+
+_DIV = re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL)
+_INLINE = re.compile(r"\\\((.*?)\\\)", re.DOTALL)
+_NUMBER = re.compile(r'<span class="ref-num">\s*\(?\s*([^)<]*?)\s*\)?\s*</span>')
+_DOLLARS = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
+_ENV = re.compile(r"\\begin\{(equation|align|gather|multline)(\*?)\}(.*?)\\end\{\1\2\}", re.DOTALL)
+_TAG = re.compile(r"\\tag\{([^}]*)\}")
+
+
+def read(path: Path) -> tuple[list, str]:
+    """The equations of a document, and its text (for front matter)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SymgradError(f"cannot read {path}: {exc}") from None
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm") or (suffix in (".md", ".markdown", ".txt") and _DIV.search(text)):
+        return from_html(text), text
+    if suffix in (".md", ".markdown"):
+        return from_markdown(text), text
+    if suffix == ".tex":
+        return from_latex(text), text
+    raise SymgradError(f"check-doc reads .md, .html and .tex files, not {path.name}")
+
+
+def from_html(text: str) -> list:
+    out = []
+    for k, div in enumerate(_DIV.finditer(text), 1):
+        body = div.group(1)
+        number = _NUMBER.search(body)
+        lines = [html.unescape(m.group(1)).strip() for m in _INLINE.finditer(body)]
+        if lines:
+            out.append(Shown(number.group(1).strip() if number and number.group(1).strip() else f"#{k}", lines))
+    return out
+
+
+def _rows(body: str) -> list:
+    body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
+    body = re.sub(r"\\(begin|end)\{(aligned|split|gathered)\}", "", body)
+    return [row.replace("&", " ").strip() for row in re.split(r"\\\\", body) if row.strip()]
+
+
+def from_markdown(text: str) -> list:
+    out = []
+    for k, block in enumerate(_DOLLARS.finditer(text), 1):
+        body = block.group(1)
+        tag = _TAG.search(body)
+        body = _TAG.sub("", body)
+        out.append(Shown(tag.group(1) if tag else f"#{k}", _rows(body)))
+    return out
+
+
+def from_latex(text: str) -> list:
+    text = re.sub(r"(?<!\\)%.*", "", text)  # comments
+    out = []
+    for k, env in enumerate(_ENV.finditer(text), 1):
+        body = env.group(3)
+        tag = _TAG.search(body)
+        out.append(Shown(tag.group(1) if tag else f"#{k}", _rows(_TAG.sub("", body))))
+    return out
