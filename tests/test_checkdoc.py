@@ -193,3 +193,14 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, text, name, m
     code, _, err = run(["check-doc", str(post)], capsys)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_a_line_true_at_one_declared_size_only_says_where(tmp_path):
+    post = tmp_path / "post.md"
+    post.write_text(
+        "---\nsymgrad:\n  sizes: [{m: 2}, {m: 3}]\n  tensors: {X: [m]}\n---\n"
+        "$$ \\boldsymbol{X} = \\left[\\begin{array}{c} x_{1} \\\\ x_{2} \\end{array}\\right] $$\n",
+        encoding="utf-8",
+    )
+    (link,) = check_document(post).links
+    assert link.verdict == "pattern" and link.reason == "holds only at m = 2"

@@ -121,6 +121,7 @@ def _check_chain(number: str, chain: list, meanings: list) -> list:
 def _decide(a, b, meanings: list) -> tuple[str, str]:
     held: list = []
     failed: list = []
+    applies = []  # the sizes where the line names only entries that exist
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
@@ -139,8 +140,15 @@ def _decide(a, b, meanings: list) -> tuple[str, str]:
             except Mismatch as exc:
                 ok, where = False, str(exc)
             (held if ok else failed).append((meaning.size, env, where))
+            if meaning.size not in applies:
+                applies.append(meaning.size)
     if not failed:
-        return ("proven", "") if held else ("unchecked", "no declared size fits its indices")
+        if not held:
+            return "unchecked", "no declared size has the entries it names"
+        if len(applies) < len(meanings):
+            sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
+            return "proven", f"at {sizes}, the sizes that have the entries it names"
+        return "proven", ""
     size, env, where = failed[0]
     at = ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
     if not held:
@@ -158,7 +166,7 @@ def _pattern(held: list, failed: list) -> str:
                     return f"holds only where {x} ≠ {y}"
                 if all(env[x] == env[y] for _, env, _ in held) and all(env[x] != env[y] for _, env, _ in failed):
                     return f"holds only where {x} = {y}"
-    shown = "; ".join(", ".join(f"{k} = {v}" for k, v in env.items()) for _, env, _ in held[:4])
+    shown = "; ".join(", ".join(f"{k} = {v}" for k, v in {**size, **env}.items()) for size, env, _ in held[:4])
     return f"holds only at {shown}" + (" and others" if len(held) > 4 else "")
 
 

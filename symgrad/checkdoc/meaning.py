@@ -201,17 +201,11 @@ class Meaning:
         if letter not in self.inputs and letter not in self.defined:
             raise Unsupported(f"the tensor {name} is not declared")
         shape = self.shape_of(letter)
+        if len(shape) == 1:  # a vector, as a column
+            return sympy.Matrix(shape[0], 1, lambda r, c: self._entry_value(letter, (r + 1,), opaque))
         if len(shape) != 2:
-            raise Unsupported(f"the tensor {name} is not a matrix")
-        return sympy.Matrix(
-            shape[0],
-            shape[1],
-            lambda r, c: (
-                self._symbol(("sym", letter, (str(r + 1), str(c + 1))), {}, opaque)
-                if shape[0] < 10 and shape[1] < 10
-                else self._entry_value(letter, (r + 1, c + 1), opaque)
-            ),
-        )
+            raise Unsupported(f"the tensor {name} has more than two dimensions")
+        return sympy.Matrix(shape[0], shape[1], lambda r, c: self._entry_value(letter, (r + 1, c + 1), opaque))
 
     def _entry_value(self, letter, values, opaque):
         if letter in self.inputs or letter in opaque:
@@ -243,8 +237,10 @@ class Meaning:
         if x[0] == "bold":
             letter = x[1].lower()
             shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
-            if shape is None or len(shape) != 2:
+            if shape is None or len(shape) not in (1, 2):
                 raise Unsupported(f"a derivative with respect to {x[1]}")
+            if len(shape) == 1:
+                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + 1,), env))
             return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
         if x[0] != "sym" or x[2] is None:
             raise Unsupported("a derivative with respect to something that is not an entry")

@@ -63,9 +63,37 @@ def from_html(text: str) -> list:
 
 
 def _rows(body: str) -> list:
+    """The rows of an aligned display: split at each \\\\ that is not inside a matrix or a group,
+    with the alignment marks & taken out of the rows (not out of a matrix)."""
     body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
     body = re.sub(r"\\(begin|end)\{(aligned|split|gathered)\}", "", body)
-    return [row.replace("&", " ").strip() for row in re.split(r"\\\\", body) if row.strip()]
+    rows, start, depth = [], 0, 0
+    for m in re.finditer(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\\\|[{}&]", body):
+        token = m.group(0)
+        if token.startswith(r"\begin") or token == "{":
+            depth += 1
+        elif token.startswith(r"\end") or token == "}":
+            depth -= 1
+        elif token == "\\\\" and depth == 0:
+            rows.append(body[start : m.start()])
+            start = m.end()
+    rows.append(body[start:])
+    return [_unalign(row).strip() for row in rows if row.strip()]
+
+
+def _unalign(row: str) -> str:
+    """The row without its top-level & (a matrix keeps its own)."""
+    out, depth = [], 0
+    for m in re.finditer(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\.|[{}&]|[^\\{}&]+", row):
+        token = m.group(0)
+        if token.startswith(r"\begin") or token == "{":
+            depth += 1
+        elif token.startswith(r"\end") or token == "}":
+            depth -= 1
+        elif token == "&" and depth == 0:
+            continue
+        out.append(token)
+    return "".join(out)
 
 
 def from_markdown(text: str) -> list:
