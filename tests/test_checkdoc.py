@@ -204,3 +204,43 @@ def test_a_line_true_at_one_declared_size_only_says_where(tmp_path):
     )
     (link,) = check_document(post).links
     assert link.verdict == "pattern" and link.reason == "holds only at m = 2"
+
+
+@pytest.mark.tools
+def test_the_html_report_marks_every_line_and_typesets(tmp_path, capsys):
+    from symgrad.checkdoc import html_report
+
+    from .checkers import LOCAL_MATHJAX, typeset
+    from .test_tools import playwright_sync
+
+    post = reference(
+        tmp_path,
+        (
+            r"= {a_{11} }\frac{ {\partial L} }{ {\partial {c_{12} } } }",
+            r"= {a_{12} }\frac{ {\partial L} }{ {\partial {c_{12} } } }",
+        ),
+    )
+    out = tmp_path / "report.html"
+    code, _, _ = run(["check-doc", str(post), "--declarations", str(DECLARATIONS), "--html", str(out)], capsys)
+    assert code == 1 and out.is_file()
+    report = check_document(post, DECLARATIONS)
+    page_path = tmp_path / "local.html"
+    page_path.write_text(html_report(report, post.name, LOCAL_MATHJAX.as_uri()), encoding="utf-8")
+    sync_playwright = playwright_sync()
+    from .checkers import chromium_browser
+
+    with sync_playwright() as p:
+        browser = chromium_browser(p)
+        page = browser.new_page()
+        result = typeset(page, page_path.as_uri())
+        marks = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.line a.mark'))"
+            ".map(a => [a.className, a.getAttribute('href')])"
+        )
+        targets = page.evaluate("() => Array.from(document.querySelectorAll('[id^=link-]')).map(e => e.id)")
+        browser.close()
+    assert result["errors"] == 0 and result["containers"] == sum(len(e.lines) for e in report.equations)
+    assert len(marks) == len(report.links)  # a mark beside every line, one per link it ends
+    assert {href[1:] for _, href in marks} == set(targets)
+    refuted = [href for cls, href in marks if "refuted" in cls]
+    assert refuted and len(refuted) == report.count("refuted")

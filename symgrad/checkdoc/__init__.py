@@ -13,11 +13,13 @@ import json
 from pathlib import Path
 
 from ..core.errors import SymgradError
+from ..render.documents import environment
+from ..render.mathjax import DEFAULT_MATHJAX
 from .check import SYMBOL, Report, check
 from .meaning import Declarations
 from .reader import read
 
-__all__ = ["Report", "check_document", "declarations_for", "json_report", "text_report"]
+__all__ = ["Report", "check_document", "declarations_for", "html_report", "json_report", "text_report"]
 
 
 def _yaml(text: str, where: str):
@@ -59,7 +61,27 @@ def check_document(path, declarations=None) -> Report:
     decl = declarations_for(path, text, None if declarations is None else Path(declarations))
     if not equations:
         raise SymgradError(f"{path} has no display formula to check")
-    return check(equations, decl)
+    report = check(equations, decl)
+    report.equations = equations
+    return report
+
+
+def html_report(report: Report, name: str, mathjax_url: str = DEFAULT_MATHJAX) -> str:
+    """The document's formulas line by line, each with the marks of the links it ends, linked to
+    their verdicts and counterexamples below."""
+    links = [{**vars(link), "id": k, "symbol": SYMBOL[link.verdict]} for k, link in enumerate(report.links, 1)]
+    equations = []
+    for position, eq in enumerate(report.equations):
+        mine = [link for link in links if link["position"] == position]
+        lines = [
+            {"tex": tex, "links": [link for link in mine if link["line"] == k]} for k, tex in enumerate(eq.lines, 1)
+        ]
+        equations.append((eq.number, lines))
+    template = environment("html").get_template("checkdoc_report.html.j2")
+    summary = text_report(report).splitlines()[-1]
+    return template.render(
+        name=name, report=report, equations=equations, links=links, summary=summary, mathjax_url=mathjax_url
+    )
 
 
 def text_report(report: Report) -> str:

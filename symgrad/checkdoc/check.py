@@ -31,12 +31,14 @@ class Link:
     verdict: str
     reason: str = ""  # for "unchecked" and "pattern"; for "refuted", the counterexample
     culprit: bool = False  # the line of this link's right side is the wrong one (its neighbours agree)
+    position: int = 0  # which display of the document (numbers can repeat)
 
 
 @dataclass
 class Report:
     links: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # about the document itself (a number used twice)
+    equations: list = field(default_factory=list)  # the document's, as read
 
     def count(self, verdict: str) -> int:
         return sum(1 for link in self.links if link.verdict == verdict)
@@ -52,9 +54,11 @@ def check(equations: list, decl: Declarations) -> Report:
     numbers = [e.number for e in equations if not e.number.startswith("#")]
     for number in sorted({n for n in numbers if numbers.count(n) > 1}):
         report.notes.append(f"equation number ({number}) is used {numbers.count(number)} times")
-    for eq in equations:
+    for position, eq in enumerate(equations):
         for chain in _chains(eq):
-            report.links += _check_chain(eq.number, chain, meanings)
+            for link in _check_chain(eq.number, chain, meanings):
+                link.position = position
+                report.links.append(link)
     return report
 
 
