@@ -242,6 +242,8 @@ class Meaning:
             if len(shape) == 1:
                 return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + 1,), env))
             return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
+        if x[0] == "sym" and x[2] is None and x[1] in self.defined and not self.defined[x[1]][0]:
+            return self._derivative_entry(f, x[1], (), env)  # a defined scalar, such as a mean μ
         if x[0] != "sym" or x[2] is None:
             raise Unsupported("a derivative with respect to something that is not an entry")
         letter = x[1]
