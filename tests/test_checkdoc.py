@@ -94,6 +94,7 @@ def test_a_slip_in_the_reference_post_is_refuted_with_a_counterexample(tmp_path,
 
 VARIANCE = DATA / "checkdoc" / "variance.md"
 MATMUL = DATA / "checkdoc" / "matmul_sum.tex"
+SOFTMAX = DATA / "checkdoc" / "softmax.md"
 
 LAST = r"&= \frac{2}{N}(x_i - \mu)" + "\n" + r"\end{aligned}"
 FIRST = r"&= \frac{2}{N}\sum_{k=1}^{N}(x_k - \mu)\frac"
@@ -102,6 +103,8 @@ SLIPS = [
     (VARIANCE, LAST, LAST.replace(r"(x_i - \mu)", r"(\mu - x_i)"), "a sign"),
     (VARIANCE, FIRST, FIRST.replace("k=1", "k=2"), "a sum over the wrong range"),
     (MATMUL, r"&= \sum_{j=1}^{n} b_{qj}", r"&= \sum_{j=1}^{n} b_{jq}", "an index swapped"),
+    (SOFTMAX, r"= p_i (1 - p_i)", r"= p_i (1 + p_i)", "a sign in the softmax Jacobian"),
+    (SOFTMAX, r"= p_1 - 1 \\", r"= p_1 \\", "a dropped term of the cross-entropy gradient"),
 ]
 
 
@@ -118,11 +121,17 @@ def copy(tmp_path, source: Path, old: str | None = None, new: str | None = None)
     return target
 
 
-@pytest.mark.parametrize("source", [VARIANCE, MATMUL], ids=["markdown", "latex"])
+@pytest.mark.parametrize("source", [VARIANCE, MATMUL, SOFTMAX], ids=["markdown", "latex", "exponentials"])
 def test_the_corpus_as_written_has_no_refuted_line(tmp_path, source):
     report = check_document(copy(tmp_path, source))
     assert report.count("refuted") == 0 and report.count("proven") >= 4
     assert report.count("unchecked") == 0
+
+
+def test_a_refutation_beyond_polynomials_shows_its_point(tmp_path):
+    report = check_document(copy(tmp_path, SOFTMAX, r"= p_i (1 - p_i)", r"= p_i (1 + p_i)"))
+    (wrong,) = report.refuted
+    assert "at z_{1} = " in wrong.reason and "i = 1" in wrong.reason
 
 
 def test_a_line_true_only_for_k_not_i_is_shown_with_its_pattern(tmp_path):

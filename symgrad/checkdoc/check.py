@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .latex import Unsupported, parse_chain
-from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, equal
+from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, Undecided, equal
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
@@ -137,6 +137,8 @@ def _decide(a, b, meanings: list) -> tuple[str, str]:
                 ok, where = equal(meaning.value(a, env), meaning.value(b, env))
             except Illustrative:
                 return "unchecked", "illustrative: written with dots"
+            except Undecided as exc:
+                return "unchecked", f"undecided: {exc}"
             except Unsupported as exc:
                 return "unchecked", f"not read: {exc}"
             except OutOfRange:  # the line does not apply at this size

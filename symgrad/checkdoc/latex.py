@@ -10,7 +10,7 @@ unknown command) raises ``Unsupported`` with the reason, and the line is reporte
 Nodes are tuples: ("num", Rational), ("sym", letter, subscript), ("bold", letter), ("add", terms),
 ("neg", x), ("mul", factors), ("pow", base, exponent), ("frac", num, den), ("deriv", f, x),
 ("dop", x, body), ("sum", var, low, high, exclude, body), ("matrix", rows), ("dots",),
-("transpose", x).
+("transpose", x), ("func", name, argument) for exp, log and sqrt (e^{x} is a power of e).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
     "nu", "xi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
 }  # fmt: skip
+FUNCTIONS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sqrt": "sqrt"}
 DOTS = {r"\ldots", r"\cdots", r"\vdots", r"\ddots", r"\dots"}
 TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+|[A-Za-z]|\S")
 
@@ -214,6 +215,19 @@ class Parser:
         if tok in (r"\rm", r"\mathrm"):
             self.take()
             return self.primary()
+        if tok in FUNCTIONS:
+            self.take()
+            if tok == r"\sqrt" and self.peek() == "[":
+                raise Unsupported("a root other than the square root")
+            if self.peek() == "(":
+                self.take()
+                arg = self.expr()
+                self.take(")")
+            elif tok == r"\sqrt":
+                arg = self.argument()
+            else:  # \log p_{1}: the next factor, subscripts and powers included
+                arg = self.factor()
+            return ("func", FUNCTIONS[tok], arg)
         if tok == r"\frac":
             return self.fraction()
         if tok == r"\sum":

@@ -171,6 +171,11 @@ class Meaning:
             return sympy.Matrix(rows)
         if kind == "sum":
             return self._sum(node, env, opaque)
+        if kind == "func":
+            arg = self.value(node[2], env, opaque)
+            if isinstance(arg, sympy.MatrixBase):
+                raise Unsupported(f"{node[1]} of a matrix")
+            return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt}[node[1]](arg)
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
@@ -185,6 +190,8 @@ class Meaning:
                 return sympy.Integer(self.size[letter])
             if letter in self.defined and not self.defined[letter][0]:
                 return self.entry(letter, ()) if letter in opaque else self.value(self.defined[letter][1], {}, opaque)
+            if letter == "e":  # Euler's number, unless the document declares an e of its own
+                return sympy.E
             raise Unsupported(f"the symbol {letter} is not declared")
         if letter in self.inputs:
             return self.entry(letter, self._index_values(letter, sub, env))
@@ -330,8 +337,17 @@ class Mismatch(Exception):
     """Shapes that do not fit (a refutation, when the document claims they are equal)."""
 
 
+class Undecided(Exception):
+    """Two sides that SymPy cannot show equal and no point tells apart."""
+
+
+DIGITS = 50
+
+
 def equal(a, b) -> tuple[bool, str]:
-    """Exact equality of two values, and, when they differ, where."""
+    """Exact equality of two values, and, when they differ, where. Proven equal by expansion, or
+    by SymPy's simplification; unequal only when a point with positive rational inputs, shown,
+    puts the two sides apart at 50 digits; otherwise Undecided."""
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -339,9 +355,26 @@ def equal(a, b) -> tuple[bool, str]:
             return False, f"a {a.shape[0]}×{a.shape[1]} matrix and a {b.shape[0]}×{b.shape[1]} one"
         for r in range(a.shape[0]):
             for c in range(a.shape[1]):
-                if sympy.expand(a[r, c] - b[r, c]) != 0:
-                    return False, f"entry ({r + 1}, {c + 1}): {a[r, c]} and {b[r, c]}"
+                ok, where = _scalar_equal(a[r, c], b[r, c])
+                if not ok:
+                    return False, f"entry ({r + 1}, {c + 1}): {where}"
         return True, ""
-    if sympy.expand(a - b) != 0:
-        return False, f"{a} and {b}"
-    return True, ""
+    return _scalar_equal(a, b)
+
+
+def _scalar_equal(a, b) -> tuple[bool, str]:
+    difference = sympy.expand(a - b)
+    if difference == 0:
+        return True, ""
+    if difference.is_polynomial() and difference.is_rational_function():
+        return False, f"{a} and {b}"  # a nonzero polynomial in the inputs: unequal as functions
+    if sympy.simplify(difference) == 0:
+        return True, ""
+    symbols = sorted(difference.free_symbols, key=lambda s: s.name)
+    for seed in range(3):
+        point = {s: sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5) for k, s in enumerate(symbols)}
+        x, y = (sympy.N(side.xreplace(point), DIGITS) for side in (a, b))
+        if x.is_real and y.is_real and abs(x - y) > sympy.Float(10) ** -30 * max(1, abs(x), abs(y)):
+            at = ", ".join(f"{s} = {v}" for s, v in list(point.items())[:6])
+            return False, f"{sympy.N(x, 12)} and {sympy.N(y, 12)} at {at}"
+    raise Undecided("SymPy cannot show the two sides equal, and no point tells them apart")
