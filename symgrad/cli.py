@@ -83,8 +83,13 @@ def build_parser() -> Parser:
     )
     doc.add_argument("post", help="the document")
     doc.add_argument("--declarations", help="the declarations file (default POST.symgrad.yaml, else front matter)")
-    doc.add_argument("--json", action="store_true", help="print the report as JSON")
-    doc.add_argument("--html", metavar="FILE", help="also write the formulas, each line marked, as an HTML page")
+    doc.add_argument(
+        "--format",
+        choices=("text", "json", "html"),
+        default="text",
+        help="text (default); json; html: the post annotated, a mark beside every formula",
+    )
+    doc.add_argument("--json", action="store_true", help="the same as --format json")
     doc.add_argument("--strict", action="store_true", help="exit 1 on a line proven only in part, or not checked")
     return parser
 
@@ -179,16 +184,13 @@ def check_doc(args) -> int:
     from .checkdoc import check_document, json_report, text_report
 
     report = check_document(args.post, args.declarations)
-    if args.html:
-        from pathlib import Path
-
+    fmt = "json" if args.json else args.format
+    if fmt == "html":
         from .checkdoc import html_report
-        from .render.writer import atomic_write, make_folder
 
-        target = Path(args.html)
-        make_folder(target.parent)
-        atomic_write(target, html_report(report, Path(args.post).name))
-    print(json_report(report) if args.json else text_report(report))
+        print(html_report(report, args.post))
+    else:
+        print(json_report(report) if fmt == "json" else text_report(report))
     if report.refuted:
         return 1
     if args.strict and (report.count("pattern") or report.count("unchecked")):

@@ -215,12 +215,27 @@ def test_a_line_true_at_one_declared_size_only_says_where(tmp_path):
     assert link.verdict == "pattern" and link.reason == "holds only at m = 2"
 
 
-@pytest.mark.tools
-def test_the_html_report_marks_every_line_and_typesets(tmp_path, capsys):
-    from symgrad.checkdoc import html_report
-
-    from .checkers import LOCAL_MATHJAX, typeset
+def _open(page_path: Path):
+    """Typeset a page in Chromium with the local MathJax; its marks and the targets they link to."""
+    from .checkers import chromium_browser, typeset
     from .test_tools import playwright_sync
+
+    with playwright_sync()() as p:
+        browser = chromium_browser(p)
+        page = browser.new_page()
+        result = typeset(page, page_path.as_uri())
+        marks = page.evaluate(
+            "() => Array.from(document.querySelectorAll('a.symgrad-mark, .line a.mark'))"
+            ".map(a => [a.className, a.getAttribute('href')])"
+        )
+        targets = page.evaluate("() => Array.from(document.querySelectorAll('[id^=symgrad-link-]')).map(e => e.id)")
+        browser.close()
+    return result, marks, targets
+
+
+@pytest.mark.tools
+def test_the_html_report_is_the_post_annotated(tmp_path, capsys):
+    from .checkers import LOCAL_MATHJAX
 
     post = reference(
         tmp_path,
@@ -229,27 +244,29 @@ def test_the_html_report_marks_every_line_and_typesets(tmp_path, capsys):
             r"= {a_{12} }\frac{ {\partial L} }{ {\partial {c_{12} } } }",
         ),
     )
-    out = tmp_path / "report.html"
-    code, _, _ = run(["check-doc", str(post), "--declarations", str(DECLARATIONS), "--html", str(out)], capsys)
-    assert code == 1 and out.is_file()
+    code, out, _ = run(["check-doc", str(post), "--declarations", str(DECLARATIONS), "--format", "html"], capsys)
+    assert code == 1
+    assert out.count('<div class="alert alert-secondary equation">') == 19  # the post itself, whole
+    page_path = tmp_path / "annotated.html"
+    page_path.write_text(f'<script src="{LOCAL_MATHJAX.as_uri()}"></script>\n' + out, encoding="utf-8")
+    result, marks, targets = _open(page_path)
     report = check_document(post, DECLARATIONS)
-    page_path = tmp_path / "local.html"
-    page_path.write_text(html_report(report, post.name, LOCAL_MATHJAX.as_uri()), encoding="utf-8")
-    sync_playwright = playwright_sync()
-    from .checkers import chromium_browser
-
-    with sync_playwright() as p:
-        browser = chromium_browser(p)
-        page = browser.new_page()
-        result = typeset(page, page_path.as_uri())
-        marks = page.evaluate(
-            "() => Array.from(document.querySelectorAll('.line a.mark'))"
-            ".map(a => [a.className, a.getAttribute('href')])"
-        )
-        targets = page.evaluate("() => Array.from(document.querySelectorAll('[id^=link-]')).map(e => e.id)")
-        browser.close()
-    assert result["errors"] == 0 and result["containers"] == sum(len(e.lines) for e in report.equations)
-    assert len(marks) == len(report.links)  # a mark beside every line, one per link it ends
+    assert result["errors"] == 0 and result["containers"] > 48
+    assert len(marks) == len(report.links)  # a mark beside every formula, one per link it ends
     assert {href[1:] for _, href in marks} == set(targets)
-    refuted = [href for cls, href in marks if "refuted" in cls]
-    assert refuted and len(refuted) == report.count("refuted")
+    assert len([href for cls, href in marks if "refuted" in cls]) == report.count("refuted") == 1  # Eq. (14)
+
+
+@pytest.mark.tools
+def test_the_html_report_of_a_markdown_post_is_a_page_of_its_formulas(tmp_path):
+    from symgrad.checkdoc import html_report
+
+    from .checkers import LOCAL_MATHJAX
+
+    post = copy(tmp_path, VARIANCE)
+    report = check_document(post)
+    page_path = tmp_path / "report.html"
+    page_path.write_text(html_report(report, post, LOCAL_MATHJAX.as_uri()), encoding="utf-8")
+    result, marks, targets = _open(page_path)
+    assert result["errors"] == 0 and result["containers"] == sum(len(e.lines) for e in report.equations)
+    assert len(marks) == len(report.links) and {href[1:] for _, href in marks} == set(targets)

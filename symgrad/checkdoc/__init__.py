@@ -17,7 +17,7 @@ from ..render.documents import environment
 from ..render.mathjax import DEFAULT_MATHJAX
 from .check import SYMBOL, Report, check
 from .meaning import Declarations
-from .reader import read
+from .reader import annotate, html_source, read
 
 __all__ = ["Report", "check_document", "declarations_for", "html_report", "json_report", "text_report"]
 
@@ -66,9 +66,11 @@ def check_document(path, declarations=None) -> Report:
     return report
 
 
-def html_report(report: Report, name: str, mathjax_url: str = DEFAULT_MATHJAX) -> str:
-    """The document's formulas line by line, each with the marks of the links it ends, linked to
-    their verdicts and counterexamples below."""
+def html_report(report: Report, path, mathjax_url: str = DEFAULT_MATHJAX) -> str:
+    """An annotated copy of an HTML post: a mark beside every formula, linked to the verdicts and
+    counterexamples appended at its end. For a Markdown or LaTeX source, a page of its formulas,
+    each line marked the same way."""
+    path = Path(path)
     links = [{**vars(link), "id": k, "symbol": SYMBOL[link.verdict]} for k, link in enumerate(report.links, 1)]
     equations = []
     for position, eq in enumerate(report.equations):
@@ -77,11 +79,18 @@ def html_report(report: Report, name: str, mathjax_url: str = DEFAULT_MATHJAX) -
             {"tex": tex, "links": [link for link in mine if link["line"] == k]} for k, tex in enumerate(eq.lines, 1)
         ]
         equations.append((eq.number, lines))
-    template = environment("html").get_template("checkdoc_report.html.j2")
+    env = environment("html")
     summary = text_report(report).splitlines()[-1]
-    return template.render(
-        name=name, report=report, equations=equations, links=links, summary=summary, mathjax_url=mathjax_url
-    )
+    context = dict(name=path.name, report=report, equations=equations, links=links, summary=summary)
+    source = path.read_text(encoding="utf-8")
+    if not html_source(path, source):
+        return env.get_template("checkdoc_report.html.j2").render(mathjax_url=mathjax_url, **context)
+    marks = [
+        [env.get_template("checkdoc_marks.html.j2").render(links=line["links"]) for line in lines]
+        for _, lines in equations
+    ]
+    verdicts = env.get_template("checkdoc_verdicts.html.j2").render(**context)
+    return annotate(source, marks, verdicts)
 
 
 def text_report(report: Report) -> str:

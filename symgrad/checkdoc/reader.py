@@ -42,13 +42,37 @@ def read(path: Path) -> tuple[list, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SymgradError(f"cannot read {path}: {exc}") from None
     suffix = path.suffix.lower()
-    if suffix in (".html", ".htm") or (suffix in (".md", ".markdown", ".txt") and _DIV.search(text)):
+    if html_source(path, text):
         return from_html(text), text
     if suffix in (".md", ".markdown"):
         return from_markdown(text), text
     if suffix == ".tex":
         return from_latex(text), text
     raise SymgradError(f"check-doc reads .md, .html and .tex files, not {path.name}")
+
+
+def html_source(path: Path, text: str) -> bool:
+    """An HTML page, or a post whose equations are HTML blocks (the reference is such a post)."""
+    suffix = path.suffix.lower()
+    return suffix in (".html", ".htm") or (suffix in (".md", ".markdown", ".txt") and bool(_DIV.search(text)))
+
+
+def annotate(text: str, marks: list, verdicts: str) -> str:
+    """The HTML post with marks[e][k] after the k-th formula of its e-th equation (the equations
+    from_html reads, in order) and the verdicts at the end of the body."""
+    out, last, e = [], 0, 0
+    for div in _DIV.finditer(text):
+        if not _INLINE.search(div.group(1)):
+            continue
+        for k, formula in enumerate(_INLINE.finditer(text, div.start(1), div.end(1))):
+            out.append(text[last : formula.end()])
+            out.append(marks[e][k])
+            last = formula.end()
+        e += 1
+    out.append(text[last:])
+    page = "".join(out)
+    end = page.rfind("</body>")
+    return page[:end] + verdicts + page[end:] if end >= 0 else page + verdicts
 
 
 def from_html(text: str) -> list:
