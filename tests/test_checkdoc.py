@@ -270,3 +270,22 @@ def test_the_html_report_of_a_markdown_post_is_a_page_of_its_formulas(tmp_path):
     result, marks, targets = _open(page_path)
     assert result["errors"] == 0 and result["containers"] == sum(len(e.lines) for e in report.equations)
     assert len(marks) == len(report.links) and {href[1:] for _, href in marks} == set(targets)
+
+
+@pytest.mark.parametrize(
+    "formula, reason",
+    [
+        ("V_{AB} = 1", "the index A is not declared"),  # not read as V_{A·B}, nor guessed
+        ("g(x_{1}) = x_{1}", "a function call g(...)"),  # not read as the product g·x
+        ("x_{1} = \\int x_{1}", "the command \\int"),
+    ],
+)
+def test_what_the_reader_cannot_read_is_reported_never_guessed(tmp_path, formula, reason):
+    post = tmp_path / "post.md"
+    post.write_text(
+        "---\nsymgrad:\n  sizes: [{n: 2}]\n  indices: {i: n}\n  tensors: {X: [n], V: [n, n]}\n---\n"
+        f"$$ {formula} $$\n",
+        encoding="utf-8",
+    )
+    (link,) = check_document(post).links
+    assert link.verdict == "unchecked" and reason in link.reason
