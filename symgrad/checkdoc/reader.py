@@ -86,38 +86,36 @@ def from_html(text: str) -> list:
     return out
 
 
+_NESTING = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\\\|\\.|[{}&]|[^\\{}&]+")
+
+
+def _top_level(text: str):
+    """Each piece of the text, with whether it stands outside every group and environment (where
+    a \\\\ ends a row and an & aligns it)."""
+    depth = 0
+    for m in _NESTING.finditer(text):
+        token = m.group(0)
+        if token.startswith(r"\begin") or token == "{":
+            depth += 1
+        elif token.startswith(r"\end") or token == "}":
+            depth -= 1
+        yield m, depth == 0
+
+
 def _rows(body: str) -> list:
     """The rows of an aligned display: split at each \\\\ that is not inside a matrix or a group,
     with the alignment marks & taken out of the rows (not out of a matrix)."""
     body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
     body = re.sub(r"\\(begin|end)\{(aligned|split|gathered)\}", "", body)
-    rows, start, depth = [], 0, 0
-    for m in re.finditer(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\\\|[{}&]", body):
-        token = m.group(0)
-        if token.startswith(r"\begin") or token == "{":
-            depth += 1
-        elif token.startswith(r"\end") or token == "}":
-            depth -= 1
-        elif token == "\\\\" and depth == 0:
-            rows.append(body[start : m.start()])
-            start = m.end()
-    rows.append(body[start:])
-    return [_unalign(row).strip() for row in rows if row.strip()]
-
-
-def _unalign(row: str) -> str:
-    """The row without its top-level & (a matrix keeps its own)."""
-    out, depth = [], 0
-    for m in re.finditer(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\.|[{}&]|[^\\{}&]+", row):
-        token = m.group(0)
-        if token.startswith(r"\begin") or token == "{":
-            depth += 1
-        elif token.startswith(r"\end") or token == "}":
-            depth -= 1
-        elif token == "&" and depth == 0:
-            continue
-        out.append(token)
-    return "".join(out)
+    rows, row = [], []
+    for m, top in _top_level(body):
+        if m.group(0) == "\\\\" and top:
+            rows.append("".join(row))
+            row = []
+        elif not (m.group(0) == "&" and top):
+            row.append(m.group(0))
+    rows.append("".join(row))
+    return [r.strip() for r in rows if r.strip()]
 
 
 def from_markdown(text: str) -> list:
