@@ -107,7 +107,8 @@ def _rows(body: str) -> list:
     with the alignment marks & taken out of the rows (not out of a matrix)."""
     body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
     body = re.sub(r"\\(begin|end)\{(aligned|split|gathered)\}", "", body)
-    rows, row = [], []
+    rows: list[str] = []
+    row: list[str] = []
     for m, top in _top_level(body):
         if m.group(0) == "\\\\" and top:
             rows.append("".join(row))
