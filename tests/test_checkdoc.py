@@ -13,14 +13,15 @@ import pytest
 from symgrad.checkdoc import check_document
 from symgrad.cli import main
 
+from .conftest import require
+
 DATA = Path(__file__).parent / "data"
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "000_ef16aca47b0d8c17.txt"
 DECLARATIONS = DATA / "reference.txt.symgrad.yaml"
 
 
 def reference(tmp_path, change=None) -> Path:
-    if not REFERENCE.is_file():
-        pytest.skip("the reference post is not beside the checkout")
+    require("the reference post", REFERENCE.is_file(), "a copy of shared/ beside the checkout, as CI has")
     text = REFERENCE.read_text(encoding="utf-8")
     if change is not None:
         old, new = change
