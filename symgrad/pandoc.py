@@ -25,7 +25,9 @@ def expand(elem, doc):
         return None
     try:
         d, args = derivation(elem.text)
-        markdown = render(d, "md", **options(args))
+        # pandoc's math converter for Word and OpenDocument knows no \color: those get no colour
+        colour = doc.format.startswith(("html", "latex", "beamer", "revealjs", "slidy", "s5", "dzslides"))
+        markdown = render(d, "md", colour=colour, **options(args))
     except SymgradError as exc:
         print(f"symgrad: error: {exc}", file=sys.stderr)
         sys.exit(2)

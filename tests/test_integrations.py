@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,13 @@ def test_the_pandoc_filter_expands_blocks_for_html_and_latex(tmp_path, browser):
     pdflatex = require_program("pdflatex", "apt-get install texlive-latex-base")
     built = run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "post.tex"], tmp_path)
     assert built.returncode == 0, built.stdout[-2000:]
+    # and for Word: every formula converted to Word's own math, none left as TeX
+    done = run([pandoc, "post.md", "--filter", "symgrad-pandoc", "-o", "post.docx"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Could not convert TeX math" not in done.stderr, done.stderr[:2000]
+
+    document = zipfile.ZipFile(tmp_path / "post.docx").read("word/document.xml").decode("utf-8")
+    assert document.count("<m:oMathPara>") >= equations_of()
 
 
 def test_a_bad_block_stops_pandoc_with_one_line(tmp_path):

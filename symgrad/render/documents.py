@@ -255,6 +255,7 @@ class Document:
     tex_engine: str = "pdflatex"
     prefix: str = "symgrad"  # the labels' prefix, where a format names equations
     standalone: bool = True  # False inside someone else's page: no title and byline of its own
+    colour: bool = True  # False for a target whose math converter knows no \color (pandoc to docx)
 
     def text(self, value) -> str:
         """Plain text from outside the templates, escaped for this format (HTML escapes itself)."""
@@ -299,20 +300,17 @@ class Document:
     def eq(self, key: str) -> Shown:
         """A recorded equation of the derivation; its checked steps carry a check mark."""
         family = FAMILY[self.fmt]
-        cached = ("eq", key, self.display_limit, family)
+        cached = ("eq", key, self.display_limit, family, self.colour)
         if cached not in self.cache:  # printed once for every format of one write
             equation: Equation = self.d.equations[key]
             lines, previous, first = [], None, ""
             for step in equation.steps:
-                settings = {"highlight": step.highlight}
+                marked = step.highlight if self.colour else frozenset()
+                settings = {"highlight": marked}
                 if step.explicit:
                     settings["explicit"] = self.views()
                 rhs = self._latex(step.rhs, **settings)
-                lhs = (
-                    None
-                    if previous is not None and step.lhs is previous
-                    else self._latex(step.lhs, highlight=step.highlight)
-                )
+                lhs = None if previous is not None and step.lhs is previous else self._latex(step.lhs, highlight=marked)
                 first = first if lhs is None else lhs
                 line = Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule))
                 if family == "tex":
@@ -320,7 +318,7 @@ class Document:
                 elif family == "html":
                     line = replace(
                         line,
-                        lhs_parts=() if lhs is None else self._parts(step.lhs, highlight=step.highlight),
+                        lhs_parts=() if lhs is None else self._parts(step.lhs, highlight=marked),
                         rhs_parts=self._parts(step.rhs, **settings),
                     )
                 lines.append(line)
@@ -470,8 +468,9 @@ def render(
     tex_engine: str = "pdflatex",
     label_prefix: str | None = None,
     standalone: bool = True,
+    colour: bool = True,
 ) -> str:
-    """The document of a derivation in one format (see FORMATS).
+    r"""The document of a derivation in one format (see FORMATS).
 
     ``validation``, the result of ``codegen.validate``, adds its figures to the implementation section.
     ``cache``, one dict passed to several renders of the same derivation and options, lets them
@@ -481,7 +480,8 @@ def render(
     printable Unicode, in Latin Modern with DejaVu for the scripts it lacks). ``label_prefix``
     starts the labels of the rst format's equations and headings (by default the document's stem).
     ``standalone=False`` leaves out the md format's title and byline, for a derivation placed in
-    someone else's page (the pandoc filter).
+    someone else's page (the pandoc filter). ``colour=False`` leaves the followed element uncoloured,
+    for converters that know no ``\color`` (pandoc's to Word).
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -514,6 +514,7 @@ def render(
         tex_engine=tex_engine,
         prefix=_label_prefix(d, label_prefix),
         standalone=bool(standalone),
+        colour=bool(colour),
     )
     template = environment(FAMILY[fmt]).get_template(f"{fmt}.j2")
     body = d.presentation.body
