@@ -170,11 +170,17 @@ def test_a_wrong_middle_line_is_named_by_its_neighbours(tmp_path):
     [
         (r"&= \frac{2}{N}(x_i - \mu)" + "\n" + r"\end", r"&= \frac{2 x_i - 2 \mu}{N}" + "\n" + r"\end"),  # expanded
         (r"\frac{\partial \mu}{\partial x_i} = \frac{1}{N}", r"N \frac{\partial \mu}{\partial x_i} = 1"),  # rearranged
+        # MathType's style: spaced braces, {\rm{i}} in a subscript, \cdot between scalars
+        (
+            r"\frac{\partial \mu}{\partial x_i} = \frac{1}{N}",
+            r"\frac{ {\partial \mu} }{ {\partial {x_{\rm{i}} } } } = 1 \cdot \frac{1}{N}",
+        ),
     ],
 )
 def test_correct_rewritings_are_never_flagged(tmp_path, old, new):
     report = check_document(copy(tmp_path, VARIANCE, old, new))
     assert report.count("refuted") == 0
+    assert report.count("unchecked") == 0  # read and proven, not passed over
 
 
 # --- bad input ----------------------------------------------------------------------------------

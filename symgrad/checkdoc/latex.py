@@ -176,7 +176,7 @@ class Parser:
             return None
         self.take()
         tokens = self.raw_group() if self.peek() == "{" else [self.take()]
-        parts = [t for t in tokens if t not in ("{", "}")]
+        parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
         if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,", p) for p in parts):
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
         text = "".join(parts)
