@@ -33,6 +33,21 @@ class Lemma:
     needs: str | None = None  # "inverse of argument" or "inverse of value": the helper atom
     helper: Callable | None = None  # u, f(u) -> the helper's value, for the proof
     convention: str = ""  # what the lemma assumes, said in the document
+    # the assumptions on u under which the lemma holds: its domain, stated in the certificate
+    assumptions: tuple = (("real", True),)
+
+    def variable(self) -> sympy.Symbol:
+        """The scalar u with exactly the lemma's assumptions: its proof holds on the whole domain."""
+        return sympy.Symbol("u", **dict(self.assumptions))
+
+    def domain(self) -> sympy.Basic:
+        """Where the lemma holds, as a condition on u to print: u > 0, u ≠ 0 or u ∈ ℝ."""
+        assumed, u = self.variable(), sympy.Symbol("u")  # a plain u, so the condition stays unevaluated
+        if assumed.is_positive:
+            return sympy.Gt(u, 0)
+        if assumed.is_nonzero:
+            return sympy.Ne(u, 0)
+        return sympy.Contains(u, sympy.Reals, evaluate=False)
 
     def local_partial(self, atom: int, argument: int, helper: int | None, parameter) -> poly.Poly:
         """d atom / d argument as a polynomial in the graph's variables."""
@@ -88,6 +103,7 @@ for _lemma in (
         lambda u: 1 / u,
         lambda a, u, h, p: -(a**2),
         r"\frac{d}{du} \frac{1}{u} = -\left(\frac{1}{u}\right)^{2}",
+        assumptions=(("real", True), ("nonzero", True)),
     ),
     Lemma(
         "log",
@@ -96,6 +112,7 @@ for _lemma in (
         r"\frac{d}{du} \log u = \frac{1}{u}",
         needs="inverse of argument",
         helper=lambda u, value: 1 / u,
+        assumptions=(("positive", True),),
     ),
     Lemma(
         "sqrt",
@@ -104,6 +121,7 @@ for _lemma in (
         r"\frac{d}{du} \sqrt{u} = \frac{1}{2 \sqrt{u}}",
         needs="inverse of value",
         helper=lambda u, value: 1 / value,
+        assumptions=(("positive", True),),
     ),
     Lemma(
         "power",
@@ -112,6 +130,8 @@ for _lemma in (
         r"\frac{d}{du} u^{p} = p\, u^{p} \cdot \frac{1}{u}",
         needs="inverse of argument",
         helper=lambda u, value: 1 / u,
+        # u^p for a fractional p is real only for u > 0, and the rule divides by u
+        assumptions=(("positive", True),),
     ),
     Lemma(
         "sigmoid",

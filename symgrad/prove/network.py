@@ -44,7 +44,7 @@ def prove_lemma(name: str) -> str:
 
 
 def check_lemma(lemma: Lemma) -> str:
-    u, p = sympy.Symbol("u", positive=True), sympy.Symbol("p", positive=True)
+    u, p = lemma.variable(), sympy.Symbol("p", positive=True)
     value = lemma.function(u)
     if lemma.name == "power":
         value = u**p

@@ -441,6 +441,12 @@ class Document:
 
         return LEMMAS[name].statement
 
+    def domain(self, name: str) -> str:
+        """Where a lemma holds (u > 0, u ≠ 0, u ∈ ℝ), in LaTeX."""
+        from ..network.lemmas import LEMMAS
+
+        return self._latex(LEMMAS[name].domain())
+
     def convention(self, name: str) -> str:
         from ..network.lemmas import LEMMAS
 
