@@ -16,7 +16,7 @@ from .errors import SymgradError
 MAX_DIGITS = 300  # digits of a written number, and of a numerator or denominator computed from them
 MAX_EXPONENT = 1000  # |n| in x**n: higher powers are refused before anything is expanded
 
-_DECIMAL = re.compile(r"(\d+)(?:\.(\d+))?|\.(\d+)")
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?|\.([0-9]+)")  # ASCII digits only: "٣" is a digit to \d
 
 
 def exact(value: object, what: str = "a number") -> Fraction:
@@ -43,16 +43,19 @@ def exact(value: object, what: str = "a number") -> Fraction:
 
 def integer(value: object, what: str, minimum: int | None = None) -> int:
     """An exact integer (Python, NumPy or SymPy), at least `minimum` when one is given."""
+    kind = {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer of at least {minimum}"
+    )
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if _is_sympy_rational(value) and getattr(value, "q", None) == 1:
             value = int(value.p)  # type: ignore[attr-defined]
         else:
-            raise SymgradError(f"{what} must be an integer, got {value!r:.60}")
+            raise SymgradError(f"{what} must be {kind}, got {value!r:.60}")
     result = int(value)
-    if len(str(abs(result))) > MAX_DIGITS:
+    if _digits(result) > MAX_DIGITS:
         raise SymgradError(f"{what} has more than {MAX_DIGITS} digits")
     if minimum is not None and result < minimum:
-        raise SymgradError(f"{what} must be at least {minimum}, got {result}")
+        raise SymgradError(f"{what} must be {kind}, got {result}")
     return result
 
 

@@ -25,6 +25,7 @@ import sympy
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
+from ..core.numbers import integer
 from ..core.symbols import Registry, SymbolTensor
 from ..core.tensor import PolyTensor, matmul, transpose
 from ..core.tensorop import TensorOpBase
@@ -105,15 +106,16 @@ class Geometry:
 
 
 def pair(name: str, value, minimum: int) -> tuple:
-    values = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    """One exact integer for both directions, or a pair of them (Python, NumPy or SymPy integers)."""
+    values = (value, value) if _is_integer(value) else value
     try:
         values = tuple(values)
     except TypeError:
         values = ()
-    if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+    if len(values) != 2 or not all(_is_integer(v) and v >= minimum for v in values):
         kind = "a positive integer" if minimum == 1 else "a non-negative integer"
         raise SymgradError(f"{name} must be {kind} or a pair of them, got {value!r}")
-    return values
+    return tuple(integer(v, name) for v in values)
 
 
 def shape4(name: str, shape) -> tuple:
@@ -121,16 +123,30 @@ def shape4(name: str, shape) -> tuple:
         values = tuple(shape)
     except TypeError:
         values = ()
-    if len(values) != 4 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+    if len(values) != 4 or not all(_is_integer(v) and v >= 1 for v in values):
         raise SymgradError(f"{name} must be four positive integers, got {shape!r}")
-    return values
+    return tuple(integer(v, name) for v in values)
+
+
+def flag(name: str, value) -> bool:
+    """True or False, nothing that merely converts to one ("yes", 1)."""
+    if not isinstance(value, bool):
+        raise SymgradError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _is_integer(value) -> bool:
+    try:
+        integer(value, "a size")
+    except SymgradError:
+        return False
+    return True
 
 
 def geometry(input_shape, weight_shape, stride, padding, dilation, groups) -> Geometry:
     N, C, H, W = shape4("input_shape", input_shape)
     O, Cg, kH, kW = shape4("weight_shape", weight_shape)
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise SymgradError(f"groups must be a positive integer, got {groups!r}")
+    groups = integer(groups, "groups", minimum=1)
     if C % groups or O % groups:
         raise SymgradError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({O})")
     if Cg != C // groups:
@@ -175,7 +191,7 @@ def conv2d(
 ):
     """Derive dL/dX, dL/dW and dL/db for Y = conv2d(X, W, b); picks are 1-based, as printed.
     ``max_terms`` raises the size budget (see ``symgrad.budget``)."""
-    loss = check_loss(loss)
+    loss, bias = check_loss(loss), flag("bias", bias)
     geo = geometry(input_shape, weight_shape, stride, padding, dilation, groups)
     outputs = geo.N * geo.O * geo.out[0] * geo.out[1]
     # at most one term per kernel tap and output, plus the bias; inputs, weights, outputs, upstream
@@ -503,9 +519,7 @@ def claim_functions(d) -> dict:
 
 
 def positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SymgradError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return integer(value, name, minimum=1)
 
 
 def _rank4(op: str, role: str, shape) -> tuple:

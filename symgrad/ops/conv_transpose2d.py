@@ -44,6 +44,7 @@ from .conv2d import (
     _rank4,
     conv_inline,
     default_picks,
+    flag,
     pair,
     positive,
     shape4,
@@ -153,7 +154,7 @@ def conv_transpose2d(
     """Derive dL/dX, dL/dW and dL/db for Y = conv_transpose2d(X, W, b); picks are 1-based, as printed.
     The defaults are the series' Part 3 example: a 2-channel 3×3 input, 3×3 kernels, stride 2,
     padding 1, a 5×5 output."""
-    loss = check_loss(loss)
+    loss, bias = check_loss(loss), flag("bias", bias)
     geo = transposed_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation, groups)
     Ho, Wo = geo.out
     taps = geo.N * geo.C * geo.H * geo.W * geo.Og * geo.kH * geo.kW

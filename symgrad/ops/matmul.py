@@ -15,6 +15,7 @@ from sympy.matrices.expressions import MatMul, MatrixSymbol
 
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
+from ..core.numbers import integer
 from ..core.symbols import Registry, SymbolTensor, check_letters
 from ..core.tensor import PolyTensor
 from ..derive.build import Problem, derive, pick_index
@@ -176,9 +177,7 @@ def notation(la: str, lb: str, lc: str, loss: Loss) -> dict:
 
 
 def check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SymgradError(f"size {name} must be a positive integer, got {value!r}")
-    return value
+    return integer(value, f"size {name}", minimum=1)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
