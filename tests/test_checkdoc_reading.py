@@ -140,3 +140,176 @@ def test_a_sum_runs_over_its_written_bounds_or_is_not_read(tmp_path, formula, ve
 )
 def test_a_derivative_operator_applies_to_the_whole_product_after_it(tmp_path, formula, verdict):
     assert only(tmp_path, f"$$ {formula} $$\n")[0] == verdict
+
+
+# --- rows and columns of aligned displays -------------------------------------------------------
+
+
+def aligned(*rows: str) -> str:
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # 5 x_1 = 2 x_1 + 3 x_1: the continuation row is part of the right side
+        (aligned(r"5 x_1 &= 2x_1", r"&\quad + 3x_1"), [("proven", 2)]),
+        # 2 x_1 alone is not 5 x_1: the first part alone must not pass
+        (aligned(r"2 x_1 &= 2x_1", r"&\quad + 3x_1"), [("refuted", 2)]),
+        (aligned(r"x_1 &= 2x_1", r"&\quad - x_1"), [("proven", 2)]),
+        (aligned(r"x_1 x_2 &= x_1", r"&\quad \cdot x_2"), [("proven", 2)]),
+        # a side ending with an operator goes on in the next row
+        (aligned(r"5 x_1 &= 2x_1 +", r"& 3x_1"), [("proven", 2)]),
+        # continued, then chained on: 5 x_1 = 2 x_1 + 3 x_1 = 5 x_1
+        (aligned(r"5 x_1 &= 2x_1", r"&\quad + 3x_1", r"&= 5 x_1"), [("proven", 2), ("proven", 3)]),
+        # a row whose left column is written is an equation of its own, even with a leading minus
+        (aligned(r"x_1 &= x_1", r"-x_2 &= -x_2"), [("proven", 1), ("proven", 2)]),
+    ],
+)
+def test_a_continuation_row_continues_the_side_before_it(tmp_path, body, expected):
+    links = check_document(post(tmp_path, body)).links
+    assert [(link.verdict, link.line) for link in links] == expected
+
+
+def test_a_continuation_row_in_multline_and_in_latex(tmp_path):
+    tex = (
+        "\\documentclass{article}\\begin{document}\n"
+        "\\begin{multline}\n5 x_1 = 2 x_1 \\\\\n + 3 x_1\n\\end{multline}\n"
+        "\\begin{multline*}\n2 x_1 = 2 x_1 \\\\\n + 3 x_1\n\\end{multline*}\n"
+        "\\end{document}\n"
+    )
+    path = tmp_path / "post.tex"
+    path.write_text(tex, encoding="utf-8")
+    (tmp_path / "post.tex.symgrad.yaml").write_text(
+        "sizes: [{n: 3}]\nindices: {i: n, k: n}\ntensors: {X: [n]}\n", encoding="utf-8"
+    )
+    assert [link.verdict for link in check_document(path).links] == ["proven", "refuted"]
+
+
+def html_post(body: str) -> str:
+    return HEAD + '<div class="alert alert-secondary equation">\n' + body + "\n</div>\n"
+
+
+def test_a_formula_split_across_two_html_spans_is_read_whole(tmp_path):
+    # 5 x_1 = 2 x_1 + 3 x_1, written in two \( \) spans, as the reference post's lines are
+    (link,) = check_document(post(tmp_path, html_post(r"<p>\( 5 x_1 = 2x_1 \)</p><p>\( + 3x_1 \)</p>"), "p.md")).links
+    assert (link.verdict, link.line) == ("proven", 2)
+    (link,) = check_document(post(tmp_path, html_post(r"<p>\( 2 x_1 = 2x_1 \)</p><p>\( + 3x_1 \)</p>"), "p.md")).links
+    assert link.verdict == "refuted"
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # two equations in one row: x_1 + x_1 = 2 x_1 (true), x_2 = 3 x_2 (false)
+        (aligned(r"x_1 + x_1 &= 2 x_1 & x_2 &= 3 x_2"), ["proven", "refuted"]),
+        # the wrong one first, and each column's chain continued by the next row
+        (
+            aligned(r"x_2 &= 4 x_2 & x_1 + x_1 &= 2 x_1", r"&= 4 x_2 & &= x_1 + x_1"),
+            ["refuted", "proven", "proven", "proven"],
+        ),
+        # the bug as reported: the 4 belongs to the first equation only
+        (aligned(r"2 + 2 &= 4 & x_1 &= x_1 + 0"), ["proven", "proven"]),
+        (aligned(r"2 + 2 &= 5 & x_1 &= x_1 + 0"), ["refuted", "proven"]),
+    ],
+)
+def test_two_equations_in_one_aligned_row_are_checked_apart(tmp_path, body, expected):
+    assert [link.verdict for link in check_document(post(tmp_path, body)).links] == expected
+
+
+def test_eqnarray_rows_are_read_three_columns_an_equation(tmp_path):
+    body = "\\begin{eqnarray}\n5 x_1 &=& 2 x_1 \\\\\n&& + 3 x_1 \\\\\n-x_2 &=& -x_2\n\\end{eqnarray}\n"
+    assert [link.verdict for link in check_document(post(tmp_path, body)).links] == ["proven", "proven"]
+
+
+def test_gather_rows_are_equations_of_their_own(tmp_path):
+    body = "\\begin{gather}\nx_1 = x_1 \\\\\n-x_2 = -x_2\n\\end{gather}\n"
+    assert [link.verdict for link in check_document(post(tmp_path, body)).links] == ["proven", "proven"]
+
+
+# --- which displays are read: every one a reader sees, and nothing else -------------------------
+
+WRONG = "x_1 = 2 x_1"  # refuted wherever it is read
+RIGHT = "x_1 + x_1 = 2 x_1"
+
+
+def tex(body: str) -> str:
+    return "\\begin{document}\n" + body + "\\end{document}\n"
+
+
+@pytest.mark.parametrize(
+    "name, body",
+    [
+        ("post.md", f"$$ {RIGHT} $$\n\n```\n$$ {WRONG} $$\n```\n"),
+        ("post.md", f"$$ {RIGHT} $$\n\n~~~latex\n$$ {WRONG} $$\n~~~\n"),
+        ("post.md", f"$$ {RIGHT} $$\n\nSome code:\n\n    $$ {WRONG} $$\n"),
+        ("post.md", f"$$ {RIGHT} $$\n\n<!-- a draft:\n$$ {WRONG} $$\n-->\n"),
+        ("post.md", f"$$ {RIGHT} $$\n\nwrite `$$ {WRONG} $$` for a display\n"),
+        ("post.tex", tex(f"\\[ {RIGHT} \\]\n% \\[ {WRONG} \\]\n")),
+        ("post.tex", tex(f"\\[ {RIGHT} \\]\n\\iffalse\n\\[ {WRONG} \\]\n\\fi\n")),
+        (
+            "post.tex",
+            tex(f"\\[ {RIGHT} \\]\n\\iffalse \\ifx a b \\fi\n$$ {WRONG} $$\n\\fi\n"),
+        ),
+        (
+            "post.tex",
+            tex(f"\\[ {RIGHT} \\]\n\\begin{{verbatim}}\n\\[ {WRONG} \\]\n\\end{{verbatim}}\n"),
+        ),
+        ("post.html", f"<body>\\[ {RIGHT} \\]\n<!-- \\[ {WRONG} \\] -->\n<pre>$$ {WRONG} $$</pre></body>"),
+    ],
+)
+def test_a_formula_a_reader_does_not_see_is_not_checked(tmp_path, name, body):
+    path = post(tmp_path, body, name)
+    if not name.endswith(".md"):
+        (tmp_path / f"{name}.symgrad.yaml").write_text(HEAD.split("symgrad:\n")[1].split("---")[0], encoding="utf-8")
+    links = check_document(path).links
+    assert [link.verdict for link in links] == ["proven"], [(link.left, link.right) for link in links]
+
+
+@pytest.mark.parametrize(
+    "name, body",
+    [
+        ("post.tex", tex(f"\\[ {WRONG} \\]\n")),
+        ("post.tex", tex(f"$$ {WRONG} $$\n")),
+        ("post.tex", tex("\\begin{eqnarray} x_1 &=& 2 x_1 \\end{eqnarray}\n")),
+        (
+            "post.tex",
+            tex("\\begin{alignat*}{2} x_1 &= 2 x_1 \\end{alignat*}\n"),
+        ),
+        ("post.tex", tex(f"\\begin{{displaymath}} {WRONG} \\end{{displaymath}}\n")),
+        ("post.md", f"\\[ {WRONG} \\]\n"),
+        ("post.md", f"1. a list item\n\n    $$ {WRONG} $$\n"),  # indented in a list: the item's text
+        ("post.html", f'<body><script type="math/tex; mode=display">{WRONG}</script></body>'),
+        ("post.html", f"<body><p>\\[ {WRONG} \\]</p></body>"),
+    ],
+)
+def test_every_display_a_reader_sees_is_checked(tmp_path, name, body):
+    path = post(tmp_path, body, name)
+    if not name.endswith(".md"):
+        (tmp_path / f"{name}.symgrad.yaml").write_text(HEAD.split("symgrad:\n")[1].split("---")[0], encoding="utf-8")
+    links = check_document(path).links
+    assert [link.verdict for link in links] == ["refuted"], [(link.left, link.right) for link in links]
+
+
+def test_a_display_never_closed_is_one_line_on_the_command_line(tmp_path):
+    path = post(tmp_path, f"$$ {RIGHT} $$\n\n$$ {WRONG}\n")
+    run = cli(path)
+    assert run.returncode == 2 and "never closed" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+# --- the HTML report ------------------------------------------------------------------------------
+
+
+def test_the_verdicts_go_at_the_real_end_of_the_body(tmp_path):
+    page = (
+        "<html><body>\n<p>\\[ " + RIGHT + " \\]</p>\n"
+        "<!-- an old footer: </body> -->\n<footer>the end</footer>\n</body></html>\n"
+    )
+    path = post(tmp_path, page, "post.html")
+    (tmp_path / "post.html.symgrad.yaml").write_text(HEAD.split("symgrad:\n")[1].split("---")[0], encoding="utf-8")
+    run = cli(path, "--format", "html")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    report = out.index('<section class="symgrad-check"')
+    assert out.index("-->") < out.index("<footer>") < report < out.rindex("</body>")
+    assert "symgrad-mark" in out[out.index("\\]") : out.index("<!--")]  # the mark beside its formula
