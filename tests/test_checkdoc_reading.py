@@ -313,3 +313,43 @@ def test_the_verdicts_go_at_the_real_end_of_the_body(tmp_path):
     report = out.index('<section class="symgrad-check"')
     assert out.index("-->") < out.index("<footer>") < report < out.rindex("</body>")
     assert "symgrad-mark" in out[out.index("\\]") : out.index("<!--")]  # the mark beside its formula
+
+
+@pytest.mark.tools
+def test_the_html_report_leaves_nothing_of_the_post_live(tmp_path):
+    from symgrad.checkdoc import html_report
+
+    from .checkers import LOCAL_MATHJAX, chromium_browser, typeset
+    from .test_tools import playwright_sync
+
+    body = (
+        r"$$ x_1 = \href{javascript:document.title='run'}{x_1} $$" + "\n"
+        r"$$ x_2 = \style{background-image: url(javascript:alert(1))}{x_2} $$" + "\n"
+        r"$$ x_1 = \class{symgrad-mark}{\cssId{symgrad-link-1}{x_1}} $$" + "\n"
+        r"$$ x_2 = \require{noexistent} x_2 $$" + "\n"
+    )
+    path = post(tmp_path, body)
+    page = tmp_path / "report.html"
+    page.write_text(html_report(check_document(path), path, LOCAL_MATHJAX.as_uri()), encoding="utf-8")
+    with playwright_sync()() as p:
+        browser = chromium_browser(p)
+        tab = browser.new_page()
+        result = typeset(tab, page.as_uri())
+        live = tab.evaluate(
+            """() => ({
+            links: Array.from(document.querySelectorAll('mjx-container [href], mjx-container a'))
+                .map(e => e.getAttribute('href')),
+            javascript: Array.from(document.querySelectorAll('[href]'))
+                .filter(e => /^\\s*javascript:/i.test(e.getAttribute('href'))).length,
+            styled: Array.from(document.querySelectorAll('mjx-container [style]'))
+                .filter(e => /javascript|url\\(/i.test(e.getAttribute('style'))).length,
+            ids: document.querySelectorAll('mjx-container [id^=symgrad-link-]').length,
+            classes: document.querySelectorAll('mjx-container .symgrad-mark').length,
+            title: document.title,
+        })"""
+        )
+        browser.close()
+    assert result["containers"] >= 4  # the formulas were typeset
+    assert live["javascript"] == 0 and live["links"] == [], live
+    assert live["styled"] == 0 and live["ids"] == 0 and live["classes"] == 0, live
+    assert live["title"].startswith("check-doc"), live
