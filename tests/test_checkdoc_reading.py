@@ -17,9 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAD = "---\nsymgrad:\n  sizes: [{n: 3}]\n  indices: {i: n, k: n}\n  tensors: {X: [n]}\n---\n"
 
 
-def post(tmp_path, body: str, name: str = "post.md", head: str = HEAD) -> Path:
+def post(tmp_path, body: str, name: str = "post.md") -> Path:
+    """A post declaring HEAD's sizes: in its front matter (Markdown) or beside it (LaTeX, HTML)."""
     path = tmp_path / name
-    path.write_text(head + body if name.endswith(".md") else body, encoding="utf-8")
+    if name.endswith(".md"):
+        path.write_text(HEAD + body, encoding="utf-8")
+    else:
+        path.write_text(body, encoding="utf-8")
+        declarations = HEAD.removeprefix("---\nsymgrad:\n").removesuffix("---\n")
+        (tmp_path / f"{name}.symgrad.yaml").write_text(declarations, encoding="utf-8")
     return path
 
 
@@ -178,12 +184,7 @@ def test_a_continuation_row_in_multline_and_in_latex(tmp_path):
         "\\begin{multline*}\n2 x_1 = 2 x_1 \\\\\n + 3 x_1\n\\end{multline*}\n"
         "\\end{document}\n"
     )
-    path = tmp_path / "post.tex"
-    path.write_text(tex, encoding="utf-8")
-    (tmp_path / "post.tex.symgrad.yaml").write_text(
-        "sizes: [{n: 3}]\nindices: {i: n, k: n}\ntensors: {X: [n]}\n", encoding="utf-8"
-    )
-    assert [link.verdict for link in check_document(path).links] == ["proven", "refuted"]
+    assert [link.verdict for link in check_document(post(tmp_path, tex, "post.tex")).links] == ["proven", "refuted"]
 
 
 def html_post(body: str) -> str:
@@ -260,8 +261,6 @@ def tex(body: str) -> str:
 )
 def test_a_formula_a_reader_does_not_see_is_not_checked(tmp_path, name, body):
     path = post(tmp_path, body, name)
-    if not name.endswith(".md"):
-        (tmp_path / f"{name}.symgrad.yaml").write_text(HEAD.split("symgrad:\n")[1].split("---")[0], encoding="utf-8")
     links = check_document(path).links
     assert [link.verdict for link in links] == ["proven"], [(link.left, link.right) for link in links]
 
@@ -278,6 +277,7 @@ def test_a_formula_a_reader_does_not_see_is_not_checked(tmp_path, name, body):
         ),
         ("post.tex", tex(f"\\begin{{displaymath}} {WRONG} \\end{{displaymath}}\n")),
         ("post.md", f"\\[ {WRONG} \\]\n"),
+        ("post.md", f"\\begin{{equation}} {WRONG} \\end{{equation}}\n"),  # MathJax reads environments
         ("post.md", f"1. a list item\n\n    $$ {WRONG} $$\n"),  # indented in a list: the item's text
         ("post.html", f'<body><script type="math/tex; mode=display">{WRONG}</script></body>'),
         ("post.html", f"<body><p>\\[ {WRONG} \\]</p></body>"),
@@ -285,8 +285,6 @@ def test_a_formula_a_reader_does_not_see_is_not_checked(tmp_path, name, body):
 )
 def test_every_display_a_reader_sees_is_checked(tmp_path, name, body):
     path = post(tmp_path, body, name)
-    if not name.endswith(".md"):
-        (tmp_path / f"{name}.symgrad.yaml").write_text(HEAD.split("symgrad:\n")[1].split("---")[0], encoding="utf-8")
     links = check_document(path).links
     assert [link.verdict for link in links] == ["refuted"], [(link.left, link.right) for link in links]
 
@@ -306,7 +304,6 @@ def test_the_verdicts_go_at_the_real_end_of_the_body(tmp_path):
         "<!-- an old footer: </body> -->\n<footer>the end</footer>\n</body></html>\n"
     )
     path = post(tmp_path, page, "post.html")
-    (tmp_path / "post.html.symgrad.yaml").write_text(HEAD.split("symgrad:\n")[1].split("---")[0], encoding="utf-8")
     run = cli(path, "--format", "html")
     assert run.returncode == 0, run.stderr
     out = run.stdout
@@ -353,3 +350,25 @@ def test_the_html_report_leaves_nothing_of_the_post_live(tmp_path):
     assert live["javascript"] == 0 and live["links"] == [], live
     assert live["styled"] == 0 and live["ids"] == 0 and live["classes"] == 0, live
     assert live["title"].startswith("check-doc"), live
+
+
+def test_a_line_break_with_space_is_not_a_display(tmp_path):
+    # \\[2pt] ends a row (in a display or in text); it opens no display and is no part of a row
+    body = tex(
+        "Some text\\\\[2pt]more text.\n\\begin{align}\n5 x_1 &= 2 x_1 \\\\[2pt]\n&\\quad + 3 x_1\n\\end{align}\n"
+    )
+    path = post(tmp_path, body, "post.tex")
+    assert [(link.verdict, link.line) for link in check_document(path).links] == [("proven", 2)]
+
+
+def test_a_lone_backtick_does_not_hide_the_paragraphs_after_it(tmp_path):
+    # a backtick with no partner in its paragraph is a backtick: the display after it is read
+    assert verdicts(tmp_path, f"a stray ` here\n\n$$ {WRONG} $$\n\nand ` there\n") == [
+        ("refuted", verdicts(tmp_path, f"$$ {WRONG} $$\n")[0][1])
+    ]
+
+
+def test_a_comment_opened_inside_a_script_hides_nothing_after_the_script(tmp_path):
+    page = f"<html><head><script>// <!-- an old habit\n</script></head><body>\\[ {WRONG} \\]</body></html>"
+    path = post(tmp_path, page, "post.html")
+    assert [link.verdict for link in check_document(path).links] == ["refuted"]

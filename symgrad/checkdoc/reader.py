@@ -42,9 +42,9 @@ _DIV = re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', r
 _INLINE = re.compile(r"\\\((.*?)\\\)", re.DOTALL)
 _NUMBER = re.compile(r'<span class="ref-num">\s*\(?\s*([^)<]*?)\s*\)?\s*</span>')
 _TAG = re.compile(r"\\tag\*?\{([^}]*)\}")
-# what opens a display, in Markdown, LaTeX and the text of an HTML page
+# what opens a display, in Markdown, LaTeX and the text of an HTML page (\\[2pt] is a line break)
 _ENVIRONMENTS = "equation|align|gather|multline|eqnarray|flalign|alignat|displaymath"
-_OPEN = re.compile(r"\$\$|\\\[|\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?")
+_OPEN = re.compile(r"\$\$|(?<!\\)\\\[|\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?")
 _SCRIPT = re.compile(
     r"""<script\b[^>]*\btype\s*=\s*["']?math/tex;\s*mode\s*=\s*display["']?[^>]*>(.*?)</script\s*>""",
     re.DOTALL | re.IGNORECASE,
@@ -173,10 +173,10 @@ def _displays(text: str):
 def _blank(text: str, spans) -> str:
     out, last = [], 0
     for start, end in sorted(spans):
-        if start < last:
-            continue
-        out += [text[last:start], re.sub(r"[^\n]", " ", text[start:end])]
-        last = end
+        start = max(start, last)  # spans may overlap
+        if end > start:
+            out += [text[last:start], re.sub(r"[^\n]", " ", text[start:end])]
+            last = end
     out.append(text[last:])
     return "".join(out)
 
@@ -188,15 +188,20 @@ def _spans(pattern: str, text: str, flags: int = re.DOTALL) -> list:
 _FRONT = r"\A---\n.*?\n---[ \t]*(?:\n|\Z)"
 
 
+# read from left to right, so that a "<!--" inside a script is the script's, and a "<script>" inside
+# a comment is the comment's
+_UNSEEN = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|textarea)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE
+)
+
+
 def _hidden_html(text: str, markdown: bool) -> str:
     if markdown:
         text = _hidden_markdown_code(text)
-    hidden = _spans(r"<!--.*?(?:-->|\Z)", text) + _spans(_FRONT, text)
-    for tag in ("script", "style", "pre", "code", "textarea"):
-        for start, end in _spans(rf"<{tag}\b[^>]*>.*?(?:</{tag}\s*>|\Z)", text, re.DOTALL | re.IGNORECASE):
-            if tag == "script" and _SCRIPT.match(text, start):
-                continue  # MathJax reads this one
-            hidden.append((start, end))
+    hidden = _spans(_FRONT, text)
+    for m in _UNSEEN.finditer(text):
+        if not _SCRIPT.match(text, m.start()):  # MathJax reads a display script
+            hidden.append(m.span())
     return _blank(text, hidden)
 
 
@@ -230,7 +235,8 @@ def _hidden_markdown_code(text: str) -> str:
         blank_before = not stripped
         offset += len(line)
     text = _blank(text, hidden)
-    return _blank(text, _spans(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", text))
+    # a code span stays within its paragraph: it never crosses a blank line
+    return _blank(text, _spans(r"(?<!`)(`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)\1(?!`)", text))
 
 
 def _hidden_latex(text: str) -> str:
@@ -287,6 +293,7 @@ def _rows(body: str) -> list:
     alignment marks & stay: they tell the equations of a row apart."""
     body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
     body = re.sub(r"\\(begin|end)\{(aligned|split|gathered|alignedat)\}(\{\d+\})?", "", body)
+    body = re.sub(r"\\\\\*?\[[^\]]*\]", r"\\\\", body)  # \\[2pt]: a row's end with extra space
     rows: list[str] = []
     row: list[str] = []
     for m, top in top_level(body):
