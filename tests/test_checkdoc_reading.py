@@ -124,7 +124,7 @@ def test_a_sum_runs_over_its_written_bounds_or_is_not_read(tmp_path, formula, ve
     result, why = only(tmp_path, f"$$ {formula} $$\n")
     assert result == verdict, why
     if verdict == "unchecked":
-        assert "bound" in why or "start" in why
+        assert "no upper bound" in why or "no lower bound" in why, why
 
 
 # --- the scope of \frac{\partial}{\partial x} ---------------------------------------------------
@@ -372,3 +372,9 @@ def test_a_comment_opened_inside_a_script_hides_nothing_after_the_script(tmp_pat
     page = f"<html><head><script>// <!-- an old habit\n</script></head><body>\\[ {WRONG} \\]</body></html>"
     path = post(tmp_path, page, "post.html")
     assert [link.verdict for link in check_document(path).links] == ["refuted"]
+
+
+def test_the_verdicts_go_before_an_upper_case_body_end_too(tmp_path):
+    path = post(tmp_path, f"<HTML><BODY><P>\\[ {RIGHT} \\]</P>\n</BODY></HTML>\n", "post.html")
+    out = cli(path, "--format", "html").stdout
+    assert out.index('<section class="symgrad-check"') < out.index("</BODY>")

@@ -340,7 +340,7 @@ class Parser:
                 raise Unsupported(f"a sum from {var} = {''.join(lower[2:])} with no upper bound: write its upper bound")
             low = None
         elif high is not None and low is None:
-            raise Unsupported(f"a sum over {''.join(lower)} with an upper bound and no start: write {var}=1")
+            raise Unsupported(f"a sum over {''.join(lower)} with an upper bound and no lower bound: write both")
         return ("sum", var, low, high, exclude, self.term())
 
     def matrix(self) -> tuple:

@@ -86,7 +86,7 @@ def annotate(text: str, equations: list, marks: list, verdicts: str, markdown: b
         last = end
     out.append(text[last:])
     page = "".join(out)
-    end = _hidden_html(page, markdown).rfind("</body>")
+    end = _hidden_html(page, markdown).lower().rfind("</body")
     return page[:end] + verdicts + page[end:] if end >= 0 else page + verdicts
 
 
@@ -98,7 +98,7 @@ def from_html(text: str, markdown: bool = False) -> list:
     found = []  # (start, Shown without its number, printed number or None)
     taken = []  # the spans already read, so a display is not read twice
     for div in _DIV.finditer(seen):
-        body = text[div.start(1) : div.end(1)]
+        body = seen[div.start(1) : div.end(1)]
         spans = list(_INLINE.finditer(seen, div.start(1), div.end(1)))
         number = _NUMBER.search(body)
         printed = number.group(1).strip() if number and number.group(1).strip() else None
