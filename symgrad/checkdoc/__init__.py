@@ -17,7 +17,7 @@ from ..render.documents import environment
 from ..render.mathjax import DEFAULT_MATHJAX
 from .check import SYMBOL, Report, check
 from .meaning import Declarations
-from .reader import annotate, html_source, read
+from .reader import annotate, columns, html_source, read
 
 __all__ = ["Report", "check_document", "declarations_for", "html_report", "json_report", "text_report"]
 
@@ -76,7 +76,8 @@ def html_report(report: Report, path, mathjax_url: str = DEFAULT_MATHJAX) -> str
     for position, eq in enumerate(report.equations):
         mine = [link for link in links if link["position"] == position]
         lines = [
-            {"tex": tex, "links": [link for link in mine if link["line"] == k]} for k, tex in enumerate(eq.lines, 1)
+            {"tex": _typeset(tex), "links": [link for link in mine if link["line"] == k]}
+            for k, tex in enumerate(eq.lines, 1)
         ]
         equations.append((eq.number, lines))
     env = environment("html")
@@ -90,7 +91,12 @@ def html_report(report: Report, path, mathjax_url: str = DEFAULT_MATHJAX) -> str
         for _, lines in equations
     ]
     verdicts = env.get_template("checkdoc_verdicts.html.j2").render(**context)
-    return annotate(source, marks, verdicts)
+    return annotate(source, report.equations, marks, verdicts, markdown=path.suffix.lower() not in (".html", ".htm"))
+
+
+def _typeset(row: str) -> str:
+    """A row of an aligned display, typeset on its own: its alignment marks need an aligned block."""
+    return rf"\begin{{aligned}}{row}\end{{aligned}}" if len(columns(row)) > 1 else row
 
 
 def text_report(report: Report) -> str:

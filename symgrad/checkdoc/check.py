@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .latex import Unsupported, parse_chain
 from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, Undecided, equal
+from .reader import columns, top_level
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
@@ -63,33 +64,51 @@ def check(equations: list, decl: Declarations) -> Report:
 
 
 def _chains(eq) -> list:
-    """Lists of (line number, LaTeX of one side), one list per chain of equalities."""
+    r"""Lists of (line number, LaTeX of one side), one list per chain of equalities.
+
+    A row's alignment marks & cut it into equations, two columns each (three in eqnarray); the
+    equation in a column continues that column's chain when it starts with "=", and continues its
+    last side when it starts with an operator (+, -, \cdot, \times: a continuation row, its left
+    column empty) or when that side ends with one. In a gather every row is an equation of its own.
+    """
     chains: list = []
+    last: dict = {}  # column -> the chain that column writes
+    width = 3 if eq.rows == "eqnarray" else 2
     for k, line in enumerate(eq.lines, 1):
-        text = line.strip().rstrip(",.;")
-        sides = _split(text)
-        if text.startswith("=") and chains:
-            chains[-1] += [(k, s) for s in sides[1:]]
-        else:
-            chains.append([(k, s) for s in sides])
+        parts = columns(line.strip())
+        aligned = len(parts) > 1
+        for column in range((len(parts) + width - 1) // width):
+            pieces = parts[column * width : (column + 1) * width]
+            text = " ".join(p.strip() for p in pieces).strip().rstrip(",.;").strip()
+            if not text:
+                continue
+            sides = _split(text)
+            chain = chains[last[column]] if column in last and eq.rows != "gather" else None
+            left_empty = not aligned or not pieces[0].strip()
+            if chain is not None and left_empty and (_OPERATOR.match(text) or _DANGLING.search(chain[-1][1])):
+                chain[-1] = (k, f"{chain[-1][1]} {sides[0]}")
+                chain += [(k, s) for s in sides[1:]]
+            elif chain is not None and text.startswith("="):
+                chain += [(k, s) for s in sides[1:]]
+            else:
+                last[column] = len(chains)
+                chains.append([(k, s) for s in sides])
     return chains
+
+
+# a row that starts with an operator, after spacing, continues the side before it
+_OPERATOR = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\})*(\+|-|\\cdot(?![A-Za-z])|\\times(?![A-Za-z]))")
+_DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$")
 
 
 def _split(text: str) -> list:
     """The sides of a chain, split at the "=" outside braces and environments ("==" is one "=")."""
-    sides, depth, start, k = [], 0, 0, 0
-    while k < len(text):
-        ch = text[k]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif ch == "=" and depth == 0:
-            sides.append(text[start:k])
-            k += 2 if text[k + 1 : k + 2] == "=" else 1
-            start = k
-            continue
-        k += 1
+    sides, start = [], 0
+    for m, top in top_level(text):
+        if top and m.group(0) not in ("{", "}") and not m.group(0).startswith("\\"):
+            for eq in re.finditer(r"==?", m.group(0)):
+                sides.append(text[start : m.start() + eq.start()])
+                start = m.start() + eq.end()
     sides.append(text[start:])
     return [s.strip() for s in sides]
 

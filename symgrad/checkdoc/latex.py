@@ -16,10 +16,12 @@ Nodes are tuples: ("num", Rational), ("sym", letter, subscript), ("bold", letter
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 import sympy
 
 from ..core.errors import SymgradError
+from ..core.numbers import check_exponent, decimal, power
 
 
 class Unsupported(Exception):
@@ -55,16 +57,29 @@ GREEK = {
 }  # fmt: skip
 FUNCTIONS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sqrt": "sqrt"}
 DOTS = {r"\ldots", r"\cdots", r"\vdots", r"\ddots", r"\dots"}
-TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+|[A-Za-z]|\S")
+TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+(?:\.[0-9]+)?|[A-Za-z]|\S")
+NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# after these a "." is the empty delimiter (\left. x \right|), not a decimal point
+_DELIMITER = frozenset({r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big"})
 
 
 def tokenize(text: str) -> list[str]:
-    tokens = []
+    tokens: list[str] = []
+    previous, number_before = "", False  # number_before: the last kept token is a number
     for tok in TOKEN.findall(text):
+        delimiter, previous = previous in _DELIMITER, tok
         if tok in _DROP:
             continue
         if tok == r"\{" or tok == r"\}":
             raise Unsupported("a literal brace")
+        if tok == "." and delimiter:
+            continue
+        if tok == ".":
+            raise Unsupported("a decimal point with no digit before it: write 0.5, not .5")
+        if NUMBER.fullmatch(tok) and number_before:
+            # "10\,001" or "2 5": digit groups a reader may take for one number or for a product
+            raise Unsupported(f"digit groups side by side ({tokens[-1]} {tok}): write one number, or \\cdot between")
+        number_before = bool(NUMBER.fullmatch(tok))
         tokens.append(tok)
     depth = 0
     for tok in tokens:
@@ -75,7 +90,39 @@ def tokenize(text: str) -> list[str]:
     if depth:
         raise SymgradError(f"unbalanced braces in {text.strip()[:80]!r}")
     # \left. and \right. leave a lone "." that means nothing
-    return [t for t in tokens if t != "."]
+    return tokens
+
+
+def number(tok: str) -> tuple:
+    """A written number as the exact rational it prints as: "2.5" is 5/2."""
+    try:
+        value = decimal(tok)
+    except SymgradError as exc:
+        raise Unsupported(str(exc)) from None
+    return ("num", sympy.Rational(value.numerator, value.denominator))
+
+
+def literal(node: tuple) -> Fraction | None:
+    """The exact value of a formula written with numbers only (2, -1, \frac{3}{2}, 10^{3}), or
+    None; powers go through the bounded exact power, so 2^{99999999999} is refused, not computed."""
+    kind = node[0]
+    if kind == "num":
+        return Fraction(int(node[1].p), int(node[1].q))
+    if kind == "neg":
+        inner = literal(node[1])
+        return None if inner is None else -inner
+    if kind == "frac":
+        num, den = literal(node[1]), literal(node[2])
+        return None if num is None or den is None or den == 0 else num / den
+    if kind == "pow":
+        base, exponent = literal(node[1]), literal(node[2])
+        if base is None or exponent is None:
+            return None
+        try:
+            return power(base, exponent)
+        except SymgradError as exc:
+            raise Unsupported(str(exc)) from None
+    return None
 
 
 class Parser:
@@ -137,7 +184,7 @@ class Parser:
                 self.i += 1 if self.peek() == "T" else 3
                 node = ("transpose", node)
             else:
-                node = ("pow", node, self.argument())
+                node = _power(node, self.argument())
         return node
 
     def argument(self) -> tuple:
@@ -145,8 +192,10 @@ class Parser:
         if self.peek() == "{":
             return self.group()
         tok = self.take()
-        if tok.isdigit():
-            return ("num", sympy.Integer(int(tok)))
+        if NUMBER.fullmatch(tok):
+            if len(tok) > 1:  # TeX takes one character: x^12 prints as x¹2
+                raise Unsupported(f"{tok} without braces, which TeX prints as {tok[0]} then {tok[1:]}: write {{{tok}}}")
+            return number(tok)
         if tok.isalpha():
             return ("sym", tok, None)
         raise Unsupported(f"cannot read {tok} as an argument")
@@ -175,7 +224,12 @@ class Parser:
         if self.peek() != "_":
             return None
         self.take()
-        tokens = self.raw_group() if self.peek() == "{" else [self.take()]
+        if self.peek() == "{":
+            tokens = self.raw_group()
+        else:
+            tokens = [self.take()]
+            if len(tokens[0]) > 1 and NUMBER.fullmatch(tokens[0]):  # TeX takes one character: x_12 prints as x₁2
+                raise Unsupported(f"a subscript {tokens[0]} without braces: write {{{tokens[0]}}}")
         parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
         if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,", p) for p in parts):
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
@@ -193,9 +247,9 @@ class Parser:
             node = self.expr()
             self.take(")" if tok == "(" else "]")
             return node
-        if tok.isdigit():
+        if NUMBER.fullmatch(tok):
             self.take()
-            return ("num", sympy.Integer(int(tok)))
+            return number(tok)
         if tok.isalpha():
             self.take()
             if self.peek() == "(":
@@ -246,8 +300,8 @@ class Parser:
             if den[:1] != [r"\partial"]:
                 raise Unsupported("a derivative whose denominator is not ∂x")
             x = Parser(den[1:]).whole()
-            if len(num) == 1:  # \frac{\partial}{\partial x} applied to what follows
-                return ("dop", x, self.factor())
+            if len(num) == 1:  # \frac{\partial}{\partial x} applies to the whole product that follows
+                return ("dop", x, self.term())
             if num[0] != r"\partial":
                 raise Unsupported("a derivative whose numerator is not ∂f")
             return ("deriv", Parser(num[1:]).whole(), x)
@@ -280,6 +334,13 @@ class Parser:
             raise Unsupported(f"the sum's index {''.join(lower)}")
         if not var.isalpha():
             raise Unsupported(f"the sum's index {var}")
+        # one bound alone would be read as the whole declared range: only a start at 1 means that
+        if low is not None and high is None:
+            if low != ("num", 1):
+                raise Unsupported(f"a sum from {var} = {''.join(lower[2:])} with no upper bound: write its upper bound")
+            low = None
+        elif high is not None and low is None:
+            raise Unsupported(f"a sum over {''.join(lower)} with an upper bound and no lower bound: write both")
         return ("sum", var, low, high, exclude, self.term())
 
     def matrix(self) -> tuple:
@@ -311,6 +372,22 @@ class Parser:
         if self.peek() in ("&", "\\\\", r"\end"):
             raise Unsupported("an empty matrix cell")
         return self.expr()
+
+
+def _power(base: tuple, exponent: tuple) -> tuple:
+    """base^{exponent}, its exponent bounded before anything is expanded; a power of numbers
+    becomes the number it is, when that is rational."""
+    value = literal(exponent)
+    if value is not None:
+        try:
+            check_exponent(value)
+        except SymgradError as exc:
+            raise Unsupported(str(exc)) from None
+        exponent = ("num", sympy.Rational(value.numerator, value.denominator))
+        known = literal(("pow", base, exponent))
+        if known is not None:
+            return ("num", sympy.Rational(known.numerator, known.denominator))
+    return ("pow", base, exponent)
 
 
 def _unwrap(tokens: list[str]) -> list[str]:

@@ -2,18 +2,22 @@
 
 - HTML (a Jekyll post such as the reference): each ``<div class="... equation ...">``, its
   formulas ``\\( ... \\)`` in order (one per line, as ``<p><span>`` groups write them), and its
-  number from ``<span class="ref-num">``.
-- Markdown: each ``$$ ... $$`` block; an ``aligned`` block gives a line per row.
-- LaTeX: each ``equation``, ``align`` or ``gather`` environment (starred or not), a line per row.
+  number from ``<span class="ref-num">``; MathJax 2's ``<script type="math/tex; mode=display">``;
+  ``\\[..\\]``, ``$$..$$`` and equation environments in the page's text.
+- Markdown: each ``$$ ... $$`` or ``\\[ ... \\]`` block, and each equation environment.
+- LaTeX: ``\\[..\\]``, ``$$..$$``, and each ``equation``, ``align``, ``gather``, ``multline``,
+  ``eqnarray``, ``flalign``, ``alignat`` or ``displaymath`` environment (starred or not).
 
-A line that starts with "=" continues the chain of the line before it.
+An aligned display gives a line per row. What a reader does not see is never read: code (fenced,
+indented, in backticks, verbatim), comments (HTML, LaTeX %, \\iffalse ... \\fi), scripts and
+front matter. A display never closed is an error.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import SymgradError
@@ -21,18 +25,30 @@ from ..core.errors import SymgradError
 
 @dataclass
 class Shown:
-    """One display equation of the document: its number as printed (or its position), its lines."""
+    """One display equation of the document: its number as printed (or its position), its lines.
+
+    rows: how its rows relate. "align": a row may continue the one before, and the & of a row
+    align it, an equation every two columns; "eqnarray": the same with three columns per
+    equation; "gather": every row an equation of its own. ends: in an HTML page, where each
+    line's formula ends (its mark goes there)."""
 
     number: str
     lines: list
+    rows: str = "align"
+    ends: list = field(default_factory=list)
 
 
 _DIV = re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL)
 _INLINE = re.compile(r"\\\((.*?)\\\)", re.DOTALL)
 _NUMBER = re.compile(r'<span class="ref-num">\s*\(?\s*([^)<]*?)\s*\)?\s*</span>')
-_DOLLARS = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
-_ENV = re.compile(r"\\begin\{(equation|align|gather|multline)(\*?)\}(.*?)\\end\{\1\2\}", re.DOTALL)
-_TAG = re.compile(r"\\tag\{([^}]*)\}")
+_TAG = re.compile(r"\\tag\*?\{([^}]*)\}")
+# what opens a display, in Markdown, LaTeX and the text of an HTML page (\\[2pt] is a line break)
+_ENVIRONMENTS = "equation|align|gather|multline|eqnarray|flalign|alignat|displaymath"
+_OPEN = re.compile(r"\$\$|(?<!\\)\\\[|\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?")
+_SCRIPT = re.compile(
+    r"""<script\b[^>]*\btype\s*=\s*["']?math/tex;\s*mode\s*=\s*display["']?[^>]*>(.*?)</script\s*>""",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 def read(path: Path) -> tuple[list, str]:
@@ -43,7 +59,7 @@ def read(path: Path) -> tuple[list, str]:
         raise SymgradError(f"cannot read {path}: {exc}") from None
     suffix = path.suffix.lower()
     if html_source(path, text):
-        return from_html(text), text
+        return from_html(text, markdown=suffix != ".html" and suffix != ".htm"), text
     if suffix in (".md", ".markdown"):
         return from_markdown(text), text
     if suffix == ".tex":
@@ -57,39 +73,209 @@ def html_source(path: Path, text: str) -> bool:
     return suffix in (".html", ".htm") or (suffix in (".md", ".markdown", ".txt") and bool(_DIV.search(text)))
 
 
-def annotate(text: str, marks: list, verdicts: str) -> str:
-    """The HTML post with marks[e][k] after the k-th formula of its e-th equation (the equations
-    from_html reads, in order) and the verdicts at the end of the body."""
-    out, last, e = [], 0, 0
-    for div in _DIV.finditer(text):
-        if not _INLINE.search(div.group(1)):
-            continue
-        for k, formula in enumerate(_INLINE.finditer(text, div.start(1), div.end(1))):
-            out.append(text[last : formula.end()])
-            out.append(marks[e][k])
-            last = formula.end()
-        e += 1
+def annotate(text: str, equations: list, marks: list, verdicts: str, markdown: bool = False) -> str:
+    """The HTML post with marks[e][k] where the k-th line of equations[e] ends (as from_html read
+    them) and the verdicts at the end of its body: before the last </body> a reader's browser
+    sees, not one inside a comment."""
+    inserts = sorted(
+        ((end, mark) for eq, row in zip(equations, marks) for end, mark in zip(eq.ends, row)), key=lambda x: x[0]
+    )
+    out, last = [], 0
+    for end, mark in inserts:
+        out += [text[last:end], mark]
+        last = end
     out.append(text[last:])
     page = "".join(out)
-    end = page.rfind("</body>")
+    end = _hidden_html(page, markdown).lower().rfind("</body")
     return page[:end] + verdicts + page[end:] if end >= 0 else page + verdicts
 
 
-def from_html(text: str) -> list:
-    out = []
-    for k, div in enumerate(_DIV.finditer(text), 1):
-        body = div.group(1)
+def from_html(text: str, markdown: bool = False) -> list:
+    """Every display a reader of the page sees, in order: the equation blocks (a line per \\(..\\)),
+    MathJax 2's display scripts, and \\[..\\], $$..$$ and equation environments in the page's
+    text. Comments, code, scripts and styles are not seen, so not read."""
+    seen = _hidden_html(text, markdown)
+    found = []  # (start, Shown without its number, printed number or None)
+    taken = []  # the spans already read, so a display is not read twice
+    for div in _DIV.finditer(seen):
+        body = seen[div.start(1) : div.end(1)]
+        spans = list(_INLINE.finditer(seen, div.start(1), div.end(1)))
         number = _NUMBER.search(body)
-        lines = [html.unescape(m.group(1)).strip() for m in _INLINE.finditer(body)]
-        if lines:
-            out.append(Shown(number.group(1).strip() if number and number.group(1).strip() else f"#{k}", lines))
+        printed = number.group(1).strip() if number and number.group(1).strip() else None
+        if spans:
+            lines = [html.unescape(m.group(1)).strip() for m in spans]
+            found.append((div.start(), Shown("", lines, ends=[m.end() for m in spans]), printed))
+    for script in _SCRIPT.finditer(seen):
+        shown = _display(text[script.start(1) : script.end(1)], "align")
+        found.append((script.start(), _at(shown, script.end()), None))
+        taken.append((script.start(), script.end()))
+    for start, end, body, rows in _displays(_blank(seen, taken)):
+        found.append((start, _at(_display(html.unescape(body), rows), end), None))
+    found.sort(key=lambda item: item[0])
+    out = []
+    for k, (_, shown, printed) in enumerate(found, 1):
+        shown.number = printed or shown.number or f"#{k}"
+        out.append(shown)
     return out
 
+
+def from_markdown(text: str) -> list:
+    return _numbered(_displays(_hidden_markdown(text)))
+
+
+def from_latex(text: str) -> list:
+    return _numbered(_displays(_hidden_latex(text)))
+
+
+def _numbered(displays) -> list:
+    out = []
+    for k, (_, _, body, rows) in enumerate(displays, 1):
+        shown = _display(body, rows)
+        shown.number = shown.number or f"#{k}"
+        out.append(shown)
+    return out
+
+
+def _at(shown: Shown, end: int) -> Shown:
+    """A display whose every line's mark goes at one place of the page (after it)."""
+    shown.ends = [end] * len(shown.lines)
+    return shown
+
+
+def _display(body: str, rows: str) -> Shown:
+    tag = _TAG.search(body)
+    if re.search(r"\\begin\{gathered\}", body):
+        rows = "gather"
+    return Shown(tag.group(1) if tag else "", _rows(_TAG.sub("", body)), rows)
+
+
+def _displays(text: str):
+    """(start, end, body, rows) of each display in text that masks what a reader does not see."""
+    position = 0
+    while True:
+        opening = _OPEN.search(text, position)
+        if opening is None:
+            return
+        name = opening.group(1)
+        closing = {"$$": "$$", "\\[": "\\]"}.get(opening.group(0)) or f"\\end{{{name}{opening.group(2)}}}"
+        end = text.find(closing, opening.end())
+        if end < 0:
+            line = text.count("\n", 0, opening.start()) + 1
+            raise SymgradError(f"the display {opening.group(0)} on line {line} is never closed with {closing}")
+        rows = {"gather": "gather", "eqnarray": "eqnarray"}.get(name or "", "align")
+        yield opening.start(), end + len(closing), text[opening.end() : end], rows
+        position = end + len(closing)
+
+
+# --- what a reader does not see: replaced by spaces, so that places in the text stay the same ------
+
+
+def _blank(text: str, spans) -> str:
+    out, last = [], 0
+    for start, end in sorted(spans):
+        start = max(start, last)  # spans may overlap
+        if end > start:
+            out += [text[last:start], re.sub(r"[^\n]", " ", text[start:end])]
+            last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _spans(pattern: str, text: str, flags: int = re.DOTALL) -> list:
+    return [m.span() for m in re.finditer(pattern, text, flags)]
+
+
+_FRONT = r"\A---\n.*?\n---[ \t]*(?:\n|\Z)"
+
+
+# read from left to right, so that a "<!--" inside a script is the script's, and a "<script>" inside
+# a comment is the comment's
+_UNSEEN = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|textarea)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE
+)
+
+
+def _hidden_html(text: str, markdown: bool) -> str:
+    if markdown:
+        text = _hidden_markdown_code(text)
+    hidden = _spans(_FRONT, text)
+    for m in _UNSEEN.finditer(text):
+        if not _SCRIPT.match(text, m.start()):  # MathJax reads a display script
+            hidden.append(m.span())
+    return _blank(text, hidden)
+
+
+def _hidden_markdown(text: str) -> str:
+    text = _hidden_markdown_code(text)
+    return _blank(text, _spans(r"<!--.*?(?:-->|\Z)", text) + _spans(_FRONT, text))
+
+
+def _hidden_markdown_code(text: str) -> str:
+    """Fenced code (``` or ~~~), indented code, and code spans: shown as code, never as math."""
+    hidden: list = []
+    offset, fence, blank_before, in_list, in_code = 0, "", True, False, False
+    for line in text.splitlines(keepends=True):
+        stripped, indented = line.strip(), bool(re.match(r"( {4}|\t)", line))
+        opening = re.match(r" {0,3}(`{3,}|~{3,})", line)
+        if fence:
+            hidden.append((offset, offset + len(line)))
+            if re.fullmatch(re.escape(fence[0]) + "{" + str(len(fence)) + r",}", stripped):
+                fence = ""
+        elif opening:
+            fence = opening.group(1)
+            hidden.append((offset, offset + len(line)))
+        elif stripped and indented and (in_code or (blank_before and not in_list)):
+            # indented code starts after a blank line, never inside a list (there it is the item's text)
+            hidden.append((offset, offset + len(line)))
+            in_code = True
+        elif stripped:
+            in_code = False
+            if not indented:
+                in_list = bool(re.match(r" {0,3}([-*+]|\d+[.)])\s", line))
+        blank_before = not stripped
+        offset += len(line)
+    text = _blank(text, hidden)
+    # a code span stays within its paragraph: it never crosses a blank line
+    return _blank(text, _spans(r"(?<!`)(`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)\1(?!`)", text))
+
+
+def _hidden_latex(text: str) -> str:
+    hidden = _spans(r"(?<!\\)%.*", text, 0)
+    text = _blank(text, hidden)
+    hidden = _spans(r"\\begin\{(comment|verbatim|Verbatim|lstlisting|minted)(\*?)\}.*?(?:\\end\{\1\2\}|\Z)", text)
+    hidden += _spans(r"\\verb\*?(\S).*?\1", text, 0) + _iffalse(text)
+    document = re.search(r"\\begin\{document\}", text)
+    if document:
+        hidden.append((0, document.end()))
+    end = re.search(r"\\end\{document\}", text)
+    if end:
+        hidden.append((end.start(), len(text)))
+    return _blank(text, hidden)
+
+
+def _iffalse(text: str) -> list:
+    """\\iffalse ... \\fi, conditionals inside it counted so that its own \\fi is the one found."""
+    spans: list = []
+    for opening in re.finditer(r"\\iffalse(?![A-Za-z])", text):
+        if spans and opening.start() < spans[-1][1]:
+            continue
+        depth = 0
+        for token in re.finditer(r"\\if[A-Za-z]*|\\fi(?![A-Za-z])", text[opening.start() :]):
+            depth += 1 if token.group(0) != r"\fi" else -1
+            if depth == 0:
+                spans.append((opening.start(), opening.start() + token.end()))
+                break
+        else:
+            spans.append((opening.start(), len(text)))
+    return spans
+
+
+# --- rows -----------------------------------------------------------------------------------------
 
 _NESTING = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\\\|\\.|[{}&]|[^\\{}&]+")
 
 
-def _top_level(text: str):
+def top_level(text: str):
     """Each piece of the text, with whether it stands outside every group and environment (where
     a \\\\ ends a row and an & aligns it)."""
     depth = 0
@@ -103,37 +289,32 @@ def _top_level(text: str):
 
 
 def _rows(body: str) -> list:
-    """The rows of an aligned display: split at each \\\\ that is not inside a matrix or a group,
-    with the alignment marks & taken out of the rows (not out of a matrix)."""
+    """The rows of a display: split at each \\\\ that is not inside a matrix or a group. Their
+    alignment marks & stay: they tell the equations of a row apart."""
     body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
-    body = re.sub(r"\\(begin|end)\{(aligned|split|gathered)\}", "", body)
+    body = re.sub(r"\\(begin|end)\{(aligned|split|gathered|alignedat)\}(\{\d+\})?", "", body)
+    body = re.sub(r"\\\\\*?\[[^\]]*\]", r"\\\\", body)  # \\[2pt]: a row's end with extra space
     rows: list[str] = []
     row: list[str] = []
-    for m, top in _top_level(body):
+    for m, top in top_level(body):
         if m.group(0) == "\\\\" and top:
             rows.append("".join(row))
             row = []
-        elif not (m.group(0) == "&" and top):
+        else:
             row.append(m.group(0))
     rows.append("".join(row))
     return [r.strip() for r in rows if r.strip()]
 
 
-def from_markdown(text: str) -> list:
-    out = []
-    for k, block in enumerate(_DOLLARS.finditer(text), 1):
-        body = block.group(1)
-        tag = _TAG.search(body)
-        body = _TAG.sub("", body)
-        out.append(Shown(tag.group(1) if tag else f"#{k}", _rows(body)))
-    return out
-
-
-def from_latex(text: str) -> list:
-    text = re.sub(r"(?<!\\)%.*", "", text)  # comments
-    out = []
-    for k, env in enumerate(_ENV.finditer(text), 1):
-        body = env.group(3)
-        tag = _TAG.search(body)
-        out.append(Shown(tag.group(1) if tag else f"#{k}", _rows(_TAG.sub("", body))))
-    return out
+def columns(row: str) -> list:
+    """A row cut at its alignment marks & (outside groups and environments)."""
+    parts: list[str] = []
+    current: list[str] = []
+    for m, top in top_level(row):
+        if m.group(0) == "&" and top:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(m.group(0))
+    parts.append("".join(current))
+    return parts
