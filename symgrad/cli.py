@@ -221,7 +221,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
 
         validation = validate_network(d) if args.validate else None
     else:
-        validation = validate(d) if args.validate else None
+        validation = validate(d, args.emit_code) if args.validate else None
     paths = []
     progress.stage("render")
     if args.format or (args.out and not args.emit_code):

@@ -288,3 +288,26 @@ def test_the_document_says_what_ran_when_torch_is_missing():
     page = symgrad.render(d, "md", validation=numpy_run)
     assert "PyTorch was not installed, so these lines were not run" in page
     assert "These lines were run against" not in page
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+def test_the_readme_transposed_convolution_example_validates_its_torch_code(tmp_path):
+    require_torch()
+    args = ["conv-transpose2d", "--input", "1x2x3x3", "--weight", "2x1x3x3", "--stride", "2", "--padding", "1"]
+    args += ["--output-padding", "0", "--format", "md", "--out", str(tmp_path), "--emit-code", "torch", "--validate"]
+    run = subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "validated against PyTorch" in run.stdout and ": match" in run.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("op", ["conv2d", "conv-transpose2d"])
+def test_validating_a_convolution_without_torch_says_what_to_install(op):
+    script = (
+        f"import sys; sys.modules['torch'] = None; from symgrad.cli import main; sys.exit(main([{op!r}, '--validate']))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert "PyTorch is not installed: pip install torch==2.13.0" in run.stderr

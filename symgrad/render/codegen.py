@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import SymgradError
 from .codelines import backward_lines, check_library
 from .documents import environment
 from .writer import atomic_write, make_folder, stem
@@ -91,6 +92,14 @@ class Validation:
         return f"validated against {self.reference}: max |Δ| {worst}; tolerance {self.tolerance:.0e}: {verdict}"
 
 
+def _has_code(d, lib: str) -> bool:
+    try:
+        backward_lines(d, lib)
+    except SymgradError:
+        return False
+    return True
+
+
 def available_library() -> str:
     """torch when it can be imported, else NumPy."""
     try:
@@ -101,8 +110,14 @@ def available_library() -> str:
 
 
 def validate(d, lib: str | None = None) -> Validation:
-    """Run the generated backward pass and its validation script, in this process."""
+    """Run the generated backward pass and its validation script, in this process: in the library
+    asked for, else torch when it is installed, else NumPy where the op has NumPy code."""
     lib = check_library(lib or available_library())
+    if lib == "numpy" and not _has_code(d, "numpy"):
+        raise SymgradError(
+            f"validating {d.op} runs its PyTorch backward code against autograd, and PyTorch is not "
+            "installed: pip install torch==2.13.0 (a CPU build), then run the command again"
+        )
     texts = list(sources(d, lib).values())
     backward_ns: dict = {"__name__": "symgrad_generated_backward"}
     exec(compile(texts[0], "<generated backward>", "exec"), backward_ns)
