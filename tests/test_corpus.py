@@ -34,6 +34,8 @@ REFUTES_CORRECT: dict = {
 # Posts with a published slip that today's check-doc does not refute: post -> why.
 SLIPS_MISSED: dict = {
     "yuqiiwang-matrix-derivative.md": "traces, transposes and differentials (tr, ^\\text{T}, dX) are not read today",
+    "sonfl-linear-regression.md": "the cost written as its minimum, J(theta) = min_theta ..., is not read: "
+    "function notation J(\\theta) and a scalar theta cannot be declared",
     "iceory-softmax-ce.md": "the slipped quotient of the i != j display is not read: \\sum e^{x_k} has no index",
     "coolgpu-backprop-batchnorm.md": "the slipped lines of Eqs. 21, 22 and 28 are not read today: the sizes N_i and "
     "N and the variance written sigma_c^2 cannot be declared",
