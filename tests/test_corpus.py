@@ -36,10 +36,14 @@ SLIPS_MISSED: dict = {
     "yuqiiwang-matrix-derivative.md": "traces, transposes and differentials (tr, ^\\text{T}, dX) are not read today",
     "sonfl-linear-regression.md": "the cost written as its minimum, J(theta) = min_theta ..., is not read: "
     "function notation J(\\theta) and a scalar theta cannot be declared",
+    "scthe-backprop-cnn.md": "the layer superscripts x^{(l)} and the sums \\sum^{f^l}_a are not read, and the "
+    "convolution's error terms (#22) continue onto a row without '='",
     "iceory-softmax-ce.md": "the slipped quotient of the i != j display is not read: \\sum e^{x_k} has no index",
     "coolgpu-backprop-batchnorm.md": "the slipped lines of Eqs. 21, 22 and 28 are not read today: the sizes N_i and "
     "N and the variance written sigma_c^2 cannot be declared",
 }
+# Posts whose truth script takes more than a few seconds.
+SLOW_TRUTH: set = {"scthe-backprop-cnn.md"}
 # Posts whose check-doc run takes more than about 20 s today.
 SLOW: set = {"coolgpu-backprop-batchnorm.md"}  # about 3 minutes, most of it on Eq. 13
 
@@ -125,7 +129,7 @@ def test_each_post_is_cited_and_has_its_truth(post):
     assert all(link.get("slip") for link in facts["links"] if not link["truth"]), "every slip is described"
 
 
-@pytest.mark.parametrize("post", POSTS)
+@pytest.mark.parametrize("post", [pytest.param(p, marks=[pytest.mark.slow] if p in SLOW_TRUTH else []) for p in POSTS])
 def test_truth_script_agrees_with_the_truth_file(post):
     facts = truth(post)
     run = subprocess.run(
