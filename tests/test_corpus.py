@@ -45,7 +45,7 @@ SLIPS_MISSED: dict = {
     "N and the variance written sigma_c^2 cannot be declared",
 }
 # Posts whose truth script takes more than a few seconds.
-SLOW_TRUTH: set = {"scthe-backprop-cnn.md"}
+SLOW_TRUTH: set = {"scthe-backprop-cnn.md", "sootla-bptt.md", "sootla-conv-backprop.md"}
 # Posts whose check-doc run takes more than about 20 s today.
 SLOW: set = {"coolgpu-backprop-batchnorm.md"}  # about 3 minutes, most of it on Eq. 13
 
