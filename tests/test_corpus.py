@@ -45,7 +45,7 @@ SLIPS_MISSED: dict = {
     "N and the variance written sigma_c^2 cannot be declared",
 }
 # Posts whose truth script takes more than a few seconds.
-SLOW_TRUTH: set = {"scthe-backprop-cnn.md", "sootla-bptt.md", "sootla-conv-backprop.md"}
+SLOW_TRUTH: set = {"scthe-backprop-cnn.md", "sootla-bptt.md", "sootla-conv-backprop.md", "goubasarian-attention.md"}
 # Posts whose check-doc run takes more than about 20 s today.
 SLOW: set = {"coolgpu-backprop-batchnorm.md"}  # about 3 minutes, most of it on Eq. 13
 
@@ -125,10 +125,11 @@ def test_each_post_is_cited_and_has_its_truth(post):
     facts = truth(post)
     assert facts["post"] == post
     assert (CORPUS / facts["script"]).is_file()
-    names = [link["link"] for link in facts["links"]]
+    every = facts["links"] + facts.get("inline", [])
+    names = [link["link"] for link in every]
     assert len(names) == len(set(names)), "a link is listed twice"
-    assert all(isinstance(link["truth"], bool) for link in facts["links"])
-    assert all(link.get("slip") for link in facts["links"] if not link["truth"]), "every slip is described"
+    assert all(isinstance(link["truth"], bool) for link in every)
+    assert all(link.get("slip") for link in every if not link["truth"]), "every slip is described"
 
 
 @pytest.mark.parametrize("post", [pytest.param(p, marks=[pytest.mark.slow] if p in SLOW_TRUTH else []) for p in POSTS])
@@ -139,7 +140,7 @@ def test_truth_script_agrees_with_the_truth_file(post):
     )
     assert run.returncode == 0, run.stderr[-2000:]
     computed = json.loads(run.stdout.strip().splitlines()[-1])
-    assert computed == {link["link"]: link["truth"] for link in facts["links"]}
+    assert computed == {link["link"]: link["truth"] for link in facts["links"] + facts.get("inline", [])}
 
 
 @pytest.mark.parametrize("post", marked(POSTS, REFUTES_CORRECT))
