@@ -42,6 +42,8 @@ SLIPS_MISSED: dict = {
     "not a link today",
     "ashwinreddy-ols.md": "the page's displays are bare equation/align environments in Markdown, which "
     "check-doc does not read there (it finds no display formula)",
+    "zakka-batchnorm.md": "x-hat, sigma^2, gamma and the upstream df/dy_i cannot be declared, and eqnarray rows "
+    "(&=&) and \\boxed are not read",
     "iceory-softmax-ce.md": "the slipped quotient of the i != j display is not read: \\sum e^{x_k} has no index",
     "coolgpu-backprop-batchnorm.md": "the slipped lines of Eqs. 21, 22 and 28 are not read today: the sizes N_i and "
     "N and the variance written sigma_c^2 cannot be declared",
