@@ -77,7 +77,7 @@ def check_doc(post: str) -> tuple:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=300,
+        timeout=600,  # a bound: the slowest post takes about 3 minutes today
     )
     seconds = time.monotonic() - start
     assert run.returncode in (0, 1, 2), run.stderr[-2000:]
