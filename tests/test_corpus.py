@@ -57,7 +57,9 @@ SLOW: set = {"coolgpu-backprop-batchnorm.md"}  # about 3 minutes, most of it on 
 def front_matter(post: str) -> dict:
     text = (CORPUS / post).read_text(encoding="utf-8")
     assert text.startswith("---"), post
-    return yaml.safe_load(text[3 : text.index("\n---", 3)])
+    head = text[3 : text.index("\n---", 3)]
+    assert "$$" not in head, "check-doc reads the front matter's $$ as a display"
+    return yaml.safe_load(head)
 
 
 def truth(post: str) -> dict:
