@@ -339,3 +339,47 @@ def test_op_claims_with_a_wrong_power_of_numbers_are_refuted(matmul, claim):
 def test_op_claims_with_numbers_that_cannot_be_exact_are_refused(matmul, claim, message):
     with pytest.raises(symgrad.SymgradError, match=message):
         symgrad.check(matmul, "A", claim)
+
+
+# --- mutations: a corrupted evaluator is caught by the tests above ----------------------------------
+
+
+def _numbers_hold(d, matmul) -> bool:
+    """The number checks above, as one verdict: powers of numbers read as their values."""
+    return (
+        symgrad.check(d, "mul", "2**5*(mul - t)/64").ok
+        and symgrad.check(d, "mul", "2**5*(mul - t)/32").status == "refuted"
+        and symgrad.check(matmul, "A", "2**3*G*B.T/8").ok
+    )
+
+
+def _zero_division_refused(zero) -> bool:
+    try:
+        symgrad.check(zero, "x", "dx + z/z - z/z")
+    except symgrad.SymgradError:
+        return True
+    return False
+
+
+def test_the_number_tests_catch_a_power_that_returns_its_base(d, matmul, monkeypatch):
+    assert _numbers_hold(d, matmul)
+    monkeypatch.setattr(numbers, "power", lambda base, exponent: Fraction(base))
+    assert not _numbers_hold(d, matmul)
+
+
+def test_the_number_tests_catch_an_operator_that_returns_its_left_operand(d, matmul, monkeypatch):
+    from symgrad.prove import network_claims
+
+    assert _numbers_hold(d, matmul)
+    monkeypatch.setattr(network_claims, "_numbers", lambda op, a, b: a)
+    assert not _numbers_hold(d, matmul)
+
+
+def test_the_zero_division_tests_catch_a_denominator_check_that_is_skipped(zero, monkeypatch):
+    from symgrad.prove import network_claims
+
+    assert _zero_division_refused(zero)
+    monkeypatch.setattr(network_claims, "_is_zero", lambda graph, p: False)
+    assert not _zero_division_refused(zero)
+    # and what the skipped check lets through is a false proof: z/z with z = 0 cancelled away
+    assert symgrad.check(zero, "x", "dx + z/z - z/z").ok
