@@ -133,6 +133,20 @@ def test_division_by_zero_in_a_callable_claim_is_refused(zero):
         symgrad.check(zero, "x", lambda t: t["dx"] + 1 / t["z"] - 1 / t["z"])
 
 
+def test_division_by_a_tensor_zero_through_exp_a_exp_b_equal_to_exp_a_plus_b_is_refused():
+    # z = e^a·e^b − e^(a+b) is zero everywhere, though not as a polynomial in the atoms
+    def net(a, b, t):
+        return F.mse_loss(F.sub(F.mul(F.exp(a), F.exp(b)), F.exp(a + b), name="z") + a, t)
+
+    d = symgrad.derive(net, a=(2,), b=(2,), t=(2,))
+    for form in ("da + z/z - z/z", "da * z/z", "da + 1/(1/z)"):
+        with pytest.raises(symgrad.SymgradError, match="zero at every point"):
+            symgrad.check(d, "a", form)
+    # the refusals left nothing behind that keeps a later claim from its points
+    assert symgrad.check(d, "a", "da + a/a - a/a").ok
+    assert symgrad.check(d, "a", "da + a/a").status == "refuted"
+
+
 def test_division_by_a_nonzero_variable_still_works(zero):
     # dL/dx = (9x - 3t)/2 here too; x/x is not cancelled (1/x is its own variable), so x * dx / x
     # is not proven equal to dx: undecided at worst, never proven and never refuted
@@ -375,11 +389,13 @@ def test_the_number_tests_catch_an_operator_that_returns_its_left_operand(d, mat
     assert not _numbers_hold(d, matmul)
 
 
-def test_the_zero_division_tests_catch_a_denominator_check_that_is_skipped(zero, monkeypatch):
+def test_the_zero_division_tests_catch_denominator_checks_that_are_skipped(zero, monkeypatch):
     from symgrad.prove import network_claims
 
     assert _zero_division_refused(zero)
     monkeypatch.setattr(network_claims, "_is_zero", lambda graph, p: False)
+    assert _zero_division_refused(zero)  # the check at points still sees it
+    monkeypatch.setattr(network_claims, "_zero_at_every_point", lambda graph, vid: False)
     assert not _zero_division_refused(zero)
     # and what the skipped check lets through is a false proof: z/z with z = 0 cancelled away
     assert symgrad.check(zero, "x", "dx + z/z - z/z").ok

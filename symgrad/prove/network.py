@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import random
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -326,6 +327,19 @@ def _counterexample(d, tensor, position, derived, claimed, found, what, sides) -
         to_sympy(claimed, registry),
         note=f"{what}; at {at} {sides[0]} gives {mpmath.nstr(x, 12)} and {sides[1]} {mpmath.nstr(y, 12)}",
     )
+
+
+_SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> its Comparer, for claims
+
+
+def zero_everywhere(graph: Graph, vid: int) -> bool:
+    """Whether a variable is zero, to 30 digits, at every point where the network is defined
+    among those the comparisons use (also when there is no such point)."""
+    comparer = _SAMPLES.get(graph)
+    if comparer is None or any(vid not in values for values, _ in comparer.points()):
+        comparer = _SAMPLES[graph] = Comparer(graph)  # made before vid was: drawn again
+    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+    return not any(abs(values[vid]) > tiny for values, _ in comparer.points())
 
 
 # --- claims --------------------------------------------------------------------------------------

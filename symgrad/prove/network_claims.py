@@ -294,6 +294,11 @@ def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
             vid = mono[0]
             if _is_zero(graph, {mono: 1}):
                 raise SymgradError(f"claim: division by {graph.registry.names[vid]}, which is identically zero")
+            if _zero_at_every_point(graph, vid):
+                raise SymgradError(
+                    f"claim: division by {graph.registry.names[vid]}, which is zero at every point tried "
+                    "(zero through a relation between exp, log, ... that the canonical form cannot see)"
+                )
             return poly.scale(poly.var(graph.reciprocal(vid)), 1 / Fraction(c))
     if _is_zero(graph, p):
         raise SymgradError("claim: division by an expression that is identically zero")
@@ -301,6 +306,13 @@ def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
         "claim: division by a tensor needs each of its entries to be a number or a single variable "
         "(a tensor of the network, not a sum or product of them)"
     )
+
+
+def _zero_at_every_point(graph: Graph, vid: int) -> bool:
+    # the points live with the network's proofs; imported here, as that module imports this one
+    from .network import zero_everywhere
+
+    return zero_everywhere(graph, vid)
 
 
 def _is_zero(graph: Graph, p: poly.Poly) -> bool:
