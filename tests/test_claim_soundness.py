@@ -272,10 +272,17 @@ def test_claim_functions_fail_with_one_symgrad_error(d, claim, message):
 
 def test_an_input_named_like_a_gradient_is_refused_naming_the_clash():
     d = symgrad.derive(lambda x, dx: F.mse_loss(x * dx, x), x=(2,), dx=(2,))
-    with pytest.raises(symgrad.SymgradError, match="tensor named 'dx' and one named 'x'"):
+    with pytest.raises(
+        symgrad.SymgradError, match="dx is ambiguous: the network has a tensor named 'dx' and one named 'x'"
+    ):
         symgrad.check(d, "x", "dx")
     with pytest.raises(symgrad.SymgradError, match="another name"):
-        symgrad.equivalent(d, "x", "dx", "dx")
+        symgrad.equivalent(d, "x", "dx", "x")
+    with pytest.raises(symgrad.SymgradError, match="dx is ambiguous"):
+        symgrad.check(d, "x", lambda t: t["dx"])
+    # the names that are not ambiguous still work
+    assert symgrad.check(d, "dx", "ddx").ok
+    assert symgrad.check(d, "dx", "ddx + x").status == "refuted"
 
 
 MODEL = """

@@ -100,7 +100,20 @@ class ClaimTensor:
 
 
 class ClaimNames(dict):
-    """The names a claim may use; an unknown one is a SymgradError listing them."""
+    """The names a claim may use; an unknown or ambiguous one is a SymgradError saying why."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ambiguous: set = set()
+
+    def __getitem__(self, key):
+        if key in self.ambiguous:
+            raise SymgradError(
+                f"claim: {key} is ambiguous: the network has a tensor named {key!r} and one named {key[1:]!r}, "
+                f"and in a claim {key} means dL/d{key[1:]}; give the tensor {key!r} another name (name=... or "
+                "the function's argument)"
+            )
+        return super().__getitem__(key)
 
     def __missing__(self, key):
         shown = ", ".join(list(self)[:40]) + (", ..." if len(self) > 40 else "")
@@ -110,20 +123,13 @@ class ClaimNames(dict):
 def claim_tensors(d) -> ClaimNames:
     """What a claim may name: every tensor of the network, and dL/d(it) as d<name>.
 
-    A tensor named d<other tensor> would hide the gradient of that tensor (or be hidden by it), so
-    such a network is refused here rather than one of the two meanings picked silently."""
-    tensors = d.graph.tensors
-    for name in tensors:
-        if name.startswith("d") and name[1:] in tensors:
-            raise SymgradError(
-                f"claim: the network has a tensor named {name!r} and one named {name[1:]!r}; in a claim "
-                f"{name} means dL/d{name[1:]}, so give the tensor {name!r} another name (name=... or the "
-                "function's argument)"
-            )
+    A tensor named d<other tensor> clashes with that tensor's gradient: the name is refused when
+    a claim uses it, rather than one of its two meanings picked silently."""
     out = ClaimNames()
-    for name, tensor in tensors.items():
+    for name, tensor in d.graph.tensors.items():
         out[name] = ClaimTensor(d.graph, tensor.shape, [poly.var(v) for v in tensor.ids])
         out[f"d{name}"] = ClaimTensor(d.graph, tensor.shape, d.gradient(name))
+    out.ambiguous = {name for name in d.graph.tensors if name.startswith("d") and name[1:] in d.graph.tensors}
     return out
 
 
