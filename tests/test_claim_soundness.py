@@ -214,6 +214,7 @@ BAD_FORMS = [
     ("dx.sum(5)", "out of range"),
     ("dx.sum(-3)", "out of range"),
     ("dx.sum((0, -2))", "same dimension twice"),
+    ("dx.sum(())", "ambiguous"),
     ("dx.T.T.foo", "not allowed"),
     ("abs(dx)", "only calls allowed"),
     ("dx if x else x", "not allowed"),

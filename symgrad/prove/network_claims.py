@@ -344,6 +344,8 @@ def _dims(dim, ndim: int) -> tuple:
     if dim is None:
         return tuple(range(ndim))
     given = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if not given:  # PyTorch has read dim=() both as every dim and as none
+        raise SymgradError("claim: dim=() is ambiguous; leave dim out to reduce over every dim")
     low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
     dims = []
     for d in given:
@@ -407,7 +409,7 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
     work = Work(graph, what, differences)
     out = []
     for k, (i, difference) in enumerate(zip(candidates, differences)):
-        work.copies = len(candidates) - k if k == 0 else 1
+        work.copies = len(candidates) if k == 0 else 1
         if expand_within(graph, difference, work) != {}:
             out.append(i)
     return out
