@@ -86,8 +86,7 @@ def test_conv_picks_are_refused_when_not_integers():
     [
         "G*B.T*(B*B.T)**-1*(B*B.T)",  # B·Bᵀ is 4×4 of rank 3: never invertible, yet SymPy cancelled it
         "G*B.T*(B*B.T)**-1",
-        "G*B.T*2**10**8",  # ran forever
-        "G*B.T*2**3",
+        "G*B.T*B**2",
     ],
 )
 def test_powers_and_inverses_are_refused(claim):

@@ -10,9 +10,9 @@ by far more than the evaluation's error. If no point separates them, the verdict
 
 from __future__ import annotations
 
-import ast
 import functools
 import random
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -20,14 +20,13 @@ import mpmath
 import sympy
 
 from ..core import poly
-from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..derive.derivation import SERVICES, Counterexample, Proof
 from ..derive.rules import rule
 from ..network.closed import backward
 from ..network.graph import Graph, Tensor
-from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
 from ..network.lemmas import LEMMAS, Lemma
+from .network_claims import claim_tensors, claim_value, differing
 
 DIGITS = 60
 SEPARATION = mpmath.mpf(10) ** -40  # relative gap that counts as a real difference at 60 digits
@@ -330,244 +329,20 @@ def _counterexample(d, tensor, position, derived, claimed, found, what, sides) -
     )
 
 
+_SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> its Comparer, for claims
+
+
+def zero_everywhere(graph: Graph, vid: int) -> bool:
+    """Whether a variable is zero, to 30 digits, at every point where the network is defined
+    among those the comparisons use (also when there is no such point)."""
+    comparer = _SAMPLES.get(graph)
+    if comparer is None or any(vid not in values for values, _ in comparer.points()):
+        comparer = _SAMPLES[graph] = Comparer(graph)  # made before vid was: drawn again
+    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+    return not any(abs(values[vid]) > tiny for values, _ in comparer.points())
+
+
 # --- claims --------------------------------------------------------------------------------------
-
-
-class ClaimTensor:
-    """A tensor in a claim: a shape and a polynomial per entry, with PyTorch-like operations."""
-
-    def __init__(self, graph: Graph, shape: tuple, entries: list) -> None:
-        self.graph, self.shape, self.entries = graph, tuple(shape), list(entries)
-
-    @property
-    def T(self):
-        if len(self.shape) != 2:
-            raise SymgradError(f"claim: .T needs a matrix, got shape {self.shape}")
-        r, c = self.shape
-        return ClaimTensor(self.graph, (c, r), [self.entries[i * c + j] for j in range(c) for i in range(r)])
-
-    def _binary(self, other, op):
-        if not isinstance(other, ClaimTensor):
-            other = ClaimTensor(self.graph, (), [poly.const(_number(other))])
-        return _broadcast(self, other, op)
-
-    def __add__(self, o):
-        return self._binary(o, lambda x, y: poly.add(x, y))
-
-    __radd__ = __add__
-
-    def __sub__(self, o):
-        return self._binary(o, lambda x, y: poly.add(x, poly.scale(y, -1)))
-
-    def __rsub__(self, o):
-        return self._binary(o, lambda x, y: poly.add(y, poly.scale(x, -1)))
-
-    def __mul__(self, o):
-        return self._binary(o, poly.mul)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, o):
-        if isinstance(o, ClaimTensor):
-            return self._binary(o, lambda x, y: poly.mul(x, self._reciprocal(y)))
-        return self._binary(o, lambda x, y: poly.scale(x, 1 / Fraction(y.get((), 0))) if y else _zero_division())
-
-    def _reciprocal(self, p):
-        if len(p) == 1:
-            ((mono, c),) = p.items()
-            if len(mono) == 1 and c == 1:
-                return poly.var(self.graph.reciprocal(mono[0]))
-        raise SymgradError("claim: division by a tensor needs each of its entries to be a single variable")
-
-    def __neg__(self):
-        return self * -1
-
-    def __pow__(self, n):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise SymgradError(f"claim: ** takes a whole exponent of at least 0, got {n!r}")
-        out = ClaimTensor(self.graph, self.shape, [{(): 1}] * len(self.entries))
-        for _ in range(n):
-            out = out * self
-        return out
-
-    def __matmul__(self, o):
-        if len(self.shape) != 2 or len(o.shape) != 2 or self.shape[1] != o.shape[0]:
-            raise SymgradError(f"claim: shapes {self.shape} and {o.shape} do not multiply")
-        (m, k), n = self.shape, o.shape[1]
-        return ClaimTensor(
-            self.graph,
-            (m, n),
-            [
-                poly.add(*(poly.mul(self.entries[i * k + t], o.entries[t * n + j]) for t in range(k)))
-                for i in range(m)
-                for j in range(n)
-            ],
-        )
-
-    def sum(self, dim=None, keepdim=False):
-        return _reduce(self, dim, keepdim, mean=False)
-
-    def mean(self, dim=None, keepdim=False):
-        return _reduce(self, dim, keepdim, mean=True)
-
-
-def _zero_division():
-    raise SymgradError("claim: division by zero")
-
-
-def _number(x) -> Fraction:
-    if isinstance(x, bool) or not isinstance(x, (int, Fraction)):
-        raise SymgradError(f"claim: numbers must be exact (an int or a fraction such as 1/3), got {x!r}")
-    return Fraction(x)
-
-
-def _broadcast(a: ClaimTensor, b: ClaimTensor, op) -> ClaimTensor:
-    shape = broadcast_shape(a.shape, b.shape, "claim")
-    entries = []
-    import itertools
-
-    for index in itertools.product(*(range(s) for s in shape)):
-        entries.append(op(a.entries[source(a.shape, shape, index)], b.entries[source(b.shape, shape, index)]))
-    return ClaimTensor(a.graph, shape, entries)
-
-
-def _reduce(x: ClaimTensor, dim, keepdim, mean: bool) -> ClaimTensor:
-    ndim = len(x.shape)
-    dims = tuple(range(ndim)) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
-    dims = tuple(sorted({d % ndim for d in dims})) if ndim else ()
-    shape = reduction_shape(x.shape, dims, bool(keepdim))
-    count = 1
-    for d in dims:
-        count *= x.shape[d]
-    out: list = [dict() for _ in range(max(1, _numel(shape)))]
-    for entry, target in zip(x.entries, reduction_targets(x.shape, dims, bool(keepdim))):
-        poly.add_into(out[target], poly.scale(entry, Fraction(1, count) if mean else 1))
-    return ClaimTensor(x.graph, shape, out)
-
-
-def _numel(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
-def claim_tensors(d) -> dict:
-    """What a claim may name: every tensor of the network, and dL/d(it) as d<name>."""
-    out = {}
-    for name, tensor in d.graph.tensors.items():
-        out[name] = ClaimTensor(d.graph, tensor.shape, [poly.var(v) for v in tensor.ids])
-        out[f"d{name}"] = ClaimTensor(d.graph, tensor.shape, d.gradient(name))
-    return out
-
-
-_ALLOWED = (
-    ast.Expression,
-    ast.Tuple,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.Name,
-    ast.Load,
-    ast.Constant,
-    ast.Attribute,
-    ast.Call,
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.MatMult,
-    ast.Pow,
-    ast.USub,
-    ast.UAdd,
-    ast.keyword,
-)
-
-
-def read_claim(text: str, names: dict):
-    """A claim string, read by a whitelist over Python's syntax tree: names of tensors, integers,
-    + - * / ** @, .T, and .sum(dim) / .mean(dim)."""
-    if len(text) > 2000:
-        raise SymgradError("claim: at most 2000 characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise SymgradError(f"claim: not an expression ({exc.msg})") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED):
-            raise SymgradError(f"claim: {type(node).__name__} is not allowed in a claim")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, int):  # ints, and True/False for keepdim
-            raise SymgradError(f"claim: only whole numbers may appear (write 5/2, not 2.5), got {node.value!r}")
-        if isinstance(node, ast.Attribute) and node.attr not in ("T", "sum", "mean"):
-            raise SymgradError(f"claim: .{node.attr} is not allowed (only .T, .sum and .mean)")
-        if isinstance(node, ast.Call) and not (
-            isinstance(node.func, ast.Attribute) and node.func.attr in ("sum", "mean")
-        ):
-            raise SymgradError("claim: the only calls allowed are .sum(...) and .mean(...)")
-        if isinstance(node, ast.Name) and node.id not in names:
-            raise SymgradError(f"claim: unknown name {node.id!r}; the network has {', '.join(names)}")
-    return _eval(tree.body, names)
-
-
-def _eval(node, names):
-    if isinstance(node, ast.Name):
-        return names[node.id]
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Tuple):
-        return tuple(_eval(e, names) for e in node.elts)
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, names)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Attribute):
-        return _eval(node.value, names).T
-    if isinstance(node, ast.Call):
-        func = node.func
-        assert isinstance(func, ast.Attribute)  # read_claim allows no other call
-        target = _eval(func.value, names)
-        args = [_eval(a, names) for a in node.args]
-        kwargs = {str(k.arg): _eval(k.value, names) for k in node.keywords}
-        return getattr(target, func.attr)(*args, **kwargs)
-    left, right = _eval(node.left, names), _eval(node.right, names)
-    if isinstance(left, int) and isinstance(right, int):
-        left = Fraction(left)
-    ops = {
-        ast.Add: "__add__",
-        ast.Sub: "__sub__",
-        ast.Mult: "__mul__",
-        ast.Div: "__truediv__",
-        ast.Pow: "__pow__",
-        ast.MatMult: "__matmul__",
-    }
-    if isinstance(left, (int, Fraction)) and not isinstance(right, (int, Fraction)):
-        reflected = {ast.Add: "__radd__", ast.Sub: "__rsub__", ast.Mult: "__rmul__"}
-        if type(node.op) not in reflected:
-            raise SymgradError("claim: a number can only be added to, subtracted from or multiply a tensor")
-        return getattr(right, reflected[type(node.op)])(left)
-    if isinstance(left, Fraction) and isinstance(right, (int, Fraction)):
-        if isinstance(node.op, ast.Div):
-            if right == 0:
-                _zero_division()
-            return left / right
-        return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(type(node.op), left)
-    return getattr(left, ops[type(node.op)])(right)
-
-
-def _form(d, claim, names: dict, shape: tuple) -> tuple:
-    """A claimed gradient as a ClaimTensor of the given shape, and its text."""
-    if isinstance(claim, str):
-        got, text = read_claim(claim, names), claim
-    elif callable(claim):
-        got, text = claim(names), getattr(claim, "__name__", "claim")
-    else:
-        raise SymgradError(f"a claim is a string or a function, got {type(claim).__name__}")
-    if not isinstance(got, ClaimTensor):
-        got = ClaimTensor(d.graph, (), [poly.const(_number(got))])
-    if got.shape != shape:
-        if _numel(got.shape) == 1 and not shape:
-            got = ClaimTensor(d.graph, (), got.entries)
-        else:
-            raise SymgradError(f"the claim has shape {got.shape}, but the gradient has shape {shape}")
-    return got, text
 
 
 def equivalent(d, name: str, form_a, form_b) -> Proof:
@@ -575,14 +350,12 @@ def equivalent(d, name: str, form_a, form_b) -> Proof:
     a string or a function, as for ``check``. Nothing is said about whether either is dL/d(name)."""
     tensor = d.tensor(name)
     names = claim_tensors(d)
-    a, text_a = _form(d, form_a, names, tensor.shape)
-    b, text_b = _form(d, form_b, names, tensor.shape)
+    a, text_a = claim_value(d, form_a, names, tensor.shape)
+    b, text_b = claim_value(d, form_b, names, tensor.shape)
+    pairs = list(zip(a.entries, b.entries))
+    what = f"the two forms of dL/d{name}"
+    pending = [(what, tensor, i, *pairs[i]) for i in differing(d.graph, pairs, f"comparing {what}")]
     comparer = Comparer(d.graph)
-    pending = [
-        (f"the two forms of dL/d{name}", tensor, i, p, q)
-        for i, (p, q) in enumerate(zip(a.entries, b.entries))
-        if not comparer.equal(p, q)
-    ]
     if not pending:
         n = len(a.entries)
         return Proof("proven", checked=n, elements=n, claims=((name, f"{text_a} == {text_b}"),))
@@ -593,14 +366,12 @@ def check(d, name: str, claim) -> Proof:
     """Prove or refute that ``claim`` is dL/d(name); the claim is a string or a function of the
     network's tensors (a dict: each tensor by its name, dL/d(it) under d<name>)."""
     tensor = d.tensor(name)
-    got, text = _form(d, claim, claim_tensors(d), tensor.shape)
-    comparer = Comparer(d.graph)
+    got, text = claim_value(d, claim, claim_tensors(d), tensor.shape)
     derived = d.gradient(name)
-    pending = [
-        (f"the claim for dL/d{name}", tensor, i, a, b)
-        for i, (a, b) in enumerate(zip(derived, got.entries))
-        if not comparer.equal(a, b)
-    ]
+    pairs = list(zip(derived, got.entries))
+    what = f"the claim for dL/d{name}"
+    pending = [(what, tensor, i, *pairs[i]) for i in differing(d.graph, pairs, f"comparing {what}")]
+    comparer = Comparer(d.graph)
     if not pending:
         n = len(derived)
         return Proof("proven", checked=n, elements=n, claims=((name, text),), scope=_scope(d))

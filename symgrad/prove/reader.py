@@ -10,8 +10,9 @@ allowed:
 - calls of the op's own operations, whose tensors are names and whose parameters are integer
   literals (or pairs of them) and, for flags, ``True`` or ``False``.
 
-Powers, inverses and division by a tensor are refused: their meaning depends on invertibility,
-which an element-wise proof cannot see. Length, nesting and literals are bounded, so reading a
+Numbers are exact and bounded (``core.numbers``): ``2**5`` is 32. Powers of tensors, inverses
+and division by a tensor are refused: their meaning depends on invertibility, which an
+element-wise proof cannot see. Length, nesting and literals are bounded, so reading a
 claim always ends quickly.
 """
 
@@ -21,11 +22,13 @@ import ast
 import inspect
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import sympy
 from sympy.matrices.expressions import MatAdd, MatMul, Transpose
 
+from ..core import numbers
 from ..core.errors import SymgradError
 
 MAX_LENGTH = 2000
@@ -111,12 +114,14 @@ class Reader:
         raise SymgradError(f"malformed claim {claim!r}: {self.hint()}")
 
     def binary(self, n: ast.BinOp, claim) -> Value:
+        x, y = self.node(n.left, claim), self.node(n.right, claim)
         if isinstance(n.op, ast.Pow):
+            if x.shape is None and y.shape is None:
+                return Value(_power(x.expr, y.expr), None)
             raise SymgradError(
                 "powers and inverses are not supported in claims: their meaning depends on "
-                "invertibility; write products out"
+                "invertibility; write products out (a power of numbers, such as 2**3, is allowed)"
             )
-        x, y = self.node(n.left, claim), self.node(n.right, claim)
         if isinstance(n.op, (ast.Add, ast.Sub)):
             if isinstance(n.op, ast.Sub):
                 y = self.scale(y, sympy.Integer(-1))
@@ -126,7 +131,7 @@ class Reader:
                 raise SymgradError("division by a tensor (an inverse) is not supported; divide by a number")
             if y.expr == 0:
                 raise SymgradError(f"claim {claim!r} divides by zero")
-            return self.scale(x, 1 / y.expr)
+            return self.scale(x, _rational(1 / _exact(y.expr)))
         if isinstance(n.op, ast.Mult):
             if x.shape is None:
                 return self.scale(y, x.expr)
@@ -141,14 +146,14 @@ class Reader:
 
     def scale(self, v: Value, factor) -> Value:
         if v.shape is None:
-            return Value(v.expr * factor, None)
+            return Value(_rational(_exact(v.expr) * _exact(factor)), None)
         if self.matrices:
             return Value(MatMul(factor, v.expr), v.shape)
         return Value(sympy.Mul(factor, v.expr, evaluate=False), v.shape)
 
     def add(self, x: Value, y: Value) -> Value:
         if x.shape is None and y.shape is None:
-            return Value(x.expr + y.expr, None)
+            return Value(_rational(_exact(x.expr) + _exact(y.expr)), None)
         if x.shape is None or y.shape is None:
             raise SymgradError("a number cannot be added to a tensor")
         if tuple(x.shape) != tuple(y.shape):
@@ -202,7 +207,25 @@ def _number(value, claim):
         raise SymgradError(f"{value!r} is not exact: write numbers as integers or fractions such as 5/2")
     if abs(value) > MAX_LITERAL:
         raise SymgradError(f"the number {value} is too large (at most {MAX_LITERAL:.0e} is read)")
-    return sympy.Integer(value)
+    return _rational(numbers.exact(value, "a number in the claim"))
+
+
+def _exact(expr) -> Fraction:
+    """A claim's number (a SymPy rational made by this reader) as a Fraction."""
+    return numbers.exact(expr, "a number in the claim")
+
+
+def _rational(value: Fraction):
+    """A Fraction, bounded in size, back as the SymPy rational the claim's expressions hold."""
+    value = numbers.bounded(value, "a number in the claim")
+    return sympy.Rational(value.numerator, value.denominator)
+
+
+def _power(base, exponent):
+    value = numbers.power(_exact(base), _exact(exponent))
+    if value is None:
+        raise SymgradError(f"{base}**({exponent}) is not a rational number; a claim's numbers must be exact")
+    return _rational(value)
 
 
 def _integer(name, kw, node):
