@@ -31,6 +31,8 @@ def _yaml(text: str, where: str):
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SymgradError(f"the declarations in {where} are not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise SymgradError(f"the declarations in {where} are nested too deeply to read") from None
 
 
 def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Declarations:

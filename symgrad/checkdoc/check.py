@@ -15,6 +15,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from ..core.errors import SymgradError
 from .latex import Unsupported, parse_chain
 from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, Undecided, equal
 
@@ -108,6 +109,8 @@ def _check_chain(number: str, chain: list, meanings: list) -> list:
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))
+        except RecursionError:
+            raise SymgradError(f"({number}) line {line}: the formula is nested too deeply to read") from None
     if len(parsed) == 1:  # a formula with no "=": nothing to check, but said
         line, text, _, why = parsed[0]
         return [Link(number, line, text, "", "unchecked", why or "no equality to check")]

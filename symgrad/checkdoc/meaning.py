@@ -39,34 +39,139 @@ class Declarations:
 
     @classmethod
     def read(cls, data) -> Declarations:
+        """The declarations, every key checked for its type before anything is evaluated: a
+        wrong type is one SymgradError saying what to write, never a crash further on."""
         if not isinstance(data, dict):
             raise SymgradError("the symgrad declarations must be a mapping (sizes, indices, tensors, define)")
-        unknown = set(data) - {"sizes", "indices", "tensors", "define"}
+        unknown = [key for key in data if key not in ("sizes", "indices", "tensors", "define")]
         if unknown:
-            raise SymgradError(f"unknown declaration {sorted(unknown)[0]!r}: use sizes, indices, tensors, define")
-        sizes = data.get("sizes")
-        if isinstance(sizes, dict):
-            sizes = [sizes]
-        if not sizes or not isinstance(sizes, list):
-            raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
-        for size in sizes:
-            if not isinstance(size, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size.values()
-            ):
-                raise SymgradError(f"a declared size must map names to positive integers, got {size!r}")
-        names = set().union(*(set(s) for s in sizes))
-        indices = data.get("indices") or {}
-        tensors = data.get("tensors") or {}
+            raise SymgradError(f"unknown declaration {unknown[0]!r}: use sizes, indices, tensors, define")
+        sizes = _sizes(data.get("sizes"))
+        names = set(sizes[0])
+        indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
-            if size not in names:
+            if not _is_letter(letter):
+                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {letter!r}")
+            if not isinstance(size, str) or size not in names:
                 raise SymgradError(f"the index {letter} ranges over {size!r}, which no declared size names")
+        tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
+        letters: dict = {}
         for name, dims in tensors.items():
-            if not isinstance(dims, list) or not all(d in names for d in dims):
-                raise SymgradError(f"the tensor {name} must list declared sizes, got {dims!r}")
-        define = data.get("define") or {}
-        if not isinstance(define, dict) or not all(isinstance(v, str) for v in define.values()):
-            raise SymgradError("define maps a LaTeX left side to a LaTeX right side, both strings")
-        return cls(sizes, dict(indices), dict(tensors), dict(define))
+            if not _is_letter(name):
+                raise SymgradError(f"a tensor is named by one letter, as in tensors: {{A: [m, k]}}; got {name!r}")
+            if name.lower() in letters:
+                entries = f"{name.lower()}_{{…}}"
+                raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
+            letters[name.lower()] = name
+            if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
+                raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {dims!r}")
+        define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
+        decl = cls(sizes, dict(indices), dict(tensors), dict(define))
+        definitions(decl)  # every definition read, once, before any size is evaluated
+        return decl
+
+
+def _mapping(value, key: str, example: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SymgradError(f"{key} must be a mapping, as in {key}: {example}; got {type(value).__name__} {value!r:.60}")
+    return value
+
+
+def _is_letter(value) -> bool:
+    return isinstance(value, str) and len(value) == 1 and value.isascii() and value.isalpha()
+
+
+def _sizes(sizes) -> list:
+    """The declared sizes: a list of mappings from size names to positive integers, every one
+    naming the same sizes."""
+    if isinstance(sizes, dict):
+        sizes = [sizes]
+    if not sizes or not isinstance(sizes, list):
+        raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
+    for size in sizes:
+        if not isinstance(size, dict) or not size:
+            raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {size!r:.60}")
+        for name, value in size.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise SymgradError(f"a size is named by a word such as m or N, got {name!r:.60}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SymgradError(f"a declared size must map names to positive integers, got {name}: {value!r:.60}")
+        if set(size) != set(sizes[0]):
+            raise SymgradError(f"every declared size must name the same sizes: {sorted(sizes[0])} and {sorted(size)}")
+    return sizes
+
+
+def definitions(decl: Declarations) -> dict:
+    """letter -> (index letters, value tree) for every defined quantity, each a letter that is
+    neither an input nor defined twice, and none defined in terms of itself."""
+    defined: dict = {}
+    for lhs, rhs in decl.define.items():
+        if not isinstance(lhs, str) or not isinstance(rhs, str):
+            raise SymgradError(
+                f"define maps a LaTeX left side to a LaTeX right side, both strings; got {lhs!r:.40}: {rhs!r:.40}"
+            )
+        try:
+            head, body = parse(lhs), parse(rhs)
+        except Unsupported as exc:
+            raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+        except RecursionError:
+            raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
+        if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
+            raise SymgradError(f"a defined quantity is a letter with index letters, got {lhs!r}")
+        letter, indices = head[1], tuple(head[2] or ())
+        if letter in {name.lower() for name in decl.tensors}:
+            raise SymgradError(f"{letter} is both a declared tensor and defined by {lhs}: keep one of the two")
+        if letter in defined:
+            raise SymgradError(f"{letter} is defined twice")
+        for c in indices:
+            if c not in decl.indices:
+                raise SymgradError(f"the index {c} of {lhs} is not declared in indices")
+        if len(set(indices)) != len(indices):
+            raise SymgradError(f"the indices of {lhs} must be distinct letters")
+        defined[letter] = (indices, body)
+    _refuse_cycles(defined)
+    return defined
+
+
+def _uses(node) -> set:
+    """The letters a formula names (entries, bold tensors, derivatives' variables)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return set()
+    if node[0] == "sym":
+        return {node[1]}
+    if node[0] == "bold":
+        return {node[1].lower()}
+    out: set = set()
+    stack = list(node[1:])
+    while stack:
+        child = stack.pop()
+        if isinstance(child, tuple) and child and isinstance(child[0], str):
+            out |= _uses(child)
+        elif isinstance(child, (list, tuple)):
+            stack.extend(child)
+    return out
+
+
+def _refuse_cycles(defined: dict) -> None:
+    """A definition that reaches itself (y = y_1 + 1, or y = w + 1 with w = y) has no value."""
+    uses = {letter: _uses(body) & set(defined) for letter, (_, body) in defined.items()}
+    state: dict = {}  # letter -> "open" while its uses are followed, "done" after
+
+    def visit(letter: str, path: list) -> None:
+        if state.get(letter) == "done":
+            return
+        if state.get(letter) == "open":
+            cycle = path[path.index(letter) :] + [letter]
+            raise SymgradError(f"a definition refers to itself: {' → '.join(cycle)}")
+        state[letter] = "open"
+        for other in sorted(uses[letter]):
+            visit(other, path + [letter])
+        state[letter] = "done"
+
+    for letter in sorted(defined):
+        visit(letter, [])
 
 
 class Meaning:
@@ -75,15 +180,7 @@ class Meaning:
     def __init__(self, decl: Declarations, size: dict) -> None:
         self.decl, self.size = decl, size
         self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
-        self.defined: dict = {}  # letter -> (index letters, value tree)
-        for lhs, rhs in decl.define.items():
-            try:
-                head, body = parse(lhs), parse(rhs)
-            except Unsupported as exc:
-                raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
-            if head[0] != "sym" or any(not c.isalpha() for c in head[2] or ()):
-                raise SymgradError(f"a defined quantity is a letter with index letters, got {lhs!r}")
-            self.defined[head[1]] = (tuple(head[2] or ()), body)
+        self.defined = definitions(decl)  # letter -> (index letters, value tree)
 
     # --- ranges and symbols ---------------------------------------------------------------------
 
