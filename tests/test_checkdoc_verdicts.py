@@ -138,3 +138,77 @@ def test_every_declaration_of_the_wrong_type_is_one_line_and_exit_status_2(tmp_p
     err = capsys.readouterr().err
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+# --- deciding equality ---------------------------------------------------------------------------
+
+ZERO = {**VECTOR, "define": {"z": "(x_{1} + 1)^{2} - x_{1}^{2} - 2 x_{1} - 1"}}  # z is 0 for every x_1
+
+
+@pytest.mark.parametrize("formula", [r"\frac{z}{z} = 1", r"\frac{x_{1} z}{z} = x_{1}", r"z^{-1} z = 1"])
+def test_a_division_by_an_expression_identically_zero_is_never_proven(tmp_path, formula):
+    path = post(tmp_path, ZERO, formula)
+    ((verdict, reason),) = verdicts(path)
+    assert verdict == "unchecked" and "identically zero" in reason
+    assert cli(path, "--strict").returncode == 1  # not proven: --strict says so
+
+
+def test_a_wrong_line_with_a_term_on_both_sides_is_refuted_at_a_point_binding_both_sides(tmp_path):
+    path = post(tmp_path, VECTOR, r"x_{1} + e^{x_{2}} = x_{1} + 2e^{x_{2}}")
+    ((verdict, reason),) = verdicts(path)
+    assert verdict == "refuted"
+    assert "x_{1} = " in reason and "x_{2} = " in reason  # the point shown binds every symbol
+    done = cli(path)
+    assert done.returncode == 1 and "✗" in done.stdout
+
+
+def test_equal_exponentials_are_proven_by_putting_their_arguments_together(tmp_path):
+    left = r"\left(e^{\frac{197 x_{1}}{231}} + x_{2}\right)^{3}"
+    right = r"\left(e^{\frac{x_{1}}{3}} e^{\frac{3 x_{1}}{7}} e^{\frac{x_{1}}{11}} + x_{2}\right)^{3}"
+    path = post(tmp_path, VECTOR, f"{left} = {right}", f"{left} = {right} + x_{{2}}^{{3}}")
+    assert [v for v, _ in verdicts(path)] == ["proven", "refuted"]
+
+
+def test_terms_of_1e40_that_cancel_never_fake_a_difference(tmp_path):
+    # SymPy does not simplify log(e^x) (it cannot know x is real); at a point, the two terms of
+    # about 10^40 cancel, and only a difference of 10^-30 next to them is real
+    side = r"10^{40}\log\left(e^{x_{1}}\right) - 10^{40} x_{1} + x_{1}"
+    path = post(tmp_path, VECTOR, f"{side} = x_{{1}}", f"{side} = x_{{1}} + \\frac{{1}}{{10^{{30}}}}")
+    (true, _), (false, reason) = verdicts(path)
+    assert true == "unchecked"  # never refuted: equal at every point
+    assert false == "refuted" and "1.5 and 1.500000000000000000000000000001 at x_{1} = 3/2" in reason
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # true wherever both sides are defined (x_1 ≥ 6); at x_1 = 3/2 the principal roots give -√15.75 and √15.75
+        r"\sqrt{x_{1} - 5}\sqrt{x_{1} - 6} = \sqrt{(x_{1} - 5)(x_{1} - 6)}",
+        r"\log(x_{1} x_{2}) = \log x_{1} + \log x_{2}",
+        r"\left(x_{1}^{2}\right)^{\frac{1}{2}} = \sqrt{x_{1}^{2}}",
+    ],
+)
+def test_a_line_true_where_it_is_defined_is_never_refuted(tmp_path, formula):
+    ((verdict, reason),) = verdicts(post(tmp_path, VECTOR, formula))
+    assert verdict in ("proven", "unchecked"), reason
+
+
+@pytest.mark.parametrize(
+    "formula, why",
+    [
+        (r"\frac{\partial}{\partial x_{1}} \log(-1 - x_{2}^{2}) = 0", "no point"),  # a logarithm defined nowhere
+        (r"\sqrt{-x_{1}^{2} - 1}\sqrt{-x_{1}^{2} - 1} = -x_{1}^{2} - 1", "no point"),
+        (r"\log(-2) = \log 2", "not positive"),
+        (r"(-8)^{\frac{1}{3}} = -2", "not positive"),
+        (r"\frac{1}{0} = \frac{1}{0}", "identically zero"),
+    ],
+)
+def test_a_line_defined_nowhere_is_neither_proven_nor_refuted(tmp_path, formula, why):
+    ((verdict, reason),) = verdicts(post(tmp_path, VECTOR, formula))
+    assert verdict == "unchecked" and why in reason, reason
+
+
+def test_a_line_false_where_it_is_defined_is_refuted_there(tmp_path):
+    # √(x²) = x is false for every negative x, where both sides are defined
+    ((verdict, reason),) = verdicts(post(tmp_path, VECTOR, r"\sqrt{x_{1}^{2}} = x_{1}"))
+    assert verdict == "refuted" and "x_{1} = -" in reason

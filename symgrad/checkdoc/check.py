@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 
 from ..core.errors import SymgradError
 from .latex import Unsupported, parse_chain
-from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, Undecided, equal
+from .meaning import (
+    Declarations,
+    Illustrative,
+    Meaning,
+    Mismatch,
+    OutOfRange,
+    TooLarge,
+    Undecided,
+    Undefined,
+    equal,
+)
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
@@ -129,6 +139,7 @@ def _decide(a, b, meanings: list) -> tuple[str, str]:
     held: list = []
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
+    undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
@@ -137,32 +148,46 @@ def _decide(a, b, meanings: list) -> tuple[str, str]:
             return "unchecked", f"not read: {exc}"
         for env in bindings:
             try:
-                ok, where = equal(meaning.value(a, env), meaning.value(b, env))
+                meaning.conditions = []
+                left, right = meaning.value(a, env), meaning.value(b, env)
+                ok, where = equal(left, right, meaning.conditions)
             except Illustrative:
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
                 return "unchecked", f"undecided: {exc}"
+            except TooLarge as exc:
+                return "unchecked", f"too large: {exc}"
             except Unsupported as exc:
                 return "unchecked", f"not read: {exc}"
             except OutOfRange:  # the line does not apply at this size
                 continue
+            except Undefined as exc:  # nor where it divides by zero
+                undefined = undefined or f"not defined at {_at(meaning.size, env)}: {exc}"
+                continue
             except Mismatch as exc:
                 ok, where = False, str(exc)
+            except RecursionError:
+                raise SymgradError("a formula or definition is nested too deeply to evaluate") from None
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)
     if not failed:
         if not held:
-            return "unchecked", "no declared size has the entries it names"
+            return "unchecked", undefined or "no declared size has the entries it names"
+        if undefined:
+            return "proven", f"where it is defined ({undefined})"
         if len(applies) < len(meanings):
             sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
             return "proven", f"at {sizes}, the sizes that have the entries it names"
         return "proven", ""
     size, env, where = failed[0]
-    at = ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
     if not held:
-        return "refuted", f"at {at}: the sides are {where}"
+        return "refuted", f"at {_at(size, env)}: the sides are {where}"
     return "pattern", _pattern(held, failed)
+
+
+def _at(size: dict, env: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
 
 
 def _pattern(held: list, failed: list) -> str:

@@ -18,11 +18,15 @@ declared tensor (or the defined one whose entries carry its lower-case letter).
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
+import mpmath
 import sympy
 
 from ..core.errors import SymgradError
+from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from .latex import Unsupported, parse
 
 
@@ -181,6 +185,8 @@ class Meaning:
         self.decl, self.size = decl, size
         self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
+        # (kind, expression): where the formulas evaluated since the last reset are defined
+        self.conditions: list = []
 
     # --- ranges and symbols ---------------------------------------------------------------------
 
@@ -248,13 +254,14 @@ class Meaning:
             return out
         if kind == "pow":
             base, exponent = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
-            if isinstance(base, sympy.MatrixBase):
+            if isinstance(base, sympy.MatrixBase) or isinstance(exponent, sympy.MatrixBase):
                 raise Unsupported("a power of a matrix")
-            return base**exponent
+            return self._power(base, exponent)
         if kind == "frac":
             num, den = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
-            if isinstance(den, sympy.MatrixBase) or den == 0:
-                raise Unsupported("a division by a matrix or by zero")
+            if isinstance(den, sympy.MatrixBase):
+                raise Unsupported("a division by a matrix")
+            self._require("nonzero", den, "a denominator")
             return num / den
         if kind == "transpose":
             m = self.value(node[1], env, opaque)
@@ -272,11 +279,47 @@ class Meaning:
             arg = self.value(node[2], env, opaque)
             if isinstance(arg, sympy.MatrixBase):
                 raise Unsupported(f"{node[1]} of a matrix")
+            if node[1] == "log":
+                self._require("positive", arg, "the argument of a logarithm")
+            if node[1] == "sqrt":
+                self._require("positive", arg, "the argument of a square root")
             return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt}[node[1]](arg)
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
         raise Unsupported(f"the construct {kind}")
+
+    def _require(self, kind: str, expr, what: str) -> None:
+        """Where the line is defined: a denominator must not vanish, and the argument of a
+        logarithm, a root or a fractional power must be positive. A condition that can never
+        hold (a denominator identically zero) leaves the line undefined at once; the others
+        are checked at the points where the line is evaluated."""
+        if kind == "nonzero" and expanded(expr) == 0:
+            raise Undefined(f"{what}, {_show(expr)}, is identically zero")
+        if not expr.free_symbols and certain(kind, expr) is False:
+            raise Undefined(f"{what}, {_show(expr)}, is not {'positive' if kind == 'positive' else 'nonzero'}")
+        self.conditions.append((kind, expr))
+
+    def _power(self, base, exponent):
+        """base**exponent, its size bounded before SymPy computes it."""
+        if exponent.is_Number:
+            try:
+                check_exponent(Fraction(int(exponent.p), int(exponent.q)))
+            except (SymgradError, AttributeError, TypeError):
+                raise TooLarge(f"the exponent {_show(exponent)} is over the limit of {MAX_EXPONENT}") from None
+        if base == sympy.E:
+            return sympy.exp(exponent)
+        if not exponent.is_Integer:
+            self._require("positive", base, "the base of a fractional or variable power")
+        elif exponent < 0:
+            self._require("nonzero", base, "a base raised to a negative power")
+        if base.is_Rational and exponent.is_Rational:
+            try:
+                if power(Fraction(int(base.p), int(base.q)), Fraction(int(exponent.p), int(exponent.q))) is None:
+                    return base**exponent  # irrational: SymPy keeps the root
+            except SymgradError as exc:
+                raise TooLarge(str(exc)) from None
+        return base**exponent
 
     def _symbol(self, node, env, opaque):
         _, letter, sub = node
@@ -360,11 +403,11 @@ class Meaning:
             value = self.value(f, env)
             if isinstance(value, sympy.MatrixBase):
                 raise Unsupported("a derivative of a matrix")
-            return sympy.diff(sympy.expand(value), self.entry(letter, values))
+            return sympy.diff(expanded(value), self.entry(letter, values))
         value = self.value(f, env, opaque=frozenset({letter}))
         if isinstance(value, sympy.MatrixBase):
             raise Unsupported("a derivative of a matrix")
-        d = sympy.diff(sympy.expand(value), self.entry(letter, values))
+        d = sympy.diff(expanded(value), self.entry(letter, values))
         return self._write_out(d, letter)
 
     def _write_out(self, expr, letter):
@@ -438,40 +481,230 @@ class Undecided(Exception):
     """Two sides that SymPy cannot show equal and no point tells apart."""
 
 
-DIGITS = 50
+class Undefined(Exception):
+    """A formula defined nowhere here: a division by an expression that is identically zero, or
+    the logarithm, root or fractional power of a number that is not positive."""
 
 
-def equal(a, b) -> tuple[bool, str]:
-    """Exact equality of two values, and, when they differ, where. Proven equal by expansion, or
-    by SymPy's simplification; unequal only when a point with positive rational inputs, shown,
-    puts the two sides apart at 50 digits; otherwise Undecided."""
+class TooLarge(Exception):
+    """Work over the budget, estimated before it starts."""
+
+
+MAX_TERMS = 100_000  # terms of one expansion, estimated before SymPy expands anything
+PRECISIONS = (64, 256, 1024, 4096)  # bits of an interval evaluation, raised until it decides
+
+
+def expanded(expr):
+    """sympy.expand, refused when the expansion would have more than MAX_TERMS terms."""
+    terms = _terms(expr)
+    if terms > MAX_TERMS:
+        raise TooLarge(f"expanding it gives about {terms:,} terms, over check-doc's limit of {MAX_TERMS:,}")
+    return sympy.expand(expr)
+
+
+def _terms(expr) -> int:
+    """An upper estimate of the number of terms of expr expanded: a sum of t terms to the power
+    n has at most C(n + t - 1, t - 1) of them (the multinomial count)."""
+    if isinstance(expr, sympy.MatrixBase):
+        return sum(_terms(e) for e in expr)
+    if expr.is_Add:
+        return sum(_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        out = 1
+        for a in expr.args:
+            out *= _terms(a)
+            if out > MAX_TERMS:
+                return out
+        return out
+    if expr.is_Pow and expr.exp.is_Integer:
+        t = _terms(expr.base)
+        return t if t <= 1 or t > MAX_TERMS else math.comb(abs(int(expr.exp)) + t - 1, t - 1)
+    inner = max((_terms(a) for a in expr.args), default=1)  # a function's argument is expanded too
+    return inner if inner > MAX_TERMS else 1
+
+
+def equal(a, b, conditions=()) -> tuple[bool, str]:
+    """Exact equality of two values wherever they are defined, and, when they differ, where.
+
+    `conditions` says where: (kind, expression) pairs, "nonzero" for a denominator and
+    "positive" for the argument of a logarithm, root or fractional power. Proven equal by
+    expansion, by putting products of exponentials together, or by SymPy's simplification, once
+    a point is found where every condition holds (so the line says something); unequal only
+    at such a point, binding every symbol of both sides, where interval evaluations of the two
+    sides do not meet; otherwise Undecided."""
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
         if a.shape != b.shape:
             return False, f"a {a.shape[0]}×{a.shape[1]} matrix and a {b.shape[0]}×{b.shape[1]} one"
-        for r in range(a.shape[0]):
-            for c in range(a.shape[1]):
-                ok, where = _scalar_equal(a[r, c], b[r, c])
-                if not ok:
-                    return False, f"entry ({r + 1}, {c + 1}): {where}"
-        return True, ""
-    return _scalar_equal(a, b)
+        pairs = [
+            (f"entry ({r + 1}, {c + 1}): ", a[r, c], b[r, c]) for r in range(a.shape[0]) for c in range(a.shape[1])
+        ]
+    else:
+        pairs = [("", a, b)]
+    conditions = list(dict.fromkeys(conditions))
+    symbols: set = set()
+    for _, x, y in pairs:
+        symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
+    for _, expr in conditions:
+        symbols |= expr.free_symbols
+    points = [p for p in _points(sorted(symbols, key=lambda s: s.name)) if _defined(conditions, p)]
+    if not points:
+        raise Undecided(
+            "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
+        )
+    for where, x, y in pairs:
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points)
+        if not ok:
+            return False, where + why
+    return True, ""
 
 
-def _scalar_equal(a, b) -> tuple[bool, str]:
-    difference = sympy.expand(a - b)
+def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
+    difference = expanded(a - b)
     if difference == 0:
         return True, ""
-    if difference.is_polynomial() and difference.is_rational_function():
+    if _rational_polynomial(difference):
         return False, f"{a} and {b}"  # a nonzero polynomial in the inputs: unequal as functions
-    if sympy.simplify(difference) == 0:
+    if _exponentials_together(difference) == 0 or sympy.simplify(difference) == 0:
         return True, ""
-    symbols = sorted(difference.free_symbols, key=lambda s: s.name)
-    for seed in range(3):
-        point = {s: sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5) for k, s in enumerate(symbols)}
-        x, y = (sympy.N(side.xreplace(point), DIGITS) for side in (a, b))
-        if x.is_real and y.is_real and abs(x - y) > sympy.Float(10) ** -30 * max(1, abs(x), abs(y)):
-            at = ", ".join(f"{s} = {v}" for s, v in list(point.items())[:6])
-            return False, f"{sympy.N(x, 12)} and {sympy.N(y, 12)} at {at}"
+    for point in points:
+        apart = _apart(a, b, point)
+        if apart:
+            return False, apart
     raise Undecided("SymPy cannot show the two sides equal, and no point tells them apart")
+
+
+def _rational_polynomial(expr) -> bool:
+    """A polynomial in the inputs with rational coefficients: its expanded form is zero exactly
+    when it is, so a nonzero one is unequal to zero (a coefficient such as log 8 − 3 log 2 is not
+    known to be nonzero)."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    if not symbols or not expr.is_polynomial(*symbols):
+        return False
+    return sympy.Poly(expr, *symbols).domain in (sympy.ZZ, sympy.QQ)
+
+
+def _exponentials_together(expr):
+    """expr with each product of exponentials one exponential of the expanded sum of their
+    arguments, so that exp(a)·exp(b) = exp(a + b) is seen exactly."""
+    expr = expr.replace(lambda e: isinstance(e, sympy.exp), lambda e: sympy.exp(sympy.expand(e.args[0])))
+    return sympy.expand(sympy.powsimp(sympy.expand(expr, power_exp=False), combine="exp"), power_exp=False)
+
+
+def _points(symbols: list):
+    """Points binding every symbol: small positive rationals, then larger, negative and smaller
+    ones (every input is a real number)."""
+    for seed in range(6):
+        point = {}
+        for k, s in enumerate(symbols):
+            v = sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5)
+            point[s] = {3: v + 10, 4: -v, 5: v / 7}.get(seed, v)
+        yield point
+
+
+def _defined(conditions: list, point: dict) -> bool:
+    return all(certain(kind, expr, point) for kind, expr in conditions)
+
+
+def certain(kind: str, expr, point: dict | None = None) -> bool | None:
+    """Whether expr is certainly "positive" (or "nonzero") at the point: True or False when an
+    interval evaluation decides, None when none does (or expr has no real value there)."""
+    for bits in PRECISIONS:
+        box = _enclose(expr, point or {}, bits)
+        if box is None:
+            return None
+        if box.a > 0 or (kind == "nonzero" and box.b < 0):
+            return True
+        if (kind == "positive" and box.b <= 0) or (box.a == 0 and box.b == 0):
+            return False
+    return None
+
+
+def _apart(a, b, point: dict) -> str:
+    """The two sides' values at the point when they certainly differ: interval evaluations that
+    do not meet, their precision raised until they part. An interval is as wide as the rounding
+    of every term that went into it, so large terms that cancel widen it and cannot fake a
+    difference; "" when no precision parts them, or a side has no real value there."""
+    for bits in PRECISIONS:
+        x, y = _enclose(a, point, bits), _enclose(b, point, bits)
+        if x is None or y is None:
+            return ""
+        if x.b < y.a or y.b < x.a:
+            used = a.free_symbols | b.free_symbols
+            at = ", ".join(f"{s} = {v}" for s, v in point.items() if s in used)
+            return f"{_numbers(x, y, bits)} at {at}"
+    return ""
+
+
+def _enclose(expr, point: dict, bits: int):
+    """An interval that certainly holds expr's value at the point, at `bits` of precision, or None
+    when expr has no real value there (a logarithm or root of a number not known positive, a
+    division by an interval holding 0, a symbol the point does not bind)."""
+    saved = mpmath.iv.prec
+    mpmath.iv.prec = bits
+    try:
+        return _box(expr, point)
+    except _NoValue:
+        return None
+    finally:
+        mpmath.iv.prec = saved
+
+
+class _NoValue(Exception):
+    pass
+
+
+def _box(expr, point: dict):
+    iv = mpmath.iv
+    if expr in point:
+        expr = point[expr]
+    if expr.is_Integer:
+        return iv.mpf(int(expr))
+    if expr.is_Rational:
+        return iv.mpf(int(expr.p)) / iv.mpf(int(expr.q))
+    if expr is sympy.E:
+        return iv.e
+    if expr is sympy.pi:
+        return iv.pi
+    if expr.is_Add or expr.is_Mul:
+        parts = [_box(arg, point) for arg in expr.args]
+        out = parts[0]
+        for part in parts[1:]:
+            out = out + part if expr.is_Add else out * part
+        return out
+    if isinstance(expr, sympy.exp):
+        return iv.exp(_box(expr.args[0], point))
+    if isinstance(expr, sympy.log) and len(expr.args) == 1:
+        return iv.log(_positive(_box(expr.args[0], point)))
+    if expr.is_Pow:
+        base = _box(expr.base, point)
+        if expr.exp.is_Integer:
+            n = int(expr.exp)
+            if n < 0 and not (base.a > 0 or base.b < 0):
+                raise _NoValue
+            return base**n if n >= 0 else 1 / base ** (-n)
+        return iv.exp(_box(expr.exp, point) * iv.log(_positive(base)))
+    raise _NoValue  # a symbol the point does not bind, I, ∞, or a function not read here
+
+
+def _positive(box):
+    if not box.a > 0:
+        raise _NoValue
+    return box
+
+
+def _numbers(x, y, bits: int) -> str:
+    """Two values that differ, with digits enough to show where."""
+    with mpmath.mp.workprec(bits):
+        mx, my = ((mpmath.mpf(box.a) + mpmath.mpf(box.b)) / 2 for box in (x, y))
+        for digits in (12, 24, 48, 96, 192, 384):
+            shown = mpmath.nstr(mx, digits), mpmath.nstr(my, digits)
+            if shown[0] != shown[1]:
+                break
+    return f"{shown[0]} and {shown[1]}"
+
+
+def _show(expr) -> str:
+    text = str(expr)
+    return text if len(text) <= 60 else text[:57] + "…"
