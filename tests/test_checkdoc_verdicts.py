@@ -212,3 +212,63 @@ def test_a_line_false_where_it_is_defined_is_refuted_there(tmp_path):
     # √(x²) = x is false for every negative x, where both sides are defined
     ((verdict, reason),) = verdicts(post(tmp_path, VECTOR, r"\sqrt{x_{1}^{2}} = x_{1}"))
     assert verdict == "refuted" and "x_{1} = -" in reason
+
+
+# --- ◐ only for a case the author stated -------------------------------------------------------
+
+PAIRS = {"sizes": [{"n": 3}], "indices": {"i": "n", "j": "n"}, "tensors": {"X": ["n"]}}
+DIAGONAL = r"\frac{\partial x_i}{\partial x_j} = 1"  # true only where i = j
+
+
+def test_a_line_that_fails_at_a_whole_declared_size_is_refuted(tmp_path):
+    decl = {"sizes": [{"n": 2}, {"n": 3}], "tensors": {"X": ["n"]}}
+    done = cli(post(tmp_path, decl, r"x_{1} + x_{2} = \sum_{k=1}^{n} x_{k}"))
+    assert done.returncode == 1
+    assert "✗" in done.stdout and "at n = 3: the sides are x_{1} + x_{2} and x_{1} + x_{2} + x_{3}" in done.stdout
+
+
+def test_a_line_true_only_in_a_case_nobody_stated_is_refuted(tmp_path):
+    done = cli(post(tmp_path, PAIRS, DIAGONAL))
+    assert done.returncode == 1
+    assert "✗" in done.stdout and "i = 1, j = 2: the sides are 0 and 1" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "formula, prose",
+    [
+        (DIAGONAL + r", \quad i = j", ""),
+        (DIAGONAL + r" \qquad \text{if } i = j", ""),
+        (DIAGONAL + r" \quad (j = i)", ""),
+        (DIAGONAL + r", \text{ for } i = j.", ""),
+        (DIAGONAL, "The derivative of an entry by itself, for $i = j$,"),
+        (DIAGONAL, "and when i = j:"),
+    ],
+)
+def test_a_line_true_in_the_case_its_author_stated_is_a_pattern(tmp_path, formula, prose):
+    path = post(tmp_path, PAIRS, formula, prose=prose)
+    ((verdict, reason),) = verdicts(path)
+    assert (verdict, reason) == ("pattern", "holds only where i = j")
+    assert cli(path).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "formula, prose",
+    [
+        (DIAGONAL + r", \quad i \ne j", ""),
+        (DIAGONAL, "and, for j ≠ i,"),
+        (r"\frac{\partial x_i}{\partial x_j} = 2 \quad (i = j)", ""),  # wrong in its own case
+    ],
+)
+def test_a_line_wrong_in_the_case_its_author_stated_is_refuted_in_that_case(tmp_path, formula, prose):
+    path = post(tmp_path, PAIRS, formula, prose=prose)
+    ((verdict, reason),) = verdicts(path)
+    assert verdict == "refuted"
+    i, j = (int(reason.split(f"{c} = ")[1][0]) for c in "ij")
+    assert (i == j) == ("i = j" in formula)  # the counterexample lies inside the stated case
+    assert cli(path).returncode == 1
+
+
+def test_a_case_in_a_sentence_further_back_is_not_taken_as_stated(tmp_path):
+    path = post(tmp_path, PAIRS, DIAGONAL, prose="This holds for i = j.\n\nThe derivative:")
+    ((verdict, _),) = verdicts(path)
+    assert verdict == "refuted"

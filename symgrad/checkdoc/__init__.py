@@ -15,7 +15,7 @@ from pathlib import Path
 from ..core.errors import SymgradError
 from ..render.documents import environment
 from ..render.mathjax import DEFAULT_MATHJAX
-from .check import SYMBOL, Report, check
+from .check import SYMBOL, Report, check, lead_ins
 from .meaning import Declarations
 from .reader import annotate, html_source, read
 
@@ -63,7 +63,7 @@ def check_document(path, declarations=None) -> Report:
     decl = declarations_for(path, text, None if declarations is None else Path(declarations))
     if not equations:
         raise SymgradError(f"{path} has no display formula to check")
-    report = check(equations, decl)
+    report = check(equations, decl, lead_ins(path, text, len(equations)))
     report.equations = equations
     return report
 

@@ -11,9 +11,11 @@ Verdicts, per link:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..core.errors import SymgradError
 from .latex import Unsupported, parse_chain
@@ -28,6 +30,7 @@ from .meaning import (
     Undefined,
     equal,
 )
+from .reader import html_source
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
@@ -59,18 +62,88 @@ class Report:
         return [link for link in self.links if link.verdict == "refuted"]
 
 
-def check(equations: list, decl: Declarations) -> Report:
+def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> Report:
+    """Every link of every equation. `lead_ins` is the prose just before each equation, where its
+    author may state the case it covers ("for j ≠ i,")."""
     meanings = [Meaning(decl, size) for size in decl.sizes]
     report = Report()
     numbers = [e.number for e in equations if not e.number.startswith("#")]
     for number in sorted({n for n in numbers if numbers.count(n) > 1}):
         report.notes.append(f"equation number ({number}) is used {numbers.count(number)} times")
     for position, eq in enumerate(equations):
-        for chain in _chains(eq):
-            for link in _check_chain(eq.number, chain, meanings):
+        stated = _conditions(PROSE, lead_ins[position], decl) if lead_ins else []
+        lines, written = [], {}
+        for k, line in enumerate(eq.lines, 1):
+            formula, conditions = _written_condition(line, decl)
+            lines.append(formula)
+            written[k] = conditions
+        for chain in _chains(dataclasses.replace(eq, lines=lines)):
+            for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
                 report.links.append(link)
     return report
+
+
+# "k ≠ i", "k \ne i", "i = j": a case, between two index letters
+_CASE = r"([A-Za-z])\s*(=|≠|!=|\\neq?(?![A-Za-z]))\s*([A-Za-z])(?![A-Za-z_{])"
+# in prose: the case after "if", "for", "when", "where" ("and, for j ≠ i,"; "when $k \ne i$:")
+PROSE = re.compile(r"\b(?:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
+# after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
+_WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
+_GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
+TRAILING = re.compile(rf"(?:,|\\q?quad|\\[,;]|{_WORD}){_GAP}*\(?\s*{_CASE}\s*\)?\s*[,.;]?\s*$")
+# where a display starts, in each kind of source the reader reads
+_DISPLAYS = {
+    "html": re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL),
+    "md": re.compile(r"\$\$.*?\$\$", re.DOTALL),
+    "tex": re.compile(r"\\begin\{(equation|align|gather|multline)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL),
+}
+
+
+def lead_ins(path: Path, text: str, count: int) -> list | None:
+    """The sentence just before each display, in the same paragraph (where "for j ≠ i," is
+    written), or None when the displays found here are not the `count` the reader found (then
+    no case counts as stated)."""
+    if text.startswith("---") and text.find("\n---", 3) > 0:  # front matter is not prose
+        text = " " * (text.find("\n---", 3) + 4) + text[text.find("\n---", 3) + 4 :]
+    if html_source(path, text):
+        spans = [m.span() for m in _DISPLAYS["html"].finditer(text) if "\\(" in m.group(1)]
+    elif path.suffix.lower() == ".tex":
+        text = re.sub(r"(?<!\\)%.*", "", text)
+        spans = [m.span() for m in _DISPLAYS["tex"].finditer(text)]
+    else:
+        spans = [m.span() for m in _DISPLAYS["md"].finditer(text)]
+    if len(spans) != count:
+        return None
+    out, end = [], 0
+    for start, stop in spans:
+        paragraph = re.split(r"\n\s*\n", re.sub(r"<[^>]*>", " ", text[end:start]).strip())[-1]
+        out.append(re.split(r"(?<=[.!?])\s+(?=\S)", paragraph)[-1])
+        end = stop
+    return out
+
+
+def _conditions(pattern, text: str, decl: Declarations) -> list:
+    """The cases (x, "=" or "≠", y) the pattern finds in the text, between declared index letters."""
+    out = []
+    for m in pattern.finditer(text):
+        x, op, y = m.group(m.re.groups - 2), m.group(m.re.groups - 1), m.group(m.re.groups)
+        if x in decl.indices and y in decl.indices and x != y:
+            out.append((x, "=" if op == "=" else "≠", y))
+    return out
+
+
+def _written_condition(line: str, decl: Declarations) -> tuple[str, list]:
+    """A line without the case written after its formula, and that case."""
+    m = TRAILING.search(line)
+    if m is None:
+        return line, []
+    conditions = _conditions(re.compile(_CASE), m.group(0), decl)
+    return (line[: m.start()], conditions) if conditions else (line, [])
+
+
+def _holds(conditions: list, env: dict) -> bool:
+    return all((env[x] == env[y]) == (op == "=") for x, op, y in conditions)
 
 
 def _chains(eq) -> list:
@@ -105,7 +178,7 @@ def _split(text: str) -> list:
     return [s.strip() for s in sides]
 
 
-def _check_chain(number: str, chain: list, meanings: list) -> list:
+def _check_chain(number: str, chain: list, meanings: list, stated: list, written: dict) -> list:
     parsed = []
     for line, text in chain:
         if not text:
@@ -129,13 +202,17 @@ def _check_chain(number: str, chain: list, meanings: list) -> list:
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue
-        verdict, reason = _decide(a, b, meanings)
+        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []))
         links.append(Link(number, line, left, right, verdict, reason))
     _name_the_wrong_line(links, parsed, meanings)
     return links
 
 
-def _decide(a, b, meanings: list) -> tuple[str, str]:
+def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, str]:
+    """proven, refuted, or ◐ "pattern": a line that fails for some index values is ◐ only when
+    its author stated the case it covers (`conditions`, such as k ≠ i) and it holds in that case;
+    any other failure, at a whole size or at index values the author did not set apart, is a
+    refutation."""
     held: list = []
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
@@ -180,10 +257,14 @@ def _decide(a, b, meanings: list) -> tuple[str, str]:
             sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
             return "proven", f"at {sizes}, the sizes that have the entries it names"
         return "proven", ""
-    size, env, where = failed[0]
-    if not held:
-        return "refuted", f"at {_at(size, env)}: the sides are {where}"
-    return "pattern", _pattern(held, failed)
+    cases = [c for c in conditions or [] if all(c[0] in env and c[2] in env for _, env, _ in held + failed)]
+    outside = [f for f in failed if not (cases and not _holds(cases, f[1]))]
+    if not outside:
+        if not any(_holds(cases, env) for _, env, _ in held):
+            return "unchecked", "the case it is stated for does not occur at the declared sizes"
+        return "pattern", _pattern(held, failed)
+    size, env, where = (outside or failed)[0]
+    return "refuted", f"at {_at(size, env)}: the sides are {where}"
 
 
 def _at(size: dict, env: dict) -> str:

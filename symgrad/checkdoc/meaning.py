@@ -580,7 +580,9 @@ def _rational_polynomial(expr) -> bool:
     when it is, so a nonzero one is unequal to zero (a coefficient such as log 8 − 3 log 2 is not
     known to be nonzero)."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    if not symbols or not expr.is_polynomial(*symbols):
+    if not symbols:
+        return bool(expr.is_Rational)
+    if not expr.is_polynomial(*symbols):
         return False
     return sympy.Poly(expr, *symbols).domain in (sympy.ZZ, sympy.QQ)
 
@@ -633,7 +635,7 @@ def _apart(a, b, point: dict) -> str:
         if x.b < y.a or y.b < x.a:
             used = a.free_symbols | b.free_symbols
             at = ", ".join(f"{s} = {v}" for s, v in point.items() if s in used)
-            return f"{_numbers(x, y, bits)} at {at}"
+            return f"{_numbers(x, y, bits)}" + (f" at {at}" if at else "")
     return ""
 
 
