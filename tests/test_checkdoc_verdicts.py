@@ -4,6 +4,8 @@ bad declarations or oversized work are one line and exit status 2."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +29,15 @@ def post(tmp_path, declarations: dict, *formulas: str, prose: str = "") -> Path:
 
 
 def cli(path: Path, *extra: str) -> subprocess.CompletedProcess:
-    """symgrad check-doc as a user runs it."""
+    """symgrad check-doc as a user runs it, in this process (fast)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check-doc", str(path), *extra])
+    return subprocess.CompletedProcess([], code, out.getvalue(), err.getvalue())
+
+
+def cli_process(path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """symgrad check-doc as a user runs it, in a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "symgrad", "check-doc", str(path), *extra],
         cwd=ROOT,
@@ -58,7 +68,7 @@ VECTOR = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"X": ["n"]}}
 def test_a_tensor_both_declared_and_defined_is_refused_by_name(tmp_path):
     # were the definition x_i = 2 ignored, ∂L/∂x_i would be 2 x_i; were it used, 0: neither is said
     decl = {**VECTOR, "define": {"x_{i}": "2", "L": "\\sum_{i=1}^{n} x_{i}^{2}"}}
-    done = cli(post(tmp_path, decl, r"\frac{\partial L}{\partial x_i} = 0"))
+    done = cli_process(post(tmp_path, decl, r"\frac{\partial L}{\partial x_i} = 0"))
     one_line_error(done, "x is both a declared tensor and defined")
 
 
@@ -158,7 +168,7 @@ def test_a_wrong_line_with_a_term_on_both_sides_is_refuted_at_a_point_binding_bo
     ((verdict, reason),) = verdicts(path)
     assert verdict == "refuted"
     assert "x_{1} = " in reason and "x_{2} = " in reason  # the point shown binds every symbol
-    done = cli(path)
+    done = cli_process(path)
     assert done.returncode == 1 and "✗" in done.stdout
 
 
@@ -222,7 +232,7 @@ DIAGONAL = r"\frac{\partial x_i}{\partial x_j} = 1"  # true only where i = j
 
 def test_a_line_that_fails_at_a_whole_declared_size_is_refuted(tmp_path):
     decl = {"sizes": [{"n": 2}, {"n": 3}], "tensors": {"X": ["n"]}}
-    done = cli(post(tmp_path, decl, r"x_{1} + x_{2} = \sum_{k=1}^{n} x_{k}"))
+    done = cli_process(post(tmp_path, decl, r"x_{1} + x_{2} = \sum_{k=1}^{n} x_{k}"))
     assert done.returncode == 1
     assert "✗" in done.stdout and "at n = 3: the sides are x_{1} + x_{2} and x_{1} + x_{2} + x_{3}" in done.stdout
 
@@ -272,3 +282,31 @@ def test_a_case_in_a_sentence_further_back_is_not_taken_as_stated(tmp_path):
     path = post(tmp_path, PAIRS, DIAGONAL, prose="This holds for i = j.\n\nThe derivative:")
     ((verdict, _),) = verdicts(path)
     assert verdict == "refuted"
+
+
+# --- work sized before it starts ---------------------------------------------------------------
+
+
+def test_a_declared_size_too_large_is_one_line_with_the_estimate(tmp_path):
+    decl = {"sizes": [{"n": 100_000_000}], "tensors": {"X": ["n"]}}
+    one_line_error(cli_process(post(tmp_path, decl, "x_{1} = x_{1}")), "100,000,000 entries", "n = 100000000")
+
+
+@pytest.mark.parametrize(
+    "formula, why",
+    [
+        ("2^{99999999999} = 1", "the exponent 99999999999 is over the limit of 1000"),
+        ("(x_{1} + x_{2})^{1000} = (x_{2} + x_{1})^{1000} + (x_{1} + x_{2} + x_{3} + x_{4})^{1000}", "terms"),
+        (r"\sum_{k=1}^{100000000} k = 1", "100,000,001 terms"),
+        (r"\sum_{i=1}^{n}\sum_{j=1}^{n}\sum_{k=1}^{n} x_{i} x_{j} x_{k} = 0", "terms at n = 200"),
+        (r"\left(\left(2^{1000}\right)^{1000}\right)^{1000} = 1", "too large"),
+    ],
+)
+def test_a_line_too_large_to_check_is_a_question_mark_with_the_reason(tmp_path, formula, why):
+    decl = {"sizes": [{"n": 200}], "indices": {"i": "n", "j": "n", "k": "n"}, "tensors": {"X": ["n"]}}
+    path = post(tmp_path, decl, formula, "x_{1} + x_{2} = x_{2} + x_{1}")
+    done = cli(path)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[:2]
+    assert first.startswith("?") and "too large" in first and why in first, first
+    assert second.startswith("✓")  # the next line is checked as usual

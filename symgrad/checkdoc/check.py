@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from ..core.errors import SymgradError
 from .latex import Unsupported, parse_chain
 from .meaning import (
+    MAX_WORK,
     Declarations,
     Illustrative,
     Meaning,
@@ -220,6 +222,12 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
+            work = math.prod(len(meaning.range_of(c)) for c in free) * (meaning.work(a) + meaning.work(b))
+            if work > MAX_WORK:
+                return (
+                    "unchecked",
+                    f"too large: about {work:,} terms at {_at(meaning.size, {})}, over the limit of {MAX_WORK:,}",
+                )
             bindings = list(meaning.bindings(free))
         except Unsupported as exc:
             return "unchecked", f"not read: {exc}"

@@ -17,8 +17,10 @@ declared tensor (or the defined one whose entries carry its lower-case letter).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -71,7 +73,16 @@ class Declarations:
                 raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {dims!r}")
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         decl = cls(sizes, dict(indices), dict(tensors), dict(define))
-        definitions(decl)  # every definition read, once, before any size is evaluated
+        heads = [indices for indices, _ in definitions(decl).values()]  # every definition read once
+        for size in sizes:
+            entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
+            entries += sum(math.prod(size[decl.indices[c]] for c in head) for head in heads)
+            if entries > MAX_ENTRIES:
+                shown = ", ".join(f"{k} = {v}" for k, v in size.items())
+                raise SymgradError(
+                    f"at {shown} the tensors and defined quantities have {entries:,} entries, over check-doc's "
+                    f"limit of {MAX_ENTRIES:,}: declare smaller sizes (a derivation is checked at the sizes declared)"
+                )
         return decl
 
 
@@ -141,21 +152,11 @@ def definitions(decl: Declarations) -> dict:
 
 def _uses(node) -> set:
     """The letters a formula names (entries, bold tensors, derivatives' variables)."""
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return set()
     if node[0] == "sym":
         return {node[1]}
     if node[0] == "bold":
         return {node[1].lower()}
-    out: set = set()
-    stack = list(node[1:])
-    while stack:
-        child = stack.pop()
-        if isinstance(child, tuple) and child and isinstance(child[0], str):
-            out |= _uses(child)
-        elif isinstance(child, (list, tuple)):
-            stack.extend(child)
-    return out
+    return set().union(*(_uses(child) for child in _children(node)))
 
 
 def _refuse_cycles(defined: dict) -> None:
@@ -187,6 +188,7 @@ class Meaning:
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         # (kind, expression): where the formulas evaluated since the last reset are defined
         self.conditions: list = []
+        self._works: dict = {}  # letter -> the work of evaluating its definition once
 
     # --- ranges and symbols ---------------------------------------------------------------------
 
@@ -366,6 +368,8 @@ class Meaning:
             first, last = self.value(low, env), self.value(high, env)
             if not (first.is_Integer and last.is_Integer):
                 raise Unsupported("a sum whose bounds are not integers")
+            if int(last) - int(first) + 1 > MAX_WORK:
+                raise TooLarge(f"a sum of {int(last) - int(first) + 1:,} terms, over the limit of {MAX_WORK:,}")
             values: list = list(range(int(first), int(last) + 1))
         else:
             values = list(self.range_of(var))
@@ -373,10 +377,10 @@ class Meaning:
             if exclude not in env:
                 raise Unsupported(f"the sum excludes {exclude}, which is not bound")
             values = [v for v in values if v != env[exclude]]
-        out = sympy.Integer(0)
-        for v in values:
-            out = out + self.value(body, {**env, var: v}, opaque)
-        return out
+        terms = [self.value(body, {**env, var: v}, opaque) for v in values]
+        if any(isinstance(t, sympy.MatrixBase) for t in terms):
+            return functools.reduce(operator.add, terms) if terms else sympy.Integer(0)
+        return sympy.Add(*terms)  # at once: adding one term at a time is quadratic
 
     def derivative(self, f, x, env):
         """∂f/∂x: for an input, the derivative of f written out; for a defined quantity, the
@@ -453,11 +457,67 @@ class Meaning:
                         out |= self.free(c, bound)
         return out
 
+    def work(self, node, letters: frozenset = frozenset()) -> int:
+        """An upper estimate of the terms evaluating node creates, from the declared sizes alone,
+        so that a line too large is refused before any of it is evaluated."""
+        kind = node[0]
+        if kind == "sym":
+            return self._work_of(node[1]) if node[1] in self.defined and node[1] not in letters else 1
+        if kind == "bold":
+            letter = node[1].lower()
+            entries = math.prod(self.shape_of(letter)) if letter in self.inputs or letter in self.defined else 1
+            return entries * (1 if letter in self.inputs else self._work_of(letter))
+        if kind == "sum":
+            _, var, low, high, _, body = node
+            return self._length(var, low, high) * self.work(body, letters)
+        children = [self.work(c, letters) for c in _children(node)]
+        if kind == "mul":  # a product of matrices: every entry of the result sums a row by a column
+            sides = [d for c in node[1] if c[0] == "bold" for d in self._shape_or_one(c[1].lower())]
+            return sum(children) * max(sides, default=1)
+        if kind in ("deriv", "dop"):  # the function, and the written-out definition
+            return 2 * sum(children)
+        return max(1, sum(children))
+
+    def _work_of(self, letter: str) -> int:
+        if letter not in self._works:
+            self._works[letter] = self.work(self.defined[letter][1])
+        return self._works[letter]
+
+    def _shape_or_one(self, letter: str) -> list:
+        return self.shape_of(letter) if letter in self.inputs or letter in self.defined else [1]
+
+    def _length(self, var: str, low, high) -> int:
+        """The number of terms of a sum: its written bounds when they are numbers, else its
+        index's range, else the largest declared size."""
+        if low is not None and high is not None:
+            try:
+                first, last = self.value(low, {}), self.value(high, {})
+                if first.is_Integer and last.is_Integer:
+                    return max(0, int(last) - int(first) + 1)
+            except (Unsupported, OutOfRange, Undefined):
+                pass  # bounds that name a free index: the declared range bounds them
+        if var in self.decl.indices:
+            return len(self.range_of(var))
+        return max(self.size.values())
+
     def bindings(self, letters: set):
         ordered = sorted(letters)
         ranges = [self.range_of(c) for c in ordered]
         for values in itertools.product(*ranges):
             yield dict(zip(ordered, values))
+
+
+def _children(node) -> list:
+    """The subtrees of a node, however its children are held (a list of terms, rows of cells)."""
+    out: list = []
+    stack = list(node[1:])
+    while stack:
+        child = stack.pop()
+        if isinstance(child, tuple) and child and isinstance(child[0], str):
+            out.append(child)
+        elif isinstance(child, (list, tuple)):
+            stack.extend(child)
+    return out
 
 
 class OutOfRange(Exception):
@@ -491,6 +551,8 @@ class TooLarge(Exception):
 
 
 MAX_TERMS = 100_000  # terms of one expansion, estimated before SymPy expands anything
+MAX_WORK = 1_000_000  # terms created to evaluate one link at one size, estimated before it starts
+MAX_ENTRIES = 100_000  # entries of the tensors and defined quantities at one declared size
 PRECISIONS = (64, 256, 1024, 4096)  # bits of an interval evaluation, raised until it decides
 
 
