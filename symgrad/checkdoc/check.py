@@ -222,7 +222,7 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
-            work = math.prod(len(meaning.range_of(c)) for c in free) * (meaning.work(a) + meaning.work(b))
+            work = math.prod(len(meaning.range_of(c)) for c in sorted(free)) * (meaning.work(a) + meaning.work(b))
             if work > MAX_WORK:
                 return (
                     "unchecked",
