@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sympy
 import yaml
 
 from symgrad.checkdoc import check_document
@@ -310,3 +311,89 @@ def test_a_line_too_large_to_check_is_a_question_mark_with_the_reason(tmp_path, 
     first, second = done.stdout.splitlines()[:2]
     assert first.startswith("?") and "too large" in first and why in first, first
     assert second.startswith("✓")  # the next line is checked as usual
+
+
+# --- a corrupted decision is caught ------------------------------------------------------------
+
+
+def _apart_at_53_bits(a, b, point):
+    """Separation judged as floating point does, against the final values only."""
+    import mpmath
+
+    import symgrad.checkdoc.meaning as M
+
+    x, y = M._enclose(a, point, 64), M._enclose(b, point, 64)
+    if x is None or y is None:
+        return ""
+    mx, my = (float(mpmath.mpf(box.a) + mpmath.mpf(box.b)) / 2 for box in (x, y))
+    return "apart" if abs(mx - my) > 1e-12 * max(1, abs(mx), abs(my)) else ""
+
+
+SIDE = r"10^{40}\log\left(e^{x_{1}}\right) - 10^{40} x_{1} + x_{1}"
+MUTATIONS = [
+    # values compared without their rounding: the cancelling 10^40 terms fake a difference
+    ("_apart", _apart_at_53_bits, f"{SIDE} = x_{{1}}", "refuted"),
+    # a point that binds only the first symbol: the wrong line is no longer refuted
+    (
+        "_points",
+        lambda symbols: iter([{symbols[0]: sympy.Integer(1)}]),
+        r"x_{1} + e^{x_{2}} = x_{1} + 2e^{x_{2}}",
+        "unchecked",
+    ),
+    # every condition taken as certain: a line defined nowhere is proven
+    (
+        "certain",
+        lambda kind, expr, point=None: True,
+        r"\frac{\partial}{\partial x_{1}} \log(-1 - x_{2}^{2}) = 0",
+        "proven",
+    ),
+    # a logarithm's domain not recorded: a line defined nowhere is proven
+    (
+        "Meaning._require",
+        lambda self, kind, expr, what: None,
+        r"\frac{\partial}{\partial x_{1}} \log(-1 - x_{2}^{2}) = 0",
+        "proven",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "target, corrupted, formula, wrong", MUTATIONS, ids=["separation", "point", "domain", "conditions"]
+)
+def test_a_corrupted_decision_gives_the_wrong_verdict_the_tests_above_reject(
+    tmp_path, monkeypatch, target, corrupted, formula, wrong
+):
+    import symgrad.checkdoc.meaning as M
+
+    path = post(tmp_path, VECTOR, formula)
+    ((right, _),) = verdicts(path)
+    owner, _, name = target.rpartition(".")
+    monkeypatch.setattr(getattr(M, owner) if owner else M, name, corrupted)
+    ((verdict, _),) = verdicts(path)
+    assert verdict == wrong != right
+
+
+def test_a_division_check_removed_proves_z_over_z(tmp_path, monkeypatch):
+    import symgrad.checkdoc.meaning as M
+
+    path = post(tmp_path, ZERO, r"\frac{z}{z} = 1")
+    monkeypatch.setattr(M.Meaning, "_require", lambda self, kind, expr, what: None)
+    ((verdict, _),) = verdicts(path)
+    assert verdict == "proven"  # what the denominator check prevents
+
+
+def test_a_checker_that_reads_cases_anywhere_in_the_text_is_caught(tmp_path, monkeypatch):
+    import symgrad.checkdoc as D
+
+    path = post(tmp_path, PAIRS, DIAGONAL, prose="This holds for i = j.\n\nThe derivative:")
+    monkeypatch.setattr(D, "lead_ins", lambda path, text, count: [text] * count)
+    ((verdict, _),) = verdicts(path)
+    assert verdict == "pattern"  # the case set out of the sentence leading in taken as stated
+
+
+def test_towers_of_exponentials_are_decided_without_evaluating_them_where_they_overflow(tmp_path):
+    tower = "e^{e^{e^{e^{10}}}}"
+    path = post(tmp_path, VECTOR, f"{tower} = {tower} + 1", "e^{e^{e^{e^{x_{1}}}}} = 1")
+    (exact, reason), (at_a_point, where) = verdicts(path)
+    assert exact == "refuted" and reason.endswith("and 1 + exp(exp(exp(exp(10))))")
+    assert at_a_point == "refuted" and "x_{1} = -" in where  # where the tower is small enough to evaluate

@@ -253,6 +253,8 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
                 ok, where = False, str(exc)
             except RecursionError:
                 raise SymgradError("a formula or definition is nested too deeply to evaluate") from None
+            except OverflowError:  # SymPy evaluating a number such as e^(e^(e^10)) for its own purposes
+                return "unchecked", "too large: a number in it overflows when evaluated"
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)

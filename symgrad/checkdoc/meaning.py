@@ -554,6 +554,8 @@ MAX_TERMS = 100_000  # terms of one expansion, estimated before SymPy expands an
 MAX_WORK = 1_000_000  # terms created to evaluate one link at one size, estimated before it starts
 MAX_ENTRIES = 100_000  # entries of the tensors and defined quantities at one declared size
 PRECISIONS = (64, 256, 1024, 4096)  # bits of an interval evaluation, raised until it decides
+MAX_EXP_ARGUMENT = 10**6  # e^x is evaluated at a point only while |x| is below this
+MAX_SIMPLIFY = 5_000  # operations in a difference SymPy's simplify is given (it can take minutes past it)
 
 
 def expanded(expr):
@@ -627,8 +629,10 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
     if difference == 0:
         return True, ""
     if _rational_polynomial(difference):
-        return False, f"{a} and {b}"  # a nonzero polynomial in the inputs: unequal as functions
-    if _exponentials_together(difference) == 0 or sympy.simplify(difference) == 0:
+        return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the inputs: unequal as functions
+    if _exponentials_together(difference) == 0:
+        return True, ""
+    if sympy.count_ops(difference) <= MAX_SIMPLIFY and sympy.simplify(difference) == 0:
         return True, ""
     for point in points:
         apart = _apart(a, b, point)
@@ -738,7 +742,10 @@ def _box(expr, point: dict):
             out = out + part if expr.is_Add else out * part
         return out
     if isinstance(expr, sympy.exp):
-        return iv.exp(_box(expr.args[0], point))
+        argument = _box(expr.args[0], point)
+        if argument.b > MAX_EXP_ARGUMENT or argument.a < -MAX_EXP_ARGUMENT:
+            raise _NoValue  # e^(e^(e^10)) and beyond: too large to evaluate, so nothing is concluded from it
+        return iv.exp(argument)
     if isinstance(expr, sympy.log) and len(expr.args) == 1:
         return iv.log(_positive(_box(expr.args[0], point)))
     if expr.is_Pow:
@@ -769,6 +776,13 @@ def _numbers(x, y, bits: int) -> str:
     return f"{shown[0]} and {shown[1]}"
 
 
+def _text(expr) -> str:
+    try:
+        return str(expr)
+    except (OverflowError, ValueError):  # ordering terms evaluates them, and e^(e^(e^10)) overflows
+        return sympy.sstr(expr, order="none")
+
+
 def _show(expr) -> str:
-    text = str(expr)
+    text = _text(expr)
     return text if len(text) <= 60 else text[:57] + "…"
