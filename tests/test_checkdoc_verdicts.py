@@ -397,3 +397,12 @@ def test_towers_of_exponentials_are_decided_without_evaluating_them_where_they_o
     (exact, reason), (at_a_point, where) = verdicts(path)
     assert exact == "refuted" and reason.endswith("and 1 + exp(exp(exp(exp(10))))")
     assert at_a_point == "refuted" and "x_{1} = -" in where  # where the tower is small enough to evaluate
+
+
+def test_a_simplification_contradicted_at_a_point_is_not_a_proof(tmp_path, monkeypatch):
+    import symgrad.checkdoc.meaning as M
+
+    # a simplifier that wrongly calls every difference zero: the first point refutes it
+    monkeypatch.setattr(M.sympy, "simplify", lambda expr: 0)
+    ((verdict, reason),) = verdicts(post(tmp_path, VECTOR, r"e^{x_{1}} = 2 e^{x_{1}}"))
+    assert verdict == "refuted" and "at x_{1} = 3/2" in reason

@@ -630,10 +630,12 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
         return True, ""
     if _rational_polynomial(difference):
         return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the inputs: unequal as functions
-    if _exponentials_together(difference) == 0:
-        return True, ""
-    if sympy.count_ops(difference) <= MAX_SIMPLIFY and sympy.simplify(difference) == 0:
-        return True, ""
+    if _exponentials_together(difference) == 0 or (
+        sympy.count_ops(difference) <= MAX_SIMPLIFY and sympy.simplify(difference) == 0
+    ):
+        # rewritten to zero by rules beyond expansion: a point must not contradict them
+        apart = _apart(a, b, points[0])
+        return (False, apart) if apart else (True, "")
     for point in points:
         apart = _apart(a, b, point)
         if apart:
