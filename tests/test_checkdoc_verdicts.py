@@ -406,3 +406,16 @@ def test_a_simplification_contradicted_at_a_point_is_not_a_proof(tmp_path, monke
     monkeypatch.setattr(M.sympy, "simplify", lambda expr: 0)
     ((verdict, reason),) = verdicts(post(tmp_path, VECTOR, r"e^{x_{1}} = 2 e^{x_{1}}"))
     assert verdict == "refuted" and "at x_{1} = 3/2" in reason
+
+
+def test_declarations_that_cannot_be_read_or_expand_without_end_are_one_line(tmp_path):
+    path = tmp_path / "post.md"
+    path.write_text("$$ x_{1} = 1 $$\n", encoding="utf-8")
+    sidecar = tmp_path / "post.md.symgrad.yaml"
+    sidecar.write_bytes(b"\xff\xfe\x00 not text")
+    one_line_error(cli(path), "cannot read the declarations file")
+    levels = ["&a [x, x, x, x, x, x, x, x, x]"] + [
+        f"&{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")
+    ]
+    sidecar.write_text("sizes: [{n: 2}]\nindices:\n" + "".join(f"  - {level}\n" for level in levels))
+    one_line_error(cli(path), "indices must be a mapping")  # 9^9 entries, never written out

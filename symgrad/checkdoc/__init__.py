@@ -41,7 +41,11 @@ def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Decl
     candidates = [sidecar] if sidecar is not None else [path.with_name(path.name + ".symgrad.yaml")]
     for candidate in candidates:
         if candidate is not None and candidate.is_file():
-            data = _yaml(candidate.read_text(encoding="utf-8"), str(candidate))
+            try:
+                source = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SymgradError(f"cannot read the declarations file {candidate}: {exc}") from None
+            data = _yaml(source, str(candidate))
             return Declarations.read(data.get("symgrad", data) if isinstance(data, dict) else data)
         if sidecar is not None:
             raise SymgradError(f"the declarations file {sidecar} does not exist")

@@ -21,6 +21,7 @@ import functools
 import itertools
 import math
 import operator
+import reprlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -51,26 +52,26 @@ class Declarations:
             raise SymgradError("the symgrad declarations must be a mapping (sizes, indices, tensors, define)")
         unknown = [key for key in data if key not in ("sizes", "indices", "tensors", "define")]
         if unknown:
-            raise SymgradError(f"unknown declaration {unknown[0]!r}: use sizes, indices, tensors, define")
+            raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use sizes, indices, tensors, define")
         sizes = _sizes(data.get("sizes"))
         names = set(sizes[0])
         indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
             if not _is_letter(letter):
-                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {letter!r}")
+                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
             if not isinstance(size, str) or size not in names:
-                raise SymgradError(f"the index {letter} ranges over {size!r}, which no declared size names")
+                raise SymgradError(f"the index {letter} ranges over {_brief(size)}, which no declared size names")
         tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
         letters: dict = {}
         for name, dims in tensors.items():
             if not _is_letter(name):
-                raise SymgradError(f"a tensor is named by one letter, as in tensors: {{A: [m, k]}}; got {name!r}")
+                raise SymgradError(f"a tensor is named by one letter, as in tensors: {{A: [m, k]}}; got {_brief(name)}")
             if name.lower() in letters:
                 entries = f"{name.lower()}_{{…}}"
                 raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
             letters[name.lower()] = name
             if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
-                raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {dims!r}")
+                raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         decl = cls(sizes, dict(indices), dict(tensors), dict(define))
         heads = [indices for indices, _ in definitions(decl).values()]  # every definition read once
@@ -86,11 +87,22 @@ class Declarations:
         return decl
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 2, 40, 40, 4, 4
+
+
+def _brief(value) -> str:
+    """A value as written, shortened however large or deep (YAML aliases can nest without end)."""
+    return _REPR.repr(value)
+
+
 def _mapping(value, key: str, example: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise SymgradError(f"{key} must be a mapping, as in {key}: {example}; got {type(value).__name__} {value!r:.60}")
+        raise SymgradError(
+            f"{key} must be a mapping, as in {key}: {example}; got {type(value).__name__} {_brief(value)}"
+        )
     return value
 
 
@@ -107,12 +119,12 @@ def _sizes(sizes) -> list:
         raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
     for size in sizes:
         if not isinstance(size, dict) or not size:
-            raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {size!r:.60}")
+            raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
         for name, value in size.items():
             if not isinstance(name, str) or not name.isidentifier():
-                raise SymgradError(f"a size is named by a word such as m or N, got {name!r:.60}")
+                raise SymgradError(f"a size is named by a word such as m or N, got {_brief(name)}")
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SymgradError(f"a declared size must map names to positive integers, got {name}: {value!r:.60}")
+                raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
         if set(size) != set(sizes[0]):
             raise SymgradError(f"every declared size must name the same sizes: {sorted(sizes[0])} and {sorted(size)}")
     return sizes
@@ -125,7 +137,7 @@ def definitions(decl: Declarations) -> dict:
     for lhs, rhs in decl.define.items():
         if not isinstance(lhs, str) or not isinstance(rhs, str):
             raise SymgradError(
-                f"define maps a LaTeX left side to a LaTeX right side, both strings; got {lhs!r:.40}: {rhs!r:.40}"
+                f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
             head, body = parse(lhs), parse(rhs)
@@ -134,7 +146,7 @@ def definitions(decl: Declarations) -> dict:
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
         if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
-            raise SymgradError(f"a defined quantity is a letter with index letters, got {lhs!r}")
+            raise SymgradError(f"a defined quantity is a letter with index letters, got {_brief(lhs)}")
         letter, indices = head[1], tuple(head[2] or ())
         if letter in {name.lower() for name in decl.tensors}:
             raise SymgradError(f"{letter} is both a declared tensor and defined by {lhs}: keep one of the two")
