@@ -137,6 +137,8 @@ WRONG = [
     ("define", {"\\frac{1}{2}": "1"}, "a letter with index letters"),
     ("define", {"L_{i}": "1", "L": "2"}, "defined twice"),
     ("define", {"L": "\\frac{1}{"}, "unbalanced braces"),
+    ("define", {"n": "5"}, "n is both a declared size and defined"),
+    ("define", {"i": "5"}, "i is both a declared index and defined"),
 ]
 
 

@@ -152,6 +152,10 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"{letter} is both a declared tensor and defined by {lhs}: keep one of the two")
         if letter in defined:
             raise SymgradError(f"{letter} is defined twice")
+        if letter in decl.sizes[0] or letter in decl.indices:  # a size or an index would win, unseen
+            raise SymgradError(
+                f"{letter} is both a declared {'size' if letter in decl.sizes[0] else 'index'} and defined"
+            )
         for c in indices:
             if c not in decl.indices:
                 raise SymgradError(f"the index {c} of {lhs} is not declared in indices")
