@@ -421,3 +421,18 @@ def test_declarations_that_cannot_be_read_or_expand_without_end_are_one_line(tmp
     ]
     sidecar.write_text("sizes: [{n: 2}]\nindices:\n" + "".join(f"  - {level}\n" for level in levels))
     one_line_error(cli(path), "indices must be a mapping")  # 9^9 entries, never written out
+
+
+@pytest.mark.parametrize("stated", [True, False])
+def test_a_case_stated_in_a_latex_source_counts_there_too(tmp_path, stated):
+    path = tmp_path / "post.tex"
+    lead = "and, for $i = j$," if stated else "and, in general,"
+    path.write_text(
+        "\\begin{document}\n% a comment with $$ and \\begin{equation} in it\nFirst,\n"
+        "\\begin{equation} x_{1} = x_{1} \\end{equation}\n"
+        f"{lead}\n\\begin{{align}} {DIAGONAL} \\end{{align}}\n\\end{{document}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "post.tex.symgrad.yaml").write_text(yaml.safe_dump(PAIRS), encoding="utf-8")
+    verdict = [link.verdict for link in check_document(path).links]
+    assert verdict == ["proven", "pattern" if stated else "refuted"]
