@@ -148,12 +148,13 @@ def test_every_planted_slip_is_caught(tmp_path, source, old, new, slip):
     assert report.count("refuted") >= 1, slip
 
 
-def test_an_index_swapped_in_a_partial_holds_only_on_the_diagonal(tmp_path):
+def test_an_index_swapped_in_a_partial_is_refuted_off_the_diagonal(tmp_path):
+    # it holds where p = q, a case the post does not state: a refutation, not a pattern
     old, new = r"\frac{\partial c_{pj}}{\partial a_{pq}}", r"\frac{\partial c_{pj}}{\partial a_{qp}}"
     report = check_document(copy(tmp_path, MATMUL, old, new))
     slipped = [link for link in report.links if link.verdict != "proven"]
     assert len(slipped) == 2  # the two links on either side of the line
-    assert all(link.verdict == "pattern" and link.reason == "holds only where p = q" for link in slipped)
+    assert all(link.verdict == "refuted" and "p = 1, q = 2" in link.reason for link in slipped)
 
 
 def test_a_wrong_middle_line_is_named_by_its_neighbours(tmp_path):
@@ -212,7 +213,7 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, text, name, m
     assert len(err.strip().splitlines()) == 1 and message in err, err
 
 
-def test_a_line_true_at_one_declared_size_only_says_where(tmp_path):
+def test_a_line_true_at_one_declared_size_only_is_refuted_at_the_other(tmp_path):
     post = tmp_path / "post.md"
     post.write_text(
         "---\nsymgrad:\n  sizes: [{m: 2}, {m: 3}]\n  tensors: {X: [m]}\n---\n"
@@ -220,7 +221,7 @@ def test_a_line_true_at_one_declared_size_only_says_where(tmp_path):
         encoding="utf-8",
     )
     (link,) = check_document(post).links
-    assert link.verdict == "pattern" and link.reason == "holds only at m = 2"
+    assert link.verdict == "refuted" and link.reason.startswith("at m = 3:")
 
 
 def _open(page_path: Path):

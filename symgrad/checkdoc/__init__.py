@@ -15,7 +15,7 @@ from pathlib import Path
 from ..core.errors import SymgradError
 from ..render.documents import environment
 from ..render.mathjax import DEFAULT_MATHJAX
-from .check import SYMBOL, Report, check
+from .check import SYMBOL, Report, check, lead_ins
 from .meaning import Declarations
 from .reader import annotate, columns, html_source, read
 
@@ -31,6 +31,8 @@ def _yaml(text: str, where: str):
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SymgradError(f"the declarations in {where} are not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise SymgradError(f"the declarations in {where} are nested too deeply to read") from None
 
 
 def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Declarations:
@@ -39,7 +41,11 @@ def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Decl
     candidates = [sidecar] if sidecar is not None else [path.with_name(path.name + ".symgrad.yaml")]
     for candidate in candidates:
         if candidate is not None and candidate.is_file():
-            data = _yaml(candidate.read_text(encoding="utf-8"), str(candidate))
+            try:
+                source = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SymgradError(f"cannot read the declarations file {candidate}: {exc}") from None
+            data = _yaml(source, str(candidate))
             return Declarations.read(data.get("symgrad", data) if isinstance(data, dict) else data)
         if sidecar is not None:
             raise SymgradError(f"the declarations file {sidecar} does not exist")
@@ -61,7 +67,7 @@ def check_document(path, declarations=None) -> Report:
     decl = declarations_for(path, text, None if declarations is None else Path(declarations))
     if not equations:
         raise SymgradError(f"{path} has no display formula to check")
-    report = check(equations, decl)
+    report = check(equations, decl, lead_ins(path, text, len(equations)))
     report.equations = equations
     return report
 

@@ -11,13 +11,28 @@ Verdicts, per link:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..core.errors import SymgradError
 from .latex import Unsupported, parse_chain
-from .meaning import Declarations, Illustrative, Meaning, Mismatch, OutOfRange, Undecided, equal
-from .reader import columns, top_level
+from .meaning import (
+    MAX_WORK,
+    Declarations,
+    Illustrative,
+    Meaning,
+    Mismatch,
+    OutOfRange,
+    TooLarge,
+    Undecided,
+    Undefined,
+    equal,
+)
+from .reader import columns, html_source, top_level
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
@@ -49,18 +64,88 @@ class Report:
         return [link for link in self.links if link.verdict == "refuted"]
 
 
-def check(equations: list, decl: Declarations) -> Report:
+def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> Report:
+    """Every link of every equation. `lead_ins` is the prose just before each equation, where its
+    author may state the case it covers ("for j ≠ i,")."""
     meanings = [Meaning(decl, size) for size in decl.sizes]
     report = Report()
     numbers = [e.number for e in equations if not e.number.startswith("#")]
     for number in sorted({n for n in numbers if numbers.count(n) > 1}):
         report.notes.append(f"equation number ({number}) is used {numbers.count(number)} times")
     for position, eq in enumerate(equations):
-        for chain in _chains(eq):
-            for link in _check_chain(eq.number, chain, meanings):
+        stated = _conditions(PROSE, lead_ins[position], decl) if lead_ins else []
+        lines, written = [], {}
+        for k, line in enumerate(eq.lines, 1):
+            formula, conditions = _written_condition(line, decl)
+            lines.append(formula)
+            written[k] = conditions
+        for chain in _chains(dataclasses.replace(eq, lines=lines)):
+            for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
                 report.links.append(link)
     return report
+
+
+# "k ≠ i", "k \ne i", "i = j": a case, between two index letters
+_CASE = r"([A-Za-z])\s*(=|≠|!=|\\neq?(?![A-Za-z]))\s*([A-Za-z])(?![A-Za-z_{])"
+# in prose: the case after "if", "for", "when", "where" ("and, for j ≠ i,"; "when $k \ne i$:")
+PROSE = re.compile(r"\b(?:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
+# after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
+_WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
+_GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
+TRAILING = re.compile(rf"(?:,|\\q?quad|\\[,;]|{_WORD}){_GAP}*\(?\s*{_CASE}\s*\)?\s*[,.;]?\s*$")
+# where a display starts, in each kind of source the reader reads
+_DISPLAYS = {
+    "html": re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL),
+    "md": re.compile(r"\$\$.*?\$\$", re.DOTALL),
+    "tex": re.compile(r"\\begin\{(equation|align|gather|multline)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL),
+}
+
+
+def lead_ins(path: Path, text: str, count: int) -> list | None:
+    """The sentence just before each display, in the same paragraph (where "for j ≠ i," is
+    written), or None when the displays found here are not the `count` the reader found (then
+    no case counts as stated)."""
+    if text.startswith("---") and text.find("\n---", 3) > 0:  # front matter is not prose
+        text = " " * (text.find("\n---", 3) + 4) + text[text.find("\n---", 3) + 4 :]
+    if html_source(path, text):
+        spans = [m.span() for m in _DISPLAYS["html"].finditer(text) if "\\(" in m.group(1)]
+    elif path.suffix.lower() == ".tex":
+        text = re.sub(r"(?<!\\)%.*", "", text)
+        spans = [m.span() for m in _DISPLAYS["tex"].finditer(text)]
+    else:
+        spans = [m.span() for m in _DISPLAYS["md"].finditer(text)]
+    if len(spans) != count:
+        return None
+    out, end = [], 0
+    for start, stop in spans:
+        paragraph = re.split(r"\n\s*\n", re.sub(r"<[^>]*>", " ", text[end:start]).strip())[-1]
+        out.append(re.split(r"(?<=[.!?])\s+(?=\S)", paragraph)[-1])
+        end = stop
+    return out
+
+
+def _conditions(pattern, text: str, decl: Declarations) -> list:
+    """The cases (x, "=" or "≠", y) the pattern finds in the text, between declared index letters."""
+    out = []
+    for m in pattern.finditer(text):
+        x, op, y = m.group(m.re.groups - 2), m.group(m.re.groups - 1), m.group(m.re.groups)
+        if x in decl.indices and y in decl.indices and x != y:
+            out.append((x, "=" if op == "=" else "≠", y))
+    return out
+
+
+def _written_condition(line: str, decl: Declarations) -> tuple[str, list]:
+    """A line without the case written after its formula, and that case."""
+    m = TRAILING.search(line)
+    if m is None:
+        return line, []
+    conditions = _conditions(re.compile(_CASE), m.group(0), decl)
+    return (line[: m.start()], conditions) if conditions else (line, [])
+
+
+def _holds(conditions: list, env: dict) -> bool:
+    return all((env[x] == env[y]) == (op == "=") for x, op, y in conditions)
 
 
 def _chains(eq) -> list:
@@ -113,7 +198,7 @@ def _split(text: str) -> list:
     return [s.strip() for s in sides]
 
 
-def _check_chain(number: str, chain: list, meanings: list) -> list:
+def _check_chain(number: str, chain: list, meanings: list, stated: list, written: dict) -> list:
     parsed = []
     for line, text in chain:
         if not text:
@@ -127,6 +212,8 @@ def _check_chain(number: str, chain: list, meanings: list) -> list:
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))
+        except RecursionError:
+            raise SymgradError(f"({number}) line {line}: the formula is nested too deeply to read") from None
     if len(parsed) == 1:  # a formula with no "=": nothing to check, but said
         line, text, _, why = parsed[0]
         return [Link(number, line, text, "", "unchecked", why or "no equality to check")]
@@ -135,50 +222,81 @@ def _check_chain(number: str, chain: list, meanings: list) -> list:
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue
-        verdict, reason = _decide(a, b, meanings)
+        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []))
         links.append(Link(number, line, left, right, verdict, reason))
     _name_the_wrong_line(links, parsed, meanings)
     return links
 
 
-def _decide(a, b, meanings: list) -> tuple[str, str]:
+def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, str]:
+    """proven, refuted, or ◐ "pattern": a line that fails for some index values is ◐ only when
+    its author stated the case it covers (`conditions`, such as k ≠ i) and it holds in that case;
+    any other failure, at a whole size or at index values the author did not set apart, is a
+    refutation."""
     held: list = []
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
+    undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
+            work = math.prod(len(meaning.range_of(c)) for c in sorted(free)) * (meaning.work(a) + meaning.work(b))
+            if work > MAX_WORK:
+                return (
+                    "unchecked",
+                    f"too large: about {work:,} terms at {_at(meaning.size, {})}, over the limit of {MAX_WORK:,}",
+                )
             bindings = list(meaning.bindings(free))
         except Unsupported as exc:
             return "unchecked", f"not read: {exc}"
         for env in bindings:
             try:
-                ok, where = equal(meaning.value(a, env), meaning.value(b, env))
+                meaning.conditions = []
+                left, right = meaning.value(a, env), meaning.value(b, env)
+                ok, where = equal(left, right, meaning.conditions)
             except Illustrative:
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
                 return "unchecked", f"undecided: {exc}"
+            except TooLarge as exc:
+                return "unchecked", f"too large: {exc}"
             except Unsupported as exc:
                 return "unchecked", f"not read: {exc}"
             except OutOfRange:  # the line does not apply at this size
                 continue
+            except Undefined as exc:  # nor where it divides by zero
+                undefined = undefined or f"not defined at {_at(meaning.size, env)}: {exc}"
+                continue
             except Mismatch as exc:
                 ok, where = False, str(exc)
+            except RecursionError:
+                raise SymgradError("a formula or definition is nested too deeply to evaluate") from None
+            except OverflowError:  # SymPy evaluating a number such as e^(e^(e^10)) for its own purposes
+                return "unchecked", "too large: a number in it overflows when evaluated"
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)
     if not failed:
         if not held:
-            return "unchecked", "no declared size has the entries it names"
+            return "unchecked", undefined or "no declared size has the entries it names"
+        if undefined:
+            return "proven", f"where it is defined ({undefined})"
         if len(applies) < len(meanings):
             sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
             return "proven", f"at {sizes}, the sizes that have the entries it names"
         return "proven", ""
-    size, env, where = failed[0]
-    at = ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
-    if not held:
-        return "refuted", f"at {at}: the sides are {where}"
-    return "pattern", _pattern(held, failed)
+    cases = [c for c in conditions or [] if all(c[0] in env and c[2] in env for _, env, _ in held + failed)]
+    outside = [f for f in failed if not (cases and not _holds(cases, f[1]))]
+    if not outside:
+        if not any(_holds(cases, env) for _, env, _ in held):
+            return "unchecked", "the case it is stated for does not occur at the declared sizes"
+        return "pattern", _pattern(held, failed)
+    size, env, where = (outside or failed)[0]
+    return "refuted", f"at {_at(size, env)}: the sides are {where}"
+
+
+def _at(size: dict, env: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
 
 
 def _pattern(held: list, failed: list) -> str:

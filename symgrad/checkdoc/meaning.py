@@ -17,12 +17,19 @@ declared tensor (or the defined one whose entries carry its lower-case letter).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
+import operator
+import reprlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 
+import mpmath
 import sympy
 
 from ..core.errors import SymgradError
+from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from .latex import Unsupported, parse
 
 
@@ -39,34 +46,153 @@ class Declarations:
 
     @classmethod
     def read(cls, data) -> Declarations:
+        """The declarations, every key checked for its type before anything is evaluated: a
+        wrong type is one SymgradError saying what to write, never a crash further on."""
         if not isinstance(data, dict):
             raise SymgradError("the symgrad declarations must be a mapping (sizes, indices, tensors, define)")
-        unknown = set(data) - {"sizes", "indices", "tensors", "define"}
+        unknown = [key for key in data if key not in ("sizes", "indices", "tensors", "define")]
         if unknown:
-            raise SymgradError(f"unknown declaration {sorted(unknown)[0]!r}: use sizes, indices, tensors, define")
-        sizes = data.get("sizes")
-        if isinstance(sizes, dict):
-            sizes = [sizes]
-        if not sizes or not isinstance(sizes, list):
-            raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
-        for size in sizes:
-            if not isinstance(size, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size.values()
-            ):
-                raise SymgradError(f"a declared size must map names to positive integers, got {size!r}")
-        names = set().union(*(set(s) for s in sizes))
-        indices = data.get("indices") or {}
-        tensors = data.get("tensors") or {}
+            raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use sizes, indices, tensors, define")
+        sizes = _sizes(data.get("sizes"))
+        names = set(sizes[0])
+        indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
-            if size not in names:
-                raise SymgradError(f"the index {letter} ranges over {size!r}, which no declared size names")
+            if not _is_letter(letter):
+                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
+            if not isinstance(size, str) or size not in names:
+                raise SymgradError(f"the index {letter} ranges over {_brief(size)}, which no declared size names")
+        tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
+        letters: dict = {}
         for name, dims in tensors.items():
-            if not isinstance(dims, list) or not all(d in names for d in dims):
-                raise SymgradError(f"the tensor {name} must list declared sizes, got {dims!r}")
-        define = data.get("define") or {}
-        if not isinstance(define, dict) or not all(isinstance(v, str) for v in define.values()):
-            raise SymgradError("define maps a LaTeX left side to a LaTeX right side, both strings")
-        return cls(sizes, dict(indices), dict(tensors), dict(define))
+            if not _is_letter(name):
+                raise SymgradError(f"a tensor is named by one letter, as in tensors: {{A: [m, k]}}; got {_brief(name)}")
+            if name.lower() in letters:
+                entries = f"{name.lower()}_{{…}}"
+                raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
+            letters[name.lower()] = name
+            if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
+                raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
+        define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
+        decl = cls(sizes, dict(indices), dict(tensors), dict(define))
+        heads = [indices for indices, _ in definitions(decl).values()]  # every definition read once
+        for size in sizes:
+            entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
+            entries += sum(math.prod(size[decl.indices[c]] for c in head) for head in heads)
+            if entries > MAX_ENTRIES:
+                shown = ", ".join(f"{k} = {v}" for k, v in size.items())
+                raise SymgradError(
+                    f"at {shown} the tensors and defined quantities have {entries:,} entries, over check-doc's "
+                    f"limit of {MAX_ENTRIES:,}: declare smaller sizes (a derivation is checked at the sizes declared)"
+                )
+        return decl
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 2, 40, 40, 4, 4
+
+
+def _brief(value) -> str:
+    """A value as written, shortened however large or deep (YAML aliases can nest without end)."""
+    return _REPR.repr(value)
+
+
+def _mapping(value, key: str, example: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SymgradError(
+            f"{key} must be a mapping, as in {key}: {example}; got {type(value).__name__} {_brief(value)}"
+        )
+    return value
+
+
+def _is_letter(value) -> bool:
+    return isinstance(value, str) and len(value) == 1 and value.isascii() and value.isalpha()
+
+
+def _sizes(sizes) -> list:
+    """The declared sizes: a list of mappings from size names to positive integers, every one
+    naming the same sizes."""
+    if isinstance(sizes, dict):
+        sizes = [sizes]
+    if not sizes or not isinstance(sizes, list):
+        raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
+    for size in sizes:
+        if not isinstance(size, dict) or not size:
+            raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
+        for name, value in size.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise SymgradError(f"a size is named by a word such as m or N, got {_brief(name)}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
+        if set(size) != set(sizes[0]):
+            raise SymgradError(f"every declared size must name the same sizes: {sorted(sizes[0])} and {sorted(size)}")
+    return sizes
+
+
+def definitions(decl: Declarations) -> dict:
+    """letter -> (index letters, value tree) for every defined quantity, each a letter that is
+    neither an input nor defined twice, and none defined in terms of itself."""
+    defined: dict = {}
+    for lhs, rhs in decl.define.items():
+        if not isinstance(lhs, str) or not isinstance(rhs, str):
+            raise SymgradError(
+                f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
+            )
+        try:
+            head, body = parse(lhs), parse(rhs)
+        except Unsupported as exc:
+            raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+        except RecursionError:
+            raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
+        if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
+            raise SymgradError(f"a defined quantity is a letter with index letters, got {_brief(lhs)}")
+        letter, indices = head[1], tuple(head[2] or ())
+        if letter in {name.lower() for name in decl.tensors}:
+            raise SymgradError(f"{letter} is both a declared tensor and defined by {lhs}: keep one of the two")
+        if letter in defined:
+            raise SymgradError(f"{letter} is defined twice")
+        if letter in decl.sizes[0] or letter in decl.indices:  # a size or an index would win, unseen
+            raise SymgradError(
+                f"{letter} is both a declared {'size' if letter in decl.sizes[0] else 'index'} and defined"
+            )
+        for c in indices:
+            if c not in decl.indices:
+                raise SymgradError(f"the index {c} of {lhs} is not declared in indices")
+        if len(set(indices)) != len(indices):
+            raise SymgradError(f"the indices of {lhs} must be distinct letters")
+        defined[letter] = (indices, body)
+    _refuse_cycles(defined)
+    return defined
+
+
+def _uses(node) -> set:
+    """The letters a formula names (entries, bold tensors, derivatives' variables)."""
+    if node[0] == "sym":
+        return {node[1]}
+    if node[0] == "bold":
+        return {node[1].lower()}
+    return set().union(*(_uses(child) for child in _children(node)))
+
+
+def _refuse_cycles(defined: dict) -> None:
+    """A definition that reaches itself (y = y_1 + 1, or y = w + 1 with w = y) has no value."""
+    uses = {letter: _uses(body) & set(defined) for letter, (_, body) in defined.items()}
+    state: dict = {}  # letter -> "open" while its uses are followed, "done" after
+
+    def visit(letter: str, path: list) -> None:
+        if state.get(letter) == "done":
+            return
+        if state.get(letter) == "open":
+            cycle = path[path.index(letter) :] + [letter]
+            raise SymgradError(f"a definition refers to itself: {' → '.join(cycle)}")
+        state[letter] = "open"
+        for other in sorted(uses[letter]):
+            visit(other, path + [letter])
+        state[letter] = "done"
+
+    for letter in sorted(defined):
+        visit(letter, [])
 
 
 class Meaning:
@@ -75,15 +201,10 @@ class Meaning:
     def __init__(self, decl: Declarations, size: dict) -> None:
         self.decl, self.size = decl, size
         self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
-        self.defined: dict = {}  # letter -> (index letters, value tree)
-        for lhs, rhs in decl.define.items():
-            try:
-                head, body = parse(lhs), parse(rhs)
-            except Unsupported as exc:
-                raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
-            if head[0] != "sym" or any(not c.isalpha() for c in head[2] or ()):
-                raise SymgradError(f"a defined quantity is a letter with index letters, got {lhs!r}")
-            self.defined[head[1]] = (tuple(head[2] or ()), body)
+        self.defined = definitions(decl)  # letter -> (index letters, value tree)
+        # (kind, expression): where the formulas evaluated since the last reset are defined
+        self.conditions: list = []
+        self._works: dict = {}  # letter -> the work of evaluating its definition once
 
     # --- ranges and symbols ---------------------------------------------------------------------
 
@@ -151,13 +272,14 @@ class Meaning:
             return out
         if kind == "pow":
             base, exponent = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
-            if isinstance(base, sympy.MatrixBase):
+            if isinstance(base, sympy.MatrixBase) or isinstance(exponent, sympy.MatrixBase):
                 raise Unsupported("a power of a matrix")
-            return base**exponent
+            return self._power(base, exponent)
         if kind == "frac":
             num, den = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
-            if isinstance(den, sympy.MatrixBase) or den == 0:
-                raise Unsupported("a division by a matrix or by zero")
+            if isinstance(den, sympy.MatrixBase):
+                raise Unsupported("a division by a matrix")
+            self._require("nonzero", den, "a denominator")
             return num / den
         if kind == "transpose":
             m = self.value(node[1], env, opaque)
@@ -175,11 +297,47 @@ class Meaning:
             arg = self.value(node[2], env, opaque)
             if isinstance(arg, sympy.MatrixBase):
                 raise Unsupported(f"{node[1]} of a matrix")
+            if node[1] == "log":
+                self._require("positive", arg, "the argument of a logarithm")
+            if node[1] == "sqrt":
+                self._require("positive", arg, "the argument of a square root")
             return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt}[node[1]](arg)
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
         raise Unsupported(f"the construct {kind}")
+
+    def _require(self, kind: str, expr, what: str) -> None:
+        """Where the line is defined: a denominator must not vanish, and the argument of a
+        logarithm, a root or a fractional power must be positive. A condition that can never
+        hold (a denominator identically zero) leaves the line undefined at once; the others
+        are checked at the points where the line is evaluated."""
+        if kind == "nonzero" and expanded(expr) == 0:
+            raise Undefined(f"{what}, {_show(expr)}, is identically zero")
+        if not expr.free_symbols and certain(kind, expr) is False:
+            raise Undefined(f"{what}, {_show(expr)}, is not {'positive' if kind == 'positive' else 'nonzero'}")
+        self.conditions.append((kind, expr))
+
+    def _power(self, base, exponent):
+        """base**exponent, its size bounded before SymPy computes it."""
+        if exponent.is_Number:
+            try:
+                check_exponent(Fraction(int(exponent.p), int(exponent.q)))
+            except (SymgradError, AttributeError, TypeError):
+                raise TooLarge(f"the exponent {_show(exponent)} is over the limit of {MAX_EXPONENT}") from None
+        if base == sympy.E:
+            return sympy.exp(exponent)
+        if not exponent.is_Integer:
+            self._require("positive", base, "the base of a fractional or variable power")
+        elif exponent < 0:
+            self._require("nonzero", base, "a base raised to a negative power")
+        if base.is_Rational and exponent.is_Rational:
+            try:
+                if power(Fraction(int(base.p), int(base.q)), Fraction(int(exponent.p), int(exponent.q))) is None:
+                    return base**exponent  # irrational: SymPy keeps the root
+            except SymgradError as exc:
+                raise TooLarge(str(exc)) from None
+        return base**exponent
 
     def _symbol(self, node, env, opaque):
         _, letter, sub = node
@@ -226,6 +384,8 @@ class Meaning:
             first, last = self.value(low, env), self.value(high, env)
             if not (first.is_Integer and last.is_Integer):
                 raise Unsupported("a sum whose bounds are not integers")
+            if int(last) - int(first) + 1 > MAX_WORK:
+                raise TooLarge(f"a sum of {int(last) - int(first) + 1:,} terms, over the limit of {MAX_WORK:,}")
             values: list = list(range(int(first), int(last) + 1))
         else:
             values = list(self.range_of(var))
@@ -233,10 +393,10 @@ class Meaning:
             if exclude not in env:
                 raise Unsupported(f"the sum excludes {exclude}, which is not bound")
             values = [v for v in values if v != env[exclude]]
-        out = sympy.Integer(0)
-        for v in values:
-            out = out + self.value(body, {**env, var: v}, opaque)
-        return out
+        terms = [self.value(body, {**env, var: v}, opaque) for v in values]
+        if any(isinstance(t, sympy.MatrixBase) for t in terms):
+            return functools.reduce(operator.add, terms) if terms else sympy.Integer(0)
+        return sympy.Add(*terms)  # at once: adding one term at a time is quadratic
 
     def derivative(self, f, x, env):
         """∂f/∂x: for an input, the derivative of f written out; for a defined quantity, the
@@ -263,11 +423,11 @@ class Meaning:
             value = self.value(f, env)
             if isinstance(value, sympy.MatrixBase):
                 raise Unsupported("a derivative of a matrix")
-            return sympy.diff(sympy.expand(value), self.entry(letter, values))
+            return sympy.diff(expanded(value), self.entry(letter, values))
         value = self.value(f, env, opaque=frozenset({letter}))
         if isinstance(value, sympy.MatrixBase):
             raise Unsupported("a derivative of a matrix")
-        d = sympy.diff(sympy.expand(value), self.entry(letter, values))
+        d = sympy.diff(expanded(value), self.entry(letter, values))
         return self._write_out(d, letter)
 
     def _write_out(self, expr, letter):
@@ -313,11 +473,67 @@ class Meaning:
                         out |= self.free(c, bound)
         return out
 
+    def work(self, node, letters: frozenset = frozenset()) -> int:
+        """An upper estimate of the terms evaluating node creates, from the declared sizes alone,
+        so that a line too large is refused before any of it is evaluated."""
+        kind = node[0]
+        if kind == "sym":
+            return self._work_of(node[1]) if node[1] in self.defined and node[1] not in letters else 1
+        if kind == "bold":
+            letter = node[1].lower()
+            entries = math.prod(self.shape_of(letter)) if letter in self.inputs or letter in self.defined else 1
+            return entries * (1 if letter in self.inputs else self._work_of(letter))
+        if kind == "sum":
+            _, var, low, high, _, body = node
+            return self._length(var, low, high) * self.work(body, letters)
+        children = [self.work(c, letters) for c in _children(node)]
+        if kind == "mul":  # a product of matrices: every entry of the result sums a row by a column
+            sides = [d for c in node[1] if c[0] == "bold" for d in self._shape_or_one(c[1].lower())]
+            return sum(children) * max(sides, default=1)
+        if kind in ("deriv", "dop"):  # the function, and the written-out definition
+            return 2 * sum(children)
+        return max(1, sum(children))
+
+    def _work_of(self, letter: str) -> int:
+        if letter not in self._works:
+            self._works[letter] = self.work(self.defined[letter][1])
+        return self._works[letter]
+
+    def _shape_or_one(self, letter: str) -> list:
+        return self.shape_of(letter) if letter in self.inputs or letter in self.defined else [1]
+
+    def _length(self, var: str, low, high) -> int:
+        """The number of terms of a sum: its written bounds when they are numbers, else its
+        index's range, else the largest declared size."""
+        if low is not None and high is not None:
+            try:
+                first, last = self.value(low, {}), self.value(high, {})
+                if first.is_Integer and last.is_Integer:
+                    return max(0, int(last) - int(first) + 1)
+            except (Unsupported, OutOfRange, Undefined):
+                pass  # bounds that name a free index: the declared range bounds them
+        if var in self.decl.indices:
+            return len(self.range_of(var))
+        return max(self.size.values())
+
     def bindings(self, letters: set):
         ordered = sorted(letters)
         ranges = [self.range_of(c) for c in ordered]
         for values in itertools.product(*ranges):
             yield dict(zip(ordered, values))
+
+
+def _children(node) -> list:
+    """The subtrees of a node, however its children are held (a list of terms, rows of cells)."""
+    out: list = []
+    stack = list(node[1:])
+    while stack:
+        child = stack.pop()
+        if isinstance(child, tuple) and child and isinstance(child[0], str):
+            out.append(child)
+        elif isinstance(child, (list, tuple)):
+            stack.extend(child)
+    return out
 
 
 class OutOfRange(Exception):
@@ -341,40 +557,250 @@ class Undecided(Exception):
     """Two sides that SymPy cannot show equal and no point tells apart."""
 
 
-DIGITS = 50
+class Undefined(Exception):
+    """A formula defined nowhere here: a division by an expression that is identically zero, or
+    the logarithm, root or fractional power of a number that is not positive."""
 
 
-def equal(a, b) -> tuple[bool, str]:
-    """Exact equality of two values, and, when they differ, where. Proven equal by expansion, or
-    by SymPy's simplification; unequal only when a point with positive rational inputs, shown,
-    puts the two sides apart at 50 digits; otherwise Undecided."""
+class TooLarge(Exception):
+    """Work over the budget, estimated before it starts."""
+
+
+MAX_TERMS = 100_000  # terms of one expansion, estimated before SymPy expands anything
+MAX_WORK = 1_000_000  # terms created to evaluate one link at one size, estimated before it starts
+MAX_ENTRIES = 100_000  # entries of the tensors and defined quantities at one declared size
+PRECISIONS = (64, 256, 1024, 4096)  # bits of an interval evaluation, raised until it decides
+MAX_EXP_ARGUMENT = 10**6  # e^x is evaluated at a point only while |x| is below this
+MAX_SIMPLIFY = 2_000  # operations in a difference given to SymPy's simplify (666 take 0.6 s; it can take minutes)
+
+
+def expanded(expr):
+    """sympy.expand, refused when the expansion would have more than MAX_TERMS terms."""
+    terms = _terms(expr)
+    if terms > MAX_TERMS:
+        raise TooLarge(f"expanding it gives about {terms:,} terms, over check-doc's limit of {MAX_TERMS:,}")
+    return sympy.expand(expr)
+
+
+def _terms(expr) -> int:
+    """An upper estimate of the number of terms of expr expanded: a sum of t terms to the power
+    n has at most C(n + t - 1, t - 1) of them (the multinomial count)."""
+    if isinstance(expr, sympy.MatrixBase):
+        return sum(_terms(e) for e in expr)
+    if expr.is_Add:
+        return sum(_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        out = 1
+        for a in expr.args:
+            out *= _terms(a)
+            if out > MAX_TERMS:
+                return out
+        return out
+    if expr.is_Pow and expr.exp.is_Integer:
+        t = _terms(expr.base)
+        return t if t <= 1 or t > MAX_TERMS else math.comb(abs(int(expr.exp)) + t - 1, t - 1)
+    inner = max((_terms(a) for a in expr.args), default=1)  # a function's argument is expanded too
+    return inner if inner > MAX_TERMS else 1
+
+
+def equal(a, b, conditions=()) -> tuple[bool, str]:
+    """Exact equality of two values wherever they are defined, and, when they differ, where.
+
+    `conditions` says where: (kind, expression) pairs, "nonzero" for a denominator and
+    "positive" for the argument of a logarithm, root or fractional power. Proven equal by
+    expansion, by putting products of exponentials together, or by SymPy's simplification, once
+    a point is found where every condition holds (so the line says something); unequal only
+    at such a point, binding every symbol of both sides, where interval evaluations of the two
+    sides do not meet; otherwise Undecided."""
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
         if a.shape != b.shape:
             return False, f"a {a.shape[0]}×{a.shape[1]} matrix and a {b.shape[0]}×{b.shape[1]} one"
-        for r in range(a.shape[0]):
-            for c in range(a.shape[1]):
-                ok, where = _scalar_equal(a[r, c], b[r, c])
-                if not ok:
-                    return False, f"entry ({r + 1}, {c + 1}): {where}"
-        return True, ""
-    return _scalar_equal(a, b)
+        pairs = [
+            (f"entry ({r + 1}, {c + 1}): ", a[r, c], b[r, c]) for r in range(a.shape[0]) for c in range(a.shape[1])
+        ]
+    else:
+        pairs = [("", a, b)]
+    conditions = list(dict.fromkeys(conditions))
+    symbols: set = set()
+    for _, x, y in pairs:
+        symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
+    for _, expr in conditions:
+        symbols |= expr.free_symbols
+    points = [p for p in _points(sorted(symbols, key=lambda s: s.name)) if _defined(conditions, p)]
+    if not points:
+        raise Undecided(
+            "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
+        )
+    for where, x, y in pairs:
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points)
+        if not ok:
+            return False, where + why
+    return True, ""
 
 
-def _scalar_equal(a, b) -> tuple[bool, str]:
-    difference = sympy.expand(a - b)
+def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
+    difference = expanded(a - b)
     if difference == 0:
         return True, ""
-    if difference.is_polynomial() and difference.is_rational_function():
-        return False, f"{a} and {b}"  # a nonzero polynomial in the inputs: unequal as functions
-    if sympy.simplify(difference) == 0:
-        return True, ""
-    symbols = sorted(difference.free_symbols, key=lambda s: s.name)
-    for seed in range(3):
-        point = {s: sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5) for k, s in enumerate(symbols)}
-        x, y = (sympy.N(side.xreplace(point), DIGITS) for side in (a, b))
-        if x.is_real and y.is_real and abs(x - y) > sympy.Float(10) ** -30 * max(1, abs(x), abs(y)):
-            at = ", ".join(f"{s} = {v}" for s, v in list(point.items())[:6])
-            return False, f"{sympy.N(x, 12)} and {sympy.N(y, 12)} at {at}"
+    if _rational_polynomial(difference):
+        return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the inputs: unequal as functions
+    if _exponentials_together(difference) == 0 or (
+        sympy.count_ops(difference) <= MAX_SIMPLIFY and sympy.simplify(difference) == 0
+    ):
+        # rewritten to zero by rules beyond expansion: a point must not contradict them
+        apart = _apart(a, b, points[0])
+        return (False, apart) if apart else (True, "")
+    for point in points:
+        apart = _apart(a, b, point)
+        if apart:
+            return False, apart
     raise Undecided("SymPy cannot show the two sides equal, and no point tells them apart")
+
+
+def _rational_polynomial(expr) -> bool:
+    """A polynomial in the inputs with rational coefficients: its expanded form is zero exactly
+    when it is, so a nonzero one is unequal to zero (a coefficient such as log 8 − 3 log 2 is not
+    known to be nonzero)."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        return bool(expr.is_Rational)
+    if not expr.is_polynomial(*symbols):
+        return False
+    return sympy.Poly(expr, *symbols).domain in (sympy.ZZ, sympy.QQ)
+
+
+def _exponentials_together(expr):
+    """expr with each product of exponentials one exponential of the expanded sum of their
+    arguments, so that exp(a)·exp(b) = exp(a + b) is seen exactly."""
+    expr = expr.replace(lambda e: isinstance(e, sympy.exp), lambda e: sympy.exp(sympy.expand(e.args[0])))
+    return sympy.expand(sympy.powsimp(sympy.expand(expr, power_exp=False), combine="exp"), power_exp=False)
+
+
+def _points(symbols: list):
+    """Points binding every symbol: small positive rationals, then larger, negative and smaller
+    ones (every input is a real number)."""
+    for seed in range(6):
+        point = {}
+        for k, s in enumerate(symbols):
+            v = sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5)
+            point[s] = {3: v + 10, 4: -v, 5: v / 7}.get(seed, v)
+        yield point
+
+
+def _defined(conditions: list, point: dict) -> bool:
+    return all(certain(kind, expr, point) for kind, expr in conditions)
+
+
+def certain(kind: str, expr, point: dict | None = None) -> bool | None:
+    """Whether expr is certainly "positive" (or "nonzero") at the point: True or False when an
+    interval evaluation decides, None when none does (or expr has no real value there)."""
+    for bits in PRECISIONS:
+        box = _enclose(expr, point or {}, bits)
+        if box is None:
+            return None
+        if box.a > 0 or (kind == "nonzero" and box.b < 0):
+            return True
+        if (kind == "positive" and box.b <= 0) or (box.a == 0 and box.b == 0):
+            return False
+    return None
+
+
+def _apart(a, b, point: dict) -> str:
+    """The two sides' values at the point when they certainly differ: interval evaluations that
+    do not meet, their precision raised until they part. An interval is as wide as the rounding
+    of every term that went into it, so large terms that cancel widen it and cannot fake a
+    difference; "" when no precision parts them, or a side has no real value there."""
+    for bits in PRECISIONS:
+        x, y = _enclose(a, point, bits), _enclose(b, point, bits)
+        if x is None or y is None:
+            return ""
+        if x.b < y.a or y.b < x.a:
+            used = a.free_symbols | b.free_symbols
+            at = ", ".join(f"{s} = {v}" for s, v in point.items() if s in used)
+            return f"{_numbers(x, y, bits)}" + (f" at {at}" if at else "")
+    return ""
+
+
+def _enclose(expr, point: dict, bits: int):
+    """An interval that certainly holds expr's value at the point, at `bits` of precision, or None
+    when expr has no real value there (a logarithm or root of a number not known positive, a
+    division by an interval holding 0, a symbol the point does not bind)."""
+    saved = mpmath.iv.prec
+    mpmath.iv.prec = bits
+    try:
+        return _box(expr, point)
+    except _NoValue:
+        return None
+    finally:
+        mpmath.iv.prec = saved
+
+
+class _NoValue(Exception):
+    pass
+
+
+def _box(expr, point: dict):
+    iv = mpmath.iv
+    if expr in point:
+        expr = point[expr]
+    if expr.is_Integer:
+        return iv.mpf(int(expr))
+    if expr.is_Rational:
+        return iv.mpf(int(expr.p)) / iv.mpf(int(expr.q))
+    if expr is sympy.E:
+        return iv.e
+    if expr is sympy.pi:
+        return iv.pi
+    if expr.is_Add or expr.is_Mul:
+        parts = [_box(arg, point) for arg in expr.args]
+        out = parts[0]
+        for part in parts[1:]:
+            out = out + part if expr.is_Add else out * part
+        return out
+    if isinstance(expr, sympy.exp):
+        argument = _box(expr.args[0], point)
+        if argument.b > MAX_EXP_ARGUMENT or argument.a < -MAX_EXP_ARGUMENT:
+            raise _NoValue  # e^(e^(e^10)) and beyond: too large to evaluate, so nothing is concluded from it
+        return iv.exp(argument)
+    if isinstance(expr, sympy.log) and len(expr.args) == 1:
+        return iv.log(_positive(_box(expr.args[0], point)))
+    if expr.is_Pow:
+        base = _box(expr.base, point)
+        if expr.exp.is_Integer:
+            n = int(expr.exp)
+            if n < 0 and not (base.a > 0 or base.b < 0):
+                raise _NoValue
+            return base**n if n >= 0 else 1 / base ** (-n)
+        return iv.exp(_box(expr.exp, point) * iv.log(_positive(base)))
+    raise _NoValue  # a symbol the point does not bind, I, ∞, or a function not read here
+
+
+def _positive(box):
+    if not box.a > 0:
+        raise _NoValue
+    return box
+
+
+def _numbers(x, y, bits: int) -> str:
+    """Two values that differ, with digits enough to show where."""
+    with mpmath.mp.workprec(bits):
+        mx, my = ((mpmath.mpf(box.a) + mpmath.mpf(box.b)) / 2 for box in (x, y))
+        for digits in (12, 24, 48, 96, 192, 384):
+            shown = mpmath.nstr(mx, digits), mpmath.nstr(my, digits)
+            if shown[0] != shown[1]:
+                break
+    return f"{shown[0]} and {shown[1]}"
+
+
+def _text(expr) -> str:
+    try:
+        return str(expr)
+    except (OverflowError, ValueError):  # ordering terms evaluates them, and e^(e^(e^10)) overflows
+        return sympy.sstr(expr, order="none")
+
+
+def _show(expr) -> str:
+    text = _text(expr)
+    return text if len(text) <= 60 else text[:57] + "…"

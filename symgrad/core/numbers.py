@@ -90,7 +90,7 @@ def check_exponent(exponent: Fraction | int, what: str = "an exponent") -> None:
 def power(base: Fraction, exponent: Fraction) -> Fraction | None:
     """base**exponent exactly, or None when the result is not rational (2**(1/2)).
 
-    Refused: 0 to a negative power, a negative base under an even root, and any exponent or
+    Refused: 0 to a negative power, a fractional power of a negative number, and any exponent or
     result too large to hold exactly.
     """
     base, exponent = Fraction(base), Fraction(exponent)
@@ -105,13 +105,14 @@ def power(base: Fraction, exponent: Fraction) -> Fraction | None:
     p, q = exponent.numerator, exponent.denominator
     if q == 1:
         return base**p
-    if base < 0 and q % 2 == 0:
-        raise SymgradError(f"{_show(base)}**{_show(exponent)} is not a real number")
+    if base < 0:
+        # the real-valued convention of the lemmas and of PyTorch: a fractional power needs a
+        # positive base (torch.pow(-8, 1/3) is nan), even where an odd root would exist
+        raise SymgradError(f"{_show(base)}**{_show(exponent)}: a fractional power of a number that is not positive")
     root_n, root_d = _root(abs(base.numerator), q), _root(base.denominator, q)
     if root_n is None or root_d is None:
         return None
-    root = Fraction(root_n, root_d) * (-1 if base < 0 else 1)
-    return root**p
+    return Fraction(root_n, root_d) ** p
 
 
 def _root(n: int, q: int) -> int | None:
@@ -142,7 +143,7 @@ def _digits(n: int) -> int:
 
 
 def _show(value: Fraction) -> str:
-    text = str(value) if value.denominator == 1 else f"({value})"
+    text = str(value) if value.denominator == 1 and value >= 0 else f"({value})"
     return text if len(text) <= 30 else text[:12] + "…" + text[-6:]
 
 
