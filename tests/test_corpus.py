@@ -159,7 +159,7 @@ def test_check_doc_refutes_every_published_slip(post):
     assert not missed, f"published slips not refuted: {missed}"
 
 
-def summary(posts) -> None:
+def summary(posts) -> int:
     rows, total, decided_total = [], 0, 0
     for post in posts:
         pairs, _ = verdicts(post)
@@ -173,15 +173,16 @@ def summary(posts) -> None:
     print("\npost                                   links  decided slips    time")
     print("\n".join(rows))
     print(f"decided {decided_total} of {total} links: {decided_total / max(total, 1):.0%}")
+    return decided_total
 
 
-def test_summary_of_the_corpus():
-    """What check-doc decides on the corpus today, post by post (printed; nothing asserted on
-    the share, which is the measure the reader's extensions will be judged by)."""
-    summary([post for post in POSTS if post not in SLOW])
-    print("not run here (pytest -m slow):", ", ".join(sorted(SLOW)))
+DECIDED_FLOOR = 3  # links decided on the posts that are not slow, measured when the corpus was added
 
 
 @pytest.mark.slow
-def test_summary_of_the_slow_posts():
-    summary(sorted(SLOW))
+def test_summary_of_the_corpus():
+    """What check-doc decides on the corpus today, post by post (printed; nothing asserted on
+    the share beyond today's floor, which the reader's extensions may only raise)."""
+    decided = summary([post for post in POSTS if post not in SLOW])
+    assert decided >= DECIDED_FLOOR, f"check-doc decides fewer links than before: {decided} < {DECIDED_FLOOR}"
+    print("not run here (pytest -m slow):", ", ".join(sorted(SLOW)))
