@@ -206,3 +206,32 @@ def test_minus_led_equations_in_aligned_rows_get_the_verdict_their_construction_
     body, truth = case
     found = [verdict for verdict, _ in links(tmp_path_factory.mktemp("rows"), body)]
     assert found == ["proven" if t else "refuted" for t in truth], (body, found)
+
+
+# --- a MathJax display script that holds an equation environment -------------------------------
+
+
+def test_an_environment_in_a_mathjax_display_script_is_read_row_by_row(tmp_path):
+    def script(formula: str) -> str:
+        return f'<script type="math/tex; mode=display">{formula}</script>\n'
+
+    page = "<html><body>\n" + "".join(
+        [
+            script(environment("gather", r"x_1 = x_1", r"-x_2 = -x_2")),  # two rows, both true
+            script(environment("align*", r"x_1 &= x_1", r"-x_2 &= 2 x_2")),  # -x_2 is not 2 x_2
+            script(environment("eqnarray", r"5 x_1 &=& 2 x_1", r"&& + 3 x_1")),  # 5 x_1 = 2 x_1 + 3 x_1
+            script(environment("align", "x_1 &= x_1") + environment("align", "x_2 &= x_2")),  # two: not guessed
+        ]
+    )
+    path = tmp_path / "page.html"
+    path.write_text(page + "</body></html>\n", encoding="utf-8")
+    (tmp_path / "page.html.symgrad.yaml").write_text("sizes: [{n: 3}]\ntensors: {X: [n]}\n", encoding="utf-8")
+    found = [(link.equation, link.verdict, link.line) for link in check_document(path).links]
+    assert found[:5] == [
+        ("#1", "proven", 1),
+        ("#1", "proven", 2),
+        ("#2", "proven", 1),
+        ("#2", "refuted", 2),
+        ("#3", "proven", 2),
+    ]
+    assert [verdict for equation, verdict, _ in found[5:]] == ["unchecked"], found  # not one environment
