@@ -235,3 +235,20 @@ def test_an_environment_in_a_mathjax_display_script_is_read_row_by_row(tmp_path)
         ("#3", "proven", 2),
     ]
     assert [verdict for equation, verdict, _ in found[5:]] == ["unchecked"], found  # not one environment
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # "5 x_1 =" alone on its line: the next line is its right side, 2 x_1 + 3 x_1
+        (spans(r"5 x_1 =", r"2 x_1 + 3 x_1"), [("proven", 2)]),
+        (spans(r"5 x_1 =", r"-x_2 + x_2 + 2 x_1"), [("refuted", 2)]),
+        # its own = is then the chain's next link: 5 x_1 = -x_2 + x_2 + 5 x_1 = 5 x_1, not ambiguous
+        (spans(r"5 x_1 =", r"-x_2 + x_2 + 5 x_1 = 5 x_1"), [("proven", 2), ("proven", 2)]),
+        (aligned(r"5 x_1 &=", r"&\quad 2 x_1 + 3 x_1"), [("proven", 2)]),
+        # an empty side with the next row's left column written: an equation of its own after it
+        (aligned(r"5 x_1 &=", r"x_1 &= x_1"), [("unchecked", 1), ("proven", 2)]),
+    ],
+)
+def test_a_line_ending_with_an_equals_sign_goes_on_in_the_next_line(tmp_path, body, expected):
+    assert links(tmp_path, body) == expected

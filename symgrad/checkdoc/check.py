@@ -68,12 +68,12 @@ def _chains(eq) -> list:
 
     A row's alignment marks & cut it into equations, two columns each (three in eqnarray); the
     equation in a column continues that column's chain when it starts with "=", and continues its
-    last side when that side ends with an operator or when the row goes on with one (+, -, \cdot,
-    \times). In a display with alignment marks a row goes on with the side above only when its left
-    column is empty: "-x_1 &= ..." is an equation of its own. Without alignment marks (HTML spans,
-    multline) a row that starts with an operator goes on with the side above, unless it has an "="
-    of its own: then it may be either, and both sides where it may join are left unread, with
-    the reason. In a gather every row is an equation of its own.
+    last side when that side ends with an operator or is empty, or when the row goes on with an
+    operator (+, -, \cdot, \times). In a display with alignment marks a row goes on with the side
+    above only when its left column is empty: "-x_1 &= ..." is an equation of its own. Without
+    alignment marks (HTML spans, multline) a row that starts with an operator goes on with the side
+    above, unless it has an "=" of its own: then it may be either, and both sides where it may join
+    are left unread, with the reason. In a gather every row is an equation of its own.
     """
     chains: list = []
     last: dict = {}  # column -> the chain that column writes
@@ -130,7 +130,8 @@ _EITHER = (
 _SPACING = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\})*")
 _OPERATOR = re.compile(_SPACING.pattern + r"(\+|-|\\cdot(?![A-Za-z])|\\times(?![A-Za-z]))")
 _RELATION = re.compile(_SPACING.pattern + r"=")
-_DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$")
+# a side that ends with an operator, or is empty ("L =" alone on its line), goes on in the next row
+_DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$|^\s*$")
 
 
 def _split(text: str) -> list:
