@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import SymgradError
-from .latex import Unsupported, parse_chain
+from .latex import Unread, Unsupported, parse_chain
 from .meaning import (
     MAX_WORK,
     Declarations,
@@ -153,37 +153,70 @@ def _chains(eq) -> list:
 
     A row's alignment marks & cut it into equations, two columns each (three in eqnarray); the
     equation in a column continues that column's chain when it starts with "=", and continues its
-    last side when it starts with an operator (+, -, \cdot, \times: a continuation row, its left
-    column empty) or when that side ends with one. In a gather every row is an equation of its own.
+    last side when that side ends with an operator or is empty, or when the row goes on with an
+    operator (+, -, \cdot, \times). In a display with alignment marks a row goes on with the side
+    above only when its left column is empty: "-x_1 &= ..." is an equation of its own. Without
+    alignment marks (HTML spans, multline) a row that starts with an operator goes on with the side
+    above, unless it has an "=" of its own: then it may be either, and both sides where it may join
+    are left unread, with the reason. In a gather every row is an equation of its own.
     """
     chains: list = []
     last: dict = {}  # column -> the chain that column writes
     width = 3 if eq.rows == "eqnarray" else 2
-    for k, line in enumerate(eq.lines, 1):
-        parts = columns(line.strip())
-        aligned = len(parts) > 1
+    rows = [columns(line.strip()) for line in eq.lines]
+    marked = any(len(parts) > 1 for parts in rows)  # the display aligns its rows with &
+    for k, parts in enumerate(rows, 1):
         for column in range((len(parts) + width - 1) // width):
             pieces = parts[column * width : (column + 1) * width]
             text = " ".join(p.strip() for p in pieces).strip().rstrip(",.;").strip()
             if not text:
                 continue
             sides = _split(text)
-            chain = chains[last[column]] if column in last and eq.rows != "gather" else None
-            left_empty = not aligned or not pieces[0].strip()
-            if chain is not None and left_empty and (_OPERATOR.match(text) or _DANGLING.search(chain[-1][1])):
+            chain: list = chains[last[column]] if column in last and eq.rows != "gather" else []
+            how = _joins(text, len(sides), chain[-1][1], pieces[0], marked) if chain else "new"
+            if how == "side":
                 chain[-1] = (k, f"{chain[-1][1]} {sides[0]}")
                 chain += [(k, s) for s in sides[1:]]
-            elif chain is not None and text.startswith("="):
+            elif how == "chain":
                 chain += [(k, s) for s in sides[1:]]
             else:
+                if how == "either":  # neither reading is checked: the side above and this line's first
+                    chain[-1] = (chain[-1][0], Unread(chain[-1][1], _EITHER))
+                    sides[0] = Unread(sides[0], _EITHER)
                 last[column] = len(chains)
                 chains.append([(k, s) for s in sides])
     return chains
 
 
-# a row that starts with an operator, after spacing, continues the side before it
-_OPERATOR = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\})*(\+|-|\\cdot(?![A-Za-z])|\\times(?![A-Za-z]))")
-_DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$")
+def _joins(text: str, count: int, before: str, left: str, marked: bool) -> str:
+    """How an equation's text goes on from the side before it (before): "side" (it continues that
+    side), "chain" (it continues the chain), "either" (a reader cannot tell), or "new"."""
+    if _RELATION.match(text):
+        return "chain"
+    if marked:  # the alignment shows it: only a row whose left column is empty goes on
+        if _SPACING.fullmatch(left) and (_OPERATOR.match(text) or _DANGLING.search(before)):
+            return "side"
+        return "new"
+    if _DANGLING.search(before):
+        return "side"
+    if _OPERATOR.match(text):
+        return "side" if count == 1 else "either"
+    return "new"
+
+
+_EITHER = (
+    "ambiguous: a line that starts with +, -, \\cdot or \\times and has an = of its own may continue the side "
+    "before it or be an equation of its own: write a continued side on one line (or start the line with = to "
+    "continue the chain), an equation of its own in a display of its own or an aligned row (-x &= ...)"
+)
+
+
+# spacing a row may start with; the operator or relation after it says how the row goes on
+_SPACING = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\})*")
+_OPERATOR = re.compile(_SPACING.pattern + r"(\+|-|\\cdot(?![A-Za-z])|\\times(?![A-Za-z]))")
+_RELATION = re.compile(_SPACING.pattern + r"=")
+# a side that ends with an operator, or is empty ("L =" alone on its line), goes on in the next row
+_DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$|^\s*$")
 
 
 def _split(text: str) -> list:

@@ -28,6 +28,18 @@ class Unsupported(Exception):
     """A formula, or part of one, that the reader does not give a meaning to (reported as '?')."""
 
 
+class Unread(str):
+    """A side of a chain that the document's layout leaves open to two readings: it is shown as
+    written, and reading it raises Unsupported with the reason."""
+
+    reason: str
+
+    def __new__(cls, text: str, reason: str) -> Unread:
+        side = super().__new__(cls, text)
+        side.reason = reason
+        return side
+
+
 # commands that only change how a formula looks
 _DROP = (
     r"\mathop",
@@ -64,6 +76,9 @@ _DELIMITER = frozenset({r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bi
 
 
 def tokenize(text: str) -> list[str]:
+    if isinstance(text, Unread):
+        raise Unsupported(text.reason)
+    text = re.sub(r"\\hspace\*?\{[^{}]*\}", " ", text)  # spacing, as \quad is
     tokens: list[str] = []
     previous, number_before = "", False  # number_before: the last kept token is a number
     for tok in TOKEN.findall(text):

@@ -2,7 +2,8 @@
 
 - HTML (a Jekyll post such as the reference): each ``<div class="... equation ...">``, its
   formulas ``\\( ... \\)`` in order (one per line, as ``<p><span>`` groups write them), and its
-  number from ``<span class="ref-num">``; MathJax 2's ``<script type="math/tex; mode=display">``;
+  number from ``<span class="ref-num">``; MathJax 2's ``<script type="math/tex; mode=display">`` (an
+  equation environment in one read row by row);
   ``\\[..\\]``, ``$$..$$`` and equation environments in the page's text.
 - Markdown: each ``$$ ... $$`` or ``\\[ ... \\]`` block, and each equation environment.
 - LaTeX: ``\\[..\\]``, ``$$..$$``, and each ``equation``, ``align``, ``gather``, ``multline``,
@@ -106,7 +107,7 @@ def from_html(text: str, markdown: bool = False) -> list:
             lines = [html.unescape(m.group(1)).strip() for m in spans]
             found.append((div.start(), Shown("", lines, ends=[m.end() for m in spans]), printed))
     for script in _SCRIPT.finditer(seen):
-        shown = _display(text[script.start(1) : script.end(1)], "align")
+        shown = _script(text[script.start(1) : script.end(1)])
         found.append((script.start(), _at(shown, script.end()), None))
         taken.append((script.start(), script.end()))
     for start, end, body, rows in _displays(_blank(seen, taken)):
@@ -147,6 +148,18 @@ def _display(body: str, rows: str) -> Shown:
     if re.search(r"\\begin\{gathered\}", body):
         rows = "gather"
     return Shown(tag.group(1) if tag else "", _rows(_TAG.sub("", body)), rows)
+
+
+def _script(body: str) -> Shown:
+    """A MathJax display script's formula: MathJax reads an equation environment there, its rows
+    included, as LaTeX does."""
+    inner = _WHOLE.fullmatch(body)
+    if inner is None or _OPEN.search(inner.group(4)):  # not one environment: read as written
+        return _display(body, "align")
+    return _display(inner.group(4), {"gather": "gather", "eqnarray": "eqnarray"}.get(inner.group(1), "align"))
+
+
+_WHOLE = re.compile(r"\s*\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?(.*)\\end\{\1\2\}\s*", re.DOTALL)
 
 
 def _displays(text: str):
