@@ -307,7 +307,7 @@ def test_the_verdicts_go_at_the_real_end_of_the_body(tmp_path):
     run = cli(path, "--format", "html")
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    report = out.index('<section class="symgrad-check"')
+    report = out.index('<section class="symgrad-check ')
     assert out.index("-->") < out.index("<footer>") < report < out.rindex("</body>")
     assert "symgrad-mark" in out[out.index("\\]") : out.index("<!--")]  # the mark beside its formula
 
@@ -377,4 +377,4 @@ def test_a_comment_opened_inside_a_script_hides_nothing_after_the_script(tmp_pat
 def test_the_verdicts_go_before_an_upper_case_body_end_too(tmp_path):
     path = post(tmp_path, f"<HTML><BODY><P>\\[ {RIGHT} \\]</P>\n</BODY></HTML>\n", "post.html")
     out = cli(path, "--format", "html").stdout
-    assert out.index('<section class="symgrad-check"') < out.index("</BODY>")
+    assert out.index('<section class="symgrad-check ') < out.index("</BODY>")

@@ -83,12 +83,50 @@ def annotate(text: str, equations: list, marks: list, verdicts: str, markdown: b
     )
     out, last = [], 0
     for end, mark in inserts:
-        out += [text[last:end], mark]
+        out += [defuse(text[last:end]), mark]
         last = end
-    out.append(text[last:])
+    out.append(defuse(text[last:]))
     page = "".join(out)
     end = _hidden_html(page, markdown).lower().rfind("</body")
     return page[:end] + verdicts + page[end:] if end >= 0 else page + verdicts
+
+
+# MathJax macros that act on the page (a link, a class, a style, an id, data, a loaded extension).
+# The annotated copy runs the post's own MathJax, whatever its configuration, so their first
+# argument is dropped from the post's text: \href{javascript:…}{x} is shown as x, and nothing acts.
+# The backslash may be written as a character reference, which the browser decodes before MathJax
+# reads the page; the macro is then dropped alone and its arguments stay as plain groups.
+_ACTIVE = re.compile(r"(?:\\|&#0*92;|&#[xX]0*5[cC];|&bsol;)(href|class|style|cssId|data|require)(?![A-Za-z])\s*")
+
+
+def defuse(text: str) -> str:
+    """The text with every active MathJax macro reduced to its shown argument (or to nothing)."""
+    out, last = [], 0
+    for match in _ACTIVE.finditer(text):
+        if match.start() < last:
+            continue
+        end = _group_end(text, match.end()) if match.group(0).startswith("\\") else None
+        out.append(text[last : match.start()])
+        last = match.end() if end is None else end  # without a plain group, the macro alone goes
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _group_end(text: str, start: int) -> int | None:
+    """The index just past the brace group that opens at ``start``, or None."""
+    if start >= len(text) or text[start] != "{":
+        return None
+    depth, k = 0, start
+    while k < len(text):
+        char = text[k]
+        if char == "\\":
+            k += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return k + 1
+        k += 1
+    return None
 
 
 def from_html(text: str, markdown: bool = False) -> list:
