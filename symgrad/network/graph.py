@@ -272,6 +272,30 @@ class Graph:
         self.nodes.append(Node(op, tuple(t.name for t in inputs), output.name, params))
         return output
 
+    def keep_reaching(self, loss: str) -> None:
+        """Drop the layers whose output the loss does not read (a quantity computed beside the
+        loss, or after it): the function's returned tensor is the loss, whatever came last."""
+        live = {loss}
+        for node in reversed(self.nodes):
+            if node.output in live:
+                live.update(node.inputs)
+        kept = [k for k, node in enumerate(self.nodes) if node.output in live]
+        if len(kept) == len(self.nodes):
+            return
+        new_index = {k: i for i, k in enumerate(kept)}
+        self.blocks = [
+            Block(b.kind, new_index[b.first], new_index[b.end - 1] + 1, b.roles, b.params)
+            for b in self.blocks
+            if b.first in new_index and b.end - 1 in new_index
+        ]
+        for node in self.nodes:
+            if node.output not in live:
+                del self.tensors[node.output]
+        self.nodes = [self.nodes[k] for k in kept]
+        for name in [c for c in self.constants if c not in live]:
+            del self.constants[name]
+            del self.tensors[name]
+
     # --- the chain rule -------------------------------------------------------------------------
 
     def local_partials(self, vid: int) -> dict[int, poly.Poly]:

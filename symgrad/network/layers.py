@@ -206,9 +206,9 @@ def leaky_relu(x, negative_slope=0.01, name=None, op="leaky_relu") -> Tensor:
 
 
 def _dims(x: Tensor, dim, op: str) -> tuple:
-    if dim is None:
-        return tuple(range(x.ndim))
     dims = (dim,) if isinstance(dim, int) and not isinstance(dim, bool) else dim
+    if dim is None or (isinstance(dims, (tuple, list)) and not dims):
+        return tuple(range(x.ndim))  # PyTorch reduces every dimension for dim=None and for dim=()
     if not isinstance(dims, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise SymgradError(f"{op}: dim must be an integer or a tuple of them, got {dim!r}")
     out = []

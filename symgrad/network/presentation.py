@@ -15,6 +15,7 @@ prover runs on every line of the document:
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -584,5 +585,12 @@ def presentation(d) -> Presentation:
     return Presentation(
         title=f"Backpropagation through {d.function}: {ops}",
         body="network",
-        stem=f"network-{d.function}".replace("_", "-"),
+        stem=file_stem(d.function),
     )
+
+
+def file_stem(function: str) -> str:
+    """The document's file name: letters, digits and hyphens only, whatever the function's name
+    (a name such as ../../x or <lambda> must never become a path or a character a shell mangles)."""
+    word = re.sub(r"[^A-Za-z0-9]+", "-", function).strip("-")[:60].strip("-")
+    return f"network-{word or 'net'}"

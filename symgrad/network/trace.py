@@ -45,6 +45,7 @@ class NetworkDerivation:
     loss: Any  # the Loss applied to a tensor output, or None when the function returns L itself
     output: str  # the tensor the function returned
     loss_id: int
+    loss_name: str  # the scalar tensor the function returned (or the loss applied to its output)
     grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
     shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
     picks: dict = field(default_factory=dict)  # tensor name -> row-major position the document follows
@@ -92,7 +93,7 @@ class NetworkDerivation:
     @property
     def loss_text(self) -> str:
         if self.loss is None:
-            return f"the function returns the loss, {self.graph.nodes[-1].output}"
+            return f"the function returns the loss, {self.loss_name}"
         if not self.loss.has_value:
             return (
                 f"the loss of its output {self.output} is left generic: dL/d{self.output} is a tensor of free symbols"
@@ -221,21 +222,30 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
         applied = check_loss(loss)
         result = _apply_loss(graph, result, applied)
     (loss_id,) = result.ids
+    graph.keep_reaching(result.name)
     grads, shares = graph.chain_rule(loss_id)
     output = graph.nodes[-1].inputs[0] if applied is not None else result.name
     chosen = check_picks(graph, picks or {})
     return NetworkDerivation(
-        getattr(fn, "__name__", "net"),
+        function_name(fn),
         graph,
         {n: graph.tensors[n].shape for n in parameters},
         wrt,
         applied,
         output,
         loss_id,
+        result.name,
         grads,
         shares,
         chosen,
     )
+
+
+def function_name(fn) -> str:
+    """The name the documents give the network: the function's own, or "net" for a callable
+    without a usable one (the documents escape it; the file stem keeps only safe characters)."""
+    name = getattr(fn, "__name__", None)
+    return name if isinstance(name, str) and name.strip() else "net"
 
 
 def check_picks(graph: Graph, picks: dict) -> dict:

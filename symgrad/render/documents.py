@@ -177,8 +177,21 @@ def md_escape(text) -> str:
 
 
 def rst_escape(text) -> str:
-    """Plain text in reStructuredText: a backslash before each character that starts markup."""
-    return re.sub(r"([\\`*_|\[\]<>])", r"\\\1", str(text))
+    """Plain text in reStructuredText: a backslash before each character that starts markup, and
+    before each colon, which would otherwise let docutils read javascript:... as a live link."""
+    return re.sub(r"([\\`*_|\[\]<>:])", r"\\\1", str(text))
+
+
+_HTML_MARKUP = re.compile(r"[\[\]*_`|~#{}]")
+
+
+def html_text(text) -> markupsafe.Markup:
+    """Plain text in an HTML page that a Markdown engine may read again (a Jekyll or Hugo post):
+    HTML-escaped, with every character that starts Markdown markup or a link ([text](url)) written
+    as a character reference, which no Markdown engine reads as markup; MathJax delimiters broken."""
+    return markupsafe.Markup(
+        "".join(f"&#{ord(ch)};" if _HTML_MARKUP.fullmatch(ch) else html.escape(ch) for ch in no_tex(text))
+    )
 
 
 def liquid_safe(tex: str) -> str:
@@ -262,7 +275,9 @@ class Document:
         family = FAMILY[self.fmt]
         if family == "rst":
             return rst_escape(value)
-        return tex_escape(value) if family == "tex" else md_escape(value) if family == "md" else str(value)
+        if family == "html":
+            return html_text(value)
+        return tex_escape(value) if family == "tex" else md_escape(value)
 
     def label(self, key: str) -> str:
         """An equation's or a heading's label in formats that name them (reStructuredText)."""
