@@ -12,6 +12,7 @@ import pytest
 
 import symgrad
 import symgrad.functional as F
+from symgrad.core.errors import SymgradError
 from symgrad.render.network_code import backward_lines, forward_lines, validate
 
 from .conftest import require_torch
@@ -194,3 +195,134 @@ def test_emitted_code_holds_any_function_name_as_a_string(tmp_path):
     namespace: dict = {}
     exec(code, namespace)  # defines the function and the name only; nothing runs
     assert namespace["NETWORK"] == d.function and "forward_backward" in namespace
+
+
+# --- bad input is one error, never a traceback, and never built before it is sized ----------------
+
+
+def slope_net(slope):
+    return lambda x: F.leaky_relu(x, slope).sum()
+
+
+def test_numpy_integers_are_accepted_as_exact_numbers():
+    np = pytest.importorskip("numpy")
+
+    def net(x, w):
+        y = F.conv2d(x, w, stride=np.int64(1), padding=(np.int64(1), 1))
+        z = F.reshape(F.leaky_relu(y, np.int64(0)), (np.int64(-1),))
+        return (F.pow(z, np.int64(2)) * np.int32(3)).sum(dim=np.int64(0))
+
+    d = symgrad.derive(net, x=(np.int64(1), 1, 2, 2), w=(1, 1, 2, 2), picks={"x": (np.int64(1), 1, 1, 2)})
+    assert d.tensors["x"].shape == (1, 1, 2, 2) and type(d.tensors["x"].shape[0]) is int
+    assert d.prove().ok
+    nll = symgrad.derive(lambda x: F.nll_loss(F.log_softmax(x, np.int64(1)), [np.int64(0), 2]), x=(2, 3))
+    assert nll.prove().ok
+
+
+def test_exact_sympy_rational_eps_for_batch_norm():
+    sympy = pytest.importorskip("sympy")
+
+    def net(eps):
+        return lambda x: (F.batch_norm(x, eps=eps) ** 2).sum()
+
+    d = symgrad.derive(net(sympy.Rational(1, 100000)), x=(2, 2))
+    assert d.prove().ok
+    # the float 1e-5 is read as the decimal it prints as: the same network
+    assert d.gradient("x") == symgrad.derive(net(1e-5), x=(2, 2)).gradient("x")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda np: symgrad.derive(slope_net(np.float64(0.5)), x=(2,)), "NumPy float"),
+        (lambda np: symgrad.derive(lambda x: (x * np.float32(0.5)).sum(), x=(2,)), "not exact"),
+        (lambda np: symgrad.derive(lambda x: F.batch_norm(x, eps=np.float64(1e-5)).sum(), x=(2, 2)), "NumPy float"),
+        (lambda np: symgrad.derive(lambda x: x.sum(), x=(10**30,)), "too large"),
+        (lambda np: symgrad.derive(lambda x: x.sum(), x=(100000, 100000)), "too large"),
+        (lambda np: symgrad.derive(lambda x: x.sum(), x=(2,), wrt=5), "wrt must name"),
+        (lambda np: symgrad.derive(lambda x: x.sum(), x=(2,), picks=[1]), "picks must map"),
+        (lambda np: symgrad.derive(lambda x: x.sum(), x=(2,), picks={"x": "a"}), "integer indices"),
+        (lambda np: symgrad.derive(lambda x: F.reshape(x, (-2, -3)).sum(), x=(2, 3)), "at most one -1"),
+        (lambda np: symgrad.derive(lambda x: F.reshape(x, (-1, -1)).sum(), x=(2, 3)), "at most one -1"),
+        (lambda np: symgrad.derive(lambda x: F.reshape(x, (-1, 4)).sum(), x=(2, 3)), "cannot hold"),
+        (lambda np: symgrad.derive(lambda x: F.reshape(x, (2.0, 3)).sum(), x=(2, 3)), "must be integers"),
+        (lambda np: symgrad.derive(lambda x: x.sum(0, keepdim="yes").sum(), x=(2, 3)), "True or False"),
+        (lambda np: symgrad.derive(lambda x: F.layer_norm(x, (3.0,)).sum(), x=(2, 3)), "normalized_shape"),
+        (lambda np: symgrad.derive(lambda x: F.pow(x, 10**6).sum(), x=(2,)), "too large"),
+        (
+            lambda np: symgrad.derive(lambda x, w: F.conv2d(x, w, padding=10**6).sum(), x=(1, 1, 3, 3), w=(1, 1, 2, 2)),
+            "conv2d in this network is too large",
+        ),
+        (
+            lambda np: symgrad.derive(lambda x, w: F.linear(x, w).sum(), x=(30, 30), w=(30, 30), max_terms=10_000),
+            "linear in this network is too large",
+        ),
+    ],
+)
+def test_bad_network_input_is_one_clear_error(call, message):
+    np = pytest.importorskip("numpy")
+    with pytest.raises(SymgradError, match=message):
+        call(np)
+
+
+def test_a_forward_function_that_raises_is_named_in_one_line():
+    def broken_model(x):
+        raise ValueError("shapes do not line up")
+
+    with pytest.raises(SymgradError, match=r"broken_model raised ValueError: shapes do not line up"):
+        symgrad.derive(broken_model, x=(2,))
+
+
+def test_cli_refuses_bad_networks_in_one_line(tmp_path):
+    model = tmp_path / "model.py"
+    model.write_text(
+        textwrap.dedent(
+            """
+            import symgrad.functional as F
+
+            def broken(x):
+                raise RuntimeError("no")
+
+            def padded(x, w):
+                return F.conv2d(x, w, padding=10**6).sum()
+
+            def wide(x):
+                return x.sum()
+            """
+        )
+    )
+    for args, message in (
+        (["broken", "--shape", "x=2"], "broken raised RuntimeError: no"),
+        (["padded", "--shape", "x=1x1x3x3", "--shape", "w=1x1x2x2"], "too large"),
+        (["wide", "--shape", "x=100000x100000"], "too large"),
+    ):
+        done = run("derive", f"{model}:{args[0]}", *args[1:], "--out", str(tmp_path / "out"))
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and message in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def identity(x):
+    return x
+
+
+def chain(x):
+    for _ in range(1500):
+        x = x + 1
+    return x.sum()
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+@pytest.mark.parametrize(
+    "fn, shape, gradient",
+    [(identity, (), "1"), (identity, (2,), "1/2"), (chain, (2,), "1")],  # L = x; mean of x; sum of x + 1500
+)
+def test_identity_and_long_chains_derive_render_and_validate(fn, shape, gradient, tmp_path):
+    require_torch()
+    d = symgrad.derive(fn, x=shape)
+    assert d.prove().ok
+    symgrad.write(d, tmp_path, formats="all")
+    assert validate(d).ok
+    assert symgrad.check(d, "x", f"x * 0 + {gradient}").ok
+    assert not symgrad.check(d, "x", f"x * 0 + 2 * {gradient}").ok

@@ -16,6 +16,7 @@ difference is only ever reported after it is confirmed numerically (``symgrad.pr
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 from ..core import poly
@@ -186,6 +187,7 @@ class Graph:
         if not name.isidentifier():
             raise SymgradError(f"a tensor's name must be a Python identifier, got {name!r}")
         shape = tuple(shape)
+        self.reserve(f"the tensor {name} of shape {shape}", math.prod(shape))  # before any entry is made
         commas = len(shape) > 2 or any(s >= 10 for s in shape)
         if letter is None:
             letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
@@ -255,6 +257,10 @@ class Graph:
             self.atoms[h] = Atom("step", vid)
             self._helpers[key] = h
         return self._helpers[key]
+
+    def reserve(self, what: str, terms: int) -> None:
+        """Refuse, before it is built, a layer or tensor that would take the network over its budget."""
+        check_budget(f"{what} in this network", self.terms + terms, len(self.registry.names), self.max_terms)
 
     def _count(self, terms: int) -> None:
         self.terms += terms

@@ -9,29 +9,42 @@ recording its layers; the chain rule then runs over every variable, element by e
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 
 from ..core import poly
-from ..core.budget import check_budget
+from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..derive.derivation import SERVICES, GradientViews
 from ..derive.losses import check_loss
 from .closed import backward
 from .graph import Graph, Tensor
+from .layers import plain_ints
 
 
 def check_shape(name: str, shape) -> tuple:
-    if isinstance(shape, int) and not isinstance(shape, bool):
-        shape = (shape,)
-    if not isinstance(shape, (tuple, list)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
-        raise SymgradError(f"the shape of {name} must be a tuple of integers, got {shape!r}")
-    if any(s < 1 for s in shape):
-        raise SymgradError(f"the shape of {name} has a size below 1: {tuple(shape)}")
-    return tuple(shape)
+    """A tuple of sizes of at least 1 (Python or NumPy integers, or one integer for a vector)."""
+    sizes = plain_ints(shape)
+    sizes = (sizes,) if isinstance(sizes, int) else sizes
+    if not isinstance(sizes, tuple) or not all(isinstance(s, int) for s in sizes):
+        raise SymgradError(f"the shape of {name} must be a tuple of integers, got {shape!r:.80}")
+    if any(s < 1 for s in sizes):
+        raise SymgradError(f"the shape of {name} has a size below 1: {sizes}")
+    return sizes
+
+
+def check_wrt(wrt, parameters: list) -> tuple:
+    names = tuple(parameters) if wrt is None else (wrt,) if isinstance(wrt, str) else wrt
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        raise SymgradError(f"wrt must name inputs of the function (a name or a tuple of names), got {wrt!r:.60}")
+    for name in names:
+        if name not in parameters:
+            raise SymgradError(f"wrt names {name!r}, which is not an input of the function ({', '.join(parameters)})")
+    return tuple(names)
 
 
 @dataclass
@@ -203,18 +216,29 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
             + (f"; missing: {', '.join(missing)}" if missing else "")
             + (f"; not parameters: {', '.join(extra)}" if extra else "")
         )
+    check_max_terms(max_terms)
+    sized = {name: check_shape(name, shapes[name]) for name in parameters}
+    wrt = check_wrt(wrt, parameters)
+    if picks is not None and not isinstance(picks, dict):
+        raise SymgradError(f"picks must map a tensor's name to an index, such as {{'x': (1, 2)}}, got {picks!r:.60}")
+    total = 0  # every input is sized against the budget before any of them is made
+    for name, size in sized.items():
+        total += math.prod(size)
+        check_budget(f"the input {name} of shape {size}, with the inputs before it,", total, 0, max_terms)
     graph = Graph(max_terms)
-    args = [graph.input(name, check_shape(name, shapes[name])) for name in parameters]
-    wrt = tuple(parameters) if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt))
-    for name in wrt:
-        if name not in parameters:
-            raise SymgradError(f"wrt names {name!r}, which is not an input of the function ({', '.join(parameters)})")
+    args = [graph.input(name, sized[name]) for name in parameters]
     try:
         result = fn(*args)
     except SymgradError:
         raise
     except (TypeError, AttributeError) as exc:
-        raise SymgradError(f"the forward function uses an operation symgrad does not support: {exc}") from None
+        raise SymgradError(
+            f"the forward function {function_name(fn)} uses an operation symgrad does not support: {exc}"
+        ) from None
+    except RecursionError:
+        raise SymgradError(f"the forward function {function_name(fn)} recursed too deeply") from None
+    except Exception as exc:  # the user's own code: one line naming it and what it raised
+        raise SymgradError(f"the forward function {function_name(fn)} raised {type(exc).__name__}: {exc}") from None
     if not isinstance(result, Tensor) or result.graph is not graph:
         raise SymgradError(f"the forward function must return a tensor of the network, got {type(result).__name__}")
     applied = None
@@ -255,8 +279,9 @@ def check_picks(graph: Graph, picks: dict) -> dict:
         tensor = graph.tensors.get(name)
         if tensor is None:
             raise SymgradError(f"a pick names {name!r}, which is not a tensor of the network")
-        index = (index,) if isinstance(index, int) else tuple(index)
-        if len(index) != tensor.ndim or not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+        index = plain_ints(index)
+        index = (index,) if isinstance(index, int) else index
+        if not isinstance(index, tuple) or len(index) != tensor.ndim or not all(isinstance(i, int) for i in index):
             raise SymgradError(f"the pick for {name} needs {tensor.ndim} integer indices, got {picks[name]!r}")
         if not all(1 <= i <= s for i, s in zip(index, tensor.shape)):
             raise SymgradError(f"the pick {index} is outside {name}, whose shape is {tensor.shape}")

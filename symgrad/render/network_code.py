@@ -195,7 +195,7 @@ def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
     env: dict = {"torch": torch}
     for name in d.graph.inputs:
         shape = d.graph.tensors[name].shape
-        value = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        value = torch.randn(tuple(shape), generator=gen, dtype=torch.float64)
         if any(
             a.argument in d.graph.tensors[name].ids
             for a in d.graph.atoms.values()
