@@ -326,3 +326,49 @@ def test_identity_and_long_chains_derive_render_and_validate(fn, shape, gradient
     assert validate(d).ok
     assert symgrad.check(d, "x", f"x * 0 + {gradient}").ok
     assert not symgrad.check(d, "x", f"x * 0 + 2 * {gradient}").ok
+
+
+# --- what pdflatex sets: names in formulas, math characters in titles ----------------------------
+
+
+def test_a_tensor_name_pdflatex_cannot_set_is_refused_for_pdflatex(tmp_path):
+    def net(中文, t):
+        return F.mse_loss(F.tanh(中文), t)
+
+    d = symgrad.derive(net, 中文=(2,), t=(2,))
+    with pytest.raises(SymgradError, match="'中文' has letters pdflatex cannot set"):
+        symgrad.write(d, tmp_path / "a", formats="tex")
+    assert not (tmp_path / "a").exists() or not list((tmp_path / "a").iterdir())
+    symgrad.write(d, tmp_path / "b", formats="html,md")  # the other formats set any name
+    named_layer = symgrad.derive(lambda x: F.tanh(x, name="é").sum(), x=(2,))
+    with pytest.raises(SymgradError, match="'é'"):
+        symgrad.render(named_layer, "tex")
+
+
+def test_cli_refuses_a_name_pdflatex_cannot_set_in_one_line(tmp_path):
+    model = tmp_path / "model.py"
+    model.write_text(
+        "import symgrad.functional as F\n\ndef net(中文):\n    return F.tanh(中文).sum()\n", encoding="utf-8"
+    )
+    done = run("derive", f"{model}:net", "--shape", "中文=2", "--format", "tex", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "pdflatex cannot set" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.tools
+@pytest.mark.slow
+def test_math_characters_in_a_title_and_a_latin_name_compile_with_pdflatex(tmp_path):
+    from .checkers import compile_tex
+
+    def réseau_ε(x):
+        return F.tanh(x).sum()
+
+    d = symgrad.derive(réseau_ε, x=(2,))
+    title = "∂L/∂x ≤ ε → α·β − γ×δ, √n ∑ Ω ≥ ω"
+    (path,) = symgrad.write(d, tmp_path, formats="tex", title=title)
+    text = path.read_text()
+    assert r"\title{\ensuremath{\partial}L/\ensuremath{\partial}x \ensuremath{\leq} \ensuremath{\varepsilon}" in text
+    assert r"r\'eseau" in text or "réseau" in text
+    done = compile_tex(path)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert path.with_suffix(".pdf").is_file()

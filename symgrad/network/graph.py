@@ -347,21 +347,33 @@ class Graph:
         return poly.var(a)
 
     def expand(self, p: poly.Poly) -> poly.Poly:
-        """Substitute every polynomially defined variable, down to the inputs and the atoms."""
-        defined = [v for v in poly.variables(p) if v in self.defs]
-        if not defined:
-            return p
-        return self.expand(poly.substitute(p, {v: self.defs[v] for v in defined}))
+        """Substitute every polynomially defined variable, down to the inputs and the atoms (a loop,
+        not a recursion: a network may be thousands of layers deep)."""
+        while True:
+            defined = [v for v in poly.variables(p) if v in self.defs]
+            if not defined:
+                return p
+            p = poly.substitute(p, {v: self.defs[v] for v in defined})
 
     def explicit(self, p: poly.Poly) -> poly.Poly:
         """A gradient with every named gradient in it substituted, down to the network's own variables."""
         ids = set(self.adjoints.values())
         named = [v for v in poly.variables(p) if v in ids]
+        # each named gradient is written out once, however many entries read it; those it reads
+        # first, by an explicit stack rather than a recursion as deep as the network
+        stack = [v for v in named if v not in self._explicit]
+        while stack:
+            v = stack[-1]
+            inner = [u for u in poly.variables(self.defs[v]) if u in ids and u not in self._explicit]
+            if inner:
+                stack.extend(inner)
+                continue
+            stack.pop()
+            if v not in self._explicit:
+                used = [u for u in poly.variables(self.defs[v]) if u in ids]
+                self._explicit[v] = poly.substitute(self.defs[v], {u: self._explicit[u] for u in used})
         if not named:
             return p
-        for v in named:  # each named gradient is written out once, however many entries read it
-            if v not in self._explicit:
-                self._explicit[v] = self.explicit(self.defs[v])
         return poly.substitute(p, {v: self._explicit[v] for v in named})
 
     def _push(self, vid, grads, share, producer, k) -> None:

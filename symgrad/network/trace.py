@@ -92,6 +92,11 @@ class NetworkDerivation:
         return self.output
 
     @property
+    def math_names(self) -> tuple:
+        """The names the document's formulas write: every tensor's."""
+        return tuple(self.graph.tensors)
+
+    @property
     def input_names(self) -> list:
         return list(self.graph.inputs)
 

@@ -111,8 +111,77 @@ _TEX_SPECIAL = {
 }
 
 
+# The mathematical characters a title may hold, set as the math symbols they are (pdflatex's text
+# fonts have none of them); the text around them stays text.
+_TEX_MATH_CHARACTERS = {
+    "∂": r"\partial",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "≈": r"\approx",
+    "−": "-",
+    "×": r"\times",
+    "·": r"\cdot",
+    "→": r"\to",
+    "←": r"\leftarrow",
+    "∑": r"\sum",
+    "∏": r"\prod",
+    "√": r"\surd",
+    "∞": r"\infty",
+    "∇": r"\nabla",
+    "∈": r"\in",
+    "⊙": r"\odot",
+    "ε": r"\varepsilon",
+    "ϵ": r"\epsilon",
+    "ο": "o",
+    **{
+        chr(0x3B1 + i): rf"\{name}"
+        for i, name in enumerate(
+            [
+                "alpha",
+                "beta",
+                "gamma",
+                "delta",
+                "epsilon",
+                "zeta",
+                "eta",
+                "theta",
+                "iota",
+                "kappa",
+                "lambda",
+                "mu",
+                "nu",
+                "xi",
+                "omicron",
+                "pi",
+                "rho",
+                "varsigma",
+                "sigma",
+                "tau",
+                "upsilon",
+                "phi",
+                "chi",
+                "psi",
+                "omega",
+            ]
+        )
+        if name not in ("epsilon", "omicron")
+    },
+    **{
+        letter: rf"\{name}"
+        for letter, name in zip(
+            "ΓΔΘΛΞΠΣΥΦΨΩ", ["Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"]
+        )
+    },
+}
+
+
 def tex_escape(text) -> str:
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+    out = []
+    for ch in str(text):
+        math = _TEX_MATH_CHARACTERS.get(ch)
+        out.append(_TEX_SPECIAL.get(ch, ch) if math is None else rf"\ensuremath{{{math}}}")
+    return "".join(out)
 
 
 def yaml_quote(text) -> str:
@@ -163,12 +232,28 @@ def clean_text(value, what: str) -> str:
 
 
 def check_tex_text(text: str, what: str) -> None:
+    """Refuse text that pdflatex cannot set: what is neither in its T1 fonts nor a math character
+    tex_escape sets as a symbol."""
+    text = "".join(ch for ch in text if ch not in _TEX_MATH_CHARACTERS)
     if not _TEX_SETTABLE.fullmatch(text):
         ch = next(c for c in text if not _TEX_SETTABLE.fullmatch(c))
         raise SymgradError(
             f"the {what} contains {ch!r} (U+{ord(ch):04X}), which pdflatex cannot set with T1 fonts; "
             "write the tex format for lualatex (--tex-engine lualatex), or leave the character out"
         )
+
+
+def check_tex_names(d) -> None:
+    """A network's names as pdflatex must set them: tensor names inside formulas, where only ASCII
+    letters are safe, and the function's name in the text."""
+    if getattr(d, "function", None) is not None:
+        check_tex_text(d.function, "network's function name")
+    for name in getattr(d, "math_names", ()):
+        if not name.isascii():
+            raise SymgradError(
+                f"the tensor name {name!r} has letters pdflatex cannot set in a formula: name the argument or "
+                "the layer (name=...) in ASCII letters, or write the tex format for lualatex (--tex-engine lualatex)"
+            )
 
 
 def md_escape(text) -> str:
@@ -514,6 +599,7 @@ def render(
     if fmt == "tex" and tex_engine == "pdflatex":
         check_tex_text(title, "title")
         check_tex_text(author, "author")
+        check_tex_names(d)
     proof = d.prove()
     doc = Document(
         d,
