@@ -348,7 +348,7 @@ def linear(x, weight, bias=None, name=None) -> Tensor:
     graph = _graph(x, weight)
     graph.reserve("linear", rows * outs * ins)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    out = _out(graph, "linear", inputs, shape, name, "z")
+    out = _out(graph, "linear", inputs, shape, name, "z", vector=x.ndim == 1)
     for r, o in itertools.product(range(rows), range(outs)):
         entry: dict = {}
         for i in range(ins):

@@ -112,7 +112,7 @@ _TEX_SPECIAL = {
 
 
 # The mathematical characters a title may hold, set as the math symbols they are (pdflatex's text
-# fonts have none of them); the text around them stays text.
+# fonts have none of them; × and · are in them already); the text around them stays text.
 _TEX_MATH_CHARACTERS = {
     "∂": r"\partial",
     "≤": r"\leq",
@@ -120,8 +120,6 @@ _TEX_MATH_CHARACTERS = {
     "≠": r"\neq",
     "≈": r"\approx",
     "−": "-",
-    "×": r"\times",
-    "·": r"\cdot",
     "→": r"\to",
     "←": r"\leftarrow",
     "∑": r"\sum",
@@ -176,10 +174,12 @@ _TEX_MATH_CHARACTERS = {
 }
 
 
-def tex_escape(text) -> str:
+def tex_escape(text, math_symbols: bool = False) -> str:
+    """Text for TeX; with ``math_symbols`` (for pdflatex, whose text fonts lack them) the
+    mathematical characters are set as math symbols. lualatex sets them as they are."""
     out = []
     for ch in str(text):
-        math = _TEX_MATH_CHARACTERS.get(ch)
+        math = _TEX_MATH_CHARACTERS.get(ch) if math_symbols else None
         out.append(_TEX_SPECIAL.get(ch, ch) if math is None else rf"\ensuremath{{{math}}}")
     return "".join(out)
 
@@ -362,7 +362,7 @@ class Document:
             return rst_escape(value)
         if family == "html":
             return html_text(value)
-        return tex_escape(value) if family == "tex" else md_escape(value)
+        return tex_escape(value, self.tex_engine == "pdflatex") if family == "tex" else md_escape(value)
 
     def label(self, key: str) -> str:
         """An equation's or a heading's label in formats that name them (reStructuredText)."""

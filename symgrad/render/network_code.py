@@ -134,11 +134,12 @@ def _shares(node) -> list[tuple[str, str]]:  # (tensor read, its share)
         return [(x, f"{g}.reshape({x}.shape)")]
     if op == "matmul":
         return [(i[0], f"{g} @ {i[1]}.T"), (i[1], f"{i[0]}.T @ {g}")]
+    if op == "linear" and p.get("vector"):  # a vector input: the weight's gradient is an outer product
+        out = [(i[0], f"{g} @ {i[1]}"), (i[1], f"torch.outer({g}, {i[0]})")]
+        return out + ([(i[2], g)] if len(i) == 3 else [])
     if op == "linear":
         out = [(i[0], f"{g} @ {i[1]}"), (i[1], f"{g}.T @ {i[0]}")]
-        if len(i) == 3:
-            out.append((i[2], f"{g}.sum(0)"))
-        return out
+        return out + ([(i[2], f"{g}.sum(0)")] if len(i) == 3 else [])
     if op in ("conv2d", "conv_transpose2d"):
         # the two are each other's transposes: what one does forward, the other does to the gradient
         args = f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
