@@ -493,3 +493,15 @@ def test_vector_linear_backward_code_matches_autograd(bias):
     theirs = autograd(net(tf), values, tuple(shapes))
     for name in shapes:
         assert torch.allclose(ours[name], theirs[name], rtol=0, atol=1e-12), name
+
+
+def test_a_compound_layer_form_shown_differs_from_the_proven_one_is_rejected():
+    from symgrad.derive.derivation import Step
+    from symgrad.network.presentation import check_block
+
+    d = symgrad.derive(lambda x: (F.softmax(x, 1) ** 2).sum(), x=(2, 3))
+    key = next(k for k in d.equations if k.startswith("block_"))
+    (step,) = d.equations[key].steps
+    assert check_block(d, step) is None
+    altered = Step(step.lhs, sympy_symbol(step.rhs.name.replace("-", "+", 1)), step.rule)
+    assert "not the one proven" in check_block(d, altered)

@@ -434,6 +434,8 @@ def check_block(d, step) -> str | None:
     *_, j, i = step.rule.split(" ")
     block = d.graph.blocks[int(j)]
     form = blocks.shown(d.graph, block)[int(i)]
+    if step.rhs != sympy.Symbol(form.rhs):  # the line shown is the one whose claim is proven next
+        return f"the form shown for the {block.kind.replace('_', ' ')} layer is not the one proven: {step.rhs}"
     if form.other is None:
         proof = SERVICES["check network claim"](d, form.target, form.claim)
     else:
