@@ -55,6 +55,16 @@ def plain_ints(value):
     return value
 
 
+def int_tuple(value) -> tuple | None:
+    """An integer or a sequence of them (Python, NumPy or SymPy; never True or False) as a tuple
+    of Python ints, or None."""
+    values = plain_ints(value)
+    values = (values,) if isinstance(values, int) else values
+    if not isinstance(values, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    return values
+
+
 def _flag(value, what: str) -> bool:
     """A True/False option, as PyTorch takes it (a string or a number is refused)."""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
@@ -236,11 +246,10 @@ def leaky_relu(x, negative_slope=0.01, name=None, op="leaky_relu") -> Tensor:
 
 
 def _dims(x: Tensor, dim, op: str) -> tuple:
-    dims = plain_ints(dim)
-    dims = (dims,) if isinstance(dims, int) else dims
-    if dim is None or (isinstance(dims, tuple) and not dims):
+    dims = int_tuple(dim)
+    if dim is None or dims == ():
         return tuple(range(x.ndim))  # PyTorch reduces every dimension for dim=None and for dim=()
-    if not isinstance(dims, tuple) or not all(isinstance(d, int) for d in dims):
+    if dims is None:
         raise SymgradError(f"{op}: dim must be an integer or a tuple of them, got {dim!r}")
     out = []
     for d in dims:
@@ -588,9 +597,8 @@ def batch_norm(x, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
     """Normalization over the last dims (``normalized_shape``), with an elementwise affine."""
     x = _check_tensor(x, "layer_norm")
-    shape = plain_ints(normalized_shape)
-    shape = (shape,) if isinstance(shape, int) else shape
-    if not isinstance(shape, tuple) or not all(isinstance(s, int) for s in shape):
+    shape = int_tuple(normalized_shape)
+    if shape is None:
         raise SymgradError(
             f"layer_norm: normalized_shape must be an integer or a tuple of them, got {normalized_shape!r}"
         )
@@ -656,9 +664,8 @@ def reshape(x, shape, name=None) -> Tensor:
 def reshape_target(x: Tensor, shape) -> tuple:
     """The shape a reshape asks for, as PyTorch reads it: sizes of at least 1, and at most one -1
     standing for the size the others leave."""
-    sizes = plain_ints(shape)
-    sizes = (sizes,) if isinstance(sizes, int) else sizes
-    if not isinstance(sizes, tuple) or not all(isinstance(s, int) for s in sizes):
+    sizes = int_tuple(shape)
+    if sizes is None:
         raise SymgradError(f"reshape: the shape must be integers, got {shape!r:.60}")
     if sizes.count(-1) > 1 or any(s < 1 and s != -1 for s in sizes):
         raise SymgradError(f"reshape: sizes must be at least 1, with at most one -1, got {sizes}")

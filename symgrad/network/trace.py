@@ -23,14 +23,13 @@ from ..derive.derivation import SERVICES, GradientViews
 from ..derive.losses import check_loss
 from .closed import backward
 from .graph import Graph, Tensor
-from .layers import plain_ints
+from .layers import int_tuple
 
 
 def check_shape(name: str, shape) -> tuple:
     """A tuple of sizes of at least 1 (Python or NumPy integers, or one integer for a vector)."""
-    sizes = plain_ints(shape)
-    sizes = (sizes,) if isinstance(sizes, int) else sizes
-    if not isinstance(sizes, tuple) or not all(isinstance(s, int) for s in sizes):
+    sizes = int_tuple(shape)
+    if sizes is None:
         raise SymgradError(f"the shape of {name} must be a tuple of integers, got {shape!r:.80}")
     if any(s < 1 for s in sizes):
         raise SymgradError(f"the shape of {name} has a size below 1: {sizes}")
@@ -284,9 +283,8 @@ def check_picks(graph: Graph, picks: dict) -> dict:
         tensor = graph.tensors.get(name)
         if tensor is None:
             raise SymgradError(f"a pick names {name!r}, which is not a tensor of the network")
-        index = plain_ints(index)
-        index = (index,) if isinstance(index, int) else index
-        if not isinstance(index, tuple) or len(index) != tensor.ndim or not all(isinstance(i, int) for i in index):
+        index = int_tuple(index)
+        if index is None or len(index) != tensor.ndim:
             raise SymgradError(f"the pick for {name} needs {tensor.ndim} integer indices, got {picks[name]!r}")
         if not all(1 <= i <= s for i, s in zip(index, tensor.shape)):
             raise SymgradError(f"the pick {index} is outside {name}, whose shape is {tensor.shape}")
