@@ -509,3 +509,10 @@ def test_a_compound_layer_form_shown_differs_from_the_proven_one_is_rejected():
     assert check_block(d, step) is None
     altered = Step(step.lhs, sympy_symbol(step.rhs.name.replace("-", "+", 1)), step.rule)
     assert "not the one proven" in check_block(d, altered)
+
+
+def test_latex_inline_of_a_network_is_refused_in_one_error():
+    d = symgrad.derive(identity, x=(2, 3))
+    with pytest.raises(SymgradError, match="latex-inline"):
+        symgrad.render(d, "latex-inline")
+    assert "derives the backward pass" in symgrad.render(d, "md")

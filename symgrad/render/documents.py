@@ -585,6 +585,11 @@ def render(
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "latex-inline" and not hasattr(d, "closed_forms"):  # a network has a closed form per layer
+        raise SymgradError(
+            "the latex-inline format shows an op's closed forms in one display; a network's closed forms "
+            f"are in its document: use one of {', '.join(FORMATS)}"
+        )
     check_date(date)
     if mathjax_url == LOCAL:
         raise SymgradError("mathjax_url='local' copies MathJax next to the page: use write(), or --mathjax local")
