@@ -516,3 +516,15 @@ def test_latex_inline_of_a_network_is_refused_in_one_error():
     with pytest.raises(SymgradError, match="latex-inline"):
         symgrad.render(d, "latex-inline")
     assert "derives the backward pass" in symgrad.render(d, "md")
+
+
+def test_a_function_name_with_control_characters_or_a_multiline_error_stays_one_line():
+    with pytest.raises(SymgradError, match="control characters"):
+        symgrad.derive(named("net\n\x1b[2J"), x=(2,))
+
+    def noisy(x):
+        raise ValueError("first line\nsecond line")
+
+    with pytest.raises(SymgradError) as caught:
+        symgrad.derive(noisy, x=(2,))
+    assert "\n" not in str(caught.value) and "first line second line" in str(caught.value)

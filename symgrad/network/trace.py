@@ -242,7 +242,8 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
     except RecursionError:
         raise SymgradError(f"the forward function {function_name(fn)} recursed too deeply") from None
     except Exception as exc:  # the user's own code: one line naming it and what it raised
-        raise SymgradError(f"the forward function {function_name(fn)} raised {type(exc).__name__}: {exc}") from None
+        said = " ".join(str(exc).split())[:300]  # one line, however the exception was written
+        raise SymgradError(f"the forward function {function_name(fn)} raised {type(exc).__name__}: {said}") from None
     if not isinstance(result, Tensor) or result.graph is not graph:
         raise SymgradError(f"the forward function must return a tensor of the network, got {type(result).__name__}")
     applied = None
@@ -273,7 +274,11 @@ def function_name(fn) -> str:
     """The name the documents give the network: the function's own, or "net" for a callable
     without a usable one (the documents escape it; the file stem keeps only safe characters)."""
     name = getattr(fn, "__name__", None)
-    return name if isinstance(name, str) and name.strip() else "net"
+    if not isinstance(name, str) or not name.strip():
+        return "net"
+    if not name.isprintable():  # a newline or a terminal control code would reach every output
+        raise SymgradError(f"the forward function's name {name!r:.60} holds control characters: rename it")
+    return name
 
 
 def check_picks(graph: Graph, picks: dict) -> dict:
