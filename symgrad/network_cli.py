@@ -66,7 +66,9 @@ def emit_network(d, out) -> list[Path]:
     path = folder / f"{d.presentation.stem}_backward.py"
     text = "\n".join(
         [
-            f'"""The forward and backward passes of {d.function}, written by symgrad from the proven closed forms."""',
+            # the function's name as a string literal: whatever it holds, it cannot end the docstring
+            '"""The forward and backward passes of a network, written by symgrad from the proven closed forms."""',
+            f"NETWORK = {d.function!r}",
             "",
             "import torch",
             "",
@@ -74,7 +76,7 @@ def emit_network(d, out) -> list[Path]:
             f"def forward_backward({', '.join(d.graph.inputs)}):",
             *(f"    {line}" for line in forward_lines(d)),
             *(f"    {line}" for line in backward_lines(d)),
-            f"    return {d.graph.nodes[-1].output}, {{{', '.join(f'{n!r}: g_{n}' for n in d.wrt)}}}",
+            f"    return {d.loss_name}, {{{', '.join(f'{n!r}: g_{n}' for n in d.wrt)}}}",
             "",
         ]
     )

@@ -16,6 +16,7 @@ difference is only ever reported after it is confirmed numerically (``symgrad.pr
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 from ..core import poly
@@ -186,6 +187,7 @@ class Graph:
         if not name.isidentifier():
             raise SymgradError(f"a tensor's name must be a Python identifier, got {name!r}")
         shape = tuple(shape)
+        self.reserve(f"the tensor {name} of shape {shape}", math.prod(shape))  # before any entry is made
         commas = len(shape) > 2 or any(s >= 10 for s in shape)
         if letter is None:
             letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
@@ -256,6 +258,10 @@ class Graph:
             self._helpers[key] = h
         return self._helpers[key]
 
+    def reserve(self, what: str, terms: int) -> None:
+        """Refuse, before it is built, a layer or tensor that would take the network over its budget."""
+        check_budget(f"{what} in this network", self.terms + terms, len(self.registry.names), self.max_terms)
+
     def _count(self, terms: int) -> None:
         self.terms += terms
         if self.terms > self._next_check:  # the budget is checked as the network grows, not per entry
@@ -271,6 +277,30 @@ class Graph:
     def add_node(self, op: str, inputs: tuple, output: Tensor, **params) -> Tensor:
         self.nodes.append(Node(op, tuple(t.name for t in inputs), output.name, params))
         return output
+
+    def keep_reaching(self, loss: str) -> None:
+        """Drop the layers whose output the loss does not read (a quantity computed beside the
+        loss, or after it): the function's returned tensor is the loss, whatever came last."""
+        live = {loss}
+        for node in reversed(self.nodes):
+            if node.output in live:
+                live.update(node.inputs)
+        kept = [k for k, node in enumerate(self.nodes) if node.output in live]
+        if len(kept) == len(self.nodes):
+            return
+        new_index = {k: i for i, k in enumerate(kept)}
+        self.blocks = [
+            Block(b.kind, new_index[b.first], new_index[b.end - 1] + 1, b.roles, b.params)
+            for b in self.blocks
+            if b.first in new_index and b.end - 1 in new_index
+        ]
+        for node in self.nodes:
+            if node.output not in live:
+                del self.tensors[node.output]
+        self.nodes = [self.nodes[k] for k in kept]
+        for name in [c for c in self.constants if c not in live]:
+            del self.constants[name]
+            del self.tensors[name]
 
     # --- the chain rule -------------------------------------------------------------------------
 
@@ -317,21 +347,33 @@ class Graph:
         return poly.var(a)
 
     def expand(self, p: poly.Poly) -> poly.Poly:
-        """Substitute every polynomially defined variable, down to the inputs and the atoms."""
-        defined = [v for v in poly.variables(p) if v in self.defs]
-        if not defined:
-            return p
-        return self.expand(poly.substitute(p, {v: self.defs[v] for v in defined}))
+        """Substitute every polynomially defined variable, down to the inputs and the atoms (a loop,
+        not a recursion: a network may be thousands of layers deep)."""
+        while True:
+            defined = [v for v in poly.variables(p) if v in self.defs]
+            if not defined:
+                return p
+            p = poly.substitute(p, {v: self.defs[v] for v in defined})
 
     def explicit(self, p: poly.Poly) -> poly.Poly:
         """A gradient with every named gradient in it substituted, down to the network's own variables."""
         ids = set(self.adjoints.values())
         named = [v for v in poly.variables(p) if v in ids]
+        # each named gradient is written out once, however many entries read it; those it reads
+        # first, by an explicit stack rather than a recursion as deep as the network
+        stack = [v for v in named if v not in self._explicit]
+        while stack:
+            v = stack[-1]
+            inner = [u for u in poly.variables(self.defs[v]) if u in ids and u not in self._explicit]
+            if inner:
+                stack.extend(inner)
+                continue
+            stack.pop()
+            if v not in self._explicit:
+                used = [u for u in poly.variables(self.defs[v]) if u in ids]
+                self._explicit[v] = poly.substitute(self.defs[v], {u: self._explicit[u] for u in used})
         if not named:
             return p
-        for v in named:  # each named gradient is written out once, however many entries read it
-            if v not in self._explicit:
-                self._explicit[v] = self.explicit(self.defs[v])
         return poly.substitute(p, {v: self._explicit[v] for v in named})
 
     def _push(self, vid, grads, share, producer, k) -> None:

@@ -11,11 +11,13 @@ that every coefficient stays exact.
 from __future__ import annotations
 
 import itertools
+import math
+import numbers as abstract
 from fractions import Fraction
 
 import sympy
 
-from ..core import poly
+from ..core import numbers, poly
 from ..core.errors import SymgradError
 from ..ops.conv2d import geometry
 from ..ops.conv_transpose2d import transposed_geometry
@@ -23,14 +25,51 @@ from .graph import Graph, Tensor
 
 
 def exact(value, what: str) -> Fraction:
-    """A number as an exact fraction: ints and Fractions as they are, floats as they print."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise SymgradError(f"{what} must be a number, got {value!r}")
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+    """A number as an exact fraction: a Python float as the decimal it prints as (0.02 is 1/50),
+    integers and rationals (Python, NumPy, SymPy) as they are. A NumPy or SymPy float is refused:
+    its printed digits are not a decimal the user wrote."""
+    if type(value) is float:
+        if not math.isfinite(value):
             raise SymgradError(f"{what} must be finite, got {value!r}")
-        return Fraction(repr(value))
-    return Fraction(value)
+        return numbers.bounded(Fraction(repr(value)), what)
+    if isinstance(value, float):  # NumPy's float64 is a subclass of float
+        raise SymgradError(
+            f"{what} is the NumPy float {value!r}, which is not exact: write a Python number such as 0.5, "
+            "an integer, or a fraction (fractions.Fraction(1, 2))"
+        )
+    return numbers.exact(value, what)
+
+
+def whole(value, what: str, minimum: int | None = None) -> int:
+    """An exact integer (Python, NumPy or SymPy), at least ``minimum``."""
+    return numbers.integer(value, what, minimum)
+
+
+def plain_ints(value):
+    """NumPy or SymPy integers, alone or in a tuple, as Python ints; anything else unchanged, for
+    the caller's own checks to refuse."""
+    if isinstance(value, abstract.Integral) and not isinstance(value, bool):
+        return whole(value, "an integer")
+    if isinstance(value, (tuple, list)):
+        return tuple(plain_ints(v) for v in value)
+    return value
+
+
+def int_tuple(value) -> tuple | None:
+    """An integer or a sequence of them (Python, NumPy or SymPy; never True or False) as a tuple
+    of Python ints, or None."""
+    values = plain_ints(value)
+    values = (values,) if isinstance(values, int) else values
+    if not isinstance(values, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    return values
+
+
+def _flag(value, what: str) -> bool:
+    """A True/False option, as PyTorch takes it (a string or a number is refused)."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise SymgradError(f"{what} must be True or False, got {value!r:.60}")
 
 
 def _graph(*items) -> Graph:
@@ -172,6 +211,7 @@ def pow(x, exponent, name=None) -> Tensor:
     negative whole one, an atom otherwise."""
     x = _check_tensor(x, "pow")
     p = exact(exponent, "pow: the exponent")
+    numbers.check_exponent(p, "pow: the exponent")  # x**n is written out as n factors
     graph = x.graph
     if p.denominator != 1:
         return _atomic("pow", x, "power", name, parameter=p)
@@ -206,10 +246,10 @@ def leaky_relu(x, negative_slope=0.01, name=None, op="leaky_relu") -> Tensor:
 
 
 def _dims(x: Tensor, dim, op: str) -> tuple:
-    if dim is None:
-        return tuple(range(x.ndim))
-    dims = (dim,) if isinstance(dim, int) and not isinstance(dim, bool) else dim
-    if not isinstance(dims, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+    dims = int_tuple(dim)
+    if dim is None or dims == ():
+        return tuple(range(x.ndim))  # PyTorch reduces every dimension for dim=None and for dim=()
+    if dims is None:
         raise SymgradError(f"{op}: dim must be an integer or a tuple of them, got {dim!r}")
     out = []
     for d in dims:
@@ -247,6 +287,7 @@ def reduction_targets(shape: tuple, dims: tuple, keepdim: bool) -> list:
 def _reduce(op: str, x, dim, keepdim, weight_of, name=None) -> Tensor:
     x = _check_tensor(x, op)
     dims = _dims(x, dim, op)
+    keepdim = _flag(keepdim, f"{op}: keepdim")
     graph = x.graph
     count = 1
     for d in dims:
@@ -291,6 +332,7 @@ def matmul(a, b, name=None) -> Tensor:
         raise SymgradError(f"matmul: shapes {a.shape} and {b.shape} do not multiply (two matrices, m×k and k×n)")
     (m, k), n = a.shape, b.shape[1]
     graph = _graph(a, b)
+    graph.reserve("matmul", m * k * n)
     out = _out(graph, "matmul", (a, b), (m, n), name, "matmul")
     for i, j in itertools.product(range(m), range(n)):
         entry: dict = {}
@@ -313,8 +355,9 @@ def linear(x, weight, bias=None, name=None) -> Tensor:
     rows = x.shape[0] if x.ndim == 2 else 1
     shape = (rows, outs) if x.ndim == 2 else (outs,)
     graph = _graph(x, weight)
+    graph.reserve("linear", rows * outs * ins)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    out = _out(graph, "linear", inputs, shape, name, "z")
+    out = _out(graph, "linear", inputs, shape, name, "z", vector=x.ndim == 1)
     for r, o in itertools.product(range(rows), range(outs)):
         entry: dict = {}
         for i in range(ins):
@@ -328,7 +371,9 @@ def linear(x, weight, bias=None, name=None) -> Tensor:
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name=None) -> Tensor:
     """torch.nn.functional.conv2d, with its weight layout (out, in/groups, kH, kW)."""
     x, weight = _check_tensor(x, "conv2d"), _check_tensor(weight, "conv2d", "weight")
+    stride, padding, dilation, groups = (plain_ints(v) for v in (stride, padding, dilation, groups))
     geo = geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    x.graph.reserve("conv2d", geo.N * geo.O * math.prod(geo.out) * geo.Cg * geo.kH * geo.kW)
     if bias is not None and _check_tensor(bias, "conv2d", "bias").shape != (geo.O,):
         raise SymgradError(f"conv2d: the bias must have shape ({geo.O},), got {bias.shape}")
     Ho, Wo = geo.out
@@ -356,7 +401,11 @@ def conv_transpose2d(
 ) -> Tensor:
     """torch.nn.functional.conv_transpose2d, with its weight layout (in, out/groups, kH, kW)."""
     x, weight = _check_tensor(x, "conv_transpose2d"), _check_tensor(weight, "conv_transpose2d", "weight")
+    stride, padding, output_padding, groups, dilation = (
+        plain_ints(v) for v in (stride, padding, output_padding, groups, dilation)
+    )
     geo = transposed_geometry(x.shape, weight.shape, stride, padding, output_padding, dilation, groups)
+    x.graph.reserve("conv_transpose2d", geo.N * geo.C * geo.H * geo.W * geo.Og * geo.kH * geo.kW + math.prod(geo.out))
     if bias is not None and _check_tensor(bias, "conv_transpose2d", "bias").shape != (geo.O,):
         raise SymgradError(f"conv_transpose2d: the bias must have shape ({geo.O},), got {bias.shape}")
     Ho, Wo = geo.out
@@ -413,8 +462,7 @@ def mse_loss(input, target, reduction="mean", name=None) -> Tensor:
 
 
 def _axis(x: Tensor, dim, op: str) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise SymgradError(f"{op}: dim must be an integer, got {dim!r}")
+    dim = whole(dim, f"{op}: dim")
     if not -x.ndim <= dim < x.ndim:
         raise SymgradError(f"{op}: dim {dim} is out of range for a tensor of {x.ndim} dimensions")
     return dim % x.ndim
@@ -470,8 +518,9 @@ def nll_loss(input, target, reduction="mean", name=None) -> Tensor:
         )
     if not isinstance(target, (list, tuple)) or len(target) != n:
         raise SymgradError(f"nll_loss: the target must be a list of {n} class indices")
+    target = [whole(t, "nll_loss: a class index") for t in target]
     for t in target:
-        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < c:
+        if not 0 <= t < c:
             raise SymgradError(f"nll_loss: a class index must be an integer in 0..{c - 1}, got {t!r}")
     mask = [[0] * c for _ in range(n)]
     for row, t in enumerate(target):
@@ -548,7 +597,11 @@ def batch_norm(x, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
     """Normalization over the last dims (``normalized_shape``), with an elementwise affine."""
     x = _check_tensor(x, "layer_norm")
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = int_tuple(normalized_shape)
+    if shape is None:
+        raise SymgradError(
+            f"layer_norm: normalized_shape must be an integer or a tuple of them, got {normalized_shape!r}"
+        )
     if not shape or tuple(x.shape[-len(shape) :]) != shape:
         raise SymgradError(f"layer_norm: normalized_shape {shape} must be the last dims of {x.shape}")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
@@ -601,16 +654,27 @@ def _affine(xhat: Tensor, weight, bias, shape: tuple, name, op: str) -> Tensor:
 
 def reshape(x, shape, name=None) -> Tensor:
     x = _check_tensor(x, "reshape")
-    shape = tuple(shape)
-    n = 1
-    for s in shape:
-        n *= s
-    if n != x.numel:
-        raise SymgradError(f"reshape: {x.shape} has {x.numel} entries, {shape} has {n}")
+    shape = reshape_target(x, shape)
     out = _out(x.graph, "reshape", (x,), shape, name, "reshape")
     for vid, source_id in zip(out.ids, x.ids):
         x.graph.define(vid, poly.var(source_id))
     return out
+
+
+def reshape_target(x: Tensor, shape) -> tuple:
+    """The shape a reshape asks for, as PyTorch reads it: sizes of at least 1, and at most one -1
+    standing for the size the others leave."""
+    sizes = int_tuple(shape)
+    if sizes is None:
+        raise SymgradError(f"reshape: the shape must be integers, got {shape!r:.60}")
+    if sizes.count(-1) > 1 or any(s < 1 and s != -1 for s in sizes):
+        raise SymgradError(f"reshape: sizes must be at least 1, with at most one -1, got {sizes}")
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 in sizes and x.numel % known == 0:
+        sizes = tuple(x.numel // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != x.numel:
+        raise SymgradError(f"reshape: {x.shape} has {x.numel} entries, which the shape {tuple(shape)} cannot hold")
+    return sizes
 
 
 def scaled_dot_product_attention(q, k, v, name=None) -> Tensor:

@@ -15,7 +15,9 @@ prover runs on every line of the document:
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy
 
@@ -83,38 +85,81 @@ FORWARD = {
     "upstream": lambda i, o, p: rf"{o} = \textstyle\sum {i[1]} \odot {i[0]}",
 }
 
-CLOSED = {  # the closed form of dL/d(input k), in the layer's tensor names; G is dL/d(output)
-    "linear": lambda i, o, G, k: [rf"{G} {i[1]}", rf"{G}^{{T}} {i[0]}", rf"\textstyle\sum_{{\text{{rows}}}} {G}"][k],
-    "matmul": lambda i, o, G, k: [rf"{G} {i[1]}^{{T}}", rf"{i[0]}^{{T}} {G}"][k],
-    "transpose": lambda i, o, G, k: rf"{G}^{{T}}",
-    "reshape": lambda i, o, G, k: rf"\operatorname{{reshape}}({G})",
-    "sigmoid": lambda i, o, G, k: rf"{G} \odot {o} \odot (1 - {o})",
-    "tanh": lambda i, o, G, k: rf"{G} \odot (1 - {o} \odot {o})",
-    "exp": lambda i, o, G, k: rf"{G} \odot {o}",
-    "log": lambda i, o, G, k: rf"{G} \oslash {i[0]}",
-    "sqrt": lambda i, o, G, k: rf"{G} \oslash (2 {o})",
-    "pow": lambda i, o, G, k: rf"p\, {G} \odot {i[0]}^{{p - 1}}",
-    "relu": lambda i, o, G, k: rf"{G} \odot [{i[0]} > 0]",
-    "leaky_relu": lambda i, o, G, k: rf"{G} \odot \bigl([{i[0]} > 0] + a\,[{i[0]} \le 0]\bigr)",
+# The closed form of dL/d(input k), in the layer's tensor names, G being dL/d(output). Each is
+# written from the layer's own parameters and shapes (the count a mean divides by, the exponent,
+# the slope, a linear layer's vector or matrix input, a loss's reduction): the text states exactly
+# what closed.py computes and the prover checks, never a generic formula beside it.
+CLOSED = {
+    "linear": lambda i, o, G, k, x: _linear_closed(i, G, k, x),
+    "matmul": lambda i, o, G, k, x: [rf"{G} {i[1]}^{{T}}", rf"{i[0]}^{{T}} {G}"][k],
+    "transpose": lambda i, o, G, k, x: rf"{G}^{{T}}",
+    "reshape": lambda i, o, G, k, x: rf"\operatorname{{reshape}}({G})",
+    "sigmoid": lambda i, o, G, k, x: rf"{G} \odot {o} \odot (1 - {o})",
+    "tanh": lambda i, o, G, k, x: rf"{G} \odot (1 - {o} \odot {o})",
+    "exp": lambda i, o, G, k, x: rf"{G} \odot {o}",
+    "log": lambda i, o, G, k, x: rf"{G} \oslash {i[0]}",
+    "sqrt": lambda i, o, G, k, x: rf"{G} \oslash (2 {o})",
+    "pow": lambda i, o, G, k, x: _pow_closed(i, G, x.params["exponent"]),
+    "relu": lambda i, o, G, k, x: rf"{G} \odot [{i[0]} > 0]",
+    "leaky_relu": lambda i, o, G, k, x: (
+        rf"{G} \odot \bigl([{i[0]} > 0] + {_frac(x.params['negative_slope'])}\,[{i[0]} \le 0]\bigr)"
+    ),
     # 1 is a tensor of ones shaped like the input: the upstream repeated over the reduced dimensions
-    "sum": lambda i, o, G, k: rf"{G}\, \mathbf{{1}}",
-    "mean": lambda i, o, G, k: rf"\tfrac{{1}}{{n}}\, {G}\, \mathbf{{1}}",
-    "conv2d": lambda i, o, G, k: [
+    "sum": lambda i, o, G, k, x: rf"{G}\, \mathbf{{1}}",
+    "mean": lambda i, o, G, k, x: rf"{_frac(Fraction(1, x.count))}\, {G}\, \mathbf{{1}}",
+    "conv2d": lambda i, o, G, k, x: [
         rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
         rf"\operatorname{{corr}}({i[0]}, {G})",
         rf"\textstyle\sum_{{n,i,j}} {G}",
     ][k],
-    "conv_transpose2d": lambda i, o, G, k: [
+    "conv_transpose2d": lambda i, o, G, k, x: [
         rf"\operatorname{{conv2d}}({G}, {i[1]})",
         rf"\operatorname{{corr}}({G}, {i[0]})",
         rf"\textstyle\sum_{{n,i,j}} {G}",
     ][k],
-    "mse_loss": lambda i, o, G, k: [
-        rf"\tfrac{{2}}{{N}} ({i[0]} - {i[1]}) {G}",
-        rf"-\tfrac{{2}}{{N}} ({i[0]} - {i[1]}) {G}",
-    ][k],
-    "upstream": lambda i, o, G, k: [rf"{i[1]} {G}", rf"{i[0]} {G}"][k],
+    "mse_loss": lambda i, o, G, k, x: _mse_closed(i, G, k, x),
+    "upstream": lambda i, o, G, k, x: [rf"{i[1]} {G}", rf"{i[0]} {G}"][k],
 }
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What a closed form's text depends on besides the names: the layer's parameters, the
+    number of entries a mean or a mean-reduced loss divides by, and whether the input is a vector."""
+
+    params: dict
+    count: int
+    vector: bool
+
+
+def _linear_closed(i: list, G: str, k: int, x: Shapes) -> str:
+    """x Wᵀ + b: for a matrix input (N × in) dL/dx = G W, dL/dW = Gᵀ x, dL/db = Σ over rows G; for
+    a vector input (in) dL/dx = Wᵀ G, dL/dW = G ⊗ x (the outer product) and dL/db = G."""
+    if x.vector:
+        return [rf"{i[1]}^{{T}} {G}", rf"{G} \otimes {i[0]}", G][k]
+    return [rf"{G} {i[1]}", rf"{G}^{{T}} {i[0]}", rf"\textstyle\sum_{{\text{{rows}}}} {G}"][k]
+
+
+def _mse_closed(i: list, G: str, k: int, x: Shapes) -> str:
+    """2 (z − t) G, divided by the number of entries for the mean, not for the sum."""
+    two = Fraction(2, x.count) if x.params["reduction"] == "mean" else Fraction(2)
+    sign = "-" if k == 1 else ""
+    return rf"{sign}{_frac(two)} ({i[0]} - {i[1]}) {G}"
+
+
+def _pow_closed(i: list, G: str, p: Fraction) -> str:
+    """p G ⊙ x^(p − 1) with the exponent's value; zero for x⁰."""
+    if p == 0:
+        return "0"
+    sign, size = ("-" if p < 0 else ""), abs(p)
+    factor = "" if size == 1 else rf"{_frac(size)}\, "
+    power = "" if p == 1 else rf" \odot {i[0]}^{{{_exponent(p - 1)}}}"
+    return rf"{sign}{factor}{G}{power}"
+
+
+def _exponent(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
 
 LEMMA_OF = {
     "sigmoid": "sigmoid",
@@ -255,7 +300,17 @@ def closed_latex(graph: Graph, node: Node, name: str) -> str:
             text = rf"\textstyle\sum_{{\text{{broadcast}}}} \Bigl({text}\Bigr)"
         return text
     names = [tex(graph, n) for n in node.inputs]
-    return " + ".join(CLOSED[node.op](names, out, G, k) for k, n in enumerate(node.inputs) if n == name)
+    first = graph.tensors[node.inputs[0]]
+    count = first.numel if node.op == "mse_loss" else _reduced_count(first.shape, node.params.get("dims", ()))
+    shapes = Shapes(node.params, count, first.ndim == 1)
+    return " + ".join(CLOSED[node.op](names, out, G, k, shapes) for k, n in enumerate(node.inputs) if n == name)
+
+
+def _reduced_count(shape: tuple, dims: tuple) -> int:
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    return count
 
 
 def equations(d, picks: dict) -> dict:
@@ -379,6 +434,8 @@ def check_block(d, step) -> str | None:
     *_, j, i = step.rule.split(" ")
     block = d.graph.blocks[int(j)]
     form = blocks.shown(d.graph, block)[int(i)]
+    if step.rhs != sympy.Symbol(form.rhs):  # the line shown is the one whose claim is proven next
+        return f"the form shown for the {block.kind.replace('_', ' ')} layer is not the one proven: {step.rhs}"
     if form.other is None:
         proof = SERVICES["check network claim"](d, form.target, form.claim)
     else:
@@ -565,6 +622,8 @@ def check_closed(d, step) -> str | None:
     every element (the same comparison the prover makes for every layer)."""
     graph = d.graph
     *_, k, name = step.rule.split(" ")
+    if step.rhs != sympy.Symbol(closed_latex(graph, graph.nodes[int(k)], name)):
+        return f"the closed form shown for layer {int(k) + 1} is not the one written for its parameters: {step.rhs}"
     share = d.shares.get(int(k), {})
     values = d.closed_share(int(k))[name]
     if any(share.get(v, {}) != value for v, value in zip(graph.tensors[name].ids, values)):
@@ -584,5 +643,12 @@ def presentation(d) -> Presentation:
     return Presentation(
         title=f"Backpropagation through {d.function}: {ops}",
         body="network",
-        stem=f"network-{d.function}".replace("_", "-"),
+        stem=file_stem(d.function),
     )
+
+
+def file_stem(function: str) -> str:
+    """The document's file name: letters, digits and hyphens only, whatever the function's name
+    (a name such as ../../x or <lambda> must never become a path or a character a shell mangles)."""
+    word = re.sub(r"[^A-Za-z0-9]+", "-", function).strip("-")[:60].strip("-")
+    return f"network-{word or 'net'}"

@@ -9,29 +9,41 @@ recording its layers; the chain rule then runs over every variable, element by e
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 
 from ..core import poly
-from ..core.budget import check_budget
+from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..derive.derivation import SERVICES, GradientViews
 from ..derive.losses import check_loss
 from .closed import backward
 from .graph import Graph, Tensor
+from .layers import int_tuple
 
 
 def check_shape(name: str, shape) -> tuple:
-    if isinstance(shape, int) and not isinstance(shape, bool):
-        shape = (shape,)
-    if not isinstance(shape, (tuple, list)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
-        raise SymgradError(f"the shape of {name} must be a tuple of integers, got {shape!r}")
-    if any(s < 1 for s in shape):
-        raise SymgradError(f"the shape of {name} has a size below 1: {tuple(shape)}")
-    return tuple(shape)
+    """A tuple of sizes of at least 1 (Python or NumPy integers, or one integer for a vector)."""
+    sizes = int_tuple(shape)
+    if sizes is None:
+        raise SymgradError(f"the shape of {name} must be a tuple of integers, got {shape!r:.80}")
+    if any(s < 1 for s in sizes):
+        raise SymgradError(f"the shape of {name} has a size below 1: {sizes}")
+    return sizes
+
+
+def check_wrt(wrt, parameters: list) -> tuple:
+    names = tuple(parameters) if wrt is None else (wrt,) if isinstance(wrt, str) else wrt
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        raise SymgradError(f"wrt must name inputs of the function (a name or a tuple of names), got {wrt!r:.60}")
+    for name in names:
+        if name not in parameters:
+            raise SymgradError(f"wrt names {name!r}, which is not an input of the function ({', '.join(parameters)})")
+    return tuple(names)
 
 
 @dataclass
@@ -45,6 +57,7 @@ class NetworkDerivation:
     loss: Any  # the Loss applied to a tensor output, or None when the function returns L itself
     output: str  # the tensor the function returned
     loss_id: int
+    loss_name: str  # the scalar tensor the function returned (or the loss applied to its output)
     grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
     shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
     picks: dict = field(default_factory=dict)  # tensor name -> row-major position the document follows
@@ -78,6 +91,11 @@ class NetworkDerivation:
         return self.output
 
     @property
+    def math_names(self) -> tuple:
+        """The names the document's formulas write: every tensor's."""
+        return tuple(self.graph.tensors)
+
+    @property
     def input_names(self) -> list:
         return list(self.graph.inputs)
 
@@ -92,7 +110,7 @@ class NetworkDerivation:
     @property
     def loss_text(self) -> str:
         if self.loss is None:
-            return f"the function returns the loss, {self.graph.nodes[-1].output}"
+            return f"the function returns the loss, {self.loss_name}"
         if not self.loss.has_value:
             return (
                 f"the loss of its output {self.output} is left generic: dL/d{self.output} is a tensor of free symbols"
@@ -202,18 +220,30 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
             + (f"; missing: {', '.join(missing)}" if missing else "")
             + (f"; not parameters: {', '.join(extra)}" if extra else "")
         )
+    check_max_terms(max_terms)
+    sized = {name: check_shape(name, shapes[name]) for name in parameters}
+    wrt = check_wrt(wrt, parameters)
+    if picks is not None and not isinstance(picks, dict):
+        raise SymgradError(f"picks must map a tensor's name to an index, such as {{'x': (1, 2)}}, got {picks!r:.60}")
+    total = 0  # every input is sized against the budget before any of them is made
+    for name, size in sized.items():
+        total += math.prod(size)
+        check_budget(f"the input {name} of shape {size}, with the inputs before it,", total, 0, max_terms)
     graph = Graph(max_terms)
-    args = [graph.input(name, check_shape(name, shapes[name])) for name in parameters]
-    wrt = tuple(parameters) if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt))
-    for name in wrt:
-        if name not in parameters:
-            raise SymgradError(f"wrt names {name!r}, which is not an input of the function ({', '.join(parameters)})")
+    args = [graph.input(name, sized[name]) for name in parameters]
     try:
         result = fn(*args)
     except SymgradError:
         raise
     except (TypeError, AttributeError) as exc:
-        raise SymgradError(f"the forward function uses an operation symgrad does not support: {exc}") from None
+        raise SymgradError(
+            f"the forward function {function_name(fn)} uses an operation symgrad does not support: {exc}"
+        ) from None
+    except RecursionError:
+        raise SymgradError(f"the forward function {function_name(fn)} recursed too deeply") from None
+    except Exception as exc:  # the user's own code: one line naming it and what it raised
+        said = " ".join(str(exc).split())[:300]  # one line, however the exception was written
+        raise SymgradError(f"the forward function {function_name(fn)} raised {type(exc).__name__}: {said}") from None
     if not isinstance(result, Tensor) or result.graph is not graph:
         raise SymgradError(f"the forward function must return a tensor of the network, got {type(result).__name__}")
     applied = None
@@ -221,21 +251,34 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
         applied = check_loss(loss)
         result = _apply_loss(graph, result, applied)
     (loss_id,) = result.ids
+    graph.keep_reaching(result.name)
     grads, shares = graph.chain_rule(loss_id)
     output = graph.nodes[-1].inputs[0] if applied is not None else result.name
     chosen = check_picks(graph, picks or {})
     return NetworkDerivation(
-        getattr(fn, "__name__", "net"),
+        function_name(fn),
         graph,
         {n: graph.tensors[n].shape for n in parameters},
         wrt,
         applied,
         output,
         loss_id,
+        result.name,
         grads,
         shares,
         chosen,
     )
+
+
+def function_name(fn) -> str:
+    """The name the documents give the network: the function's own, or "net" for a callable
+    without a usable one (the documents escape it; the file stem keeps only safe characters)."""
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str) or not name.strip():
+        return "net"
+    if not name.isprintable():  # a newline or a terminal control code would reach every output
+        raise SymgradError(f"the forward function's name {name!r:.60} holds control characters: rename it")
+    return name
 
 
 def check_picks(graph: Graph, picks: dict) -> dict:
@@ -245,8 +288,8 @@ def check_picks(graph: Graph, picks: dict) -> dict:
         tensor = graph.tensors.get(name)
         if tensor is None:
             raise SymgradError(f"a pick names {name!r}, which is not a tensor of the network")
-        index = (index,) if isinstance(index, int) else tuple(index)
-        if len(index) != tensor.ndim or not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+        index = int_tuple(index)
+        if index is None or len(index) != tensor.ndim:
             raise SymgradError(f"the pick for {name} needs {tensor.ndim} integer indices, got {picks[name]!r}")
         if not all(1 <= i <= s for i, s in zip(index, tensor.shape)):
             raise SymgradError(f"the pick {index} is outside {name}, whose shape is {tensor.shape}")

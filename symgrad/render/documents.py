@@ -111,8 +111,77 @@ _TEX_SPECIAL = {
 }
 
 
-def tex_escape(text) -> str:
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+# The mathematical characters a title may hold, set as the math symbols they are (pdflatex's text
+# fonts have none of them; × and · are in them already); the text around them stays text.
+_TEX_MATH_CHARACTERS = {
+    "∂": r"\partial",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "≈": r"\approx",
+    "−": "-",
+    "→": r"\to",
+    "←": r"\leftarrow",
+    "∑": r"\sum",
+    "∏": r"\prod",
+    "√": r"\surd",
+    "∞": r"\infty",
+    "∇": r"\nabla",
+    "∈": r"\in",
+    "⊙": r"\odot",
+    "ε": r"\varepsilon",
+    "ϵ": r"\epsilon",
+    "ο": "o",
+    **{
+        chr(0x3B1 + i): rf"\{name}"
+        for i, name in enumerate(
+            [
+                "alpha",
+                "beta",
+                "gamma",
+                "delta",
+                "epsilon",
+                "zeta",
+                "eta",
+                "theta",
+                "iota",
+                "kappa",
+                "lambda",
+                "mu",
+                "nu",
+                "xi",
+                "omicron",
+                "pi",
+                "rho",
+                "varsigma",
+                "sigma",
+                "tau",
+                "upsilon",
+                "phi",
+                "chi",
+                "psi",
+                "omega",
+            ]
+        )
+        if name not in ("epsilon", "omicron")
+    },
+    **{
+        letter: rf"\{name}"
+        for letter, name in zip(
+            "ΓΔΘΛΞΠΣΥΦΨΩ", ["Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"]
+        )
+    },
+}
+
+
+def tex_escape(text, math_symbols: bool = False) -> str:
+    """Text for TeX; with ``math_symbols`` (for pdflatex, whose text fonts lack them) the
+    mathematical characters are set as math symbols. lualatex sets them as they are."""
+    out = []
+    for ch in str(text):
+        math = _TEX_MATH_CHARACTERS.get(ch) if math_symbols else None
+        out.append(_TEX_SPECIAL.get(ch, ch) if math is None else rf"\ensuremath{{{math}}}")
+    return "".join(out)
 
 
 def yaml_quote(text) -> str:
@@ -163,6 +232,9 @@ def clean_text(value, what: str) -> str:
 
 
 def check_tex_text(text: str, what: str) -> None:
+    """Refuse text that pdflatex cannot set: what is neither in its T1 fonts nor a math character
+    tex_escape sets as a symbol."""
+    text = "".join(ch for ch in text if ch not in _TEX_MATH_CHARACTERS)
     if not _TEX_SETTABLE.fullmatch(text):
         ch = next(c for c in text if not _TEX_SETTABLE.fullmatch(c))
         raise SymgradError(
@@ -171,14 +243,40 @@ def check_tex_text(text: str, what: str) -> None:
         )
 
 
+def check_tex_names(d) -> None:
+    """A network's names as pdflatex must set them: tensor names inside formulas, where only ASCII
+    letters are safe, and the function's name in the text."""
+    if getattr(d, "function", None) is not None:
+        check_tex_text(d.function, "network's function name")
+    for name in getattr(d, "math_names", ()):
+        if not name.isascii():
+            raise SymgradError(
+                f"the tensor name {name!r} has letters pdflatex cannot set in a formula: name the argument or "
+                "the layer (name=...) in ASCII letters, or write the tex format for lualatex (--tex-engine lualatex)"
+            )
+
+
 def md_escape(text) -> str:
     text = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_\[\]#|$])", r"\\\1", text)
 
 
 def rst_escape(text) -> str:
-    """Plain text in reStructuredText: a backslash before each character that starts markup."""
-    return re.sub(r"([\\`*_|\[\]<>])", r"\\\1", str(text))
+    """Plain text in reStructuredText: a backslash before each character that starts markup, and
+    before each colon, which would otherwise let docutils read javascript:... as a live link."""
+    return re.sub(r"([\\`*_|\[\]<>:])", r"\\\1", str(text))
+
+
+_HTML_MARKUP = re.compile(r"[\[\]*_`|~#{}]")
+
+
+def html_text(text) -> markupsafe.Markup:
+    """Plain text in an HTML page that a Markdown engine may read again (a Jekyll or Hugo post):
+    HTML-escaped, with every character that starts Markdown markup or a link ([text](url)) written
+    as a character reference, which no Markdown engine reads as markup; MathJax delimiters broken."""
+    return markupsafe.Markup(
+        "".join(f"&#{ord(ch)};" if _HTML_MARKUP.fullmatch(ch) else html.escape(ch) for ch in no_tex(text))
+    )
 
 
 def liquid_safe(tex: str) -> str:
@@ -262,7 +360,9 @@ class Document:
         family = FAMILY[self.fmt]
         if family == "rst":
             return rst_escape(value)
-        return tex_escape(value) if family == "tex" else md_escape(value) if family == "md" else str(value)
+        if family == "html":
+            return html_text(value)
+        return tex_escape(value, self.tex_engine == "pdflatex") if family == "tex" else md_escape(value)
 
     def label(self, key: str) -> str:
         """An equation's or a heading's label in formats that name them (reStructuredText)."""
@@ -491,6 +591,11 @@ def render(
     """
     if fmt not in FAMILY:
         raise SymgradError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "latex-inline" and not hasattr(d, "closed_forms"):  # a network has a closed form per layer
+        raise SymgradError(
+            "the latex-inline format shows an op's closed forms in one display; a network's closed forms "
+            f"are in its document: use one of {', '.join(FORMATS)}"
+        )
     check_date(date)
     if mathjax_url == LOCAL:
         raise SymgradError("mathjax_url='local' copies MathJax next to the page: use write(), or --mathjax local")
@@ -505,6 +610,7 @@ def render(
     if fmt == "tex" and tex_engine == "pdflatex":
         check_tex_text(title, "title")
         check_tex_text(author, "author")
+        check_tex_names(d)
     proof = d.prove()
     doc = Document(
         d,

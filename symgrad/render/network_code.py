@@ -79,12 +79,8 @@ def backward_lines(d) -> list[str]:
     for node in graph.nodes:
         if needed & set(node.inputs):
             needed.add(node.output)
-    lines = [
-        f"g_{name} = torch.zeros_like({name})"
-        for name in graph.tensors
-        if name in needed and name != graph.nodes[-1].output
-    ]
-    last = graph.nodes[-1].output
+    lines = [f"g_{name} = torch.zeros_like({name})" for name in graph.tensors if name in needed and name != d.loss_name]
+    last = d.loss_name
     lines.append(f"g_{last} = torch.ones_like({last})")
     for node in reversed(graph.nodes):
         for name, expr in _shares(node):
@@ -138,11 +134,12 @@ def _shares(node) -> list[tuple[str, str]]:  # (tensor read, its share)
         return [(x, f"{g}.reshape({x}.shape)")]
     if op == "matmul":
         return [(i[0], f"{g} @ {i[1]}.T"), (i[1], f"{i[0]}.T @ {g}")]
+    if op == "linear" and p.get("vector"):  # a vector input: the weight's gradient is an outer product
+        out = [(i[0], f"{g} @ {i[1]}"), (i[1], f"torch.outer({g}, {i[0]})")]
+        return out + ([(i[2], g)] if len(i) == 3 else [])
     if op == "linear":
         out = [(i[0], f"{g} @ {i[1]}"), (i[1], f"{g}.T @ {i[0]}")]
-        if len(i) == 3:
-            out.append((i[2], f"{g}.sum(0)"))
-        return out
+        return out + ([(i[2], f"{g}.sum(0)")] if len(i) == 3 else [])
     if op in ("conv2d", "conv_transpose2d"):
         # the two are each other's transposes: what one does forward, the other does to the gradient
         args = f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
@@ -184,6 +181,10 @@ class NetworkValidation:
         )
 
 
+def _grad_or_zero(torch, tensor):
+    return torch.zeros_like(tensor) if tensor.grad is None else tensor.grad
+
+
 def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
     """Run the forward and backward lines in float64 on seeded random inputs and compare every
     gradient with torch.autograd's. Conv layers' transposes are validated through autograd too."""
@@ -195,7 +196,7 @@ def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
     env: dict = {"torch": torch}
     for name in d.graph.inputs:
         shape = d.graph.tensors[name].shape
-        value = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        value = torch.randn(tuple(shape), generator=gen, dtype=torch.float64)
         if any(
             a.argument in d.graph.tensors[name].ids
             for a in d.graph.atoms.values()
@@ -206,11 +207,12 @@ def validate(d, seed: int = 0, tolerance: float = 1e-9) -> NetworkValidation:
             value = value.abs() + 0.5  # a symbolic eps stands for a positive number
         env[name] = value.requires_grad_(name in d.wrt)
     exec("\n".join(forward_lines(d)), env)  # our own generated lines
-    loss = env[d.graph.nodes[-1].output]
+    loss = env[d.loss_name]
     loss.backward()
     with torch.no_grad():
         exec("\n".join(backward_lines(d)), env)
-    errors = {name: float((env[f"g_{name}"] - env[name].grad).abs().max()) for name in d.wrt}
+    # an input the loss does not read has no autograd gradient: it is zero
+    errors = {name: float((env[f"g_{name}"] - _grad_or_zero(torch, env[name])).abs().max()) for name in d.wrt}
     figure = max(errors.values()) if errors else 0.0
     return NetworkValidation(
         "torch", "torch.autograd", f"{figure:.1e}", tolerance, errors, all(e <= tolerance for e in errors.values())
