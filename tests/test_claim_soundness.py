@@ -403,7 +403,7 @@ def test_the_zero_division_tests_catch_denominator_checks_that_are_skipped(zero,
     assert _zero_division_refused(zero)
     monkeypatch.setattr(network_claims, "_is_zero", lambda graph, p: False)
     assert _zero_division_refused(zero)  # the check at points still sees it
-    monkeypatch.setattr(network_claims, "_zero_at_every_point", lambda graph, vid: False)
+    monkeypatch.setattr(network_claims, "zero_everywhere", lambda graph, vid: False)
     assert not _zero_division_refused(zero)
     # and what the skipped check lets through is a false proof: z/z with z = 0 cancelled away
     assert symgrad.check(zero, "x", "dx + z/z - z/z").ok

@@ -20,6 +20,7 @@ from ..core.budget import check_max_terms
 from ..core.errors import SymgradError
 from ..network.graph import Graph
 from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
+from .points import zero_everywhere
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 200  # nesting of the syntax tree: evaluation recurses once per level
@@ -300,7 +301,7 @@ def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
             vid = mono[0]
             if _is_zero(graph, {mono: 1}):
                 raise SymgradError(f"claim: division by {graph.registry.names[vid]}, which is identically zero")
-            if _zero_at_every_point(graph, vid):
+            if zero_everywhere(graph, vid):
                 raise SymgradError(
                     f"claim: division by {graph.registry.names[vid]}, which is zero at every point tried "
                     "(zero through a relation between exp, log, ... that the canonical form cannot see)"
@@ -312,13 +313,6 @@ def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
         "claim: division by a tensor needs each of its entries to be a number or a single variable "
         "(a tensor of the network, not a sum or product of them)"
     )
-
-
-def _zero_at_every_point(graph: Graph, vid: int) -> bool:
-    # the points live with the network's proofs; imported here, as that module imports this one
-    from .network import zero_everywhere
-
-    return zero_everywhere(graph, vid)
 
 
 def _is_zero(graph: Graph, p: poly.Poly) -> bool:

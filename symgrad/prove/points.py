@@ -1,0 +1,161 @@
+"""Points at which a network is evaluated: every variable's value at 60 digits from exact inputs,
+and the comparison of two polynomials there.
+
+Atoms are treated as independent by the canonical form, which they need not be (exp(a + b) =
+exp(a)·exp(b)): a difference is therefore only reported as a refutation after both sides are
+evaluated at a point and found apart by far more than the evaluation's error. The points draw
+inputs at random (seeded) and compute the rest forward; a point where an atom is undefined is
+skipped, so a refutation is only ever shown where every lemma's argument lies in its domain.
+"""
+
+from __future__ import annotations
+
+import random
+import weakref
+from fractions import Fraction
+
+import mpmath
+
+from ..core import poly
+from ..network.graph import Graph
+
+DIGITS = 60
+SEPARATION = mpmath.mpf(10) ** -40  # relative gap that counts as a real difference at 60 digits
+POINTS = 6  # points tried before a difference is called undecided
+
+
+class Comparer:
+    """Compares polynomials in a graph's variables: canonically, then, where they differ, at points."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._expanded: dict[int, poly.Poly] = {}
+        self._points: list = []
+
+    def expand(self, p: poly.Poly) -> poly.Poly:
+        """Substitute every polynomially defined variable, down to inputs and atoms."""
+        return self.graph.expand(p)
+
+    def equal(self, a: poly.Poly, b: poly.Poly) -> bool:
+        return a == b or self.expand(poly.add(a, poly.scale(b, -1))) == {}
+
+    def points(self) -> list:
+        """Values of every variable at a few points; inputs drawn at random (seeded, so the same
+        counterexample comes back each time), the rest computed forward at 60 digits."""
+        if not self._points:
+            rng = random.Random(0)
+            tries = 0
+            while len(self._points) < POINTS and tries < 20 * POINTS:
+                tries += 1
+                positive = tries % 2 == 0  # logs and square roots need positive arguments
+                values = self._evaluate(rng, positive)
+                if values is not None:
+                    self._points.append(values)
+        return self._points
+
+    def _evaluate(self, rng: random.Random, positive: bool):
+        given: dict = {}
+        for vid in range(len(self.graph.registry.names)):
+            if vid not in self.graph.defs and vid not in self.graph.atoms:
+                q = Fraction(rng.randint(1, 40), rng.randint(1, 9))
+                given[vid] = q if positive or rng.random() < 0.5 else -q
+        values = values_at(self.graph, given)
+        return None if values is None else (values, given)
+
+    def differ_at(self, a: poly.Poly, b: poly.Poly):
+        """The first point where a and b are certainly apart: (values, given inputs), or None."""
+        for values, given in self.points():
+            x, y = evaluate(a, values), evaluate(b, values)
+            if abs(x - y) > SEPARATION * max(1, abs(x), abs(y)):
+                return values, given, x, y
+        return None
+
+
+def values_at(graph: Graph, given: dict):
+    """Every variable's value, at 60 digits, from exact values of the free ones (the inputs);
+    None when an atom is undefined there or too close to a point where it jumps (a step at 0).
+
+    Variables are visited after what they read, which is not always id order: a division's
+    reciprocal is made after the entries it defines."""
+    mpmath.mp.dps = DIGITS
+    values: dict = {}
+
+    def reads(vid: int) -> set:
+        if vid in graph.defs:
+            return poly.variables(graph.defs[vid])
+        if vid in graph.atoms:
+            return {graph.atoms[vid].argument}
+        return set()
+
+    for root in range(len(graph.registry.names)):
+        stack = [root]
+        while stack:
+            vid = stack[-1]
+            if vid in values:
+                stack.pop()
+                continue
+            missing = [u for u in reads(vid) if u not in values]
+            if missing:
+                stack += missing
+                continue
+            stack.pop()
+            if vid in graph.defs:
+                values[vid] = evaluate(graph.defs[vid], values)
+            elif vid in graph.atoms:
+                atom = graph.atoms[vid]
+                got = _atom_value(atom, values[atom.argument], values)
+                if got is None:
+                    return None
+                values[vid] = got
+            else:
+                q = Fraction(given[vid])
+                values[vid] = mpmath.mpf(q.numerator) / q.denominator
+    return values
+
+
+def evaluate(p: poly.Poly, values: dict):
+    total = mpmath.mpf(0)
+    for mono, c in p.items():
+        term = mpmath.mpf(c.numerator) / c.denominator if isinstance(c, Fraction) else mpmath.mpf(c)
+        for v in mono:
+            term *= values[v]
+        total += term
+    return total
+
+
+def _atom_value(atom, x, values):
+    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+    name = atom.lemma
+    if name == "exp":
+        return mpmath.exp(x)
+    if name == "sigmoid":
+        return 1 / (1 + mpmath.exp(-x))
+    if name == "tanh":
+        return mpmath.tanh(x)
+    if name == "step":
+        return None if abs(x) < tiny else mpmath.mpf(1 if x > 0 else 0)
+    if name == "inverse":
+        return None if abs(x) < tiny else 1 / x
+    if name in ("log", "sqrt", "power"):
+        if x < tiny:
+            return None
+        if name == "log":
+            return mpmath.log(x)
+        if name == "sqrt":
+            return mpmath.sqrt(x)
+        p = atom.parameter
+        return mpmath.power(x, mpmath.mpf(p.numerator) / p.denominator)
+    raise KeyError(name)
+
+
+_SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> its Comparer, for claims
+
+
+def zero_everywhere(graph: Graph, vid: int) -> bool:
+    """Whether a variable is zero, to 30 digits, at every point where the network is defined
+    among those the comparisons use (also when there is no such point)."""
+    comparer = _SAMPLES.get(graph)
+    if comparer is None or any(vid not in values for values, _ in comparer.points()):
+        comparer = _SAMPLES[graph] = Comparer(graph)  # made before vid was: drawn again
+    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+    return not any(abs(values[vid]) > tiny for values, _ in comparer.points())
