@@ -22,6 +22,11 @@ from ..network.graph import Graph
 DIGITS = 60
 SEPARATION = mpmath.mpf(10) ** -40  # relative gap that counts as a real difference at 60 digits
 POINTS = 6  # points tried before a difference is called undecided
+# A difference found at 60 digits counts only if it is the same at twice the digits: terms of
+# 10^30 that cancel leave a rounding residue at 60 digits that shrinks by 10^60 at 120, while a
+# real difference stays put.
+FINE = 2 * DIGITS
+STABLE = mpmath.mpf(10) ** -20  # how close the two precisions' differences must be, relatively
 
 
 class Comparer:
@@ -31,6 +36,7 @@ class Comparer:
         self.graph = graph
         self._expanded: dict[int, poly.Poly] = {}
         self._points: list = []
+        self._fine: dict[int, dict | None] = {}
 
     def expand(self, p: poly.Poly) -> poly.Poly:
         """Substitute every polynomially defined variable, down to inputs and atoms."""
@@ -62,22 +68,59 @@ class Comparer:
         values = values_at(self.graph, given)
         return None if values is None else (values, given)
 
+    def fine(self, k: int) -> dict | None:
+        """The k-th point's values at twice the digits (None where an atom is undefined there)."""
+        if k not in self._fine:
+            self._fine[k] = values_at(self.graph, self.points()[k][1], FINE)
+        return self._fine[k]
+
     def differ_at(self, a: poly.Poly, b: poly.Poly):
-        """The first point where a and b are certainly apart: (values, given inputs), or None."""
-        for values, given in self.points():
+        """The first point where a and b are certainly apart: (values, given inputs, a's value,
+        b's value), or None. Apart means apart at 60 digits and by the same amount at 120."""
+        for k, (values, given) in enumerate(self.points()):
             x, y = evaluate(a, values), evaluate(b, values)
-            if abs(x - y) > SEPARATION * max(1, abs(x), abs(y)):
-                return values, given, x, y
+            if not _apart(x, y):
+                continue
+            fine = self.fine(k)
+            if fine is None:
+                continue
+            with mpmath.workdps(FINE):
+                x2, y2 = evaluate(a, fine), evaluate(b, fine)
+                if _apart(x2, y2) and abs((x - y) - (x2 - y2)) <= STABLE * abs(x2 - y2):
+                    return values, given, x2, y2
         return None
 
+    def nonzero_somewhere(self, vid: int) -> bool:
+        """Whether the variable is certainly nonzero at one of the points (at both precisions)."""
+        tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+        for k, (values, _) in enumerate(self.points()):
+            if abs(values[vid]) <= tiny:
+                continue
+            fine = self.fine(k)
+            if fine is not None and abs(values[vid] - fine[vid]) <= STABLE * abs(fine[vid]):
+                return True
+        return False
 
-def values_at(graph: Graph, given: dict):
-    """Every variable's value, at 60 digits, from exact values of the free ones (the inputs);
-    None when an atom is undefined there or too close to a point where it jumps (a step at 0).
+
+def _apart(x, y) -> bool:
+    return bool(abs(x - y) > SEPARATION * max(1, abs(x), abs(y)))
+
+
+def values_at(graph: Graph, given: dict, digits: int = DIGITS):
+    """Every variable's value, at ``digits`` digits, from exact values of the free ones (the
+    inputs); None when an atom is undefined there or too close to a point where it jumps (a step
+    at 0).
 
     Variables are visited after what they read, which is not always id order: a division's
     reciprocal is made after the entries it defines."""
-    mpmath.mp.dps = DIGITS
+    mpmath.mp.dps = digits
+    try:
+        return _values_at(graph, given, digits)
+    finally:
+        mpmath.mp.dps = DIGITS  # the working precision every evaluation of these values assumes
+
+
+def _values_at(graph: Graph, given: dict, digits: int):
     values: dict = {}
 
     def reads(vid: int) -> set:
@@ -103,7 +146,7 @@ def values_at(graph: Graph, given: dict):
                 values[vid] = evaluate(graph.defs[vid], values)
             elif vid in graph.atoms:
                 atom = graph.atoms[vid]
-                got = _atom_value(atom, values[atom.argument], values)
+                got = _atom_value(atom, values[atom.argument], digits)
                 if got is None:
                     return None
                 values[vid] = got
@@ -123,8 +166,8 @@ def evaluate(p: poly.Poly, values: dict):
     return total
 
 
-def _atom_value(atom, x, values):
-    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
+def _atom_value(atom, x, digits: int):
+    tiny = mpmath.mpf(10) ** -(digits // 2)
     name = atom.lemma
     if name == "exp":
         return mpmath.exp(x)
@@ -152,10 +195,10 @@ _SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> it
 
 
 def zero_everywhere(graph: Graph, vid: int) -> bool:
-    """Whether a variable is zero, to 30 digits, at every point where the network is defined
-    among those the comparisons use (also when there is no such point)."""
+    """Whether a variable is zero at every point where the network is defined among those the
+    comparisons use (also when there is no such point): nowhere certainly nonzero, at 60 digits
+    and the same at 120."""
     comparer = _SAMPLES.get(graph)
     if comparer is None or any(vid not in values for values, _ in comparer.points()):
         comparer = _SAMPLES[graph] = Comparer(graph)  # made before vid was: drawn again
-    tiny = mpmath.mpf(10) ** -(DIGITS // 2)
-    return not any(abs(values[vid]) > tiny for values, _ in comparer.points())
+    return not comparer.nonzero_somewhere(vid)
