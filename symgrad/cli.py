@@ -151,10 +151,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            d = matmul()
-            for path in write(d, REFERENCE_OUT, FORMATS):
-                print(path)
-            return 0
+            return reference_example()
         if args.command == "check-doc":
             return check_doc(args)
         if args.command == "gallery":
@@ -177,6 +174,36 @@ def main(argv=None) -> int:
     except SymgradError as exc:
         print(f"symgrad: error: {exc}", file=sys.stderr)
         return 2
+
+
+# how a reader opens each file the reference example writes
+VIEWS = {
+    ".fragment.html": "the body alone, to paste into a page that loads MathJax",
+    ".html": "open it in a browser (MathJax from its CDN)",
+    ".tex": "a standalone article: pdflatex {name}, in that folder",
+    ".md": "Markdown with $$ display math (GitHub, pandoc, kramdown)",
+}
+
+
+def reference_example() -> int:
+    """The reference post's derivation, proven and written in every format, with what was done
+    and how to look at each file."""
+    d = matmul()
+    proof = d.prove()
+    print(text_summary(d, proof))
+    paths = write(d, REFERENCE_OUT, FORMATS)
+    print(f"\nwritten to {REFERENCE_OUT}/:")
+    rows = []
+    for path in paths:
+        relative = path.relative_to(REFERENCE_OUT) if path.is_relative_to(REFERENCE_OUT) else path
+        kind = next((text for end, text in VIEWS.items() if path.name.endswith(end)), "")
+        if path.parent.name == "_posts":
+            kind = "a Jekyll post: copy _posts/ into a Jekyll site"
+        rows.append((str(relative), kind.format(name=path.name)))
+    width = max(len(name) for name, _ in rows)
+    for name, kind in rows:
+        print(f"  {name:<{width}}  {kind}".rstrip())
+    return 0 if proof.ok else 1
 
 
 def check_doc(args) -> int:

@@ -94,8 +94,15 @@ def test_bare_symgrad_writes_the_reference_example(tmp_path):
     assert [p.name for p in (tmp_path / "output" / "matmul-2x4x3" / "_posts").iterdir()] == [
         "2000-01-01-matmul-2x4x3.md"
     ]
-    printed = [f"output/matmul-2x4x3/{n}" for n in written if n != "_posts"]
-    assert sorted(result.stdout.split()) == sorted([*printed, "output/matmul-2x4x3/_posts/2000-01-01-matmul-2x4x3.md"])
+    # what was derived and proven, then each file with how to look at it
+    lines = result.stdout.splitlines()
+    assert lines[0] == "matmul: A 2×4, B 4×3, loss mean"
+    assert "  dL/dA = G*B.T" in lines and "  dL/dB = A.T*G" in lines
+    assert any(line.startswith("proof holds, for every upstream gradient G: 20 element equalities") for line in lines)
+    listed = lines[lines.index("written to output/matmul-2x4x3/:") + 1 :]
+    shown = sorted(line.split()[0] for line in listed)
+    assert shown == sorted([*(n for n in written if n != "_posts"), "_posts/2000-01-01-matmul-2x4x3.md"])
+    assert "pdflatex matmul-2x4x3.tex" in result.stdout and "open it in a browser" in result.stdout
 
 
 @pytest.mark.slow
