@@ -528,3 +528,11 @@ def test_a_function_name_with_control_characters_or_a_multiline_error_stays_one_
     with pytest.raises(SymgradError) as caught:
         symgrad.derive(noisy, x=(2,))
     assert "\n" not in str(caught.value) and "first line second line" in str(caught.value)
+
+
+@pytest.mark.parametrize("dim", [(0, 0), (0, -2), (1, -1)])
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_a_dim_given_twice_is_refused_as_pytorch_refuses_it(reduce, dim):
+    # torch.ones(2, 3).sum(dim=(0, -2)) raises "dim 0 appears multiple times in the list of dims"
+    with pytest.raises(SymgradError, match="appears more than once"):
+        symgrad.derive(lambda x: getattr(F, reduce)(x * x, dim=dim).sum(), x=(2, 3))

@@ -255,8 +255,10 @@ def _dims(x: Tensor, dim, op: str) -> tuple:
     for d in dims:
         if not -x.ndim <= d < x.ndim:
             raise SymgradError(f"{op}: dim {d} is out of range for a tensor of {x.ndim} dimensions")
+        if d % x.ndim in out:  # PyTorch: "dim 0 appears multiple times in the list of dims"
+            raise SymgradError(f"{op}: dim {d % x.ndim} appears more than once in dim={dim!r}")
         out.append(d % x.ndim)
-    return tuple(sorted(set(out)))
+    return tuple(sorted(out))
 
 
 def reduction_shape(shape: tuple, dims: tuple, keepdim: bool) -> tuple:
