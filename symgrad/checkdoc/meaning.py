@@ -74,7 +74,9 @@ class Declarations:
                 raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         decl = cls(sizes, dict(indices), dict(tensors), dict(define))
-        heads = [indices for indices, _ in definitions(decl).values()]  # every definition read once
+        defined = definitions(decl)  # every definition read once
+        _refuse_clashes(decl, defined)
+        heads = [indices for indices, _ in defined.values()]
         for size in sizes:
             entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
             entries += sum(math.prod(size[decl.indices[c]] for c in head) for head in heads)
@@ -145,11 +147,14 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
+        tensor = [name for name in decl.tensors if head[0] in ("sym", "bold") and head[1] in _spellings(name)]
+        if tensor:  # X, x_{i}, \boldsymbol{X}: every spelling of a declared tensor already means its entries
+            raise SymgradError(
+                f"{head[1]} is both a declared tensor and defined by {lhs} (the tensor {tensor[0]}): keep one"
+            )
         if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
             raise SymgradError(f"a defined quantity is a letter with index letters, got {_brief(lhs)}")
         letter, indices = head[1], tuple(head[2] or ())
-        if letter in {name.lower() for name in decl.tensors}:
-            raise SymgradError(f"{letter} is both a declared tensor and defined by {lhs}: keep one of the two")
         if letter in defined:
             raise SymgradError(f"{letter} is defined twice")
         if letter in decl.sizes[0] or letter in decl.indices:  # a size or an index would win, unseen
@@ -164,6 +169,41 @@ def definitions(decl: Declarations) -> dict:
         defined[letter] = (indices, body)
     _refuse_cycles(defined)
     return defined
+
+
+def _spellings(*letters: str) -> set:
+    """A tensor's letter in both cases: X is the tensor, \\boldsymbol{X} its bold spelling, x_{i} its
+    entries."""
+    return {spelling for letter in letters for spelling in (letter.lower(), letter.upper())}
+
+
+# letters the reader gives a meaning of its own: e^{x} is Euler's number
+RESERVED = {"e": "Euler's number e"}
+
+
+def _refuse_clashes(decl: Declarations, defined: dict) -> None:
+    """Every declared name means one thing: a letter that is a size and an index, an index and a
+    tensor's entries, a tensor and a defined quantity, or Euler's e and anything declared, would
+    be read one way where its author meant the other, silently."""
+    roles: dict = dict(RESERVED)
+
+    def claim(name: str, role: str) -> None:
+        if name in roles and roles[name] != role:
+            raise SymgradError(f"{name} is both {roles[name]} and {role}: give each a letter of its own")
+        roles[name] = role
+
+    for name in decl.sizes[0]:
+        claim(name, f"the size {name}")
+    for name in decl.tensors:
+        for spelling in sorted(_spellings(name)):
+            claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
+    for letter in decl.indices:
+        claim(letter, f"the index {letter}")
+    for letter, (indices, _) in defined.items():
+        role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
+        # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
+        for spelling in sorted(_spellings(letter)) if indices and _is_letter(letter) else [letter]:
+            claim(spelling, role)
 
 
 def _uses(node) -> set:

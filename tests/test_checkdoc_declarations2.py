@@ -1,0 +1,98 @@
+"""symgrad check-doc gives every declared letter one meaning: a letter declared in two roles (a
+size and an index, an index and a tensor's entries, a tensor and a defined quantity, Euler's e
+and an index) is one line on stderr and exit status 2, naming both roles."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from symgrad.checkdoc import check_document
+from symgrad.cli import main
+
+
+def post(tmp_path, declarations: dict, *formulas: str, prose: str = "") -> Path:
+    """A Markdown post with its declarations in front matter and one $$ block per formula."""
+    front = yaml.safe_dump({"symgrad": declarations}, allow_unicode=True)
+    blocks = "\n".join(f"{prose}\n\n$$\n{formula}\n$$\n" for formula in formulas)
+    path = tmp_path / "post.md"
+    path.write_text(f"---\n{front}---\n{blocks}", encoding="utf-8")
+    return path
+
+
+def cli(path: Path) -> subprocess.CompletedProcess:
+    """symgrad check-doc as a user runs it."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check-doc", str(path)])
+    return subprocess.CompletedProcess([], code, out.getvalue(), err.getvalue())
+
+
+def one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def verdicts(path: Path) -> list:
+    return [(link.verdict, link.reason) for link in check_document(path).links]
+
+
+# m² x₁ − 3 m x₁ + 2 x₁ is 0 at m = 1 and m = 2 but 2 x₁ at the size m = 3: m read as an index
+# ranging over 1..2 would prove it.
+def test_an_index_named_as_a_size_is_refused(tmp_path):
+    decl = {"sizes": [{"n": 2, "m": 3}], "indices": {"i": "n", "m": "n"}, "tensors": {"X": ["n"]}}
+    one_line_error(cli(post(tmp_path, decl, "m^{2} x_1 - 3 m x_1 + 2 x_1 = 0")), "size m", "index m")
+
+
+@pytest.mark.parametrize(
+    "key, value, roles",
+    [
+        ("indices", {"i": "n", "n": "n"}, ("size n", "index n")),
+        ("indices", {"e": "n"}, ("Euler's number e", "index e")),
+        ("indices", {"x": "n"}, ("tensor X", "index x")),
+        ("indices", {"X": "n"}, ("tensor X", "index X")),
+    ],
+)
+def test_an_index_in_another_role_is_refused(tmp_path, key, value, roles):
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"X": ["n"]}, key: value}
+    one_line_error(cli(post(tmp_path, decl, "x_1 = x_1")), *roles)
+
+
+@pytest.mark.parametrize(
+    "changes, roles",
+    [
+        ({"sizes": [{"n": 2, "x": 2}]}, ("size x", "tensor X")),
+        ({"sizes": [{"n": 2, "X": 2}]}, ("size X", "tensor X")),
+        ({"sizes": [{"n": 2, "e": 2}]}, ("Euler's number e", "size e")),
+        ({"tensors": {"X": ["n"], "E": ["n"]}}, ("Euler's number e", "tensor E")),
+        ({"define": {"e": "2"}}, ("Euler's number e", "defined as e")),
+        ({"define": {"C": "x_1", "c_{i}": "x_i"}}, ("defined as C", "defined as c_{i}")),
+        ({"define": {"y_{i}": "x_i"}, "tensors": {"X": ["n"], "Y": ["n"]}}, ("tensor Y", "defined by y_{i}")),
+    ],
+)
+def test_sizes_tensors_and_definitions_in_two_roles_are_refused(tmp_path, changes, roles):
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"X": ["n"]}, **changes}
+    one_line_error(cli(post(tmp_path, decl, "x_1 = x_1")), *roles)
+
+
+@pytest.mark.parametrize(
+    "define", [{"X": "0"}, {"X_{i}": "0"}, {"x": "0"}, {"x_{i}": "0"}, {"\\boldsymbol{X}": "0"}, {"\\mathbf{x}": "0"}]
+)
+def test_a_definition_of_a_declared_tensor_is_refused_by_name(tmp_path, define):
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"X": ["n"]}, "define": define}
+    one_line_error(cli(post(tmp_path, decl, "X = 0")), "declared tensor", "defined by")
+
+
+def test_a_sum_over_a_clean_declaration_is_proven(tmp_path):
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"X": ["n"]}}
+    path = post(tmp_path, decl, r"\sum_{i=1}^{n} x_i = x_1 + x_2")
+    assert verdicts(path) == [("proven", "")]
+    assert cli(path).returncode == 0
