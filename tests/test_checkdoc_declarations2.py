@@ -96,3 +96,45 @@ def test_a_sum_over_a_clean_declaration_is_proven(tmp_path):
     path = post(tmp_path, decl, r"\sum_{i=1}^{n} x_i = x_1 + x_2")
     assert verdicts(path) == [("proven", "")]
     assert cli(path).returncode == 0
+
+
+IJK = {"sizes": [{"n": 3}], "indices": {"i": "n", "j": "n", "k": "n"}, "tensors": {"X": ["n"]}}
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"x_i = x_k, \quad i = k = j",
+        r"x_i = x_k, i = k = j",
+        r"x_i = x_k \quad \text{ for } i = k",
+        r"x_i + x_j = x_k + x_j, \; j \ne i = k",
+    ],
+)
+def test_a_case_written_after_the_formula_is_a_case_not_a_link(tmp_path, formula):
+    """x_i = x_k holds exactly where i = k: the case after the formula says so, it is not checked."""
+    path = post(tmp_path, IJK, formula)
+    assert verdicts(path) == [("pattern", "holds only where i = k")]
+    assert cli(path).returncode == 0
+
+
+def test_a_chain_of_unequal_indices_sets_every_pair_apart(tmp_path):
+    r"""x_i x_j x_k - x_1 x_2 x_3 is 0 whenever i, j, k are 1, 2, 3 in some order: with n = 3 that is
+    exactly "i ≠ k ≠ j" read as every pair apart; read as i ≠ k and k ≠ j only, i = j is let in and
+    x_1 x_1 x_2 ≠ x_1 x_2 x_3."""
+    path = post(tmp_path, IJK, r"x_i x_j x_k = x_1 x_2 x_3, \; i \ne k \ne j")
+    [(verdict, _)] = verdicts(path)
+    assert verdict == "pattern"
+    assert cli(path).returncode == 0
+
+
+def test_a_chained_case_the_line_does_not_hold_in_is_refuted(tmp_path):
+    path = post(tmp_path, IJK, r"x_i = x_k, \quad i \ne k \ne j")
+    [(verdict, reason)] = verdicts(path)
+    assert verdict == "refuted", reason
+    assert cli(path).returncode == 1
+
+
+def test_a_chained_case_stated_in_the_prose_sets_every_pair_apart(tmp_path):
+    path = post(tmp_path, IJK, r"x_i x_j x_k = x_1 x_2 x_3", prose=r"For $i \ne k \ne j$, the product is")
+    [(verdict, _)] = verdicts(path)
+    assert verdict == "pattern"

@@ -86,8 +86,9 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
     return report
 
 
-# "k ≠ i", "k \ne i", "i = j": a case, between two index letters
-_CASE = r"([A-Za-z])\s*(=|≠|!=|\\neq?(?![A-Za-z]))\s*([A-Za-z])(?![A-Za-z_{])"
+# "k ≠ i", "k \ne i", "i = j", "i = k = j": a case, between index letters, chained or not
+_RELATION_OF_CASE = r"(=|≠|!=|\\neq?(?![A-Za-z]))"
+_CASE = rf"(?P<case>[A-Za-z](?:\s*{_RELATION_OF_CASE}\s*[A-Za-z])+)(?![A-Za-z_{{])"
 # in prose: the case after "if", "for", "when", "where" ("and, for j ≠ i,"; "when $k \ne i$:")
 PROSE = re.compile(r"\b(?:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
 # after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
@@ -127,11 +128,22 @@ def lead_ins(path: Path, text: str, count: int) -> list | None:
 
 def _conditions(pattern, text: str, decl: Declarations) -> list:
     """The cases (x, "=" or "≠", y) the pattern finds in the text, between declared index letters."""
+    return [case for m in pattern.finditer(text) for case in _pairs(m.group("case"), decl)]
+
+
+def _pairs(chain: str, decl: Declarations) -> list:
+    """Every pair of a chained case: "i = k = j" sets all three equal, "i ≠ k ≠ j" all three apart,
+    "i = k ≠ j" i and k equal and both apart from j (as a chain of relations is read)."""
+    parts = re.split(rf"\s*{_RELATION_OF_CASE}\s*", chain.strip())
+    letters, relations = parts[0::2], parts[1::2]
+    if not all(c in decl.indices for c in letters):
+        return []
+    run = list(itertools.accumulate(relation != "=" for relation in relations))
+    group = [0] + run  # letters with no ≠ between them are one run, equal
     out = []
-    for m in pattern.finditer(text):
-        x, op, y = m.group(m.re.groups - 2), m.group(m.re.groups - 1), m.group(m.re.groups)
-        if x in decl.indices and y in decl.indices and x != y:
-            out.append((x, "=" if op == "=" else "≠", y))
+    for (a, x), (b, y) in itertools.combinations(zip(group, letters), 2):
+        if x != y:
+            out.append((x, "=" if a == b else "≠", y))
     return out
 
 
@@ -140,7 +152,7 @@ def _written_condition(line: str, decl: Declarations) -> tuple[str, list]:
     m = TRAILING.search(line)
     if m is None:
         return line, []
-    conditions = _conditions(re.compile(_CASE), m.group(0), decl)
+    conditions = _pairs(m.group("case"), decl)
     return (line[: m.start()], conditions) if conditions else (line, [])
 
 
