@@ -89,8 +89,8 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
 # "k ≠ i", "k \ne i", "i = j", "i = k = j": a case, between index letters, chained or not
 _RELATION_OF_CASE = r"(=|≠|!=|\\neq?(?![A-Za-z]))"
 _CASE = rf"(?P<case>[A-Za-z](?:\s*{_RELATION_OF_CASE}\s*[A-Za-z])+)(?![A-Za-z_{{])"
-# in prose: the case after "if", "for", "when", "where" ("and, for j ≠ i,"; "when $k \ne i$:")
-PROSE = re.compile(r"\b(?:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
+# in prose: the case after "if", "for", "when", "where", capitalised too ("For $j \ne i$,"; "when $k \ne i$:")
+PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
 # after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
 _WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
 _GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
