@@ -138,3 +138,46 @@ def test_a_chained_case_stated_in_the_prose_sets_every_pair_apart(tmp_path):
     path = post(tmp_path, IJK, r"x_i x_j x_k = x_1 x_2 x_3", prose=r"For $i \ne k \ne j$, the product is")
     [(verdict, _)] = verdicts(path)
     assert verdict == "pattern"
+
+
+def test_a_derivative_through_a_quantity_the_definition_does_not_reach_is_not_checked(tmp_path):
+    """L = x_1² x_2 and y_i = x_i²: L is x_1² x_2 = y_1 x_2 rewritten in y, whose ∂/∂y_1 is x_2, yet
+    L's definition does not go through y (0 as backpropagation reads it). Neither is checked."""
+    decl = {
+        "sizes": [{"n": 2}],
+        "indices": {"i": "n"},
+        "tensors": {"X": ["n"]},
+        "define": {"L": "x_1^{2} x_2", "y_{i}": "x_i^{2}"},
+    }
+    for right in ("x_2", "0"):
+        path = post(tmp_path, decl, rf"\frac{{\partial L}}{{\partial y_1}} = {right}")
+        [(verdict, reason)] = verdicts(path)
+        assert verdict == "unchecked", reason
+        assert "L's definition does not go through y_{1}" in reason and "define L in terms of y" in reason
+        assert cli(path).returncode == 0
+
+
+@pytest.mark.parametrize("right, verdict, code", [("0", "proven", 0), ("x_2", "refuted", 1)])
+def test_a_derivative_through_a_quantity_of_other_inputs_is_zero(tmp_path, right, verdict, code):
+    """y_i = w_i² reads none of L's inputs: ∂L/∂y_1 is 0 whatever L is written in."""
+    decl = {
+        "sizes": [{"n": 2}],
+        "indices": {"i": "n"},
+        "tensors": {"X": ["n"], "W": ["n"]},
+        "define": {"L": "x_1^{2} x_2", "y_{i}": "w_i^{2}"},
+    }
+    path = post(tmp_path, decl, rf"\frac{{\partial L}}{{\partial y_1}} = {right}")
+    assert [v for v, _ in verdicts(path)] == [verdict]
+    assert cli(path).returncode == code
+
+
+def test_a_derivative_through_a_quantity_the_definition_reaches_is_checked(tmp_path):
+    """L = y_1 x_2 with y_i = x_i²: ∂L/∂y_1 = x_2 (L's own definition, y as its variables)."""
+    decl = {
+        "sizes": [{"n": 2}],
+        "indices": {"i": "n"},
+        "tensors": {"X": ["n"]},
+        "define": {"L": "y_1 x_2", "y_{i}": "x_i^{2}"},
+    }
+    assert verdicts(post(tmp_path, decl, r"\frac{\partial L}{\partial y_1} = x_2")) == [("proven", "")]
+    assert [v for v, _ in verdicts(post(tmp_path, decl, r"\frac{\partial L}{\partial y_1} = 0"))] == ["refuted"]

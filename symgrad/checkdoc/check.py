@@ -22,6 +22,7 @@ from ..core.errors import SymgradError
 from .latex import Unread, Unsupported, parse_chain
 from .meaning import (
     MAX_WORK,
+    Ambiguous,
     Declarations,
     Illustrative,
     Meaning,
@@ -303,6 +304,8 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
                 return "unchecked", f"undecided: {exc}"
+            except Ambiguous as exc:
+                return "unchecked", f"ambiguous: {exc}"
             except TooLarge as exc:
                 return "unchecked", f"too large: {exc}"
             except Unsupported as exc:

@@ -464,11 +464,40 @@ class Meaning:
             if isinstance(value, sympy.MatrixBase):
                 raise Unsupported("a derivative of a matrix")
             return sympy.diff(expanded(value), self.entry(letter, values))
+        self._refuse_unreached(f, letter, values)
         value = self.value(f, env, opaque=frozenset({letter}))
         if isinstance(value, sympy.MatrixBase):
             raise Unsupported("a derivative of a matrix")
         d = sympy.diff(expanded(value), self.entry(letter, values))
         return self._write_out(d, letter)
+
+    def _refuse_unreached(self, f, letter, values) -> None:
+        """∂L/∂y_1 where L's definition does not go through y is 0 as a backpropagation reads it,
+        but when y is made of inputs L also reads, its author may mean L rewritten in y, which the
+        declarations do not say: neither reading is checked."""
+        reached = self._reach(f)
+        if letter in reached:
+            return
+        shared = self._reach(self.defined[letter][1]) & reached & set(self.inputs)
+        if shared:
+            name = f[1] if f[0] == "sym" and f[1] in self.defined else "the function"
+            raise Ambiguous(
+                f"{name}'s definition does not go through {self.entry(letter, values)}, yet both read "
+                f"{', '.join(sorted(shared))}: define {name} in terms of {letter} to mean the derivative through it"
+            )
+
+    def _reach(self, node) -> set:
+        """The letters a formula names, and those its defined quantities' definitions name, down to
+        the inputs."""
+        out: set = set()
+        todo = list(_uses(node))
+        while todo:
+            letter = todo.pop()
+            if letter not in out:
+                out.add(letter)
+                if letter in self.defined:
+                    todo.extend(_uses(self.defined[letter][1]))
+        return out
 
     def _write_out(self, expr, letter):
         indices, body = self.defined[letter]
@@ -600,6 +629,11 @@ class Undecided(Exception):
 class Undefined(Exception):
     """A formula defined nowhere here: a division by an expression that is identically zero, or
     the logarithm, root or fractional power of a number that is not positive."""
+
+
+class Ambiguous(Exception):
+    """A formula the declarations leave open to two meanings (a derivative with respect to a
+    quantity its function's definition does not go through, but could be rewritten in)."""
 
 
 class TooLarge(Exception):
