@@ -181,3 +181,28 @@ def test_a_derivative_through_a_quantity_the_definition_reaches_is_checked(tmp_p
     }
     assert verdicts(post(tmp_path, decl, r"\frac{\partial L}{\partial y_1} = x_2")) == [("proven", "")]
     assert [v for v, _ in verdicts(post(tmp_path, decl, r"\frac{\partial L}{\partial y_1} = 0"))] == ["refuted"]
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "symgrad:\n  sizes: [{n: 2}]\n  indices: {i: n, i: n}\n  tensors: {X: [n]}\n",
+        "symgrad:\n  sizes: [{n: 2, n: 3}]\n  tensors: {X: [n]}\n",
+        'symgrad:\n  sizes: [{n: 2}]\n  tensors: {X: [n]}\n  define: {"L": "x_1", "L": "x_2"}\n',
+        "symgrad:\n  sizes: [{n: 2}]\n  tensors: {X: [n]}\nsymgrad:\n  sizes: [{n: 3}]\n  tensors: {X: [n]}\n",
+    ],
+)
+def test_a_key_written_twice_in_the_declarations_is_refused(tmp_path, front):
+    """YAML keeps the last of two equal keys, silently: L = x_2 would be checked where x_1 was meant."""
+    path = tmp_path / "post.md"
+    path.write_text(f"---\n{front}---\n\n$$\nL = x_2\n$$\n", encoding="utf-8")
+    one_line_error(cli(path), "written twice")
+
+
+def test_declarations_in_both_the_front_matter_and_a_file_beside_the_post_are_refused(tmp_path):
+    """The file beside the post says n = 3 and the front matter n = 2: x_3 exists in one reading only."""
+    path = post(tmp_path, {"sizes": [{"n": 2}], "tensors": {"X": ["n"]}}, "x_1 = x_1")
+    (tmp_path / "post.md.symgrad.yaml").write_text("sizes: [{n: 3}]\ntensors: {X: [n]}\n", encoding="utf-8")
+    one_line_error(cli(path), "front matter", "post.md.symgrad.yaml")
+    path.write_text("---\ntitle: a post\n---\n\n$$\nx_3 = x_3\n$$\n", encoding="utf-8")
+    assert cli(path).returncode == 0  # the file alone declares them
