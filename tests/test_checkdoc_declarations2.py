@@ -206,3 +206,21 @@ def test_declarations_in_both_the_front_matter_and_a_file_beside_the_post_are_re
     one_line_error(cli(path), "front matter", "post.md.symgrad.yaml")
     path.write_text("---\ntitle: a post\n---\n\n$$\nx_3 = x_3\n$$\n", encoding="utf-8")
     assert cli(path).returncode == 0  # the file alone declares them
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [r"\frac{dL}{dx_1} = x_1", r"\frac{d L}{d x_{1}} = x_1", r"\frac{\mathrm{d} L}{\mathrm{d} x_1} = x_1"],
+)
+def test_a_derivative_written_with_d_is_not_read_as_a_product_by_a_size_d(tmp_path, formula):
+    """dL/dx_1 = 2 x_1 for L = x_1², so "= x_1" is false; read as (d L)/(d x_1) with the size d it is
+    L / x_1 = x_1, which would prove it."""
+    decl = {"sizes": [{"d": 2}], "tensors": {"X": ["d"]}, "define": {"L": "x_1^{2}"}}
+    path = post(tmp_path, decl, formula)
+    [(verdict, reason)] = verdicts(path)
+    assert verdict == "unchecked" and "\\partial" in reason, reason
+
+
+def test_a_quotient_by_a_size_d_is_still_read(tmp_path):
+    decl = {"sizes": [{"d": 2}], "tensors": {"X": ["d"]}}
+    assert verdicts(post(tmp_path, decl, r"\frac{d x_1}{d} = x_1")) == [("proven", "")]

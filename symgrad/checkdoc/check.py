@@ -36,6 +36,11 @@ from .meaning import (
 from .reader import columns, html_source, top_level
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
+# \frac{dL}{dx}, \frac{\mathrm{d}}{\mathrm{d}x}: a derivative written with the differential d, which
+# the reader would otherwise take for a product by a declared d (a size d cancelling out)
+_D = r"(?:\\(?:mathrm|text|operatorname)\s*\{\s*d\s*\}|\\rm\s*d|d)"
+_GROUP_BODY = r"(?:[^{}]|\{[^{}]*\})*"  # a group's content, one level of braces inside
+DIFFERENTIAL = re.compile(rf"\\frac\s*\{{\s*{_D}(?!\s*_){_GROUP_BODY}\}}\s*\{{\s*{_D}\s*(?:[A-Za-z{{]|\\[A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
 
 
@@ -252,6 +257,9 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
             continue
         if DOTS.search(text):  # a pattern shown with dots, such as a general m × k matrix
             parsed.append((line, text, None, "illustrative: written with dots"))
+            continue
+        if DIFFERENTIAL.search(text):
+            parsed.append((line, text, None, "not read: a derivative written with d: write it with \\partial"))
             continue
         try:
             (node,) = parse_chain(text)
