@@ -388,7 +388,7 @@ class Meaning:
                 return sympy.Integer(self.size[letter])
             if letter in self.defined and not self.defined[letter][0]:
                 return self.entry(letter, ()) if letter in opaque else self.value(self.defined[letter][1], {}, opaque)
-            if letter == "e":  # Euler's number, unless the document declares an e of its own
+            if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
             raise Unsupported(f"the symbol {letter} is not declared")
         if letter in self.inputs:
