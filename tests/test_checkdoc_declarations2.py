@@ -224,3 +224,17 @@ def test_a_derivative_written_with_d_is_not_read_as_a_product_by_a_size_d(tmp_pa
 def test_a_quotient_by_a_size_d_is_still_read(tmp_path):
     decl = {"sizes": [{"d": 2}], "tensors": {"X": ["d"]}}
     assert verdicts(post(tmp_path, decl, r"\frac{d x_1}{d} = x_1")) == [("proven", "")]
+
+
+@pytest.mark.parametrize("written", ["010", "0x3", "0o3", "0b11", "1:30"])
+def test_a_size_written_as_yaml_reads_an_octal_hex_or_sexagesimal_number_is_refused(tmp_path, written):
+    """YAML 1.1 reads n: 010 as 8 and n: 1:30 as 90; the author may mean 10 or something else."""
+    path = tmp_path / "post.md"
+    path.write_text(f"---\nsymgrad:\n  sizes: [{{n: {written}}}]\n  tensors: {{X: [n]}}\n---\n\n$$\nx_1 = x_1\n$$\n")
+    one_line_error(cli(path), "positive integers", f"n: '{written}'")
+
+
+def test_a_size_written_as_a_plain_integer_is_read(tmp_path):
+    path = tmp_path / "post.md"
+    path.write_text("---\nsymgrad:\n  sizes: [{n: 10}]\n  tensors: {X: [n]}\n---\n\n$$\nn = 10\n$$\n")
+    assert verdicts(path) == [("proven", "")]

@@ -10,6 +10,7 @@ Every display formula is split into its chain of equalities, and every link is c
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..core.errors import SymgradError
@@ -52,6 +53,13 @@ def _loader():
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)
 
+        def construct_yaml_int(self, node):
+            # YAML 1.1 reads 010 as 8, 0x10 as 16 and 1:30 as 90: kept as written, so that a size
+            # written so is refused (it must be a plain integer) rather than read as another number
+            text = self.construct_scalar(node)
+            return super().construct_yaml_int(node) if re.fullmatch(r"[-+]?(0|[1-9][0-9_]*)", text) else text
+
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
     return Loader
 
 
