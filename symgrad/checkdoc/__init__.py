@@ -10,6 +10,7 @@ Every display formula is split into its chain of equalities, and every link is c
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..core.errors import SymgradError
@@ -28,11 +29,38 @@ def _yaml(text: str, where: str):
     except ImportError:
         raise SymgradError("check-doc reads YAML declarations: pip install pyyaml") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())  # a safe loader, refusing repeated keys
     except yaml.YAMLError as exc:
         raise SymgradError(f"the declarations in {where} are not valid YAML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise SymgradError(f"the declarations in {where} are nested too deeply to read") from None
+
+
+def _loader():
+    """YAML's safe loader, but a key written twice in one mapping (indices: {i: m, i: n}) is an
+    error: YAML would keep the last one silently, and the author may mean the other."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is written twice in one mapping: keep one", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node):
+            # YAML 1.1 reads 010 as 8, 0x10 as 16 and 1:30 as 90: kept as written, so that a size
+            # written so is refused (it must be a plain integer) rather than read as another number
+            text = self.construct_scalar(node)
+            return super().construct_yaml_int(node) if re.fullmatch(r"[-+]?(0|[1-9][0-9_]*)", text) else text
+
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    return Loader
 
 
 def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Declarations:
@@ -45,20 +73,40 @@ def declarations_for(path: Path, text: str, sidecar: Path | None = None) -> Decl
                 source = candidate.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise SymgradError(f"cannot read the declarations file {candidate}: {exc}") from None
+            if sidecar is None and _declares(path, text):  # two declarations, one would be ignored
+                raise SymgradError(
+                    f"{path} declares its symbols both in its front matter and in {candidate.name}: keep one of the two"
+                )
             data = _yaml(source, str(candidate))
             return Declarations.read(data.get("symgrad", data) if isinstance(data, dict) else data)
         if sidecar is not None:
             raise SymgradError(f"the declarations file {sidecar} does not exist")
+    front = _front_matter(path, text)
+    if front is not None:
+        return Declarations.read(front)
+    raise SymgradError(
+        f"{path} declares nothing: add a symgrad: key to its front matter, or a file {path.name}.symgrad.yaml "
+        "with sizes, indices, tensors and define"
+    )
+
+
+def _declares(path: Path, text: str) -> bool:
+    """Whether the front matter declares symbols too (front matter that is not YAML does not)."""
+    try:
+        return _front_matter(path, text) is not None
+    except SymgradError:
+        return False
+
+
+def _front_matter(path: Path, text: str):
+    """The front matter's symgrad: declarations, or None when it has none."""
     if text.startswith("---"):
         end = text.find("\n---", 3)
         if end > 0:
             front = _yaml(text[3:end], f"{path}'s front matter")
             if isinstance(front, dict) and "symgrad" in front:
-                return Declarations.read(front["symgrad"])
-    raise SymgradError(
-        f"{path} declares nothing: add a symgrad: key to its front matter, or a file {path.name}.symgrad.yaml "
-        "with sizes, indices, tensors and define"
-    )
+                return front["symgrad"]
+    return None
 
 
 def check_document(path, declarations=None) -> Report:

@@ -22,6 +22,7 @@ from ..core.errors import SymgradError
 from .latex import Unread, Unsupported, parse_chain
 from .meaning import (
     MAX_WORK,
+    Ambiguous,
     Declarations,
     Illustrative,
     Meaning,
@@ -35,6 +36,11 @@ from .meaning import (
 from .reader import columns, html_source, top_level
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
+# \frac{dL}{dx}, \frac{\mathrm{d}}{\mathrm{d}x}: a derivative written with the differential d, which
+# the reader would otherwise take for a product by a declared d (a size d cancelling out)
+_D = r"(?:\\(?:mathrm|text|operatorname)\s*\{\s*d\s*\}|\\rm\s*d|d)"
+_GROUP_BODY = r"(?:[^{}]|\{[^{}]*\})*"  # a group's content, one level of braces inside
+DIFFERENTIAL = re.compile(rf"\\frac\s*\{{\s*{_D}(?!\s*_){_GROUP_BODY}\}}\s*\{{\s*{_D}\s*(?:[A-Za-z{{]|\\[A-Za-z])")
 SYMBOL = {"proven": "✓", "pattern": "◐", "refuted": "✗", "unchecked": "?"}
 
 
@@ -86,10 +92,11 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
     return report
 
 
-# "k ≠ i", "k \ne i", "i = j": a case, between two index letters
-_CASE = r"([A-Za-z])\s*(=|≠|!=|\\neq?(?![A-Za-z]))\s*([A-Za-z])(?![A-Za-z_{])"
-# in prose: the case after "if", "for", "when", "where" ("and, for j ≠ i,"; "when $k \ne i$:")
-PROSE = re.compile(r"\b(?:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
+# "k ≠ i", "k \ne i", "i = j", "i = k = j": a case, between index letters, chained or not
+_RELATION_OF_CASE = r"(=|≠|!=|\\neq?(?![A-Za-z]))"
+_CASE = rf"(?P<case>[A-Za-z](?:\s*{_RELATION_OF_CASE}\s*[A-Za-z])+)(?![A-Za-z_{{])"
+# in prose: the case after "if", "for", "when", "where", capitalised too ("For $j \ne i$,"; "when $k \ne i$:")
+PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
 # after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
 _WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
 _GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
@@ -127,11 +134,22 @@ def lead_ins(path: Path, text: str, count: int) -> list | None:
 
 def _conditions(pattern, text: str, decl: Declarations) -> list:
     """The cases (x, "=" or "≠", y) the pattern finds in the text, between declared index letters."""
+    return [case for m in pattern.finditer(text) for case in _pairs(m.group("case"), decl)]
+
+
+def _pairs(chain: str, decl: Declarations) -> list:
+    """Every pair of a chained case: "i = k = j" sets all three equal, "i ≠ k ≠ j" all three apart,
+    "i = k ≠ j" i and k equal and both apart from j (as a chain of relations is read)."""
+    parts = re.split(rf"\s*{_RELATION_OF_CASE}\s*", chain.strip())
+    letters, relations = parts[0::2], parts[1::2]
+    if not all(c in decl.indices for c in letters):
+        return []
+    run = list(itertools.accumulate(relation != "=" for relation in relations))
+    group = [0] + run  # letters with no ≠ between them are one run, equal
     out = []
-    for m in pattern.finditer(text):
-        x, op, y = m.group(m.re.groups - 2), m.group(m.re.groups - 1), m.group(m.re.groups)
-        if x in decl.indices and y in decl.indices and x != y:
-            out.append((x, "=" if op == "=" else "≠", y))
+    for (a, x), (b, y) in itertools.combinations(zip(group, letters), 2):
+        if x != y:
+            out.append((x, "=" if a == b else "≠", y))
     return out
 
 
@@ -140,7 +158,7 @@ def _written_condition(line: str, decl: Declarations) -> tuple[str, list]:
     m = TRAILING.search(line)
     if m is None:
         return line, []
-    conditions = _conditions(re.compile(_CASE), m.group(0), decl)
+    conditions = _pairs(m.group("case"), decl)
     return (line[: m.start()], conditions) if conditions else (line, [])
 
 
@@ -240,6 +258,9 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         if DOTS.search(text):  # a pattern shown with dots, such as a general m × k matrix
             parsed.append((line, text, None, "illustrative: written with dots"))
             continue
+        if DIFFERENTIAL.search(text):
+            parsed.append((line, text, None, "not read: a derivative written with d: write it with \\partial"))
+            continue
         try:
             (node,) = parse_chain(text)
             parsed.append((line, text, node, ""))
@@ -291,6 +312,8 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
                 return "unchecked", f"undecided: {exc}"
+            except Ambiguous as exc:
+                return "unchecked", f"ambiguous: {exc}"
             except TooLarge as exc:
                 return "unchecked", f"too large: {exc}"
             except Unsupported as exc:

@@ -74,7 +74,9 @@ class Declarations:
                 raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         decl = cls(sizes, dict(indices), dict(tensors), dict(define))
-        heads = [indices for indices, _ in definitions(decl).values()]  # every definition read once
+        defined = definitions(decl)  # every definition read once
+        _refuse_clashes(decl, defined)
+        heads = [indices for indices, _ in defined.values()]
         for size in sizes:
             entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
             entries += sum(math.prod(size[decl.indices[c]] for c in head) for head in heads)
@@ -145,11 +147,14 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
+        tensor = [name for name in decl.tensors if head[0] in ("sym", "bold") and head[1] in _spellings(name)]
+        if tensor:  # X, x_{i}, \boldsymbol{X}: every spelling of a declared tensor already means its entries
+            raise SymgradError(
+                f"{head[1]} is both a declared tensor and defined by {lhs} (the tensor {tensor[0]}): keep one"
+            )
         if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
             raise SymgradError(f"a defined quantity is a letter with index letters, got {_brief(lhs)}")
         letter, indices = head[1], tuple(head[2] or ())
-        if letter in {name.lower() for name in decl.tensors}:
-            raise SymgradError(f"{letter} is both a declared tensor and defined by {lhs}: keep one of the two")
         if letter in defined:
             raise SymgradError(f"{letter} is defined twice")
         if letter in decl.sizes[0] or letter in decl.indices:  # a size or an index would win, unseen
@@ -164,6 +169,41 @@ def definitions(decl: Declarations) -> dict:
         defined[letter] = (indices, body)
     _refuse_cycles(defined)
     return defined
+
+
+def _spellings(*letters: str) -> set:
+    """A tensor's letter in both cases: X is the tensor, \\boldsymbol{X} its bold spelling, x_{i} its
+    entries."""
+    return {spelling for letter in letters for spelling in (letter.lower(), letter.upper())}
+
+
+# letters the reader gives a meaning of its own: e^{x} is Euler's number
+RESERVED = {"e": "Euler's number e"}
+
+
+def _refuse_clashes(decl: Declarations, defined: dict) -> None:
+    """Every declared name means one thing: a letter that is a size and an index, an index and a
+    tensor's entries, a tensor and a defined quantity, or Euler's e and anything declared, would
+    be read one way where its author meant the other, silently."""
+    roles: dict = dict(RESERVED)
+
+    def claim(name: str, role: str) -> None:
+        if name in roles and roles[name] != role:
+            raise SymgradError(f"{name} is both {roles[name]} and {role}: give each a letter of its own")
+        roles[name] = role
+
+    for name in decl.sizes[0]:
+        claim(name, f"the size {name}")
+    for name in decl.tensors:
+        for spelling in sorted(_spellings(name)):
+            claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
+    for letter in decl.indices:
+        claim(letter, f"the index {letter}")
+    for letter, (indices, _) in defined.items():
+        role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
+        # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
+        for spelling in sorted(_spellings(letter)) if indices and _is_letter(letter) else [letter]:
+            claim(spelling, role)
 
 
 def _uses(node) -> set:
@@ -348,7 +388,7 @@ class Meaning:
                 return sympy.Integer(self.size[letter])
             if letter in self.defined and not self.defined[letter][0]:
                 return self.entry(letter, ()) if letter in opaque else self.value(self.defined[letter][1], {}, opaque)
-            if letter == "e":  # Euler's number, unless the document declares an e of its own
+            if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
             raise Unsupported(f"the symbol {letter} is not declared")
         if letter in self.inputs:
@@ -424,11 +464,40 @@ class Meaning:
             if isinstance(value, sympy.MatrixBase):
                 raise Unsupported("a derivative of a matrix")
             return sympy.diff(expanded(value), self.entry(letter, values))
+        self._refuse_unreached(f, letter, values)
         value = self.value(f, env, opaque=frozenset({letter}))
         if isinstance(value, sympy.MatrixBase):
             raise Unsupported("a derivative of a matrix")
         d = sympy.diff(expanded(value), self.entry(letter, values))
         return self._write_out(d, letter)
+
+    def _refuse_unreached(self, f, letter, values) -> None:
+        """∂L/∂y_1 where L's definition does not go through y is 0 as a backpropagation reads it,
+        but when y is made of inputs L also reads, its author may mean L rewritten in y, which the
+        declarations do not say: neither reading is checked."""
+        reached = self._reach(f)
+        if letter in reached:
+            return
+        shared = self._reach(self.defined[letter][1]) & reached & set(self.inputs)
+        if shared:
+            name = f[1] if f[0] == "sym" and f[1] in self.defined else "the function"
+            raise Ambiguous(
+                f"{name}'s definition does not go through {self.entry(letter, values)}, yet both read "
+                f"{', '.join(sorted(shared))}: define {name} in terms of {letter} to mean the derivative through it"
+            )
+
+    def _reach(self, node) -> set:
+        """The letters a formula names, and those its defined quantities' definitions name, down to
+        the inputs."""
+        out: set = set()
+        todo = list(_uses(node))
+        while todo:
+            letter = todo.pop()
+            if letter not in out:
+                out.add(letter)
+                if letter in self.defined:
+                    todo.extend(_uses(self.defined[letter][1]))
+        return out
 
     def _write_out(self, expr, letter):
         indices, body = self.defined[letter]
@@ -560,6 +629,11 @@ class Undecided(Exception):
 class Undefined(Exception):
     """A formula defined nowhere here: a division by an expression that is identically zero, or
     the logarithm, root or fractional power of a number that is not positive."""
+
+
+class Ambiguous(Exception):
+    """A formula the declarations leave open to two meanings (a derivative with respect to a
+    quantity its function's definition does not go through, but could be rewritten in)."""
 
 
 class TooLarge(Exception):
