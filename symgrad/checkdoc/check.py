@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import SymgradError
-from .latex import Unread, Unsupported, parse_chain
+from .latex import WIDE_SPACE, Unread, Unsupported, parse_chain
 from .meaning import (
     MAX_WORK,
     Declarations,
@@ -171,21 +171,67 @@ def _chains(eq) -> list:
             text = " ".join(p.strip() for p in pieces).strip().rstrip(",.;").strip()
             if not text:
                 continue
-            sides = _split(text)
-            chain: list = chains[last[column]] if column in last and eq.rows != "gather" else []
-            how = _joins(text, len(sides), chain[-1][1], pieces[0], marked) if chain else "new"
-            if how == "side":
-                chain[-1] = (k, f"{chain[-1][1]} {sides[0]}")
-                chain += [(k, s) for s in sides[1:]]
-            elif how == "chain":
-                chain += [(k, s) for s in sides[1:]]
-            else:
-                if how == "either":  # neither reading is checked: the side above and this line's first
-                    chain[-1] = (chain[-1][0], Unread(chain[-1][1], _EITHER))
-                    sides[0] = Unread(sides[0], _EITHER)
-                last[column] = len(chains)
-                chains.append([(k, s) for s in sides])
+            for n, equation in enumerate(_equations(text)):
+                sides = [_wide_side(s) for s in _split(equation)]
+                chain: list = chains[last[column]] if column in last and eq.rows != "gather" and not n else []
+                how = _joins(equation, len(sides), chain[-1][1], pieces[0], marked) if chain else "new"
+                if how == "side":
+                    chain[-1] = (k, _joined(chain[-1][1], sides[0]))
+                    chain += [(k, s) for s in sides[1:]]
+                elif how == "chain":
+                    chain += [(k, s) for s in sides[1:]]
+                else:
+                    if how == "either":  # neither reading is checked: the side above and this line's first
+                        chain[-1] = (chain[-1][0], Unread(chain[-1][1], _EITHER))
+                        sides[0] = Unread(sides[0], _EITHER)
+                    last[column] = len(chains)
+                    chains.append([(k, s) for s in sides])
     return chains
+
+
+def _wide_cuts(text: str) -> list:
+    """The wide spaces (\\quad, \\hspace{..}, ...) of a text outside its groups and environments,
+    with text on both sides of them."""
+    tops = [(m.start(), m.end(), top) for m, top in top_level(text)]
+    return [
+        m
+        for m in WIDE_SPACE.finditer(text)
+        if text[: m.start()].strip()
+        and text[m.end() :].strip()
+        and any(start <= m.start() < end and top for start, end, top in tops)
+    ]
+
+
+def _equations(text: str) -> list:
+    """A column's text cut into equations at its wide spaces, when each part has a relation of
+    its own (x_1 = x_1 \\qquad x_2 = x_2); else the text whole, its wide-spaced sides unread."""
+    parts, start = [], 0
+    for m in _wide_cuts(text):
+        parts.append(text[start : m.start()].strip())
+        start = m.end()
+    parts.append(text[start:].strip())
+    if len(parts) > 1 and all(len(_split(part)) > 1 for part in parts):
+        return parts
+    return [text]
+
+
+_WIDE_APART = (
+    "a wide space (\\quad, \\hspace, ...) inside a side: it sets formulas apart, so the side is not one "
+    "formula; write each equation with its own =, or remove the space"
+)
+
+
+def _wide_side(side: str) -> str:
+    return Unread(side, _WIDE_APART) if _wide_cuts(side) and not isinstance(side, Unread) else side
+
+
+def _joined(before: str, after: str) -> str:
+    """A side continued by the next row: left unread if either part is."""
+    text = f"{before} {after}"
+    for part in (before, after):
+        if isinstance(part, Unread):
+            return Unread(text, part.reason)
+    return text
 
 
 def _joins(text: str, count: int, before: str, left: str, marked: bool) -> str:

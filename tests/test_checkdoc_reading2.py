@@ -1,0 +1,170 @@
+"""How check-doc reads what a reader would not read as one formula or as a product: equations set
+apart by a wide space, digits that print as one number, a double superscript, a mixed number.
+Each verdict expected here is worked out by hand in its comment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symgrad.checkdoc import check_document
+
+ROOT = Path(__file__).resolve().parents[1]
+# x_1, x_2, x_3 inputs; i, j and k run over 1..3
+HEAD = "---\nsymgrad:\n  sizes: [{n: 3}]\n  indices: {i: n, k: n, j: n}\n  tensors: {X: [n]}\n---\n"
+
+
+def post(tmp_path, body: str, name: str = "post.md") -> Path:
+    """A post declaring HEAD's sizes: in its front matter (Markdown) or beside it (LaTeX, HTML)."""
+    path = tmp_path / name
+    if name.endswith(".md"):
+        path.write_text(HEAD + body, encoding="utf-8")
+    else:
+        path.write_text(body, encoding="utf-8")
+        declarations = HEAD.removeprefix("---\nsymgrad:\n").removesuffix("---\n")
+        (tmp_path / f"{name}.symgrad.yaml").write_text(declarations, encoding="utf-8")
+    return path
+
+
+def links(tmp_path, body: str, name: str = "post.md") -> list:
+    return [(link.verdict, link.left, link.right) for link in check_document(post(tmp_path, body, name)).links]
+
+
+def reasons(tmp_path, body: str, name: str = "post.md") -> list:
+    return [(link.verdict, link.reason) for link in check_document(post(tmp_path, body, name)).links]
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+# --- a wide space sets two equations apart ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "space", [r"\qquad", r"\quad", r"\hspace{1cm}", r"\hspace*{2em}", r"\hskip 1cm", r"\enspace", r"\ "]
+)
+def test_a_wide_space_between_two_equations_makes_two_equations(tmp_path, space):
+    # x_1 = x_1 and x_2 = x_2: two true equations, not x_1 = x_1 x_2 = x_2
+    assert links(tmp_path, f"$$ x_1 = x_1 {space} x_2 = x_2 $$\n") == [
+        ("proven", "x_1", "x_1"),
+        ("proven", "x_2", "x_2"),
+    ]
+    # 2 x_1 = 2 is false (x_1 = 2 gives 4); x_1 = 2 x_1 too: never 2 x_1 = 2 · x_1
+    found = links(tmp_path, f"$$ 2 x_1 = 2 {space} x_1 = x_1 \\cdot 2 $$\n")
+    assert found == [("refuted", "2 x_1", "2"), ("refuted", "x_1", "x_1 \\cdot 2")]
+
+
+@pytest.mark.parametrize(
+    "body, name",
+    [
+        ("$$\n\\begin{aligned}\n2 x_1 = 2 \\qquad x_1 = x_1 \\cdot 2\n\\end{aligned}\n$$\n", "post.md"),
+        ("\\begin{equation}\n2 x_1 = 2 \\qquad x_1 = x_1 \\cdot 2\n\\end{equation}\n", "post.tex"),
+        ("$$ \\left. 2 x_1 = 2 \\right. \\qquad x_1 = x_1 \\cdot 2 $$\n", "post.md"),
+    ],
+)
+def test_no_product_across_a_wide_space_in_any_display(tmp_path, body, name):
+    assert "proven" not in [verdict for verdict, _, _ in links(tmp_path, body, name)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "$$ 2 x_1 = 2 \\qquad x_1 $$\n",  # 2 · x_1 is not what is printed
+        "$$ 2 x_1 = x_1 \\quad + x_1 $$\n",  # true as a sum, but the space sets + x_1 apart
+        "$$ 2 x_1 = {2 \\quad x_1} $$\n",  # inside a group too
+    ],
+)
+def test_a_wide_space_inside_a_side_leaves_the_link_unchecked(tmp_path, body):
+    ((verdict, reason),) = reasons(tmp_path, body)
+    assert verdict == "unchecked" and "wide space" in reason
+
+
+def test_thin_spaces_stay_as_they_are(tmp_path):
+    # 2 x_1 x_2 = 2 · x_1 · x_2 with thin spaces between the factors
+    assert links(tmp_path, "$$ 2 x_1 x_2 = 2 \\, x_1 \\; x_2 $$\n") == [("proven", "2 x_1 x_2", "2 \\, x_1 \\; x_2")]
+
+
+def test_the_command_line_shows_two_checks_for_two_equations(tmp_path):
+    done = cli("check-doc", str(post(tmp_path, "$$ x_1 = x_1 \\qquad x_2 = x_2 $$\n")))
+    assert done.returncode == 0, done.stderr
+    assert "✓ (#1) line 1: x_1 = x_1\n✓ (#1) line 1: x_2 = x_2\n" in done.stdout, done.stdout
+    assert "2 ✓ proven, 0 ◐ pattern, 0 ✗ refuted, 0 ? unchecked" in done.stdout, done.stdout
+
+
+# --- digits that print as one number ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "2{5} = 10",  # prints 25
+        "{2}{5} = 10",
+        "1{0} x_1 = 0",  # prints 10 x_1
+        "{1}0 x_1 = 0",
+        "{{2}}5 = 10",
+        "2{{5}} = 10",
+    ],
+)
+def test_digits_across_braces_are_not_a_product(tmp_path, formula):
+    ((verdict, reason),) = reasons(tmp_path, f"$$ {formula} $$\n")
+    assert verdict == "unchecked" and "ambiguous digits" in reason
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "{x_1}^{2} = x_1 x_1",
+        "2 {x_1} = x_1 + x_1",
+        "x_{2} 3 = 3 x_2",  # the subscript 2 is lowered: x₂·3
+        "{x_1^{2}}3 = 3 x_1 x_1",
+    ],
+)
+def test_a_group_beside_a_number_that_prints_apart_is_still_read(tmp_path, formula):
+    assert [verdict for verdict, _ in reasons(tmp_path, f"$$ {formula} $$\n")] == ["proven"]
+
+
+def test_a_group_that_starts_with_a_sign_after_a_factor_is_not_a_product(tmp_path):
+    # 2{-5} prints 2-5 (= -3), but is 2 · (-5) = -10 as a product
+    ((verdict, reason),) = reasons(tmp_path, "$$ 2{-5} = -10 $$\n")
+    assert verdict == "unchecked" and "starts with a sign" in reason
+
+
+# --- TeX errors and mixed numbers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "formula, words",
+    [
+        ("2^3^2 = 64", "double superscript"),  # TeX stops; 64 would be (2^3)^2
+        ("2^3^2 = 512", "double superscript"),
+        ("x_1^T^2 = x_1 x_1", "double superscript"),
+        ("x_1_2 = x_1", "double subscript"),
+    ],
+)
+def test_a_double_script_is_not_read(tmp_path, formula, words):
+    ((verdict, reason),) = reasons(tmp_path, f"$$ {formula} $$\n")
+    assert verdict == "unchecked" and words in reason
+
+
+def test_a_power_of_a_power_with_braces_is_read(tmp_path):
+    # (2^3)^2 = 64 and 2^(3^2) = 512
+    assert [v for v, _ in reasons(tmp_path, "$$ {2^3}^2 = 64 $$\n$$ 2^{3^2} = 512 $$\n")] == ["proven", "proven"]
+
+
+@pytest.mark.parametrize("formula", [r"2\frac{1}{2} = 1", r"2\frac{1}{2} = \frac{5}{2}", r"2 \frac{1}{2} x_1 = x_1"])
+def test_a_number_before_a_fraction_of_numbers_is_not_read(tmp_path, formula):
+    ((verdict, reason),) = reasons(tmp_path, f"$$ {formula} $$\n")
+    assert verdict == "unchecked" and "mixed number" in reason
+
+
+@pytest.mark.parametrize(
+    "formula", [r"2 \cdot \frac{1}{2} = 1", r"2 \frac{x_1}{2} = x_1", r"x_1 \frac{1}{2} = \frac{x_1}{2}"]
+)
+def test_a_product_with_a_fraction_written_plainly_is_read(tmp_path, formula):
+    assert [v for v, _ in reasons(tmp_path, f"$$ {formula} $$\n")] == ["proven"]
