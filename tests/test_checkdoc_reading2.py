@@ -168,3 +168,61 @@ def test_a_number_before_a_fraction_of_numbers_is_not_read(tmp_path, formula):
 )
 def test_a_product_with_a_fraction_written_plainly_is_read(tmp_path, formula):
     assert [v for v, _ in reasons(tmp_path, f"$$ {formula} $$\n")] == ["proven"]
+
+
+# --- rows that continue the side above -------------------------------------------------------------
+
+
+def aligned(*rows: str, kind: str = "aligned") -> str:
+    return f"$$\n\\begin{{{kind}}}\n" + " \\\\\n".join(rows) + f"\n\\end{{{kind}}}\n$$\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        aligned(r"2 x_1 &= 2 x_1", r"+ 3 x_1"),  # no & on the row
+        aligned(r"2 x_1 = 2 x_1", r"+ 3 x_1", kind="gathered"),
+        aligned(r"2 x_1 &= 2 x_1", "\u2212 3 x_1"),  # the minus sign U+2212: 2 x_1 - 3 x_1 = -x_1
+        aligned(r"2 x_1 &= 2 x_1", r"\phantom{=} + 3 x_1"),
+        aligned(r"2 x_1 &= 2 x_1", r"\hphantom{=} & + 3 x_1"),
+    ],
+)
+def test_an_operator_led_row_without_an_equality_continues_the_side_above(tmp_path, body):
+    # 2 x_1 = 2 x_1 ± 3 x_1 is false (x_1 = 1: 2 against 5 or -1); never ✓ for 2 x_1 = 2 x_1 alone
+    (link,) = check_document(post(tmp_path, body)).links
+    assert (link.verdict, link.line) == ("refuted", 2)
+
+
+def test_a_continued_side_that_is_right_is_proven(tmp_path):
+    # 5 x_1 = 2 x_1 + 3 x_1 and -x_1 = 2 x_1 - 3 x_1
+    body = aligned(r"5 x_1 &= 2 x_1", r"+ 3 x_1") + aligned(r"-x_1 &= 2 x_1", "\u2212 3 x_1")
+    assert [(v, left) for v, left, _ in links(tmp_path, body)] == [("proven", "5 x_1"), ("proven", "-x_1")]
+
+
+def test_a_row_starting_with_plus_minus_leaves_the_side_unchecked(tmp_path):
+    ((verdict, reason),) = reasons(tmp_path, aligned(r"2 x_1 &= 2 x_1", r"\pm 3 x_1"))
+    assert verdict == "unchecked" and "\\pm" in reason
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r"\left( x_1 \right)", r"\frac{1}{1} x_1", r"& \left( x_1 \right)"],
+)
+def test_a_row_with_no_operator_and_no_equality_leaves_the_side_above_unchecked(tmp_path, row):
+    # 2 x_1 = 2 alone is false, and 2 (x_1) would be true: neither is checked
+    ((verdict, reason),) = reasons(tmp_path, aligned(r"2 x_1 &= 2", row))
+    assert verdict == "unchecked" and "no = and no operator" in reason
+
+
+def test_a_display_that_starts_with_an_operator_continues_the_display_before(tmp_path):
+    # 2 x_1 = 2 x_1 + 4 x_1 is false (x_1 = 1: 2 against 6)
+    page = "<html><body>\n<p>\\[2 x_1 = 2 x_1\\]</p>\n<p>\\[\\quad + 4 x_1\\]</p>\n</body></html>\n"
+    done = cli("check-doc", str(post(tmp_path, page, "page.html")))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "✗ (#1) line 2: 2 x_1 = 2 x_1 \\quad + 4 x_1" in done.stdout, done.stdout
+    assert "✓" not in done.stdout.replace("0 ✓ proven", ""), done.stdout
+
+
+def test_a_display_after_prose_is_not_joined_to_the_one_before(tmp_path):
+    body = "$$ 2 x_1 = 2 x_1 $$\nand then\n$$ + 4 x_1 $$\n"
+    assert [v for v, _ in reasons(tmp_path, body)] == ["proven", "unchecked"]

@@ -158,7 +158,10 @@ def _chains(eq) -> list:
     above only when its left column is empty: "-x_1 &= ..." is an equation of its own. Without
     alignment marks (HTML spans, multline) a row that starts with an operator goes on with the side
     above, unless it has an "=" of its own: then it may be either, and both sides where it may join
-    are left unread, with the reason. In a gather every row is an equation of its own.
+    are left unread, with the reason. Whatever the layout, a row that starts with an operator and
+    has no "=" of its own can only go on with the side above, and a row with neither after a chain
+    leaves that side unread (it may continue it as a product). In a gather every other row is an
+    equation of its own. A wide space at the top level sets equations apart (x = y \qquad z = w).
     """
     chains: list = []
     last: dict = {}  # column -> the chain that column writes
@@ -173,11 +176,15 @@ def _chains(eq) -> list:
                 continue
             for n, equation in enumerate(_equations(text)):
                 sides = [_wide_side(s) for s in _split(equation)]
-                chain: list = chains[last[column]] if column in last and eq.rows != "gather" and not n else []
-                how = _joins(equation, len(sides), chain[-1][1], pieces[0], marked) if chain else "new"
+                # in a gather a row is an equation of its own, unless it can only go on (+ 3 x_1 alone)
+                going_on = eq.rows != "gather" or _continues(equation)
+                chain: list = chains[last[column]] if column in last and going_on and not n else []
+                how = _joins(equation, len(sides), len(chain), chain[-1][1], pieces[0], marked) if chain else "new"
                 if how == "side":
                     chain[-1] = (k, _joined(chain[-1][1], sides[0]))
                     chain += [(k, s) for s in sides[1:]]
+                elif how == "juxtaposed":  # a product across rows may be meant: not checked
+                    chain[-1] = (k, Unread(_joined(chain[-1][1], sides[0]), _JUXTAPOSED))
                 elif how == "chain":
                     chain += [(k, s) for s in sides[1:]]
                 else:
@@ -234,20 +241,37 @@ def _joined(before: str, after: str) -> str:
     return text
 
 
-def _joins(text: str, count: int, before: str, left: str, marked: bool) -> str:
+def _joins(text: str, count: int, chain_above: int, before: str, left: str, marked: bool) -> str:
     """How an equation's text goes on from the side before it (before): "side" (it continues that
-    side), "chain" (it continues the chain), "either" (a reader cannot tell), or "new"."""
+    side), "chain" (it continues the chain), "either" (a reader cannot tell), "juxtaposed" (a
+    row with no = and no operator, which may continue the side as a product: not checked), or
+    "new"."""
     if _RELATION.match(text):
         return "chain"
+    if count == 1 and _OPERATOR.match(text):  # an operator-led row with no = of its own can only go on
+        return "side"
     if marked:  # the alignment shows it: only a row whose left column is empty goes on
         if _SPACING.fullmatch(left) and (_OPERATOR.match(text) or _DANGLING.search(before)):
             return "side"
-        return "new"
-    if _DANGLING.search(before):
+    elif _DANGLING.search(before):
         return "side"
+    if count == 1 and chain_above > 1 and not _OPERATOR.match(text):
+        return "juxtaposed"  # no =, no operator: it may go on with the side above as a product
+    if marked:
+        return "new"
     if _OPERATOR.match(text):
-        return "side" if count == 1 else "either"
+        return "either"
     return "new"
+
+
+def _continues(text: str) -> bool:
+    return len(_split(text)) == 1 and bool(_OPERATOR.match(text))
+
+
+_JUXTAPOSED = (
+    "a row with no = and no operator after this side, which it may continue as a product: write the operator "
+    "(\\cdot) at the start of the row, or keep the side on one row"
+)
 
 
 _EITHER = (
@@ -258,8 +282,8 @@ _EITHER = (
 
 
 # spacing a row may start with; the operator or relation after it says how the row goes on
-_SPACING = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\})*")
-_OPERATOR = re.compile(_SPACING.pattern + r"(\+|-|\\cdot(?![A-Za-z])|\\times(?![A-Za-z]))")
+_SPACING = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\}|\\h?phantom\{[^{}]*\})*")
+_OPERATOR = re.compile(_SPACING.pattern + r"(\+|-|−|\\(?:cdot|times|pm|mp)(?![A-Za-z]))")
 _RELATION = re.compile(_SPACING.pattern + r"=")
 # a side that ends with an operator, or is empty ("L =" alone on its line), goes on in the next row
 _DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$|^\s*$")

@@ -71,7 +71,7 @@ DOTS = {r"\ldots", r"\cdots", r"\vdots", r"\ddots", r"\dots"}
 WIDE = r"\quad"
 WIDE_SPACE = re.compile(
     r"\\hspace\*?\{[^{}]*\}|\\hskip\s*[-+]?(?:[0-9]*\.)?[0-9]+\s*(?:pt|cm|mm|em|ex|in|bp|pc|dd|cc|sp|mu)"
-    r"|\\(?:q?quad|enspace|enskip)(?![A-Za-z])|(?<!\\)\\ "  # \\ and a space: a row's end
+    r"|\\h?phantom\{[^{}]*\}|\\(?:q?quad|enspace|enskip)(?![A-Za-z])|(?<!\\)\\ "  # \\ and a space: a row's end
 )
 _WIDE_REASON = "a wide space between two factors (\\quad, \\hspace, ...): a reader does not read a product there"
 TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+(?:\.[0-9]+)?|[A-Za-z]|\S")
@@ -84,6 +84,8 @@ def tokenize(text: str) -> list[str]:
     if isinstance(text, Unread):
         raise Unsupported(text.reason)
     text = WIDE_SPACE.sub(lambda _: f" {WIDE} ", text)
+    text = re.sub(r"\\vphantom\{[^{}]*\}", " ", text)  # height only: no width, nothing printed
+    text = text.replace("\u2212", "-")  # the minus sign, as MathJax and unicode-math print it
     tokens: list[str] = []
     previous, number_before = "", False  # number_before: the last kept token is a number
     for tok in TOKEN.findall(text):

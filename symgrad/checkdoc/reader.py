@@ -151,27 +151,49 @@ def from_html(text: str, markdown: bool = False) -> list:
     for start, end, body, rows in _displays(_blank(seen, taken)):
         found.append((start, _at(_display(html.unescape(body), rows), end), None))
     found.sort(key=lambda item: item[0])
-    out = []
-    for k, (_, shown, printed) in enumerate(found, 1):
-        shown.number = printed or shown.number or f"#{k}"
-        out.append(shown)
-    return out
+    for _, shown, printed in found:
+        shown.number = printed or shown.number
+    placed = [(start, shown.ends[-1] if shown.ends else start, shown) for start, shown, _ in found]
+    return _numbered(_continued(seen, placed))
 
 
 def from_markdown(text: str) -> list:
-    return _numbered(_displays(_hidden_markdown(text)))
+    seen = _hidden_markdown(text)
+    return _numbered(_continued(seen, [(a, b, _display(body, rows)) for a, b, body, rows in _displays(seen)]))
 
 
 def from_latex(text: str) -> list:
-    return _numbered(_displays(_hidden_latex(text)))
+    seen = _hidden_latex(text)
+    return _numbered(_continued(seen, [(a, b, _display(body, rows)) for a, b, body, rows in _displays(seen)]))
 
 
-def _numbered(displays) -> list:
-    out = []
-    for k, (_, _, body, rows) in enumerate(displays, 1):
-        shown = _display(body, rows)
+def _numbered(displays: list) -> list:
+    for k, shown in enumerate(displays, 1):
         shown.number = shown.number or f"#{k}"
-        out.append(shown)
+    return displays
+
+
+# a first row that can only go on with the display before: an operator first, no "=" of its own
+_GOES_ON = re.compile(
+    r"(\s|\\q?quad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\}|\\h?phantom\{[^{}]*\})*(\+|-|−|\\(?:cdot|times|pm|mp)(?![A-Za-z]))"
+)
+
+
+def _continued(seen: str, placed: list) -> list:
+    """The displays in order, a display whose first row can only continue the one before
+    (\\[a = b\\] then \\[\\quad + c\\], with nothing but markup between) read as its next rows."""
+    out: list = []
+    end = 0
+    for start, stop, shown in placed:
+        first = shown.lines[0] if shown.lines else ""
+        between = re.sub(r"<[^>]*>", "", seen[end:start])
+        relation = any(top and "=" in m.group(0) and not m.group(0).startswith("\\") for m, top in top_level(first))
+        if out and not between.strip() and _GOES_ON.match(first) and not relation:
+            out[-1].lines += shown.lines
+            out[-1].ends += shown.ends
+        else:
+            out.append(shown)
+        end = stop
     return out
 
 
