@@ -226,3 +226,71 @@ def test_a_display_that_starts_with_an_operator_continues_the_display_before(tmp
 def test_a_display_after_prose_is_not_joined_to_the_one_before(tmp_path):
     body = "$$ 2 x_1 = 2 x_1 $$\nand then\n$$ + 4 x_1 $$\n"
     assert [v for v, _ in reasons(tmp_path, body)] == ["proven", "unchecked"]
+
+
+# --- displays a reader sees are read; text a reader does not see is not ----------------------------
+
+WRONG = "x_1 = 2 x_1"  # false at x_1 = 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"\\begin{{dmath}}\n{WRONG}\n\\end{{dmath}}\n",
+        f"\\begin{{dmath}}[label=eq:one]\n{WRONG}\n\\end{{dmath}}\n",
+        f"\\begin{{dmath*}}\n{WRONG}\n\\end{{dmath*}}\n",
+        f"\\begin{{dgroup}}\n\\begin{{dmath}}\n{WRONG}\n\\end{{dmath}}\n\\end{{dgroup}}\n",
+        f"\\begin{{multline*}}\n{WRONG}\n\\end{{multline*}}\n",
+        f"\\begin{{flalign*}}\n{WRONG.replace('=', '&=')}\n\\end{{flalign*}}\n",
+    ],
+)
+def test_every_display_environment_of_latex_is_read(tmp_path, body):
+    assert [v for v, _, _ in links(tmp_path, body, "post.tex")] == ["refuted"]
+
+
+def test_xalignat_columns_pair_as_in_align(tmp_path):
+    # x_1 = x_1 (true) and x_2 = 2 x_2 (false), side by side; then x_1 + x_1 = 2 x_1 (true)
+    body = "\\begin{xalignat}{2}\nx_1 &= x_1 & x_2 &= 2 x_2 \\\\\nx_1 + x_1 &= 2 x_1\n\\end{xalignat}\n"
+    assert [v for v, _, _ in links(tmp_path, body, "post.tex")] == ["proven", "refuted", "proven"]
+    body = body.replace("xalignat", "xxalignat")
+    assert [v for v, _, _ in links(tmp_path, body, "post.tex")] == ["proven", "refuted", "proven"]
+
+
+def test_a_display_script_in_markdown_is_read(tmp_path):
+    body = f'Text.\n\n<script type="math/tex; mode=display">{WRONG}</script>\n'
+    done = cli("check-doc", str(post(tmp_path, body)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "✗ (#1) line 1: x_1 = 2 x_1" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    "hidden, name",
+    [
+        (f"{{% comment %}}\n$$ {WRONG} $$\n{{% endcomment %}}", "post.md"),
+        (f"{{%- comment -%}}\n$$ {WRONG} $$\n{{%- endcomment -%}}", "post.md"),
+        (f"<pre>\n$$ {WRONG} $$\n</pre>", "post.md"),
+        (f"<code>$$ {WRONG} $$</code>", "post.md"),
+        (f"<style>\n/* $$ {WRONG} $$ */\n</style>", "post.md"),
+        (f"<p>{{% comment %}} \\[ {WRONG} \\] {{% endcomment %}}</p>", "page.html"),
+        (f"<![CDATA[ \\[ {WRONG} \\] ]]>", "page.html"),
+        (f"<style>\n/* \\[ {WRONG} \\] */\n</style>", "page.html"),
+        (f"\\if0\n\\begin{{equation}}\n{WRONG}\n\\end{{equation}}\n\\fi", "post.tex"),
+    ],
+)
+def test_text_no_reader_sees_is_not_checked(tmp_path, hidden, name):
+    shown = "$$ x_1 = x_1 $$" if name == "post.md" else "\\[ x_1 = x_1 \\]"
+    body = f"{hidden}\n\n{shown}\n"
+    if name.endswith(".html"):
+        body = f"<html><body>\n{body}</body></html>\n"
+    assert [v for v, _, _ in links(tmp_path, body, name)] == ["proven"]
+
+
+def test_liquid_raw_is_shown_and_read(tmp_path):
+    body = f"{{% raw %}}\n$$ {WRONG} $$\n{{% endraw %}}\n"
+    assert [v for v, _, _ in links(tmp_path, body)] == ["refuted"]
+
+
+def test_an_if_that_is_true_is_read(tmp_path):
+    # \if00 compares 0 with 0: true, so its text is typeset
+    body = f"\\if00\n\\begin{{equation}}\n{WRONG}\n\\end{{equation}}\n\\fi\n"
+    assert [v for v, _, _ in links(tmp_path, body, "post.tex")] == ["refuted"]
