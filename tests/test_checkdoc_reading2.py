@@ -121,12 +121,25 @@ def test_digits_across_braces_are_not_a_product(tmp_path, formula):
     [
         "{x_1}^{2} = x_1 x_1",
         "2 {x_1} = x_1 + x_1",
-        "x_{2} 3 = 3 x_2",  # the subscript 2 is lowered: x₂·3
-        "{x_1^{2}}3 = 3 x_1 x_1",
+        "{2} x_1 = x_1 + x_1",
     ],
 )
 def test_a_group_beside_a_number_that_prints_apart_is_still_read(tmp_path, formula):
     assert [verdict for verdict, _ in reasons(tmp_path, f"$$ {formula} $$\n")] == ["proven"]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "x_{2} 3 = 3 x_2",  # prints x₂3: the 3 may be read as part of the subscript's name
+        "x_1 {3} = 3 x_1",
+        "{x_1^{2}}3 = 3 x_1 x_1",
+        "(x_1 + x_2) 2 = 2 x_1 + 2 x_2",
+    ],
+)
+def test_a_number_after_a_factor_is_not_read_as_a_product(tmp_path, formula):
+    ((verdict, reason),) = reasons(tmp_path, f"$$ {formula} $$\n")
+    assert verdict == "unchecked" and "a number after a factor" in reason
 
 
 def test_a_group_that_starts_with_a_sign_after_a_factor_is_not_a_product(tmp_path):

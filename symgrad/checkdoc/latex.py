@@ -232,6 +232,11 @@ class Parser:
                 f"ambiguous digits: {''.join(before)}{''.join(after[:3])}... prints as one number: "
                 "write one number, or \\cdot between"
             )
+        if _starts_with_digit(after):  # x_{1} 2 prints x₁2: a product is written 2 x_{1}
+            raise Unsupported(
+                f"a number after a factor ({''.join(before)} {''.join(after[:3])}...), which may be read as part "
+                "of it: write the number first, or \\cdot between"
+            )
         if after[:1] == ["{"] and after[1:2] in (["-"], ["+"]):
             raise Unsupported(
                 "a group that starts with a sign after a factor, which prints as a sum: write \\cdot or ( )"
