@@ -307,3 +307,17 @@ def test_an_if_that_is_true_is_read(tmp_path):
     # \if00 compares 0 with 0: true, so its text is typeset
     body = f"\\if00\n\\begin{{equation}}\n{WRONG}\n\\end{{equation}}\n\\fi\n"
     assert [v for v, _, _ in links(tmp_path, body, "post.tex")] == ["refuted"]
+
+
+@pytest.mark.parametrize("formula", [r"\log 2 x_1 = x_1 \log 2", r"\exp x_1 x_2 = x_2 \exp x_1"])
+def test_a_function_without_parentheses_before_a_product_is_not_read(tmp_path, formula):
+    # log(2) x_1 = x_1 log 2 holds, log(2 x_1) = x_1 log 2 does not: the reading is not guessed
+    ((verdict, reason),) = reasons(tmp_path, f"$$ {formula} $$\n")
+    assert verdict == "unchecked" and "without parentheses" in reason
+
+
+@pytest.mark.parametrize(
+    "formula", [r"\log(2) x_1 = x_1 \log 2", r"\log x_1 + x_2 = x_2 + \log x_1", r"x_2 \exp x_1 = \exp(x_1) x_2"]
+)
+def test_a_function_argument_set_apart_is_read(tmp_path, formula):
+    assert [v for v, _ in reasons(tmp_path, f"$$ {formula} $$\n")] == ["proven"]

@@ -353,6 +353,11 @@ class Parser:
                 arg = self.argument()
             else:  # \log p_{1}: the next factor, subscripts and powers included
                 arg = self.factor()
+                if self.peek() not in self.STOP and self.peek() not in (r"\cdot", r"\times"):
+                    # \log 2 x: log(2) x to the parser, log(2x) to many readers
+                    raise Unsupported(
+                        f"{tok} without parentheses, followed by a product: write {tok}(...) around its argument"
+                    )
             return ("func", FUNCTIONS[tok], arg)
         if tok == r"\frac":
             return self.fraction()
