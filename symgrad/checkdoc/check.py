@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import SymgradError
-from .latex import Unread, Unsupported, parse_chain
+from .latex import WIDE_SPACE, Unread, Unsupported, parse_chain
 from .meaning import (
     MAX_WORK,
     Ambiguous,
@@ -176,7 +176,10 @@ def _chains(eq) -> list:
     above only when its left column is empty: "-x_1 &= ..." is an equation of its own. Without
     alignment marks (HTML spans, multline) a row that starts with an operator goes on with the side
     above, unless it has an "=" of its own: then it may be either, and both sides where it may join
-    are left unread, with the reason. In a gather every row is an equation of its own.
+    are left unread, with the reason. Whatever the layout, a row that starts with an operator and
+    has no "=" of its own can only go on with the side above, and a row with neither after a chain
+    leaves that side unread (it may continue it as a product). In a gather every other row is an
+    equation of its own. A wide space at the top level sets equations apart (x = y \qquad z = w).
     """
     chains: list = []
     last: dict = {}  # column -> the chain that column writes
@@ -189,37 +192,104 @@ def _chains(eq) -> list:
             text = " ".join(p.strip() for p in pieces).strip().rstrip(",.;").strip()
             if not text:
                 continue
-            sides = _split(text)
-            chain: list = chains[last[column]] if column in last and eq.rows != "gather" else []
-            how = _joins(text, len(sides), chain[-1][1], pieces[0], marked) if chain else "new"
-            if how == "side":
-                chain[-1] = (k, f"{chain[-1][1]} {sides[0]}")
-                chain += [(k, s) for s in sides[1:]]
-            elif how == "chain":
-                chain += [(k, s) for s in sides[1:]]
-            else:
-                if how == "either":  # neither reading is checked: the side above and this line's first
-                    chain[-1] = (chain[-1][0], Unread(chain[-1][1], _EITHER))
-                    sides[0] = Unread(sides[0], _EITHER)
-                last[column] = len(chains)
-                chains.append([(k, s) for s in sides])
+            for n, equation in enumerate(_equations(text)):
+                sides = [_wide_side(s) for s in _split(equation)]
+                # in a gather a row is an equation of its own, unless it can only go on (+ 3 x_1 alone)
+                going_on = eq.rows != "gather" or _continues(equation)
+                chain: list = chains[last[column]] if column in last and going_on and not n else []
+                how = _joins(equation, len(sides), len(chain), chain[-1][1], pieces[0], marked) if chain else "new"
+                if how == "side":
+                    chain[-1] = (k, _joined(chain[-1][1], sides[0]))
+                    chain += [(k, s) for s in sides[1:]]
+                elif how == "juxtaposed":  # a product across rows may be meant: not checked
+                    chain[-1] = (k, Unread(_joined(chain[-1][1], sides[0]), _JUXTAPOSED))
+                elif how == "chain":
+                    chain += [(k, s) for s in sides[1:]]
+                else:
+                    if how == "either":  # neither reading is checked: the side above and this line's first
+                        chain[-1] = (chain[-1][0], Unread(chain[-1][1], _EITHER))
+                        sides[0] = Unread(sides[0], _EITHER)
+                    last[column] = len(chains)
+                    chains.append([(k, s) for s in sides])
     return chains
 
 
-def _joins(text: str, count: int, before: str, left: str, marked: bool) -> str:
+def _wide_cuts(text: str) -> list:
+    """The wide spaces (\\quad, \\hspace{..}, ...) of a text outside its groups and environments,
+    with text on both sides of them."""
+    tops = [(m.start(), m.end(), top) for m, top in top_level(text)]
+    return [
+        m
+        for m in WIDE_SPACE.finditer(text)
+        if text[: m.start()].strip()
+        and text[m.end() :].strip()
+        and any(start <= m.start() < end and top for start, end, top in tops)
+    ]
+
+
+def _equations(text: str) -> list:
+    """A column's text cut into equations at its wide spaces, when each part has a relation of
+    its own (x_1 = x_1 \\qquad x_2 = x_2); else the text whole, its wide-spaced sides unread."""
+    parts, start = [], 0
+    for m in _wide_cuts(text):
+        parts.append(text[start : m.start()].strip())
+        start = m.end()
+    parts.append(text[start:].strip())
+    if len(parts) > 1 and all(len(_split(part)) > 1 for part in parts):
+        return parts
+    return [text]
+
+
+_WIDE_APART = (
+    "a wide space (\\quad, \\hspace, ...) inside a side: it sets formulas apart, so the side is not one "
+    "formula; write each equation with its own =, or remove the space"
+)
+
+
+def _wide_side(side: str) -> str:
+    return Unread(side, _WIDE_APART) if _wide_cuts(side) and not isinstance(side, Unread) else side
+
+
+def _joined(before: str, after: str) -> str:
+    """A side continued by the next row: left unread if either part is."""
+    text = f"{before} {after}"
+    for part in (before, after):
+        if isinstance(part, Unread):
+            return Unread(text, part.reason)
+    return text
+
+
+def _joins(text: str, count: int, chain_above: int, before: str, left: str, marked: bool) -> str:
     """How an equation's text goes on from the side before it (before): "side" (it continues that
-    side), "chain" (it continues the chain), "either" (a reader cannot tell), or "new"."""
+    side), "chain" (it continues the chain), "either" (a reader cannot tell), "juxtaposed" (a
+    row with no = and no operator, which may continue the side as a product: not checked), or
+    "new"."""
     if _RELATION.match(text):
         return "chain"
+    if count == 1 and _OPERATOR.match(text):  # an operator-led row with no = of its own can only go on
+        return "side"
     if marked:  # the alignment shows it: only a row whose left column is empty goes on
         if _SPACING.fullmatch(left) and (_OPERATOR.match(text) or _DANGLING.search(before)):
             return "side"
-        return "new"
-    if _DANGLING.search(before):
+    elif _DANGLING.search(before):
         return "side"
+    if count == 1 and chain_above > 1 and not _OPERATOR.match(text):
+        return "juxtaposed"  # no =, no operator: it may go on with the side above as a product
+    if marked:
+        return "new"
     if _OPERATOR.match(text):
-        return "side" if count == 1 else "either"
+        return "either"
     return "new"
+
+
+def _continues(text: str) -> bool:
+    return len(_split(text)) == 1 and bool(_OPERATOR.match(text))
+
+
+_JUXTAPOSED = (
+    "a row with no = and no operator after this side, which it may continue as a product: write the operator "
+    "(\\cdot) at the start of the row, or keep the side on one row"
+)
 
 
 _EITHER = (
@@ -230,8 +300,8 @@ _EITHER = (
 
 
 # spacing a row may start with; the operator or relation after it says how the row goes on
-_SPACING = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\})*")
-_OPERATOR = re.compile(_SPACING.pattern + r"(\+|-|\\cdot(?![A-Za-z])|\\times(?![A-Za-z]))")
+_SPACING = re.compile(r"(\s|\\quad|\\qquad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\}|\\h?phantom\{[^{}]*\})*")
+_OPERATOR = re.compile(_SPACING.pattern + r"(\+|-|−|\\(?:cdot|times|pm|mp)(?![A-Za-z]))")
 _RELATION = re.compile(_SPACING.pattern + r"=")
 # a side that ends with an operator, or is empty ("L =" alone on its line), goes on in the next row
 _DANGLING = re.compile(r"(\+|-|\\cdot|\\times)\s*$|^\s*$")

@@ -55,8 +55,6 @@ _DROP = (
     r"\Bigr",
     r"\big",
     r"\Big",
-    r"\quad",
-    r"\qquad",
     r"\,",
     r"\;",
     r"\!",
@@ -69,6 +67,13 @@ GREEK = {
 }  # fmt: skip
 FUNCTIONS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sqrt": "sqrt"}
 DOTS = {r"\ldots", r"\cdots", r"\vdots", r"\ddots", r"\dots"}
+# spacing as wide as a letter or more, written to set two formulas apart: never a product
+WIDE = r"\quad"
+WIDE_SPACE = re.compile(
+    r"\\hspace\*?\{[^{}]*\}|\\hskip\s*[-+]?(?:[0-9]*\.)?[0-9]+\s*(?:pt|cm|mm|em|ex|in|bp|pc|dd|cc|sp|mu)"
+    r"|\\h?phantom\{[^{}]*\}|\\(?:q?quad|enspace|enskip)(?![A-Za-z])|(?<!\\)\\ "  # \\ and a space: a row's end
+)
+_WIDE_REASON = "a wide space between two factors (\\quad, \\hspace, ...): a reader does not read a product there"
 TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+(?:\.[0-9]+)?|[A-Za-z]|\S")
 NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # after these a "." is the empty delimiter (\left. x \right|), not a decimal point
@@ -78,7 +83,9 @@ _DELIMITER = frozenset({r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bi
 def tokenize(text: str) -> list[str]:
     if isinstance(text, Unread):
         raise Unsupported(text.reason)
-    text = re.sub(r"\\hspace\*?\{[^{}]*\}", " ", text)  # spacing, as \quad is
+    text = WIDE_SPACE.sub(lambda _: f" {WIDE} ", text)
+    text = re.sub(r"\\vphantom\{[^{}]*\}", " ", text)  # height only: no width, nothing printed
+    text = text.replace("\u2212", "-")  # the minus sign, as MathJax and unicode-math print it
     tokens: list[str] = []
     previous, number_before = "", False  # number_before: the last kept token is a number
     for tok in TOKEN.findall(text):
@@ -91,6 +98,10 @@ def tokenize(text: str) -> list[str]:
             continue
         if tok == ".":
             raise Unsupported("a decimal point with no digit before it: write 0.5, not .5")
+        if tok == WIDE:  # kept for the parser, which refuses it between two factors
+            if tokens[-1:] != [WIDE]:
+                tokens.append(tok)
+            continue
         if NUMBER.fullmatch(tok) and number_before:
             # "10\,001" or "2 5": digit groups a reader may take for one number or for a product
             raise Unsupported(f"digit groups side by side ({tokens[-1]} {tok}): write one number, or \\cdot between")
@@ -142,7 +153,15 @@ def literal(node: tuple) -> Fraction | None:
 
 class Parser:
     def __init__(self, tokens: list[str]) -> None:
-        self.t, self.i = tokens, 0
+        # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
+        self.t: list[str] = []
+        self.wide: set[int] = set()
+        for tok in tokens:
+            if tok == WIDE:
+                self.wide.add(len(self.t))
+            else:
+                self.t.append(tok)
+        self.i = 0
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -184,22 +203,56 @@ class Parser:
     STOP = frozenset({"+", "-", "=", "}", ")", "]", "&", "\\\\", r"\end", ",", None})
 
     def term(self) -> tuple:
+        start = self.i
         factors = [self.factor()]
         while self.peek() not in self.STOP:
-            if self.peek() in (r"\cdot", r"\times"):
+            juxtaposed = self.peek() not in (r"\cdot", r"\times")
+            if juxtaposed:
+                self.juxtaposed(self.t[start : self.i])
+            else:
                 self.take()
+            start = self.i
             factors.append(self.factor())
+            if juxtaposed and _mixed(factors[-2], factors[-1], self.t[start]):
+                raise Unsupported(
+                    "a number before a fraction of numbers, which many read as a mixed number (2\\frac{1}{2} as 5/2): "
+                    "write 2 \\cdot \\frac{1}{2} or \\frac{5}{2}"
+                )
         return factors[0] if len(factors) == 1 else ("mul", factors)
+
+    def juxtaposed(self, before: list[str]) -> None:
+        """Refuses a product written by juxtaposition where a reader sees no product: across a wide
+        space, between digits that print as one number (2{5} prints 25), or before a group that
+        starts with a sign (a{-b} prints a-b)."""
+        if self.i in self.wide:
+            raise Unsupported(_WIDE_REASON)
+        after = self.t[self.i :]
+        if _ends_in_digit(before) and _starts_with_digit(after):
+            raise Unsupported(
+                f"ambiguous digits: {''.join(before)}{''.join(after[:3])}... prints as one number: "
+                "write one number, or \\cdot between"
+            )
+        if _starts_with_digit(after):  # x_{1} 2 prints x₁2: a product is written 2 x_{1}
+            raise Unsupported(
+                f"a number after a factor ({''.join(before)} {''.join(after[:3])}...), which may be read as part "
+                "of it: write the number first, or \\cdot between"
+            )
+        if after[:1] == ["{"] and after[1:2] in (["-"], ["+"]):
+            raise Unsupported(
+                "a group that starts with a sign after a factor, which prints as a sum: write \\cdot or ( )"
+            )
 
     def factor(self) -> tuple:
         node = self.primary()
-        while self.peek() == "^":
+        if self.peek() == "^":
             self.take()
             if self.peek() == "T" or (self.peek() == "{" and self.peek(1) == "T" and self.peek(2) == "}"):
                 self.i += 1 if self.peek() == "T" else 3
                 node = ("transpose", node)
             else:
                 node = _power(node, self.argument())
+            if self.peek() == "^":  # a^b^c stops TeX with "Double superscript"
+                raise Unsupported("a double superscript, which TeX refuses: write {a^{b}}^{c} or a^{b^{c}}")
         return node
 
     def argument(self) -> tuple:
@@ -228,6 +281,8 @@ class Parser:
         self.take("{")
         depth, out = 1, []  # type: int, list[str]
         while True:
+            if self.i in self.wide:  # the group's own parser refuses it where it matters
+                out.append(WIDE)
             tok = self.take()
             depth += tok == "{"
             depth -= tok == "}"
@@ -248,6 +303,8 @@ class Parser:
         parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
         if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,", p) for p in parts):
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
+        if self.peek() == "_":  # x_1_2 stops TeX with "Double subscript"
+            raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
         text = "".join(parts)
         return tuple(text.split(",")) if "," in text else tuple(text)
 
@@ -296,6 +353,11 @@ class Parser:
                 arg = self.argument()
             else:  # \log p_{1}: the next factor, subscripts and powers included
                 arg = self.factor()
+                if self.peek() not in self.STOP and self.peek() not in (r"\cdot", r"\times"):
+                    # \log 2 x: log(2) x to the parser, log(2x) to many readers
+                    raise Unsupported(
+                        f"{tok} without parentheses, followed by a product: write {tok}(...) around its argument"
+                    )
             return ("func", FUNCTIONS[tok], arg)
         if tok == r"\frac":
             return self.fraction()
@@ -387,6 +449,40 @@ class Parser:
         if self.peek() in ("&", "\\\\", r"\end"):
             raise Unsupported("an empty matrix cell")
         return self.expr()
+
+
+def _ends_in_digit(tokens: list[str]) -> bool:
+    """A factor that prints with a digit last on the line: a number, or a plain group {..2}."""
+    if len(tokens) == 1:
+        return bool(NUMBER.fullmatch(tokens[0]))
+    if tokens[:1] != ["{"] or _unwrap(tokens) is tokens:  # not one group around the whole factor
+        return False
+    end = len(tokens)
+    while end and tokens[end - 1] == "}":
+        end -= 1
+    if not end or not NUMBER.fullmatch(tokens[end - 1]):
+        return False
+    # a digit raised or lowered (x^{2}) is not on the line
+    return tokens[end - 2 : end - 1] not in (["^"], ["_"]) and tokens[end - 3 : end - 1] not in (["^", "{"], ["_", "{"])
+
+
+def _starts_with_digit(tokens: list[str]) -> bool:
+    """What follows prints a digit first: 5, or a group {5..}, {{5}}."""
+    k = 0
+    while k < len(tokens) and tokens[k] == "{":
+        k += 1
+    return k < len(tokens) and bool(NUMBER.fullmatch(tokens[k]))
+
+
+def _mixed(before: tuple, node: tuple, first: str) -> bool:
+    """2\\frac{1}{2}: a number, then directly a fraction of numbers."""
+    return (
+        before[0] == "num"
+        and first == r"\frac"
+        and node[0] == "frac"
+        and literal(node[1]) is not None
+        and literal(node[2]) is not None
+    )
 
 
 def _power(base: tuple, exponent: tuple) -> tuple:

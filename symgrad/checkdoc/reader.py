@@ -5,13 +5,15 @@
   number from ``<span class="ref-num">``; MathJax 2's ``<script type="math/tex; mode=display">`` (an
   equation environment in one read row by row);
   ``\\[..\\]``, ``$$..$$`` and equation environments in the page's text.
-- Markdown: each ``$$ ... $$`` or ``\\[ ... \\]`` block, and each equation environment.
+- Markdown: each ``$$ ... $$`` or ``\\[ ... \\]`` block, each equation environment, and MathJax 2's
+  display scripts.
 - LaTeX: ``\\[..\\]``, ``$$..$$``, and each ``equation``, ``align``, ``gather``, ``multline``,
-  ``eqnarray``, ``flalign``, ``alignat`` or ``displaymath`` environment (starred or not).
+  ``eqnarray``, ``flalign``, ``alignat``, ``xalignat``, ``xxalignat``, ``dmath`` or ``displaymath``
+  environment (starred or not).
 
 An aligned display gives a line per row. What a reader does not see is never read: code (fenced,
-indented, in backticks, verbatim), comments (HTML, LaTeX %, \\iffalse ... \\fi), scripts and
-front matter. A display never closed is an error.
+indented, in backticks, <pre>, <code>, verbatim), comments (HTML, Liquid, LaTeX %, \\iffalse or
+\\if0 ... \\fi), scripts, styles and front matter. A display never closed is an error.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ _INLINE = re.compile(r"\\\((.*?)\\\)", re.DOTALL)
 _NUMBER = re.compile(r'<span class="ref-num">\s*\(?\s*([^)<]*?)\s*\)?\s*</span>')
 _TAG = re.compile(r"\\tag\*?\{([^}]*)\}")
 # what opens a display, in Markdown, LaTeX and the text of an HTML page (\\[2pt] is a line break)
-_ENVIRONMENTS = "equation|align|gather|multline|eqnarray|flalign|alignat|displaymath"
+# (breqn's dmath, and xalignat and xxalignat, whose columns pair as align's do; breqn's dgroup
+# holds dmath environments, each read)
+_ENVIRONMENTS = "equation|align|gather|multline|eqnarray|flalign|alignat|xalignat|xxalignat|displaymath|dmath"
 _OPEN = re.compile(r"\$\$|(?<!\\)\\\[|\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?")
 _SCRIPT = re.compile(
     r"""<script\b[^>]*\btype\s*=\s*["']?math/tex;\s*mode\s*=\s*display["']?[^>]*>(.*?)</script\s*>""",
@@ -151,27 +155,50 @@ def from_html(text: str, markdown: bool = False) -> list:
     for start, end, body, rows in _displays(_blank(seen, taken)):
         found.append((start, _at(_display(html.unescape(body), rows), end), None))
     found.sort(key=lambda item: item[0])
-    out = []
-    for k, (_, shown, printed) in enumerate(found, 1):
-        shown.number = printed or shown.number or f"#{k}"
-        out.append(shown)
-    return out
+    for _, shown, printed in found:
+        shown.number = printed or shown.number
+    placed = [(start, shown.ends[-1] if shown.ends else start, shown) for start, shown, _ in found]
+    return _numbered(_continued(seen, placed))
 
 
 def from_markdown(text: str) -> list:
-    return _numbered(_displays(_hidden_markdown(text)))
+    """A Markdown post: its HTML blocks are HTML (a display script is read, <pre> and <code> are
+    not), its code is code."""
+    return from_html(text, markdown=True)
 
 
 def from_latex(text: str) -> list:
-    return _numbered(_displays(_hidden_latex(text)))
+    seen = _hidden_latex(text)
+    return _numbered(_continued(seen, [(a, b, _display(body, rows)) for a, b, body, rows in _displays(seen)]))
 
 
-def _numbered(displays) -> list:
-    out = []
-    for k, (_, _, body, rows) in enumerate(displays, 1):
-        shown = _display(body, rows)
+def _numbered(displays: list) -> list:
+    for k, shown in enumerate(displays, 1):
         shown.number = shown.number or f"#{k}"
-        out.append(shown)
+    return displays
+
+
+# a first row that can only go on with the display before: an operator first, no "=" of its own
+_GOES_ON = re.compile(
+    r"(\s|\\q?quad|\\[,;:!]|~|\{\}|\\hspace\*?\{[^{}]*\}|\\h?phantom\{[^{}]*\})*(\+|-|−|\\(?:cdot|times|pm|mp)(?![A-Za-z]))"
+)
+
+
+def _continued(seen: str, placed: list) -> list:
+    """The displays in order, a display whose first row can only continue the one before
+    (\\[a = b\\] then \\[\\quad + c\\], with nothing but markup between) read as its next rows."""
+    out: list = []
+    end = 0
+    for start, stop, shown in placed:
+        first = shown.lines[0] if shown.lines else ""
+        between = re.sub(r"<[^>]*>", "", seen[end:start])
+        relation = any(top and "=" in m.group(0) and not m.group(0).startswith("\\") for m, top in top_level(first))
+        if out and not between.strip() and _GOES_ON.match(first) and not relation:
+            out[-1].lines += shown.lines
+            out[-1].ends += shown.ends
+        else:
+            out.append(shown)
+        end = stop
     return out
 
 
@@ -214,7 +241,10 @@ def _displays(text: str):
             line = text.count("\n", 0, opening.start()) + 1
             raise SymgradError(f"the display {opening.group(0)} on line {line} is never closed with {closing}")
         rows = {"gather": "gather", "eqnarray": "eqnarray"}.get(name or "", "align")
-        yield opening.start(), end + len(closing), text[opening.end() : end], rows
+        body = text[opening.end() : end]
+        if name == "dmath":  # its options: \begin{dmath}[label=...]
+            body = re.sub(r"\A\s*\[[^\]]*\]", "", body)
+        yield opening.start(), end + len(closing), body, rows
         position = end + len(closing)
 
 
@@ -241,8 +271,12 @@ _FRONT = r"\A---\n.*?\n---[ \t]*(?:\n|\Z)"
 
 # read from left to right, so that a "<!--" inside a script is the script's, and a "<script>" inside
 # a comment is the comment's
+# (<![CDATA[ and <!x or <?x open a comment in an HTML page, which the first > closes; a Liquid
+# comment is never in the built page)
 _UNSEEN = re.compile(
-    r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|textarea)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE
+    r"<!--.*?(?:-->|\Z)|<[!?][^>]*(?:>|\Z)|\{%-?\s*comment\s*-?%\}.*?(?:\{%-?\s*endcomment\s*-?%\}|\Z)"
+    r"|<(script|style|pre|code|textarea)\b[^>]*>.*?(?:</\1\s*>|\Z)",
+    re.DOTALL | re.IGNORECASE,
 )
 
 
@@ -254,11 +288,6 @@ def _hidden_html(text: str, markdown: bool) -> str:
         if not _SCRIPT.match(text, m.start()):  # MathJax reads a display script
             hidden.append(m.span())
     return _blank(text, hidden)
-
-
-def _hidden_markdown(text: str) -> str:
-    text = _hidden_markdown_code(text)
-    return _blank(text, _spans(r"<!--.*?(?:-->|\Z)", text) + _spans(_FRONT, text))
 
 
 def _hidden_markdown_code(text: str) -> str:
@@ -307,7 +336,8 @@ def _hidden_latex(text: str) -> str:
 def _iffalse(text: str) -> list:
     """\\iffalse ... \\fi, conditionals inside it counted so that its own \\fi is the one found."""
     spans: list = []
-    for opening in re.finditer(r"\\iffalse(?![A-Za-z])", text):
+    # \if0 compares 0 with the token after it: false unless that is 0 too
+    for opening in re.finditer(r"\\iffalse(?![A-Za-z])|\\if\s*0(?!\s*0)", text):
         if spans and opening.start() < spans[-1][1]:
             continue
         depth = 0
