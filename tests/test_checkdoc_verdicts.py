@@ -388,7 +388,7 @@ def test_a_checker_that_reads_cases_anywhere_in_the_text_is_caught(tmp_path, mon
     import symgrad.checkdoc as D
 
     path = post(tmp_path, PAIRS, DIAGONAL, prose="This holds for i = j.\n\nThe derivative:")
-    monkeypatch.setattr(D, "lead_ins", lambda path, text, count: [text] * count)
+    monkeypatch.setattr(D, "lead_ins", lambda path, text, equations: [text] * len(equations))
     ((verdict, _),) = verdicts(path)
     assert verdict == "pattern"  # the case set out of the sentence leading in taken as stated
 

@@ -115,7 +115,7 @@ def check_document(path, declarations=None) -> Report:
     decl = declarations_for(path, text, None if declarations is None else Path(declarations))
     if not equations:
         raise SymgradError(f"{path} has no display formula to check")
-    report = check(equations, decl, lead_ins(path, text, len(equations)))
+    report = check(equations, decl, lead_ins(path, text, equations))
     report.equations = equations
     return report
 

@@ -33,7 +33,7 @@ from .meaning import (
     Undefined,
     equal,
 )
-from .reader import columns, html_source, top_level
+from .reader import columns, top_level, visible
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
 # \frac{dL}{dx}, \frac{\mathrm{d}}{\mathrm{d}x}: a derivative written with the differential d, which
@@ -101,32 +101,19 @@ PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s
 _WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
 _GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
 TRAILING = re.compile(rf"(?:,|\\q?quad|\\[,;]|{_WORD}){_GAP}*\(?\s*{_CASE}\s*\)?\s*[,.;]?\s*$")
-# where a display starts, in each kind of source the reader reads
-_DISPLAYS = {
-    "html": re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL),
-    "md": re.compile(r"\$\$.*?\$\$", re.DOTALL),
-    "tex": re.compile(r"\\begin\{(equation|align|gather|multline)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL),
-}
 
 
-def lead_ins(path: Path, text: str, count: int) -> list | None:
+def lead_ins(path: Path, text: str, equations: list) -> list | None:
     """The sentence just before each display, in the same paragraph (where "for j ≠ i," is
-    written), or None when the displays found here are not the `count` the reader found (then
-    no case counts as stated)."""
-    if text.startswith("---") and text.find("\n---", 3) > 0:  # front matter is not prose
-        text = " " * (text.find("\n---", 3) + 4) + text[text.find("\n---", 3) + 4 :]
-    if html_source(path, text):
-        spans = [m.span() for m in _DISPLAYS["html"].finditer(text) if "\\(" in m.group(1)]
-    elif path.suffix.lower() == ".tex":
-        text = re.sub(r"(?<!\\)%.*", "", text)
-        spans = [m.span() for m in _DISPLAYS["tex"].finditer(text)]
-    else:
-        spans = [m.span() for m in _DISPLAYS["md"].finditer(text)]
-    if len(spans) != count:
+    written), in the text a reader sees; None when a display's place is not known (then no case
+    counts as stated)."""
+    if not all(eq.span for eq in equations):
         return None
+    seen = visible(path, text)
     out, end = [], 0
-    for start, stop in spans:
-        paragraph = re.split(r"\n\s*\n", re.sub(r"<[^>]*>", " ", text[end:start]).strip())[-1]
+    for eq in equations:
+        start, stop = eq.span
+        paragraph = re.split(r"\n\s*\n", re.sub(r"<[^>]*>", " ", seen[end:start]).strip())[-1]
         out.append(re.split(r"(?<=[.!?])\s+(?=\S)", paragraph)[-1])
         end = stop
     return out

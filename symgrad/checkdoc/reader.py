@@ -39,6 +39,7 @@ class Shown:
     lines: list
     rows: str = "align"
     ends: list = field(default_factory=list)
+    span: tuple = ()  # where the display starts and ends in the source: the prose before it is its lead-in
 
 
 _DIV = re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL)
@@ -70,6 +71,15 @@ def read(path: Path) -> tuple[list, str]:
     if suffix == ".tex":
         return from_latex(text), text
     raise SymgradError(f"check-doc reads .md, .html and .tex files, not {path.name}")
+
+
+def visible(path: Path, text: str) -> str:
+    """The text as a reader sees it, positions kept: comments, code, scripts and front matter
+    blanked out, as the displays are read."""
+    suffix = path.suffix.lower()
+    if suffix == ".tex" and not html_source(path, text):
+        return _hidden_latex(text)
+    return _hidden_html(text, markdown=suffix not in (".html", ".htm"))
 
 
 def html_source(path: Path, text: str) -> bool:
@@ -196,7 +206,9 @@ def _continued(seen: str, placed: list) -> list:
         if out and not between.strip() and _GOES_ON.match(first) and not relation:
             out[-1].lines += shown.lines
             out[-1].ends += shown.ends
+            out[-1].span = (out[-1].span[0], stop)
         else:
+            shown.span = (start, stop)
             out.append(shown)
         end = stop
     return out
