@@ -4,45 +4,9 @@ and an index) is one line on stderr and exit status 2, naming both roles."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import subprocess
-from pathlib import Path
-
 import pytest
-import yaml
 
-from symgrad.checkdoc import check_document
-from symgrad.cli import main
-
-
-def post(tmp_path, declarations: dict, *formulas: str, prose: str = "") -> Path:
-    """A Markdown post with its declarations in front matter and one $$ block per formula."""
-    front = yaml.safe_dump({"symgrad": declarations}, allow_unicode=True)
-    blocks = "\n".join(f"{prose}\n\n$$\n{formula}\n$$\n" for formula in formulas)
-    path = tmp_path / "post.md"
-    path.write_text(f"---\n{front}---\n{blocks}", encoding="utf-8")
-    return path
-
-
-def cli(path: Path) -> subprocess.CompletedProcess:
-    """symgrad check-doc as a user runs it."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["check-doc", str(path)])
-    return subprocess.CompletedProcess([], code, out.getvalue(), err.getvalue())
-
-
-def one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
-def verdicts(path: Path) -> list:
-    return [(link.verdict, link.reason) for link in check_document(path).links]
+from .test_checkdoc_verdicts import cli, one_line_error, post, verdicts
 
 
 # m² x₁ − 3 m x₁ + 2 x₁ is 0 at m = 1 and m = 2 but 2 x₁ at the size m = 3: m read as an index

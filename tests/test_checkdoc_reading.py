@@ -17,14 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAD = "---\nsymgrad:\n  sizes: [{n: 3}]\n  indices: {i: n, k: n}\n  tensors: {X: [n]}\n---\n"
 
 
-def post(tmp_path, body: str, name: str = "post.md") -> Path:
-    """A post declaring HEAD's sizes: in its front matter (Markdown) or beside it (LaTeX, HTML)."""
+def post(tmp_path, body: str, name: str = "post.md", head: str = HEAD) -> Path:
+    """A post declaring head's sizes: in its front matter (Markdown) or beside it (LaTeX, HTML)."""
     path = tmp_path / name
     if name.endswith(".md"):
-        path.write_text(HEAD + body, encoding="utf-8")
+        path.write_text(head + body, encoding="utf-8")
     else:
         path.write_text(body, encoding="utf-8")
-        declarations = HEAD.removeprefix("---\nsymgrad:\n").removesuffix("---\n")
+        declarations = head.removeprefix("---\nsymgrad:\n").removesuffix("---\n")
         (tmp_path / f"{name}.symgrad.yaml").write_text(declarations, encoding="utf-8")
     return path
 

@@ -12,21 +12,15 @@ import pytest
 
 from symgrad.checkdoc import check_document
 
+from .test_checkdoc_reading import post as declared_post
+
 ROOT = Path(__file__).resolve().parents[1]
 # x_1, x_2, x_3 inputs; i, j and k run over 1..3
 HEAD = "---\nsymgrad:\n  sizes: [{n: 3}]\n  indices: {i: n, k: n, j: n}\n  tensors: {X: [n]}\n---\n"
 
 
 def post(tmp_path, body: str, name: str = "post.md") -> Path:
-    """A post declaring HEAD's sizes: in its front matter (Markdown) or beside it (LaTeX, HTML)."""
-    path = tmp_path / name
-    if name.endswith(".md"):
-        path.write_text(HEAD + body, encoding="utf-8")
-    else:
-        path.write_text(body, encoding="utf-8")
-        declarations = HEAD.removeprefix("---\nsymgrad:\n").removesuffix("---\n")
-        (tmp_path / f"{name}.symgrad.yaml").write_text(declarations, encoding="utf-8")
-    return path
+    return declared_post(tmp_path, body, name, HEAD)
 
 
 def links(tmp_path, body: str, name: str = "post.md") -> list:

@@ -456,16 +456,17 @@ def read_claim(text: str, names: dict):
         raise SymgradError(f"claim: not an expression ({exc.msg})") from None
     except (ValueError, RecursionError, MemoryError):
         raise SymgradError("claim: not an expression Python can read (nested too deeply?)") from None
-    _check_depth(tree)
+    check_depth(tree)
     return _eval(tree.body, names)
 
 
-def _check_depth(tree: ast.AST) -> None:
+def check_depth(tree: ast.AST, limit: int = MAX_DEPTH) -> None:
+    """Refuse a syntax tree nested deeper than ``limit``, walking it without recursion."""
     stack = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise SymgradError(f"claim: nested more than {MAX_DEPTH} levels deep")
+        if depth > limit:
+            raise SymgradError(f"claim: nested more than {limit} levels deep")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 

@@ -30,6 +30,7 @@ from sympy.matrices.expressions import MatAdd, MatMul, Transpose
 
 from ..core import numbers
 from ..core.errors import SymgradError
+from .network_claims import check_depth
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
@@ -78,7 +79,7 @@ class Reader:
                 tree = ast.parse(claim.strip(), mode="eval")
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             raise SymgradError(f"malformed claim {claim!r}: {self.hint()}") from None
-        _check_depth(tree)
+        check_depth(tree, MAX_DEPTH)
         self.claim = claim
         value = self.node(tree.body, claim)
         if value.shape is None:
@@ -253,15 +254,6 @@ def _flag(name, kw):
     if not (isinstance(node, ast.Constant) and isinstance(node.value, bool)):
         raise SymgradError(f"{name}: {kw.arg} must be True or False, got {ast.unparse(node)}")
     return node.value
-
-
-def _check_depth(tree) -> None:
-    stack = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise SymgradError(f"the claim is nested more than {MAX_DEPTH} levels deep")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _dims(shape) -> str:
