@@ -387,24 +387,20 @@ def _rows(body: str) -> list:
     body = re.sub(r"\\(label|nonumber|notag)\b(\{[^}]*\})?", "", body)
     body = re.sub(r"\\(begin|end)\{(aligned|split|gathered|alignedat)\}(\{\d+\})?", "", body)
     body = re.sub(r"\\\\\*?\[[^\]]*\]", r"\\\\", body)  # \\[2pt]: a row's end with extra space
-    rows: list[str] = []
-    row: list[str] = []
-    for m, top in top_level(body):
-        if m.group(0) == "\\\\" and top:
-            rows.append("".join(row))
-            row = []
-        else:
-            row.append(m.group(0))
-    rows.append("".join(row))
-    return [r.strip() for r in rows if r.strip()]
+    return [r.strip() for r in _cut(body, "\\\\") if r.strip()]
 
 
 def columns(row: str) -> list:
     """A row cut at its alignment marks & (outside groups and environments)."""
+    return _cut(row, "&")
+
+
+def _cut(text: str, mark: str) -> list:
+    """The text cut at every ``mark`` token outside groups and environments."""
     parts: list[str] = []
     current: list[str] = []
-    for m, top in top_level(row):
-        if m.group(0) == "&" and top:
+    for m, top in top_level(text):
+        if m.group(0) == mark and top:
             parts.append("".join(current))
             current = []
         else:
