@@ -76,6 +76,51 @@ def _chain_rule(definitions, upstream_ids, wrt) -> dict:
     return grads
 
 
+def layer_share(definitions, upstreams, wrt) -> dict | None:
+    """A layer's share of dL/dx for every x in ``wrt``, when each output's upstream dL/dy_o is a
+    single term (a variable G_o, a number such as 1/mn, or a product): the same one pass over the
+    terms as ``chain_rule``, with the term as the multiplier. None when it does not apply: an
+    upstream of several terms, or a definition reading a variable outside ``wrt`` (an atom made
+    inside the layer, whose share goes on to its own argument)."""
+    grads: dict[int, dict] = {x: {} for x in wrt}
+    gradient_of = grads.get
+    for definition, upstream in zip(definitions, upstreams):
+        if not upstream:
+            continue
+        if len(upstream) != 1:
+            return None
+        ((up, weight),) = upstream.items()
+        single = up[0] if len(up) == 1 else None
+        for mono, c in definition.items():
+            # Fraction arithmetic dominates this loop: a coefficient of 1 takes the weight as it is
+            c = weight if c == 1 else c * weight
+            if len(mono) == 2 and mono[0] != mono[1] and len(up) < 2:
+                # the bilinear case of ``chain_rule``: a·b gives b·up to dL/da and a·up to dL/db
+                a, b = mono
+                acc, other = gradient_of(a), gradient_of(b)
+                if acc is None or other is None:
+                    return None
+                if single is None:
+                    key, key2 = (b,), (a,)
+                else:
+                    key = (b, single) if b < single else (single, b)
+                    key2 = (a, single) if a < single else (single, a)
+                old = acc.get(key)
+                acc[key] = c if old is None else old + c
+                old = other.get(key2)
+                other[key2] = c if old is None else old + c
+                continue
+            for x in set(mono):
+                acc = gradient_of(x)
+                if acc is None:
+                    return None
+                power = mono.count(x)
+                pos = mono.index(x)
+                key = tuple(sorted(mono[:pos] + mono[pos + 1 :] + up))
+                acc[key] = acc.get(key, 0) + c * power
+    return {x: {k: poly._tidy(c) for k, c in acc.items() if c} for x, acc in grads.items() if acc}
+
+
 def paths(grad, upstream_ids) -> tuple:
     """Positions of the outputs through which x reaches L: those whose dL/dy_o occurs in dL/dx."""
     present = poly.variables(grad)

@@ -23,6 +23,7 @@ from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
+from ..derive.engine import layer_share
 from .lemmas import LEMMAS
 
 # A gradient of an intermediate with more terms than this is kept as a variable of its own,
@@ -326,17 +327,30 @@ class Graph:
                 producer[vid] = k
         for k in range(len(self.nodes) - 1, -1, -1):
             node = self.nodes[k]
-            share: dict[int, poly.Poly] = {}
-            for vid in self.tensors[node.output].ids:
+            outputs = self.tensors[node.output].ids
+            for vid in outputs:
                 # every layer reading this output has been visited, so dL/d(vid) is complete
                 if len(grads.get(vid, ())) > NAMED_ABOVE:
                     grads[vid] = self.name_gradient(vid, grads[vid])
-                self._push(vid, grads, share, producer, k)
+            share = self._polynomial_share(node, outputs, grads)
+            if share is None:
+                share = {}
+                for vid in outputs:
+                    self._push(vid, grads, share, producer, k)
             shares[k] = share
             for u, contribution in share.items():
                 poly.add_into(grads.setdefault(u, {}), contribution)
             self._count(sum(len(c) for c in share.values()))
         return grads, shares
+
+    def _polynomial_share(self, node: Node, outputs: tuple, grads: dict) -> dict | None:
+        """The share of a layer whose outputs are polynomials in its inputs (a matrix product, a
+        convolution, a sum) and whose upstream entries are single terms: one pass over the terms
+        (``engine.layer_share``), the speed of a bilinear op alone. None otherwise."""
+        if not all(vid in self.defs for vid in outputs):
+            return None
+        read = [v for name in node.inputs for v in self.tensors[name].ids]
+        return layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
 
     def name_gradient(self, vid: int, gradient: poly.Poly) -> poly.Poly:
         """A new variable ∂L/∂v defined as the gradient: the layers below read it, not its terms."""
