@@ -100,6 +100,8 @@ def layer_share(definitions, upstreams, wrt) -> dict | None:
                 acc, other = gradient_of(a), gradient_of(b)
                 if acc is None or other is None:
                     return None
+                key: tuple
+                key2: tuple
                 if single is None:
                     key, key2 = (b,), (a,)
                 else:
