@@ -194,6 +194,7 @@ class Derivation(Published):
     equations: dict = field(default_factory=dict, repr=False)  # key -> Equation
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
+    graph: Any = field(default=None, repr=False, compare=False)  # the one-layer network it was derived on
 
     @property
     def output_name(self) -> str:

@@ -23,7 +23,7 @@ from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
-from ..derive.engine import layer_share
+from ..derive import engine
 from .lemmas import LEMMAS
 
 # A gradient of an intermediate with more terms than this is kept as a variable of its own,
@@ -182,7 +182,7 @@ class Graph:
                 self._counts[stem] = k
                 return name
 
-    def new_tensor(self, name: str, shape: tuple, letter: str | None = None) -> Tensor:
+    def new_tensor(self, name: str, shape: tuple, letter: str | None = None, namer=None) -> Tensor:
         if name in self.tensors:
             raise SymgradError(f"two tensors of the network are named {name!r}: give each its own name=")
         if not name.isidentifier():
@@ -192,8 +192,9 @@ class Graph:
         commas = len(shape) > 2 or any(s >= 10 for s in shape)
         if letter is None:
             letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
+        namer = namer or (lambda entry: entry)
         ids = tuple(
-            self.registry.new(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter)
+            self.registry.new(namer(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter))
             for index in itertools.product(*(range(s) for s in shape))
         )
         tensor = Tensor(self, name, shape, ids)
@@ -201,10 +202,23 @@ class Graph:
         self.in_tensors.update(ids)
         return tensor
 
-    def input(self, name: str, shape: tuple) -> Tensor:
-        tensor = self.new_tensor(name, shape)
+    def input(self, name: str, shape: tuple, letter: str | None = None, namer=None) -> Tensor:
+        tensor = self.new_tensor(name, shape, letter, namer)
         self.inputs.append(name)
         return tensor
+
+    def rename_entries(self, tensor: Tensor, letter: str) -> None:
+        """Write a layer's output entries with another letter (an op's document calls C's entries
+        c_ij): the names change, the variables stay; only before any of them is printed."""
+        commas = len(tensor.shape) > 2 or any(s >= 10 for s in tensor.shape)
+        indices = itertools.product(*(range(1, s + 1) for s in tensor.shape))
+        for index, vid in zip(indices, tensor.ids):
+            new = entry_name(letter, index, commas) if tensor.shape else letter
+            if new in self.registry.ids:
+                raise SymgradError(f"two variables would share the name {new!r}: choose distinct letters")
+            del self.registry.ids[self.registry.names[vid]]
+            self.registry.ids[new] = vid
+            self.registry.names[vid] = new
 
     def scalar(self, name: str, letter: str) -> Tensor:
         """A free scalar the network is written in (eps given as a symbol): an input of the graph,
@@ -350,7 +364,7 @@ class Graph:
         if not all(vid in self.defs for vid in outputs):
             return None
         read = [v for name in node.inputs for v in self.tensors[name].ids]
-        return layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
+        return engine.layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
 
     def name_gradient(self, vid: int, gradient: poly.Poly) -> poly.Poly:
         """A new variable ∂L/∂v defined as the gradient: the layers below read it, not its terms."""

@@ -26,11 +26,12 @@ from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.numbers import integer
-from ..core.symbols import Registry, SymbolTensor
+from ..core.symbols import SymbolTensor
 from ..core.tensor import PolyTensor, matmul, transpose
 from ..core.tensorop import TensorOpBase
 from ..derive.build import Problem, derive, pick_index
 from ..derive.derivation import Equation, Presentation, Step, TensorView
+from ..derive.engine import gc_paused
 from ..derive.losses import check_loss
 from ..derive.notation import Call, Equals, Joined, Product
 from ..derive.rules import register
@@ -201,32 +202,13 @@ def conv2d(
         geo.N * geo.C * geo.H * geo.W + geo.O * geo.Cg * geo.kH * geo.kW + geo.O + 2 * outputs,
         max_terms,
     )
-    reg = Registry()
-    X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
-    W = SymbolTensor.create(reg, "W", "w", (geo.O, geo.Cg, geo.kH, geo.kW))
-    inputs = {"X": X, "W": W}
-    if bias:
-        inputs["b"] = SymbolTensor.create(reg, "b", "b", (geo.O,))
-    Ho, Wo = geo.out
-    Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
-    definitions = []
-    # the taps of each output position, as offsets into X's and W's row-major ids (the same for
-    # every sample and channel)
-    taps = {
-        (i, j): [(h * geo.W + w, u * geo.kW + v) for u, v, h, w in geo.taps(i, j)] for i in range(Ho) for j in range(Wo)
-    }
-    x_ids, w_ids, plane, kernel = X.ids, W.ids, geo.H * geo.W, geo.kH * geo.kW
-    for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
-        c0 = (o // geo.Og) * geo.Cg
-        entry: dict = {}
-        for c in range(geo.Cg):
-            x0, w0 = ((n * geo.C) + c0 + c) * plane, (o * geo.Cg + c) * kernel
-            for at_x, at_w in taps[(i, j)]:
-                # X's ids come before W's, so (x, w) is already sorted
-                entry[(x_ids[x0 + at_x], w_ids[w0 + at_w])] = 1
-        if bias:
-            entry[(inputs["b"].id_at((o,)),)] = 1
-        definitions.append(entry)
+    graph, inputs, Y = _one_layer(
+        "conv2d",
+        {"X": (geo.N, geo.C, geo.H, geo.W), "W": (geo.O, geo.Cg, geo.kH, geo.kW), "b": (geo.O,) if bias else None},
+        dict(stride=geo.stride, padding=geo.padding, dilation=geo.dilation, groups=geo.groups),
+        max_terms,
+    )
+    reg = graph.registry
     params = geo.params()
     closed = {
         "X": ConvTranspose2d(*SYM("G", "W"), *params, *geo.output_padding()),
@@ -247,10 +229,9 @@ def conv2d(
     problem = Problem(
         op="conv2d",
         sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.O, geo.Cg, geo.kH, geo.kW)},
-        registry=reg,
+        graph=graph,
         inputs=inputs,
         output=Y,
-        definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed,
         equations=equations,
         presentation=Presentation(
@@ -273,6 +254,21 @@ def conv2d(
         params=ConvParams(geo, bias, entry_formula(geo, bias)[2]),
     )
     return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
+
+
+def _one_layer(op: str, shapes: dict, options: dict, max_terms) -> tuple:
+    """The op as a one-layer network of the graph engine: inputs X, W (and b) with their
+    entry letters, and the layer's output Y, written y."""
+    from ..network import layers  # the network's layers read this module's geometry
+    from ..network.graph import Graph
+
+    graph = Graph(max_terms)
+    made = {name: graph.input(name, shape, name.lower()) for name, shape in shapes.items() if shape is not None}
+    with gc_paused():
+        y = getattr(layers, op)(made["X"], made["W"], made.get("b"), name="Y", **options)
+    graph.rename_entries(y, "y")
+    inputs = {name: SymbolTensor(t.name, name.lower(), t.shape, t.ids) for name, t in made.items()}
+    return graph, inputs, SymbolTensor("Y", "y", y.shape, y.ids)
 
 
 def SYM(*names):

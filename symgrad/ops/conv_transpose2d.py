@@ -28,7 +28,6 @@ import sympy
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
-from ..core.symbols import Registry, SymbolTensor
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
 from ..derive.build import Problem, derive
@@ -41,6 +40,7 @@ from .conv2d import (
     ConvTranspose2d,
     Geometry,
     _dims,
+    _one_layer,
     _rank4,
     conv_inline,
     default_picks,
@@ -166,29 +166,19 @@ def conv_transpose2d(
         geo.N * geo.C * geo.H * geo.W + geo.C * geo.Og * geo.kH * geo.kW + geo.O + 2 * outputs,
         max_terms,
     )
-    reg = Registry()
-    X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
-    W = SymbolTensor.create(reg, "W", "w", (geo.C, geo.Og, geo.kH, geo.kW))
-    inputs = {"X": X, "W": W}
-    if bias:
-        inputs["b"] = SymbolTensor.create(reg, "b", "b", (geo.O,))
-    Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
-    conv = geo.conv()
-    entries: dict = {}
-    # distribution: every input element scatters a weighted copy of the kernel
-    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
-        x = X.id_at((n, c, i, j))
-        group = c // geo.Cg
-        for oo in range(geo.Og):
-            o = group * geo.Og + oo
-            for u, v, h, w in conv.taps(i, j):
-                entries.setdefault((n, o, h, w), {})[(x, W.id_at((c, oo, u, v)))] = 1
-    definitions = []
-    for n, o, h, w in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
-        entry = entries.get((n, o, h, w), {})
-        if bias:
-            entry[(inputs["b"].id_at((o,)),)] = 1
-        definitions.append(entry)
+    graph, inputs, Y = _one_layer(
+        "conv_transpose2d",
+        {"X": (geo.N, geo.C, geo.H, geo.W), "W": (geo.C, geo.Og, geo.kH, geo.kW), "b": (geo.O,) if bias else None},
+        dict(
+            stride=geo.stride,
+            padding=geo.padding,
+            output_padding=geo.output_padding,
+            dilation=geo.dilation,
+            groups=geo.groups,
+        ),
+        max_terms,
+    )
+    reg = graph.registry
     names = [sympy.Symbol(n) for n in ("X", "W", "b", "G")]
     sX, sW, sb, sG = names
     params = geo.params()
@@ -206,10 +196,9 @@ def conv_transpose2d(
     problem = Problem(
         op="conv_transpose2d",
         sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.C, geo.Og, geo.kH, geo.kW)},
-        registry=reg,
+        graph=graph,
         inputs=inputs,
         output=Y,
-        definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed,
         equations=equations,
         presentation=Presentation(
