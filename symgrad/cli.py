@@ -18,6 +18,7 @@ from .derive.derivation import Derivation, GeneralDerivation
 from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
+from .prove import prove
 from .render.codegen import check_library, emit, validate
 from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
 from .render.latex import DISPLAY_LIMIT
@@ -189,7 +190,7 @@ def reference_example() -> int:
     """The reference post's derivation, proven and written in every format, with what was done
     and how to look at each file."""
     d = matmul()
-    proof = d.prove()
+    proof = prove(d)
     print(text_summary(d, proof))
     paths = write(d, REFERENCE_OUT, FORMATS)
     print(f"\nwritten to {REFERENCE_OUT}/:")
@@ -241,7 +242,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
         if network and args.emit_code != "torch":
             raise SymgradError("a network's code is written for torch: use --emit-code torch")
     progress.stage("prove")
-    proof = d.prove()
+    proof = prove(d)
     out = args.out or f"output/{stem(d)}"
     if network:
         from .network_cli import emit_network, validate_network

@@ -140,7 +140,7 @@ def test_long_gradients_are_named_and_their_definitions_checked():
     # a named gradient whose definition is corrupted is caught, with a counterexample
     _, a = next(iter(graph.adjoints.items()))
     graph.defs[a] = {**graph.defs[a], (): Fraction(1, 7)}
-    d._proof = None
+    d.cache.clear()
     proof = d.prove()
     assert proof.status == "refuted"
     assert "named gradient" in proof.counterexample.note

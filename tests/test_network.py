@@ -326,9 +326,7 @@ def test_a_corrupted_line_of_the_document_is_caught():
     def corrupt(d, key, k, change):
         steps = list(d.equations[key].steps)
         steps[k] = change(steps[k])
-        d._equations = {**d.equations, key: Equation(key, tuple(steps))}
-        d._proof = None
-        return d.prove()
+        return d.replace(_equations={**d.equations, key: Equation(key, tuple(steps))}).prove()
 
     d = _derive("linear-sigmoid-mse")
     assert d.prove().ok

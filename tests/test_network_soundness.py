@@ -501,7 +501,7 @@ def test_vector_linear_backward_code_matches_autograd(bias):
 
 def test_a_compound_layer_form_shown_differs_from_the_proven_one_is_rejected():
     from symgrad.derive.derivation import Step
-    from symgrad.network.presentation import check_block
+    from symgrad.prove.network import check_block
 
     d = symgrad.derive(lambda x: (F.softmax(x, 1) ** 2).sum(), x=(2, 3))
     key = next(k for k in d.equations if k.startswith("block_"))

@@ -88,7 +88,7 @@ def corrupt(d, key, index, **change):
     steps[index] = dataclasses.replace(steps[index], **change)
     equations = dict(d.equations)
     equations[key] = Equation(key, tuple(steps))
-    return dataclasses.replace(d, equations=equations)
+    return d.replace(equations=equations)
 
 
 def test_a_wrong_local_partial_is_caught(ref):
@@ -128,8 +128,7 @@ def test_a_wrong_closed_form_is_refuted(ref):
     from sympy.matrices.expressions import MatrixSymbol
 
     G, A = MatrixSymbol("G", 2, 3), MatrixSymbol("A", 2, 4)
-    d = dataclasses.replace(
-        ref,
+    d = ref.replace(
         closed_forms={**ref.closed_forms, "B": A.T * G * 3},
         equations={
             k: v for k, v in ref.equations.items() if not k.endswith("_B") or k.startswith(("local", "chain", "pick"))

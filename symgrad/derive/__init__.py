@@ -8,8 +8,6 @@ made callable, and the call goes to the network layer, which registers itself in
 import sys
 import types
 
-from .derivation import SERVICES
-
 
 class _CallableModule(types.ModuleType):
     def __call__(self, fn, /, **kwargs):
@@ -17,11 +15,9 @@ class _CallableModule(types.ModuleType):
         its parameters a shape (``x=(2, 3)``), and optionally ``wrt`` (the inputs to differentiate,
         default all), ``loss`` (mean, sum or generic, for a function that returns a tensor) and
         ``max_terms``."""
-        if "derive network" not in SERVICES:
-            import importlib
+        import importlib
 
-            importlib.import_module("symgrad.api")  # loads the layers above, which register themselves
-        return SERVICES["derive network"](fn, **kwargs)
+        return importlib.import_module("symgrad.api").derive(fn, **kwargs)
 
 
 sys.modules[__name__].__class__ = _CallableModule

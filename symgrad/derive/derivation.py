@@ -16,7 +16,6 @@ from typing import Any
 import sympy
 
 from ..core import poly
-from ..core.errors import SymgradError
 from ..core.tensor import LazyTensor, PolyTensor
 from .losses import Loss
 
@@ -148,37 +147,12 @@ class Proof:
         return f"refuted: {self.counterexample or self.failed_step}"
 
 
-# The prover and the renderer sit in higher layers. They register their entry points here when
-# they are imported (symgrad.prove and symgrad.render do so, and ``import symgrad`` loads both on
-# first use), so that this data layer offers d.prove() and Jupyter views without importing them.
-SERVICES: dict[str, Callable] = {}
-
-
-def service(name: str) -> Callable:
-    try:
-        return SERVICES[name]
-    except KeyError:
-        raise SymgradError(f"symgrad's {name} is not loaded: import symgrad first") from None
-
-
-class Published:
-    """What every derivation offers: its proof (computed once) and Jupyter views of its document."""
-
-    def prove(self) -> Proof:
-        return self.proof  # type: ignore[attr-defined]
-
-    def _repr_latex_(self) -> str:
-        return service("render")(self, "latex-inline")
-
-    def _repr_html_(self) -> str:
-        return service("render")(self, "fragment")
-
-    def _repr_markdown_(self) -> str:
-        return service("render")(self, "md")
-
-
 @dataclass(frozen=True)
-class Derivation(Published):
+class Derivation:
+    """An op's derivation, as its document shows it: the one-layer network the op was derived on
+    (``graph``), its tensors with the letters the document writes, the gradients with dL/dY kept
+    symbolic, and the loss's values for dL/dY."""
+
     op: str
     sizes: dict
     loss: Loss
@@ -195,6 +169,7 @@ class Derivation(Published):
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
     graph: Any = field(default=None, repr=False, compare=False)  # the one-layer network it was derived on
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # the proof, once computed
 
     @property
     def output_name(self) -> str:
@@ -247,10 +222,6 @@ class Derivation(Published):
                 return grads[name].at(t.ids.index(x))
         raise KeyError(x)
 
-    @cached_property
-    def proof(self) -> Proof:
-        return service("prove")(self)
-
 
 class GradientViews(Mapping):
     """d.grad: SymPy views of the gradients, each converted only when it is looked up."""
@@ -274,7 +245,7 @@ class GradientViews(Mapping):
 
 
 @dataclass(frozen=True)
-class GeneralDerivation(Published):
+class GeneralDerivation:
     """A derivation for symbolic sizes, in index notation: the same interface as Derivation
     for proving, checking claims and rendering."""
 
@@ -292,8 +263,4 @@ class GeneralDerivation(Published):
     instantiate_up_to: int = 4
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
-
-    @cached_property
-    def proof(self) -> Proof:
-        """Every step checked symbolically, then at every concrete size up to ``instantiate_up_to``."""
-        return service("prove general")(self)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # the proof, once computed

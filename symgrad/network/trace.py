@@ -19,7 +19,7 @@ from ..core import poly
 from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
-from ..derive.derivation import SERVICES, GradientViews
+from ..derive.derivation import GradientViews
 from ..derive.losses import check_loss
 from .closed import backward
 from .graph import Graph, Tensor
@@ -61,7 +61,7 @@ class NetworkDerivation:
     grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
     shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
     picks: dict = field(default_factory=dict)  # tensor name -> row-major position the document follows
-    _proof: Any = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False)  # the proof, once computed
     _equations: Any = field(default=None, repr=False)
     _closed: dict = field(default_factory=dict, repr=False)
     _meanings: dict = field(default_factory=dict, repr=False)  # a block's line symbols -> polynomials
@@ -195,13 +195,6 @@ class NetworkDerivation:
             self._closed[k] = backward(self.graph, node, upstream)
         return self._closed[k]
 
-    def prove(self):
-        from ..derive.derivation import SERVICES
-
-        if self._proof is None:
-            self._proof = SERVICES["prove network"](self)
-        return self._proof
-
 
 def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **shapes) -> NetworkDerivation:
     """Run ``fn`` on tensors of symbols of the given shapes and derive dL/d(every variable).
@@ -314,6 +307,3 @@ def _apply_loss(graph: Graph, y: Tensor, loss) -> Tensor:
     graph.define(out.ids[0], {tuple(sorted((a, b))): 1 for a, b in zip(g.ids, y.ids)})
     graph.add_node("upstream", (y, g), out)
     return out
-
-
-SERVICES["derive network"] = derive_network

@@ -8,15 +8,12 @@ finds first.
 import sys
 import types
 
-from ..derive.derivation import SERVICES
 from .documents import render as _render
-
-SERVICES["render"] = _render
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return _render(*args, **kwargs)
+    def __call__(self, d, *args, **kwargs):
+        return _render(getattr(d, "data", d), *args, **kwargs)
 
     __call__.__doc__ = _render.__doc__
 

@@ -27,6 +27,7 @@ import sympy
 from ..core.errors import SymgradError
 from ..derive.derivation import Equation
 from ..derive.rules import rule
+from ..prove import prove
 from ..prove.prover import is_checked
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
@@ -611,7 +612,7 @@ def render(
         check_tex_text(title, "title")
         check_tex_text(author, "author")
         check_tex_names(d)
-    proof = d.prove()
+    proof = prove(d)
     doc = Document(
         d,
         fmt,
