@@ -19,7 +19,7 @@ from ..core import poly
 from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
-from ..derive.derivation import SERVICES, GradientViews
+from ..derive.derivation import SERVICES, GradientViews, service
 from ..derive.losses import check_loss
 from .closed import backward
 from .graph import Graph, Tensor
@@ -201,6 +201,19 @@ class NetworkDerivation:
         if self._proof is None:
             self._proof = SERVICES["prove network"](self)
         return self._proof
+
+    def evaluate(self, exact: bool = False, **arrays) -> dict:
+        """dL/d(name) for every name in wrt at the given arrays (one per input of the network), as
+        float64 NumPy arrays, or with exact=True as object arrays of Fractions (``numeric.py``)."""
+        from .numeric import gradients
+
+        return gradients(self, arrays, exact)
+
+    def _repr_html_(self) -> str:
+        return service("render")(self, "fragment")
+
+    def _repr_markdown_(self) -> str:
+        return service("render")(self, "md")
 
 
 def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **shapes) -> NetworkDerivation:

@@ -1,0 +1,150 @@
+"""Numbers out of a network derivation (d.evaluate), the notebook views of a derivation and of a
+proof, and exact SymPy numbers as a layer's parameters."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import symgrad
+import symgrad.functional as SF
+from symgrad import SymgradError
+
+from .conftest import require_torch
+from .test_hard_layers import CASES
+from .test_network import NETWORKS, torch_namespace
+
+# --- d.evaluate against autograd ----------------------------------------------------------------
+
+
+def _as_given(k: int, tensor):
+    """The inputs in the forms a user has them: a torch tensor requiring grad, a NumPy array, a
+    nested list."""
+    return [tensor, tensor.detach().numpy(), tensor.detach().tolist()][k % 3]
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_evaluate_agrees_with_autograd_on_every_network(name, seed):
+    require_torch()
+    torch, TF = torch_namespace()
+    build, shapes, loss = NETWORKS[name]
+    d = symgrad.derive(build(SF), **shapes, **({"loss": loss} if loss else {}))
+    gen = torch.Generator().manual_seed(seed)
+    inputs = {n: torch.randn(*s, generator=gen, dtype=torch.float64, requires_grad=True) for n, s in shapes.items()}
+    out = build(TF)(*inputs.values())
+    arrays = {n: _as_given(k, t) for k, (n, t) in enumerate(inputs.items())}
+    if loss == "generic":
+        upstream = torch.randn(*out.shape, generator=gen, dtype=torch.float64)
+        arrays[f"d{d.output}"] = upstream.numpy()
+        theirs = torch.autograd.grad(out, list(inputs.values()), upstream)
+    else:
+        scalar = out.mean() if loss == "mean" else out.sum() if loss == "sum" else out
+        theirs = torch.autograd.grad(scalar, list(inputs.values()))
+    ours = d.evaluate(**arrays)
+    assert set(ours) == set(shapes)
+    for n, expected in zip(inputs, theirs):
+        assert ours[n].dtype == np.float64 and ours[n].shape == shapes[n]
+        np.testing.assert_allclose(ours[n], expected.numpy(), rtol=1e-9, atol=1e-12, err_msg=n)
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", list(CASES))
+def test_evaluate_agrees_with_autograd_on_every_hard_layer(name):
+    torch = require_torch()
+    build, build_torch, shapes = CASES[name]
+    d = symgrad.derive(build(SF), **shapes)
+    gen = torch.Generator().manual_seed(3)
+    inputs = {n: torch.randn(*s, generator=gen, dtype=torch.float64, requires_grad=True) for n, s in shapes.items()}
+    theirs = torch.autograd.grad(build_torch(torch)(*inputs.values()), list(inputs.values()))
+    ours = d.evaluate(**{n: t.detach().numpy() for n, t in inputs.items()})
+    for n, expected in zip(inputs, theirs):
+        np.testing.assert_allclose(ours[n], expected.numpy(), rtol=1e-9, atol=1e-12, err_msg=n)
+
+
+def test_evaluate_names_only_the_inputs_in_wrt():
+    d = symgrad.derive(lambda x, w: (x @ w).sum(), x=(1, 2), w=(2, 1), wrt="w")
+    ours = d.evaluate(x=[[3, 4]], w=[[1], [1]])
+    assert list(ours) == ["w"]
+    assert ours["w"].tolist() == [[3.0], [4.0]]
+
+
+# --- exact values ---------------------------------------------------------------------------------
+
+
+def test_exact_gradients_of_a_matrix_product_are_the_hand_computed_fractions():
+    # L = Σ_ij (x w)_ij: dL/dx_ik = Σ_j w_kj (row sums of w), dL/dw_kj = Σ_i x_ik (column sums of x)
+    d = symgrad.derive(lambda x, w: (x @ w).sum(), x=(2, 3), w=(3, 2))
+    x = [[1, 2, 3], [4, 5, 6]]
+    w = np.array([[Fraction(1, 2), 2], [Fraction(-1, 3), 1], [0, Fraction(5, 7)]], dtype=object)
+    ours = d.evaluate(x=x, w=w, exact=True)
+    assert ours["x"].dtype == object and ours["x"].shape == (2, 3)
+    assert ours["x"].tolist() == [[Fraction(5, 2), Fraction(2, 3), Fraction(5, 7)]] * 2
+    assert ours["w"].tolist() == [[5, 5], [7, 7], [9, 9]]
+    assert all(type(v) is Fraction for v in ours["w"].flat)
+
+
+def test_exact_gradients_with_the_mean_loss_a_relu_a_division_and_a_square_root():
+    # mean over 3 entries of relu(x)·x/2 + √y: d/dx = (x if x > 0 else 0)/3, d/dy = 1/(2√y)/3
+    d = symgrad.derive(lambda x, y: SF.relu(x) * x / 2 + SF.sqrt(y), x=(3,), y=(3,), loss="mean")
+    ours = d.evaluate(x=[3, -1, 0.5], y=[4, Fraction(9, 4), 1], exact=True)
+    assert ours["x"].tolist() == [1, 0, Fraction(1, 6)]
+    assert ours["y"].tolist() == [Fraction(1, 12), Fraction(1, 9), Fraction(1, 6)]
+
+
+def test_exact_is_refused_for_a_sigmoid_network_and_an_irrational_square_root():
+    d = symgrad.derive(lambda x, w: SF.sigmoid(x @ w), x=(2, 3), w=(3, 2))
+    with pytest.raises(SymgradError, match="applies sigmoid, whose values are not rational"):
+        d.evaluate(x=np.ones((2, 3)), w=np.ones((3, 2)), exact=True)
+    assert d.evaluate(x=np.ones((2, 3)), w=np.ones((3, 2)))["w"].shape == (3, 2)  # in float64 it is fine
+    root = symgrad.derive(lambda y: SF.sqrt(y).sum(), y=(2,))
+    with pytest.raises(SymgradError, match="irrational"):
+        root.evaluate(y=[4, 2], exact=True)
+
+
+def test_a_generic_loss_needs_the_upstream_array_by_its_name():
+    d = symgrad.derive(lambda x, w: x @ w, x=(2, 3), w=(3, 2), loss="generic")
+    upstream = f"d{d.output}"
+    with pytest.raises(SymgradError, match=rf"missing: {upstream} \(shape \(2, 2\)\)"):
+        d.evaluate(x=np.ones((2, 3)), w=np.ones((3, 2)))
+    # dL/dx = G wᵀ with G all ones and w all twos: every entry 2 + 2
+    ours = d.evaluate(x=np.ones((2, 3)), w=np.full((3, 2), 2.0), **{upstream: np.ones((2, 2))})
+    assert ours["x"].tolist() == [[4.0] * 3] * 2
+
+
+def _evaluate_args(**change):
+    args = {"x": np.ones((2, 3)), "w": np.ones((3, 2))}
+    args.update(change)
+    return {k: v for k, v in args.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (_evaluate_args(w=None), r"missing: w \(shape \(3, 2\)\)"),
+        (_evaluate_args(z=np.ones(2)), "not inputs: z"),
+        (_evaluate_args(x=np.ones((3, 2))), r"the array for x has shape \(3, 2\); x has shape \(2, 3\)"),
+        (_evaluate_args(x=[[1, 2, 3], [4, 5]]), r"x cannot be read as an array: .* shape \(2, 3\)"),
+        (_evaluate_args(w=np.full((3, 2), "a")), "w must hold real numbers, not text"),
+        (_evaluate_args(w=np.ones((3, 2), dtype=bool)), "w must hold real numbers, not booleans"),
+        (_evaluate_args(x=np.full((2, 3), np.nan)), "x holds nan; every entry must be a finite number"),
+        (_evaluate_args(x=np.full((2, 3), np.inf)), "x holds inf"),
+        (_evaluate_args(x=np.full((2, 3), None)), "an entry of x must be an exact number"),
+        (_evaluate_args(exact="yes"), "exact must be True or False"),
+    ],
+)
+def test_bad_arrays_get_one_clear_error(arrays, message):
+    d = symgrad.derive(lambda x, w: SF.relu(x @ w), x=(2, 3), w=(3, 2))
+    with pytest.raises(SymgradError, match=message):
+        d.evaluate(**arrays)
+
+
+def test_a_network_undefined_at_the_inputs_is_refused_with_the_reason():
+    d = symgrad.derive(lambda x: SF.log(x).sum(), x=(2,))
+    with pytest.raises(SymgradError, match=r"not defined at the given inputs: .*log of a number that is not positive"):
+        d.evaluate(x=[1.0, -2.0])
+    with pytest.raises(SymgradError, match="divides by"):
+        symgrad.derive(lambda x: (1 / x).sum(), x=(2,)).evaluate(x=[1, 0], exact=True)
