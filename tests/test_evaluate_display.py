@@ -10,8 +10,9 @@ import pytest
 
 import symgrad
 import symgrad.functional as SF
-from symgrad import SymgradError
+from symgrad import Proof, SymgradError
 
+from .checkers import check_formulas, html_formulas
 from .conftest import require_torch
 from .test_hard_layers import CASES
 from .test_network import NETWORKS, torch_namespace
@@ -148,3 +149,86 @@ def test_a_network_undefined_at_the_inputs_is_refused_with_the_reason():
         d.evaluate(x=[1.0, -2.0])
     with pytest.raises(SymgradError, match="divides by"):
         symgrad.derive(lambda x: (1 / x).sum(), x=(2,)).evaluate(x=[1, 0], exact=True)
+
+
+# --- notebook views -------------------------------------------------------------------------------
+
+
+def _sigmoid_network():
+    return symgrad.derive(lambda x, w: SF.sigmoid(x @ w), x=(2, 3), w=(3, 2))
+
+
+def _typeset_only(html: str) -> list:
+    """The formulas of an HTML view; its text outside them holds no TeX."""
+    formulas, rest = html_formulas(html)
+    assert "\\" not in rest and "_{" not in rest and "$" not in rest, rest
+    return formulas
+
+
+def test_a_network_derivation_shows_its_document_in_a_notebook():
+    d = _sigmoid_network()
+    assert d._repr_html_() == symgrad.render(d, "fragment")
+    assert d._repr_markdown_() == symgrad.render(d, "md")
+    assert "Backpropagation through" in d._repr_markdown_()
+
+
+def test_a_proven_claim_shows_the_verdict_the_counts_and_the_claim():
+    p = symgrad.check(_sigmoid_network(), "w", "x.T @ dmatmul")
+    html = p._repr_html_()
+    assert "<strong>Proven</strong>: 6 element equalities, 0 steps re-checked." in html
+    assert r"\(\frac{\partial L}{\partial w}\) = <code>x.T @ dmatmul</code>" in html
+    assert "Proof(" not in html and "Counterexample" not in html
+    assert _typeset_only(html) == [(r"\frac{\partial L}{\partial w}", False)]
+    md = p._repr_markdown_()
+    assert (
+        md.startswith("**Proven**: 6 element equalities")
+        and r"- $\frac{\partial L}{\partial w}$ = `x.T @ dmatmul`" in md
+    )
+
+
+def test_a_proven_derivation_shows_its_upstream_count_and_scope():
+    html = symgrad.matmul(2, 3, 2).prove()._repr_html_()
+    assert "<strong>Proven</strong>, for every upstream gradient G: 12 element equalities, " in html
+    assert "4 upstream entries checked against the loss." in html
+
+
+def test_a_refuted_claim_shows_its_counterexample_typeset():
+    # the claim drops the factor 1 - s of the sigmoid's derivative
+    p = symgrad.check(_sigmoid_network(), "w", "x.T @ (ds * s)")
+    html = p._repr_html_()
+    assert "<strong>Refuted</strong>: 6 element equalities" in html
+    assert r"the entry \(\frac{\partial L}{\partial w_{11}}\), element (1, 1) of w." in html
+    formulas = [tex for tex, _ in _typeset_only(html)]
+    # the two sides, displayed; the one the chain rule gives has the s² terms the claim lacks
+    assert r"\frac{s_{11} x_{11}}{4} + \frac{s_{21} x_{21}}{4}" in formulas
+    assert any(r"s_{11}^{2}" in tex for tex in formulas)
+    # the point: the inputs as fractions, and what each side gives there
+    point = next(tex for tex in formulas if tex.startswith("x_{11} = "))
+    assert r"x_{22} = - \frac{9}{2}" in point
+    assert r"the claim gives \(1.28174603166\)" in html
+    md = p._repr_markdown_()
+    assert r"the entry $\frac{\partial L}{\partial w_{11}}$" in md and r"$$\frac{s_{11} x_{11}}{4}" in md
+
+
+def test_a_refuted_op_claim_and_an_undecided_proof_are_shown_without_raw_tex():
+    html = symgrad.check(symgrad.matmul(2, 3, 2), "A", "2 * G @ B.T")._repr_html_()
+    assert r"\[2 \frac{\partial L}{\partial c_{11}} b_{11} + 2 \frac{\partial L}{\partial c_{12}} b_{12}\]" in html
+    _typeset_only(html)
+    undecided = Proof("undecided", failed_step=r"dL/dx_{11} <differs> & agrees at every point")._repr_html_()
+    assert "<strong>Undecided</strong>" in undecided
+    assert "Not settled: <code>dL/dx_{11} &lt;differs&gt; &amp; agrees at every point</code>" in undecided
+    _typeset_only(undecided)
+
+
+@pytest.mark.tools
+def test_the_formulas_of_the_proof_views_pass_mathjax_and_katex():
+    views = [
+        symgrad.check(_sigmoid_network(), "w", "x.T @ (ds * s)")._repr_html_(),
+        symgrad.check(_sigmoid_network(), "w", "x.T @ dmatmul")._repr_html_(),
+        symgrad.check(symgrad.matmul(2, 3, 2), "A", "2 * G @ B.T")._repr_html_(),
+    ]
+    formulas = [
+        (f"{k}-{j}", tex, display) for k, v in enumerate(views) for j, (tex, display) in enumerate(html_formulas(v)[0])
+    ]
+    assert len(formulas) > 8
+    assert check_formulas(formulas) == []

@@ -147,6 +147,12 @@ class Proof:
             return f"undecided: {self.failed_step}"
         return f"refuted: {self.counterexample or self.failed_step}"
 
+    def _repr_html_(self) -> str:
+        return service("render")(self, "fragment")
+
+    def _repr_markdown_(self) -> str:
+        return service("render")(self, "md")
+
 
 # The prover and the renderer sit in higher layers. They register their entry points here when
 # they are imported (symgrad.prove and symgrad.render do so, and ``import symgrad`` loads both on

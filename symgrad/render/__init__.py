@@ -8,10 +8,19 @@ finds first.
 import sys
 import types
 
-from ..derive.derivation import SERVICES
+from ..derive.derivation import SERVICES, Proof
+from .display import proof as _proof_view
 from .documents import render as _render
 
-SERVICES["render"] = _render
+
+def _serve(d, fmt, **options):
+    """A derivation's document, or a proof's notebook view (display.py)."""
+    if isinstance(d, Proof):
+        return _proof_view(d, fmt)
+    return _render(d, fmt, **options)
+
+
+SERVICES["render"] = _serve
 
 
 class _CallableModule(types.ModuleType):
