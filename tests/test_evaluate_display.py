@@ -7,10 +7,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import sympy
 
 import symgrad
 import symgrad.functional as SF
 from symgrad import Proof, SymgradError
+from symgrad.core.numbers import exact
 
 from .checkers import check_formulas, html_formulas
 from .conftest import require_torch
@@ -232,3 +234,65 @@ def test_the_formulas_of_the_proof_views_pass_mathjax_and_katex():
     ]
     assert len(formulas) > 8
     assert check_formulas(formulas) == []
+
+
+# --- exact SymPy numbers as parameters ------------------------------------------------------------
+
+
+def _bn(eps):
+    return symgrad.derive(lambda x: (SF.batch_norm(x, eps=eps) ** 2 * x).sum(), x=(3, 2))
+
+
+def test_eps_as_a_sympy_rational_is_the_same_as_the_fraction():
+    by_sympy, by_fraction = _bn(sympy.Rational(1, 100000)), _bn(Fraction(1, 100000))
+    assert by_sympy.grad["x"] == by_fraction.grad["x"]
+    assert by_sympy.prove().ok
+    # and the value of eps is the one given: another eps gives other numbers
+    x = [[1, 2], [3, 5], [4, 4]]
+    assert not np.allclose(_bn(sympy.Rational(1, 1000)).evaluate(x=x)["x"], by_sympy.evaluate(x=x)["x"], rtol=1e-9)
+
+
+def test_eps_as_a_sympy_integer_is_accepted():
+    d = symgrad.derive(lambda x: SF.layer_norm(x, 2, eps=sympy.Integer(1)).sum(), x=(2, 2))
+    assert d.prove().ok
+    assert _bn(sympy.Integer(2)).grad["x"] == _bn(2).grad["x"]
+
+
+@pytest.mark.parametrize(
+    "net",
+    [
+        lambda c: lambda x: SF.leaky_relu(x, c).sum(),
+        lambda c: lambda x: (x * c).sum(),
+        lambda c: lambda x: (c * x + c).sum(),
+        lambda c: lambda x: (x / c - c).sum(),
+        lambda c: lambda x: SF.pow(x * x + 1, c + 1).sum(),
+    ],
+)
+def test_slopes_and_constants_take_sympy_rationals_and_integers(net):
+    for sympy_value, plain in ((sympy.Rational(1, 50), Fraction(1, 50)), (sympy.Integer(3), 3)):
+        ours = symgrad.derive(net(sympy_value), x=(2,))
+        assert ours.grad["x"] == symgrad.derive(net(plain), x=(2,)).grad["x"]
+
+
+def test_exact_gradient_with_a_sympy_slope_by_hand():
+    # leaky relu with slope 1/50, summed: 1 where x > 0, 1/50 where x < 0
+    d = symgrad.derive(lambda x: SF.leaky_relu(x, sympy.Rational(1, 50)).sum(), x=(2,))
+    assert d.evaluate(x=[3, -2], exact=True)["x"].tolist() == [1, Fraction(1, 50)]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: SF.batch_norm(x, eps=sympy.Float(1e-5)), r"batch_norm: eps is the SymPy Float 1\.0+e-5, which is"),
+        (lambda x: SF.leaky_relu(x, sympy.Float(0.5)), "the negative slope is the SymPy Float 0.5"),
+        (lambda x: x * sympy.Float(2), "mul: a constant is the SymPy Float 2.0"),
+        (lambda x: SF.layer_norm(x, 2, eps=sympy.sqrt(2)), r"eps is the SymPy number sqrt\(2\), which is not a"),
+        (lambda x: x * sympy.pi, "a constant is the SymPy number pi, which is not a fraction"),
+    ],
+)
+def test_sympy_floats_and_irrational_numbers_are_refused_like_floats(call, message):
+    with pytest.raises(SymgradError, match=message):
+        symgrad.derive(lambda x: call(x).sum(), x=(2, 2))
+    # the message of a Python float where floats are refused: the same sentence
+    with pytest.raises(SymgradError, match=r"eps is 0\.5, which is not exact: write it as an integer or a fraction"):
+        exact(0.5, "eps")
