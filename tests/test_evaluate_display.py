@@ -108,6 +108,28 @@ def test_exact_is_refused_for_a_sigmoid_network_and_an_irrational_square_root():
         root.evaluate(y=[4, 2], exact=True)
 
 
+def test_exact_reads_a_float_as_the_decimal_it_prints_as():
+    # L = Σ x²: dL/dx = 2x, so 0.1 gives exactly 1/5 (its float64 value would not)
+    d = symgrad.derive(lambda x: (x * x).sum(), x=(2,))
+    assert d.evaluate(x=np.array([0.1, -2.5]), exact=True)["x"].tolist() == [Fraction(1, 5), -5]
+    assert d.evaluate(x=np.array([0.1, -2.5]))["x"].tolist() == [0.2, -5.0]
+
+
+def test_exact_refuses_a_relu_at_zero_and_values_that_grow_too_long():
+    relu = symgrad.derive(lambda x: SF.relu(x).sum(), x=(2,))
+    with pytest.raises(SymgradError, match=r"the input of a relu, element \(2\) of x, is exactly 0"):
+        relu.evaluate(x=[1, 0], exact=True)
+
+    def squared_20_times(x):
+        for _ in range(20):
+            x = x * x
+        return x.sum()
+
+    deep = symgrad.derive(squared_20_times, x=(1,))
+    with pytest.raises(SymgradError, match="grew past 12,000 digits"):
+        deep.evaluate(x=[Fraction(3, 2)], exact=True)
+
+
 def test_a_generic_loss_needs_the_upstream_array_by_its_name():
     d = symgrad.derive(lambda x, w: x @ w, x=(2, 3), w=(3, 2), loss="generic")
     upstream = f"d{d.output}"
@@ -149,7 +171,7 @@ def test_a_network_undefined_at_the_inputs_is_refused_with_the_reason():
     d = symgrad.derive(lambda x: SF.log(x).sum(), x=(2,))
     with pytest.raises(SymgradError, match=r"not defined at the given inputs: .*log of a number that is not positive"):
         d.evaluate(x=[1.0, -2.0])
-    with pytest.raises(SymgradError, match="divides by"):
+    with pytest.raises(SymgradError, match=r"divides by element \(2\) of x, which is 0"):
         symgrad.derive(lambda x: (1 / x).sum(), x=(2,)).evaluate(x=[1, 0], exact=True)
 
 
@@ -178,13 +200,13 @@ def test_a_proven_claim_shows_the_verdict_the_counts_and_the_claim():
     p = symgrad.check(_sigmoid_network(), "w", "x.T @ dmatmul")
     html = p._repr_html_()
     assert "<strong>Proven</strong>: 6 element equalities, 0 steps re-checked." in html
-    assert r"\(\frac{\partial L}{\partial w}\) = <code>x.T @ dmatmul</code>" in html
+    assert r"<li>for \(\frac{\partial L}{\partial w}\): <code>x.T @ dmatmul</code></li>" in html
     assert "Proof(" not in html and "Counterexample" not in html
     assert _typeset_only(html) == [(r"\frac{\partial L}{\partial w}", False)]
     md = p._repr_markdown_()
     assert (
         md.startswith("**Proven**: 6 element equalities")
-        and r"- $\frac{\partial L}{\partial w}$ = `x.T @ dmatmul`" in md
+        and r"- for $\frac{\partial L}{\partial w}$: `x.T @ dmatmul`" in md
     )
 
 
@@ -210,6 +232,17 @@ def test_a_refuted_claim_shows_its_counterexample_typeset():
     assert r"the claim gives \(1.28174603166\)" in html
     md = p._repr_markdown_()
     assert r"the entry $\frac{\partial L}{\partial w_{11}}$" in md and r"$$\frac{s_{11} x_{11}}{4}" in md
+
+
+def test_a_refuted_equivalence_names_the_two_forms_and_a_proven_one_shows_both():
+    d = _sigmoid_network()
+    html = symgrad.equivalent(d, "w", "x.T @ dmatmul", "2 * x.T @ dmatmul")._repr_html_()
+    assert "Counterexample, in the two forms of dL/dw" in html
+    assert "<p>The first form gives</p>" in html and "<p>The second gives</p>" in html
+    assert r"the first form gives \(8.1035947288 \times 10^{-11}\) and the second gives" in html
+    _typeset_only(html)
+    md = symgrad.equivalent(d, "w", "x.T @ dmatmul", "x.T @ (ds*s*(1-s))")._repr_markdown_()
+    assert "- for $\\frac{\\partial L}{\\partial w}$: `x.T @ dmatmul == x.T @ (ds*s*(1-s))`" in md
 
 
 def test_a_refuted_op_claim_and_an_undecided_proof_are_shown_without_raw_tex():

@@ -104,10 +104,10 @@ def _entries(np: Any, name: str, shape: tuple, value: object, exact: bool) -> li
     if array.dtype.kind not in "iufO":
         kind = {"b": "booleans", "U": "text", "S": "bytes", "c": "complex numbers"}.get(array.dtype.kind, array.dtype)
         raise SymgradError(f"evaluate: {name} must hold real numbers, not {kind}")
-    return [_entry(name, v, exact) for v in array.reshape(-1).tolist()]
+    return [_number(name, v, exact) for v in array.reshape(-1).tolist()]
 
 
-def _entry(name: str, v: object, exact: bool) -> Fraction:
+def _number(name: str, v: object, exact: bool) -> Fraction:
     if isinstance(v, float):
         if not math.isfinite(v):
             raise SymgradError(f"evaluate: {name} holds {v!r}; every entry must be a finite number")
@@ -192,7 +192,7 @@ def _exact_poly(p: poly.Poly, values: dict) -> Fraction:
 def _exact_atom(graph: Graph, vid: int, values: dict) -> Fraction:
     atom = graph.atoms[vid]
     x = values[atom.argument]
-    what = graph.registry.names[atom.argument]
+    what = _entry(graph, atom.argument)
     if atom.lemma == "inverse":
         if x == 0:
             raise SymgradError(f"evaluate: the network divides by {what}, which is 0 at the given inputs")
@@ -200,7 +200,8 @@ def _exact_atom(graph: Graph, vid: int, values: dict) -> Fraction:
     if atom.lemma == "step":
         if x == 0:
             raise SymgradError(
-                f"evaluate: a relu's input {what} is exactly 0 at the given inputs, where its derivative is undefined"
+                f"evaluate: the input of a relu, {what}, is exactly 0 at the given inputs, "
+                "where its derivative is undefined"
             )
         return Fraction(1 if x > 0 else 0)
     if atom.lemma not in ("sqrt", "power"):
@@ -217,6 +218,15 @@ def _exact_atom(graph: Graph, vid: int, values: dict) -> Fraction:
             "use exact=False for float64 values"
         )
     return result
+
+
+def _entry(graph: Graph, vid: int) -> str:
+    """A variable as a reader finds it: an element of a tensor (1-based), or its own name."""
+    for tensor in graph.tensors.values():
+        if vid in tensor.ids:
+            index = tensor.index(tensor.ids.index(vid))
+            return f"element ({', '.join(str(i + 1) for i in index)}) of {tensor.name}" if index else tensor.name
+    return graph.registry.names[vid]
 
 
 def _sized(value: Fraction) -> Fraction:

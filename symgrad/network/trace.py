@@ -202,7 +202,7 @@ class NetworkDerivation:
             self._proof = SERVICES["prove network"](self)
         return self._proof
 
-    def evaluate(self, exact: bool = False, **arrays) -> dict:
+    def evaluate(self, /, exact: bool = False, **arrays) -> dict:
         """dL/d(name) for every name in wrt at the given arrays (one per input of the network), as
         float64 NumPy arrays, or with exact=True as object arrays of Fractions (``numeric.py``)."""
         from .numeric import gradients
