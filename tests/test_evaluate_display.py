@@ -130,6 +130,15 @@ def test_exact_refuses_a_relu_at_zero_and_values_that_grow_too_long():
         deep.evaluate(x=[Fraction(3, 2)], exact=True)
 
 
+def test_eps_given_as_a_symbol_is_an_input_of_evaluate():
+    x = [[1, 2], [3, 5], [4, 4]]
+    by_symbol = _bn(sympy.Symbol("eps"))
+    with pytest.raises(SymgradError, match=r"missing: eps \(shape \(\)\)"):
+        by_symbol.evaluate(x=x)
+    given = by_symbol.evaluate(x=x, eps=Fraction(1, 1000))["x"]
+    assert given.tolist() == _bn(Fraction(1, 1000)).evaluate(x=x)["x"].tolist()
+
+
 def test_a_generic_loss_needs_the_upstream_array_by_its_name():
     d = symgrad.derive(lambda x, w: x @ w, x=(2, 3), w=(3, 2), loss="generic")
     upstream = f"d{d.output}"
@@ -243,6 +252,14 @@ def test_a_refuted_equivalence_names_the_two_forms_and_a_proven_one_shows_both()
     _typeset_only(html)
     md = symgrad.equivalent(d, "w", "x.T @ dmatmul", "x.T @ (ds*s*(1-s))")._repr_markdown_()
     assert "- for $\\frac{\\partial L}{\\partial w}$: `x.T @ dmatmul == x.T @ (ds*s*(1-s))`" in md
+
+
+def test_the_point_of_a_three_dimensional_input_is_typeset_with_its_commas():
+    p = symgrad.check(symgrad.derive(lambda x: SF.sigmoid(x).sum(), x=(1, 2, 2)), "x", "ds * s")
+    html = p._repr_html_()
+    assert r"\(x_{1,1,1} = \frac{25}{7},\; x_{1,1,2} = \frac{33}{8},\; x_{1,2,1} = \frac{5}{2}" in html
+    assert "<code>" not in html  # the note was read as a point, not shown verbatim
+    _typeset_only(html)
 
 
 def test_a_refuted_op_claim_and_an_undecided_proof_are_shown_without_raw_tex():

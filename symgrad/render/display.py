@@ -21,7 +21,7 @@ from .documents import environment
 from .latex import to_latex
 
 TEMPLATES = {"fragment": ("html", "proof.html.j2"), "md": ("md", "proof.md.j2")}
-_PAIR = r"[^\s,;=]+ = -?[0-9]+(?:/[0-9]+)?"
+_PAIR = r"(?:[^\s,;={}]|\{[^{}]*\})+ = -?[0-9]+(?:/[0-9]+)?"  # x_{1,2} = -3/4
 _NOTE = re.compile(
     rf"^(?P<what>.*?); at (?P<at>{_PAIR}(?:, {_PAIR})*)(?P<more>, \.\.\.)? "
     r"(?P<first>.+?) gives (?P<x>\S+) and (?P<second>.+) (?P<y>\S+)$"
