@@ -12,7 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .derive.derivation import Counterexample, GeneralDerivation, Proof, Step
+from .core.errors import SymgradError
+from .derive.derivation import Counterexample, GeneralDerivation, Step
+from .derive.derivation import Proof as _Proof
+from .network import numeric as _numeric
 from .network.trace import derive_network
 from .ops import conv2d as _conv2d
 from .ops import conv_transpose2d as _conv_transpose2d
@@ -20,6 +23,7 @@ from .ops import matmul as _matmul
 from .prove import claims as _claims
 from .prove import network as _network_claims
 from .prove import prove as _prove
+from .render import display as _display
 from .render import documents as _documents
 from .render import writer as _writer
 
@@ -69,7 +73,15 @@ class Derivation:
         return data.outputs
 
     def prove(self) -> Proof:
-        return _prove(self.data)
+        return shown(_prove(self.data))
+
+    def evaluate(self, /, exact: bool = False, **arrays: Any) -> dict:
+        """dL/d(input) for every input differentiated, at the given arrays (one per input; for a
+        generic loss also dL/dY, named as the derivation names it), as float64 NumPy arrays, or
+        with ``exact=True`` as object arrays of Fractions: numbers to compare with any framework."""
+        if isinstance(self.data, GeneralDerivation):
+            raise SymgradError("a derivation for every size has no numbers to evaluate: derive it at concrete sizes")
+        return _numeric.gradients(self.data, arrays, exact)
 
     def replace(self, **changes: Any) -> Derivation:
         """A copy with some of the data's fields replaced (a step, a view), proven afresh: how a
@@ -84,6 +96,23 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         return _documents.render(self.data, "md")
+
+
+class Proof(_Proof):
+    """A verdict, as ``d.prove()``, ``check`` and ``equivalent`` return it: ``status`` (proven,
+    refuted or undecided), what was checked, and a refutation's counterexample; shown in a
+    notebook with the counterexample typeset."""
+
+    def _repr_html_(self) -> str:
+        return _display.proof(self, "fragment")
+
+    def _repr_markdown_(self) -> str:
+        return _display.proof(self, "md")
+
+
+def shown(proof: _Proof) -> Proof:
+    """The prover's verdict, with its notebook views."""
+    return Proof(**{f.name: getattr(proof, f.name) for f in dataclasses.fields(proof)})
 
 
 def data_of(d: Any) -> Any:
@@ -111,11 +140,11 @@ def derive(fn: Any, /, **kwargs: Any) -> Derivation:
 
 
 def check(d: Any, wrt: str, claim: Any) -> Proof:
-    return _claims.check(data_of(d), wrt, claim)
+    return shown(_claims.check(data_of(d), wrt, claim))
 
 
 def equivalent(d: Any, name: str, form_a: Any, form_b: Any) -> Proof:
-    return _network_claims.equivalent(data_of(d), name, form_a, form_b)
+    return shown(_network_claims.equivalent(data_of(d), name, form_a, form_b))
 
 
 def render(d: Any, fmt: str, **options: Any) -> str:

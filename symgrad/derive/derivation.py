@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
@@ -213,6 +214,29 @@ class Derivation:
     def grad(self) -> GradientViews:
         """name -> the gradient as a SymPy matrix or array, built when first asked for."""
         return GradientViews(tuple(self.grads_upstream), lambda n: self.grads_values[n].to_sympy(self.registry))
+
+    # what ``evaluate`` asks of a derivation (see symgrad.network.numeric)
+    @property
+    def wrt(self) -> tuple:
+        return self.input_names
+
+    @property
+    def arguments(self) -> list:
+        """The inputs, and dL/dY (named G) when the loss leaves it generic."""
+        return [*self.input_tensors, *(() if self.loss.has_value else ("G",))]
+
+    @property
+    def fixed(self) -> dict:
+        """dL/dY under a mean or sum loss, entry by entry: numbers."""
+        if not self.loss.has_value:
+            return {}
+        return {g: Fraction(v.get((), 0)) for g, v in zip(self.upstream_symbols.ids, self.upstream_values.entries)}
+
+    def gradient(self, name: str) -> list:
+        return list(self.grads_upstream[name].entries)
+
+    def tensor(self, name: str) -> Any:
+        return self.graph.tensors[name]
 
     def gradient_of(self, x: int, values: bool = False) -> dict:
         """dL/dx of one input variable, as a polynomial."""

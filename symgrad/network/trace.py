@@ -141,6 +141,15 @@ class NetworkDerivation:
     def inputs(self) -> list:
         return list(self.graph.inputs)
 
+    @property
+    def arguments(self) -> list:
+        """The tensors ``evaluate`` is given: every input of the graph."""
+        return list(self.graph.inputs)
+
+    @property
+    def fixed(self) -> dict:
+        return {}
+
     def gradient(self, name: str) -> list:
         """dL/d(name), entry by entry, as polynomials; a long gradient of an intermediate appears
         in them as a variable of its own (``Graph.name_gradient``), defined in ``graph.defs``."""
