@@ -15,7 +15,7 @@ class _CallableModule(types.ModuleType):
         its parameters a shape (``x=(2, 3)``), and optionally ``wrt`` (the inputs to differentiate,
         default all), ``loss`` (mean, sum or generic, for a function that returns a tensor) and
         ``max_terms``."""
-        import importlib
+        import importlib  # noqa: TID251
 
         return importlib.import_module("symgrad.api").derive(fn, **kwargs)
 
