@@ -17,10 +17,10 @@ import sympy
 
 from ..core import poly
 from ..core.tensor import PolyTensor
-from ..ops.conv2d import BiasGrad, Conv2dWeight, ConvTranspose2d
-from ..ops.conv_transpose2d import Conv2dForward, TransposeWeightGrad, transposed_geometry
 from .graph import Graph, Node, Tensor
 from .layers import reduction_targets, source
+from .units.conv2d import BiasGrad, Conv2dWeight, ConvTranspose2d
+from .units.conv_transpose2d import Conv2dForward, TransposeWeightGrad, transposed_geometry
 
 
 def _v(vid: int) -> poly.Poly:

@@ -19,9 +19,9 @@ import sympy
 
 from ..core import numbers, poly
 from ..core.errors import SymgradError
-from ..ops.conv2d import geometry
-from ..ops.conv_transpose2d import transposed_geometry
 from .graph import Graph, Tensor
+from .units.conv2d import geometry
+from .units.conv_transpose2d import transposed_geometry
 
 
 def exact(value, what: str) -> Fraction:
