@@ -7,13 +7,21 @@ Each closed form is a TensorOp computed on its own; the prover compares it with 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy
 
 from ...core import poly
 from ...core.errors import SymgradError
 from ...core.numbers import integer
 from ...core.tensor import PolyTensor
 from ...core.tensorop import TensorOpBase
+from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
+
+if TYPE_CHECKING:
+    from ..graph import Graph, Node, Tensor
 
 
 @dataclass(frozen=True)
@@ -289,3 +297,115 @@ class BiasGrad(TensorOpBase):
                 poly.add(*(G[(n, o, i, j)] for n in range(N) for i in range(Ho) for j in range(Wo))) for o in range(O)
             ),
         )
+
+
+# --- the layer -------------------------------------------------------------------------------------
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name=None) -> Tensor:
+    """torch.nn.functional.conv2d, with its weight layout (out, in/groups, kH, kW)."""
+    x, weight = check_tensor(x, "conv2d"), check_tensor(weight, "conv2d", "weight")
+    stride, padding, dilation, groups = (plain_ints(v) for v in (stride, padding, dilation, groups))
+    geo = geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    x.graph.reserve("conv2d", geo.N * geo.O * math.prod(geo.out) * geo.Cg * geo.kH * geo.kW)
+    if bias is not None and check_tensor(bias, "conv2d", "bias").shape != (geo.O,):
+        raise SymgradError(f"conv2d: the bias must have shape ({geo.O},), got {bias.shape}")
+    Ho, Wo = geo.out
+    graph = graph_of(x, weight)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    params = dict(stride=geo.stride, padding=geo.padding, dilation=geo.dilation, groups=geo.groups)
+    out = output(graph, "conv2d", inputs, (geo.N, geo.O, Ho, Wo), name, "conv", **params)
+    plane, kernel = geo.H * geo.W, geo.kH * geo.kW
+    taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
+    for position, (n, o, i, j) in enumerate(itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo))):
+        c0 = (o // geo.Og) * geo.Cg
+        entry: dict = {}
+        for c in range(geo.Cg):
+            x0, w0 = (n * geo.C + c0 + c) * plane, (o * geo.Cg + c) * kernel
+            for u, v, h, w in taps[(i, j)]:
+                entry[tuple(sorted((x.ids[x0 + h * geo.W + w], weight.ids[w0 + u * geo.kW + v])))] = 1
+        if bias is not None:
+            entry[(bias.ids[o],)] = 1
+        graph.define(out.ids[position], entry)
+    return out
+
+
+def poly_tensor(t, values=None) -> PolyTensor:
+    """A tensor of the network (or its gradient's values) as the closed forms' TensorOps take it."""
+    return PolyTensor(t.shape, tuple(values if values is not None else (poly.var(i) for i in t.ids)))
+
+
+def symbols(*names):
+    return tuple(sympy.Symbol(n) for n in names)
+
+
+class Conv2d(Layer):
+    name = "conv2d"
+    forward = staticmethod(conv2d)
+
+    def backward(self, graph: Graph, node: Node, G: list) -> dict[str, list]:
+        """dL/dX = conv_transpose2d(G, W), dL/dW = corr(X, G), dL/db = Σ_{n,i,j} G: the TensorOps."""
+        ins = [graph.tensors[name] for name in node.inputs]
+        out = graph.tensors[node.output]
+        x, w = ins[0], ins[1]
+        p = node.params
+        params = (*p["stride"], *p["padding"], *p["dilation"], p["groups"])
+        Ho, Wo = out.shape[2:]
+        H, W = x.shape[2:]
+        kH, kW = w.shape[2:]
+        # what conv_transpose2d must add to give back H×W
+        output_padding = tuple(
+            size - ((o - 1) * s - 2 * pad + d * (k - 1) + 1)
+            for size, o, s, pad, d, k in zip((H, W), (Ho, Wo), p["stride"], p["padding"], p["dilation"], (kH, kW))
+        )
+        g = poly_tensor(out, G)
+        dx = ConvTranspose2d(*symbols("G", "W"), *params, *output_padding).compute(g, poly_tensor(w))
+        dw = Conv2dWeight(*symbols("X", "G"), *params, kH, kW, 1).compute(poly_tensor(x), g)
+        pairs = [(x.name, list(dx.entries)), (w.name, list(dw.entries))]
+        if len(ins) == 3:
+            pairs.append((ins[2].name, list(BiasGrad(*symbols("G")).compute(g).entries)))
+        return merge({}, pairs)
+
+    def forward_latex(self, i: list, o: str, p: dict) -> str:
+        return rf"{o} = \operatorname{{conv2d}}({', '.join(i)})"
+
+    def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
+        return [
+            rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
+            rf"\operatorname{{corr}}({i[0]}, {G})",
+            rf"\textstyle\sum_{{n,i,j}} {G}",
+        ][k]
+
+    def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
+        return torch_call(node, ("stride", "padding", "dilation", "groups"))
+
+    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+        x, w, g = node.inputs[0], node.inputs[1], f"g_{node.output}"
+        gx, gw = f"torch.nn.grad.conv2d_input({x}.shape, {w}, {g}, {torch_args(node)})", f"{x}, {w}.shape, {g}"
+        return torch_shares(node, gx, gw)
+
+
+def torch_call(node: Node, keys: tuple) -> str:
+    """The layer's PyTorch call, its parameters by keyword in the given order."""
+    i, p = node.inputs, node.params
+    args = ", ".join(i) + ("" if len(i) == 3 else ", None")
+    return f"torch.nn.functional.{node.op}({args}, " + ", ".join(f"{k}={p[k]}" for k in keys) + ")"
+
+
+def torch_args(node: Node) -> str:
+    p = node.params
+    return f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
+
+
+def torch_shares(node: Node, gx: str, gw: str) -> list[tuple[str, str]]:
+    """The input's share gx, the weight's through conv2d_weight(gw, ...), the bias's summed G:
+    conv2d and conv_transpose2d are each other's transposes, what one does forward the other
+    does to the gradient."""
+    i, g = node.inputs, f"g_{node.output}"
+    out = [(i[0], gx), (i[1], f"torch.nn.grad.conv2d_weight({gw}, {torch_args(node)})")]
+    if len(i) == 3:
+        out.append((i[2], f"{g}.sum((0, 2, 3))"))
+    return out
+
+
+CONV2D = Conv2d()

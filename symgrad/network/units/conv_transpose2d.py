@@ -6,13 +6,31 @@ of G with X, summed over the batch; dL/db = the sum of G.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ...core import poly
 from ...core.errors import SymgradError
 from ...core.tensor import PolyTensor
 from ...core.tensorop import TensorOpBase
-from .conv2d import Geometry, _rank4, pair, positive, shape4
+from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
+from .conv2d import (
+    BiasGrad,
+    Geometry,
+    _rank4,
+    pair,
+    poly_tensor,
+    positive,
+    shape4,
+    symbols,
+    torch_args,
+    torch_call,
+    torch_shares,
+)
+
+if TYPE_CHECKING:
+    from ..graph import Graph, Node, Tensor
 
 
 @dataclass(frozen=True)
@@ -181,3 +199,91 @@ class TransposeWeightGrad(TensorOpBase):
                     poly.mul_into(acc, X[(n, c, i, j)], G[(n, o) + spot])
             out.append({m: k for m, k in acc.items() if k})
         return PolyTensor((C, Og, kH, kW), tuple(out))
+
+
+# --- the layer -------------------------------------------------------------------------------------
+
+
+def conv_transpose2d(
+    x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, name=None
+) -> Tensor:
+    """torch.nn.functional.conv_transpose2d, with its weight layout (in, out/groups, kH, kW)."""
+    x, weight = check_tensor(x, "conv_transpose2d"), check_tensor(weight, "conv_transpose2d", "weight")
+    stride, padding, output_padding, groups, dilation = (
+        plain_ints(v) for v in (stride, padding, output_padding, groups, dilation)
+    )
+    geo = transposed_geometry(x.shape, weight.shape, stride, padding, output_padding, dilation, groups)
+    x.graph.reserve("conv_transpose2d", geo.N * geo.C * geo.H * geo.W * geo.Og * geo.kH * geo.kW + math.prod(geo.out))
+    if bias is not None and check_tensor(bias, "conv_transpose2d", "bias").shape != (geo.O,):
+        raise SymgradError(f"conv_transpose2d: the bias must have shape ({geo.O},), got {bias.shape}")
+    Ho, Wo = geo.out
+    graph = graph_of(x, weight)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    params = dict(
+        stride=geo.stride,
+        padding=geo.padding,
+        output_padding=geo.output_padding,
+        groups=geo.groups,
+        dilation=geo.dilation,
+    )
+    out = output(graph, "conv_transpose2d", inputs, (geo.N, geo.O, Ho, Wo), name, "convt", **params)
+    conv = geo.conv()
+    entries: dict = {}
+    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
+        xid = x.ids[((n * geo.C + c) * geo.H + i) * geo.W + j]
+        group = c // geo.Cg
+        for oo in range(geo.Og):
+            o = group * geo.Og + oo
+            for u, v, h, w in conv.taps(i, j):
+                wid = weight.ids[((c * geo.Og + oo) * geo.kH + u) * geo.kW + v]
+                entries.setdefault((n, o, h, w), {})[tuple(sorted((xid, wid)))] = 1
+    for position, key in enumerate(itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo))):
+        entry = entries.get(key, {})
+        if bias is not None:
+            entry[(bias.ids[key[1]],)] = 1
+        graph.define(out.ids[position], entry)
+    return out
+
+
+class ConvTranspose2dLayer(Layer):
+    name = "conv_transpose2d"
+    forward = staticmethod(conv_transpose2d)
+
+    def backward(self, graph: Graph, node: Node, G: list) -> dict[str, list]:
+        """dL/dX = conv2d(G, W), dL/dW = corr(G, X), dL/db = Σ_{n,i,j} G: the TensorOps."""
+        ins = [graph.tensors[name] for name in node.inputs]
+        x, w = ins[0], ins[1]
+        p = node.params
+        geo = transposed_geometry(
+            x.shape, w.shape, p["stride"], p["padding"], p["output_padding"], p["dilation"], p["groups"]
+        )
+        params = geo.params()
+        g = PolyTensor((geo.N, geo.O, *geo.out), tuple(G))
+        dx = Conv2dForward(*symbols("G", "W"), *params[:7], geo.H, geo.W).compute(g, poly_tensor(w))
+        dw = TransposeWeightGrad(*symbols("X", "G"), *params[:7], geo.kH, geo.kW).compute(poly_tensor(x), g)
+        pairs = [(x.name, list(dx.entries)), (w.name, list(dw.entries))]
+        if len(ins) == 3:
+            pairs.append((ins[2].name, list(BiasGrad(*symbols("G")).compute(g).entries)))
+        return merge({}, pairs)
+
+    def forward_latex(self, i: list, o: str, p: dict) -> str:
+        return rf"{o} = \operatorname{{conv\_transpose2d}}({', '.join(i)})"
+
+    def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
+        return [
+            rf"\operatorname{{conv2d}}({G}, {i[1]})",
+            rf"\operatorname{{corr}}({G}, {i[0]})",
+            rf"\textstyle\sum_{{n,i,j}} {G}",
+        ][k]
+
+    def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
+        return torch_call(node, ("stride", "padding", "output_padding", "groups", "dilation"))
+
+    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+        x, w, g = node.inputs[0], node.inputs[1], f"g_{node.output}"
+        return torch_shares(
+            node, f"torch.nn.functional.conv2d({g}, {w}, None, {torch_args(node)})", f"{g}, {w}.shape, {x}"
+        )
+
+
+CONV_TRANSPOSE2D = ConvTranspose2dLayer()
