@@ -68,6 +68,12 @@ ROWS = {
         lambda F: lambda x: F.sigmoid(x).sum(), dict(x=(2, 3)), r"\sigma(\boldsymbol{x})", "torch.sigmoid(x)"
     ),
     "tanh": Row(lambda F: lambda x: F.tanh(x).sum(), dict(x=(2, 3)), r"\tanh \boldsymbol{x}", "torch.tanh(x)"),
+    "softplus": Row(
+        lambda F: lambda x: F_of(F, "softplus")(x).sum(),
+        dict(x=(2, 3)),
+        r"\log(1 + e^{\boldsymbol{x}})",
+        "torch.nn.functional.softplus(x)",
+    ),
     "relu": Row(lambda F: lambda x: F.relu(x).sum(), dict(x=(2, 3)), r"\max(0, \boldsymbol{x})", "torch.relu(x)"),
     "leaky_relu": Row(
         lambda F: lambda x: F_of(F, "leaky_relu")(x, 0.25).sum(),
@@ -263,3 +269,8 @@ def test_the_network_imports_nothing_from_the_ops():
     for path in network.rglob("*.py"):
         text = path.read_text()
         assert "..ops" not in text and "symgrad.ops" not in text, path
+
+
+def test_softplus_with_a_beta_other_than_1_is_refused_saying_how_to_write_it():
+    with pytest.raises(symgrad.SymgradError, match=r"only beta=1 .* softplus\(beta \* x\) / beta"):
+        symgrad.derive(lambda x: SF.softplus(x, beta=2).sum(), x=(2, 3))

@@ -17,6 +17,7 @@ from .products import LINEAR, MATMUL
 from .rectifiers import LEAKY_RELU, RELU
 from .reductions import MEAN, SUM
 from .shapes import RESHAPE, TRANSPOSE
+from .softplus import SOFTPLUS
 
 if TYPE_CHECKING:
     from ..graph import Node
@@ -34,6 +35,7 @@ UNITS: dict[str, Layer] = {
         POW,
         SIGMOID,
         TANH,
+        SOFTPLUS,
         RELU,
         LEAKY_RELU,
         SUM,
