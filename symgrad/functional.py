@@ -6,76 +6,46 @@
 
 Every argument of a forward function is a symbolic tensor; these functions, and the tensors'
 own ``+ - * / ** @ .T .sum() .mean()``, record the layers. A name that is not here raises a
-SymgradError naming it.
+SymgradError naming it. The layers are those of the units' table (``symgrad.network.units``) and
+the compound layers built from them.
 """
 
 from __future__ import annotations
 
 from .core.errors import SymgradError
 from .network.layers import (
-    add,
     batch_norm,
-    conv2d,
-    conv_transpose2d,
     cross_entropy,
-    div,
-    exp,
     layer_norm,
-    leaky_relu,
-    linear,
-    log,
     log_softmax,
-    matmul,
-    mean,
-    mse_loss,
-    mul,
     nll_loss,
-    pow,
-    relu,
-    reshape,
     scaled_dot_product_attention,
-    sigmoid,
     softmax,
-    sqrt,
-    sub,
-    sum,
-    tanh,
-    transpose,
 )
+from .network.units.table import FORWARD
 
-__all__ = [
-    "add",
-    "batch_norm",
-    "conv2d",
-    "conv_transpose2d",
-    "cross_entropy",
-    "div",
-    "exp",
-    "layer_norm",
-    "leaky_relu",
-    "linear",
-    "log",
-    "log_softmax",
-    "matmul",
-    "mean",
-    "mse_loss",
-    "mul",
-    "nll_loss",
-    "pow",
-    "relu",
-    "reshape",
-    "scaled_dot_product_attention",
-    "sigmoid",
-    "softmax",
-    "sqrt",
-    "sub",
-    "sum",
-    "tanh",
-    "transpose",
-]
+COMPOUND = {
+    "batch_norm": batch_norm,
+    "cross_entropy": cross_entropy,
+    "layer_norm": layer_norm,
+    "log_softmax": log_softmax,
+    "nll_loss": nll_loss,
+    "scaled_dot_product_attention": scaled_dot_product_attention,
+    "softmax": softmax,
+}
+
+LAYERS = {**FORWARD, **COMPOUND}
+
+__all__ = sorted(LAYERS)
 
 
 def __getattr__(name: str):
+    if name in LAYERS:
+        return LAYERS[name]
     if name.startswith("__"):
         raise AttributeError(name)
     raise SymgradError(f"symgrad.functional has no layer {name!r}; the layers are {', '.join(__all__)}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *LAYERS])
