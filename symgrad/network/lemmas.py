@@ -15,7 +15,7 @@ is the table of all of them, by name.
 
 from __future__ import annotations
 
-from .units.base import Lemma
+from .lemma import Lemma
 from .units.table import LEMMAS
 
 __all__ = ["LEMMAS", "Lemma"]

@@ -233,14 +233,7 @@ def check_route(d, step) -> str | None:
 
 
 def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:
-    """dy/dx, through the layer's internal atoms when y reads x through one."""
-    total: dict = {}
-    for u, local in graph.local_partials(y).items():
-        if u == x:
-            poly.add_into(total, local)
-        elif u in graph.atoms and graph.atoms[u].argument == x and not _has_tensor(graph, u):
-            poly.add_into(total, poly.mul(local, graph.local_partials(u).get(x, {})))
-    return total
+    return graph.local_partial(y, x)
 
 
 def _has_tensor(graph: Graph, vid: int) -> bool:

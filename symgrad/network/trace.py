@@ -21,6 +21,7 @@ from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..derive.derivation import GradientViews
 from ..derive.losses import check_loss
+from . import layers
 from .closed import backward
 from .graph import Graph, Tensor
 from .layers import int_tuple
@@ -231,7 +232,7 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
     for name, size in sized.items():
         total += math.prod(size)
         check_budget(f"the input {name} of shape {size}, with the inputs before it,", total, 0, max_terms)
-    graph = Graph(max_terms)
+    graph = Graph(max_terms, operations=layers)
     args = [graph.input(name, sized[name]) for name in parameters]
     try:
         result = fn(*args)

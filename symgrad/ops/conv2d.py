@@ -146,7 +146,7 @@ def conv2d(
 def _one_layer(layer, shapes: dict, options: dict, max_terms) -> tuple:
     """The op as a one-layer network of the graph engine: inputs X, W (and b) with their
     entry letters, and the layer's output Y, written y."""
-    graph = Graph(max_terms)
+    graph = Graph(max_terms, operations=layers)
     made = {name: graph.input(name, shape, name.lower()) for name, shape in shapes.items() if shape is not None}
     with gc_paused():
         y = layer(made["X"], made["W"], made.get("b"), name="Y", **options)

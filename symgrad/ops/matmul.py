@@ -74,7 +74,7 @@ def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c"), max_t
     """The forward pass of C = AB, for checked sizes and letters: one matrix-product layer of the
     graph engine, c_ij = Σ_t a_it b_tj."""
     la, lb, lc = letters
-    graph = Graph(max_terms)
+    graph = Graph(max_terms, operations=layers)
     a = graph.input(la.upper(), (m, k), la)
     b = graph.input(lb.upper(), (k, n), lb)
     with gc_paused():

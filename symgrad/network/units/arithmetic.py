@@ -7,25 +7,13 @@ import itertools
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-import sympy
-
 from ...core import poly
 from ...core.errors import SymgradError
-from .base import Layer, Lemma, exact, frac, grad_of, graph_of, is_tensor, num, output, tex, times, v
+from ..lemma import INVERSE
+from .base import Layer, exact, frac, grad_of, graph_of, is_tensor, num, output, tex, times, v
 
 if TYPE_CHECKING:
     from ..graph import Graph, Node, Tensor
-
-
-INVERSE = Lemma(
-    "inverse",
-    lambda u: 1 / u,
-    lambda a, u, h, p: -(a**2),
-    r"\frac{d}{du} \frac{1}{u} = -\left(\frac{1}{u}\right)^{2}",
-    assumptions=(("real", True), ("nonzero", True)),
-    numeric=lambda x, p, tiny: None if abs(x) < tiny else 1 / x,
-    written=lambda argument, p: sympy.Pow(argument, -1, evaluate=False),
-)
 
 
 def broadcast_shape(a: tuple, b: tuple, op: str) -> tuple:

@@ -22,23 +22,23 @@ def _positive(f):
 
 
 def exp(x, name=None) -> Tensor:
-    return atomic("exp", x, "exp", name)
+    return atomic("exp", x, EXP.lemmas[0], name)
 
 
 def log(x, name=None) -> Tensor:
-    return atomic("log", x, "log", name)
+    return atomic("log", x, LOG.lemmas[0], name)
 
 
 def sqrt(x, name=None) -> Tensor:
-    return atomic("sqrt", x, "sqrt", name)
+    return atomic("sqrt", x, SQRT.lemmas[0], name)
 
 
 def sigmoid(x, name=None) -> Tensor:
-    return atomic("sigmoid", x, "sigmoid", name, stem="s")
+    return atomic("sigmoid", x, SIGMOID.lemmas[0], name, stem="s")
 
 
 def tanh(x, name=None) -> Tensor:
-    return atomic("tanh", x, "tanh", name)
+    return atomic("tanh", x, TANH.lemmas[0], name)
 
 
 EXP = Elementwise(

@@ -24,7 +24,7 @@ def pow(x, exponent, name=None) -> Tensor:
     numbers.check_exponent(p, "pow: the exponent")  # x**n is written out as n factors
     graph = x.graph
     if p.denominator != 1:
-        return atomic("pow", x, "power", name, parameter=p)
+        return atomic("pow", x, POWER, name, parameter=p)
     n = int(p)
     out = output(graph, "pow", (x,), x.shape, name, "pow", exponent=p)
     for vid, argument in zip(out.ids, x.ids):

@@ -6,26 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import mpmath
-import sympy
-
 from ...core import poly
-from .base import Layer, Lemma, Shapes, check_tensor, exact, frac, num, output
+from ..lemma import STEP
+from .base import Layer, Shapes, check_tensor, exact, frac, num, output
 
 if TYPE_CHECKING:
     from ..graph import Graph, Node, Tensor
-
-
-STEP = Lemma(
-    "step",
-    lambda u: sympy.Heaviside(u, 0),
-    lambda a, u, h, p: 0,
-    r"\frac{d}{du} H(u) = 0 \quad (u \ne 0)",
-    convention="the step H(u) is 1 for u > 0 and 0 otherwise, and its derivative is taken as 0 "
-    "everywhere, at u = 0 too, as PyTorch does for relu and leaky_relu",
-    numeric=lambda x, p, tiny: None if abs(x) < tiny else mpmath.mpf(1 if x > 0 else 0),
-    written=lambda argument, p: sympy.Function("H")(argument),
-)
 
 
 def relu(x, name=None) -> Tensor:

@@ -10,6 +10,7 @@ import mpmath
 import sympy
 
 from ...core.errors import SymgradError
+from .atoms import SIGMOID
 from .base import Elementwise, Lemma, atomic, exact, helper_atom, v
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def softplus(x, beta=1, threshold=20, name=None) -> Tensor:
     if exact(beta, "softplus: beta") != 1:
         raise SymgradError(f"softplus: only beta=1 is supported, got {beta!r}; write softplus(beta * x) / beta")
     exact(threshold, "softplus: the threshold")
-    out = atomic("softplus", x, "softplus", name)
+    out = atomic("softplus", x, SOFTPLUS.lemmas[0], name)
     graph = out.graph
     for vid in out.ids:
         atom = graph.atoms[vid]
@@ -32,7 +33,7 @@ def softplus(x, beta=1, threshold=20, name=None) -> Tensor:
 
 def _sigma(graph: Graph, z: int) -> int:
     """The atom σ(z), made once per variable."""
-    return helper_atom(graph, "sigmoid", z, rf"\sigma({graph.registry.names[z]})")
+    return helper_atom(graph, SIGMOID.lemmas[0], z, rf"\sigma({graph.registry.names[z]})")
 
 
 SOFTPLUS = Elementwise(
