@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .chain.derivation import Counterexample, GeneralDerivation, Step
+from .chain.derivation import Proof as _Proof
 from .core.errors import SymgradError
-from .derive.derivation import Counterexample, GeneralDerivation, Step
-from .derive.derivation import Proof as _Proof
 from .network import numeric as _numeric
 from .network.trace import derive_network
 from .ops import conv2d as _conv2d
@@ -23,9 +23,9 @@ from .ops import matmul as _matmul
 from .prove import claims as _claims
 from .prove import network as _network_claims
 from .prove import prove as _prove
-from .render import display as _display
-from .render import documents as _documents
-from .render import writer as _writer
+from .publish import display as _display
+from .publish import documents as _documents
+from .publish import writer as _writer
 
 
 class Derivation:

@@ -11,19 +11,19 @@ import re
 import sys
 
 from . import __version__
+from .chain.derivation import Derivation, GeneralDerivation
 from .core.budget import MAX_TERMS
 from .core.errors import SymgradError
 from .core.tensor import to_sympy
-from .derive.derivation import Derivation, GeneralDerivation
 from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
 from .prove import prove
-from .render.codegen import check_library, emit, validate
-from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
-from .render.latex import DISPLAY_LIMIT
-from .render.mathjax import DEFAULT_MATHJAX, check_url
-from .render.writer import stem, write
+from .publish.codegen import check_library, emit, validate
+from .publish.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
+from .publish.latex import DISPLAY_LIMIT
+from .publish.mathjax import DEFAULT_MATHJAX, check_url
+from .publish.writer import stem, write
 
 REFERENCE_OUT = "output/matmul-2x4x3"
 

@@ -9,8 +9,8 @@ import sympy
 from . import functional as F
 from .api import Derivation, derive, write
 from .ops.registry import REGISTRY
-from .render.documents import FORMATS
-from .render.writer import stem
+from .publish.documents import FORMATS
+from .publish.writer import stem
 
 
 def conv_leaky_relu_mean(x, w, b):

@@ -259,7 +259,7 @@ def test_the_displayed_entry_formula_is_checked_against_every_entry():
 
     import sympy
 
-    from symgrad.derive.derivation import Equation, Step
+    from symgrad.chain.derivation import Equation, Step
 
     d = symgrad.conv2d((2, 4, 5, 6), (4, 1, 3, 2), stride=(2, 1), padding=1, dilation=(1, 2), groups=4)
     assert d.prove().ok
@@ -291,7 +291,7 @@ def test_a_wrong_index_name_under_the_entry_formula_is_caught():
 
     import sympy
 
-    from symgrad.derive.derivation import Equation, Step
+    from symgrad.chain.derivation import Equation, Step
 
     d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), stride=2, padding=1)
     first, *names = d.equations["definition"].steps

@@ -12,7 +12,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.derive.derivation import Equation, Step
+from symgrad.chain.derivation import Equation, Step
 
 from .conftest import require_torch
 from .test_conv2d import numeric
@@ -198,7 +198,7 @@ def test_the_command_line_writes_every_format(tmp_path):
 @pytest.mark.tools
 def test_generated_backward_code_matches_autograd():
     require_torch()
-    from symgrad.render.codegen import validate
+    from symgrad.publish.codegen import validate
 
     for kwargs in (
         dict(),

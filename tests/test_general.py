@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.derive.derivation import Equation
+from symgrad.chain.derivation import Equation
 from symgrad.prove.general import check_instances, concrete
 
 

@@ -338,7 +338,7 @@ def test_batch_norm_documents_both_routes_and_the_compact_forms():
 
 
 def _route_check(d, step):
-    from symgrad.derive.rules import rule
+    from symgrad.chain.rules import rule
 
     return rule(step.rule).checker(d, step)
 

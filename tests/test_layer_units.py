@@ -257,7 +257,7 @@ def test_each_unit_agrees_with_torch_autograd_and_is_evaluated_as_torch_does(nam
 @pytest.mark.tools
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_each_unit_s_generated_pytorch_code_matches_autograd(name):
-    from symgrad.render.network_code import validate
+    from symgrad.publish.network_code import validate
 
     torch_namespace()
     result = validate(derive(name))

@@ -14,10 +14,10 @@ import pytest
 import sympy
 
 import symgrad
+from symgrad.chain import engine, losses
+from symgrad.chain.derivation import Equation, Step, TensorView
 from symgrad.core import poly
 from symgrad.core.tensor import PolyTensor
-from symgrad.derive import engine, losses
-from symgrad.derive.derivation import Equation, Step, TensorView
 
 
 def replace_step(d, key, index, **change):

@@ -6,7 +6,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.derive.derivation import Equation
+from symgrad.chain.derivation import Equation
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +108,8 @@ def test_a_chain_rule_missing_a_path_is_caught(ref):
 
 
 def test_a_wrong_loss_value_is_caught(ref):
+    from symgrad.chain.derivation import TensorView
     from symgrad.core.tensor import PolyTensor
-    from symgrad.derive.derivation import TensorView
 
     wrong = PolyTensor((2, 3), tuple({(): sympy.Rational(1, 5)} for _ in range(6)))
     proof = corrupt(ref, "loss", 0, rhs=TensorView("G", wrong, ref.registry)).prove()

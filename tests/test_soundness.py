@@ -16,7 +16,7 @@ import sympy
 
 import symgrad
 import symgrad.testing
-from symgrad.derive.derivation import Equation, Step
+from symgrad.chain.derivation import Equation, Step
 
 
 def run(*args, cwd=None, timeout=60):
@@ -178,8 +178,8 @@ def test_assert_backward_catches_what_only_the_mean_hides(name):
 @pytest.mark.parametrize("position", [0, -1])
 def test_a_wrong_loss_value_at_any_entry_of_conv2d_is_caught(position, monkeypatch):
     # corrupt the loss where the derivation takes its value, so that every recorded step agrees with it
+    from symgrad.chain import losses
     from symgrad.core import poly
-    from symgrad.derive import losses
 
     d0 = symgrad.conv2d((1, 1, 4, 4), (1, 1, 3, 3), loss="mean")
     target = d0.upstream_symbols.ids[position]
@@ -286,7 +286,7 @@ def test_a_claim_of_the_wrong_shape_is_refused_before_any_work(conv):
 
 @pytest.mark.slow
 def test_a_validation_script_without_torch_exits_2(tmp_path):
-    from symgrad.render.codegen import emit
+    from symgrad.publish.codegen import emit
 
     d = symgrad.matmul(2, 3, 2)
     paths = emit(d, "torch", tmp_path)

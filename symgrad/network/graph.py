@@ -19,11 +19,11 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+from ..chain import engine
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
-from ..derive import engine
 from .lemma import INVERSE, STEP, Lemma
 
 # A gradient of an intermediate with more terms than this is kept as a variable of its own,

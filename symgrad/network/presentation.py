@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import sympy
 
+from ..chain.derivation import Equation, Presentation, Step
+from ..chain.rules import register
 from ..core import poly
 from ..core.tensor import to_sympy
-from ..derive.derivation import Equation, Presentation, Step
-from ..derive.rules import register
 from . import blocks, routes
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS

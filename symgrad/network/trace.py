@@ -15,12 +15,12 @@ from typing import Any
 
 import sympy
 
+from ..chain.derivation import GradientViews
+from ..chain.losses import check_loss
 from ..core import poly
 from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
-from ..derive.derivation import GradientViews
-from ..derive.losses import check_loss
 from . import layers
 from .closed import backward
 from .graph import Graph, Tensor

@@ -22,18 +22,18 @@ from typing import Any
 
 import sympy
 
+from ..chain.build import Problem, derive, pick_index
+from ..chain.derivation import Equation, Presentation, Step, TensorView
+from ..chain.engine import gc_paused
+from ..chain.losses import check_loss
+from ..chain.notation import Call, Equals, Joined, Product
+from ..chain.rules import register
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.symbols import SymbolTensor
 from ..core.tensor import PolyTensor, matmul, transpose
 from ..core.tensorop import TensorOpBase
-from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, Presentation, Step, TensorView
-from ..derive.engine import gc_paused
-from ..derive.losses import check_loss
-from ..derive.notation import Call, Equals, Joined, Product
-from ..derive.rules import register
 from ..network import layers
 from ..network.graph import Graph
 from ..network.units.conv2d import (

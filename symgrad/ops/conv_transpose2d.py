@@ -24,15 +24,15 @@ import itertools
 
 import sympy
 
+from ..chain.build import Problem, derive
+from ..chain.derivation import Equation, Presentation, Step
+from ..chain.losses import check_loss
+from ..chain.rules import register
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
-from ..derive.build import Problem, derive
-from ..derive.derivation import Equation, Presentation, Step
-from ..derive.losses import check_loss
-from ..derive.rules import register
 from ..network import layers
 from ..network.units.conv2d import BiasGrad, ConvTranspose2d, _dims, flag, pair, positive
 from ..network.units.conv_transpose2d import Conv2dForward, Transposed, TransposeWeightGrad, transposed_geometry

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
+from ..chain.build import Problem, derive, pick_index
+from ..chain.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
+from ..chain.engine import gc_paused
+from ..chain.losses import Loss, check_loss
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.numbers import integer
 from ..core.symbols import SymbolTensor, check_letters
 from ..core.tensor import PolyTensor
-from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
-from ..derive.engine import gc_paused
-from ..derive.losses import Loss, check_loss
 from ..network import layers
 from ..network.graph import Graph
 from .matmul_inline import inline_formulas
@@ -152,7 +152,7 @@ def notation(la: str, lb: str, lc: str, loss: Loss) -> dict:
     A, B, C = (MatrixSymbol(x.upper(), 1, 1) for x in (la, lb, lc))
     total = sympy.Sum(c[i, j], (j, 1, n), (i, 1, m))
     loss_rhs = loss.formula(total, m * n, sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}"))
-    from ..derive.notation import upstream_base
+    from ..chain.notation import upstream_base
 
     g = upstream_base(lc)
     p, q = sympy.symbols("p q")

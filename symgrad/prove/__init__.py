@@ -7,8 +7,8 @@ marks as checked (``network``). A derivation for symbolic sizes is proven in ind
 (``general``). The verdict is computed once per derivation.
 """
 
+from ..chain.derivation import Derivation, GeneralDerivation, Proof
 from ..core.errors import SymgradError
-from ..derive.derivation import Derivation, GeneralDerivation, Proof
 from ..network.trace import NetworkDerivation
 from . import general, network, prover
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
+from ..chain.derivation import Counterexample, Proof
+from ..chain.rules import rule
 from ..core import poly
 from ..core.tensor import to_sympy
-from ..derive.derivation import Counterexample, Proof
-from ..derive.rules import rule
 from ..network import blocks
 from ..network.closed import backward
 from ..network.graph import Graph, Tensor

@@ -15,8 +15,8 @@ from fractions import Fraction
 
 import sympy
 
+from ..chain.derivation import Counterexample, Proof
 from ..core.errors import SymgradError
-from ..derive.derivation import Counterexample, Proof
 from .documents import environment
 from .latex import to_latex
 
