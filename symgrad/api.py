@@ -16,7 +16,7 @@ from .chain.derivation import Counterexample, GeneralDerivation, Step
 from .chain.derivation import Proof as _Proof
 from .core.errors import SymgradError
 from .network import numeric as _numeric
-from .network.trace import derive_network
+from .network.derivation import derive_network
 from .ops import conv2d as _conv2d
 from .ops import conv_transpose2d as _conv_transpose2d
 from .ops import matmul as _matmul

@@ -50,7 +50,7 @@ def _pairs(items: list, what: str, pattern: str, split: str) -> dict:
 
 
 def derive_network(args):
-    from .network.trace import derive_network as derive
+    from .network.derivation import derive_network as derive
 
     fn = load_function(args.target)
     shapes = _pairs(args.shape, "shape", r"[0-9]{1,6}(x[0-9]{1,6})*", "x")

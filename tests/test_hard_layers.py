@@ -385,7 +385,7 @@ def test_the_softmax_jacobian_lines_of_attention_are_checked():
 def test_a_wrong_compact_form_fails_the_document(monkeypatch):
     import dataclasses
 
-    from symgrad.network import blocks
+    from symgrad.network import compound as blocks
 
     original = blocks.forms
 
@@ -421,7 +421,7 @@ def _compound_networks():
 
 
 def test_every_compact_form_is_proven_and_refuted_once_altered():
-    from symgrad.network import blocks
+    from symgrad.network import compound as blocks
 
     seen = 0
     for name, d in _compound_networks():

@@ -12,9 +12,9 @@ import pytest
 
 import symgrad
 import symgrad.functional as SF
-from symgrad.network import closed as closed_forms
-from symgrad.network import trace
+from symgrad.network import derivation as trace
 from symgrad.network.lemmas import LEMMAS, Lemma
+from symgrad.network.units import table as closed_forms
 from symgrad.prove.network import check_lemma, compose, evaluate, values_at
 
 

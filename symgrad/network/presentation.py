@@ -24,7 +24,8 @@ from ..chain.derivation import Equation, Presentation, Step
 from ..chain.rules import register
 from ..core import poly
 from ..core.tensor import to_sympy
-from . import blocks, routes
+from . import batch_norm_routes as routes
+from . import compound as blocks
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
 from .units.base import bold, grad_of, tex

@@ -9,7 +9,7 @@ marks as checked (``network``). A derivation for symbolic sizes is proven in ind
 
 from ..chain.derivation import Derivation, GeneralDerivation, Proof
 from ..core.errors import SymgradError
-from ..network.trace import NetworkDerivation
+from ..network.derivation import NetworkDerivation
 from . import general, network, prover
 
 

@@ -58,7 +58,7 @@ def check(d: Derivation | GeneralDerivation, wrt: str, claim: str | sympy.Matrix
     ``claim`` is a string over the input names and G (= dL/dY), or a SymPy matrix of the
     input's shape.
     """
-    from ..network.trace import NetworkDerivation
+    from ..network.derivation import NetworkDerivation
 
     if isinstance(d, NetworkDerivation):
         from .network import check as check_network

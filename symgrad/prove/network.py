@@ -20,10 +20,10 @@ from ..chain.derivation import Counterexample, Proof
 from ..chain.rules import rule
 from ..core import poly
 from ..core.tensor import to_sympy
-from ..network import blocks
-from ..network.closed import backward
+from ..network import compound as blocks
 from ..network.graph import Graph, Tensor
 from ..network.lemmas import LEMMAS, Lemma
+from ..network.units.table import backward
 from .network_claims import claim_tensors, claim_value, differing
 from .points import DIGITS, Comparer, evaluate, values_at
 

@@ -20,7 +20,7 @@ from .shapes import RESHAPE, TRANSPOSE
 from .softplus import SOFTPLUS
 
 if TYPE_CHECKING:
-    from ..graph import Node
+    from ..graph import Graph, Node
 
 UNITS: dict[str, Layer] = {
     layer.name: layer
@@ -62,3 +62,10 @@ def unit(node: Node) -> Layer:
     if node.op not in UNITS:
         raise SymgradError(f"no layer {node.op!r}")
     return UNITS[node.op]
+
+
+def backward(graph: Graph, node: Node, G: list) -> dict[str, list]:
+    """The layer's closed-form share of dL/d(input), for each tensor it reads, from dL/d(output) as
+    a list of polynomials (row-major): the formula people implement (G ⊙ s ⊙ (1 − s) for a sigmoid,
+    G·W for a linear layer's input), never the chain rule, which the prover compares it with."""
+    return unit(node).backward(graph, node, G)

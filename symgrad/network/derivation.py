@@ -22,9 +22,9 @@ from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from . import layers
-from .closed import backward
 from .graph import Graph, Tensor
 from .layers import int_tuple
+from .units.table import backward
 
 
 def check_shape(name: str, shape) -> tuple:
