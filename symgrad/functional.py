@@ -11,7 +11,10 @@ SymgradError naming it.
 
 from __future__ import annotations
 
+import functools
+
 from .core.errors import SymgradError
+from .network import layers
 from .network.layers import (
     add,
     batch_norm,
@@ -73,6 +76,24 @@ __all__ = [
     "tanh",
     "transpose",
 ]
+
+
+def _on_claims_too(layer):
+    """The layer, which on a claim's tensors (symgrad.check with a function) is the claim's own
+    operation: a value that has ``__symgrad_function__`` is handed the call."""
+
+    @functools.wraps(layer)
+    def call(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            hook = getattr(type(value), "__symgrad_function__", None)
+            if hook is not None:
+                return hook(layer.__name__, args, kwargs)
+        return layer(*args, **kwargs)
+
+    return call
+
+
+globals().update({name: _on_claims_too(getattr(layers, name)) for name in __all__})
 
 
 def __getattr__(name: str):
