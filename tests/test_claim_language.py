@@ -388,6 +388,7 @@ def test_mutated_claims_are_refuted_or_undecided_never_proven(request, fixture, 
         assert verdict != "proven", wrong
 
 
+@pytest.mark.slow
 def test_claims_with_the_new_vocabulary_on_the_command_line(tmp_path):
     model = tmp_path / "model.py"
     model.write_text("import symgrad.functional as F\n\ndef net(v):\n    return F.log(F.exp(v).sum())\n")
@@ -401,3 +402,53 @@ def test_claims_with_the_new_vocabulary_on_the_command_line(tmp_path):
     assert run.returncode == 1, run.stderr
     run = subprocess.run(base + ["softmax(v, 0.5)", "exp(v)"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+
+
+# --- the other functional layers on claim tensors ------------------------------------------------------------
+
+
+def test_layer_norm_on_claim_tensors_and_its_compact_form():
+    # L = Σ c ⊙ layer_norm(x): dL/dc = x̂ over the last dim; dL/dx = (c − mean c − x̂ mean(c x̂)) / σ
+    d = symgrad.derive(lambda x, c: (F.layer_norm(x, 3, eps=EPS, name="ln") * c).sum(), x=(2, 3), c=(2, 3))
+    assert status(d, "c", lambda T: F.layer_norm(T["x"], 3, eps=EPS)) == "proven"
+    assert status(d, "c", lambda T: F.layer_norm(T["x"], (3,), eps=Fraction(1, 1000))) != "proven"
+    assert status(d, "c", lambda T: F.layer_norm(T["x"], 3, eps=EPS) * 2) == "refuted"
+
+    def compact(T, dim=-1):
+        x, c = T["x"], T["c"]
+        xhat = F.layer_norm(x, 3, eps=EPS)
+        sigma = F.sqrt(((x - x.mean(-1, keepdim=True)) ** 2).mean(-1, keepdim=True) + EPS)
+        return (c - c.mean(dim, keepdim=True) - xhat * (c * xhat).mean(dim, keepdim=True)) / sigma
+
+    assert status(d, "x", compact) == "proven"
+    assert status(d, "x", lambda T: compact(T, dim=0)) != "proven"
+
+
+def test_reshape_of_claim_tensors_keeps_row_major_order():
+    # L = Σ reshape(x, (3, 2)) ⊙ w: dL/dx = reshape(w, (2, 3))
+    d = symgrad.derive(lambda x, w: (F.reshape(x, (3, 2)) * w).sum(), x=(2, 3), w=(3, 2))
+    assert status(d, "x", "w.reshape(2, 3)") == "proven"
+    assert status(d, "x", "w.reshape((2, -1))") == "proven"
+    assert status(d, "x", lambda T: F.reshape(T["w"], (-1, 3))) == "proven"
+    assert status(d, "x", "w.T") == "refuted"
+    with pytest.raises(SymgradError, match="cannot be reshaped"):
+        symgrad.check(d, "x", "w.reshape(4, 2)")
+
+
+def test_arithmetic_layers_on_claim_tensors():
+    # L = Σ x ⊙ c: dL/dx = c
+    d = symgrad.derive(lambda x, c: (x * c).sum(), x=(2, 2), c=(2, 2))
+    assert status(d, "x", lambda T: F.mse_loss(T["x"], T["x"]) + T["c"]) == "proven"
+    assert status(d, "x", lambda T: F.mse_loss(T["x"], 0 * T["x"]) + T["c"]) == "refuted"
+    assert status(d, "x", lambda T: F.div(F.mul(T["c"], T["x"]), T["x"])) == "proven"
+    root = lambda T: F.sqrt(T["c"] * T["c"] + 1)  # noqa: E731
+    assert status(d, "x", lambda T: F.pow(root(T), 2) - T["c"] * T["c"] - 1 + T["c"]) == "proven"
+    assert status(d, "x", lambda T: F.pow(root(T), 2) - T["c"] * T["c"] + T["c"]) == "refuted"
+    assert status(d, "x", lambda T: F.sub(F.add(T["c"], F.sum(T["x"], 0)), F.mean(T["x"], 0) * 2)) == "proven"
+    assert status(d, "x", lambda T: F.add(T["c"], F.sum(T["x"], 1))) == "refuted"
+
+
+def test_linear_on_claim_tensors_with_its_arguments_swapped_is_refuted(lin):
+    assert status(lin, "y", lambda T: 2 * (F.linear(T["x"], T["w"]) - T["t"]) / 9) == "proven"
+    assert status(lin, "y", lambda T: 2 * (F.linear(T["w"], T["x"]) - T["t"]) / 9) == "refuted"
+    assert status(lin, "y", lambda T: 2 * (F.linear(T["x"], T["w"], T["t"].sum(0)) - T["t"]) / 9) == "refuted"

@@ -683,9 +683,8 @@ def _shown(graph: Graph, p: poly.Poly) -> str:
 
 
 def _is_zero(graph: Graph, p: poly.Poly) -> bool:
-    if expand_within(graph, p, Work(graph, "checking that a claim's denominator is not zero", [p])) == {}:
-        return True
-    return vanishes(graph, p, check_max_terms(graph.max_terms))
+    written = expand_within(graph, p, Work(graph, "checking that a claim's denominator is not zero", [p]))
+    return written == {} or vanishes(graph, written, check_max_terms(graph.max_terms))
 
 
 def _reduce(x: ClaimTensor, dim, keepdim, mean: bool) -> ClaimTensor:

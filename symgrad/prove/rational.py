@@ -25,6 +25,7 @@ from ..core import poly
 from ..network.graph import Graph
 
 MAX_ROUNDS = 256  # reciprocals and roots rewritten before the question is left open
+MAX_NESTING = 64  # reciprocals inside the arguments of reciprocals, checked to be nonzero
 
 
 class TooLarge(Exception):
@@ -52,7 +53,7 @@ def vanishes(graph: Graph, p: poly.Poly, limit: int) -> bool:
 
     try:
         return _vanishes(graph, p, expand, spend, {}, 0)
-    except TooLarge:
+    except (TooLarge, RecursionError):
         return False
 
 
@@ -61,7 +62,7 @@ def _vanishes(graph: Graph, p: poly.Poly, expand, spend, nonzero: dict, depth: i
     for _ in range(MAX_ROUNDS):
         if not p:
             return True
-        if depth > MAX_ROUNDS:
+        if depth > MAX_NESTING:
             return False
         inverses = sorted(v for v in poly.variables(p) if _lemma(graph, v) == "inverse")
         if inverses:
