@@ -452,3 +452,21 @@ def test_linear_on_claim_tensors_with_its_arguments_swapped_is_refuted(lin):
     assert status(lin, "y", lambda T: 2 * (F.linear(T["x"], T["w"]) - T["t"]) / 9) == "proven"
     assert status(lin, "y", lambda T: 2 * (F.linear(T["w"], T["x"]) - T["t"]) / 9) == "refuted"
     assert status(lin, "y", lambda T: 2 * (F.linear(T["x"], T["w"], T["t"].sum(0)) - T["t"]) / 9) == "refuted"
+
+
+def test_negative_powers_are_divisions_and_refused_where_those_are(logq):
+    assert status(logq, "x", "2 * x * (x * x + 1) ** -1") == "proven"
+    assert status(logq, "x", "2 * x * (x * x + 1) ** -2") == "refuted"
+    for claim in ("(x - x) ** -1", "(x * (1 / x) - 1) ** -2", "(x * x * (1 / x) - x) ** (-1/2)"):
+        with pytest.raises(SymgradError, match=r"division by|negative power"):
+            symgrad.check(logq, "x", claim)
+
+
+def test_batch_norm_with_a_symbolic_eps_takes_the_network_eps_in_the_claim():
+    def net(x, w, b, t):
+        return F.mse_loss(F.sigmoid(F.batch_norm(x, w, b, eps=sympy.Symbol("eps"), name="bn")), t)
+
+    d = symgrad.derive(net, x=(4, 2), w=(2,), b=(2,), t=(4, 2))
+    assert status(d, "x", lambda T: compact(T, eps=T["eps"])) == "proven"
+    assert status(d, "x", lambda T: compact(T, eps=2 * T["eps"])) != "proven"
+    assert status(d, "x", lambda T: compact(T, factor=2, eps=T["eps"])) == "refuted"

@@ -577,7 +577,7 @@ def _power(a, b) -> ClaimTensor:
     graph = a.graph
     if b.denominator == 1:
         n = int(b)
-        base = a if n >= 0 else _map(a, "inverse", "reciprocal")
+        base = a if n >= 0 else _divide(Fraction(1), a)  # refused where a is zero, as a division is
         spent = _spend(graph, sum(_power_cost(p, abs(n)) for p in base.entries), "power", base)
         return ClaimTensor(graph, a.shape, [_poly_power(p, abs(n)) for p in base.entries], spent)
     spent = _spend(graph, len(a.entries), "power", a)
@@ -589,7 +589,7 @@ def _fractional_power(graph: Graph, p: poly.Poly, b: Fraction) -> poly.Poly:
     sqrt(p) ** (2b) for a half-integer b, else a power atom of the claim's."""
     if not set(p) <= {()} and _find(graph, "power", p, b) is None and b.denominator == 2:
         root = atom_of(graph, "sqrt", p)
-        base = root if b > 0 else atom_of(graph, "inverse", root)
+        base = root if b > 0 else _reciprocal(graph, root)
         return _poly_power(base, abs(b.numerator))
     return atom_of(graph, "power", p, b)
 
