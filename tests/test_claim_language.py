@@ -334,9 +334,11 @@ def test_a_claim_undefined_everywhere_does_not_stop_later_claims(total):
     assert status(d, "x", "2 * x") == "proven"
 
 
-def test_functional_layers_without_a_claim_form_are_refused(total):
-    with pytest.raises(SymgradError, match="not available in a claim"):
+def test_layers_and_calls_a_claim_cannot_make_are_refused_in_one_message(total):
+    with pytest.raises(SymgradError, match="four positive integers"):
         symgrad.check(total, "x", lambda T: F.conv2d(T["x"], T["x"]))
+    with pytest.raises(SymgradError, match="has no layer 'dropout'"):
+        symgrad.check(total, "x", lambda T: F.dropout(T["x"]))
     with pytest.raises(SymgradError, match="only calls allowed"):
         symgrad.check(total, "x", "conv2d(x, x)")
     with pytest.raises(SymgradError, match="unknown name"):
@@ -470,3 +472,57 @@ def test_batch_norm_with_a_symbolic_eps_takes_the_network_eps_in_the_claim():
     assert status(d, "x", lambda T: compact(T, eps=T["eps"])) == "proven"
     assert status(d, "x", lambda T: compact(T, eps=2 * T["eps"])) != "proven"
     assert status(d, "x", lambda T: compact(T, factor=2, eps=T["eps"])) == "refuted"
+
+
+# --- convolutions, attention and the class-index losses on claim tensors ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def conv():
+    # L = Σ c ⊙ conv2d(x, w, padding=1): dL/dx = conv_transpose2d(c, w, padding=1), and dL/dw the
+    # correlation of x with c: conv2d(xᵀ, cᵀ, padding=1)ᵀ with batch and channels swapped
+    net = lambda x, w, c: (F.conv2d(x, w, padding=1, name="y") * c).sum()  # noqa: E731
+    return symgrad.derive(net, x=(1, 2, 4, 4), w=(3, 2, 3, 3), c=(1, 3, 4, 4))
+
+
+def test_convolution_gradients_written_with_the_convolutions(conv):
+    assert status(conv, "c", lambda T: F.conv2d(T["x"], T["w"], padding=1)) == "proven"
+    assert status(conv, "x", lambda T: F.conv_transpose2d(T["c"], T["w"], padding=1)) == "proven"
+    swap = lambda t: t.transpose(0, 1)  # noqa: E731
+    assert status(conv, "w", lambda T: swap(F.conv2d(swap(T["x"]), swap(T["c"]), padding=1))) == "proven"
+
+
+def test_wrong_convolution_gradients_are_refuted(conv):
+    assert status(conv, "c", lambda T: F.conv2d(T["x"], T["w"], padding=1) * 2) == "refuted"
+    assert status(conv, "c", lambda T: F.conv2d(T["x"], T["w"], padding=1, bias=T["w"].sum((1, 2, 3)))) == "refuted"
+    flipped = lambda T: F.conv_transpose2d(T["c"], T["w"].transpose(2, 3), padding=1)  # noqa: E731
+    assert status(conv, "x", flipped) == "refuted"
+    with pytest.raises(SymgradError, match="shape"):
+        symgrad.check(conv, "x", lambda T: F.conv_transpose2d(T["c"], T["w"]))
+
+
+def test_attention_on_claim_tensors_uses_the_network_root_of_d():
+    # L = Σ c ⊙ attention(q, k, v) with d = 3 (not a square): dL/dc is the attention itself
+    net = lambda q, k, v, c: (F.scaled_dot_product_attention(q, k, v) * c).sum()  # noqa: E731
+    d = symgrad.derive(net, q=(2, 3), k=(3, 3), v=(3, 2), c=(2, 2))
+    attention = lambda T: F.scaled_dot_product_attention(T["q"], T["k"], T["v"])  # noqa: E731
+    assert status(d, "c", attention) == "proven"
+    assert status(d, "c", "softmax(q @ k.T / sqrt(3 * ones(())), 1) @ v") == "proven"
+    assert status(d, "c", "softmax(q @ k.T / 3, 1) @ v") == "refuted"
+    assert status(d, "c", lambda T: F.scaled_dot_product_attention(T["q"], 2 * T["k"], T["v"])) == "refuted"
+
+
+def test_cross_entropy_and_nll_loss_on_claim_tensors():
+    # L = c · cross_entropy(x, [0, 2]): dL/dc = cross_entropy, dL/dx = c (softmax(x) − onehot) / 2
+    net = lambda x, c: (F.cross_entropy(x, [0, 2]) * c).sum()  # noqa: E731
+    d = symgrad.derive(net, x=(2, 3), c=(1,))
+    assert status(d, "c", lambda T: F.cross_entropy(T["x"], [0, 2]).reshape(1)) == "proven"
+    assert status(d, "c", lambda T: F.nll_loss(F.log_softmax(T["x"], 1), [0, 2]).reshape(1)) == "proven"
+    assert status(d, "c", lambda T: F.cross_entropy(T["x"], [0, 1]).reshape(1)) == "refuted"
+    assert status(d, "c", lambda T: F.cross_entropy(T["x"], [0, 2], reduction="sum").reshape(1)) == "refuted"
+    # the class indices as the network's own one-hot constant
+    assert status(d, "x", lambda T: T["c"] * (F.softmax(T["x"], 1) - T["onehot"]) / 2) == "proven"
+    assert status(d, "x", "c * (softmax(x, 1) - onehot) / 2") == "proven"
+    assert status(d, "x", lambda T: T["c"] * (F.softmax(T["x"], 1) - T["onehot"])) == "refuted"
+    with pytest.raises(SymgradError, match="class index"):
+        symgrad.check(d, "c", lambda T: F.cross_entropy(T["x"], [0, 3]).reshape(1))

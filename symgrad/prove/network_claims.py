@@ -22,6 +22,8 @@ from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..network.graph import Graph
 from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
+from ..ops.conv2d import geometry
+from ..ops.conv_transpose2d import transposed_geometry
 from .points import at_points, mark_partial, zero_everywhere
 from .rational import vanishes
 
@@ -30,8 +32,7 @@ MAX_DEPTH = 200  # nesting of the syntax tree: evaluation recurses once per leve
 SYNTAX = (
     "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .transpose(a, b), .sum(dim), "
     ".mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, relu, leaky_relu(x, slope), softmax(x, dim), "
-    "log_softmax(x, dim), ones(shape), zeros(shape) (and in a function every symgrad.functional layer "
-    "but the convolutions, attention and the class-index losses)"
+    "log_softmax(x, dim), ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
 )
 
 
@@ -299,6 +300,101 @@ def _affine(y: ClaimTensor, weight, bias, shape: tuple):
     return out
 
 
+def _integers(value, what: str):
+    """An int or a tuple of ints, as the convolutions take their stride, padding, ... (exact only)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(numbers.integer(v, f"claim: {what}") for v in value)
+    return numbers.integer(value, f"claim: {what}")
+
+
+def _correlate(x: ClaimTensor, weight: ClaimTensor, shape: tuple, terms: dict, bias) -> ClaimTensor:
+    """A convolution's output from ``terms``: output position -> [(x position, weight position)]."""
+    graph = _graph(x, weight)
+    cost = sum(_product_cost(x.entries[a], weight.entries[b]) for pairs in terms.values() for a, b in pairs)
+    spent = _spend(graph, cost, "convolution", x, weight)
+    entries = [
+        poly.add(*(poly.mul(x.entries[a], weight.entries[b]) for a, b in terms.get(key, ())))
+        for key in itertools.product(*(range(n) for n in shape))
+    ]
+    out = ClaimTensor(graph, shape, entries, spent)
+    if bias is None:
+        return out
+    return _on("+", out, _reshape(_tensor(bias, "a convolution's bias"), (1, shape[1], 1, 1)))
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> ClaimTensor:
+    """PyTorch's conv2d, weight (out, in/groups, kH, kW), written out entry by entry."""
+    x, weight = _tensor(x, "conv2d"), _tensor(weight, "conv2d's weight")
+    ints = (_integers(v, "a conv2d setting") for v in (stride, padding, dilation, groups))
+    geo = geometry(x.shape, weight.shape, *ints)
+    Ho, Wo = geo.out
+    terms: dict = {}
+    for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
+        c0 = (o // geo.Og) * geo.Cg
+        terms[(n, o, i, j)] = [
+            (((n * geo.C + c0 + c) * geo.H + h) * geo.W + w, ((o * geo.Cg + c) * geo.kH + u) * geo.kW + v)
+            for c in range(geo.Cg)
+            for u, v, h, w in geo.taps(i, j)
+        ]
+    return _correlate(x, weight, (geo.N, geo.O, Ho, Wo), terms, bias)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> ClaimTensor:
+    """PyTorch's conv_transpose2d, weight (in, out/groups, kH, kW), written out entry by entry."""
+    x, weight = _tensor(x, "conv_transpose2d"), _tensor(weight, "conv_transpose2d's weight")
+    ints = [_integers(v, "a conv_transpose2d setting") for v in (stride, padding, output_padding, dilation, groups)]
+    geo = transposed_geometry(x.shape, weight.shape, *ints)
+    conv = geo.conv()
+    terms: dict = {}
+    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
+        group = c // geo.Cg
+        for oo in range(geo.Og):
+            o = group * geo.Og + oo
+            for u, v, h, w in conv.taps(i, j):
+                pair = (((n * geo.C + c) * geo.H + i) * geo.W + j, ((c * geo.Og + oo) * geo.kH + u) * geo.kW + v)
+                terms.setdefault((n, o, h, w), []).append(pair)
+    return _correlate(x, weight, (geo.N, geo.O, *geo.out), terms, bias)
+
+
+def scaled_dot_product_attention(q, k, v) -> ClaimTensor:
+    """softmax(q·kᵀ/√d)·v for 2-D q, k and v; √d is the network's own atom when it has one."""
+    q, k, v = (_tensor(t, "scaled_dot_product_attention") for t in (q, k, v))
+    if len(q.shape) != 2 or len(k.shape) != 2 or len(v.shape) != 2 or q.shape[1] != k.shape[1]:
+        raise SymgradError(f"claim: scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit")
+    root = sqrt(ClaimTensor(q.graph, (), [poly.const(q.shape[1])]))
+    return _on("@", softmax(_on("/", _on("@", q, k.T), root), -1), v)
+
+
+def nll_loss(input, target, reduction="mean") -> ClaimTensor:
+    """−input[n, target[n]], averaged or summed; the target is a list of class indices."""
+    input = _tensor(input, "nll_loss")
+    if len(input.shape) != 2:
+        raise SymgradError(f"claim: nll_loss's input must be N×C, got shape {input.shape}")
+    n, c = input.shape
+    if not isinstance(target, (list, tuple)) or len(target) != n:
+        raise SymgradError(f"claim: nll_loss's target must be a list of {n} class indices")
+    picks = [numbers.integer(t, "claim: a class index", minimum=0) for t in target]
+    if any(t >= c for t in picks):
+        raise SymgradError(f"claim: a class index must be in 0..{c - 1}, got {max(picks)}")
+    onehot = ClaimTensor(input.graph, (n, c), [poly.const(int(j == t)) for t in picks for j in range(c)])
+    return _on("*", _total(_on("*", input, onehot), reduction, n, "nll_loss"), -1)
+
+
+def cross_entropy(input, target, reduction="mean") -> ClaimTensor:
+    """PyTorch's cross_entropy over N×C logits: class indices (a list) or probabilities (a tensor)."""
+    logp = log_softmax(input, 1)
+    if not isinstance(target, ClaimTensor):
+        return nll_loss(logp, target, reduction)
+    return _on("*", _total(_on("*", logp, target), reduction, logp.shape[0], "cross_entropy"), -1)
+
+
+def _total(x: ClaimTensor, reduction: str, count: int, what: str) -> ClaimTensor:
+    if reduction not in ("mean", "sum"):
+        raise SymgradError(f"claim: {what}'s reduction is mean or sum, got {reduction!r}")
+    total = x.sum()
+    return total if reduction == "sum" else _on("/", total, count)
+
+
 def _on(op: str, a, b) -> ClaimTensor:
     """a op b where one side is a tensor, so the result is one."""
     return _tensor(apply(op, a, b), op)
@@ -332,6 +428,11 @@ FUNCTIONS = {
     "mse_loss": mse_loss,
     "batch_norm": batch_norm,
     "layer_norm": layer_norm,
+    "conv2d": conv2d,
+    "conv_transpose2d": conv_transpose2d,
+    "scaled_dot_product_attention": scaled_dot_product_attention,
+    "nll_loss": nll_loss,
+    "cross_entropy": cross_entropy,
 }
 # what a claim string may call by name, with the arguments it is given
 CALLS = ("exp", "log", "sqrt", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax")
