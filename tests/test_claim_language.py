@@ -526,3 +526,84 @@ def test_cross_entropy_and_nll_loss_on_claim_tensors():
     assert status(d, "x", lambda T: T["c"] * (F.softmax(T["x"], 1) - T["onehot"])) == "refuted"
     with pytest.raises(SymgradError, match="class index"):
         symgrad.check(d, "c", lambda T: F.cross_entropy(T["x"], [0, 3]).reshape(1))
+
+
+# --- fuzz: a proven equivalence holds at points, a refuted one fails at them -----------------------------------
+
+
+def _random_form(rng, depth):
+    """A random claim about one positive input x, defined for every x > 0."""
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice(["x", "x", "2", "3", "(1/2)"])
+    a, b = _random_form(rng, depth - 1), _random_form(rng, depth - 1)
+    return rng.choice(
+        [
+            f"({a} + {b})",
+            f"({a} - {b})",
+            f"({a} * {b})",
+            f"({a} / ({b} * {b} + 1))",
+            f"exp({a} / 8)",
+            f"sqrt({a} * {a} + 1)",
+            f"log({a} * {a} + 1)",
+            f"sigmoid({a})",
+            f"({a} * {a} + 1) ** (-1/2)",
+            f"({a} * {a} + x) ** (3/2)",
+        ]
+    )
+
+
+def _rewrite(rng, form):
+    """The same function written another way (the first four), or a small change of it."""
+    f = f"({form})"
+    return rng.choice(
+        [
+            f"{f} * (x + 1) / (x + 1)",
+            f"1 / (1 / ({f} + 5)) - 5",
+            f"sqrt({f} * {f} + x) ** 2 - x - {f} * {f} + {f}",
+            f"({f} + x) * (x * x + 1) ** (-1/2) / (x * x + 1) ** (-1/2) - x",
+            f"{f} + 1 / (x + 2) - 1 / (x + 3) - 1 / ((x + 2) * (x + 3))",
+            f"{f} + 1 / (x + 2) - 1 / (x + 3)",
+            f"{f} * 1001 / 1000",
+            f"{f} + exp(x / 8) * 0 + log(x + 1) / 1000",
+        ]
+    )
+
+
+def _value(form, x):
+    """The claim evaluated by mpmath at 50 digits: Python syntax, read independently of symgrad."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    space = {
+        "x": mpmath.mpf(x),
+        "exp": mpmath.exp,
+        "log": mpmath.log,
+        "sqrt": mpmath.sqrt,
+        "sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)),
+    }
+    return eval(form, {"__builtins__": {}}, space)
+
+
+def test_fuzzed_equivalences_agree_with_an_independent_evaluation():
+    import random
+
+    d = symgrad.derive(lambda x: (x * x).sum(), x=(1,))
+    rng = random.Random(7)
+    verdicts = {"proven": 0, "refuted": 0, "undecided": 0}
+    refusals: list = []
+    for _ in range(40):
+        a = _random_form(rng, 3)
+        b = _rewrite(rng, a)
+        try:
+            verdict = symgrad.equivalent(d, "x", f"x * 0 + {a}", f"x * 0 + {b}").status
+        except SymgradError as exc:  # 5**(-1/2) alone is not an exact number, and is refused
+            refusals.append(str(exc))
+            continue
+        verdicts[verdict] += 1
+        gaps = [abs(_value(a, x) - _value(b, x)) / max(1, abs(_value(a, x))) for x in ("0.37", "1.3", "2.9")]
+        if verdict == "proven":
+            assert max(gaps) < 1e-40, (a, b)
+        if verdict == "refuted":
+            assert max(gaps) > 1e-30, (a, b)
+    assert verdicts["proven"] >= 5 and verdicts["refuted"] >= 5, verdicts  # both kinds were met
+    assert all("not a rational number" in message for message in refusals), refusals

@@ -6,6 +6,15 @@ else with a SymgradError: nothing is ever read as something else. Numbers are ex
 made and combined by ``core.numbers``, so ``2**5`` is 32 and a power too large to hold is refused
 before it is computed. The work a claim asks for (a product of long entries, a power of one) is
 sized before it starts and refused over the network's ``max_terms``.
+
+A function of an entry (exp, sqrt, 1/p, a step for relu, ...) is the network's own atom when the
+network applies the same function to an argument equal to it, written out in the inputs and
+atoms: a claim written in the user's own terms then has the network's canonical form. Otherwise
+the claim adds an atom to the graph, evaluated at points like the network's but left out of a
+point where it is undefined, so it can refute a false claim and never voids a point for another.
+In a claim function, ``symgrad.functional``'s layers reach these operations through
+``ClaimTensor.__symgrad_function__``. Two sides whose difference is not zero as a polynomial are
+compared as rational functions (``rational.vanishes``) when it holds reciprocals or roots.
 """
 
 from __future__ import annotations
@@ -1004,6 +1013,8 @@ def _call(node: ast.Call, names: dict) -> ClaimTensor:
         return filled(_names_graph(names), args[0] if len(args) == 1 else args, 1 if func.id == "ones" else 0)
     if isinstance(func, ast.Name) and func.id in CALLS:
         args, keywords = _arguments(node, names, first=1)
+        if args and isinstance(args[0], Fraction):  # exp(1/2): a number as a tensor of the claim
+            args[0] = ClaimTensor(_names_graph(names), (), [poly.const(args[0])])
         try:
             return FUNCTIONS[func.id](*args, **keywords)
         except TypeError as exc:
@@ -1016,7 +1027,7 @@ def _call(node: ast.Call, names: dict) -> ClaimTensor:
 
 def _names_graph(names: dict) -> Graph:
     if not isinstance(names, ClaimNames):
-        raise SymgradError("claim: ones and zeros need the network's tensors")
+        raise SymgradError("claim: a constant tensor needs the network's tensors")
     return names.graph
 
 
