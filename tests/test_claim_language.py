@@ -607,3 +607,13 @@ def test_fuzzed_equivalences_agree_with_an_independent_evaluation():
             assert max(gaps) > 1e-30, (a, b)
     assert verdicts["proven"] >= 5 and verdicts["refuted"] >= 5, verdicts  # both kinds were met
     assert all("not a rational number" in message for message in refusals), refusals
+
+
+def test_checking_claims_leaves_the_network_lemmas_proof_and_document_as_they_were():
+    d = symgrad.derive(lambda x: F.sigmoid(x * x).sum(), x=(2,))
+    before = (list(d.lemmas), symgrad.render(d, "md"))
+    for claim in ("tanh(x) + 1 / (x + 1) + relu(x) + x ** (1/3)", "exp(x) / exp(x).sum()", "sqrt(x * x + 1) / x"):
+        assert status(d, "x", claim) == "refuted"
+    assert status(d, "x", "2 * x * sigmoid(x * x) * (1 - sigmoid(x * x))") == "proven"
+    assert (list(d.lemmas), symgrad.render(d, "md")) == before
+    assert d.prove().status == "proven"

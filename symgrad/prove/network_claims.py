@@ -29,11 +29,11 @@ from ..core import numbers, poly
 from ..core.budget import check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
-from ..network.graph import Graph
+from ..network.graph import Atom, Graph
 from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
 from ..ops.conv2d import geometry
 from ..ops.conv_transpose2d import transposed_geometry
-from .points import at_points, mark_partial, zero_everywhere
+from .points import add_claim_atom, at_points, atom_at, mark_partial, zero_everywhere
 from .rational import vanishes
 
 MAX_LENGTH = 2000
@@ -488,13 +488,16 @@ _AT_NUMBER = {
     "step": lambda c: Fraction(1 if c > 0 else 0),
     "inverse": lambda c: 1 / c,
 }
-_LATEX = {
-    "exp": r"\exp",
-    "log": r"\log",
-    "sqrt": r"\sqrt",
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "power": r"\operatorname{pow}",
+# a claim's atom's name, from its argument's name and its parameter
+_NAMES = {
+    "exp": r"\exp\left({0}\right)",
+    "log": r"\log\left({0}\right)",
+    "sqrt": r"\sqrt{{{0}}}",
+    "sigmoid": r"\sigma\left({0}\right)",
+    "tanh": r"\tanh\left({0}\right)",
+    "power": r"\left({0}\right)^{{{1}}}",
+    "inverse": r"\frac{{1}}{{{0}}}",
+    "step": r"H\left({0}\right)",
 }
 
 
@@ -512,18 +515,13 @@ def atom_of(graph: Graph, lemma: str, p: poly.Poly, parameter=None) -> poly.Poly
     index = _index(graph, lemma)
     before = len(graph.registry.names)
     argument = _variable(graph, p, index)
-    if lemma == "inverse":
-        vid = graph.reciprocal(argument)
-    elif lemma == "step":
-        vid = graph.step(argument)
-    else:
-        name = rf"{_LATEX[lemma]}\left({graph.registry.names[argument]}\right)"
-        if parameter is not None:
-            name += f"^{{{parameter}}}"
-        vid = graph.registry.new(name if name not in graph.registry.ids else _fresh(graph, index, _LATEX[lemma]))
-        graph.atom(vid, lemma, argument, parameter)
-    for made in range(before, len(graph.registry.names)):
-        mark_partial(graph, made)
+    if argument >= before:
+        mark_partial(graph, argument)
+    name = _NAMES[lemma].format(graph.registry.names[argument], parameter)
+    vid = graph.registry.new(
+        name if name not in graph.registry.ids else _fresh(graph, index, rf"\operatorname{{{lemma}}}")
+    )
+    add_claim_atom(graph, vid, Atom(lemma, argument, parameter=parameter))
     work = Work(graph, f"matching a claim's {lemma} with the network's", [p])
     index.known[_key(lemma, parameter, expand_within(graph, p, work))] = vid
     return poly.var(vid)
@@ -898,7 +896,8 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
 
 def _has_relation(graph: Graph, p: poly.Poly) -> bool:
     """Whether p holds an atom related to another variable: a reciprocal, a root or a power."""
-    return any(graph.atoms[v].lemma in ("inverse", "sqrt", "power") for v in poly.variables(p) if v in graph.atoms)
+    atoms = (atom_at(graph, v) for v in poly.variables(p))
+    return any(atom is not None and atom.lemma in ("inverse", "sqrt", "power") for atom in atoms)
 
 
 def expand_within(graph: Graph, p: poly.Poly, work: Work) -> poly.Poly:

@@ -17,7 +17,7 @@ from fractions import Fraction
 import mpmath
 
 from ..core import poly
-from ..network.graph import Graph
+from ..network.graph import Atom, Graph
 
 DIGITS = 60
 SEPARATION = mpmath.mpf(10) ** -40  # relative gap that counts as a real difference at 60 digits
@@ -62,7 +62,7 @@ class Comparer:
     def _evaluate(self, rng: random.Random, positive: bool):
         given: dict = {}
         for vid in range(len(self.graph.registry.names)):
-            if vid not in self.graph.defs and vid not in self.graph.atoms:
+            if vid not in self.graph.defs and atom_at(self.graph, vid) is None:
                 q = Fraction(rng.randint(1, 40), rng.randint(1, 9))
                 given[vid] = q if positive or rng.random() < 0.5 else -q
         values = values_at(self.graph, given)
@@ -131,13 +131,15 @@ def _values_at(graph: Graph, given: dict, digits: int):
     # a claim's own atoms may be undefined at a point where the network is defined: they are
     # left out of the values there (an evaluation reading one skips the point), never voiding it
     partial = PARTIAL.get(graph, set())
+    extra = CLAIM_ATOMS.get(graph, {})
     undefined: set = set()
 
     def reads(vid: int) -> set:
         if vid in graph.defs:
             return poly.variables(graph.defs[vid])
-        if vid in graph.atoms:
-            return {graph.atoms[vid].argument}
+        atom = graph.atoms.get(vid) or extra.get(vid)
+        if atom is not None:
+            return {atom.argument}
         return set()
 
     for root in range(len(graph.registry.names)):
@@ -158,8 +160,8 @@ def _values_at(graph: Graph, given: dict, digits: int):
                 undefined.add(vid)
             elif vid in graph.defs:
                 values[vid] = evaluate(graph.defs[vid], values)
-            elif vid in graph.atoms:
-                atom = graph.atoms[vid]
+            elif vid in graph.atoms or vid in extra:
+                atom = graph.atoms.get(vid) or extra[vid]
                 got = _atom_value(atom, values[atom.argument], digits)
                 if got is None and vid in partial:
                     undefined.add(vid)
@@ -211,11 +213,24 @@ def _atom_value(atom, x, digits: int):
 _SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> (its Comparer, variables then)
 # graph -> the variables a claim added (its own atoms, and what they are applied to)
 PARTIAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# graph -> the atoms claims made, kept out of ``graph.atoms`` so that the network's own lemmas,
+# document and code are those of its layers whatever claims were checked against it
+CLAIM_ATOMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def mark_partial(graph: Graph, vid: int) -> None:
     """A variable a claim added: where it is undefined, the point stays for everything else."""
     PARTIAL.setdefault(graph, set()).add(vid)
+
+
+def add_claim_atom(graph: Graph, vid: int, atom: Atom) -> None:
+    CLAIM_ATOMS.setdefault(graph, {})[vid] = atom
+    mark_partial(graph, vid)
+
+
+def atom_at(graph: Graph, vid: int) -> Atom | None:
+    """The atom a variable is, the network's or a claim's, or None."""
+    return graph.atoms.get(vid) or CLAIM_ATOMS.get(graph, {}).get(vid)
 
 
 def _samples(graph: Graph, vid: int) -> Comparer:

@@ -22,7 +22,8 @@ import math
 from fractions import Fraction
 
 from ..core import poly
-from ..network.graph import Graph
+from ..network.graph import Atom, Graph
+from .points import atom_at
 
 MAX_ROUNDS = 256  # reciprocals and roots rewritten before the question is left open
 MAX_NESTING = 64  # reciprocals inside the arguments of reciprocals, checked to be nonzero
@@ -64,46 +65,44 @@ def _vanishes(graph: Graph, p: poly.Poly, expand, spend, nonzero: dict, depth: i
             return True
         if depth > MAX_NESTING:
             return False
-        inverses = sorted(v for v in poly.variables(p) if _lemma(graph, v) == "inverse")
+        atoms = _atoms(graph, p)
+        inverses = sorted(v for v, atom in atoms.items() if atom.lemma == "inverse")
         if inverses:
             r = inverses[-1]  # the latest made: its argument, written out, cannot hold it
-            argument = expand(poly.var(graph.atoms[r].argument))
+            argument = expand(poly.var(atoms[r].argument))
             if r not in nonzero:
                 nonzero[r] = bool(argument) and not _vanishes(graph, argument, expand, spend, nonzero, depth + 1)
             if not nonzero[r]:
                 return False  # a denominator that may be the zero function: clearing it proves nothing
             p = expand(_clear(p, r, argument, spend))
             continue
-        roots = sorted(v for v in poly.variables(p) if _power_of(graph, v) and _reducible(p, v, graph))
+        roots = [
+            (v, qn)
+            for v, atom in sorted(atoms.items())
+            if (qn := _power_of(atom)) is not None and any(mono.count(v) >= qn[0] for mono in p)
+        ]
         if not roots:
             return False
-        a = roots[-1]
-        q, n = _power_of(graph, a)  # type: ignore[misc]
-        base = expand(poly.var(graph.atoms[a].argument))
+        a, (q, n) = roots[-1]
+        base = expand(poly.var(atoms[a].argument))
         p = expand(_reduce_root(p, a, q, _power(base, n, spend), spend))
     return False
 
 
-def _lemma(graph: Graph, vid: int) -> str | None:
-    atom = graph.atoms.get(vid)
-    return None if atom is None else atom.lemma
+def _atoms(graph: Graph, p: poly.Poly) -> dict[int, Atom]:
+    """The atoms among p's variables, the network's and the claims'."""
+    found = {v: atom_at(graph, v) for v in poly.variables(p)}
+    return {v: atom for v, atom in found.items() if atom is not None}
 
 
-def _power_of(graph: Graph, vid: int) -> tuple | None:
+def _power_of(atom: Atom) -> tuple[int, int] | None:
     """(q, n) for an atom a = u^(n/q) with n > 0 (a square root is n/q = 1/2): a^q = u^n."""
-    lemma = _lemma(graph, vid)
-    if lemma == "sqrt":
+    if atom.lemma == "sqrt":
         return 2, 1
-    if lemma == "power":
-        exponent = graph.atoms[vid].parameter
-        if isinstance(exponent, Fraction) and exponent > 0 and exponent.denominator > 1:
-            return exponent.denominator, exponent.numerator
+    exponent = atom.parameter
+    if atom.lemma == "power" and isinstance(exponent, Fraction) and exponent > 0 and exponent.denominator > 1:
+        return exponent.denominator, exponent.numerator
     return None
-
-
-def _reducible(p: poly.Poly, vid: int, graph: Graph) -> bool:
-    q = _power_of(graph, vid)[0]  # type: ignore[index]
-    return any(mono.count(vid) >= q for mono in p)
 
 
 def _power(base: poly.Poly, n: int, spend) -> poly.Poly:
