@@ -452,8 +452,9 @@ class _Atoms:
     that a claim's exp(v) is the network's own e = exp(v) when their arguments are equal."""
 
     def __init__(self) -> None:
-        self.known: dict = {}
-        self.seen: dict = {}  # lemma -> how many of the graph's atoms were looked at for it
+        self.known: dict = {}  # by the argument written out in the inputs and atoms
+        self.direct: dict = {}  # by the argument variable as it stands: found without expanding
+        self.seen: dict = {}  # lemma -> whether the graph's atoms were written out for it
         self.made = 0  # variables the claims have named
 
 
@@ -464,18 +465,30 @@ def _key(lemma: str, parameter, p: poly.Poly) -> tuple:
     return lemma, parameter, tuple(sorted(p.items()))
 
 
-def _index(graph: Graph, lemma: str) -> _Atoms:
-    """The graph's atoms of one function, indexed on first use and as the graph grows; only the
-    function a claim applies is looked at, so a claim with exp does not expand every step."""
-    index = _INDEX.setdefault(graph, _Atoms())
-    seen = index.seen.get(lemma, 0)
-    if seen < len(graph.atoms):
+def _index(graph: Graph) -> _Atoms:
+    index = _INDEX.get(graph)
+    if index is None:
+        index = _INDEX[graph] = _Atoms()
+        for vid, atom in graph.atoms.items():
+            index.direct.setdefault(_key(atom.lemma, atom.parameter, poly.var(atom.argument)), vid)
+    return index
+
+
+def _written_out(graph: Graph, lemma: str) -> _Atoms:
+    """The index with the network's atoms of one function written out, on first use; only the
+    function a claim applies is looked at, so a claim with exp does not expand every step. Past
+    the budget the rest stay unindexed: a claim's atom is then its own, which is sound."""
+    index = _index(graph)
+    if not index.seen.get(lemma):
+        index.seen[lemma] = True
         work = Work(graph, f"matching a claim's {lemma} with the network's", [])
-        for vid, atom in itertools.islice(graph.atoms.items(), seen, None):
-            if atom.lemma == lemma:
-                argument = expand_within(graph, poly.var(atom.argument), work)
-                index.known.setdefault(_key(lemma, atom.parameter, argument), vid)
-        index.seen[lemma] = len(graph.atoms)
+        try:
+            for vid, atom in graph.atoms.items():
+                if atom.lemma == lemma:
+                    argument = expand_within(graph, poly.var(atom.argument), work)
+                    index.known.setdefault(_key(lemma, atom.parameter, argument), vid)
+        except SymgradError:
+            pass  # too large to write out: left to the numeric comparison
     return index
 
 
@@ -512,7 +525,7 @@ def atom_of(graph: Graph, lemma: str, p: poly.Poly, parameter=None) -> poly.Poly
     found = _find(graph, lemma, p, parameter)
     if found is not None:
         return poly.var(found)
-    index = _index(graph, lemma)
+    index = _index(graph)
     before = len(graph.registry.names)
     argument = _variable(graph, p, index)
     if argument >= before:
@@ -522,16 +535,25 @@ def atom_of(graph: Graph, lemma: str, p: poly.Poly, parameter=None) -> poly.Poly
         name if name not in graph.registry.ids else _fresh(graph, index, rf"\operatorname{{{lemma}}}")
     )
     add_claim_atom(graph, vid, Atom(lemma, argument, parameter=parameter))
-    work = Work(graph, f"matching a claim's {lemma} with the network's", [p])
-    index.known[_key(lemma, parameter, expand_within(graph, p, work))] = vid
+    index.direct[_key(lemma, parameter, p)] = vid
+    try:
+        written = expand_within(graph, p, Work(graph, f"matching a claim's {lemma} with the network's", [p]))
+        _written_out(graph, lemma).known[_key(lemma, parameter, written)] = vid
+    except SymgradError:
+        pass  # found again only as written
     return poly.var(vid)
 
 
 def _find(graph: Graph, lemma: str, p: poly.Poly, parameter) -> int | None:
-    """The atom f(p) the graph already has, by its argument written out, or None."""
-    work = Work(graph, f"matching a claim's {lemma} with the network's", [p])
-    key = _key(lemma, parameter, expand_within(graph, p, work))
-    return _index(graph, lemma).known.get(key)
+    """The atom f(p) the graph already has, by its argument as it stands or written out, or None."""
+    direct = _index(graph).direct.get(_key(lemma, parameter, p))
+    if direct is not None:
+        return direct
+    try:
+        written = expand_within(graph, p, Work(graph, f"matching a claim's {lemma} with the network's", [p]))
+    except SymgradError:
+        return None  # too large to write out: the claim's own atom, compared numerically
+    return _written_out(graph, lemma).known.get(_key(lemma, parameter, written))
 
 
 def _at_number(lemma: str, c: Fraction, parameter) -> Fraction | None:
@@ -772,7 +794,7 @@ def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
         if found is not None:
             return poly.var(found)
         before = len(graph.registry.names)
-        vid, factor = _variable(graph, p, _index(graph, "inverse")), Fraction(1)
+        vid, factor = _variable(graph, p, _index(graph)), Fraction(1)
         if vid >= before:
             mark_partial(graph, vid)
     # checked before the reciprocal is made: one undefined at every point would void them all
