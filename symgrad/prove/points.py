@@ -26,6 +26,7 @@ POINTS = 6  # points tried before a difference is called undecided
 # 10^30 that cancel leave a rounding residue at 60 digits that shrinks by 10^60 at 120, while a
 # real difference stays put.
 FINE = 2 * DIGITS
+HUGE = mpmath.mpf(10) ** 6  # the largest |argument| of exp, σ and tanh evaluated at a point
 STABLE = mpmath.mpf(10) ** -20  # how close the two precisions' differences must be, relatively
 
 
@@ -188,6 +189,8 @@ def evaluate(p: poly.Poly, values: dict):
 def _atom_value(atom, x, digits: int):
     tiny = mpmath.mpf(10) ** -(digits // 2)
     name = atom.lemma
+    if name in ("exp", "sigmoid", "tanh") and abs(x) > HUGE:
+        return None  # e^x past 10^400000 is not a point to compare at: exp(exp(exp(x))) would overflow GMP
     if name == "exp":
         return mpmath.exp(x)
     if name == "sigmoid":
