@@ -343,6 +343,8 @@ def test_layers_and_calls_a_claim_cannot_make_are_refused_in_one_message(total):
         symgrad.check(total, "x", "conv2d(x, x)")
     with pytest.raises(SymgradError, match="unknown name"):
         symgrad.check(total, "x", "exp")
+    with pytest.raises(SymgradError, match="is a number, not a tensor"):
+        symgrad.check(total, "x", "leaky_relu(x, x)")
 
 
 # --- mutations: a corrupted true claim is never proven ---------------------------------------------------------------

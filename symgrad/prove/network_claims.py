@@ -55,6 +55,9 @@ class ClaimTensor:
         self.graph, self.shape, self.entries = graph, tuple(shape), list(entries)
         self.spent = spent  # the work that made it, counted against the budget (see _spend)
 
+    def __repr__(self) -> str:
+        return f"ClaimTensor(shape={self.shape})"
+
     @property
     def T(self) -> ClaimTensor:
         if len(self.shape) != 2:
@@ -234,6 +237,8 @@ def tanh(x) -> ClaimTensor:
 
 def leaky_relu(x, negative_slope=Fraction(1, 100)) -> ClaimTensor:
     """z·H(z)·(1 − a) + a·z, with the step H the network's relu uses (1 for z > 0, else 0)."""
+    if isinstance(negative_slope, ClaimTensor):
+        raise SymgradError("claim: the negative slope of leaky_relu is a number, not a tensor")
     a = numbers.exact(negative_slope, "claim: the negative slope of leaky_relu")
     step = _map(x, "step", "relu")
     return _on("+", _on("*", _on("*", x, step), 1 - a), _on("*", x, a))
