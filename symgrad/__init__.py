@@ -6,7 +6,6 @@ until a derivation is asked for; ``symgrad --version`` and ``symgrad --help`` st
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from .core.errors import SymgradError
@@ -50,7 +49,9 @@ __all__ = [
 def __getattr__(name: str) -> object:
     if name not in _PUBLIC:
         raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
-    value = getattr(importlib.import_module(".api", __name__), name)
+    from . import api
+
+    value = getattr(api, name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -11,18 +11,19 @@ import re
 import sys
 
 from . import __version__
+from .chain.derivation import Derivation, GeneralDerivation
 from .core.budget import MAX_TERMS
 from .core.errors import SymgradError
 from .core.tensor import to_sympy
-from .derive.derivation import Derivation, GeneralDerivation
 from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
-from .render.codegen import check_library, emit, validate
-from .render.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
-from .render.latex import DISPLAY_LIMIT
-from .render.mathjax import DEFAULT_MATHJAX, check_url
-from .render.writer import stem, write
+from .prove import prove
+from .publish.codegen import check_library, emit, validate
+from .publish.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
+from .publish.latex import DISPLAY_LIMIT
+from .publish.mathjax import DEFAULT_MATHJAX, check_url
+from .publish.writer import stem, write
 
 REFERENCE_OUT = "output/matmul-2x4x3"
 
@@ -189,7 +190,7 @@ def reference_example() -> int:
     """The reference post's derivation, proven and written in every format, with what was done
     and how to look at each file."""
     d = matmul()
-    proof = d.prove()
+    proof = prove(d)
     print(text_summary(d, proof))
     paths = write(d, REFERENCE_OUT, FORMATS)
     print(f"\nwritten to {REFERENCE_OUT}/:")
@@ -241,7 +242,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
         if network and args.emit_code != "torch":
             raise SymgradError("a network's code is written for torch: use --emit-code torch")
     progress.stage("prove")
-    proof = d.prove()
+    proof = prove(d)
     out = args.out or f"output/{stem(d)}"
     if network:
         from .network_cli import emit_network, validate_network

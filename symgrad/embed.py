@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 import shlex
 
+from .api import Derivation
 from .core.errors import SymgradError
+from .prove import prove
 
 # What a block may say: the derivation, and how many terms a long sum shows. Each option it may
 # not give, with the reason.
@@ -57,10 +59,10 @@ def derivation(text: str, base: str | None = None):
         d = derive_network(args)
     else:
         d = args.spec.build(args, args.max_terms)
-    proof = d.prove()
+    proof = prove(d)
     if proof.status != "proven":
         raise SymgradError(f"the derivation is {proof.status}: {proof.failed_step or proof.counterexample}")
-    return d, args
+    return Derivation(d), args
 
 
 def options(args) -> dict:

@@ -6,7 +6,8 @@
 
 Every argument of a forward function is a symbolic tensor; these functions, and the tensors'
 own ``+ - * / ** @ .T .sum() .mean()``, record the layers. A name that is not here raises a
-SymgradError naming it.
+SymgradError naming it. The layers are those of the units' table (``symgrad.network.units``) and
+the compound layers built from them.
 """
 
 from __future__ import annotations
@@ -14,71 +15,29 @@ from __future__ import annotations
 import functools
 
 from .core.errors import SymgradError
-from .network import layers
 from .network.layers import (
-    add,
     batch_norm,
-    conv2d,
-    conv_transpose2d,
     cross_entropy,
-    div,
-    exp,
     layer_norm,
-    leaky_relu,
-    linear,
-    log,
     log_softmax,
-    matmul,
-    mean,
-    mse_loss,
-    mul,
     nll_loss,
-    pow,
-    relu,
-    reshape,
     scaled_dot_product_attention,
-    sigmoid,
     softmax,
-    sqrt,
-    sub,
-    sum,
-    tanh,
-    transpose,
 )
+from .network.units.table import FORWARD
 
-__all__ = [
-    "add",
-    "batch_norm",
-    "conv2d",
-    "conv_transpose2d",
-    "cross_entropy",
-    "div",
-    "exp",
-    "layer_norm",
-    "leaky_relu",
-    "linear",
-    "log",
-    "log_softmax",
-    "matmul",
-    "mean",
-    "mse_loss",
-    "mul",
-    "nll_loss",
-    "pow",
-    "relu",
-    "reshape",
-    "scaled_dot_product_attention",
-    "sigmoid",
-    "softmax",
-    "sqrt",
-    "sub",
-    "sum",
-    "tanh",
-    "transpose",
-]
+COMPOUND = {
+    "batch_norm": batch_norm,
+    "cross_entropy": cross_entropy,
+    "layer_norm": layer_norm,
+    "log_softmax": log_softmax,
+    "nll_loss": nll_loss,
+    "scaled_dot_product_attention": scaled_dot_product_attention,
+    "softmax": softmax,
+}
 
 
-def _on_claims_too(layer):
+def _on_claims_too(name: str, layer):
     """The layer, which on a claim's tensors (symgrad.check with a function) is the claim's own
     operation: a value that has ``__symgrad_function__`` is handed the call."""
 
@@ -87,16 +46,25 @@ def _on_claims_too(layer):
         for value in (*args, *kwargs.values()):
             hook = getattr(type(value), "__symgrad_function__", None)
             if hook is not None:
-                return hook(layer.__name__, args, kwargs)
+                return hook(name, args, kwargs)
         return layer(*args, **kwargs)
 
     return call
 
 
-globals().update({name: _on_claims_too(getattr(layers, name)) for name in __all__})
+LAYERS = {name: _on_claims_too(name, layer) for name, layer in {**FORWARD, **COMPOUND}.items()}
+globals().update(LAYERS)  # the compound layers imported above, as the claims see them too
+
+__all__ = sorted(LAYERS)
 
 
 def __getattr__(name: str):
+    if name in LAYERS:
+        return LAYERS[name]
     if name.startswith("__"):
         raise AttributeError(name)
     raise SymgradError(f"symgrad.functional has no layer {name!r}; the layers are {', '.join(__all__)}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *LAYERS])

@@ -7,9 +7,10 @@ from pathlib import Path
 import sympy
 
 from . import functional as F
+from .api import Derivation, derive, write
 from .ops.registry import REGISTRY
-from .render.documents import FORMATS
-from .render.writer import stem, write
+from .publish.documents import FORMATS
+from .publish.writer import stem
 
 
 def conv_leaky_relu_mean(x, w, b):
@@ -43,12 +44,11 @@ def attention_head(q, k, v, t):
 
 
 def _network(fn, **shapes):
-    def make():
-        from .network.trace import derive_network as derive
+    return (fn.__name__, lambda: derive(fn, **shapes))
 
-        return derive(fn, **shapes)
 
-    return (fn.__name__, make)
+def _public(make):
+    return lambda: Derivation(make())
 
 
 NETWORKS = (
@@ -61,7 +61,7 @@ NETWORKS = (
 )
 
 # every op's examples, in the registry's order, then the networks
-GALLERY = tuple(example for spec in REGISTRY.values() for example in spec.examples) + NETWORKS
+GALLERY = tuple((title, _public(make)) for spec in REGISTRY.values() for title, make in spec.examples) + NETWORKS
 
 
 def build(root="output") -> list[Path]:

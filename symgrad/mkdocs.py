@@ -21,7 +21,7 @@ import re
 
 from .core.errors import SymgradError
 from .embed import derivation, options
-from .render.documents import render
+from .publish.documents import render
 
 
 def _fence_error():

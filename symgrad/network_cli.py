@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .core.errors import SymgradError
-from .render.writer import atomic_write, make_folder
+from .publish.writer import atomic_write, make_folder
 
 
 def load_function(target: str):
@@ -60,7 +60,7 @@ def derive_network(args):
 
 
 def emit_network(d, out) -> list[Path]:
-    from .render.network_code import backward_lines, forward_lines
+    from .publish.network_code import backward_lines, forward_lines
 
     folder = make_folder(out)
     path = folder / f"{d.presentation.stem}_backward.py"
@@ -85,7 +85,7 @@ def emit_network(d, out) -> list[Path]:
 
 
 def validate_network(d):
-    from .render.network_code import validate
+    from .publish.network_code import validate
 
     return validate(d)
 

@@ -15,7 +15,7 @@ import sys
 
 from .core.errors import SymgradError
 from .embed import derivation, options
-from .render.documents import render
+from .publish.documents import render
 
 
 def expand(elem, doc):

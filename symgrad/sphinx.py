@@ -26,7 +26,7 @@ from sphinx.util.nodes import nested_parse_with_titles
 from . import __version__
 from .core.errors import SymgradError
 from .embed import derivation, options
-from .render.documents import render
+from .publish.documents import render
 
 LOGGER = logging.getLogger(__name__)
 

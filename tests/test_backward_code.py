@@ -11,7 +11,7 @@ import pytest
 
 import symgrad
 import symgrad.testing
-from symgrad.render.codegen import backward_lines, sources, validate
+from symgrad.publish.codegen import backward_lines, sources, validate
 
 from .conftest import require_torch
 
@@ -242,7 +242,7 @@ def test_validate_cli_without_torch():
 
 
 def test_validate_reports_a_mismatch(monkeypatch):
-    import symgrad.render.codegen as codegen
+    import symgrad.publish.codegen as codegen
 
     real = codegen.backward_lines
     monkeypatch.setattr(

@@ -634,3 +634,12 @@ def test_a_tower_of_exponentials_is_left_undecided_not_evaluated_past_what_gmp_h
     assert run.returncode == 0, run.stderr[-500:]
     first, second = run.stdout.split()
     assert first in ("undecided", "refuted") and second == "proven"
+
+
+def test_softplus_is_the_network_atom_and_its_slips_are_refuted():
+    # L = Σ softplus(x): dL/dx = σ(x)
+    d = symgrad.derive(lambda x: F.softplus(x).sum(), x=(3,))
+    assert status(d, "x", "sigmoid(x)") == "proven"
+    assert status(d, "x", lambda T: F.softplus(T["x"]) * 0 + F.sigmoid(T["x"])) == "proven"
+    assert status(d, "x", "softplus(x)") == "refuted"
+    assert status(d, "x", "sigmoid(x) + softplus(x) - log(1 + exp(x))") != "refuted"

@@ -129,8 +129,7 @@ def test_a_wrong_im2col_view_is_rejected(strided):
 
     views = [(w, v) for w, v in strided.presentation.views if w != "W"]
     wrong = Im2colWeightGrad(sympy.Symbol("X"), sympy.Symbol("G"), 1, 1, 1, 1, 1, 1, 1, 3, 3)  # stride 1, not 2
-    bad = dataclasses.replace(
-        strided,
+    bad = strided.replace(
         presentation=dataclasses.replace(strided.presentation, views=(*views, ("W", wrong))),
         equations={k: v for k, v in strided.equations.items() if k != "im2col_W"},
     )
@@ -257,11 +256,10 @@ def test_public_views_are_arrays_indexed_like_torch():
 
 def test_the_displayed_entry_formula_is_checked_against_every_entry():
     """The definition a reader sees is 1-based, carries the group offset, and is checked."""
-    import dataclasses
 
     import sympy
 
-    from symgrad.derive.derivation import Equation, Step
+    from symgrad.chain.derivation import Equation, Step
 
     d = symgrad.conv2d((2, 4, 5, 6), (4, 1, 3, 2), stride=(2, 1), padding=1, dilation=(1, 2), groups=4)
     assert d.prove().ok
@@ -283,24 +281,21 @@ def test_the_displayed_entry_formula_is_checked_against_every_entry():
         (c, 1, Cg),
     )
     old = sympy.Add(sympy.IndexedBase("b")[o], old, evaluate=False)
-    bad = dataclasses.replace(
-        d, equations={**d.equations, "definition": Equation("definition", (Step(step.lhs, old, step.rule),))}
-    )
+    bad = d.replace(equations={**d.equations, "definition": Equation("definition", (Step(step.lhs, old, step.rule),))})
     proof = bad.prove()
     assert not proof.ok and "does not give the entry" in proof.failed_step
 
 
 def test_a_wrong_index_name_under_the_entry_formula_is_caught():
     """c', i' and j' are part of the checked formula: one of them off by one fails the proof."""
-    import dataclasses
 
     import sympy
 
-    from symgrad.derive.derivation import Equation, Step
+    from symgrad.chain.derivation import Equation, Step
 
     d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), stride=2, padding=1)
     first, *names = d.equations["definition"].steps
     shifted = [Step(s.lhs, sympy.Add(s.rhs, 1, evaluate=False), s.rule) if str(s.lhs) == "i'" else s for s in names]
-    bad = dataclasses.replace(d, equations={**d.equations, "definition": Equation("definition", (first, *shifted))})
+    bad = d.replace(equations={**d.equations, "definition": Equation("definition", (first, *shifted))})
     proof = bad.prove()
     assert proof.status == "refuted" and "does not give the entry" in proof.failed_step

@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 import symgrad
-from symgrad.derive.derivation import Equation
+from symgrad.chain.derivation import Equation
 from symgrad.prove.general import check_instances, concrete
 
 
@@ -81,7 +81,7 @@ def test_claims_whose_index_structure_cannot_match(claim, message):
 def corrupt(gd, key, index, rhs):
     steps = list(gd.equations[key].steps)
     steps[index] = dataclasses.replace(steps[index], rhs=rhs)
-    return dataclasses.replace(gd, equations={**gd.equations, key: Equation(key, tuple(steps))})
+    return gd.replace(equations={**gd.equations, key: Equation(key, tuple(steps))})
 
 
 def test_wrong_steps_are_rejected_symbolically():

@@ -140,7 +140,7 @@ def test_long_gradients_are_named_and_their_definitions_checked():
     # a named gradient whose definition is corrupted is caught, with a counterexample
     _, a = next(iter(graph.adjoints.items()))
     graph.defs[a] = {**graph.defs[a], (): Fraction(1, 7)}
-    d._proof = None
+    d.cache.clear()
     proof = d.prove()
     assert proof.status == "refuted"
     assert "named gradient" in proof.counterexample.note
@@ -338,7 +338,7 @@ def test_batch_norm_documents_both_routes_and_the_compact_forms():
 
 
 def _route_check(d, step):
-    from symgrad.derive.rules import rule
+    from symgrad.chain.rules import rule
 
     return rule(step.rule).checker(d, step)
 

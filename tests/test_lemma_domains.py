@@ -17,6 +17,7 @@ DOMAINS = {  # written out by hand from each function's real domain
     "exp": r"u \in \mathbb{R}",
     "sigmoid": r"u \in \mathbb{R}",
     "tanh": r"u \in \mathbb{R}",
+    "softplus": r"u \in \mathbb{R}",
     "step": r"u \in \mathbb{R}",
     "inverse": r"u \neq 0",
     "log": "u > 0",

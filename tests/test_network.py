@@ -321,14 +321,12 @@ def test_a_corrupted_line_of_the_document_is_caught():
 
     import sympy
 
-    from symgrad.derive.derivation import Equation
+    from symgrad.chain.derivation import Equation
 
     def corrupt(d, key, k, change):
         steps = list(d.equations[key].steps)
         steps[k] = change(steps[k])
-        d._equations = {**d.equations, key: Equation(key, tuple(steps))}
-        d._proof = None
-        return d.prove()
+        return d.replace(_equations={**d.equations, key: Equation(key, tuple(steps))}).prove()
 
     d = _derive("linear-sigmoid-mse")
     assert d.prove().ok
@@ -367,7 +365,7 @@ def test_a_network_document_in_every_format_with_its_graph_and_lemmas():
 @pytest.mark.tools
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_the_generated_backward_code_matches_autograd(name):
-    from symgrad.render.network_code import validate
+    from symgrad.publish.network_code import validate
 
     torch_namespace()
     d = _derive(name)
@@ -460,7 +458,7 @@ def test_the_command_line_refuses_bad_networks_in_one_line(tmp_path, args, messa
 @pytest.mark.parametrize("name", ["conv_leaky_relu_mean", "linear_sigmoid_mse"])
 def test_the_gallery_networks_are_proven_and_their_code_validated(name):
     from symgrad.gallery import GALLERY
-    from symgrad.render.network_code import validate
+    from symgrad.publish.network_code import validate
 
     torch_namespace()
     d = dict(GALLERY)[name]()

@@ -13,7 +13,7 @@ import pytest
 import symgrad
 import symgrad.functional as F
 from symgrad.core.errors import SymgradError
-from symgrad.render.network_code import backward_lines, forward_lines, validate
+from symgrad.publish.network_code import backward_lines, forward_lines, validate
 
 from .conftest import require_torch
 
@@ -465,7 +465,7 @@ def test_each_closed_form_shown_is_the_one_computed_for_its_options(case):
 
 def test_a_closed_form_shown_for_other_options_is_refuted():
     """The prover checks the text too: the mean's 1/N shown beside a sum loss is not accepted."""
-    from symgrad.derive.derivation import Step
+    from symgrad.chain.derivation import Step
     from symgrad.network.presentation import check_closed
 
     d = symgrad.derive(lambda x, t: F.mse_loss(F.tanh(x), t, reduction="sum"), x=(2, 3), t=(2, 3))
@@ -500,8 +500,8 @@ def test_vector_linear_backward_code_matches_autograd(bias):
 
 
 def test_a_compound_layer_form_shown_differs_from_the_proven_one_is_rejected():
-    from symgrad.derive.derivation import Step
-    from symgrad.network.presentation import check_block
+    from symgrad.chain.derivation import Step
+    from symgrad.prove.network import check_block
 
     d = symgrad.derive(lambda x: (F.softmax(x, 1) ** 2).sum(), x=(2, 3))
     key = next(k for k in d.equations if k.startswith("block_"))

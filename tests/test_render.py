@@ -11,10 +11,10 @@ import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
 import symgrad
+from symgrad.chain.derivation import GeneralMatrix, TensorView
 from symgrad.core.tensor import PolyTensor
-from symgrad.derive.derivation import GeneralMatrix, TensorView
-from symgrad.render.documents import FORMATS
-from symgrad.render.latex import to_latex
+from symgrad.publish.documents import FORMATS
+from symgrad.publish.latex import to_latex
 
 from .checkers import ROOT, html_formulas, md_formulas
 
@@ -322,13 +322,13 @@ def test_mathjax_urls_that_are_refused(url):
 
 
 def test_a_missing_local_mathjax_leaves_the_folder_alone(tmp_path, monkeypatch):
-    from symgrad.render import mathjax
+    from symgrad.publish import mathjax
 
     def nowhere():
         raise symgrad.SymgradError("no local MathJax 3 found")
 
     monkeypatch.setattr(mathjax, "find_bundle", nowhere)
-    import symgrad.render.writer as writer
+    import symgrad.publish.writer as writer
 
     monkeypatch.setattr(writer, "find_bundle", nowhere)
     (tmp_path / "mine.txt").write_text("mine")
@@ -339,7 +339,7 @@ def test_a_missing_local_mathjax_leaves_the_folder_alone(tmp_path, monkeypatch):
 
 def test_the_pieces_a_browser_wraps_between_read_as_the_whole_formula():
     """Set side by side, an equation's pieces are its formula: each sign kept once, nothing lost."""
-    from symgrad.render.latex import SymgradLatexPrinter
+    from symgrad.publish.latex import SymgradLatexPrinter
 
     def joined(parts):
         return " ".join(p.removeprefix("{} ") for p in parts).replace("; \\ ", ";\\ ").replace(", \\ ", ",\\ ")

@@ -6,7 +6,6 @@ claims were reported as proven, wrong backward code passed, or an input crashed 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import subprocess
@@ -17,7 +16,7 @@ import sympy
 
 import symgrad
 import symgrad.testing
-from symgrad.derive.derivation import Equation, Step
+from symgrad.chain.derivation import Equation, Step
 
 
 def run(*args, cwd=None, timeout=60):
@@ -179,8 +178,8 @@ def test_assert_backward_catches_what_only_the_mean_hides(name):
 @pytest.mark.parametrize("position", [0, -1])
 def test_a_wrong_loss_value_at_any_entry_of_conv2d_is_caught(position, monkeypatch):
     # corrupt the loss where the derivation takes its value, so that every recorded step agrees with it
+    from symgrad.chain import losses
     from symgrad.core import poly
-    from symgrad.derive import losses
 
     d0 = symgrad.conv2d((1, 1, 4, 4), (1, 1, 3, 3), loss="mean")
     target = d0.upstream_symbols.ids[position]
@@ -205,7 +204,7 @@ def test_a_tautology_in_place_of_the_transpose_step_breaks_the_chain():
     T = sympy.Symbol("T")
     index = next(i for i, s in enumerate(steps) if s.rule == "transpose")
     steps[index] = Step(T, T, "transpose")
-    bad = dataclasses.replace(gd, equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
+    bad = gd.replace(equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
     proof = bad.prove()
     assert not proof.ok and "previous step's right side" in proof.failed_step
 
@@ -232,14 +231,10 @@ def test_the_dimensions_step_fails_for_a_closed_form_of_the_wrong_shape():
     d = symgrad.matmul(3, 3, 3, "sum")
     G, B = MatrixSymbol("G", 3, 3), MatrixSymbol("B", 3, 3)
     dA = d.equations["dims_A"].steps[0].lhs
-    ok = dataclasses.replace(
-        d, equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, "dimensions"),))}
-    )
+    ok = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, "dimensions"),))})
     assert ok.prove().ok
     wrong = MatrixSymbol("B", 3, 2)
-    bad = dataclasses.replace(
-        d, equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, "dimensions"),))}
-    )
+    bad = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, "dimensions"),))})
     assert "the closed form is 3×2, but the gradient is 3×3" in bad.prove().failed_step
 
 
@@ -291,7 +286,7 @@ def test_a_claim_of_the_wrong_shape_is_refused_before_any_work(conv):
 
 @pytest.mark.slow
 def test_a_validation_script_without_torch_exits_2(tmp_path):
-    from symgrad.render.codegen import emit
+    from symgrad.publish.codegen import emit
 
     d = symgrad.matmul(2, 3, 2)
     paths = emit(d, "torch", tmp_path)
@@ -397,5 +392,5 @@ def test_a_tautology_that_instantiates_cleanly_is_caught_too():
     steps = list(gd.equations["sift_A"].steps)
     index = next(i for i, s in enumerate(steps) if s.rule == "transpose")
     steps[index] = Step(steps[index].lhs, steps[index].lhs, "transpose")
-    bad = dataclasses.replace(gd, equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
+    bad = gd.replace(equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
     assert "not the previous step's right side" in bad.prove().failed_step

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from symgrad.render.documents import environment, templates_dir
+from symgrad.publish.documents import environment, templates_dir
 
 TEMPLATES = sorted(path.name for path in templates_dir().glob("*.j2"))
 

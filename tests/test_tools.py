@@ -13,7 +13,7 @@ import pytest
 
 import symgrad
 from symgrad.gallery import GALLERY as GALLERY_ENTRIES
-from symgrad.render.writer import stem
+from symgrad.publish.writer import stem
 
 from .checkers import (
     ARTICLE_11PT_SIZES,

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from ..core.errors import SymgradError
-from ..render.documents import environment
-from ..render.mathjax import DEFAULT_MATHJAX
+from ..publish.documents import environment
+from ..publish.mathjax import DEFAULT_MATHJAX
 from .check import SYMBOL, Report, check, lead_ins
 from .meaning import Declarations
 from .reader import annotate, columns, html_source, read

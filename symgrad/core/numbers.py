@@ -20,7 +20,8 @@ _DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?|\.([0-9]+)")  # ASCII digits onl
 
 
 def exact(value: object, what: str = "a number") -> Fraction:
-    """An exact rational from a Python, NumPy or SymPy number; floats are refused as inexact."""
+    """An exact rational from a Python, NumPy or SymPy number (sympy.Integer(2), sympy.Rational(1, 3));
+    floats, SymPy's included, are refused as inexact, and sqrt(2) or pi as not a fraction."""
     if isinstance(value, bool):
         raise SymgradError(f"{what} must be a number, not {value!r}")
     if isinstance(value, Fraction):
@@ -32,9 +33,16 @@ def exact(value: object, what: str = "a number") -> Fraction:
     elif _is_sympy_rational(value):
         result = Fraction(int(value.p), int(value.q))  # type: ignore[attr-defined]
     elif isinstance(value, numbers.Real):
+        kind = "the SymPy Float " if _is_sympy(value) else ""  # a Python float is shown as written
         raise SymgradError(
-            f"{what} is {value!r}, which is not exact: write it as an integer or a fraction such as 5/2 "
+            f"{what} is {kind}{value!r}, which is not exact: write it as an integer or a fraction such as 5/2 "
             "(or sympy.Rational(5, 2))"
+        )
+    elif _is_sympy(value) and getattr(value, "is_number", False):
+        # an exact SymPy number that is not a Rational: sqrt(2), pi, or an unevaluated expression
+        raise SymgradError(
+            f"{what} is the SymPy number {value!s:.60}, which is not a fraction: symgrad computes with fractions, "
+            "so write it as one (sympy.Rational(p, q), or fractions.Fraction(p, q))"
         )
     else:
         raise SymgradError(f"{what} must be an exact number, not {type(value).__name__} {value!r:.60}")
@@ -147,5 +155,9 @@ def _show(value: Fraction) -> str:
     return text if len(text) <= 30 else text[:12] + "…" + text[-6:]
 
 
+def _is_sympy(value: object) -> bool:
+    return type(value).__module__.startswith("sympy")
+
+
 def _is_sympy_rational(value: object) -> bool:
-    return type(value).__module__.startswith("sympy") and bool(getattr(value, "is_Rational", False))
+    return _is_sympy(value) and bool(getattr(value, "is_Rational", False))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .graph import Block, Graph
+from .units.base import grad_of, tex
 
 # Compact forms are shown for compound layers up to this many input entries: checking one
 # expands the whole layer into the inputs and the atoms, which grows fast with the layer's size.
@@ -34,14 +35,10 @@ class Form:
 
 
 def _b(graph: Graph, name: str) -> str:
-    from .presentation import tex
-
     return tex(graph, name)
 
 
 def _g(name: str) -> str:
-    from .presentation import grad_of
-
     return grad_of(name)
 
 

@@ -19,12 +19,12 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+from ..chain import engine
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
-from ..derive.engine import layer_share
-from .lemmas import LEMMAS
+from .lemma import INVERSE, STEP, Lemma
 
 # A gradient of an intermediate with more terms than this is kept as a variable of its own,
 # dL/dv, defined once by its polynomial. Without it every entry of a BatchNorm input's gradient
@@ -35,10 +35,11 @@ NAMED_ABOVE = 100
 
 @dataclass(frozen=True)
 class Atom:
-    lemma: str  # a key of LEMMAS
+    lemma: str  # the lemma's name
     argument: int  # the variable the function is applied to
     helper: int | None = None  # the reciprocal the derivative needs, if any
     parameter: object = None  # the exponent of a power
+    rule: Lemma | None = field(default=None, compare=False, repr=False)  # the lemma itself
 
 
 @dataclass
@@ -78,9 +79,10 @@ class Tensor:
 
     # arithmetic goes through the layers
     def _f(self, name: str, *args, **kwargs):
-        from . import layers
-
-        return getattr(layers, name)(*args, **kwargs)
+        # the graph's layer functions (symgrad.network.layers), handed to it by whoever made it
+        if self.graph.operations is None:
+            raise SymgradError("this graph records no layers: make it with Graph(operations=layers)")
+        return getattr(self.graph.operations, name)(*args, **kwargs)
 
     def __add__(self, other):
         return self._f("add", self, other)
@@ -151,7 +153,8 @@ class Node:
 class Graph:
     """The variables of one network, their definitions, the tensors and the layers in order."""
 
-    def __init__(self, max_terms: int | None = None) -> None:
+    def __init__(self, max_terms: int | None = None, operations=None) -> None:
+        self.operations = operations  # what a tensor's + - * / @ .T .sum() record: the layer functions
         self.registry = Registry()
         self.defs: dict[int, poly.Poly] = {}  # polynomial definitions
         self.atoms: dict[int, Atom] = {}
@@ -182,7 +185,7 @@ class Graph:
                 self._counts[stem] = k
                 return name
 
-    def new_tensor(self, name: str, shape: tuple, letter: str | None = None) -> Tensor:
+    def new_tensor(self, name: str, shape: tuple, letter: str | None = None, namer=None) -> Tensor:
         if name in self.tensors:
             raise SymgradError(f"two tensors of the network are named {name!r}: give each its own name=")
         if not name.isidentifier():
@@ -192,8 +195,9 @@ class Graph:
         commas = len(shape) > 2 or any(s >= 10 for s in shape)
         if letter is None:
             letter = name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
+        namer = namer or (lambda entry: entry)
         ids = tuple(
-            self.registry.new(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter)
+            self.registry.new(namer(entry_name(letter, tuple(i + 1 for i in index), commas) if shape else letter))
             for index in itertools.product(*(range(s) for s in shape))
         )
         tensor = Tensor(self, name, shape, ids)
@@ -201,10 +205,23 @@ class Graph:
         self.in_tensors.update(ids)
         return tensor
 
-    def input(self, name: str, shape: tuple) -> Tensor:
-        tensor = self.new_tensor(name, shape)
+    def input(self, name: str, shape: tuple, letter: str | None = None, namer=None) -> Tensor:
+        tensor = self.new_tensor(name, shape, letter, namer)
         self.inputs.append(name)
         return tensor
+
+    def rename_entries(self, tensor: Tensor, letter: str) -> None:
+        """Write a layer's output entries with another letter (an op's document calls C's entries
+        c_ij): the names change, the variables stay; only before any of them is printed."""
+        commas = len(tensor.shape) > 2 or any(s >= 10 for s in tensor.shape)
+        indices = itertools.product(*(range(1, s + 1) for s in tensor.shape))
+        for index, vid in zip(indices, tensor.ids):
+            new = entry_name(letter, index, commas) if tensor.shape else letter
+            if new in self.registry.ids:
+                raise SymgradError(f"two variables would share the name {new!r}: choose distinct letters")
+            del self.registry.ids[self.registry.names[vid]]
+            self.registry.ids[new] = vid
+            self.registry.names[vid] = new
 
     def scalar(self, name: str, letter: str) -> Tensor:
         """A free scalar the network is written in (eps given as a symbol): an input of the graph,
@@ -231,31 +248,30 @@ class Graph:
         self.defs[vid] = definition
         self._count(len(definition))
 
-    def atom(self, vid: int, lemma: str, argument: int, parameter=None) -> None:
-        needs = LEMMAS[lemma].needs
+    def atom(self, vid: int, lemma: Lemma, argument: int, parameter=None) -> None:
         helper = None
-        if needs == "inverse of argument":
+        if lemma.needs == "inverse of argument":
             helper = self.reciprocal(argument)
-        elif needs == "inverse of value":
+        elif lemma.needs == "inverse of value":
             helper = self.reciprocal(vid)
-        self.atoms[vid] = Atom(lemma, argument, helper, parameter)
+        self.atoms[vid] = Atom(lemma.name, argument, helper, parameter, lemma)
         self._count(2)
 
     def reciprocal(self, vid: int) -> int:
         """The atom 1/v, made once per variable."""
-        key = ("inverse", vid)
-        if key not in self._helpers:
-            r = self.registry.new(rf"\frac{{1}}{{{self.registry.names[vid]}}}")
-            self.atoms[r] = Atom("inverse", vid)
-            self._helpers[key] = r
-        return self._helpers[key]
+        return self.helper_atom(INVERSE, vid, rf"\frac{{1}}{{{self.registry.names[vid]}}}")
 
     def step(self, vid: int) -> int:
         """The atom H(v), the step of a relu (1 for v > 0, else 0), made once per variable."""
-        key = ("step", vid)
+        return self.helper_atom(STEP, vid, rf"H({self.registry.names[vid]})")
+
+    def helper_atom(self, lemma: Lemma, vid: int, letter: str) -> int:
+        """The atom lemma(v) without a tensor of its own, made once per variable: a variable another
+        atom's derivative is written in."""
+        key = (lemma.name, vid)
         if key not in self._helpers:
-            h = self.registry.new(rf"H({self.registry.names[vid]})")
-            self.atoms[h] = Atom("step", vid)
+            h = self.registry.new(letter)
+            self.atoms[h] = Atom(lemma.name, vid, rule=lemma)
             self._helpers[key] = h
         return self._helpers[key]
 
@@ -312,7 +328,19 @@ class Graph:
         atom = self.atoms.get(vid)
         if atom is None:
             return {}
-        return {atom.argument: LEMMAS[atom.lemma].local_partial(vid, atom.argument, atom.helper, atom.parameter)}
+        if atom.rule is None:
+            raise SymgradError(f"the atom {self.registry.names[vid]} was made without its lemma")
+        return {atom.argument: atom.rule.local_partial(vid, atom.argument, atom.helper, atom.parameter)}
+
+    def local_partial(self, y: int, x: int) -> poly.Poly:
+        """dy/dx, through the layer's internal atoms when y reads x through one."""
+        total: dict = {}
+        for u, local in self.local_partials(y).items():
+            if u == x:
+                poly.add_into(total, local)
+            elif u in self.atoms and self.atoms[u].argument == x and u not in self.in_tensors:
+                poly.add_into(total, poly.mul(local, self.local_partials(u).get(x, {})))
+        return total
 
     def chain_rule(self, loss: int) -> tuple[dict[int, poly.Poly], dict[int, dict[int, poly.Poly]]]:
         """dL/dv for every variable, and each layer's share: {node index: {u: its contribution}}.
@@ -350,7 +378,7 @@ class Graph:
         if not all(vid in self.defs for vid in outputs):
             return None
         read = [v for name in node.inputs for v in self.tensors[name].ids]
-        return layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
+        return engine.layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
 
     def name_gradient(self, vid: int, gradient: poly.Poly) -> poly.Poly:
         """A new variable ∂L/∂v defined as the gradient: the layers below read it, not its terms."""

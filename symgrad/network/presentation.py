@@ -17,17 +17,18 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 import sympy
 
+from ..chain.derivation import Equation, Presentation, Step
+from ..chain.rules import register
 from ..core import poly
 from ..core.tensor import to_sympy
-from ..derive.derivation import SERVICES, Equation, Presentation, Step
-from ..derive.rules import register
 from . import blocks, routes
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
+from .units.base import bold, grad_of, tex
+from .units.table import unit
 
 L = sympy.Symbol("L")
 
@@ -43,162 +44,18 @@ class Layer:
     inputs: tuple  # the tensors whose gradient the document derives through this layer
 
 
-def bold(name: str) -> str:
-    return rf"\boldsymbol{{{name}}}" if len(name) == 1 else rf"\boldsymbol{{\mathrm{{{name}}}}}".replace("_", r"\_")
-
-
-def tex(graph: Graph, name: str) -> str:
-    """A tensor as a formula names it: bold, or a symbolic scalar (ε) as itself."""
-    return graph.scalars.get(name) or bold(name)
-
-
-def grad_of(name: str) -> str:
-    return rf"\frac{{\partial L}}{{\partial {bold(name)}}}"
-
-
-FORWARD = {
-    "linear": lambda i, o, p: rf"{o} = {i[0]} {i[1]}^{{T}}" + (f" + {i[2]}" if len(i) == 3 else ""),
-    "matmul": lambda i, o, p: rf"{o} = {i[0]} {i[1]}",
-    "transpose": lambda i, o, p: rf"{o} = {i[0]}^{{T}}",
-    "reshape": lambda i, o, p: rf"{o} = \operatorname{{reshape}}({i[0]})",
-    "sigmoid": lambda i, o, p: rf"{o} = \sigma({i[0]}) = \frac{{1}}{{1 + e^{{-{i[0]}}}}}",
-    "tanh": lambda i, o, p: rf"{o} = \tanh {i[0]}",
-    "exp": lambda i, o, p: rf"{o} = e^{{{i[0]}}}",
-    "log": lambda i, o, p: rf"{o} = \log {i[0]}",
-    "sqrt": lambda i, o, p: rf"{o} = \sqrt{{{i[0]}}}",
-    "pow": lambda i, o, p: rf"{o} = {i[0]}^{{{p['exponent']}}}",
-    "relu": lambda i, o, p: rf"{o} = \max(0, {i[0]})",
-    "leaky_relu": lambda i, o, p: rf"{o} = \max(0, {i[0]}) + {_frac(p['negative_slope'])} \min(0, {i[0]})",
-    "add": lambda i, o, p: rf"{o} = {_operands(i, p, '+')}",
-    "sub": lambda i, o, p: rf"{o} = {_operands(i, p, '-')}",
-    "mul": lambda i, o, p: f"{o} = " + _operands(i, p, r"\odot"),
-    "div": lambda i, o, p: f"{o} = " + _operands(i, p, r"\oslash"),
-    "sum": lambda i, o, p: rf"{o} = \textstyle\sum {i[0]}",
-    "mean": lambda i, o, p: rf"{o} = \operatorname{{mean}} {i[0]}",
-    "conv2d": lambda i, o, p: rf"{o} = \operatorname{{conv2d}}({', '.join(i)})",
-    "conv_transpose2d": lambda i, o, p: rf"{o} = \operatorname{{conv\_transpose2d}}({', '.join(i)})",
-    "mse_loss": lambda i, o, p: (
-        rf"{o} = \frac{{1}}{{N}} \textstyle\sum ({i[0]} - {i[1]})^{{2}}"
-        if p["reduction"] == "mean"
-        else rf"{o} = \textstyle\sum ({i[0]} - {i[1]})^{{2}}"
-    ),
-    "upstream": lambda i, o, p: rf"{o} = \textstyle\sum {i[1]} \odot {i[0]}",
-}
-
-# The closed form of dL/d(input k), in the layer's tensor names, G being dL/d(output). Each is
-# written from the layer's own parameters and shapes (the count a mean divides by, the exponent,
-# the slope, a linear layer's vector or matrix input, a loss's reduction): the text states exactly
-# what closed.py computes and the prover checks, never a generic formula beside it.
-CLOSED = {
-    "linear": lambda i, o, G, k, x: _linear_closed(i, G, k, x),
-    "matmul": lambda i, o, G, k, x: [rf"{G} {i[1]}^{{T}}", rf"{i[0]}^{{T}} {G}"][k],
-    "transpose": lambda i, o, G, k, x: rf"{G}^{{T}}",
-    "reshape": lambda i, o, G, k, x: rf"\operatorname{{reshape}}({G})",
-    "sigmoid": lambda i, o, G, k, x: rf"{G} \odot {o} \odot (1 - {o})",
-    "tanh": lambda i, o, G, k, x: rf"{G} \odot (1 - {o} \odot {o})",
-    "exp": lambda i, o, G, k, x: rf"{G} \odot {o}",
-    "log": lambda i, o, G, k, x: rf"{G} \oslash {i[0]}",
-    "sqrt": lambda i, o, G, k, x: rf"{G} \oslash (2 {o})",
-    "pow": lambda i, o, G, k, x: _pow_closed(i, G, x.params["exponent"]),
-    "relu": lambda i, o, G, k, x: rf"{G} \odot [{i[0]} > 0]",
-    "leaky_relu": lambda i, o, G, k, x: (
-        rf"{G} \odot \bigl([{i[0]} > 0] + {_frac(x.params['negative_slope'])}\,[{i[0]} \le 0]\bigr)"
-    ),
-    # 1 is a tensor of ones shaped like the input: the upstream repeated over the reduced dimensions
-    "sum": lambda i, o, G, k, x: rf"{G}\, \mathbf{{1}}",
-    "mean": lambda i, o, G, k, x: rf"{_frac(Fraction(1, x.count))}\, {G}\, \mathbf{{1}}",
-    "conv2d": lambda i, o, G, k, x: [
-        rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
-        rf"\operatorname{{corr}}({i[0]}, {G})",
-        rf"\textstyle\sum_{{n,i,j}} {G}",
-    ][k],
-    "conv_transpose2d": lambda i, o, G, k, x: [
-        rf"\operatorname{{conv2d}}({G}, {i[1]})",
-        rf"\operatorname{{corr}}({G}, {i[0]})",
-        rf"\textstyle\sum_{{n,i,j}} {G}",
-    ][k],
-    "mse_loss": lambda i, o, G, k, x: _mse_closed(i, G, k, x),
-    "upstream": lambda i, o, G, k, x: [rf"{i[1]} {G}", rf"{i[0]} {G}"][k],
-}
-
-
-@dataclass(frozen=True)
-class Shapes:
-    """What a closed form's text depends on besides the names: the layer's parameters, the
-    number of entries a mean or a mean-reduced loss divides by, and whether the input is a vector."""
-
-    params: dict
-    count: int
-    vector: bool
-
-
-def _linear_closed(i: list, G: str, k: int, x: Shapes) -> str:
-    """x Wᵀ + b: for a matrix input (N × in) dL/dx = G W, dL/dW = Gᵀ x, dL/db = Σ over rows G; for
-    a vector input (in) dL/dx = Wᵀ G, dL/dW = G ⊗ x (the outer product) and dL/db = G."""
-    if x.vector:
-        return [rf"{i[1]}^{{T}} {G}", rf"{G} \otimes {i[0]}", G][k]
-    return [rf"{G} {i[1]}", rf"{G}^{{T}} {i[0]}", rf"\textstyle\sum_{{\text{{rows}}}} {G}"][k]
-
-
-def _mse_closed(i: list, G: str, k: int, x: Shapes) -> str:
-    """2 (z − t) G, divided by the number of entries for the mean, not for the sum."""
-    two = Fraction(2, x.count) if x.params["reduction"] == "mean" else Fraction(2)
-    sign = "-" if k == 1 else ""
-    return rf"{sign}{_frac(two)} ({i[0]} - {i[1]}) {G}"
-
-
-def _pow_closed(i: list, G: str, p: Fraction) -> str:
-    """p G ⊙ x^(p − 1) with the exponent's value; zero for x⁰."""
-    if p == 0:
-        return "0"
-    sign, size = ("-" if p < 0 else ""), abs(p)
-    factor = "" if size == 1 else rf"{_frac(size)}\, "
-    power = "" if p == 1 else rf" \odot {i[0]}^{{{_exponent(p - 1)}}}"
-    return rf"{sign}{factor}{G}{power}"
-
-
-def _exponent(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-
-LEMMA_OF = {
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "exp": "exp",
-    "log": "log",
-    "sqrt": "sqrt",
-    "relu": "step",
-    "leaky_relu": "step",
-    "div": "inverse",
-}
-
-
-def _frac(q) -> str:
-    return str(q.numerator) if q.denominator == 1 else rf"\tfrac{{{q.numerator}}}{{{q.denominator}}}"
-
-
-def _operands(names: tuple, params: dict, sign: str) -> str:
-    left = _frac(params["left"]) if "left" in params else names[0]
-    right = _frac(params["right"]) if "right" in params else names[-1]
-    return f"{left} {sign} {right}"
-
-
 def layers(d) -> list[Layer]:
     graph: Graph = d.graph
     needed = needs_gradient(d)
     out = []
     for k, node in enumerate(graph.nodes):
         names = [tex(graph, n) for n in node.inputs]
-        lemma = LEMMA_OF.get(node.op)
-        if node.op == "pow" and node.params["exponent"].denominator != 1:
-            lemma = "power"
-        if node.op == "pow" and node.params["exponent"] < 0:
-            lemma = "inverse"
+        lemma = unit(node).lemma(node)
         out.append(
             Layer(
                 k + 1,
                 node,
-                FORWARD[node.op](names, bold(node.output), node.params),
+                unit(node).forward_latex(names, bold(node.output), node.params),
                 lemma if lemma is None or any(a.lemma == lemma for a in graph.atoms.values()) else None,
                 tuple(n for n in dict.fromkeys(node.inputs) if n in needed),
             )
@@ -249,68 +106,13 @@ def definition(graph: Graph, vid: int) -> sympy.Expr:
     if vid in graph.defs:
         return to_sympy(graph.defs[vid], graph.registry, evaluate=False)
     atom = graph.atoms[vid]
-    argument = symbol(graph, atom.argument)
-    name = {"sigmoid": "sigma", "step": "H", "inverse": None}.get(atom.lemma, atom.lemma)
-    if name is None:
-        return sympy.Pow(argument, -1, evaluate=False)
-    if atom.lemma == "power":
-        return sympy.Pow(argument, sympy.Rational(atom.parameter), evaluate=False)
-    return sympy.Function(name)(argument)
-
-
-def mse_definition(graph: Graph, node: Node) -> sympy.Expr:
-    """The loss as people write it, a weighted sum of squared differences, not expanded."""
-    z, t = (graph.tensors[n] for n in node.inputs)
-    squares = [
-        sympy.Pow(
-            sympy.Add(symbol(graph, a), sympy.Mul(-1, symbol(graph, b), evaluate=False), evaluate=False),
-            2,
-            evaluate=False,
-        )
-        for a, b in zip(z.ids, t.ids)
-    ]
-    if node.params["reduction"] == "sum":
-        return sympy.Add(*squares, evaluate=False)
-    # each square weighted, so that a narrow page can wrap the sum between its terms
-    weight = sympy.Rational(1, z.numel)
-    return sympy.Add(*(sympy.Mul(weight, q, evaluate=False) for q in squares), evaluate=False)
+    return LEMMAS[atom.lemma].shown(symbol(graph, atom.argument), atom.parameter)
 
 
 def closed_latex(graph: Graph, node: Node, name: str) -> str:
-    """The layer's closed form for dL/d(name) in LaTeX: one term for each place the layer reads
-    the tensor (x * x reads it twice), constants written as numbers, and a sum over the broadcast
-    dimensions where the tensor was broadcast (its gradient is summed back to its shape)."""
-    G, out = grad_of(node.output), bold(node.output)
-    if node.op in ("add", "sub", "mul", "div"):
-        tensors = list(node.inputs)
-        operands = [
-            (_frac(node.params[role]), None) if role in node.params else (tex(graph, tensors[0]), tensors.pop(0))
-            for role in ("left", "right")
-        ]
-        (a, _), (b, _) = operands
-        rules = {
-            "add": (G, G),
-            "sub": (G, f"-{G}"),
-            "mul": (rf"{G} \odot {b}", rf"{G} \odot {a}"),
-            "div": (rf"{G} \oslash {b}", rf"-{G} \odot {a} \oslash {b}^{{2}}"),
-        }[node.op]
-        terms = [rule for rule, (_, tensor) in zip(rules, operands) if tensor == name]
-        text = " + ".join(terms)
-        if graph.tensors[name].shape != graph.tensors[node.output].shape:
-            text = rf"\textstyle\sum_{{\text{{broadcast}}}} \Bigl({text}\Bigr)"
-        return text
-    names = [tex(graph, n) for n in node.inputs]
-    first = graph.tensors[node.inputs[0]]
-    count = first.numel if node.op == "mse_loss" else _reduced_count(first.shape, node.params.get("dims", ()))
-    shapes = Shapes(node.params, count, first.ndim == 1)
-    return " + ".join(CLOSED[node.op](names, out, G, k, shapes) for k, n in enumerate(node.inputs) if n == name)
-
-
-def _reduced_count(shape: tuple, dims: tuple) -> int:
-    count = 1
-    for d in dims:
-        count *= shape[d]
-    return count
+    """The layer's closed form for dL/d(name) in LaTeX, as its unit writes it from the layer's own
+    parameters and shapes: the text states exactly what the unit computes and the prover checks."""
+    return unit(node).closed_latex(graph, node, name)
 
 
 def equations(d, picks: dict) -> dict:
@@ -320,7 +122,9 @@ def equations(d, picks: dict) -> dict:
         node, k = layer.node, layer.index
         out = graph.tensors[node.output]
         y = out.ids[pick(out, picks)]
-        shown = mse_definition(graph, node) if node.op == "mse_loss" else definition(graph, y)
+        shown = unit(node).written(graph, node, y)
+        if shown is None:
+            shown = definition(graph, y)
         eq[f"forward_{k}"] = Equation(f"forward_{k}", (Step(symbol(graph, y), shown, "layer definition"),))
         eq[f"upstream_{k}"] = Equation(
             f"upstream_{k}",
@@ -354,7 +158,7 @@ def equations(d, picks: dict) -> dict:
             key = f"block_{j}_{i}"
             eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), f"block form {j} {i}"),))
             label = "identity, every element" if form.other else "compact form, every element"
-            register(f"block form {j} {i}", "op", label, check_block)
+            register(f"block form {j} {i}", "claim", label)
     return eq
 
 
@@ -428,32 +232,8 @@ def check_route(d, step) -> str | None:
     return None
 
 
-def check_block(d, step) -> str | None:
-    """A compound layer's compact form (or identity), proven at every element by the network's
-    claim prover: the same proof ``symgrad.check`` (``symgrad.equivalent``) gives."""
-    *_, j, i = step.rule.split(" ")
-    block = d.graph.blocks[int(j)]
-    form = blocks.shown(d.graph, block)[int(i)]
-    if step.rhs != sympy.Symbol(form.rhs):  # the line shown is the one whose claim is proven next
-        return f"the form shown for the {block.kind.replace('_', ' ')} layer is not the one proven: {step.rhs}"
-    if form.other is None:
-        proof = SERVICES["check network claim"](d, form.target, form.claim)
-    else:
-        proof = SERVICES["equivalent network forms"](d, form.target, form.claim, form.other)
-    if proof.status != "proven":
-        return f"the compact form of the {block.kind.replace('_', ' ')} layer is {proof.status}: {form.claim}"
-    return None
-
-
 def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:
-    """dy/dx, through the layer's internal atoms when y reads x through one."""
-    total: dict = {}
-    for u, local in graph.local_partials(y).items():
-        if u == x:
-            poly.add_into(total, local)
-        elif u in graph.atoms and graph.atoms[u].argument == x and not _has_tensor(graph, u):
-            poly.add_into(total, poly.mul(local, graph.local_partials(u).get(x, {})))
-    return total
+    return graph.local_partial(y, x)
 
 
 def _has_tensor(graph: Graph, vid: int) -> bool:

@@ -195,14 +195,12 @@ def _through(ch: Channel) -> dict:
 def through(graph: Graph, x: int, nodes) -> dict:
     """d v/d x for every variable the given nodes make, by forward-mode differentiation of their
     definitions (an independent computation from the chain rule's reverse mode)."""
-    from .presentation import local_partial
-
     tangent: dict = {x: {(): 1}}
     for k in nodes:
         for vid in graph.tensors[graph.nodes[k].output].ids:
             total: dict = {}
             for u in list(tangent):
-                local = local_partial(graph, vid, u)
+                local = graph.local_partial(vid, u)
                 if local:
                     poly.add_into(total, poly.mul(local, tangent[u]))
             if total:

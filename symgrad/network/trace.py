@@ -15,12 +15,13 @@ from typing import Any
 
 import sympy
 
+from ..chain.derivation import GradientViews
+from ..chain.losses import check_loss
 from ..core import poly
 from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
-from ..derive.derivation import SERVICES, GradientViews
-from ..derive.losses import check_loss
+from . import layers
 from .closed import backward
 from .graph import Graph, Tensor
 from .layers import int_tuple
@@ -61,7 +62,7 @@ class NetworkDerivation:
     grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
     shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
     picks: dict = field(default_factory=dict)  # tensor name -> row-major position the document follows
-    _proof: Any = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False)  # the proof, once computed
     _equations: Any = field(default=None, repr=False)
     _closed: dict = field(default_factory=dict, repr=False)
     _meanings: dict = field(default_factory=dict, repr=False)  # a block's line symbols -> polynomials
@@ -141,6 +142,15 @@ class NetworkDerivation:
     def inputs(self) -> list:
         return list(self.graph.inputs)
 
+    @property
+    def arguments(self) -> list:
+        """The tensors ``evaluate`` is given: every input of the graph."""
+        return list(self.graph.inputs)
+
+    @property
+    def fixed(self) -> dict:
+        return {}
+
     def gradient(self, name: str) -> list:
         """dL/d(name), entry by entry, as polynomials; a long gradient of an intermediate appears
         in them as a variable of its own (``Graph.name_gradient``), defined in ``graph.defs``."""
@@ -195,13 +205,6 @@ class NetworkDerivation:
             self._closed[k] = backward(self.graph, node, upstream)
         return self._closed[k]
 
-    def prove(self):
-        from ..derive.derivation import SERVICES
-
-        if self._proof is None:
-            self._proof = SERVICES["prove network"](self)
-        return self._proof
-
 
 def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **shapes) -> NetworkDerivation:
     """Run ``fn`` on tensors of symbols of the given shapes and derive dL/d(every variable).
@@ -229,7 +232,7 @@ def derive_network(fn, *, wrt=None, loss="mean", max_terms=None, picks=None, **s
     for name, size in sized.items():
         total += math.prod(size)
         check_budget(f"the input {name} of shape {size}, with the inputs before it,", total, 0, max_terms)
-    graph = Graph(max_terms)
+    graph = Graph(max_terms, operations=layers)
     args = [graph.input(name, sized[name]) for name in parameters]
     try:
         result = fn(*args)
@@ -314,6 +317,3 @@ def _apply_loss(graph: Graph, y: Tensor, loss) -> Tensor:
     graph.define(out.ids[0], {tuple(sorted((a, b))): 1 for a, b in zip(g.ids, y.ids)})
     graph.add_node("upstream", (y, g), out)
     return out
-
-
-SERVICES["derive network"] = derive_network

@@ -22,18 +22,31 @@ from typing import Any
 
 import sympy
 
+from ..chain.build import Problem, derive, pick_index
+from ..chain.derivation import Equation, Presentation, Step, TensorView
+from ..chain.engine import gc_paused
+from ..chain.losses import check_loss
+from ..chain.notation import Call, Equals, Joined, Product
+from ..chain.rules import register
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
-from ..core.numbers import integer
-from ..core.symbols import Registry, SymbolTensor
+from ..core.symbols import SymbolTensor
 from ..core.tensor import PolyTensor, matmul, transpose
 from ..core.tensorop import TensorOpBase
-from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, Presentation, Step, TensorView
-from ..derive.losses import check_loss
-from ..derive.notation import Call, Equals, Joined, Product
-from ..derive.rules import register
+from ..network import layers
+from ..network.graph import Graph
+from ..network.units.conv2d import (
+    BiasGrad,
+    Conv2dWeight,
+    ConvTranspose2d,
+    Geometry,
+    _geo,
+    flag,
+    geometry,
+    pair,
+    positive,
+)
 from .spec import OpSpec, convolution_arguments
 
 
@@ -48,131 +61,6 @@ register("im2col", "equal", "im2col, proven")
 register("loss entry", "loss entry", "derivative of the loss")
 register("output height", "size", "output height")
 register("output width", "size", "output width")
-
-
-@dataclass(frozen=True)
-class Geometry:
-    N: int
-    C: int
-    H: int
-    W: int
-    O: int
-    kH: int
-    kW: int
-    stride: tuple
-    padding: tuple
-    dilation: tuple
-    groups: int
-
-    @property
-    def Cg(self) -> int:
-        return self.C // self.groups
-
-    @property
-    def Og(self) -> int:
-        return self.O // self.groups
-
-    @property
-    def out(self) -> tuple:
-        return tuple(
-            (size + 2 * p - d * (k - 1) - 1) // s + 1
-            for size, p, d, k, s in zip((self.H, self.W), self.padding, self.dilation, (self.kH, self.kW), self.stride)
-        )
-
-    def at(self, i: int, j: int, u: int, v: int):
-        """Where kernel tap (u, v) of output position (i, j) reads X: (h, w), or None in the padding."""
-        h = i * self.stride[0] - self.padding[0] + u * self.dilation[0]
-        w = j * self.stride[1] - self.padding[1] + v * self.dilation[1]
-        return (h, w) if 0 <= h < self.H and 0 <= w < self.W else None
-
-    def taps(self, i: int, j: int):
-        """(u, v, h, w) for every kernel tap of output position (i, j) that lands inside X."""
-        for u, v in itertools.product(range(self.kH), range(self.kW)):
-            spot = self.at(i, j, u, v)
-            if spot:
-                yield (u, v, *spot)
-
-    def output_padding(self) -> tuple:
-        """What conv_transpose2d must add to give back H×W (the floor in the size formula)."""
-        return tuple(
-            size - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
-            for size, o, s, p, d, k in zip(
-                (self.H, self.W), self.out, self.stride, self.padding, self.dilation, (self.kH, self.kW)
-            )
-        )
-
-    def params(self) -> tuple:
-        return (*self.stride, *self.padding, *self.dilation, self.groups)
-
-
-def pair(name: str, value, minimum: int) -> tuple:
-    """One exact integer for both directions, or a pair of them (Python, NumPy or SymPy integers)."""
-    values = (value, value) if _is_integer(value) else value
-    try:
-        values = tuple(values)
-    except TypeError:
-        values = ()
-    if len(values) != 2 or not all(_is_integer(v) and v >= minimum for v in values):
-        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise SymgradError(f"{name} must be {kind} or a pair of them, got {value!r}")
-    return tuple(integer(v, name) for v in values)
-
-
-def shape4(name: str, shape) -> tuple:
-    try:
-        values = tuple(shape)
-    except TypeError:
-        values = ()
-    if len(values) != 4 or not all(_is_integer(v) and v >= 1 for v in values):
-        raise SymgradError(f"{name} must be four positive integers, got {shape!r}")
-    return tuple(integer(v, name) for v in values)
-
-
-def flag(name: str, value) -> bool:
-    """True or False, nothing that merely converts to one ("yes", 1)."""
-    if not isinstance(value, bool):
-        raise SymgradError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _is_integer(value) -> bool:
-    try:
-        integer(value, "a size")
-    except SymgradError:
-        return False
-    return True
-
-
-def geometry(input_shape, weight_shape, stride, padding, dilation, groups) -> Geometry:
-    N, C, H, W = shape4("input_shape", input_shape)
-    O, Cg, kH, kW = shape4("weight_shape", weight_shape)
-    groups = integer(groups, "groups", minimum=1)
-    if C % groups or O % groups:
-        raise SymgradError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({O})")
-    if Cg != C // groups:
-        raise SymgradError(
-            f"the weight has {Cg} input channels, but {C} channels in {groups} groups need {C // groups}"
-        )
-    geo = Geometry(
-        N,
-        C,
-        H,
-        W,
-        O,
-        kH,
-        kW,
-        pair("stride", stride, 1),
-        pair("padding", padding, 0),
-        pair("dilation", dilation, 1),
-        groups,
-    )
-    for axis, size, k, p, d in zip("HW", (H, W), (kH, kW), geo.padding, geo.dilation):
-        if d * (k - 1) + 1 > size + 2 * p:
-            raise SymgradError(
-                f"the kernel spans {d * (k - 1) + 1} along {axis} (dilation {d}), more than the "
-                f"padded input ({size} + 2·{p} = {size + 2 * p})"
-            )
-    return geo
 
 
 def conv2d(
@@ -201,32 +89,13 @@ def conv2d(
         geo.N * geo.C * geo.H * geo.W + geo.O * geo.Cg * geo.kH * geo.kW + geo.O + 2 * outputs,
         max_terms,
     )
-    reg = Registry()
-    X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
-    W = SymbolTensor.create(reg, "W", "w", (geo.O, geo.Cg, geo.kH, geo.kW))
-    inputs = {"X": X, "W": W}
-    if bias:
-        inputs["b"] = SymbolTensor.create(reg, "b", "b", (geo.O,))
-    Ho, Wo = geo.out
-    Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
-    definitions = []
-    # the taps of each output position, as offsets into X's and W's row-major ids (the same for
-    # every sample and channel)
-    taps = {
-        (i, j): [(h * geo.W + w, u * geo.kW + v) for u, v, h, w in geo.taps(i, j)] for i in range(Ho) for j in range(Wo)
-    }
-    x_ids, w_ids, plane, kernel = X.ids, W.ids, geo.H * geo.W, geo.kH * geo.kW
-    for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
-        c0 = (o // geo.Og) * geo.Cg
-        entry: dict = {}
-        for c in range(geo.Cg):
-            x0, w0 = ((n * geo.C) + c0 + c) * plane, (o * geo.Cg + c) * kernel
-            for at_x, at_w in taps[(i, j)]:
-                # X's ids come before W's, so (x, w) is already sorted
-                entry[(x_ids[x0 + at_x], w_ids[w0 + at_w])] = 1
-        if bias:
-            entry[(inputs["b"].id_at((o,)),)] = 1
-        definitions.append(entry)
+    graph, inputs, Y = _one_layer(
+        layers.conv2d,
+        {"X": (geo.N, geo.C, geo.H, geo.W), "W": (geo.O, geo.Cg, geo.kH, geo.kW), "b": (geo.O,) if bias else None},
+        dict(stride=geo.stride, padding=geo.padding, dilation=geo.dilation, groups=geo.groups),
+        max_terms,
+    )
+    reg = graph.registry
     params = geo.params()
     closed = {
         "X": ConvTranspose2d(*SYM("G", "W"), *params, *geo.output_padding()),
@@ -247,10 +116,9 @@ def conv2d(
     problem = Problem(
         op="conv2d",
         sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.O, geo.Cg, geo.kH, geo.kW)},
-        registry=reg,
+        graph=graph,
         inputs=inputs,
         output=Y,
-        definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed,
         equations=equations,
         presentation=Presentation(
@@ -273,6 +141,18 @@ def conv2d(
         params=ConvParams(geo, bias, entry_formula(geo, bias)[2]),
     )
     return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
+
+
+def _one_layer(layer, shapes: dict, options: dict, max_terms) -> tuple:
+    """The op as a one-layer network of the graph engine: inputs X, W (and b) with their
+    entry letters, and the layer's output Y, written y."""
+    graph = Graph(max_terms, operations=layers)
+    made = {name: graph.input(name, shape, name.lower()) for name, shape in shapes.items() if shape is not None}
+    with gc_paused():
+        y = layer(made["X"], made["W"], made.get("b"), name="Y", **options)
+    graph.rename_entries(y, "y")
+    inputs = {name: SymbolTensor(t.name, name.lower(), t.shape, t.ids) for name, t in made.items()}
+    return graph, inputs, SymbolTensor("Y", "y", y.shape, y.ids)
 
 
 def SYM(*names):
@@ -516,156 +396,6 @@ def claim_functions(d) -> dict:
         return BiasGrad(G)
 
     return {"conv_transpose2d": conv_transpose2d, "conv2d_weight": conv2d_weight, "bias_grad": bias_grad}
-
-
-def positive(name: str, value) -> int:
-    return integer(value, name, minimum=1)
-
-
-def _rank4(op: str, role: str, shape) -> tuple:
-    if len(shape) != 4:
-        raise SymgradError(f"{op}: the {role} must be a 4-D tensor (N×C×H×W), got one of shape {_dims(shape)}")
-    return tuple(shape)
-
-
-def _dims(shape) -> str:
-    return "×".join(map(str, shape))
-
-
-# --- closed forms, each computed on its own ---------------------------------------------------
-
-
-def _geo(params, N, C, H, W, O, kH, kW, G=None):
-    """The geometry a closed form's parameters describe; G, when given, must have its output shape."""
-    sH, sW, pH, pW, dH, dW, groups = params[:7]
-    geo = Geometry(N, C, H, W, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
-    if G is not None and tuple(G.shape[2:]) != geo.out:
-        raise SymgradError(
-            f"these parameters give a {geo.out[0]}×{geo.out[1]} output, but the upstream gradient "
-            f"is {G.shape[2]}×{G.shape[3]}"
-        )
-    return geo
-
-
-@dataclass(frozen=True)
-class _Shape:
-    shape: tuple
-
-
-class ConvTranspose2d(TensorOpBase):
-    """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
-
-    tensors = 2
-    label = "ConvTranspose2d"
-    view_name = "conv2d input-gradient"
-
-    def describe(self):
-        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
-        return [
-            ("stride", (sH, sW)),
-            ("padding", (pH, pW)),
-            ("dilation", (dH, dW)),
-            ("groups", groups),
-            ("output padding", (opH, opW)),
-        ]
-
-    def result_shape(self, g_shape, w_shape) -> tuple:
-        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
-        N, O, Ho, Wo = _rank4("conv_transpose2d", "first tensor (the upstream gradient)", g_shape)
-        O_w, Cg, kH, kW = _rank4("conv_transpose2d", "second tensor (the weight)", w_shape)
-        if O_w != O:
-            raise SymgradError(
-                f"conv_transpose2d: the first tensor has {O} channels, but the weight has {O_w} "
-                "output channels (the arguments are the upstream gradient, then the weight)"
-            )
-        if O % groups:
-            raise SymgradError(f"conv_transpose2d: groups={groups} does not divide the {O} channels")
-        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
-        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
-        if H < 1 or Wd < 1:
-            raise SymgradError(f"conv_transpose2d: these parameters give an empty {H}×{Wd} result")
-        return (N, Cg * groups, H, Wd)
-
-    def compute(self, G, W):
-        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
-        N, O, Ho, Wo = G.shape
-        _, Cg, kH, kW = W.shape
-        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
-        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
-        C, Og = Cg * groups, O // groups
-        geo = Geometry(N, C, H, Wd, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)  # of the result
-        out: dict = {}
-        for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
-            g = G[(n, o, i, j)]
-            for c in range(Cg):
-                for u, v, h, w in geo.taps(i, j):
-                    key = (n, (o // Og) * Cg + c, h, w)
-                    poly.mul_into(out.setdefault(key, {}), g, W[(o, c, u, v)])
-        return PolyTensor.build((N, C, H, Wd), lambda ix: {m: c for m, c in out.get(ix, {}).items() if c})
-
-
-class Conv2dWeight(TensorOpBase):
-    """dL/dW[o,c,u,v] = Σ_n Σ_{i,j} G[n,o,i,j] · X[n, c', i·s − p + u·d, j·s − p + v·d]:
-    X correlated with G, summed over the batch (only the first sample when batch_sum is 0)."""
-
-    tensors = 2
-    label = "Conv2dWeight"
-
-    def describe(self):
-        sH, sW, pH, pW, dH, dW, groups, _kH, _kW, batch_sum = self.params
-        out = [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
-        return out + ([] if batch_sum else [("first sample only", None)])
-
-    def result_shape(self, x_shape, g_shape) -> tuple:
-        *params, kH, kW, _batch_sum = self.params
-        N, C, H, W = _rank4("conv2d_weight", "first tensor (the input)", x_shape)
-        N_g, O, _, _ = _rank4("conv2d_weight", "second tensor (the upstream gradient)", g_shape)
-        groups = params[6]
-        if N_g != N:
-            raise SymgradError(f"conv2d_weight: the input has {N} samples, but the upstream gradient has {N_g}")
-        if C % groups or O % groups:
-            raise SymgradError(f"conv2d_weight: groups={groups} must divide the {C} input and {O} output channels")
-        _geo(params, N, C, H, W, O, kH, kW, _Shape(g_shape))
-        return (O, C // groups, kH, kW)
-
-    def compute(self, X, G):
-        *params, kH, kW, batch_sum = self.params
-        N, C, H, W = X.shape
-        O = G.shape[1]
-        geo = _geo(params, N, C, H, W, O, kH, kW, G)
-        out = []
-        for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
-            acc: dict = {}
-            c0 = (o // geo.Og) * geo.Cg
-            for n in range(N if batch_sum else 1):
-                for i, j in itertools.product(range(G.shape[2]), range(G.shape[3])):
-                    spot = geo.at(i, j, u, v)
-                    if spot:
-                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c) + spot])
-            out.append({m: k for m, k in acc.items() if k})
-        return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
-
-
-class BiasGrad(TensorOpBase):
-    """dL/db[o] = Σ_n Σ_{i,j} G[n,o,i,j]."""
-
-    tensors = 1
-    label = "Sum"
-
-    def describe(self):
-        return [("over n, i, j", None)]
-
-    def result_shape(self, g_shape) -> tuple:
-        return (_rank4("bias_grad", "tensor (the upstream gradient)", g_shape)[1],)
-
-    def compute(self, G):
-        N, O, Ho, Wo = G.shape
-        return PolyTensor(
-            (O,),
-            tuple(
-                poly.add(*(G[(n, o, i, j)] for n in range(N) for i in range(Ho) for j in range(Wo))) for o in range(O)
-            ),
-        )
 
 
 def unfold(X, n, group, geo) -> PolyTensor:

@@ -21,119 +21,26 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from dataclasses import dataclass
 
 import sympy
 
+from ..chain.build import Problem, derive
+from ..chain.derivation import Equation, Presentation, Step
+from ..chain.losses import check_loss
+from ..chain.rules import register
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
-from ..core.symbols import Registry, SymbolTensor
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
-from ..derive.build import Problem, derive
-from ..derive.derivation import Equation, Presentation, Step
-from ..derive.losses import check_loss
-from ..derive.rules import register
-from .conv2d import (
-    BiasGrad,
-    ConvParams,
-    ConvTranspose2d,
-    Geometry,
-    _dims,
-    _rank4,
-    conv_inline,
-    default_picks,
-    flag,
-    pair,
-    positive,
-    shape4,
-    slices,
-    stem,
-)
+from ..network import layers
+from ..network.units.conv2d import BiasGrad, ConvTranspose2d, _dims, flag, pair, positive
+from ..network.units.conv_transpose2d import Conv2dForward, Transposed, TransposeWeightGrad, transposed_geometry
+from .conv2d import ConvParams, _one_layer, conv_inline, default_picks, slices, stem
 from .spec import OpSpec, convolution_arguments
 
 register("collection", "equal", "collection view, proven")
 register("duality", "equal", "conv2d's input gradient, proven")
-
-
-@dataclass(frozen=True)
-class Transposed:
-    """The geometry of a transposed convolution: the input X, the kernel, and the output Y."""
-
-    N: int
-    C: int
-    H: int
-    W: int
-    O: int
-    kH: int
-    kW: int
-    stride: tuple
-    padding: tuple
-    dilation: tuple
-    output_padding: tuple
-    groups: int
-
-    @property
-    def Cg(self) -> int:  # input channels per group
-        return self.C // self.groups
-
-    @property
-    def Og(self) -> int:  # output channels per group
-        return self.O // self.groups
-
-    @property
-    def out(self) -> tuple:
-        return tuple(
-            (size - 1) * s - 2 * p + d * (k - 1) + op + 1
-            for size, s, p, d, k, op in zip(
-                (self.H, self.W), self.stride, self.padding, self.dilation, (self.kH, self.kW), self.output_padding
-            )
-        )
-
-    def conv(self) -> Geometry:
-        """The convolution this one is the transpose of: from Y's size back to X's."""
-        Ho, Wo = self.out
-        return Geometry(
-            self.N, self.O, Ho, Wo, self.C, self.kH, self.kW, self.stride, self.padding, self.dilation, self.groups
-        )
-
-    def params(self) -> tuple:
-        return (*self.stride, *self.padding, *self.dilation, self.groups, *self.output_padding)
-
-
-def transposed_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation, groups) -> Transposed:
-    N, C, H, W = shape4("input_shape", input_shape)
-    C_w, Og, kH, kW = shape4("weight_shape", weight_shape)
-    groups = positive("groups", groups)
-    if C % groups:
-        raise SymgradError(f"groups={groups} must divide the input channels ({C})")
-    if C_w != C:
-        raise SymgradError(f"the weight has {C_w} input channels (its first dimension), but the input has {C}")
-    geo = Transposed(
-        N,
-        C,
-        H,
-        W,
-        Og * groups,
-        kH,
-        kW,
-        pair("stride", stride, 1),
-        pair("padding", padding, 0),
-        pair("dilation", dilation, 1),
-        pair("output_padding", output_padding, 0),
-        groups,
-    )
-    for axis, op, s, d in zip("HW", geo.output_padding, geo.stride, geo.dilation):
-        if op >= s and op >= d:  # PyTorch's own rule
-            raise SymgradError(
-                f"output_padding must be smaller than either stride or dilation, but along {axis} it "
-                f"is {op} with stride {s} and dilation {d}"
-            )
-    for axis, size in zip("HW", geo.out):
-        if size < 1:
-            raise SymgradError(f"the output would be empty along {axis} ({size}): the padding is too large")
-    return geo
 
 
 def conv_transpose2d(
@@ -166,29 +73,19 @@ def conv_transpose2d(
         geo.N * geo.C * geo.H * geo.W + geo.C * geo.Og * geo.kH * geo.kW + geo.O + 2 * outputs,
         max_terms,
     )
-    reg = Registry()
-    X = SymbolTensor.create(reg, "X", "x", (geo.N, geo.C, geo.H, geo.W))
-    W = SymbolTensor.create(reg, "W", "w", (geo.C, geo.Og, geo.kH, geo.kW))
-    inputs = {"X": X, "W": W}
-    if bias:
-        inputs["b"] = SymbolTensor.create(reg, "b", "b", (geo.O,))
-    Y = SymbolTensor.create(reg, "Y", "y", (geo.N, geo.O, Ho, Wo))
-    conv = geo.conv()
-    entries: dict = {}
-    # distribution: every input element scatters a weighted copy of the kernel
-    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
-        x = X.id_at((n, c, i, j))
-        group = c // geo.Cg
-        for oo in range(geo.Og):
-            o = group * geo.Og + oo
-            for u, v, h, w in conv.taps(i, j):
-                entries.setdefault((n, o, h, w), {})[(x, W.id_at((c, oo, u, v)))] = 1
-    definitions = []
-    for n, o, h, w in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
-        entry = entries.get((n, o, h, w), {})
-        if bias:
-            entry[(inputs["b"].id_at((o,)),)] = 1
-        definitions.append(entry)
+    graph, inputs, Y = _one_layer(
+        layers.conv_transpose2d,
+        {"X": (geo.N, geo.C, geo.H, geo.W), "W": (geo.C, geo.Og, geo.kH, geo.kW), "b": (geo.O,) if bias else None},
+        dict(
+            stride=geo.stride,
+            padding=geo.padding,
+            output_padding=geo.output_padding,
+            dilation=geo.dilation,
+            groups=geo.groups,
+        ),
+        max_terms,
+    )
+    reg = graph.registry
     names = [sympy.Symbol(n) for n in ("X", "W", "b", "G")]
     sX, sW, sb, sG = names
     params = geo.params()
@@ -206,10 +103,9 @@ def conv_transpose2d(
     problem = Problem(
         op="conv_transpose2d",
         sizes={"input": (geo.N, geo.C, geo.H, geo.W), "weight": (geo.C, geo.Og, geo.kH, geo.kW)},
-        registry=reg,
+        graph=graph,
         inputs=inputs,
         output=Y,
-        definitions=PolyTensor(Y.shape, tuple(definitions)),
         closed_forms=closed,
         equations=equations,
         presentation=Presentation(
@@ -332,95 +228,6 @@ def claim_functions(d) -> dict:
         return BiasGrad(G)
 
     return {"conv2d": conv2d, "conv_transpose2d_weight": conv_transpose2d_weight, "bias_grad": bias_grad}
-
-
-# --- views and closed forms, each computed on its own ------------------------------------------------
-
-
-class Conv2dForward(TensorOpBase):
-    """conv2d(G, W) cropped to H×W: y[n,c,i,j] = Σ_{o,u,v} G[n, o, i·s − p + u·d, j·s − p + v·d] · W[c, o, u, v],
-    the ordinary convolution (W read as conv2d's weight: C out, O/groups in)."""
-
-    tensors = 2
-    label = "conv2d"
-
-    def describe(self):
-        sH, sW, pH, pW, dH, dW, groups, _H, _W = self.params
-        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
-
-    def _geometry(self, g_shape, w_shape) -> Geometry:
-        sH, sW, pH, pW, dH, dW, groups, _H, _W = self.params
-        N, O, Ho, Wo = _rank4("conv2d", "first tensor (the upstream gradient)", g_shape)
-        C, Og, kH, kW = _rank4("conv2d", "second tensor (the weight)", w_shape)
-        if Og * groups != O:
-            raise SymgradError(
-                f"conv2d: the weight takes {Og} channels per group, {Og * groups} in {groups} groups, "
-                f"but the first tensor has {O}"
-            )
-        if C % groups:
-            raise SymgradError(f"conv2d: groups={groups} does not divide the weight's {C} output channels")
-        return Geometry(N, O, Ho, Wo, C, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
-
-    def result_shape(self, g_shape, w_shape) -> tuple:
-        geo = self._geometry(g_shape, w_shape)
-        H, W = self.params[7:]
-        if geo.out[0] < H or geo.out[1] < W:
-            raise SymgradError(
-                f"conv2d: these parameters give a {geo.out[0]}×{geo.out[1]} result, smaller than the {H}×{W} input"
-            )
-        return (geo.N, geo.O, H, W)
-
-    def compute(self, G, W):
-        geo = self._geometry(G.shape, W.shape)
-        H, Wd = self.params[7:]
-        out = []
-        for n, c, i, j in itertools.product(range(geo.N), range(geo.O), range(H), range(Wd)):
-            acc: dict = {}
-            group = c // geo.Og
-            for oo in range(geo.Cg):
-                for u, v, h, w in geo.taps(i, j):
-                    poly.mul_into(acc, G[(n, group * geo.Cg + oo, h, w)], W[(c, oo, u, v)])
-            out.append({m: k for m, k in acc.items() if k})
-        return PolyTensor((geo.N, geo.O, H, Wd), tuple(out))
-
-
-class TransposeWeightGrad(TensorOpBase):
-    """dL/dW[c, o, u, v] = Σ_n Σ_{i,j} X[n, c, i, j] · G[n, g·O/groups + o, i·s − p + u·d, j·s − p + v·d]:
-    the upstream gradient correlated with the input, summed over the batch."""
-
-    tensors = 2
-    label = "ConvTransposeWeight"
-
-    def describe(self):
-        sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
-        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
-
-    def result_shape(self, x_shape, g_shape) -> tuple:
-        _sH, _sW, _pH, _pW, _dH, _dW, groups, kH, kW = self.params
-        N, C, _H, _W = _rank4("conv_transpose2d_weight", "first tensor (the input)", x_shape)
-        N_g, O, _Ho, _Wo = _rank4("conv_transpose2d_weight", "second tensor (the upstream gradient)", g_shape)
-        if N_g != N:
-            raise SymgradError(f"conv_transpose2d_weight: the input has {N} samples, the upstream gradient {N_g}")
-        if C % groups or O % groups:
-            raise SymgradError(f"conv_transpose2d_weight: groups={groups} must divide {C} and {O} channels")
-        return (C, O // groups, kH, kW)
-
-    def compute(self, X, G):
-        sH, sW, pH, pW, dH, dW, groups, kH, kW = self.params
-        N, C, H, Wd = X.shape
-        _, O, Ho, Wo = G.shape
-        conv = Geometry(N, O, Ho, Wo, C, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
-        Cg, Og = C // groups, O // groups
-        out = []
-        for c, oo, u, v in itertools.product(range(C), range(Og), range(kH), range(kW)):
-            acc: dict = {}
-            o = (c // Cg) * Og + oo
-            for n, i, j in itertools.product(range(N), range(H), range(Wd)):
-                spot = conv.at(i, j, u, v)
-                if spot:
-                    poly.mul_into(acc, X[(n, c, i, j)], G[(n, o) + spot])
-            out.append({m: k for m, k in acc.items() if k})
-        return PolyTensor((C, Og, kH, kW), tuple(out))
 
 
 class Collection(TensorOpBase):

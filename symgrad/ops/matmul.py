@@ -13,15 +13,17 @@ from dataclasses import dataclass
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
+from ..chain.build import Problem, derive, pick_index
+from ..chain.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
+from ..chain.engine import gc_paused
+from ..chain.losses import Loss, check_loss
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.numbers import integer
-from ..core.symbols import Registry, SymbolTensor, check_letters
+from ..core.symbols import SymbolTensor, check_letters
 from ..core.tensor import PolyTensor
-from ..derive.build import Problem, derive, pick_index
-from ..derive.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
-from ..derive.engine import gc_paused
-from ..derive.losses import Loss, check_loss
+from ..network import layers
+from ..network.graph import Graph
 from .matmul_inline import inline_formulas
 from .spec import OpSpec, pick, size
 
@@ -60,7 +62,7 @@ def matmul(m=2, k=4, n=3, loss="mean", *, pick_a=None, pick_b=None, letters=("a"
         letters[0].upper(): pick_index(pick_a, (min(2, m), min(3, k)), rank=2),
         letters[1].upper(): pick_index(pick_b, (min(1, k), min(2, n)), rank=2),
     }
-    return derive(problem(m, k, n, loss, letters), loss, picks)
+    return derive(problem(m, k, n, loss, letters, max_terms), loss, picks)
 
 
 @dataclass(frozen=True)
@@ -68,28 +70,25 @@ class MatmulParams:
     letters: tuple  # the entry letters of A, B and C
 
 
-def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c")) -> Problem:
-    """The forward pass of C = AB, for checked sizes and letters."""
+def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c"), max_terms=None) -> Problem:
+    """The forward pass of C = AB, for checked sizes and letters: one matrix-product layer of the
+    graph engine, c_ij = Σ_t a_it b_tj."""
     la, lb, lc = letters
-    reg = Registry()
-    A = SymbolTensor.create(reg, la.upper(), la, (m, k))
-    B = SymbolTensor.create(reg, lb.upper(), lb, (k, n))
-    C = SymbolTensor.create(reg, lc.upper(), lc, (m, n))
-    # c_ij = Σ_t a_it b_tj; A's ids come before B's, so (a, b) is already sorted
+    graph = Graph(max_terms, operations=layers)
+    a = graph.input(la.upper(), (m, k), la)
+    b = graph.input(lb.upper(), (k, n), lb)
     with gc_paused():
-        definitions = PolyTensor(
-            (m, n),
-            tuple({(A.ids[i * k + t], B.ids[t * n + j]): 1 for t in range(k)} for i in range(m) for j in range(n)),
-        )
+        c = layers.matmul(a, b, name=lc.upper())
+    graph.rename_entries(c, lc)
+    A, B, C = (SymbolTensor(t.name, x, t.shape, t.ids) for t, x in ((a, la), (b, lb), (c, lc)))
     nA, nB = MatrixSymbol(A.name, m, k), MatrixSymbol(B.name, k, n)
     G = MatrixSymbol("G", m, n)
     return Problem(
         op="matmul",
         sizes={"m": m, "k": k, "n": n},
-        registry=reg,
+        graph=graph,
         inputs={A.name: A, B.name: B},
         output=C,
-        definitions=definitions,
         closed_forms={A.name: MatMul(G, nB.T), B.name: MatMul(nA.T, G)},
         equations=equations,
         presentation=Presentation(
@@ -153,7 +152,7 @@ def notation(la: str, lb: str, lc: str, loss: Loss) -> dict:
     A, B, C = (MatrixSymbol(x.upper(), 1, 1) for x in (la, lb, lc))
     total = sympy.Sum(c[i, j], (j, 1, n), (i, 1, m))
     loss_rhs = loss.formula(total, m * n, sympy.Symbol(rf"\boldsymbol{{{lc.upper()}}}"))
-    from ..derive.notation import upstream_base
+    from ..chain.notation import upstream_base
 
     g = upstream_base(lc)
     p, q = sympy.symbols("p q")

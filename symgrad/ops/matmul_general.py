@@ -15,11 +15,11 @@ from sympy import KroneckerDelta as delta
 from sympy import Sum
 from sympy.matrices.expressions import MatMul, MatrixSymbol
 
+from ..chain.derivation import Equation, GeneralDerivation, Presentation, Step
+from ..chain.losses import check_loss
+from ..chain.notation import Entry, Enumeration, IndexRange, Joined, upstream_base
 from ..core.errors import SymgradError
 from ..core.symbols import check_letters
-from ..derive.derivation import Equation, GeneralDerivation, Presentation, Step
-from ..derive.losses import check_loss
-from ..derive.notation import Entry, Enumeration, IndexRange, Joined, upstream_base
 from .matmul_inline import inline_formulas
 
 INDEX_NAMES = ("i", "j", "t", "p", "q", "u", "v", "L")

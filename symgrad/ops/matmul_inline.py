@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy
 from sympy.matrices.expressions import MatMul, MatrixSymbol, Transpose
 
-from ..derive.notation import Dims
+from ..chain.notation import Dims
 
 
 def inline_formulas(la: str, lb: str, lc: str, m, k, n) -> dict:

@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..chain.build import parse_pick
 from ..core.errors import SymgradError
-from ..derive.build import parse_pick
 
 
 @dataclass(frozen=True)

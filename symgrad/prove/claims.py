@@ -16,8 +16,8 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
+from ..chain.derivation import Counterexample, Derivation, GeneralDerivation, Proof
 from ..core.errors import SymgradError
-from ..derive.derivation import Counterexample, Derivation, GeneralDerivation, Proof
 from .evaluate import Meaning
 from .general import concrete
 from .index import Entry, canon

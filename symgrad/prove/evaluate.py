@@ -13,11 +13,11 @@ from __future__ import annotations
 import sympy
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
 
+from ..chain.derivation import TensorView
 from ..core import poly, tensor
 from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
-from ..derive.derivation import TensorView
 
 
 class Meaning:

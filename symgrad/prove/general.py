@@ -11,9 +11,9 @@ import itertools
 
 import sympy
 
+from ..chain.derivation import Proof
 from ..core import poly
 from ..core.errors import SymgradError
-from ..derive.derivation import Proof
 from .evaluate import Meaning
 from .index import Entry, Instantiate, canon, facts_of, sift
 from .prover import first_difference
@@ -55,7 +55,7 @@ def chained(eq, n: int) -> str | None:
 
 def concrete(gd):
     """The element-wise derivations at every size up to the instantiation limit."""
-    from ..derive.build import derive
+    from ..chain.build import derive
     from ..ops.matmul import problem
 
     top = gd.instantiate_up_to

@@ -17,9 +17,9 @@ import sympy
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from ..chain.notation import Entry, upstream_base
 from ..core import poly
 from ..core.errors import SymgradError
-from ..derive.notation import Entry, upstream_base
 from .evaluate import Meaning
 
 

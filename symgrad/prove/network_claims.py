@@ -31,8 +31,8 @@ from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..network.graph import Atom, Graph
 from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
-from ..ops.conv2d import geometry
-from ..ops.conv_transpose2d import transposed_geometry
+from ..network.units.conv2d import geometry
+from ..network.units.conv_transpose2d import transposed_geometry
 from .points import add_claim_atom, at_points, atom_at, mark_partial, zero_everywhere
 from .rational import vanishes
 
@@ -40,8 +40,8 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 200  # nesting of the syntax tree: evaluation recurses once per level
 SYNTAX = (
     "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .transpose(a, b), .sum(dim), "
-    ".mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, relu, leaky_relu(x, slope), softmax(x, dim), "
-    "log_softmax(x, dim), ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
+    ".mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, softplus, relu, leaky_relu(x, slope), "
+    "softmax(x, dim), log_softmax(x, dim), ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
 )
 
 
@@ -233,6 +233,15 @@ def sigmoid(x) -> ClaimTensor:
 
 def tanh(x) -> ClaimTensor:
     return _map(x, "tanh", "tanh")
+
+
+def softplus(x, beta=1, threshold=20) -> ClaimTensor:
+    """log(1 + e^x) at every entry, as the network's softplus (beta 1; the threshold is PyTorch's
+    floating-point shortcut, which an exact value does not take)."""
+    if numbers.exact(beta, "claim: softplus's beta") != 1:
+        raise SymgradError("claim: softplus takes beta=1; write softplus(beta * x) / beta")
+    numbers.exact(threshold, "claim: softplus's threshold")
+    return _map(x, "softplus", "softplus")
 
 
 def leaky_relu(x, negative_slope=Fraction(1, 100)) -> ClaimTensor:
@@ -434,6 +443,7 @@ FUNCTIONS = {
     "sqrt": sqrt,
     "sigmoid": sigmoid,
     "tanh": tanh,
+    "softplus": softplus,
     "relu": relu,
     "leaky_relu": leaky_relu,
     "softmax": softmax,
@@ -449,7 +459,7 @@ FUNCTIONS = {
     "cross_entropy": cross_entropy,
 }
 # what a claim string may call by name, with the arguments it is given
-CALLS = ("exp", "log", "sqrt", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax")
+CALLS = ("exp", "log", "sqrt", "sigmoid", "tanh", "softplus", "relu", "leaky_relu", "softmax", "log_softmax")
 
 
 class _Atoms:
@@ -503,6 +513,7 @@ _AT_NUMBER = {
     "log": lambda c: Fraction(0) if c == 1 else None,
     "sigmoid": lambda c: Fraction(1, 2) if c == 0 else None,
     "tanh": lambda c: Fraction(0) if c == 0 else None,
+    "softplus": lambda c: None,
     "step": lambda c: Fraction(1 if c > 0 else 0),
     "inverse": lambda c: 1 / c,
 }
@@ -513,6 +524,7 @@ _NAMES = {
     "sqrt": r"\sqrt{{{0}}}",
     "sigmoid": r"\sigma\left({0}\right)",
     "tanh": r"\tanh\left({0}\right)",
+    "softplus": r"\operatorname{{softplus}}\left({0}\right)",
     "power": r"\left({0}\right)^{{{1}}}",
     "inverse": r"\frac{{1}}{{{0}}}",
     "step": r"H\left({0}\right)",

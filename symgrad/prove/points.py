@@ -18,6 +18,7 @@ import mpmath
 
 from ..core import poly
 from ..network.graph import Atom, Graph
+from ..network.lemmas import LEMMAS
 
 DIGITS = 60
 SEPARATION = mpmath.mpf(10) ** -40  # relative gap that counts as a real difference at 60 digits
@@ -187,30 +188,9 @@ def evaluate(p: poly.Poly, values: dict):
 
 
 def _atom_value(atom, x, digits: int):
-    tiny = mpmath.mpf(10) ** -(digits // 2)
-    name = atom.lemma
-    if name in ("exp", "sigmoid", "tanh") and abs(x) > HUGE:
+    if atom.lemma in ("exp", "sigmoid", "tanh", "softplus") and abs(x) > HUGE:
         return None  # e^x past 10^400000 is not a point to compare at: exp(exp(exp(x))) would overflow GMP
-    if name == "exp":
-        return mpmath.exp(x)
-    if name == "sigmoid":
-        return 1 / (1 + mpmath.exp(-x))
-    if name == "tanh":
-        return mpmath.tanh(x)
-    if name == "step":
-        return None if abs(x) < tiny else mpmath.mpf(1 if x > 0 else 0)
-    if name == "inverse":
-        return None if abs(x) < tiny else 1 / x
-    if name in ("log", "sqrt", "power"):
-        if x < tiny:
-            return None
-        if name == "log":
-            return mpmath.log(x)
-        if name == "sqrt":
-            return mpmath.sqrt(x)
-        p = atom.parameter
-        return mpmath.power(x, mpmath.mpf(p.numerator) / p.denominator)
-    raise KeyError(name)
+    return LEMMAS[atom.lemma].value(x, atom.parameter, digits)
 
 
 _SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> (its Comparer, variables then)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sympy
 
+from ..chain import losses
+from ..chain.derivation import Counterexample, Proof
+from ..chain.engine import gc_paused
+from ..chain.rules import rule
 from ..core import poly
 from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor, to_sympy
 from ..core.tensorop import TensorOpBase
-from ..derive import losses
-from ..derive.derivation import Counterexample, Proof
-from ..derive.engine import gc_paused
-from ..derive.rules import rule
 from .evaluate import Meaning
 
 

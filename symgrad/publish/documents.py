@@ -24,9 +24,10 @@ import jinja2
 import markupsafe
 import sympy
 
+from ..chain.derivation import Equation
+from ..chain.rules import rule
 from ..core.errors import SymgradError
-from ..derive.derivation import Equation
-from ..derive.rules import rule
+from ..prove import prove
 from ..prove.prover import is_checked
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
@@ -54,7 +55,7 @@ DEFAULT_AUTHOR = "symgrad"
 def rule_text(name: str) -> str:
     found = rule(name)
     if found is None:
-        raise SymgradError(f"no wording for the rule {name!r}: register it with symgrad.derive.rules")
+        raise SymgradError(f"no wording for the rule {name!r}: register it with symgrad.chain.rules")
     return found.text
 
 
@@ -450,7 +451,7 @@ class Document:
         vertical ellipsis and the last), and a product of explicit factors gets a piece per
         factor.
         """
-        from ..derive.derivation import TensorView
+        from ..chain.derivation import TensorView
 
         rhs, start = step.rhs, "=" if lhs is None else f"{lhs} ="
         if isinstance(rhs, TensorView) and len(rhs.shape) == 2:
@@ -489,8 +490,8 @@ class Document:
 
     def views(self) -> dict:
         if "views" not in self.cache:
+            from ..chain.derivation import TensorView
             from ..core.tensor import PolyTensor
-            from ..derive.derivation import TensorView
 
             d = self.d
             out = {n: TensorView(n, PolyTensor.of_symbols(t), d.registry) for n, t in d.input_tensors.items()}
@@ -611,7 +612,7 @@ def render(
         check_tex_text(title, "title")
         check_tex_text(author, "author")
         check_tex_names(d)
-    proof = d.prove()
+    proof = prove(d)
     doc = Document(
         d,
         fmt,

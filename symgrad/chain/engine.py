@@ -31,51 +31,6 @@ def gc_paused():
             gc.enable()
 
 
-def chain_rule(definitions, upstream_ids, wrt) -> dict:
-    with gc_paused():
-        return _chain_rule(definitions, upstream_ids, wrt)
-
-
-def _chain_rule(definitions, upstream_ids, wrt) -> dict:
-    """dL/dx for every x in ``wrt``, as polynomials in the inputs and the upstream variables.
-
-    ``definitions`` is the flat tuple of output polynomials, ``upstream_ids`` the
-    variable standing for dL/dy_o of each output. dL/dy_o is a variable of its
-    own, so the output paths of x can be read back from its gradient (see
-    ``paths``).
-    """
-    grads: dict[int, dict] = {x: {} for x in wrt}
-    gradient_of = grads.get
-    for definition, g in zip(definitions, upstream_ids):
-        for mono, c in definition.items():
-            if len(mono) == 2 and mono[0] != mono[1]:
-                # Bilinear terms (matmul, convolution): the common case, kept tight. Their keys never
-                # repeat, so they are set, not added: in dL/da the term a·b of output o gives the key
-                # (b, g_o); another output has another g_o, and the same output holds the monomial
-                # a·b once. Every other key has another length, or holds a itself (from a·a).
-                a, b = mono
-                acc = gradient_of(a)
-                if acc is not None:
-                    acc[(b, g) if b < g else (g, b)] = c
-                acc = gradient_of(b)
-                if acc is not None:
-                    acc[(a, g) if a < g else (g, a)] = c
-                continue
-            for x in set(mono):
-                acc = grads.get(x)
-                if acc is None:
-                    continue
-                power = mono.count(x)
-                pos = mono.index(x)
-                rest = mono[:pos] + mono[pos + 1 :]
-                key = tuple(sorted(rest + (g,)))
-                acc[key] = acc.get(key, 0) + c * power
-    for x, acc in grads.items():
-        if 0 in acc.values():  # terms that cancelled
-            grads[x] = {k: c for k, c in acc.items() if c}
-    return grads
-
-
 def layer_share(definitions, upstreams, wrt) -> dict | None:
     """A layer's share of dL/dx for every x in ``wrt``, when each output's upstream dL/dy_o is a
     single term (a variable G_o, a number such as 1/mn, or a product): the same one pass over the

@@ -6,7 +6,8 @@ A rule's ``check`` is the kind of check the prover applies (see ``symgrad.prove.
 in; "chain": the sum covers every path, recomputed from the definitions; "loss" and "loss entry":
 dL/dy is the derivative of L's own formula; "shape": the closed form has the input's dimensions;
 "size": SymPy evaluates the displayed formula to the output's actual size; "general": checked by
-the general-size prover; "op": checked by the op's own checker, registered with the rule;
+the general-size prover; "op": checked by the op's own checker, registered with the rule; "claim": a compound layer's
+compact form, proven by the network claim prover;
 "shown": a line that states a definition or a computed result, which has nothing to be checked
 against, so it carries no check mark and is not counted.
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from ..core.errors import SymgradError
 
-CHECKS = ("equal", "values", "chain", "loss", "loss entry", "shape", "size", "general", "op", "shown")
+CHECKS = ("equal", "values", "chain", "loss", "loss entry", "shape", "size", "general", "op", "claim", "shown")
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
 import sympy
 
 from ..core import poly
-from ..core.errors import SymgradError
 from ..core.tensor import LazyTensor, PolyTensor
 from .losses import Loss
 
@@ -148,37 +148,12 @@ class Proof:
         return f"refuted: {self.counterexample or self.failed_step}"
 
 
-# The prover and the renderer sit in higher layers. They register their entry points here when
-# they are imported (symgrad.prove and symgrad.render do so, and ``import symgrad`` loads both on
-# first use), so that this data layer offers d.prove() and Jupyter views without importing them.
-SERVICES: dict[str, Callable] = {}
-
-
-def service(name: str) -> Callable:
-    try:
-        return SERVICES[name]
-    except KeyError:
-        raise SymgradError(f"symgrad's {name} is not loaded: import symgrad first") from None
-
-
-class Published:
-    """What every derivation offers: its proof (computed once) and Jupyter views of its document."""
-
-    def prove(self) -> Proof:
-        return self.proof  # type: ignore[attr-defined]
-
-    def _repr_latex_(self) -> str:
-        return service("render")(self, "latex-inline")
-
-    def _repr_html_(self) -> str:
-        return service("render")(self, "fragment")
-
-    def _repr_markdown_(self) -> str:
-        return service("render")(self, "md")
-
-
 @dataclass(frozen=True)
-class Derivation(Published):
+class Derivation:
+    """An op's derivation, as its document shows it: the one-layer network the op was derived on
+    (``graph``), its tensors with the letters the document writes, the gradients with dL/dY kept
+    symbolic, and the loss's values for dL/dY."""
+
     op: str
     sizes: dict
     loss: Loss
@@ -194,6 +169,8 @@ class Derivation(Published):
     equations: dict = field(default_factory=dict, repr=False)  # key -> Equation
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
+    graph: Any = field(default=None, repr=False, compare=False)  # the one-layer network it was derived on
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # the proof, once computed
 
     @property
     def output_name(self) -> str:
@@ -238,6 +215,29 @@ class Derivation(Published):
         """name -> the gradient as a SymPy matrix or array, built when first asked for."""
         return GradientViews(tuple(self.grads_upstream), lambda n: self.grads_values[n].to_sympy(self.registry))
 
+    # what ``evaluate`` asks of a derivation (see symgrad.network.numeric)
+    @property
+    def wrt(self) -> tuple:
+        return self.input_names
+
+    @property
+    def arguments(self) -> list:
+        """The inputs, and dL/dY (named G) when the loss leaves it generic."""
+        return [*self.input_tensors, *(() if self.loss.has_value else ("G",))]
+
+    @property
+    def fixed(self) -> dict:
+        """dL/dY under a mean or sum loss, entry by entry: numbers."""
+        if not self.loss.has_value:
+            return {}
+        return {g: Fraction(v.get((), 0)) for g, v in zip(self.upstream_symbols.ids, self.upstream_values.entries)}
+
+    def gradient(self, name: str) -> list:
+        return list(self.grads_upstream[name].entries)
+
+    def tensor(self, name: str) -> Any:
+        return self.graph.tensors[name]
+
     def gradient_of(self, x: int, values: bool = False) -> dict:
         """dL/dx of one input variable, as a polynomial."""
         for name, t in self.input_tensors.items():
@@ -245,10 +245,6 @@ class Derivation(Published):
                 grads = self.grads_values if values else self.grads_upstream
                 return grads[name].at(t.ids.index(x))
         raise KeyError(x)
-
-    @cached_property
-    def proof(self) -> Proof:
-        return service("prove")(self)
 
 
 class GradientViews(Mapping):
@@ -273,7 +269,7 @@ class GradientViews(Mapping):
 
 
 @dataclass(frozen=True)
-class GeneralDerivation(Published):
+class GeneralDerivation:
     """A derivation for symbolic sizes, in index notation: the same interface as Derivation
     for proving, checking claims and rendering."""
 
@@ -291,8 +287,4 @@ class GeneralDerivation(Published):
     instantiate_up_to: int = 4
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
-
-    @cached_property
-    def proof(self) -> Proof:
-        """Every step checked symbolically, then at every concrete size up to ``instantiate_up_to``."""
-        return service("prove general")(self)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # the proof, once computed

@@ -9,23 +9,26 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.errors import SymgradError
-from ..core.symbols import Registry, SymbolTensor, upstream_name
+from ..core.symbols import SymbolTensor, upstream_name
 from ..core.tensor import PolyTensor
 from . import losses, steps
 from .derivation import Derivation, Presentation
-from .engine import chain_rule
+from .engine import gc_paused
 
 
 @dataclass(frozen=True)
 class Problem:
-    """What an op module hands to the engine: its forward pass, and how to close it."""
+    """What an op module hands to the engine: its forward pass, built as a one-layer network on
+    the graph engine's variables, and how to close it.
+
+    ``graph`` is the network (its inputs and the op's layer); ``inputs`` and ``output`` name its
+    tensors with the letters the document writes."""
 
     op: str
     sizes: dict
-    registry: Registry
-    inputs: dict  # name -> SymbolTensor
+    graph: Any
+    inputs: dict  # name -> SymbolTensor over the graph's variables
     output: SymbolTensor
-    definitions: PolyTensor
     closed_forms: dict  # input name -> SymPy matrix expression over env names
     equations: Callable  # Derivation -> dict of op-specific Equations
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""))
@@ -33,34 +36,44 @@ class Problem:
 
 
 def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
+    """The graph engine's chain rule through the op's layer, with dL/dY left as free symbols G
+    (the generic upstream L = Σ G∘Y), so every gradient holds for every loss; the loss's own
+    values for G are kept beside it and put in where a document shows them."""
     checked = losses.check_loss(loss)
-    reg, out = problem.registry, problem.output
-    upstream = SymbolTensor.create(reg, "G", out.letter, out.shape, namer=upstream_name)
-    reg.leading.update(upstream.ids)
-    wrt = [v for t in problem.inputs.values() for v in t.ids]
-    grads = chain_rule(problem.definitions.entries, upstream.ids, wrt)
-    values = {g: losses.upstream_value(checked, len(out.ids), g) for g in upstream.ids}
-    grads_upstream = {name: PolyTensor(t.shape, tuple(grads[v] for v in t.ids)) for name, t in problem.inputs.items()}
+    graph, out = problem.graph, problem.output
     for name, index in picks.items():
         t = problem.inputs.get(name)
         if t is None:
             raise SymgradError(f"cannot pick an element of {name!r}: the inputs are {', '.join(problem.inputs)}")
         check_index(name, index, t.shape)
+    G = graph.input("G", out.shape, out.letter, namer=upstream_name)
+    upstream = SymbolTensor("G", out.letter, out.shape, G.ids)
+    graph.registry.leading.update(upstream.ids)
+    L = graph.new_tensor(graph.fresh_name("L"), ())
+    graph.define(L.ids[0], {tuple(sorted((g, y))): 1 for g, y in zip(G.ids, out.ids)})
+    graph.add_node("upstream", (graph.tensors[out.name], G), L)
+    with gc_paused():
+        grads, _shares = graph.chain_rule(L.ids[0])
+    values = {g: losses.upstream_value(checked, len(out.ids), g) for g in upstream.ids}
+    grads_upstream = {
+        name: PolyTensor(t.shape, tuple(grads.get(v, {}) for v in t.ids)) for name, t in problem.inputs.items()
+    }
     d = Derivation(
         op=problem.op,
         sizes=dict(problem.sizes),
         loss=checked,
-        registry=reg,
+        registry=graph.registry,
         input_tensors=dict(problem.inputs),
         output=out,
         upstream_symbols=upstream,
-        definitions=problem.definitions,
+        definitions=PolyTensor(out.shape, tuple(graph.defs[v] for v in out.ids)),
         upstream_values=PolyTensor(out.shape, tuple(values[g] for g in upstream.ids)),
         grads_upstream=grads_upstream,
         picks=dict(picks),
         closed_forms=dict(problem.closed_forms),
         presentation=problem.presentation,
         params=problem.params,
+        graph=graph,
     )
     equations = {}
     for name, index in picks.items():

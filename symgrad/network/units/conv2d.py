@@ -1,0 +1,411 @@
+"""conv2d as a network layer, with the convolution's geometry (sizes, taps, PyTorch's argument
+rules) and its closed-form backward pass: dL/dX = conv_transpose2d(G, W) with the output padding
+that recovers H×W, dL/dW = the correlation of X with G summed over the batch, dL/db = Σ_{n,i,j} G.
+Each closed form is a TensorOp computed on its own; the prover compares it with the chain rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy
+
+from ...core import poly
+from ...core.errors import SymgradError
+from ...core.numbers import integer
+from ...core.tensor import PolyTensor
+from ...core.tensorop import TensorOpBase
+from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
+
+if TYPE_CHECKING:
+    from ..graph import Graph, Node, Tensor
+
+
+@dataclass(frozen=True)
+class Geometry:
+    N: int
+    C: int
+    H: int
+    W: int
+    O: int
+    kH: int
+    kW: int
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    groups: int
+
+    @property
+    def Cg(self) -> int:
+        return self.C // self.groups
+
+    @property
+    def Og(self) -> int:
+        return self.O // self.groups
+
+    @property
+    def out(self) -> tuple:
+        return tuple(
+            (size + 2 * p - d * (k - 1) - 1) // s + 1
+            for size, p, d, k, s in zip((self.H, self.W), self.padding, self.dilation, (self.kH, self.kW), self.stride)
+        )
+
+    def at(self, i: int, j: int, u: int, v: int):
+        """Where kernel tap (u, v) of output position (i, j) reads X: (h, w), or None in the padding."""
+        h = i * self.stride[0] - self.padding[0] + u * self.dilation[0]
+        w = j * self.stride[1] - self.padding[1] + v * self.dilation[1]
+        return (h, w) if 0 <= h < self.H and 0 <= w < self.W else None
+
+    def taps(self, i: int, j: int):
+        """(u, v, h, w) for every kernel tap of output position (i, j) that lands inside X."""
+        for u, v in itertools.product(range(self.kH), range(self.kW)):
+            spot = self.at(i, j, u, v)
+            if spot:
+                yield (u, v, *spot)
+
+    def output_padding(self) -> tuple:
+        """What conv_transpose2d must add to give back H×W (the floor in the size formula)."""
+        return tuple(
+            size - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+            for size, o, s, p, d, k in zip(
+                (self.H, self.W), self.out, self.stride, self.padding, self.dilation, (self.kH, self.kW)
+            )
+        )
+
+    def params(self) -> tuple:
+        return (*self.stride, *self.padding, *self.dilation, self.groups)
+
+
+def pair(name: str, value, minimum: int) -> tuple:
+    """One exact integer for both directions, or a pair of them (Python, NumPy or SymPy integers)."""
+    values = (value, value) if _is_integer(value) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or not all(_is_integer(v) and v >= minimum for v in values):
+        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise SymgradError(f"{name} must be {kind} or a pair of them, got {value!r}")
+    return tuple(integer(v, name) for v in values)
+
+
+def shape4(name: str, shape) -> tuple:
+    try:
+        values = tuple(shape)
+    except TypeError:
+        values = ()
+    if len(values) != 4 or not all(_is_integer(v) and v >= 1 for v in values):
+        raise SymgradError(f"{name} must be four positive integers, got {shape!r}")
+    return tuple(integer(v, name) for v in values)
+
+
+def flag(name: str, value) -> bool:
+    """True or False, nothing that merely converts to one ("yes", 1)."""
+    if not isinstance(value, bool):
+        raise SymgradError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _is_integer(value) -> bool:
+    try:
+        integer(value, "a size")
+    except SymgradError:
+        return False
+    return True
+
+
+def geometry(input_shape, weight_shape, stride, padding, dilation, groups) -> Geometry:
+    N, C, H, W = shape4("input_shape", input_shape)
+    O, Cg, kH, kW = shape4("weight_shape", weight_shape)
+    groups = integer(groups, "groups", minimum=1)
+    if C % groups or O % groups:
+        raise SymgradError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({O})")
+    if Cg != C // groups:
+        raise SymgradError(
+            f"the weight has {Cg} input channels, but {C} channels in {groups} groups need {C // groups}"
+        )
+    geo = Geometry(
+        N,
+        C,
+        H,
+        W,
+        O,
+        kH,
+        kW,
+        pair("stride", stride, 1),
+        pair("padding", padding, 0),
+        pair("dilation", dilation, 1),
+        groups,
+    )
+    for axis, size, k, p, d in zip("HW", (H, W), (kH, kW), geo.padding, geo.dilation):
+        if d * (k - 1) + 1 > size + 2 * p:
+            raise SymgradError(
+                f"the kernel spans {d * (k - 1) + 1} along {axis} (dilation {d}), more than the "
+                f"padded input ({size} + 2·{p} = {size + 2 * p})"
+            )
+    return geo
+
+
+def positive(name: str, value) -> int:
+    return integer(value, name, minimum=1)
+
+
+def _rank4(op: str, role: str, shape) -> tuple:
+    if len(shape) != 4:
+        raise SymgradError(f"{op}: the {role} must be a 4-D tensor (N×C×H×W), got one of shape {_dims(shape)}")
+    return tuple(shape)
+
+
+def _dims(shape) -> str:
+    return "×".join(map(str, shape))
+
+
+# --- closed forms, each computed on its own ---------------------------------------------------
+
+
+def _geo(params, N, C, H, W, O, kH, kW, G=None):
+    """The geometry a closed form's parameters describe; G, when given, must have its output shape."""
+    sH, sW, pH, pW, dH, dW, groups = params[:7]
+    geo = Geometry(N, C, H, W, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
+    if G is not None and tuple(G.shape[2:]) != geo.out:
+        raise SymgradError(
+            f"these parameters give a {geo.out[0]}×{geo.out[1]} output, but the upstream gradient "
+            f"is {G.shape[2]}×{G.shape[3]}"
+        )
+    return geo
+
+
+@dataclass(frozen=True)
+class _Shape:
+    shape: tuple
+
+
+class ConvTranspose2d(TensorOpBase):
+    """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
+
+    tensors = 2
+    label = "ConvTranspose2d"
+    view_name = "conv2d input-gradient"
+
+    def describe(self):
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        return [
+            ("stride", (sH, sW)),
+            ("padding", (pH, pW)),
+            ("dilation", (dH, dW)),
+            ("groups", groups),
+            ("output padding", (opH, opW)),
+        ]
+
+    def result_shape(self, g_shape, w_shape) -> tuple:
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        N, O, Ho, Wo = _rank4("conv_transpose2d", "first tensor (the upstream gradient)", g_shape)
+        O_w, Cg, kH, kW = _rank4("conv_transpose2d", "second tensor (the weight)", w_shape)
+        if O_w != O:
+            raise SymgradError(
+                f"conv_transpose2d: the first tensor has {O} channels, but the weight has {O_w} "
+                "output channels (the arguments are the upstream gradient, then the weight)"
+            )
+        if O % groups:
+            raise SymgradError(f"conv_transpose2d: groups={groups} does not divide the {O} channels")
+        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
+        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
+        if H < 1 or Wd < 1:
+            raise SymgradError(f"conv_transpose2d: these parameters give an empty {H}×{Wd} result")
+        return (N, Cg * groups, H, Wd)
+
+    def compute(self, G, W):
+        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
+        N, O, Ho, Wo = G.shape
+        _, Cg, kH, kW = W.shape
+        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
+        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
+        C, Og = Cg * groups, O // groups
+        geo = Geometry(N, C, H, Wd, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)  # of the result
+        out: dict = {}
+        for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
+            g = G[(n, o, i, j)]
+            for c in range(Cg):
+                for u, v, h, w in geo.taps(i, j):
+                    key = (n, (o // Og) * Cg + c, h, w)
+                    poly.mul_into(out.setdefault(key, {}), g, W[(o, c, u, v)])
+        return PolyTensor.build((N, C, H, Wd), lambda ix: {m: c for m, c in out.get(ix, {}).items() if c})
+
+
+class Conv2dWeight(TensorOpBase):
+    """dL/dW[o,c,u,v] = Σ_n Σ_{i,j} G[n,o,i,j] · X[n, c', i·s − p + u·d, j·s − p + v·d]:
+    X correlated with G, summed over the batch (only the first sample when batch_sum is 0)."""
+
+    tensors = 2
+    label = "Conv2dWeight"
+
+    def describe(self):
+        sH, sW, pH, pW, dH, dW, groups, _kH, _kW, batch_sum = self.params
+        out = [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
+        return out + ([] if batch_sum else [("first sample only", None)])
+
+    def result_shape(self, x_shape, g_shape) -> tuple:
+        *params, kH, kW, _batch_sum = self.params
+        N, C, H, W = _rank4("conv2d_weight", "first tensor (the input)", x_shape)
+        N_g, O, _, _ = _rank4("conv2d_weight", "second tensor (the upstream gradient)", g_shape)
+        groups = params[6]
+        if N_g != N:
+            raise SymgradError(f"conv2d_weight: the input has {N} samples, but the upstream gradient has {N_g}")
+        if C % groups or O % groups:
+            raise SymgradError(f"conv2d_weight: groups={groups} must divide the {C} input and {O} output channels")
+        _geo(params, N, C, H, W, O, kH, kW, _Shape(g_shape))
+        return (O, C // groups, kH, kW)
+
+    def compute(self, X, G):
+        *params, kH, kW, batch_sum = self.params
+        N, C, H, W = X.shape
+        O = G.shape[1]
+        geo = _geo(params, N, C, H, W, O, kH, kW, G)
+        out = []
+        for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
+            acc: dict = {}
+            c0 = (o // geo.Og) * geo.Cg
+            for n in range(N if batch_sum else 1):
+                for i, j in itertools.product(range(G.shape[2]), range(G.shape[3])):
+                    spot = geo.at(i, j, u, v)
+                    if spot:
+                        poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c) + spot])
+            out.append({m: k for m, k in acc.items() if k})
+        return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
+
+
+class BiasGrad(TensorOpBase):
+    """dL/db[o] = Σ_n Σ_{i,j} G[n,o,i,j]."""
+
+    tensors = 1
+    label = "Sum"
+
+    def describe(self):
+        return [("over n, i, j", None)]
+
+    def result_shape(self, g_shape) -> tuple:
+        return (_rank4("bias_grad", "tensor (the upstream gradient)", g_shape)[1],)
+
+    def compute(self, G):
+        N, O, Ho, Wo = G.shape
+        return PolyTensor(
+            (O,),
+            tuple(
+                poly.add(*(G[(n, o, i, j)] for n in range(N) for i in range(Ho) for j in range(Wo))) for o in range(O)
+            ),
+        )
+
+
+# --- the layer -------------------------------------------------------------------------------------
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name=None) -> Tensor:
+    """torch.nn.functional.conv2d, with its weight layout (out, in/groups, kH, kW)."""
+    x, weight = check_tensor(x, "conv2d"), check_tensor(weight, "conv2d", "weight")
+    stride, padding, dilation, groups = (plain_ints(v) for v in (stride, padding, dilation, groups))
+    geo = geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    x.graph.reserve("conv2d", geo.N * geo.O * math.prod(geo.out) * geo.Cg * geo.kH * geo.kW)
+    if bias is not None and check_tensor(bias, "conv2d", "bias").shape != (geo.O,):
+        raise SymgradError(f"conv2d: the bias must have shape ({geo.O},), got {bias.shape}")
+    Ho, Wo = geo.out
+    graph = graph_of(x, weight)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    params = dict(stride=geo.stride, padding=geo.padding, dilation=geo.dilation, groups=geo.groups)
+    out = output(graph, "conv2d", inputs, (geo.N, geo.O, Ho, Wo), name, "conv", **params)
+    plane, kernel = geo.H * geo.W, geo.kH * geo.kW
+    taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
+    for position, (n, o, i, j) in enumerate(itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo))):
+        c0 = (o // geo.Og) * geo.Cg
+        entry: dict = {}
+        for c in range(geo.Cg):
+            x0, w0 = (n * geo.C + c0 + c) * plane, (o * geo.Cg + c) * kernel
+            for u, v, h, w in taps[(i, j)]:
+                entry[tuple(sorted((x.ids[x0 + h * geo.W + w], weight.ids[w0 + u * geo.kW + v])))] = 1
+        if bias is not None:
+            entry[(bias.ids[o],)] = 1
+        graph.define(out.ids[position], entry)
+    return out
+
+
+def poly_tensor(t, values=None) -> PolyTensor:
+    """A tensor of the network (or its gradient's values) as the closed forms' TensorOps take it."""
+    return PolyTensor(t.shape, tuple(values if values is not None else (poly.var(i) for i in t.ids)))
+
+
+def symbols(*names):
+    return tuple(sympy.Symbol(n) for n in names)
+
+
+class Conv2d(Layer):
+    name = "conv2d"
+    forward = staticmethod(conv2d)
+
+    def backward(self, graph: Graph, node: Node, G: list) -> dict[str, list]:
+        """dL/dX = conv_transpose2d(G, W), dL/dW = corr(X, G), dL/db = Σ_{n,i,j} G: the TensorOps."""
+        ins = [graph.tensors[name] for name in node.inputs]
+        out = graph.tensors[node.output]
+        x, w = ins[0], ins[1]
+        p = node.params
+        params = (*p["stride"], *p["padding"], *p["dilation"], p["groups"])
+        Ho, Wo = out.shape[2:]
+        H, W = x.shape[2:]
+        kH, kW = w.shape[2:]
+        # what conv_transpose2d must add to give back H×W
+        output_padding = tuple(
+            size - ((o - 1) * s - 2 * pad + d * (k - 1) + 1)
+            for size, o, s, pad, d, k in zip((H, W), (Ho, Wo), p["stride"], p["padding"], p["dilation"], (kH, kW))
+        )
+        g = poly_tensor(out, G)
+        dx = ConvTranspose2d(*symbols("G", "W"), *params, *output_padding).compute(g, poly_tensor(w))
+        dw = Conv2dWeight(*symbols("X", "G"), *params, kH, kW, 1).compute(poly_tensor(x), g)
+        pairs = [(x.name, list(dx.entries)), (w.name, list(dw.entries))]
+        if len(ins) == 3:
+            pairs.append((ins[2].name, list(BiasGrad(*symbols("G")).compute(g).entries)))
+        return merge({}, pairs)
+
+    def forward_latex(self, i: list, o: str, p: dict) -> str:
+        return rf"{o} = \operatorname{{conv2d}}({', '.join(i)})"
+
+    def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
+        return [
+            rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
+            rf"\operatorname{{corr}}({i[0]}, {G})",
+            rf"\textstyle\sum_{{n,i,j}} {G}",
+        ][k]
+
+    def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
+        return torch_call(node, ("stride", "padding", "dilation", "groups"))
+
+    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+        x, w, g = node.inputs[0], node.inputs[1], f"g_{node.output}"
+        gx, gw = f"torch.nn.grad.conv2d_input({x}.shape, {w}, {g}, {torch_args(node)})", f"{x}, {w}.shape, {g}"
+        return torch_shares(node, gx, gw)
+
+
+def torch_call(node: Node, keys: tuple) -> str:
+    """The layer's PyTorch call, its parameters by keyword in the given order."""
+    i, p = node.inputs, node.params
+    args = ", ".join(i) + ("" if len(i) == 3 else ", None")
+    return f"torch.nn.functional.{node.op}({args}, " + ", ".join(f"{k}={p[k]}" for k in keys) + ")"
+
+
+def torch_args(node: Node) -> str:
+    p = node.params
+    return f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
+
+
+def torch_shares(node: Node, gx: str, gw: str) -> list[tuple[str, str]]:
+    """The input's share gx, the weight's through conv2d_weight(gw, ...), the bias's summed G:
+    conv2d and conv_transpose2d are each other's transposes, what one does forward the other
+    does to the gradient."""
+    i, g = node.inputs, f"g_{node.output}"
+    out = [(i[0], gx), (i[1], f"torch.nn.grad.conv2d_weight({gw}, {torch_args(node)})")]
+    if len(i) == 3:
+        out.append((i[2], f"{g}.sum((0, 2, 3))"))
+    return out
+
+
+CONV2D = Conv2d()
