@@ -12,6 +12,8 @@ the compound layers built from them.
 
 from __future__ import annotations
 
+import functools
+
 from .core.errors import SymgradError
 from .network.layers import (
     batch_norm,
@@ -34,7 +36,24 @@ COMPOUND = {
     "softmax": softmax,
 }
 
-LAYERS = {**FORWARD, **COMPOUND}
+
+def _on_claims_too(name: str, layer):
+    """The layer, which on a claim's tensors (symgrad.check with a function) is the claim's own
+    operation: a value that has ``__symgrad_function__`` is handed the call."""
+
+    @functools.wraps(layer)
+    def call(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            hook = getattr(type(value), "__symgrad_function__", None)
+            if hook is not None:
+                return hook(name, args, kwargs)
+        return layer(*args, **kwargs)
+
+    return call
+
+
+LAYERS = {name: _on_claims_too(name, layer) for name, layer in {**FORWARD, **COMPOUND}.items()}
+globals().update(LAYERS)  # the compound layers imported above, as the claims see them too
 
 __all__ = sorted(LAYERS)
 

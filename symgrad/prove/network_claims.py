@@ -6,6 +6,15 @@ else with a SymgradError: nothing is ever read as something else. Numbers are ex
 made and combined by ``core.numbers``, so ``2**5`` is 32 and a power too large to hold is refused
 before it is computed. The work a claim asks for (a product of long entries, a power of one) is
 sized before it starts and refused over the network's ``max_terms``.
+
+A function of an entry (exp, sqrt, 1/p, a step for relu, ...) is the network's own atom when the
+network applies the same function to an argument equal to it, written out in the inputs and
+atoms: a claim written in the user's own terms then has the network's canonical form. Otherwise
+the claim adds an atom to the graph, evaluated at points like the network's but left out of a
+point where it is undefined, so it can refute a false claim and never voids a point for another.
+In a claim function, ``symgrad.functional``'s layers reach these operations through
+``ClaimTensor.__symgrad_function__``. Two sides whose difference is not zero as a polynomial are
+compared as rational functions (``rational.vanishes``) when it holds reciprocals or roots.
 """
 
 from __future__ import annotations
@@ -13,18 +22,27 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import weakref
 from fractions import Fraction
 
 from ..core import numbers, poly
 from ..core.budget import check_max_terms
 from ..core.errors import SymgradError
-from ..network.graph import Graph
+from ..core.tensor import to_sympy
+from ..network.graph import Atom, Graph
 from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
-from .points import zero_everywhere
+from ..network.units.conv2d import geometry
+from ..network.units.conv_transpose2d import transposed_geometry
+from .points import add_claim_atom, at_points, atom_at, mark_partial, zero_everywhere
+from .rational import vanishes
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 200  # nesting of the syntax tree: evaluation recurses once per level
-SYNTAX = "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .sum(dim) and .mean(dim)"
+SYNTAX = (
+    "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .transpose(a, b), .sum(dim), "
+    ".mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, softplus, relu, leaky_relu(x, slope), "
+    "softmax(x, dim), log_softmax(x, dim), ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
+)
 
 
 class ClaimTensor:
@@ -36,6 +54,9 @@ class ClaimTensor:
     def __init__(self, graph: Graph, shape: tuple, entries: list, spent: int = 0) -> None:
         self.graph, self.shape, self.entries = graph, tuple(shape), list(entries)
         self.spent = spent  # the work that made it, counted against the budget (see _spend)
+
+    def __repr__(self) -> str:
+        return f"ClaimTensor(shape={self.shape})"
 
     @property
     def T(self) -> ClaimTensor:
@@ -99,12 +120,30 @@ class ClaimTensor:
     def mean(self, dim=None, keepdim=False) -> ClaimTensor:
         return _reduce(self, dim, keepdim, mean=True)
 
+    def transpose(self, dim0, dim1) -> ClaimTensor:
+        return _transpose(self, dim0, dim1)
+
+    def reshape(self, *shape) -> ClaimTensor:
+        return _reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    @staticmethod
+    def __symgrad_function__(name: str, args: tuple, kwargs: dict):
+        """A symgrad.functional layer called on a claim's tensors: the claim's own operation."""
+        kwargs = {k: v for k, v in kwargs.items() if k != "name"}  # a claim's values have no names
+        if name not in FUNCTIONS:
+            raise SymgradError(f"claim: F.{name} is not available in a claim; a claim may use " + SYNTAX)
+        try:
+            return FUNCTIONS[name](*args, **kwargs)
+        except TypeError as exc:
+            raise SymgradError(f"claim: F.{name}: {exc}") from None
+
 
 class ClaimNames(dict):
     """The names a claim may use; an unknown or ambiguous one is a SymgradError saying why."""
 
-    def __init__(self) -> None:
+    def __init__(self, graph: Graph) -> None:
         super().__init__()
+        self.graph = graph
         self.ambiguous: set = set()
 
     def __getitem__(self, key):
@@ -121,12 +160,459 @@ class ClaimNames(dict):
         raise SymgradError(f"claim: unknown name {key!r}; the claim may use {shown}")
 
 
+def _transpose(x, dim0, dim1) -> ClaimTensor:
+    x = _tensor(x, "transpose")
+    if not x.shape:
+        raise SymgradError("claim: .transpose needs a tensor of at least one dim")
+    a, b = (_dims(d, len(x.shape))[0] for d in (dim0, dim1))
+    order = list(range(len(x.shape)))
+    order[a], order[b] = order[b], order[a]
+    shape = tuple(x.shape[k] for k in order)
+    strides = [math.prod(x.shape[k + 1 :]) for k in range(len(x.shape))]
+    entries = [
+        x.entries[sum(i * strides[order[k]] for k, i in enumerate(index))]
+        for index in itertools.product(*(range(n) for n in shape))
+    ]
+    return ClaimTensor(x.graph, shape, entries, x.spent)
+
+
+def _reshape(x, shape) -> ClaimTensor:
+    """PyTorch's reshape: the entries in row-major order, sizes of at least 1, at most one -1."""
+    x = _tensor(x, "reshape")
+    given = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    sizes = [numbers.integer(n, "claim: a size of reshape", minimum=-1) for n in given]
+    known = math.prod(n for n in sizes if n != -1)
+    if sizes.count(-1) > 1 or 0 in sizes:
+        raise SymgradError(f"claim: reshape takes sizes of at least 1 and at most one -1, got {tuple(sizes)}")
+    if -1 in sizes and known and len(x.entries) % known == 0:
+        sizes = [len(x.entries) // known if n == -1 else n for n in sizes]
+    if math.prod(sizes) != len(x.entries):
+        raise SymgradError(f"claim: a tensor of shape {x.shape} cannot be reshaped to {tuple(given)}")
+    return ClaimTensor(x.graph, tuple(sizes), x.entries, x.spent)
+
+
+def _tensor(x, what: str) -> ClaimTensor:
+    if not isinstance(x, ClaimTensor):
+        raise SymgradError(f"claim: {what} applies to a tensor of the claim, got {type(x).__name__}")
+    return x
+
+
+def filled(graph: Graph, shape, value: int) -> ClaimTensor:
+    """ones(shape) or zeros(shape): a tensor of one exact number."""
+    given = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    sizes = tuple(numbers.integer(n, "claim: a size of ones or zeros", minimum=1) for n in given)
+    count = math.prod(sizes)
+    _spend(graph, count, "constant tensor")
+    return ClaimTensor(graph, sizes, [poly.const(value) for _ in range(count)], count)
+
+
+# --- functions of entries: the network's atoms, or the claim's own ---------------------------------
+
+
+def _map(x, lemma: str, what: str, parameter=None) -> ClaimTensor:
+    x = _tensor(x, what)
+    spent = _spend(x.graph, len(x.entries), what, x)
+    return ClaimTensor(x.graph, x.shape, [atom_of(x.graph, lemma, p, parameter) for p in x.entries], spent)
+
+
+def exp(x) -> ClaimTensor:
+    return _map(x, "exp", "exp")
+
+
+def log(x) -> ClaimTensor:
+    return _map(x, "log", "log")
+
+
+def sqrt(x) -> ClaimTensor:
+    return _map(x, "sqrt", "sqrt")
+
+
+def sigmoid(x) -> ClaimTensor:
+    return _map(x, "sigmoid", "sigmoid")
+
+
+def tanh(x) -> ClaimTensor:
+    return _map(x, "tanh", "tanh")
+
+
+def softplus(x, beta=1, threshold=20) -> ClaimTensor:
+    """log(1 + e^x) at every entry, as the network's softplus (beta 1; the threshold is PyTorch's
+    floating-point shortcut, which an exact value does not take)."""
+    if numbers.exact(beta, "claim: softplus's beta") != 1:
+        raise SymgradError("claim: softplus takes beta=1; write softplus(beta * x) / beta")
+    numbers.exact(threshold, "claim: softplus's threshold")
+    return _map(x, "softplus", "softplus")
+
+
+def leaky_relu(x, negative_slope=Fraction(1, 100)) -> ClaimTensor:
+    """z·H(z)·(1 − a) + a·z, with the step H the network's relu uses (1 for z > 0, else 0)."""
+    if isinstance(negative_slope, ClaimTensor):
+        raise SymgradError("claim: the negative slope of leaky_relu is a number, not a tensor")
+    a = numbers.exact(negative_slope, "claim: the negative slope of leaky_relu")
+    step = _map(x, "step", "relu")
+    return _on("+", _on("*", _on("*", x, step), 1 - a), _on("*", x, a))
+
+
+def relu(x) -> ClaimTensor:
+    return leaky_relu(x, 0)
+
+
+def softmax(x, dim) -> ClaimTensor:
+    e = exp(x)
+    return _on("/", e, e.sum(dim, keepdim=True))
+
+
+def log_softmax(x, dim) -> ClaimTensor:
+    return _on("-", x, log(exp(x).sum(dim, keepdim=True)))
+
+
+def linear(x, weight, bias=None):
+    y = apply("@", x, _tensor(weight, "linear's weight").T)
+    return y if bias is None else apply("+", y, bias)
+
+
+def mse_loss(input, target, reduction="mean"):
+    squared = apply("**", apply("-", input, target), 2)
+    if reduction == "none":
+        return squared
+    if reduction not in ("mean", "sum"):
+        raise SymgradError(f"claim: mse_loss's reduction is mean, sum or none, got {reduction!r}")
+    return _reduce(_tensor(squared, "mse_loss"), None, False, mean=reduction == "mean")
+
+
+def _normalized(x: ClaimTensor, dims: tuple, eps) -> ClaimTensor:
+    mu = x.mean(dims, keepdim=True)
+    centred = apply("-", x, mu)
+    var = _tensor(apply("*", centred, centred), "a norm").mean(dims, keepdim=True)
+    return _tensor(apply("/", centred, sqrt(apply("+", var, _eps(eps)))), "a norm")
+
+
+def _eps(eps):
+    if isinstance(eps, ClaimTensor):  # a network's eps symbol, named in the claim
+        return eps
+    value = numbers.exact(eps, "claim: eps (an exact number such as Fraction(1, 100000), or the network's eps)")
+    if value < 0:
+        raise SymgradError(f"claim: eps must not be negative, got {value}")
+    return value
+
+
+def batch_norm(x, weight=None, bias=None, eps=Fraction(1, 100000)):
+    x = _tensor(x, "batch_norm")
+    if len(x.shape) < 2:
+        raise SymgradError(f"claim: batch_norm needs a channel dimension, got shape {x.shape}")
+    channel = (1, x.shape[1]) + (1,) * (len(x.shape) - 2)
+    y = _normalized(x, tuple(d for d in range(len(x.shape)) if d != 1), eps)
+    return _affine(y, weight, bias, channel)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=Fraction(1, 100000)):
+    x = _tensor(x, "layer_norm")
+    given = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+    if not given or tuple(x.shape[len(x.shape) - len(given) :]) != given or len(given) > len(x.shape):
+        raise SymgradError(f"claim: layer_norm's normalized_shape {given} must end the shape {x.shape}")
+    y = _normalized(x, tuple(range(len(x.shape) - len(given), len(x.shape))), eps)
+    return _affine(y, weight, bias, given)
+
+
+def _affine(y: ClaimTensor, weight, bias, shape: tuple):
+    out = y
+    if weight is not None:
+        out = _on("*", out, _reshape(weight, shape))
+    if bias is not None:
+        out = _on("+", out, _reshape(bias, shape))
+    return out
+
+
+def _integers(value, what: str):
+    """An int or a tuple of ints, as the convolutions take their stride, padding, ... (exact only)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(numbers.integer(v, f"claim: {what}") for v in value)
+    return numbers.integer(value, f"claim: {what}")
+
+
+def _correlate(x: ClaimTensor, weight: ClaimTensor, shape: tuple, terms: dict, bias) -> ClaimTensor:
+    """A convolution's output from ``terms``: output position -> [(x position, weight position)]."""
+    graph = _graph(x, weight)
+    cost = sum(_product_cost(x.entries[a], weight.entries[b]) for pairs in terms.values() for a, b in pairs)
+    spent = _spend(graph, cost, "convolution", x, weight)
+    entries = [
+        poly.add(*(poly.mul(x.entries[a], weight.entries[b]) for a, b in terms.get(key, ())))
+        for key in itertools.product(*(range(n) for n in shape))
+    ]
+    out = ClaimTensor(graph, shape, entries, spent)
+    if bias is None:
+        return out
+    return _on("+", out, _reshape(_tensor(bias, "a convolution's bias"), (1, shape[1], 1, 1)))
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> ClaimTensor:
+    """PyTorch's conv2d, weight (out, in/groups, kH, kW), written out entry by entry."""
+    x, weight = _tensor(x, "conv2d"), _tensor(weight, "conv2d's weight")
+    ints = (_integers(v, "a conv2d setting") for v in (stride, padding, dilation, groups))
+    geo = geometry(x.shape, weight.shape, *ints)
+    Ho, Wo = geo.out
+    terms: dict = {}
+    for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
+        c0 = (o // geo.Og) * geo.Cg
+        terms[(n, o, i, j)] = [
+            (((n * geo.C + c0 + c) * geo.H + h) * geo.W + w, ((o * geo.Cg + c) * geo.kH + u) * geo.kW + v)
+            for c in range(geo.Cg)
+            for u, v, h, w in geo.taps(i, j)
+        ]
+    return _correlate(x, weight, (geo.N, geo.O, Ho, Wo), terms, bias)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> ClaimTensor:
+    """PyTorch's conv_transpose2d, weight (in, out/groups, kH, kW), written out entry by entry."""
+    x, weight = _tensor(x, "conv_transpose2d"), _tensor(weight, "conv_transpose2d's weight")
+    ints = [_integers(v, "a conv_transpose2d setting") for v in (stride, padding, output_padding, dilation, groups)]
+    geo = transposed_geometry(x.shape, weight.shape, *ints)
+    conv = geo.conv()
+    terms: dict = {}
+    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
+        group = c // geo.Cg
+        for oo in range(geo.Og):
+            o = group * geo.Og + oo
+            for u, v, h, w in conv.taps(i, j):
+                pair = (((n * geo.C + c) * geo.H + i) * geo.W + j, ((c * geo.Og + oo) * geo.kH + u) * geo.kW + v)
+                terms.setdefault((n, o, h, w), []).append(pair)
+    return _correlate(x, weight, (geo.N, geo.O, *geo.out), terms, bias)
+
+
+def scaled_dot_product_attention(q, k, v) -> ClaimTensor:
+    """softmax(q·kᵀ/√d)·v for 2-D q, k and v; √d is the network's own atom when it has one."""
+    q, k, v = (_tensor(t, "scaled_dot_product_attention") for t in (q, k, v))
+    if len(q.shape) != 2 or len(k.shape) != 2 or len(v.shape) != 2 or q.shape[1] != k.shape[1]:
+        raise SymgradError(f"claim: scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit")
+    root = sqrt(ClaimTensor(q.graph, (), [poly.const(q.shape[1])]))
+    return _on("@", softmax(_on("/", _on("@", q, k.T), root), -1), v)
+
+
+def nll_loss(input, target, reduction="mean") -> ClaimTensor:
+    """−input[n, target[n]], averaged or summed; the target is a list of class indices."""
+    input = _tensor(input, "nll_loss")
+    if len(input.shape) != 2:
+        raise SymgradError(f"claim: nll_loss's input must be N×C, got shape {input.shape}")
+    n, c = input.shape
+    if not isinstance(target, (list, tuple)) or len(target) != n:
+        raise SymgradError(f"claim: nll_loss's target must be a list of {n} class indices")
+    picks = [numbers.integer(t, "claim: a class index", minimum=0) for t in target]
+    if any(t >= c for t in picks):
+        raise SymgradError(f"claim: a class index must be in 0..{c - 1}, got {max(picks)}")
+    onehot = ClaimTensor(input.graph, (n, c), [poly.const(int(j == t)) for t in picks for j in range(c)])
+    return _on("*", _total(_on("*", input, onehot), reduction, n, "nll_loss"), -1)
+
+
+def cross_entropy(input, target, reduction="mean") -> ClaimTensor:
+    """PyTorch's cross_entropy over N×C logits: class indices (a list) or probabilities (a tensor)."""
+    logp = log_softmax(input, 1)
+    if not isinstance(target, ClaimTensor):
+        return nll_loss(logp, target, reduction)
+    return _on("*", _total(_on("*", logp, target), reduction, logp.shape[0], "cross_entropy"), -1)
+
+
+def _total(x: ClaimTensor, reduction: str, count: int, what: str) -> ClaimTensor:
+    if reduction not in ("mean", "sum"):
+        raise SymgradError(f"claim: {what}'s reduction is mean or sum, got {reduction!r}")
+    total = x.sum()
+    return total if reduction == "sum" else _on("/", total, count)
+
+
+def _on(op: str, a, b) -> ClaimTensor:
+    """a op b where one side is a tensor, so the result is one."""
+    return _tensor(apply(op, a, b), op)
+
+
+def _binary(op: str):
+    return lambda a, b: apply(op, a, b)
+
+
+FUNCTIONS = {
+    "add": _binary("+"),
+    "sub": _binary("-"),
+    "mul": _binary("*"),
+    "div": _binary("/"),
+    "pow": _binary("**"),
+    "matmul": _binary("@"),
+    "sum": lambda x, dim=None, keepdim=False: _reduce(_tensor(x, "sum"), dim, keepdim, mean=False),
+    "mean": lambda x, dim=None, keepdim=False: _reduce(_tensor(x, "mean"), dim, keepdim, mean=True),
+    "transpose": lambda x, dim0=0, dim1=1: _transpose(x, dim0, dim1),
+    "reshape": _reshape,
+    "exp": exp,
+    "log": log,
+    "sqrt": sqrt,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softplus": softplus,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "linear": linear,
+    "mse_loss": mse_loss,
+    "batch_norm": batch_norm,
+    "layer_norm": layer_norm,
+    "conv2d": conv2d,
+    "conv_transpose2d": conv_transpose2d,
+    "scaled_dot_product_attention": scaled_dot_product_attention,
+    "nll_loss": nll_loss,
+    "cross_entropy": cross_entropy,
+}
+# what a claim string may call by name, with the arguments it is given
+CALLS = ("exp", "log", "sqrt", "sigmoid", "tanh", "softplus", "relu", "leaky_relu", "softmax", "log_softmax")
+
+
+class _Atoms:
+    """The atoms of one graph by function and argument written out in the inputs and atoms, so
+    that a claim's exp(v) is the network's own e = exp(v) when their arguments are equal."""
+
+    def __init__(self) -> None:
+        self.known: dict = {}  # by the argument written out in the inputs and atoms
+        self.direct: dict = {}  # by the argument variable as it stands: found without expanding
+        self.seen: dict = {}  # lemma -> whether the graph's atoms were written out for it
+        self.made = 0  # variables the claims have named
+
+
+_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> its _Atoms
+
+
+def _key(lemma: str, parameter, p: poly.Poly) -> tuple:
+    return lemma, parameter, tuple(sorted(p.items()))
+
+
+def _index(graph: Graph) -> _Atoms:
+    index = _INDEX.get(graph)
+    if index is None:
+        index = _INDEX[graph] = _Atoms()
+        for vid, atom in graph.atoms.items():
+            index.direct.setdefault(_key(atom.lemma, atom.parameter, poly.var(atom.argument)), vid)
+    return index
+
+
+def _written_out(graph: Graph, lemma: str) -> _Atoms:
+    """The index with the network's atoms of one function written out, on first use; only the
+    function a claim applies is looked at, so a claim with exp does not expand every step. Past
+    the budget the rest stay unindexed: a claim's atom is then its own, which is sound."""
+    index = _index(graph)
+    if not index.seen.get(lemma):
+        index.seen[lemma] = True
+        work = Work(graph, f"matching a claim's {lemma} with the network's", [])
+        try:
+            for vid, atom in graph.atoms.items():
+                if atom.lemma == lemma:
+                    argument = expand_within(graph, poly.var(atom.argument), work)
+                    index.known.setdefault(_key(lemma, atom.parameter, argument), vid)
+        except SymgradError:
+            pass  # too large to write out: left to the numeric comparison
+    return index
+
+
+# the value of a function at a number, where it is exact; None where it is not
+_AT_NUMBER = {
+    "exp": lambda c: Fraction(1) if c == 0 else None,
+    "log": lambda c: Fraction(0) if c == 1 else None,
+    "sigmoid": lambda c: Fraction(1, 2) if c == 0 else None,
+    "tanh": lambda c: Fraction(0) if c == 0 else None,
+    "softplus": lambda c: None,
+    "step": lambda c: Fraction(1 if c > 0 else 0),
+    "inverse": lambda c: 1 / c,
+}
+# a claim's atom's name, from its argument's name and its parameter
+_NAMES = {
+    "exp": r"\exp\left({0}\right)",
+    "log": r"\log\left({0}\right)",
+    "sqrt": r"\sqrt{{{0}}}",
+    "sigmoid": r"\sigma\left({0}\right)",
+    "tanh": r"\tanh\left({0}\right)",
+    "softplus": r"\operatorname{{softplus}}\left({0}\right)",
+    "power": r"\left({0}\right)^{{{1}}}",
+    "inverse": r"\frac{{1}}{{{0}}}",
+    "step": r"H\left({0}\right)",
+}
+
+
+def atom_of(graph: Graph, lemma: str, p: poly.Poly, parameter=None) -> poly.Poly:
+    """f(p) for an entry p: the network's atom for f of an argument equal to p if it has one,
+    a number where f(p) is an exact one, else an atom the claim adds to the graph (evaluated
+    numerically like the network's, and left out of a point where it is undefined)."""
+    if set(p) <= {()}:
+        value = _at_number(lemma, Fraction(p.get((), 0)), parameter)
+        if value is not None:
+            return poly.const(value)
+    found = _find(graph, lemma, p, parameter)
+    if found is not None:
+        return poly.var(found)
+    index = _index(graph)
+    before = len(graph.registry.names)
+    argument = _variable(graph, p, index)
+    if argument >= before:
+        mark_partial(graph, argument)
+    name = _NAMES[lemma].format(graph.registry.names[argument], parameter)
+    vid = graph.registry.new(
+        name if name not in graph.registry.ids else _fresh(graph, index, rf"\operatorname{{{lemma}}}")
+    )
+    add_claim_atom(graph, vid, Atom(lemma, argument, parameter=parameter))
+    index.direct[_key(lemma, parameter, p)] = vid
+    try:
+        written = expand_within(graph, p, Work(graph, f"matching a claim's {lemma} with the network's", [p]))
+        _written_out(graph, lemma).known[_key(lemma, parameter, written)] = vid
+    except SymgradError:
+        pass  # found again only as written
+    return poly.var(vid)
+
+
+def _find(graph: Graph, lemma: str, p: poly.Poly, parameter) -> int | None:
+    """The atom f(p) the graph already has, by its argument as it stands or written out, or None."""
+    direct = _index(graph).direct.get(_key(lemma, parameter, p))
+    if direct is not None:
+        return direct
+    try:
+        written = expand_within(graph, p, Work(graph, f"matching a claim's {lemma} with the network's", [p]))
+    except SymgradError:
+        return None  # too large to write out: the claim's own atom, compared numerically
+    return _written_out(graph, lemma).known.get(_key(lemma, parameter, written))
+
+
+def _at_number(lemma: str, c: Fraction, parameter) -> Fraction | None:
+    """f(c) exactly where it is a rational number (None where it is not); a number outside f's
+    domain is refused."""
+    if (lemma == "log" and c <= 0) or (lemma in ("sqrt", "power") and c < 0):
+        raise SymgradError(f"claim: {lemma} of {c}, a number outside its domain")
+    if lemma == "inverse" and c == 0:
+        raise SymgradError("claim: division by zero")
+    if lemma == "sqrt":
+        return numbers.power(c, Fraction(1, 2))
+    if lemma == "power":
+        return numbers.power(c, Fraction(parameter))
+    return _AT_NUMBER[lemma](c)
+
+
+def _variable(graph: Graph, p: poly.Poly, index: _Atoms) -> int:
+    """A variable equal to p: p's own if it is one, else a new one defined as p."""
+    if len(p) == 1:
+        ((mono, c),) = p.items()
+        if len(mono) == 1 and c == 1:
+            return mono[0]
+    vid = graph.registry.new(_fresh(graph, index, r"\kappa"))
+    graph.defs[vid] = dict(p)
+    return vid
+
+
+def _fresh(graph: Graph, index: _Atoms, stem: str) -> str:
+    """An unused variable name: the stem with a subscript, counted per graph."""
+    while True:
+        index.made += 1
+        name = f"{stem}_{{{index.made}}}"
+        if name not in graph.registry.ids:
+            return name
+
+
 def claim_tensors(d) -> ClaimNames:
     """What a claim may name: every tensor of the network, and dL/d(it) as d<name>.
 
     A tensor named d<other tensor> clashes with that tensor's gradient: the name is refused when
     a claim uses it, rather than one of its two meanings picked silently."""
-    out = ClaimNames()
+    out = ClaimNames(d.graph)
     for name, tensor in d.graph.tensors.items():
         out[name] = ClaimTensor(d.graph, tensor.shape, [poly.var(v) for v in tensor.ids])
         out[f"d{name}"] = ClaimTensor(d.graph, tensor.shape, d.gradient(name))
@@ -229,14 +715,30 @@ def _matmul(a, b) -> ClaimTensor:
 
 
 def _power(a, b) -> ClaimTensor:
+    """a ** b for an exact exponent: a polynomial for a whole one, the reciprocal's power for a
+    negative whole one, a square root's power for a half-integer one, else a power atom (whose
+    base must be positive, as for PyTorch)."""
     if isinstance(b, ClaimTensor):
         raise SymgradError("claim: an exponent must be a number, not a tensor")
     numbers.check_exponent(b, "claim: the exponent")
-    if b.denominator != 1 or b < 0:
-        raise SymgradError(f"claim: ** takes a whole exponent of at least 0, got {b}; write 1/x for an inverse")
-    n = int(b)
-    spent = _spend(a.graph, sum(_power_cost(p, n) for p in a.entries), "power", a)
-    return ClaimTensor(a.graph, a.shape, [_poly_power(p, n) for p in a.entries], spent)
+    graph = a.graph
+    if b.denominator == 1:
+        n = int(b)
+        base = a if n >= 0 else _divide(Fraction(1), a)  # refused where a is zero, as a division is
+        spent = _spend(graph, sum(_power_cost(p, abs(n)) for p in base.entries), "power", base)
+        return ClaimTensor(graph, a.shape, [_poly_power(p, abs(n)) for p in base.entries], spent)
+    spent = _spend(graph, len(a.entries), "power", a)
+    return ClaimTensor(graph, a.shape, [_fractional_power(graph, p, b) for p in a.entries], spent)
+
+
+def _fractional_power(graph: Graph, p: poly.Poly, b: Fraction) -> poly.Poly:
+    """p ** b for a fractional b: the network's own atom for it if there is one, else
+    sqrt(p) ** (2b) for a half-integer b, else a power atom of the claim's."""
+    if not set(p) <= {()} and _find(graph, "power", p, b) is None and b.denominator == 2:
+        root = atom_of(graph, "sqrt", p)
+        base = root if b > 0 else _reciprocal(graph, root)
+        return _poly_power(base, abs(b.numerator))
+    return atom_of(graph, "power", p, b)
 
 
 def _power_cost(p: poly.Poly, n: int) -> int:
@@ -286,37 +788,50 @@ def _divide(a, b) -> ClaimTensor:
             raise SymgradError("claim: division by zero")
         return _elementwise(a, Fraction(1) / b, poly.mul, products=True)
     graph = _graph(a, b)
-    inverse = ClaimTensor(graph, b.shape, [_reciprocal(graph, p) for p in b.entries])
+    spent = _spend(graph, len(b.entries), "division", b)
+    inverse = ClaimTensor(graph, b.shape, [_reciprocal(graph, p) for p in b.entries], spent)
     return _elementwise(a, inverse, poly.mul, products=True)
 
 
 def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
-    """1/p for an entry that is a nonzero number or a multiple of one variable; a denominator
-    that is zero as a polynomial in the inputs is refused, never cancelled against a numerator."""
-    if len(p) == 1:
-        ((mono, c),) = p.items()
-        if not mono:
-            return poly.const(1 / Fraction(c))
-        if len(mono) == 1:
-            vid = mono[0]
-            if _is_zero(graph, {mono: 1}):
-                raise SymgradError(f"claim: division by {graph.registry.names[vid]}, which is identically zero")
-            if zero_everywhere(graph, vid):
-                raise SymgradError(
-                    f"claim: division by {graph.registry.names[vid]}, which is zero at every point tried "
-                    "(zero through a relation between exp, log, ... that the canonical form cannot see)"
-                )
-            return poly.scale(poly.var(graph.reciprocal(vid)), 1 / Fraction(c))
+    """1/p for any entry: a number's inverse, or the reciprocal atom of p (the network's own when
+    it has one of an equal argument). A denominator that is zero as a rational function of the
+    inputs, or at every point tried, is refused, never cancelled against a numerator."""
+    if set(p) <= {()}:
+        if not p:
+            raise SymgradError("claim: division by zero")
+        return poly.const(1 / Fraction(p[()]))
     if _is_zero(graph, p):
-        raise SymgradError("claim: division by an expression that is identically zero")
-    raise SymgradError(
-        "claim: division by a tensor needs each of its entries to be a number or a single variable "
-        "(a tensor of the network, not a sum or product of them)"
-    )
+        raise SymgradError(f"claim: division by {_shown(graph, p)}, which is identically zero")
+    (mono, c), *rest = p.items()
+    if not rest and len(mono) == 1:  # c·v: 1/v made once per variable, as the network's own layers do
+        vid, factor = mono[0], 1 / Fraction(c)
+    else:
+        found = _find(graph, "inverse", p, None)
+        if found is not None:
+            return poly.var(found)
+        before = len(graph.registry.names)
+        vid, factor = _variable(graph, p, _index(graph)), Fraction(1)
+        if vid >= before:
+            mark_partial(graph, vid)
+    # checked before the reciprocal is made: one undefined at every point would void them all
+    if zero_everywhere(graph, vid):
+        raise SymgradError(
+            f"claim: division by {_shown(graph, p)}, which is zero at every point tried "
+            "(zero through a relation between exp, log, ... that the canonical form cannot see)"
+        )
+    return poly.scale(atom_of(graph, "inverse", poly.var(vid)), factor)
+
+
+def _shown(graph: Graph, p: poly.Poly) -> str:
+    """An entry as a short text, for a message."""
+    text = str(to_sympy(p, graph.registry))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_zero(graph: Graph, p: poly.Poly) -> bool:
-    return expand_within(graph, p, Work(graph, "checking that a claim's denominator is not zero", [p])) == {}
+    written = expand_within(graph, p, Work(graph, "checking that a claim's denominator is not zero", [p]))
+    return written == {} or vanishes(graph, written, check_max_terms(graph.max_terms))
 
 
 def _reduce(x: ClaimTensor, dim, keepdim, mean: bool) -> ClaimTensor:
@@ -397,16 +912,31 @@ class Work:
 
 
 def differing(graph: Graph, pairs: list, what: str) -> list[int]:
-    """The positions where the two polynomials of a pair differ in the inputs and atoms."""
+    """The positions where the two sides of a pair differ as rational functions of the inputs
+    and atoms: written out in them first; a difference that remains is kept if the two are
+    apart at a point, and otherwise its denominators are cleared (``rational.vanishes``)."""
     candidates = [i for i, (a, b) in enumerate(pairs) if a != b]
     differences = [poly.add(pairs[i][0], poly.scale(pairs[i][1], -1)) for i in candidates]
     work = Work(graph, what, differences)
     out = []
     for k, (i, difference) in enumerate(zip(candidates, differences)):
         work.copies = len(candidates) if k == 0 else 1
-        if expand_within(graph, difference, work) != {}:
+        written = expand_within(graph, difference, work)
+        if written == {}:
+            continue
+        # a difference through a reciprocal or a root may be zero wherever it is defined; it
+        # is not when the two sides are apart at a point, which is quicker to see, and an
+        # equality is only claimed where some point has both sides defined
+        related = _has_relation(graph, written) and at_points(graph, *pairs[i]) == "agree"
+        if not related or not vanishes(graph, written, work.limit):
             out.append(i)
     return out
+
+
+def _has_relation(graph: Graph, p: poly.Poly) -> bool:
+    """Whether p holds an atom related to another variable: a reciprocal, a root or a power."""
+    atoms = (atom_at(graph, v) for v in poly.variables(p))
+    return any(atom is not None and atom.lemma in ("inverse", "sqrt", "power") for atom in atoms)
 
 
 def expand_within(graph: Graph, p: poly.Poly, work: Work) -> poly.Poly:
@@ -492,8 +1022,8 @@ def _eval(node: ast.AST, names: dict):
         if not isinstance(value, ClaimTensor):
             raise SymgradError("claim: a number has no transpose")
         return value.T
-    if isinstance(node, ast.Attribute) and node.attr in ("sum", "mean"):
-        raise SymgradError(f"claim: .{node.attr} must be called: .{node.attr}() or .{node.attr}(dim)")
+    if isinstance(node, ast.Attribute) and node.attr in ("sum", "mean", "transpose", "reshape"):
+        raise SymgradError(f"claim: .{node.attr} must be called, as .{node.attr}(...)")
     if isinstance(node, ast.Call):
         return _call(node, names)
     what = ast.unparse(node)
@@ -501,10 +1031,64 @@ def _eval(node: ast.AST, names: dict):
 
 
 def _call(node: ast.Call, names: dict) -> ClaimTensor:
+    """A call written in a claim: exp(v), softmax(v, 1), ones(2, 3), v.sum(0), v.transpose(0, 1), ..."""
     func = node.func
-    if not (isinstance(func, ast.Attribute) and func.attr in ("sum", "mean")):
-        raise SymgradError("claim: the only calls allowed are .sum(...) and .mean(...)")
-    if len(node.args) > 1 or any(isinstance(a, ast.Starred) for a in node.args):
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        raise SymgradError("claim: a call's arguments must be written out (no * or **)")
+    if isinstance(func, ast.Attribute) and func.attr in ("sum", "mean"):
+        return _reduction_call(node, func, names)
+    if isinstance(func, ast.Attribute) and func.attr in ("transpose", "reshape"):
+        target = _tensor(_eval(func.value, names), f".{func.attr}")
+        args, keywords = _arguments(node, names, first=0)
+        try:
+            return getattr(target, func.attr)(*args, **keywords)
+        except TypeError as exc:
+            raise SymgradError(f"claim: .{func.attr}: {exc}") from None
+    if isinstance(func, ast.Name) and func.id in ("ones", "zeros"):
+        args, keywords = _arguments(node, names, first=0)
+        if keywords or not args:
+            raise SymgradError(f"claim: {func.id} takes its shape: {func.id}(2, 3) or {func.id}((2, 3))")
+        return filled(_names_graph(names), args[0] if len(args) == 1 else args, 1 if func.id == "ones" else 0)
+    if isinstance(func, ast.Name) and func.id in CALLS:
+        args, keywords = _arguments(node, names, first=1)
+        if args and isinstance(args[0], Fraction):  # exp(1/2): a number as a tensor of the claim
+            args[0] = ClaimTensor(_names_graph(names), (), [poly.const(args[0])])
+        try:
+            return FUNCTIONS[func.id](*args, **keywords)
+        except TypeError as exc:
+            raise SymgradError(f"claim: {func.id}: {exc}") from None
+    raise SymgradError(
+        f"claim: {ast.unparse(func)[:40]}(...) cannot be called; the only calls allowed are .sum, .mean, .transpose, "
+        f".reshape, ones, zeros and {', '.join(CALLS)}"
+    )
+
+
+def _names_graph(names: dict) -> Graph:
+    if not isinstance(names, ClaimNames):
+        raise SymgradError("claim: a constant tensor needs the network's tensors")
+    return names.graph
+
+
+def _arguments(node: ast.Call, names: dict, first: int) -> tuple[list, dict]:
+    """A call's arguments: the first ``first`` evaluated as values of the claim, the rest read as
+    written (whole numbers and tuples of them for dims and sizes, or a number's value)."""
+    args = [_eval(a, names) if k < first else _literal(a, names) for k, a in enumerate(node.args)]
+    return args, {str(k.arg): _literal(k.value, names) for k in node.keywords}
+
+
+def _literal(node: ast.AST, names: dict):
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_literal(e, names) for e in node.elts)
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, str))):
+        return node.value
+    value = _eval(node, names)
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)  # a dim or a size as written; an exact number stays exact either way
+    return value
+
+
+def _reduction_call(node: ast.Call, func: ast.Attribute, names: dict) -> ClaimTensor:
+    if len(node.args) > 1:
         raise SymgradError(f"claim: .{func.attr} takes one dim (an integer or a tuple of integers)")
     given = {"dim": node.args[0]} if node.args else {}
     for keyword in node.keywords:

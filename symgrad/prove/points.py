@@ -17,7 +17,7 @@ from fractions import Fraction
 import mpmath
 
 from ..core import poly
-from ..network.graph import Graph
+from ..network.graph import Atom, Graph
 from ..network.lemmas import LEMMAS
 
 DIGITS = 60
@@ -27,6 +27,7 @@ POINTS = 6  # points tried before a difference is called undecided
 # 10^30 that cancel leave a rounding residue at 60 digits that shrinks by 10^60 at 120, while a
 # real difference stays put.
 FINE = 2 * DIGITS
+HUGE = mpmath.mpf(10) ** 6  # the largest |argument| of exp, σ and tanh evaluated at a point
 STABLE = mpmath.mpf(10) ** -20  # how close the two precisions' differences must be, relatively
 
 
@@ -63,7 +64,7 @@ class Comparer:
     def _evaluate(self, rng: random.Random, positive: bool):
         given: dict = {}
         for vid in range(len(self.graph.registry.names)):
-            if vid not in self.graph.defs and vid not in self.graph.atoms:
+            if vid not in self.graph.defs and atom_at(self.graph, vid) is None:
                 q = Fraction(rng.randint(1, 40), rng.randint(1, 9))
                 given[vid] = q if positive or rng.random() < 0.5 else -q
         values = values_at(self.graph, given)
@@ -79,11 +80,13 @@ class Comparer:
         """The first point where a and b are certainly apart: (values, given inputs, a's value,
         b's value), or None. Apart means apart at 60 digits and by the same amount at 120."""
         for k, (values, given) in enumerate(self.points()):
+            if not defined_at(a, values) or not defined_at(b, values):
+                continue  # a claim's atom undefined here, or made after the points were drawn
             x, y = evaluate(a, values), evaluate(b, values)
             if not _apart(x, y):
                 continue
             fine = self.fine(k)
-            if fine is None:
+            if fine is None or not defined_at(a, fine) or not defined_at(b, fine):
                 continue
             with mpmath.workdps(FINE):
                 x2, y2 = evaluate(a, fine), evaluate(b, fine)
@@ -95,12 +98,16 @@ class Comparer:
         """Whether the variable is certainly nonzero at one of the points (at both precisions)."""
         tiny = mpmath.mpf(10) ** -(DIGITS // 2)
         for k, (values, _) in enumerate(self.points()):
-            if abs(values[vid]) <= tiny:
+            if vid not in values or abs(values[vid]) <= tiny:
                 continue
             fine = self.fine(k)
-            if fine is not None and abs(values[vid] - fine[vid]) <= STABLE * abs(fine[vid]):
+            if fine is not None and vid in fine and abs(values[vid] - fine[vid]) <= STABLE * abs(fine[vid]):
                 return True
         return False
+
+
+def defined_at(p: poly.Poly, values: dict) -> bool:
+    return all(v in values for mono in p for v in mono)
 
 
 def _apart(x, y) -> bool:
@@ -123,12 +130,18 @@ def values_at(graph: Graph, given: dict, digits: int = DIGITS):
 
 def _values_at(graph: Graph, given: dict, digits: int):
     values: dict = {}
+    # a claim's own atoms may be undefined at a point where the network is defined: they are
+    # left out of the values there (an evaluation reading one skips the point), never voiding it
+    partial = PARTIAL.get(graph, set())
+    extra = CLAIM_ATOMS.get(graph, {})
+    undefined: set = set()
 
     def reads(vid: int) -> set:
         if vid in graph.defs:
             return poly.variables(graph.defs[vid])
-        if vid in graph.atoms:
-            return {graph.atoms[vid].argument}
+        atom = graph.atoms.get(vid) or extra.get(vid)
+        if atom is not None:
+            return {atom.argument}
         return set()
 
     for root in range(len(graph.registry.names)):
@@ -138,19 +151,26 @@ def _values_at(graph: Graph, given: dict, digits: int):
             if vid in values:
                 stack.pop()
                 continue
-            missing = [u for u in reads(vid) if u not in values]
+            missing = [u for u in reads(vid) if u not in values and u not in undefined]
             if missing:
                 stack += missing
                 continue
             stack.pop()
-            if vid in graph.defs:
+            if vid in undefined:
+                continue
+            if reads(vid) & undefined:
+                undefined.add(vid)
+            elif vid in graph.defs:
                 values[vid] = evaluate(graph.defs[vid], values)
-            elif vid in graph.atoms:
-                atom = graph.atoms[vid]
+            elif vid in graph.atoms or vid in extra:
+                atom = graph.atoms.get(vid) or extra[vid]
                 got = _atom_value(atom, values[atom.argument], digits)
-                if got is None:
+                if got is None and vid in partial:
+                    undefined.add(vid)
+                elif got is None:
                     return None
-                values[vid] = got
+                else:
+                    values[vid] = got
             else:
                 q = Fraction(given[vid])
                 values[vid] = mpmath.mpf(q.numerator) / q.denominator
@@ -168,17 +188,56 @@ def evaluate(p: poly.Poly, values: dict):
 
 
 def _atom_value(atom, x, digits: int):
+    if atom.lemma in ("exp", "sigmoid", "tanh", "softplus") and abs(x) > HUGE:
+        return None  # e^x past 10^400000 is not a point to compare at: exp(exp(exp(x))) would overflow GMP
     return LEMMAS[atom.lemma].value(x, atom.parameter, digits)
 
 
-_SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> its Comparer, for claims
+_SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> (its Comparer, variables then)
+# graph -> the variables a claim added (its own atoms, and what they are applied to)
+PARTIAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# graph -> the atoms claims made, kept out of ``graph.atoms`` so that the network's own lemmas,
+# document and code are those of its layers whatever claims were checked against it
+CLAIM_ATOMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def mark_partial(graph: Graph, vid: int) -> None:
+    """A variable a claim added: where it is undefined, the point stays for everything else."""
+    PARTIAL.setdefault(graph, set()).add(vid)
+
+
+def add_claim_atom(graph: Graph, vid: int, atom: Atom) -> None:
+    CLAIM_ATOMS.setdefault(graph, {})[vid] = atom
+    mark_partial(graph, vid)
+
+
+def atom_at(graph: Graph, vid: int) -> Atom | None:
+    """The atom a variable is, the network's or a claim's, or None."""
+    return graph.atoms.get(vid) or CLAIM_ATOMS.get(graph, {}).get(vid)
+
+
+def _samples(graph: Graph, vid: int) -> Comparer:
+    """The graph's shared Comparer, drawn again when ``vid`` was made after its points."""
+    comparer, size = _SAMPLES.get(graph, (None, 0))
+    if comparer is None or vid >= size:
+        comparer, size = Comparer(graph), len(graph.registry.names)
+        _SAMPLES[graph] = (comparer, size)
+    return comparer
 
 
 def zero_everywhere(graph: Graph, vid: int) -> bool:
     """Whether a variable is zero at every point where the network is defined among those the
     comparisons use (also when there is no such point): nowhere certainly nonzero, at 60 digits
     and the same at 120."""
-    comparer = _SAMPLES.get(graph)
-    if comparer is None or any(vid not in values for values, _ in comparer.points()):
-        comparer = _SAMPLES[graph] = Comparer(graph)  # made before vid was: drawn again
-    return not comparer.nonzero_somewhere(vid)
+    return not _samples(graph, vid).nonzero_somewhere(vid)
+
+
+def at_points(graph: Graph, a: poly.Poly, b: poly.Poly) -> str:
+    """How a and b compare at the graph's shared points: "apart" at one of them, "agree" at
+    every one where both are defined, or "undefined" where there is no such point."""
+    newest = max((v for p in (a, b) for mono in p for v in mono), default=0)
+    comparer = _samples(graph, newest)
+    if comparer.differ_at(a, b) is not None:
+        return "apart"
+    defined = any(defined_at(a, values) and defined_at(b, values) for values, _ in comparer.points())
+    return "agree" if defined else "undefined"
