@@ -53,7 +53,7 @@ def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
     graph.define(L.ids[0], {tuple(sorted((g, y))): 1 for g, y in zip(G.ids, out.ids)})
     graph.add_node("upstream", (graph.tensors[out.name], G), L)
     with gc_paused():
-        grads, _shares = graph.chain_rule(L.ids[0])
+        grads, shares = graph.chain_rule(L.ids[0])
     values = {g: losses.upstream_value(checked, len(out.ids), g) for g in upstream.ids}
     grads_upstream = {
         name: PolyTensor(t.shape, tuple(grads.get(v, {}) for v in t.ids)) for name, t in problem.inputs.items()
@@ -74,6 +74,8 @@ def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
         presentation=problem.presentation,
         params=problem.params,
         graph=graph,
+        network_grads=grads,
+        shares=shares,
     )
     equations = {}
     for name, index in picks.items():

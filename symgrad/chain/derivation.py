@@ -170,6 +170,8 @@ class Derivation:
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
     graph: Any = field(default=None, repr=False, compare=False)  # the one-layer network it was derived on
+    network_grads: dict = field(default_factory=dict, repr=False, compare=False)  # variable -> dL/dv, G free
+    shares: dict = field(default_factory=dict, repr=False, compare=False)  # node index -> {variable: share}
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # the proof, once computed
 
     @property
