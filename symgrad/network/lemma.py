@@ -37,6 +37,8 @@ class Lemma:
     numeric: Callable | None = None
     # the entry's definition as a document writes it, from the argument's symbol and the parameter
     written: Callable | None = None
+    # a function that grows past any number mpmath holds (e^x): not evaluated at a huge argument
+    grows: bool = False
 
     def variable(self) -> sympy.Symbol:
         """The scalar u with exactly the lemma's assumptions: its proof holds on the whole domain."""

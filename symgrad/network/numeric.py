@@ -6,7 +6,7 @@
 The gradients evaluated are the derivation's own polynomials (``d.gradient(name)``), with the
 named gradients (``graph.defs``) and the atoms (``graph.atoms``) they read valued first. In
 float64 every variable is valued at 60 digits by the points the prover uses
-(``prove.points.values_at``) and rounded once at the end, so the result is the correctly rounded
+(``values.values_at``) and rounded once at the end, so the result is the correctly rounded
 gradient, not an accumulation of float64 roundings. Exactly, only rational operations are
 allowed: a network that applies exp, log, sigmoid or tanh is refused, and a square root or a
 fractional power is refused where its value is irrational.
@@ -20,9 +20,9 @@ from typing import Any
 
 from ..core import numbers, poly
 from ..core.errors import SymgradError
-from ..prove.points import evaluate as evaluate_at
-from ..prove.points import values_at
 from .graph import Graph
+from .values import evaluate as evaluate_at
+from .values import values_at
 
 # lemmas whose values are irrational at every rational argument but a few (exp(0) = 1): an exact
 # evaluation of a network that applies one is refused before anything is computed

@@ -31,9 +31,11 @@ from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from ..network.graph import Atom, Graph
 from ..network.layers import broadcast_shape, reduction_shape, reduction_targets, source
+from ..network.lemmas import LEMMAS
 from ..network.units.conv2d import geometry
 from ..network.units.conv_transpose2d import transposed_geometry
-from .points import add_claim_atom, at_points, atom_at, mark_partial, zero_everywhere
+from ..network.values import add_claim_atom, atom_at, mark_partial
+from .points import at_points, zero_everywhere
 from .rational import vanishes
 
 MAX_LENGTH = 2000
@@ -551,7 +553,7 @@ def atom_of(graph: Graph, lemma: str, p: poly.Poly, parameter=None) -> poly.Poly
     vid = graph.registry.new(
         name if name not in graph.registry.ids else _fresh(graph, index, rf"\operatorname{{{lemma}}}")
     )
-    add_claim_atom(graph, vid, Atom(lemma, argument, parameter=parameter))
+    add_claim_atom(graph, vid, Atom(lemma, argument, parameter=parameter, rule=LEMMAS[lemma]))
     index.direct[_key(lemma, parameter, p)] = vid
     try:
         written = expand_within(graph, p, Work(graph, f"matching a claim's {lemma} with the network's", [p]))

@@ -23,7 +23,7 @@ from fractions import Fraction
 
 from ..core import poly
 from ..network.graph import Atom, Graph
-from .points import atom_at
+from ..network.values import atom_at
 
 MAX_ROUNDS = 256  # reciprocals and roots rewritten before the question is left open
 MAX_NESTING = 64  # reciprocals inside the arguments of reciprocals, checked to be nonzero

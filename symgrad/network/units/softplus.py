@@ -44,6 +44,7 @@ SOFTPLUS = Elementwise(
         r"\frac{d}{du} \log(1 + e^{u}) = \sigma(u)",
         helper=lambda u, value: 1 / (1 + sympy.exp(-u)),
         numeric=lambda x, p, tiny: mpmath.log(1 + mpmath.exp(x)),
+        grows=True,
     ),
     forward=softplus,
     forward_tex=lambda x, o: rf"{o} = \log(1 + e^{{{x}}})",
