@@ -17,7 +17,6 @@ import mpmath
 import sympy
 
 from ..chain.derivation import Counterexample, Proof
-from ..chain.rules import rule
 from ..core import poly
 from ..core.tensor import to_sympy
 from ..network import compound as blocks
@@ -26,6 +25,7 @@ from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
 from .network_claims import claim_tensors, claim_value, differing
 from .points import DIGITS, Comparer, evaluate, values_at
+from .prover import by_rule
 
 __all__ = ["check", "check_lemma", "compose", "equivalent", "evaluate", "prove", "values_at"]
 
@@ -119,14 +119,16 @@ def prove(d) -> Proof:
     shown = 0
     for equation in d.equations.values():  # every line the document marks as checked
         for step in equation.steps:
-            found = rule(step.rule)
-            if found is not None and found.check == "claim":
-                reason = check_block(d, step)
-            elif found is None or found.checker is None:
+            rule = step.rule
+            if rule.check == "shown":
                 shown += 1
                 continue
-            else:
-                reason = found.checker(d, step)
+            if rule.check == "claim":
+                reason = by_rule(step, check_block, d, step)
+            elif rule.checker is not None:
+                reason = by_rule(step, rule.checker, d, step)
+            else:  # a network's lines are checked by their own checkers; a rule without one proves nothing here
+                reason = f"no checker for the rule {rule.name!r}"
             steps += 1
             if reason is not None:
                 return Proof("refuted", elements=elements, steps=steps, failed_step=f"{equation.key}: {reason}")
@@ -240,9 +242,11 @@ def check(d, name: str, claim) -> Proof:
 def check_block(d, step) -> str | None:
     """A compound layer's compact form (or identity), proven at every element by the network's
     claim prover: the same proof ``symgrad.check`` (``symgrad.equivalent``) gives."""
-    *_, j, i = step.rule.split(" ")
-    block = d.graph.blocks[int(j)]
-    form = blocks.shown(d.graph, block)[int(i)]
+    j, i = step.rule.data
+    forms = blocks.shown(d.graph, d.graph.blocks[j]) if 0 <= j < len(d.graph.blocks) else []
+    if not 0 <= i < len(forms):
+        return f"compound layer {j + 1} has no form {i + 1} to prove"
+    block, form = d.graph.blocks[j], forms[i]
     if step.rhs != sympy.Symbol(form.rhs):  # the line shown is the one whose claim is proven next
         return f"the form shown for the {block.kind.replace('_', ' ')} layer is not the one proven: {step.rhs}"
     if form.other is None:
