@@ -64,7 +64,12 @@ def test_a_rule_with_an_unknown_check_or_a_misplaced_checker_is_refused():
 
 def test_a_rule_about_a_place_is_the_same_rule_with_its_data():
     at = P.LAYER_CLOSED_FORM.at(1, "z")
-    assert (at.name, at.text, at.checker, at.data) == ("layer closed form", P.LAYER_CLOSED_FORM.text, P.check_closed, (1, "z"))
+    assert (at.name, at.text, at.checker, at.data) == (
+        "layer closed form",
+        P.LAYER_CLOSED_FORM.text,
+        P.check_closed,
+        (1, "z"),
+    )
     assert at != P.LAYER_CLOSED_FORM.at(0, "z")
     assert str(at) == "layer closed form"
 

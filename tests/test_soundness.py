@@ -232,10 +232,10 @@ def test_the_dimensions_step_fails_for_a_closed_form_of_the_wrong_shape():
     d = symgrad.matmul(3, 3, 3, "sum")
     G, B = MatrixSymbol("G", 3, 3), MatrixSymbol("B", 3, 3)
     dA = d.equations["dims_A"].steps[0].lhs
-    ok = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, "dimensions"),))})
+    ok = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, R.DIMENSIONS),))})
     assert ok.prove().ok
     wrong = MatrixSymbol("B", 3, 2)
-    bad = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, "dimensions"),))})
+    bad = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, R.DIMENSIONS),))})
     assert "the closed form is 3×2, but the gradient is 3×3" in bad.prove().failed_step
 
 

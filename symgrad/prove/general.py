@@ -39,7 +39,9 @@ def prove(gd) -> Proof:
         for n, step in enumerate(eq.steps):
             why = chained(eq, n) or by_rule(step, check_symbolic, gd, key, step, facts)
             if why:
-                return Proof("refuted", steps, steps=steps, failed_step=f"{key}, step {n + 1} ({step.rule.name}): {why}")
+                return Proof(
+                    "refuted", steps, steps=steps, failed_step=f"{key}, step {n + 1} ({step.rule.name}): {why}"
+                )
             steps += 1
     instances = 0
     for d in concrete(gd):

@@ -19,7 +19,6 @@ from ..core.tensor import PolyTensor, to_sympy
 from ..core.tensorop import TensorOpBase
 from .evaluate import Meaning
 
-
 # A checker reads its step in the form the step's own derivation writes it (a derivative's
 # variable, a sum's limits, a tensor's name); a step of another form, such as one whose rule was
 # swapped for another's, fails that reading. That refutes the step: it never passes as checked.
