@@ -38,22 +38,26 @@ def prove_lemma(name: str) -> str:
     return check_lemma(LEMMAS[name])
 
 
+# where a refutation is looked for: inside every lemma's domain (u > 0 lies in u ≠ 0 and in ℝ)
+LEMMA_POINTS = (sympy.Rational(1, 3), sympy.Rational(7, 5), sympy.Integer(3))
+
+
 def check_lemma(lemma: Lemma) -> str:
-    u, p = lemma.variable(), sympy.Symbol("p", positive=True)
-    value = lemma.function(u)
-    if lemma.name == "power":
-        value = u**p
+    """d f(u)/du against the lemma's derivative, for u with exactly the lemma's domain and any real
+    parameter p. Proven when their difference cancels to 0 as a rational function of u, p and the
+    functions of u it contains (e^u, tanh u, ...), each a variable of its own: cancelling uses no
+    relation between them beyond identities of exponents (e^{-u} = 1/e^u), so a 0 there is a 0
+    wherever both sides are defined. Otherwise refuted at a point where the difference, evaluated
+    to 60 digits, is far from 0; undecided when no point shows that."""
+    u, p = lemma.variable(), sympy.Symbol("p", real=True)
+    value = lemma.function(u, p)
     helper = lemma.helper(u, value) if lemma.helper else sympy.Integer(0)
-    claimed = lemma.derivative(value, u, helper, p)
-    if lemma.name == "step":  # away from 0, where the step is constant; the convention covers 0
-        true = sympy.diff(sympy.Piecewise((1, u > 0), (0, True)), u)
-    else:
-        true = sympy.diff(value, u)
-    difference = sympy.simplify(true - claimed)
-    if difference == 0:
+    difference = sympy.diff(value, u) - lemma.derivative(value, u, helper, p)
+    if sympy.cancel(difference) == 0:
         return "proven"
-    for point in (sympy.Rational(1, 3), sympy.Rational(7, 5), sympy.Integer(3)):
-        gap = difference.subs({u: point, p: sympy.Rational(3, 2)}).evalf(DIGITS)
+    at = {} if lemma.parameter_point is None else {p: sympy.Rational(lemma.parameter_point)}
+    for point in LEMMA_POINTS:
+        gap = difference.subs({u: point, **at}).evalf(DIGITS)
         if gap.is_number and abs(gap) > sympy.Float(10) ** -30:
             return f"refuted at u = {point}: the derivative and the rule differ by {sympy.N(gap, 6)}"
     return "undecided"
