@@ -73,6 +73,7 @@ class Line:
             # the entries first, so that no atom's name can take one of theirs
             for s in sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name):
                 self.graph.registry.new(s.name)
+            self._entries = len(self.graph.registry.names)
             for side in (a, b):
                 self._scan(side)
             self.difference = poly.add(self.of(a), poly.scale(self.of(b), -1))
@@ -80,6 +81,11 @@ class Line:
             raise Unrepresentable("nested too deeply") from None
         except SymgradError as exc:  # an atom the prover refuses (a root of a negative number)
             raise Unrepresentable(str(exc)) from None
+
+    def has_atoms(self) -> bool:
+        """Whether any atom was made: without one, both sides are polynomials in the entries and
+        their difference is exact expansion, nothing more."""
+        return len(self.graph.registry.names) > self._entries
 
     def polynomial(self) -> bool:
         """Whether the difference is a polynomial in the entries alone, no atom in it: then it is

@@ -712,7 +712,9 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
     if line is not None and line.difference and line.polynomial():
         return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the entries: unequal as functions
     if line is not None and line.vanishes():
-        apart = _apart(a, b, points[0])  # a point must not contradict the exact form
+        if not line.has_atoms():
+            return True, ""  # polynomials in the entries, equal once expanded
+        apart = _apart(a, b, points[0])  # a point must not contradict the relations between atoms used
         return (False, apart) if apart else (True, "")
     for point in points:
         apart = _apart(a, b, point)
