@@ -135,6 +135,19 @@ def test_a_relation_the_exact_form_cannot_see_is_undecided_never_proven_or_refut
     assert link.verdict == "unchecked" and link.reason.startswith("undecided: the exact form"), link.reason
 
 
+@pytest.mark.parametrize(
+    "denominator",
+    [
+        r"\log\left(e^{x_{1}}\right) - x_{1}",
+        r"\frac{1}{\sqrt{x_{1}} + 1} - \frac{\sqrt{x_{1}} - 1}{x_{1} - 1}",
+    ],
+)
+def test_a_denominator_zero_by_the_exact_engine_leaves_the_line_undefined_never_proven(tmp_path, denominator):
+    # SymPy's expansion sees neither as zero; the engine that decides the lines does
+    ((link,),) = [links(tmp_path, VECTOR, rf"\frac{{x_{{1}}}}{{{denominator}}} = \frac{{x_{{1}}}}{{{denominator}}}")]
+    assert link.verdict == "unchecked" and "identically zero" in link.reason, link.reason
+
+
 def test_a_line_over_the_budget_of_term_products_is_too_large(tmp_path):
     # (x1 + x2 + 1)^300 has 45,451 terms, under the estimate's limit; writing it out takes more
     # than 10^6 term products

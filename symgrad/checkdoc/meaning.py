@@ -354,7 +354,7 @@ class Meaning:
         logarithm, a root or a fractional power must be positive. A condition that can never
         hold (a denominator identically zero) leaves the line undefined at once; the others
         are checked at the points where the line is evaluated."""
-        if kind == "nonzero" and expanded(expr) == 0:
+        if kind == "nonzero" and _zero(expr):
             raise Undefined(f"{what}, {_show(expr)}, is identically zero")
         if not expr.free_symbols and certain(kind, expr) is False:
             raise Undefined(f"{what}, {_show(expr)}, is not {'positive' if kind == 'positive' else 'nonzero'}")
@@ -691,6 +691,21 @@ def equal(a, b, conditions=()) -> tuple[bool, str]:
         if not ok:
             return False, where + why
     return True, ""
+
+
+def _zero(expr) -> bool:
+    """Whether expr is zero wherever it is defined, decided by the exact engine as equal() is."""
+    if expr.is_Number:
+        return expr == 0
+    estimate = estimate_terms(expr)
+    if estimate > MAX_TERMS:
+        raise TooLarge(f"expanding it gives about {estimate:,} terms, over check-doc's limit of {MAX_TERMS:,}")
+    try:
+        return exact.Line(expr, sympy.Integer(0)).vanishes()
+    except exact.ZeroDenominator:
+        return True  # itself divided by zero: defined nowhere, as a zero denominator is
+    except (exact.Unrepresentable, exact.OverBudget):
+        return False  # not known to be zero: the points decide where it is
 
 
 def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
