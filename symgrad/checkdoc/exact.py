@@ -113,7 +113,7 @@ class Line:
             ((mono, c),) = p.items()
             if n > MAX_POWER:
                 raise OverBudget(f"a power of {n:,}, over check-doc's limit of {MAX_POWER:,}")
-            return {tuple(sorted(mono * n)): poly._tidy(Fraction(c) ** n)}
+            return poly.scale({tuple(sorted(mono * n)): 1}, Fraction(c) ** n)
         out: poly.Poly = poly.const(1)
         square = p
         while n:
