@@ -45,7 +45,7 @@ SLIPS_MISSED: dict = {
     "N and the variance written sigma_c^2 cannot be declared",
 }
 # Posts whose check-doc run takes more than about 20 s today: none (the BatchNorm post took 34 s
-# when SymPy's simplify decided its Eq. 13, and takes about 5 s with the exact engine).
+# when SymPy's simplify decided its Eq. 13, and takes about 3 s with the exact engine).
 SLOW: set = set()
 
 
@@ -74,7 +74,7 @@ def check_doc(post: str) -> tuple:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=600,  # a bound: the slowest post takes about 5 s today
+        timeout=600,  # a bound: the slowest post takes about 3 s today
     )
     seconds = time.monotonic() - start
     assert run.returncode in (0, 1, 2), run.stderr[-2000:]

@@ -645,6 +645,7 @@ class TooLarge(Exception):
 MAX_WORK = 1_000_000  # terms created to evaluate one link at one size, estimated before it starts
 MAX_ENTRIES = 100_000  # entries of the tensors and defined quantities at one declared size
 PRECISIONS = (64, 256, 1024, 4096)  # bits of an interval evaluation, raised until it decides
+CONFIRM = PRECISIONS[:2]  # bits of the evaluation that confirms an exact proof at a point
 MAX_EXP_ARGUMENT = 10**6  # e^x is evaluated at a point only while |x| is below this
 
 
@@ -729,7 +730,9 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
     if line is not None and line.vanishes():
         if not line.has_atoms():
             return True, ""  # polynomials in the entries, equal once expanded
-        apart = _apart(a, b, points[0])  # a point must not contradict the relations between atoms used
+        # a point must not contradict the relations between atoms used; what would is a fault of
+        # the engine, far larger than a rounding residue, so two precisions show it
+        apart = _apart(a, b, points[0], CONFIRM)
         return (False, apart) if apart else (True, "")
     for point in points:
         apart = _apart(a, b, point)
@@ -767,12 +770,12 @@ def certain(kind: str, expr, point: dict | None = None) -> bool | None:
     return None
 
 
-def _apart(a, b, point: dict) -> str:
+def _apart(a, b, point: dict, precisions: tuple = PRECISIONS) -> str:
     """The two sides' values at the point when they certainly differ: interval evaluations that
     do not meet, their precision raised until they part. An interval is as wide as the rounding
     of every term that went into it, so large terms that cancel widen it and cannot fake a
     difference; "" when no precision parts them, or a side has no real value there."""
-    for bits in PRECISIONS:
+    for bits in precisions:
         x, y = _enclose(a, point, bits), _enclose(b, point, bits)
         if x is None or y is None:
             return ""
