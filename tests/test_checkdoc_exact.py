@@ -56,10 +56,11 @@ PROVEN = [
         r"\frac{e^{-x_{1}}}{(1 + e^{-x_{1}})^{2}}"
         r" = \frac{1}{1 + e^{-x_{1}}} \cdot \frac{1 - (1 - e^{-x_{1}})}{1 + e^{-x_{1}}}",
     ),
-    # a fraction that cancels, and roots squared (SymPy's expansion sees neither)
+    # a fraction that cancels (its reciprocal cleared), and roots squared (read as their argument)
     (VECTOR, r"\frac{x_{1}^{2} - x_{2}^{2}}{x_{1} - x_{2}} = x_{1} + x_{2}"),
+    (VECTOR, r"(\sqrt{x_{1}} + 1)(\sqrt{x_{1}} - 1) = x_{1} - 1"),
+    (VECTOR, r"\left(\sqrt{x_{1}} + \sqrt{x_{2}}\right)^{2} = x_{1} + x_{2} + 2 \sqrt{x_{1}} \sqrt{x_{2}}"),
     (VECTOR, r"\frac{1}{\sqrt{x_{1}} + 1} = \frac{\sqrt{x_{1}} - 1}{x_{1} - 1}"),
-    (VECTOR, r"\frac{x_{1}}{\sqrt{x_{1}^{2} + 1}} \cdot \sqrt{x_{1}^{2} + 1} = x_{1}"),
     # relations between atoms the canonical form is built to see
     (VECTOR, r"e^{x_{1}} e^{x_{2}} = e^{x_{1} + x_{2}}"),
     (VECTOR, r"e^{x_{1} - 2 x_{2}} e^{2 x_{2}} = e^{x_{1}}"),
