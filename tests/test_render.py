@@ -18,6 +18,7 @@ from symgrad.publish.documents import FORMATS
 from symgrad.publish.latex import to_latex
 
 from .checkers import ROOT, html_formulas, md_formulas
+from .conftest import require_program
 
 S = sympy.Symbol
 a23, b31, c21 = S("a_{23}"), S("b_{31}"), S("c_{21}")
@@ -216,8 +217,11 @@ def test_date_and_author_come_from_the_caller(ref):
 
 @pytest.mark.slow
 def test_gallery_is_up_to_date(tmp_path):
-    """output/ must be what `symgrad gallery` writes now; regenerate it with that command."""
+    """output/ must be what `symgrad gallery` writes now; regenerate it with that command. The
+    network documents' figures are laid out by Graphviz's dot, without which they differ."""
     from symgrad.gallery import build
+
+    require_program("dot", "apt-get install graphviz")
 
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in build(tmp_path)}
     committed = {p.relative_to(ROOT / "output"): p.read_bytes() for p in (ROOT / "output").rglob("*") if p.is_file()}

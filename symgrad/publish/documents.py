@@ -507,9 +507,12 @@ class Document:
 
     def figure(self) -> str:
         """A network's computation graph: TikZ for TeX, inline SVG for the others."""
-        from .figure import svg, tikz
+        from .figure import layout, svg, tikz
 
-        return tikz(self.d) if FAMILY[self.fmt] == "tex" else svg(self.d)
+        if "figure" not in self.cache:  # one layout (one run of dot) for every format of a write
+            self.cache["figure"] = layout(self.d)
+        drawn = self.cache["figure"]
+        return tikz(self.d, self.text, drawn) if FAMILY[self.fmt] == "tex" else svg(self.d, drawn)
 
     def network_code(self) -> str:
         """A network's forward pass, then its backward pass from the closed forms, in PyTorch."""
