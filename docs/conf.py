@@ -2,8 +2,8 @@
 
 .venv/bin/python -m sphinx -b html docs docs/_build/html
 
-The site works when served over HTTP as well as from the disk: MathJax is copied into it (when
-npm has installed it; otherwise Sphinx's default, a CDN, is used).
+The site works when served over HTTP as well as from the disk: symgrad's own copy of MathJax is
+copied into it.
 """
 
 import shutil
@@ -24,15 +24,14 @@ html_css_files = ["site.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"  # signatures stay one readable line; the types go in the text
 
-MATHJAX = ROOT / "node_modules" / "mathjax" / "es5"
+MATHJAX = ROOT / "symgrad" / "mathjax"
 # what tex-chtml-full.js loads at run time, relative to itself: only its web fonts
 MATHJAX_FILES = ("tex-chtml-full.js", "output/chtml/fonts/woff-v2")
-if (MATHJAX / MATHJAX_FILES[0]).is_file():
-    mathjax_path = "mathjax/tex-chtml-full.js"  # relative to _static: works over HTTP and from disk
+mathjax_path = "mathjax/tex-chtml-full.js"  # relative to _static: works over HTTP and from disk
 
 
 def _copy_mathjax(app, exception):
-    if exception is not None or app.builder.format != "html" or "mathjax_path" not in globals():
+    if exception is not None or app.builder.format != "html":
         return
     target = Path(app.outdir) / "_static" / "mathjax"
     for name in MATHJAX_FILES:

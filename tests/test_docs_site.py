@@ -15,8 +15,6 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
-from .checkers import LOCAL_MATHJAX
-from .conftest import require
 from .test_tools import browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.tools
@@ -30,7 +28,6 @@ def site(tmp_path_factory):
     """The built site, served by a local HTTP server on a free port: its base URL."""
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_parser")
-    require("local MathJax", LOCAL_MATHJAX.is_file(), "npm ci")
     out = tmp_path_factory.mktemp("docs") / "html"
     # -W: a warning (a dead cross-reference, a missing file) fails the build
     done = subprocess.run(

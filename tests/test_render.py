@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sympy
@@ -381,3 +382,41 @@ def test_the_screenshots_in_docs_show_the_documents_as_they_are_now():
     for name in record["pictures"].values():
         assert (ROOT / "docs" / name).stat().st_size > 20_000, name
     assert record["digest"] == screenshots.digest(), "run .venv/bin/python scripts/screenshots.py"
+
+
+def test_local_mathjax_comes_with_the_package(tmp_path, monkeypatch):
+    from symgrad.publish import mathjax
+
+    monkeypatch.delenv("SYMGRAD_MATHJAX", raising=False)
+    monkeypatch.chdir(tmp_path)  # no node_modules here
+    folder = mathjax.find_bundle()
+    assert folder == Path(symgrad.__file__).parent / "mathjax"
+    assert (folder / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
+    assert len(list((folder / mathjax.FONTS).glob("*.woff"))) == 23
+
+
+def test_a_wrong_mathjax_folder_is_named_not_ignored(tmp_path, monkeypatch):
+    from symgrad.publish import mathjax
+
+    monkeypatch.setenv("SYMGRAD_MATHJAX", str(tmp_path))
+    with pytest.raises(symgrad.SymgradError, match=r"SYMGRAD_MATHJAX=.*does not hold MathJax 3"):
+        mathjax.find_bundle()
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_mathjax(tmp_path):
+    """A pip user gets `--mathjax local` without npm: the wheel holds the bundle, fonts and licence."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("symgrad-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"symgrad/mathjax/tex-chtml-full.js", "symgrad/mathjax/LICENSE"} <= names
+    assert sum(n.startswith("symgrad/mathjax/output/chtml/fonts/woff-v2/") for n in names) == 23
