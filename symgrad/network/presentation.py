@@ -15,7 +15,6 @@ compound layer) carries it as its data:
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
@@ -25,8 +24,8 @@ from ..chain.derivation import Equation, Presentation, Step
 from ..chain.rules import Rule
 from ..core import poly
 from ..core.tensor import to_sympy
-from . import batch_norm_routes as routes
 from . import compound as blocks
+from .compound import pick
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
 from .units.base import bold, grad_of, tex
@@ -72,21 +71,6 @@ def needs_gradient(d) -> set:
         if any(n in reach for n in node.inputs):
             reach.add(node.output)
     return reach
-
-
-def pick(tensor: Tensor, picks: dict) -> int:
-    """The element the document follows in a tensor: the user's pick, or the middle one."""
-    if tensor.name in picks:
-        return picks[tensor.name]
-    return sum(s // 2 * stride for s, stride in zip(tensor.shape, _strides(tensor.shape)))
-
-
-def _strides(shape: tuple) -> list:
-    out, step = [], 1
-    for size in reversed(shape):
-        out.append(step)
-        step *= size
-    return list(reversed(out))
 
 
 LONG = 64  # terms: a longer value is shown in the polynomial's order, without SymPy's canonical sort
@@ -150,87 +134,13 @@ def equations(d, picks: dict) -> dict:
             )
     for j, block in enumerate(graph.blocks):
         forms = blocks.shown(graph, block)  # none for a large layer
-        # the routes write dL/dx, which is the layer's share only when nothing else reads x
-        if block.kind == "batch_norm" and forms and blocks.read_only_inside(graph, block, block.roles["input"]):
-            eq.update(_routes(d, j, block, picks))
-        if block.kind == "attention" and forms:
-            eq[f"route_jacobian_{j}"] = _softmax_jacobian(d, j, block, picks)
+        if forms:
+            eq.update(blocks.compound(block).lines(d, j, block, picks))
         for i, form in enumerate(forms):
             key = f"block_{j}_{i}"
             rule = (BLOCK_IDENTITY if form.other else BLOCK_FORM).at(j, i)
             eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), rule),))
     return eq
-
-
-def _channel(d, j: int, block, picks: dict) -> routes.Channel:
-    x = d.graph.tensors[block.roles["input"]]
-    return routes.Channel(d, block, pick(x, picks))
-
-
-def _routes(d, j: int, block, picks: dict) -> dict:
-    """BatchNorm's dL/dx for the picked element, by route (a) and route (b) (``routes.py``)."""
-    ch = _channel(d, j, block, picks)
-    rules = {
-        "a": ("chain rule over the channel", "k = i apart", "Jacobian put in", "collected"),
-        "b": ("the three paths", "upstream put in, collected"),
-    }
-    eq = {}
-    for name, line in (("a", routes.route_a(ch)), ("b", routes.route_b(ch)["paths"])):
-        steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs, label in zip(line, line[1:], rules[name]))
-        eq[f"route_{name}_{j}"] = Equation(f"route_{name}_{j}", steps)
-    for part, line in routes.route_b(ch).items():
-        if part != "paths":
-            label = "the deviations sum to zero" if part == "deviations" else "chain rule"
-            steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs in itertools.pairwise(line))
-            eq[f"route_b_{part}_{j}"] = Equation(f"route_b_{part}_{j}", steps)
-    for part, (lhs, rhs) in routes.notation(ch).items():
-        eq[f"route_{part}_{j}"] = Equation(f"route_{part}_{j}", (Step(lhs, rhs, BLOCK_NOTATION),))
-    return eq
-
-
-def _softmax_jacobian(d, j: int, block, picks: dict) -> Equation:
-    """The softmax's Jacobian in the picked row of the attention weights, p_k(δ_kj − p_j)."""
-    scores = d.graph.tensors[block.roles["scores"]]
-    lines, meaning = routes.softmax_jacobian(
-        d.graph, scores.name, block.roles["p"], range(block.first, block.end), pick(scores, picks)
-    )
-    d._meanings[("jacobian", j)] = meaning
-    rule = SOFTMAX_JACOBIAN.at(j)
-    return Equation(f"route_jacobian_{j}", tuple(Step(lhs, rhs, rule) for lhs, rhs in lines))
-
-
-def check_jacobian(d, step) -> str | None:
-    """∂p_k/∂s_j put in closed form equals the derivative through the softmax's own layers."""
-    (j,) = step.rule.data
-    if ("jacobian", j) not in d._meanings:
-        _ = d.equations  # writing the document's equations records what the lines mean
-    meaning = d._meanings.get(("jacobian", j))
-    if meaning is None:
-        return f"compound layer {j + 1} shows no softmax Jacobian"
-    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
-    if not routes.equal(d.graph, left, right):
-        return f"the softmax's Jacobian line is not the derivative through its layers: {step.rhs}"
-    return None
-
-
-def _route_rule(j: int, label: str) -> Rule:
-    """A line of BatchNorm's routes through compound layer j, worded by what the line does."""
-    return Rule("batch norm route", "op", label, check_route, (j,))
-
-
-def check_route(d, step) -> str | None:
-    """A line of BatchNorm's two routes equals the line before it, as polynomials in the inputs
-    and the atoms, with each symbol's meaning (``routes.meanings``)."""
-    (j,) = step.rule.data
-    if not 0 <= j < len(d.graph.blocks) or d.graph.blocks[j].kind != "batch_norm":
-        return f"compound layer {j + 1} is not a BatchNorm layer"
-    if j not in d._meanings:  # worked out once per document
-        d._meanings[j] = routes.meanings(_channel(d, j, d.graph.blocks[j], d.picks))
-    meaning = d._meanings[j]
-    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
-    if not routes.equal(d.graph, left, right):
-        return f"a line of BatchNorm's derivation does not follow from the one before: {step.rhs}"
-    return None
 
 
 def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:
@@ -418,7 +328,6 @@ def check_closed(d, step) -> str | None:
 
 
 LAYER_DEFINITION = Rule("layer definition", "shown", "definition")
-BLOCK_NOTATION = Rule("block notation", "shown", "notation")
 UPSTREAM_RECEIVED = Rule("upstream received", "shown", "from the layer above")
 NETWORK_LOCAL_PARTIAL = Rule("network local partial", "op", "local partial", check_local)
 NETWORK_NO_DEPENDENCE = Rule("network no dependence", "op", "does not contain it", check_local)
@@ -432,7 +341,6 @@ LAYER_CLOSED_FORM = Rule("layer closed form", "op", "closed form, every element"
 # prover's claim check
 BLOCK_FORM = Rule("block form", "claim", "compact form, every element")
 BLOCK_IDENTITY = Rule("block identity", "claim", "identity, every element")
-SOFTMAX_JACOBIAN = Rule("softmax jacobian", "op", "softmax Jacobian", check_jacobian)
 
 
 def presentation(d) -> Presentation:

@@ -252,11 +252,11 @@ def check_block(d, step) -> str | None:
         return f"compound layer {j + 1} has no form {i + 1} to prove"
     block, form = d.graph.blocks[j], forms[i]
     if step.rhs != sympy.Symbol(form.rhs):  # the line shown is the one whose claim is proven next
-        return f"the form shown for the {block.kind.replace('_', ' ')} layer is not the one proven: {step.rhs}"
+        return f"the form shown for the {blocks.compound(block).title} layer is not the one proven: {step.rhs}"
     if form.other is None:
         proof = check(d, form.target, form.claim)
     else:
         proof = equivalent(d, form.target, form.claim, form.other)
     if proof.status != "proven":
-        return f"the compact form of the {block.kind.replace('_', ' ')} layer is {proof.status}: {form.claim}"
+        return f"the compact form of the {blocks.compound(block).title} layer is {proof.status}: {form.claim}"
     return None
