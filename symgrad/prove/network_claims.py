@@ -25,7 +25,7 @@ import math
 import weakref
 from fractions import Fraction
 
-from ..core import numbers, poly
+from ..core import flint_poly, numbers, poly
 from ..core.budget import check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
@@ -921,8 +921,14 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
     differences = [poly.add(pairs[i][0], poly.scale(pairs[i][1], -1)) for i in candidates]
     work = Work(graph, what, differences)
     out = []
+    zero = _zero_by_flint(graph, differences, work)
     for k, (i, difference) in enumerate(zip(candidates, differences)):
         work.copies = len(candidates) if k == 0 else 1
+        if zero[k]:
+            continue
+        if zero[k] is False and at_points(graph, *pairs[i]) == "apart":
+            out.append(i)  # not zero, and a point shows it: no need to write it out again in dicts
+            continue
         written = expand_within(graph, difference, work)
         if written == {}:
             continue
@@ -933,6 +939,22 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
         if not related or not vanishes(graph, written, work.limit):
             out.append(i)
     return out
+
+
+def _zero_by_flint(graph: Graph, differences: list, work: Work) -> list[bool | None]:
+    """For each difference, whether FLINT finds it written out in the inputs and atoms to be the
+    zero polynomial: the common case of a true claim, decided in C. Asked only where the write-out
+    is large enough to be slow in dicts, and no larger than the budget allows even at its upper
+    bound (the dict path would size it level by level, and refuse it if it must). None where
+    FLINT was not asked."""
+    if not flint_poly.available() or not differences:
+        return [None] * len(differences)
+    sizes: dict = {}
+    bound = sum(expansion_size(graph, p, sizes) for p in differences)
+    if not flint_poly.WORTH_IT < bound <= work.limit:
+        return [None] * len(differences)
+    writer = flint_poly.Writer(differences, graph.defs)
+    return [writer.is_zero(p) for p in differences]
 
 
 def _has_relation(graph: Graph, p: poly.Poly) -> bool:
