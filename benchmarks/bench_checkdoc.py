@@ -37,7 +37,7 @@ from symgrad.checkdoc import declarations_for
 from symgrad.checkdoc.reader import read
 C = importlib.import_module("symgrad.checkdoc.check")  # the module, which the package's check() shadows
 
-def simplify_equal(a, b):
+def simplify_equal(a, b, conditions=()):
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, ""
     if isinstance(a, sympy.MatrixBase):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, when it is missing, then run the whole test suite.
 #
-#   Debian: texlive (pdflatex, lualatex, latexmk), lmodern, DejaVu and WenQuanYi fonts, poppler-utils (pdftoppm), chromium, fonts-liberation, jekyll, pandoc, hugo
+#   Debian: texlive (pdflatex, lualatex, latexmk), lmodern, DejaVu and WenQuanYi fonts, poppler-utils (pdftoppm), chromium, fonts-liberation, jekyll, pandoc, hugo, graphviz (dot)
 #   npm:    MathJax 3 and KaTeX, from the committed package-lock.json (npm ci)
 #   Python: a virtual environment in .venv with symgrad[test,lint,browser,docs] and torch==2.13.0
 #
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-luatex texlive-pictures lmodern fonts-dejavu-core fonts-wqy-microhei latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima pandoc hugo)
+DEBIAN_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-luatex texlive-pictures lmodern fonts-dejavu-core fonts-wqy-microhei latexmk poppler-utils chromium fonts-liberation jekyll jekyll-theme-minima pandoc hugo graphviz)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

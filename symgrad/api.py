@@ -10,6 +10,7 @@ no lower layer needs to reach up to the prover or the renderer.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 from .chain.derivation import Counterexample, GeneralDerivation, Step
@@ -59,6 +60,7 @@ class Derivation:
 
     @property
     def inputs(self) -> dict:
+        """Each input tensor by its name: a SymPy matrix (a preset) or array (a network) of its entries' symbols."""
         data = self.data
         if hasattr(data, "graph") and not hasattr(data, "input_tensors"):  # a network
             return {name: data.value(name) for name in data.graph.inputs if name not in data.graph.scalars}
@@ -66,12 +68,14 @@ class Derivation:
 
     @property
     def outputs(self) -> dict:
+        """The output tensor (for a network, the loss) by its name, as for ``inputs``."""
         data = self.data
         if hasattr(data, "graph") and not hasattr(data, "input_tensors"):
             return {data.output: data.value(data.output)}
         return data.outputs
 
     def prove(self) -> Proof:
+        """The proof of every step and every gradient: computed once, then kept."""
         return shown(_prove(self.data))
 
     def evaluate(self, /, exact: bool = False, **arrays: Any) -> dict:
@@ -164,6 +168,13 @@ for _public, _inner in (
     (write, _writer.write),
 ):
     _public.__doc__ = _inner.__doc__  # one text for each, where the work is done
+for _public, _inner in (
+    (matmul, _matmul.matmul),
+    (conv2d, _conv2d.conv2d),
+    (conv_transpose2d, _conv_transpose2d.conv_transpose2d),
+):
+    # help() and the API page show the preset's own parameters, not (*args, **kwargs)
+    _public.__signature__ = inspect.signature(_inner).replace(return_annotation=Derivation)  # type: ignore[attr-defined]
 
 __all__ = [
     "Counterexample",

@@ -8,6 +8,7 @@ import pytest
 import sympy
 
 import symgrad
+from symgrad.chain import rules as R
 from symgrad.chain.derivation import Equation
 from symgrad.prove.general import check_instances, concrete
 
@@ -27,9 +28,9 @@ def test_the_general_proof_holds_for_every_loss(general):
 
 def test_steps_follow_the_index_derivation(general):
     rules = {key: [s.rule for s in eq.steps] for key, eq in general.equations.items()}
-    assert rules["chain_A"] == ["chain rule"]
-    assert rules["local_A"] == ["definition", "sum rule", "differentiate", "sifting"]
-    assert rules["sift_A"] == ["local partials", "sifting", "transpose", "matrix product"]
+    assert rules["chain_A"] == [R.CHAIN_RULE]
+    assert rules["local_A"] == [R.DEFINITION, R.SUM_RULE, R.DIFFERENTIATE, R.SIFTING]
+    assert rules["sift_A"] == [R.LOCAL_PARTIALS, R.SIFTING, R.TRANSPOSE, R.MATRIX_PRODUCT]
     i, j, p, q = sympy.symbols("i j p q", integer=True)
     b = sympy.IndexedBase("b")
     assert sympy.expand(general.equations["local_A"].steps[-1].rhs - sympy.KroneckerDelta(i, p) * b[q, j]) == 0

@@ -99,6 +99,16 @@ CASES = {
         ),
         dict(x=(4, 3, 8), w=(3,), b=(3,), t=(4, 3, 8)),
     ),
+    # one channel: PyTorch's weight and bias then have shape (1,)
+    "batch_norm, one channel, mse": (
+        lambda F: lambda x, w, b, t: F.mse_loss(F.batch_norm(x, w, b, eps=0.5), t),
+        lambda torch: (
+            lambda x, w, b, t: torch.nn.functional.mse_loss(
+                torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=0.5), t
+            )
+        ),
+        dict(x=(4, 1, 2), w=(1,), b=(1,), t=(4, 1, 2)),
+    ),
     "attention 6 queries, 7 keys, mse": (
         lambda F: lambda q, k, v, t: F.mse_loss(F.scaled_dot_product_attention(q, k, v), t),
         lambda torch: (
@@ -338,9 +348,7 @@ def test_batch_norm_documents_both_routes_and_the_compact_forms():
 
 
 def _route_check(d, step):
-    from symgrad.chain.rules import rule
-
-    return rule(step.rule).checker(d, step)
+    return step.rule.checker(d, step)
 
 
 def test_a_corrupted_route_line_is_caught_and_a_dropped_zero_term_is_not():

@@ -15,6 +15,7 @@ import sympy
 
 import symgrad
 from symgrad.chain import engine, losses
+from symgrad.chain import rules as R
 from symgrad.chain.derivation import Equation, Step, TensorView
 from symgrad.core import poly
 from symgrad.core.tensor import PolyTensor
@@ -223,24 +224,24 @@ def general():
 
 def general_step(gd, key, rule, make):
     steps = list(gd.equations[key].steps)
-    index = next(i for i, s in enumerate(steps) if s.rule == rule)
+    index = next(i for i, s in enumerate(steps) if s.rule is rule)
     steps[index] = make(steps[index])
     return gd.replace(equations={**gd.equations, key: Equation(key, tuple(steps))})
 
 
 T = sympy.Symbol("T")
 GENERAL = {
-    "a tautology in place of the transpose": ("sift_A", "transpose", lambda s: Step(T, T, s.rule)),
-    "a tautology in place of the sifting": ("sift_B", "sifting", lambda s: Step(s.lhs, s.lhs, s.rule)),
-    "a sifted sum scaled": ("sift_A", "sifting", lambda s: Step(s.lhs, 2 * s.rhs, s.rule)),
+    "a tautology in place of the transpose": ("sift_A", R.TRANSPOSE, lambda s: Step(T, T, s.rule)),
+    "a tautology in place of the sifting": ("sift_B", R.SIFTING, lambda s: Step(s.lhs, s.lhs, s.rule)),
+    "a sifted sum scaled": ("sift_A", R.SIFTING, lambda s: Step(s.lhs, 2 * s.rhs, s.rule)),
     "a local partial with the wrong index": (
         "local_A",
-        "sifting",
+        R.SIFTING,
         lambda s: Step(s.lhs, s.rhs.subs(sympy.Symbol("q", integer=True), sympy.Symbol("p", integer=True)), s.rule),
     ),
     "the chain rule's upstream dropped": (
         "chain_B",
-        "chain rule",
+        R.CHAIN_RULE,
         lambda s: Step(s.lhs, sympy.Sum(s.rhs.function.args[-1], *s.rhs.limits), s.rule),
     ),
 }
@@ -256,7 +257,7 @@ def test_general_mutations_are_caught(general, name):
 def test_a_wrong_general_closed_form_is_caught(general):
     wrt, closed = "A", general.closed_forms["A"]
     bad = general.replace(closed_forms={**general.closed_forms, wrt: 2 * closed})
-    bad = general_step(bad, "identity_A", "all elements", lambda s: Step(s.lhs, 2 * closed, s.rule))
+    bad = general_step(bad, "identity_A", R.ALL_ELEMENTS, lambda s: Step(s.lhs, 2 * closed, s.rule))
     assert not bad.prove().ok
 
 

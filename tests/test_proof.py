@@ -150,6 +150,10 @@ def test_a_wrong_closed_form_is_refuted(ref):
     assert not proof.ok and proof.counterexample.wrt == "B"
 
 
-def test_step_with_unknown_rule_fails(ref):
-    proof = corrupt(ref, "identity_A", 0, rule="by inspection").prove()
+def test_step_with_a_rule_the_prover_cannot_check_fails(ref):
+    from symgrad.chain.rules import TRANSPOSE
+
+    proof = corrupt(ref, "identity_A", 0, rule=TRANSPOSE).prove()  # a rule of the general-size prover
     assert not proof.ok and "no checker" in proof.failed_step
+    with pytest.raises(symgrad.SymgradError, match="a step's rule is a Rule"):
+        corrupt(ref, "identity_A", 0, rule="by inspection")

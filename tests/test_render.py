@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
 import symgrad
+from symgrad.chain import rules as R
 from symgrad.chain.derivation import GeneralMatrix, TensorView
 from symgrad.core.tensor import PolyTensor
 from symgrad.publish.documents import FORMATS
 from symgrad.publish.latex import to_latex
 
 from .checkers import ROOT, html_formulas, md_formulas
+from .conftest import require_program
 
 S = sympy.Symbol
 a23, b31, c21 = S("a_{23}"), S("b_{31}"), S("c_{21}")
@@ -122,7 +125,7 @@ def test_document_follows_the_hand_derivation(ref):
     assert referenced <= set(numbers)
     assert r"{\color{red}{a_{23}}}" in page and r"{\color{red}{b_{12}}}" in page
     # definitions and computed results carry no check mark: only steps that were checked do
-    unmarked = ("notation", "every element", "loss substituted")
+    unmarked = (R.NOTATION, R.EVERY_ELEMENT, R.LOSS_SUBSTITUTED)
     shown = [s for k, eq in ref.equations.items() if k in ORDER for s in eq.steps]
     assert page.count("&#10003;") == sum(s.rule not in unmarked for s in shown) == 37
     assert ref.prove().shown == sum(s.rule in unmarked for s in shown) == 7
@@ -215,8 +218,11 @@ def test_date_and_author_come_from_the_caller(ref):
 
 @pytest.mark.slow
 def test_gallery_is_up_to_date(tmp_path):
-    """output/ must be what `symgrad gallery` writes now; regenerate it with that command."""
+    """output/ must be what `symgrad gallery` writes now; regenerate it with that command. The
+    network documents' figures are laid out by Graphviz's dot, without which they differ."""
     from symgrad.gallery import build
+
+    require_program("dot", "apt-get install graphviz")
 
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in build(tmp_path)}
     committed = {p.relative_to(ROOT / "output"): p.read_bytes() for p in (ROOT / "output").rglob("*") if p.is_file()}
@@ -376,3 +382,41 @@ def test_the_screenshots_in_docs_show_the_documents_as_they_are_now():
     for name in record["pictures"].values():
         assert (ROOT / "docs" / name).stat().st_size > 20_000, name
     assert record["digest"] == screenshots.digest(), "run .venv/bin/python scripts/screenshots.py"
+
+
+def test_local_mathjax_comes_with_the_package(tmp_path, monkeypatch):
+    from symgrad.publish import mathjax
+
+    monkeypatch.delenv("SYMGRAD_MATHJAX", raising=False)
+    monkeypatch.chdir(tmp_path)  # no node_modules here
+    folder = mathjax.find_bundle()
+    assert folder == Path(symgrad.__file__).parent / "mathjax"
+    assert (folder / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
+    assert len(list((folder / mathjax.FONTS).glob("*.woff"))) == 23
+
+
+def test_a_wrong_mathjax_folder_is_named_not_ignored(tmp_path, monkeypatch):
+    from symgrad.publish import mathjax
+
+    monkeypatch.setenv("SYMGRAD_MATHJAX", str(tmp_path))
+    with pytest.raises(symgrad.SymgradError, match=r"SYMGRAD_MATHJAX=.*does not hold MathJax 3"):
+        mathjax.find_bundle()
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_mathjax(tmp_path):
+    """A pip user gets `--mathjax local` without npm: the wheel holds the bundle, fonts and licence."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("symgrad-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"symgrad/mathjax/tex-chtml-full.js", "symgrad/mathjax/LICENSE"} <= names
+    assert sum(n.startswith("symgrad/mathjax/output/chtml/fonts/woff-v2/") for n in names) == 23

@@ -16,6 +16,7 @@ import sympy
 
 import symgrad
 import symgrad.testing
+from symgrad.chain import rules as R
 from symgrad.chain.derivation import Equation, Step
 
 
@@ -220,8 +221,8 @@ def test_a_tautology_in_place_of_the_transpose_step_breaks_the_chain():
     gd = symgrad.matmul("m", "k", "n", "mean")
     steps = list(gd.equations["sift_A"].steps)
     T = sympy.Symbol("T")
-    index = next(i for i, s in enumerate(steps) if s.rule == "transpose")
-    steps[index] = Step(T, T, "transpose")
+    index = next(i for i, s in enumerate(steps) if s.rule is R.TRANSPOSE)
+    steps[index] = Step(T, T, R.TRANSPOSE)
     bad = gd.replace(equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
     proof = bad.prove()
     assert not proof.ok and "previous step's right side" in proof.failed_step
@@ -234,11 +235,11 @@ def test_unchecked_lines_are_not_counted_and_carry_no_check_mark():
     d = symgrad.matmul(2, 4, 3, "mean")
     proof = d.prove()
     rules = [s.rule for eq in d.equations.values() for s in eq.steps]
-    assert proof.shown == sum(r in ("notation", "every element", "loss substituted") for r in rules) > 0
+    unmarked = (R.NOTATION, R.EVERY_ELEMENT, R.LOSS_SUBSTITUTED)
+    assert proof.shown == sum(r in unmarked for r in rules) > 0
     assert proof.steps == len(rules) - proof.shown
     page = symgrad.render(d, "fragment")
     shown = [s for key in re.findall(r'id="eq-([^"]+)"', page) if key in d.equations for s in d.equations[key].steps]
-    unmarked = ("notation", "every element", "loss substituted")
     assert page.count("&#10003;") == sum(s.rule not in unmarked for s in shown)  # a ✓ only on a counted check
     assert f"The {proof.shown} lines without a check mark" in page
 
@@ -249,10 +250,10 @@ def test_the_dimensions_step_fails_for_a_closed_form_of_the_wrong_shape():
     d = symgrad.matmul(3, 3, 3, "sum")
     G, B = MatrixSymbol("G", 3, 3), MatrixSymbol("B", 3, 3)
     dA = d.equations["dims_A"].steps[0].lhs
-    ok = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, "dimensions"),))})
+    ok = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * B.T, R.DIMENSIONS),))})
     assert ok.prove().ok
     wrong = MatrixSymbol("B", 3, 2)
-    bad = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, "dimensions"),))})
+    bad = d.replace(equations={**d.equations, "dims_A": Equation("dims_A", (Step(dA, G * wrong, R.DIMENSIONS),))})
     assert "the closed form is 3×2, but the gradient is 3×3" in bad.prove().failed_step
 
 
@@ -436,7 +437,7 @@ def test_a_tautology_that_instantiates_cleanly_is_caught_too():
     # X = X in place of the transpose step: each step alone holds, which used to be enough
     gd = symgrad.matmul("m", "k", "n", "mean")
     steps = list(gd.equations["sift_A"].steps)
-    index = next(i for i, s in enumerate(steps) if s.rule == "transpose")
-    steps[index] = Step(steps[index].lhs, steps[index].lhs, "transpose")
+    index = next(i for i, s in enumerate(steps) if s.rule is R.TRANSPOSE)
+    steps[index] = Step(steps[index].lhs, steps[index].lhs, R.TRANSPOSE)
     bad = gd.replace(equations={**gd.equations, "sift_A": Equation("sift_A", tuple(steps))})
     assert "not the previous step's right side" in bad.prove().failed_step

@@ -17,8 +17,10 @@ from typing import Any
 import sympy
 
 from ..core import poly
+from ..core.errors import SymgradError
 from ..core.tensor import LazyTensor, PolyTensor
 from .losses import Loss
+from .rules import Rule
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,13 @@ class Step:
 
     lhs: Any
     rhs: Any
-    rule: str
+    rule: Rule
     highlight: frozenset = frozenset()
     explicit: bool = False  # show matrix symbols entry by entry
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rule, Rule):
+            raise SymgradError(f"a step's rule is a Rule (see symgrad.chain.rules), not {self.rule!r}")
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,9 @@ def layer_share(definitions, upstreams, wrt) -> dict | None:
                 pos = mono.index(x)
                 key = tuple(sorted(mono[:pos] + mono[pos + 1 :] + up))
                 acc[key] = acc.get(key, 0) + c * power
-    return {x: {k: poly._tidy(c) for k, c in acc.items() if c} for x, acc in grads.items() if acc}
+    tidy = poly._tidy
+    # most coefficients are ints, which need no tidying; the type test is cheaper than the call
+    return {x: {k: c if type(c) is int else tidy(c) for k, c in acc.items() if c} for x, acc in grads.items() if acc}
 
 
 def paths(grad, upstream_ids) -> tuple:

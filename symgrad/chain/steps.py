@@ -19,6 +19,17 @@ from ..core import poly
 from ..core.tensor import to_sympy
 from . import engine
 from .derivation import Equation, Step
+from .rules import (
+    CHAIN_RULE,
+    DEFINITION,
+    DROP_ZERO_TERMS,
+    LOCAL_PARTIAL,
+    LOCAL_PARTIALS,
+    NO_DEPENDENCE,
+    PRODUCT_RULE,
+    SUBSTITUTE_THE_LOSS,
+    SUM_RULE,
+)
 
 L = sympy.Symbol("L")
 LIST_LIMIT = 64
@@ -41,11 +52,11 @@ def local_partials(d, x: int, key: str) -> Equation:
             continue
         lhs = sympy.Derivative(reg.symbol(y), xs)
         if o not in touched:
-            steps.append(Step(lhs, sympy.Integer(0), "no dependence", frozenset({xs})))
+            steps.append(Step(lhs, sympy.Integer(0), NO_DEPENDENCE, frozenset({xs})))
             continue
         if not every and steps:
             value = to_sympy(poly.diff(definition, x), reg, evaluate=False)
-            steps.append(Step(lhs, value, "local partial", frozenset({xs, value})))
+            steps.append(Step(lhs, value, LOCAL_PARTIAL, frozenset({xs, value})))
             continue
         expansion = to_sympy(definition, reg, evaluate=False)
         # to_sympy keeps the monomials' sorted order, so terms and monomials line up
@@ -55,9 +66,9 @@ def local_partials(d, x: int, key: str) -> Equation:
         ]
         value = to_sympy(poly.diff(definition, x), reg, evaluate=False)
         survivors = frozenset({xs, value})
-        steps.append(Step(lhs, sympy.Derivative(expansion, xs), "definition", survivors))
-        steps.append(Step(steps[-1].rhs, sympy.Add(*by_term, evaluate=False), "sum rule", survivors))
-        steps.append(Step(steps[-1].rhs, value, "product rule", survivors))
+        steps.append(Step(lhs, sympy.Derivative(expansion, xs), DEFINITION, survivors))
+        steps.append(Step(steps[-1].rhs, sympy.Add(*by_term, evaluate=False), SUM_RULE, survivors))
+        steps.append(Step(steps[-1].rhs, value, PRODUCT_RULE, survivors))
     return Equation(key, tuple(steps))
 
 
@@ -78,15 +89,15 @@ def chain_sum(d, x: int, key: str) -> Equation:
         else:
             put_in.append(sympy.Integer(0))
     survivors = frozenset(kept)
-    s1 = Step(sympy.Derivative(L, xs), sympy.Add(*paths, evaluate=False), "chain rule")
-    s2 = Step(s1.rhs, sympy.Add(*put_in, evaluate=False), "local partials", survivors)
+    s1 = Step(sympy.Derivative(L, xs), sympy.Add(*paths, evaluate=False), CHAIN_RULE)
+    s2 = Step(s1.rhs, sympy.Add(*put_in, evaluate=False), LOCAL_PARTIALS, survivors)
     if not every:
         return Equation(key, (s1, s2))
-    s3 = Step(s2.rhs, sympy.Add(*kept, evaluate=False) if kept else sympy.Integer(0), "drop zero terms", survivors)
+    s3 = Step(s2.rhs, sympy.Add(*kept, evaluate=False) if kept else sympy.Integer(0), DROP_ZERO_TERMS, survivors)
     return Equation(key, (s1, s2, s3))
 
 
 def pick_value(d, name: str, x: int, chain: Equation, key: str) -> Equation:
     """The picked element's gradient once dL/dy takes the loss's value."""
     value = to_sympy(d.gradient_of(x, values=True), d.registry)
-    return Equation(key, (Step(chain.steps[-1].rhs, value, "substitute the loss"),))
+    return Equation(key, (Step(chain.steps[-1].rhs, value, SUBSTITUTE_THE_LOSS),))

@@ -30,6 +30,8 @@ import sympy
 
 from ..core.errors import SymgradError
 from ..core.numbers import MAX_EXPONENT, check_exponent, power
+from . import exact
+from .exact import MAX_TERMS, estimate_terms
 from .latex import Unsupported, parse
 
 
@@ -352,7 +354,7 @@ class Meaning:
         logarithm, a root or a fractional power must be positive. A condition that can never
         hold (a denominator identically zero) leaves the line undefined at once; the others
         are checked at the points where the line is evaluated."""
-        if kind == "nonzero" and expanded(expr) == 0:
+        if kind == "nonzero" and _zero(expr):
             raise Undefined(f"{what}, {_show(expr)}, is identically zero")
         if not expr.free_symbols and certain(kind, expr) is False:
             raise Undefined(f"{what}, {_show(expr)}, is not {'positive' if kind == 'positive' else 'nonzero'}")
@@ -623,7 +625,7 @@ class Mismatch(Exception):
 
 
 class Undecided(Exception):
-    """Two sides that SymPy cannot show equal and no point tells apart."""
+    """Two sides that the exact engine cannot show equal and no point tells apart."""
 
 
 class Undefined(Exception):
@@ -640,52 +642,30 @@ class TooLarge(Exception):
     """Work over the budget, estimated before it starts."""
 
 
-MAX_TERMS = 100_000  # terms of one expansion, estimated before SymPy expands anything
 MAX_WORK = 1_000_000  # terms created to evaluate one link at one size, estimated before it starts
 MAX_ENTRIES = 100_000  # entries of the tensors and defined quantities at one declared size
 PRECISIONS = (64, 256, 1024, 4096)  # bits of an interval evaluation, raised until it decides
+CONFIRM = PRECISIONS[:2]  # bits of the evaluation that confirms an exact proof at a point
 MAX_EXP_ARGUMENT = 10**6  # e^x is evaluated at a point only while |x| is below this
-MAX_SIMPLIFY = 2_000  # operations in a difference given to SymPy's simplify (666 take 0.6 s; it can take minutes)
 
 
 def expanded(expr):
     """sympy.expand, refused when the expansion would have more than MAX_TERMS terms."""
-    terms = _terms(expr)
+    terms = estimate_terms(expr)
     if terms > MAX_TERMS:
         raise TooLarge(f"expanding it gives about {terms:,} terms, over check-doc's limit of {MAX_TERMS:,}")
     return sympy.expand(expr)
-
-
-def _terms(expr) -> int:
-    """An upper estimate of the number of terms of expr expanded: a sum of t terms to the power
-    n has at most C(n + t - 1, t - 1) of them (the multinomial count)."""
-    if isinstance(expr, sympy.MatrixBase):
-        return sum(_terms(e) for e in expr)
-    if expr.is_Add:
-        return sum(_terms(a) for a in expr.args)
-    if expr.is_Mul:
-        out = 1
-        for a in expr.args:
-            out *= _terms(a)
-            if out > MAX_TERMS:
-                return out
-        return out
-    if expr.is_Pow and expr.exp.is_Integer:
-        t = _terms(expr.base)
-        return t if t <= 1 or t > MAX_TERMS else math.comb(abs(int(expr.exp)) + t - 1, t - 1)
-    inner = max((_terms(a) for a in expr.args), default=1)  # a function's argument is expanded too
-    return inner if inner > MAX_TERMS else 1
 
 
 def equal(a, b, conditions=()) -> tuple[bool, str]:
     """Exact equality of two values wherever they are defined, and, when they differ, where.
 
     `conditions` says where: (kind, expression) pairs, "nonzero" for a denominator and
-    "positive" for the argument of a logarithm, root or fractional power. Proven equal by
-    expansion, by putting products of exponentials together, or by SymPy's simplification, once
-    a point is found where every condition holds (so the line says something); unequal only
-    at such a point, binding every symbol of both sides, where interval evaluations of the two
-    sides do not meet; otherwise Undecided."""
+    "positive" for the argument of a logarithm, root or fractional power. Proven equal by the
+    prover's exact engine (``exact``: polynomials over atoms, reciprocals cleared), once a point
+    is found where every condition holds (so the line says something); unequal as polynomials in
+    the entries, or at such a point, binding every symbol of both sides, where interval
+    evaluations of the two sides do not meet; otherwise Undecided."""
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -714,42 +694,51 @@ def equal(a, b, conditions=()) -> tuple[bool, str]:
     return True, ""
 
 
+def _zero(expr) -> bool:
+    """Whether expr is zero wherever it is defined, decided by the exact engine as equal() is."""
+    if expr.is_Number:
+        return expr == 0
+    estimate = estimate_terms(expr)
+    if estimate > MAX_TERMS:
+        raise TooLarge(f"expanding it gives about {estimate:,} terms, over check-doc's limit of {MAX_TERMS:,}")
+    try:
+        return exact.Line(expr, sympy.Integer(0)).vanishes()
+    except exact.ZeroDenominator:
+        return True  # itself divided by zero: defined nowhere, as a zero denominator is
+    except (exact.Unrepresentable, exact.OverBudget):
+        return False  # not known to be zero: the points decide where it is
+
+
 def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
-    difference = expanded(a - b)
-    if difference == 0:
-        return True, ""
-    if _rational_polynomial(difference):
-        return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the inputs: unequal as functions
-    if _exponentials_together(difference) == 0 or (
-        sympy.count_ops(difference) <= MAX_SIMPLIFY and sympy.simplify(difference) == 0
-    ):
-        # rewritten to zero by rules beyond expansion: a point must not contradict them
-        apart = _apart(a, b, points[0])
+    """Decided by the prover's engine: both sides as polynomials over one graph (``exact``). A
+    nonzero polynomial in the entries alone is unequal as a function; a difference that vanishes
+    wherever it is defined is equal, once the first point does not contradict it; otherwise a
+    point where the two sides are certainly apart refutes the line; otherwise it is undecided."""
+    estimate = estimate_terms(a) + estimate_terms(b)
+    if estimate > MAX_TERMS:
+        raise TooLarge(f"expanding it gives about {estimate:,} terms, over check-doc's limit of {MAX_TERMS:,}")
+    try:
+        line = exact.Line(a, b)
+    except exact.Unrepresentable:
+        line = None  # a construct the polynomial form does not hold: the points alone decide
+    except exact.OverBudget as exc:
+        raise TooLarge(str(exc)) from None
+    except exact.ZeroDenominator:
+        raise Undefined("a denominator is zero wherever it is defined") from None
+    if line is not None and line.difference and line.polynomial():
+        return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the entries: unequal as functions
+    if line is not None and line.vanishes():
+        if not line.has_atoms():
+            return True, ""  # polynomials in the entries, equal once expanded
+        # a point must not contradict the relations between atoms used; what would is a fault of
+        # the engine, far larger than a rounding residue, so two precisions show it
+        apart = _apart(a, b, points[0], CONFIRM)
         return (False, apart) if apart else (True, "")
     for point in points:
         apart = _apart(a, b, point)
         if apart:
             return False, apart
-    raise Undecided("SymPy cannot show the two sides equal, and no point tells them apart")
-
-
-def _rational_polynomial(expr) -> bool:
-    """A polynomial in the inputs with rational coefficients: its expanded form is zero exactly
-    when it is, so a nonzero one is unequal to zero (a coefficient such as log 8 − 3 log 2 is not
-    known to be nonzero)."""
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    if not symbols:
-        return bool(expr.is_Rational)
-    if not expr.is_polynomial(*symbols):
-        return False
-    return sympy.Poly(expr, *symbols).domain in (sympy.ZZ, sympy.QQ)
-
-
-def _exponentials_together(expr):
-    """expr with each product of exponentials one exponential of the expanded sum of their
-    arguments, so that exp(a)·exp(b) = exp(a + b) is seen exactly."""
-    expr = expr.replace(lambda e: isinstance(e, sympy.exp), lambda e: sympy.exp(sympy.expand(e.args[0])))
-    return sympy.expand(sympy.powsimp(sympy.expand(expr, power_exp=False), combine="exp"), power_exp=False)
+    raise Undecided("the exact form does not show the two sides equal, and no point tells them apart")
 
 
 def _points(symbols: list):
@@ -781,12 +770,12 @@ def certain(kind: str, expr, point: dict | None = None) -> bool | None:
     return None
 
 
-def _apart(a, b, point: dict) -> str:
+def _apart(a, b, point: dict, precisions: tuple = PRECISIONS) -> str:
     """The two sides' values at the point when they certainly differ: interval evaluations that
     do not meet, their precision raised until they part. An interval is as wide as the rounding
     of every term that went into it, so large terms that cancel widen it and cannot fake a
     difference; "" when no precision parts them, or a side has no real value there."""
-    for bits in PRECISIONS:
+    for bits in precisions:
         x, y = _enclose(a, point, bits), _enclose(b, point, bits)
         if x is None or y is None:
             return ""

@@ -6,14 +6,23 @@ people implement is shorter: one formula for the whole layer, such as BatchNorm'
 (w/σ)(dy − mean(dy) − x̂·mean(dy·x̂)). Each form here is stated twice, in LaTeX for the document and
 as a claim over the network's tensors (``symgrad.check``'s language), and the document's line is
 checked by proving that claim at every element.
+
+Each compound layer is one class here, found from its block by ``compound(block)`` as an exact
+layer's unit is found from its node: its forms, and the document lines it adds of its own
+(BatchNorm's two routes, attention's softmax Jacobian), with the rules that check them. The
+graph, the prover and the documents call these methods and never ask a layer's name.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .graph import Block, Graph
+from ..chain.derivation import Equation, Step
+from ..chain.rules import Rule
+from . import batch_norm_routes as routes
+from .graph import Block, Graph, Tensor
 from .units.base import grad_of, tex
 
 # Compact forms are shown for compound layers up to this many input entries: checking one
@@ -51,21 +60,48 @@ def _num(q) -> str:
     return str(q.numerator) if q.denominator == 1 else f"({q.numerator} / {q.denominator})"
 
 
-def forms(graph: Graph, block: Block) -> list[Form]:
-    r, b = block.roles, (lambda n: _b(graph, n))
-    kind = block.kind
+def pick(tensor: Tensor, picks: dict) -> int:
+    """The element the document follows in a tensor: the user's pick, or the middle one."""
+    if tensor.name in picks:
+        return picks[tensor.name]
+    out, step = 0, 1
+    for size in reversed(tensor.shape):
+        out += size // 2 * step
+        step *= size
+    return out
 
-    def of_input(rhs: str, claim: str) -> Form:  # dL/d(the layer's input)
-        return Form(r["input"], _g(r["input"]), rhs, claim)
 
-    if kind in ("batch_norm", "layer_norm"):
+class Compound:
+    """A compound layer: its compact forms, and the document lines of its own beyond them."""
+
+    title = ""  # as the text names it
+
+    def forms(self, graph: Graph, block: Block) -> list[Form]:
+        raise NotImplementedError
+
+    def lines(self, d, j: int, block: Block, picks: dict) -> dict:
+        """Extra document lines for compound layer j (shown with its forms); none by default."""
+        return {}
+
+
+class Normalization(Compound):
+    """BatchNorm and LayerNorm: x̂ = (x − μ)/σ over ``dims``, then the affine w ⊙ x̂ + β."""
+
+    def __init__(self, title: str, shared_weight: bool) -> None:
+        self.title = title
+        # BatchNorm's weight is one number per channel, constant over the means, so it factors
+        # out; LayerNorm's varies along the normalized dims, so dL/dx̂ = w ⊙ dL/dy enters them
+        self.shared_weight = shared_weight
+
+    def forms(self, graph: Graph, block: Block) -> list[Form]:
+        r, b = block.roles, (lambda n: _b(graph, n))
         dims, out, std, xhat = block.params["dims"], r["output"], r["std"], r["xhat"]
         D, mean = _dims_text(dims), f"mean({dims}, keepdim=True)"
         w = r.get("weight")
-        if kind == "batch_norm" or w is None:  # a channel's weight is constant over the means: it factors out
+        if self.shared_weight or w is None:
             G, g = _g(out), f"d{out}"
             scale, shown = (f"{w} * ", rf"\frac{{{b(w)}}}{{{b(std)}}}") if w else ("", rf"\frac{{1}}{{{b(std)}}}")
-        else:  # LayerNorm's weight varies along the normalized dims: dL/dx̂ = w ⊙ dL/dy enters the means
+        else:
             G, g = rf"({b(w)} \odot {_g(out)})", f"({w} * d{out})"
             scale, shown = "", rf"\frac{{1}}{{{b(std)}}}"
         summed, S = block.params["summed"], _dims_text(block.params["summed"])
@@ -84,32 +120,86 @@ def forms(graph: Graph, block: Block) -> list[Form]:
             b_in = r["bias input"]
             affine.append(Form(b_in, _g(b_in), rf"\textstyle\sum_{{{S}}} {_g(out)}", f"d{out}.sum({summed})"))
         return [
-            of_input(
+            _of_input(
+                r,
                 rf"{shown} \odot \Bigl({G} - \operatorname{{mean}}_{{{D}}} {G} - {b(xhat)} \odot "
                 rf"\operatorname{{mean}}_{{{D}}} \bigl({G} \odot {b(xhat)}\bigr)\Bigr)",
                 f"{scale}({g} - {g}.{mean} - {xhat} * ({g} * {xhat}).{mean}) / {std}",
             ),
             *affine,
         ]
-    if kind == "softmax":
+
+
+class BatchNorm(Normalization):
+    def __init__(self) -> None:
+        super().__init__("batch norm", shared_weight=True)
+
+    def lines(self, d, j: int, block: Block, picks: dict) -> dict:
+        """dL/dx for the picked element by route (a) and route (b) (``batch_norm_routes``). The
+        routes write dL/dx, which is the layer's share only when nothing else reads x."""
+        if not read_only_inside(d.graph, block, block.roles["input"]):
+            return {}
+        ch = self.channel(d, block, picks)
+        rules = {
+            "a": ("chain rule over the channel", "k = i apart", "Jacobian put in", "collected"),
+            "b": ("the three paths", "upstream put in, collected"),
+        }
+        eq = {}
+        for name, line in (("a", routes.route_a(ch)), ("b", routes.route_b(ch)["paths"])):
+            steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs, label in zip(line, line[1:], rules[name]))
+            eq[f"route_{name}_{j}"] = Equation(f"route_{name}_{j}", steps)
+        for part, line in routes.route_b(ch).items():
+            if part != "paths":
+                label = "the deviations sum to zero" if part == "deviations" else "chain rule"
+                steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs in itertools.pairwise(line))
+                eq[f"route_b_{part}_{j}"] = Equation(f"route_b_{part}_{j}", steps)
+        for part, (lhs, rhs) in routes.notation(ch).items():
+            eq[f"route_{part}_{j}"] = Equation(f"route_{part}_{j}", (Step(lhs, rhs, BLOCK_NOTATION),))
+        return eq
+
+    @staticmethod
+    def channel(d, block: Block, picks: dict) -> routes.Channel:
+        x = d.graph.tensors[block.roles["input"]]
+        return routes.Channel(d, block, pick(x, picks))
+
+
+class Softmax(Compound):
+    title = "softmax"
+
+    def forms(self, graph: Graph, block: Block) -> list[Form]:
+        r, b = block.roles, (lambda n: _b(graph, n))
         p, dim = r["output"], block.params["dim"]
         G = _g(p)
         return [
-            of_input(
+            _of_input(
+                r,
                 rf"{b(p)} \odot \Bigl({G} - \textstyle\sum_{{{dim + 1}}} \bigl({G} \odot {b(p)}\bigr)\Bigr)",
                 f"{p} * (d{p} - (d{p} * {p}).sum({dim}, keepdim=True))",
             )
         ]
-    if kind == "log_softmax":
+
+
+class LogSoftmax(Compound):
+    title = "log softmax"
+
+    def forms(self, graph: Graph, block: Block) -> list[Form]:
+        r, b = block.roles, (lambda n: _b(graph, n))
         out, dim, e, s = r["output"], block.params["dim"], r["exp"], r["sum"]
         G = _g(out)
         return [
-            of_input(
+            _of_input(
+                r,
                 rf"{G} - \operatorname{{softmax}}({b(r['input'])}) \odot \textstyle\sum_{{{dim + 1}}} {G}",
                 f"d{out} - {e} / {s} * d{out}.sum({dim}, keepdim=True)",
             )
         ]
-    if kind == "cross_entropy":
+
+
+class CrossEntropy(Compound):
+    title = "cross entropy"
+
+    def forms(self, graph: Graph, block: Block) -> list[Form]:
+        r, b = block.roles, (lambda n: _b(graph, n))
         out, e, s, n = r["output"], r["exp"], r["sum"], block.params["count"]
         p = rf"\operatorname{{softmax}}({b(r['input'])})"
         per = rf"\tfrac{{1}}{{{n}}}\, " if n != 1 else ""
@@ -120,8 +210,14 @@ def forms(graph: Graph, block: Block) -> list[Form]:
             t = b(r["target"])
             shown = rf"{_g(out)}\, {per}\bigl({p} \odot \textstyle\sum_{{2}} {t} - {t}\bigr)"
             claim = f"d{out} * ({e} / {s} * {r['target']}.sum(1, keepdim=True) - {r['target']}) / {n}"
-        return [of_input(shown, claim)]
-    if kind == "attention":
+        return [_of_input(r, shown, claim)]
+
+
+class Attention(Compound):
+    title = "attention"
+
+    def forms(self, graph: Graph, block: Block) -> list[Form]:
+        r, b = block.roles, (lambda n: _b(graph, n))
         q, k, v, s, p, o = (r[x] for x in ("q", "k", "v", "scores", "p", "output"))
         root = block.params["root"]
         root_claim = root if isinstance(root, str) else _num(root)
@@ -148,7 +244,79 @@ def forms(graph: Graph, block: Block) -> list[Form]:
                 other=f"(d{o} * {o}).sum(1, keepdim=True) + 0 * {p}",
             ),
         ]
-    raise KeyError(kind)
+
+    def lines(self, d, j: int, block: Block, picks: dict) -> dict:
+        """The softmax's Jacobian in the picked row of the attention weights, p_k(δ_kj − p_j)."""
+        scores = d.graph.tensors[block.roles["scores"]]
+        lines, meaning = routes.softmax_jacobian(
+            d.graph, scores.name, block.roles["p"], range(block.first, block.end), pick(scores, picks)
+        )
+        d._meanings[("jacobian", j)] = meaning
+        rule = SOFTMAX_JACOBIAN.at(j)
+        key = f"route_jacobian_{j}"
+        return {key: Equation(key, tuple(Step(lhs, rhs, rule) for lhs, rhs in lines))}
+
+
+def _of_input(roles: dict, rhs: str, claim: str) -> Form:
+    """dL/d(the layer's input) = rhs."""
+    return Form(roles["input"], _g(roles["input"]), rhs, claim)
+
+
+# the symgrad.functional name a block is recorded under -> its layer
+COMPOUNDS: dict[str, Compound] = {
+    "batch_norm": BatchNorm(),
+    "layer_norm": Normalization("layer norm", shared_weight=False),
+    "softmax": Softmax(),
+    "log_softmax": LogSoftmax(),
+    "cross_entropy": CrossEntropy(),
+    "attention": Attention(),
+}
+
+
+def compound(block: Block) -> Compound:
+    return COMPOUNDS[block.kind]
+
+
+def forms(graph: Graph, block: Block) -> list[Form]:
+    return compound(block).forms(graph, block)
+
+
+def check_jacobian(d, step) -> str | None:
+    """∂p_k/∂s_j put in closed form equals the derivative through the softmax's own layers."""
+    (j,) = step.rule.data
+    if ("jacobian", j) not in d._meanings:
+        _ = d.equations  # writing the document's equations records what the lines mean
+    meaning = d._meanings.get(("jacobian", j))
+    if meaning is None:
+        return f"compound layer {j + 1} shows no softmax Jacobian"
+    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
+    if not routes.equal(d.graph, left, right):
+        return f"the softmax's Jacobian line is not the derivative through its layers: {step.rhs}"
+    return None
+
+
+def _route_rule(j: int, label: str) -> Rule:
+    """A line of BatchNorm's routes through compound layer j, worded by what the line does."""
+    return Rule("batch norm route", "op", label, check_route, (j,))
+
+
+def check_route(d, step) -> str | None:
+    """A line of BatchNorm's two routes equals the line before it, as polynomials in the inputs
+    and the atoms, with each symbol's meaning (``routes.meanings``)."""
+    (j,) = step.rule.data
+    if not 0 <= j < len(d.graph.blocks) or not isinstance(compound(d.graph.blocks[j]), BatchNorm):
+        return f"compound layer {j + 1} is not a BatchNorm layer"
+    if j not in d._meanings:  # worked out once per document
+        d._meanings[j] = routes.meanings(BatchNorm.channel(d, d.graph.blocks[j], d.picks))
+    meaning = d._meanings[j]
+    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
+    if not routes.equal(d.graph, left, right):
+        return f"a line of BatchNorm's derivation does not follow from the one before: {step.rhs}"
+    return None
+
+
+BLOCK_NOTATION = Rule("block notation", "shown", "notation")
+SOFTMAX_JACOBIAN = Rule("softmax jacobian", "op", "softmax Jacobian", check_jacobian)
 
 
 def shown(graph: Graph, block: Block) -> list[Form]:

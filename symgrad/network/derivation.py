@@ -22,6 +22,7 @@ from ..core.budget import check_budget, check_max_terms
 from ..core.errors import SymgradError
 from ..core.tensor import to_sympy
 from . import layers
+from .compound import compound
 from .graph import Graph, Tensor
 from .layers import int_tuple
 from .units.table import backward
@@ -131,7 +132,7 @@ class NetworkDerivation:
         for j, block in enumerate(self.graph.blocks):
             keys = [k for k in self.equations if k.startswith(f"block_{j}_")]
             if keys:
-                out.append((block.kind.replace("_", " "), j, keys))
+                out.append((compound(block).title, j, keys))
         return out
 
     @property

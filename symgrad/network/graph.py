@@ -367,7 +367,11 @@ class Graph:
                     self._push(vid, grads, share, producer, k)
             shares[k] = share
             for u, contribution in share.items():
-                poly.add_into(grads.setdefault(u, {}), contribution)
+                acc = grads.get(u)
+                if acc is None:  # the first share of u: a copy (shares keep their own) is the sum
+                    grads[u] = dict(contribution)
+                else:
+                    poly.add_into(acc, contribution)
             self._count(sum(len(c) for c in share.values()))
         return grads, shares
 

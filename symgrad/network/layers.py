@@ -201,8 +201,8 @@ def batch_norm(x, weight=None, bias=None, eps=1e-5, name=None) -> Tensor:
     first = len(x.graph.nodes)
     xhat = _normalize(x, dims, eps, name, "batch_norm")
     channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    out = _affine(xhat, weight, bias, channel, name, "batch_norm")
-    _record_norm(x, xhat, out, first, "batch_norm", dims, weight, bias)
+    out = _affine(xhat, weight, bias, channel, (x.shape[1],), name, "batch_norm")
+    _record_norm(x, xhat, out, first, "batch_norm", dims, (1,), weight, bias)
     return out
 
 
@@ -219,14 +219,17 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, name=None)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     first = len(x.graph.nodes)
     xhat = _normalize(x, dims, eps, name, "layer_norm")
-    out = _affine(xhat, weight, bias, shape, name, "layer_norm")
-    _record_norm(x, xhat, out, first, "layer_norm", dims, weight, bias)
+    out = _affine(xhat, weight, bias, shape, shape, name, "layer_norm")
+    _record_norm(x, xhat, out, first, "layer_norm", dims, dims, weight, bias)
     return out
 
 
-def _record_norm(x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, dims: tuple, weight, bias) -> None:
+def _record_norm(
+    x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, dims: tuple, kept: tuple, weight, bias
+) -> None:
     """The block of a normalization: its statistics, its weight and bias, and the weight as the
-    output reads it (BatchNorm's is reshaped to broadcast over the channels)."""
+    output reads it (BatchNorm's is reshaped to broadcast over the channels). ``kept`` are the dims
+    the weight runs along: the channels, or the normalized dims; its gradient sums over the rest."""
     graph = x.graph
     node = {n.output: n for n in graph.nodes[first:]}
     std = node[xhat.name].inputs[1]  # xhat = centred / std
@@ -241,25 +244,24 @@ def _record_norm(x: Tensor, xhat: Tensor, out: Tensor, first: int, kind: str, di
     for role, t in (("weight input", weight), ("bias input", bias)):
         if t is not None:
             roles[role] = t.name
-    # the dims a weight's gradient sums over: all but the channels, or all but the normalized ones
-    kept = (1,) if kind == "batch_norm" else dims
     graph.add_block(kind, first, roles, dims=dims, summed=tuple(d for d in range(x.ndim) if d not in kept))
 
 
-def _affine(xhat: Tensor, weight, bias, shape: tuple, name, op: str) -> Tensor:
+def _affine(xhat: Tensor, weight, bias, shape: tuple, expected: tuple, name, op: str) -> Tensor:
+    """w ⊙ x̂ + β, with w and β given in the shape ``expected`` (BatchNorm's one number per channel)
+    and reshaped to ``shape`` to broadcast where that differs (LayerNorm's are already)."""
     out = xhat
     for role, t in (("weight", weight), ("bias", bias)):
         if t is None:
             continue
         t = check_tensor(t, op, role)
-        expected = tuple(s for s in shape if s != 1) if op == "batch_norm" else shape
         if t.shape != expected:
             raise SymgradError(f"{op}: the {role} must have shape {expected}, got {t.shape}")
     if weight is not None:
-        w = weight if op == "layer_norm" else reshape(weight, shape, name=_sub_name(name, "weight"))
+        w = weight if expected == shape else reshape(weight, shape, name=_sub_name(name, "weight"))
         out = mul(out, w, name=None if bias is not None else name)
     if bias is not None:
-        b = bias if op == "layer_norm" else reshape(bias, shape, name=_sub_name(name, "bias"))
+        b = bias if expected == shape else reshape(bias, shape, name=_sub_name(name, "bias"))
         out = add(out, b, name=name)
     return out
 

@@ -22,7 +22,9 @@ class Lemma:
     (``symgrad.prove.network``), then applied at every entry by the chain rule."""
 
     name: str  # as the atom is called: "sigmoid", "exp", ...
-    function: Callable  # the SymPy function of the argument: u -> f(u), for the proof
+    # the function the proof differentiates, in SymPy: (u, p) -> f(u), p being the atom's parameter
+    # as a symbol (a lemma without a parameter ignores it)
+    function: Callable
     # the derivative as a SymPy formula in the atom's value a, the argument u, the helper h and the
     # parameter p; the lemma is d f(u)/du == derivative(f(u), u, helper(u), p)
     derivative: Callable
@@ -39,6 +41,8 @@ class Lemma:
     written: Callable | None = None
     # a function that grows past any number mpmath holds (e^x): not evaluated at a huge argument
     grows: bool = False
+    # for a lemma with a parameter, the value of p at which the proof looks for a refutation
+    parameter_point: Fraction | None = None
 
     def variable(self) -> sympy.Symbol:
         """The scalar u with exactly the lemma's assumptions: its proof holds on the whole domain."""
@@ -108,7 +112,7 @@ def _to_poly(expr: sympy.Expr, ids: dict) -> poly.Poly:
 
 INVERSE = Lemma(
     "inverse",
-    lambda u: 1 / u,
+    lambda u, p: 1 / u,
     lambda a, u, h, p: -(a**2),
     r"\frac{d}{du} \frac{1}{u} = -\left(\frac{1}{u}\right)^{2}",
     assumptions=(("real", True), ("nonzero", True)),
@@ -118,7 +122,9 @@ INVERSE = Lemma(
 
 STEP = Lemma(
     "step",
-    lambda u: sympy.Heaviside(u, 0),
+    # the step away from 0, where it is constant (the convention covers 0): SymPy differentiates a
+    # Heaviside into a DiracDelta, and a Piecewise into its pieces' derivatives
+    lambda u, p: sympy.Piecewise((1, u > 0), (0, True)),
     lambda a, u, h, p: 0,
     r"\frac{d}{du} H(u) = 0 \quad (u \ne 0)",
     convention="the step H(u) is 1 for u > 0 and 0 otherwise, and its derivative is taken as 0 "

@@ -2,8 +2,9 @@
 layer back, a picked element's local partials, its chain-rule sum, the upstream gradient it
 received and the layer's closed form with its lemma.
 
-Every line marked as checked has a rule registered here with its own checker, which the network
-prover runs on every line of the document:
+Every line marked as checked has a rule defined here with its own checker, which the network
+prover runs on every line of the document; a rule about one place (a layer, an element, a
+compound layer) carries it as its data:
 
 - a local partial is recomputed by SymPy from the entry's written definition (or, for an atom, is
   the lemma's right-hand side, the lemma being proven on its own);
@@ -14,18 +15,17 @@ prover runs on every line of the document:
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
 import sympy
 
 from ..chain.derivation import Equation, Presentation, Step
-from ..chain.rules import register
+from ..chain.rules import Rule
 from ..core import poly
 from ..core.tensor import to_sympy
-from . import batch_norm_routes as routes
 from . import compound as blocks
+from .compound import pick
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
 from .units.base import bold, grad_of, tex
@@ -73,21 +73,6 @@ def needs_gradient(d) -> set:
     return reach
 
 
-def pick(tensor: Tensor, picks: dict) -> int:
-    """The element the document follows in a tensor: the user's pick, or the middle one."""
-    if tensor.name in picks:
-        return picks[tensor.name]
-    return sum(s // 2 * stride for s, stride in zip(tensor.shape, _strides(tensor.shape)))
-
-
-def _strides(shape: tuple) -> list:
-    out, step = [], 1
-    for size in reversed(shape):
-        out.append(step)
-        step *= size
-    return list(reversed(out))
-
-
 LONG = 64  # terms: a longer value is shown in the polynomial's order, without SymPy's canonical sort
 
 
@@ -126,14 +111,14 @@ def equations(d, picks: dict) -> dict:
         shown = unit(node).written(graph, node, y)
         if shown is None:
             shown = definition(graph, y)
-        eq[f"forward_{k}"] = Equation(f"forward_{k}", (Step(symbol(graph, y), shown, "layer definition"),))
+        eq[f"forward_{k}"] = Equation(f"forward_{k}", (Step(symbol(graph, y), shown, LAYER_DEFINITION),))
         eq[f"upstream_{k}"] = Equation(
             f"upstream_{k}",
             (
                 Step(
                     sympy.Derivative(L, symbol(graph, y)),
                     shown_value(graph, d.upstream(y)),
-                    "upstream received",
+                    UPSTREAM_RECEIVED,
                 ),
             ),
         )
@@ -145,92 +130,17 @@ def equations(d, picks: dict) -> dict:
             closed = closed_latex(graph, node, name)
             eq[f"closed_{k}_{name}"] = Equation(
                 f"closed_{k}_{name}",
-                (Step(sympy.Symbol(grad_of(name)), sympy.Symbol(closed), f"layer closed form {k - 1} {name}"),),
+                (Step(sympy.Symbol(grad_of(name)), sympy.Symbol(closed), LAYER_CLOSED_FORM.at(k - 1, name)),),
             )
-            register(f"layer closed form {k - 1} {name}", "op", "closed form, every element", check_closed)
     for j, block in enumerate(graph.blocks):
         forms = blocks.shown(graph, block)  # none for a large layer
-        # the routes write dL/dx, which is the layer's share only when nothing else reads x
-        if block.kind == "batch_norm" and forms and blocks.read_only_inside(graph, block, block.roles["input"]):
-            eq.update(_routes(d, j, block, picks))
-        if block.kind == "attention" and forms:
-            eq[f"route_jacobian_{j}"] = _softmax_jacobian(d, j, block, picks)
+        if forms:
+            eq.update(blocks.compound(block).lines(d, j, block, picks))
         for i, form in enumerate(forms):
             key = f"block_{j}_{i}"
-            eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), f"block form {j} {i}"),))
-            label = "identity, every element" if form.other else "compact form, every element"
-            register(f"block form {j} {i}", "claim", label)
+            rule = (BLOCK_IDENTITY if form.other else BLOCK_FORM).at(j, i)
+            eq[key] = Equation(key, (Step(sympy.Symbol(form.lhs), sympy.Symbol(form.rhs), rule),))
     return eq
-
-
-def _channel(d, j: int, block, picks: dict) -> routes.Channel:
-    x = d.graph.tensors[block.roles["input"]]
-    return routes.Channel(d, block, pick(x, picks))
-
-
-def _routes(d, j: int, block, picks: dict) -> dict:
-    """BatchNorm's dL/dx for the picked element, by route (a) and route (b) (``routes.py``)."""
-    ch = _channel(d, j, block, picks)
-    rules = {
-        "a": ("chain rule over the channel", "k = i apart", "Jacobian put in", "collected"),
-        "b": ("the three paths", "upstream put in, collected"),
-    }
-    eq = {}
-    for name, line in (("a", routes.route_a(ch)), ("b", routes.route_b(ch)["paths"])):
-        steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs, label in zip(line, line[1:], rules[name]))
-        eq[f"route_{name}_{j}"] = Equation(f"route_{name}_{j}", steps)
-    for part, line in routes.route_b(ch).items():
-        if part != "paths":
-            label = "the deviations sum to zero" if part == "deviations" else "chain rule"
-            steps = tuple(Step(lhs, rhs, _route_rule(j, label)) for lhs, rhs in itertools.pairwise(line))
-            eq[f"route_b_{part}_{j}"] = Equation(f"route_b_{part}_{j}", steps)
-    for part, (lhs, rhs) in routes.notation(ch).items():
-        eq[f"route_{part}_{j}"] = Equation(f"route_{part}_{j}", (Step(lhs, rhs, "block notation"),))
-    return eq
-
-
-def _softmax_jacobian(d, j: int, block, picks: dict) -> Equation:
-    """The softmax's Jacobian in the picked row of the attention weights, p_k(δ_kj − p_j)."""
-    scores = d.graph.tensors[block.roles["scores"]]
-    lines, meaning = routes.softmax_jacobian(
-        d.graph, scores.name, block.roles["p"], range(block.first, block.end), pick(scores, picks)
-    )
-    d._meanings[("jacobian", j)] = meaning
-    label = "softmax Jacobian"
-    name = f"softmax jacobian {j} {label}"
-    register(name, "op", label, check_jacobian)
-    return Equation(f"route_jacobian_{j}", tuple(Step(lhs, rhs, name) for lhs, rhs in lines))
-
-
-def check_jacobian(d, step) -> str | None:
-    """∂p_k/∂s_j put in closed form equals the derivative through the softmax's own layers."""
-    j = int(step.rule.split(" ")[2])
-    if ("jacobian", j) not in d._meanings:
-        _ = d.equations  # writing the document's equations records what the lines mean
-    meaning = d._meanings[("jacobian", j)]
-    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
-    if not routes.equal(d.graph, left, right):
-        return f"the softmax's Jacobian line is not the derivative through its layers: {step.rhs}"
-    return None
-
-
-def _route_rule(j: int, label: str) -> str:
-    name = f"batch norm route {j} {label}"
-    register(name, "op", label, check_route)
-    return name
-
-
-def check_route(d, step) -> str | None:
-    """A line of BatchNorm's two routes equals the line before it, as polynomials in the inputs
-    and the atoms, with each symbol's meaning (``routes.meanings``)."""
-    j = int(step.rule.split(" ")[3])
-    if j not in d._meanings:  # worked out once per document
-        d._meanings[j] = routes.meanings(_channel(d, j, d.graph.blocks[j], d.picks))
-    meaning = d._meanings[j]
-    left, right = (routes.to_poly(side, d.graph, meaning) for side in (step.lhs, step.rhs))
-    if not routes.equal(d.graph, left, right):
-        return f"a line of BatchNorm's derivation does not follow from the one before: {step.rhs}"
-    return None
 
 
 def local_partial(graph: Graph, y: int, x: int) -> poly.Poly:
@@ -255,7 +165,7 @@ def _local_steps(graph: Graph, out: Tensor, x: int) -> tuple:
     listed = out.ids if out.numel <= ALL_PARTIALS else [y for y in out.ids if reads(graph, y, x)][:SHOWN]
     for y in listed:
         value = local_partial(graph, y, x)
-        rule = "network local partial" if value else "network no dependence"
+        rule = NETWORK_LOCAL_PARTIAL if value else NETWORK_NO_DEPENDENCE
         steps.append(
             Step(sympy.Derivative(symbol(graph, y), xs), to_sympy(value, graph.registry), rule, frozenset({xs}))
         )
@@ -284,13 +194,10 @@ def _chain_steps(d, k: int, out: Tensor, x: int) -> tuple:
     paths = total((upstream(y), sympy.Derivative(symbol(graph, y), xs)) for y in readers)
     terms = total((upstream(y), to_sympy(local_partial(graph, y, x), graph.registry)) for y in readers)
     value = poly.add(*(poly.mul(d.grads.get(y, {}), local_partial(graph, y, x)) for y in readers))
-    register(f"network chain rule {k} {x}", "op", "chain rule", check_chain)
-    register(f"network local partials {x}", "op", "local partials", check_local_partials)
-    register(f"network upstream values {x}", "op", "upstream values put in", check_values)
     return (
-        Step(lhs, paths, f"network chain rule {k} {x}"),
-        Step(paths, terms, f"network local partials {x}"),
-        Step(terms, shown_value(graph, value), f"network upstream values {x}"),
+        Step(lhs, paths, NETWORK_CHAIN_RULE.at(k, x)),
+        Step(paths, terms, NETWORK_LOCAL_PARTIALS.at(x)),
+        Step(terms, shown_value(graph, value), NETWORK_UPSTREAM_VALUES.at(x)),
     )
 
 
@@ -345,10 +252,12 @@ def reads(graph: Graph, y: int, x: int) -> bool:
 def check_chain(d, step) -> str | None:
     """The sum lists exactly the entries of the layer's output whose definitions read the element."""
     graph = d.graph
-    *_, k, x = step.rule.split(" ")
-    node = graph.nodes[int(k)]
-    xs = graph.registry.symbol(int(x))
-    expected = {y for y in graph.tensors[node.output].ids if reads(graph, y, int(x))}
+    k, x = step.rule.data
+    if not 0 <= k < len(graph.nodes):
+        return f"the network has no layer {k + 1}"
+    node = graph.nodes[k]
+    xs = graph.registry.symbol(x)
+    expected = {y for y in graph.tensors[node.output].ids if reads(graph, y, x)}
     listed = {graph.registry.id_of(t.expr) for t in step.rhs.atoms(sympy.Derivative) if t.variables[0] == xs}
     if listed != expected:
         return f"the chain rule lists {len(listed)} entries, but {len(expected)} read the element"
@@ -362,11 +271,13 @@ def _terms(expr: sympy.Expr) -> list:
     return [t.args if isinstance(t, sympy.Mul) else (sympy.Integer(1), t) for t in sympy.Add.make_args(expr)]
 
 
-def _readers_listed(d, step) -> list:
-    xs = d.graph.registry.symbol(int(step.rule.split(" ")[-1]))
+def _readers_listed(d, step, x: int) -> list | None:
+    """The entries whose partial by x the paths list; None when a path is not such a partial."""
+    xs = d.graph.registry.symbol(x)
     out = []
     for _up, local in _terms(step.lhs):
-        assert isinstance(local, sympy.Derivative) and local.variables[0] == xs
+        if not isinstance(local, sympy.Derivative) or local.variables[0] != xs:
+            return None
         out.append(d.graph.registry.id_of(local.expr))
     return out
 
@@ -374,8 +285,10 @@ def _readers_listed(d, step) -> list:
 def check_local_partials(d, step) -> str | None:
     """Each local partial put in is the derivative of its entry's definition."""
     graph = d.graph
-    x = int(step.rule.split(" ")[-1])
-    readers = _readers_listed(d, step)
+    (x,) = step.rule.data
+    readers = _readers_listed(d, step, x)
+    if readers is None:
+        return f"the paths are not partial derivatives by {graph.registry.names[x]}"
     shown = _terms(step.rhs)
     if len(shown) != len(readers):
         return "the local partials put in do not match the paths"
@@ -388,7 +301,7 @@ def check_local_partials(d, step) -> str | None:
 def check_values(d, step) -> str | None:
     """Upstream values put in and the sum expanded: the displayed result is Σ upstream × local."""
     graph = d.graph
-    x = int(step.rule.split(" ")[-1])
+    (x,) = step.rule.data
     readers = []
     for up, _local in _terms(step.lhs):
         readers.append(d.loss_id if up == 1 else graph.registry.id_of(up.variables[0]))
@@ -402,21 +315,32 @@ def check_closed(d, step) -> str | None:
     """The layer's closed form, computed on its own, equals the chain rule through the layer at
     every element (the same comparison the prover makes for every layer)."""
     graph = d.graph
-    *_, k, name = step.rule.split(" ")
-    if step.rhs != sympy.Symbol(closed_latex(graph, graph.nodes[int(k)], name)):
-        return f"the closed form shown for layer {int(k) + 1} is not the one written for its parameters: {step.rhs}"
-    share = d.shares.get(int(k), {})
-    values = d.closed_share(int(k))[name]
+    k, name = step.rule.data
+    if not 0 <= k < len(graph.nodes) or name not in graph.nodes[k].inputs:
+        return f"layer {k + 1} does not read {name}"
+    if step.rhs != sympy.Symbol(closed_latex(graph, graph.nodes[k], name)):
+        return f"the closed form shown for layer {k + 1} is not the one written for its parameters: {step.rhs}"
+    share = d.shares.get(k, {})
+    values = d.closed_share(k)[name]
     if any(share.get(v, {}) != value for v, value in zip(graph.tensors[name].ids, values)):
-        return f"the closed form of layer {int(k) + 1} for {name} differs from the chain rule"
+        return f"the closed form of layer {k + 1} for {name} differs from the chain rule"
     return None
 
 
-register("layer definition", "shown", "definition")
-register("block notation", "shown", "notation")
-register("upstream received", "shown", "from the layer above")
-register("network local partial", "op", "local partial", check_local)
-register("network no dependence", "op", "does not contain it", check_local)
+LAYER_DEFINITION = Rule("layer definition", "shown", "definition")
+UPSTREAM_RECEIVED = Rule("upstream received", "shown", "from the layer above")
+NETWORK_LOCAL_PARTIAL = Rule("network local partial", "op", "local partial", check_local)
+NETWORK_NO_DEPENDENCE = Rule("network no dependence", "op", "does not contain it", check_local)
+# about one place: (layer index, element id), (element id), (layer index, input name),
+# (compound layer index, form index), (compound layer index)
+NETWORK_CHAIN_RULE = Rule("network chain rule", "op", "chain rule", check_chain)
+NETWORK_LOCAL_PARTIALS = Rule("network local partials", "op", "local partials", check_local_partials)
+NETWORK_UPSTREAM_VALUES = Rule("network upstream values", "op", "upstream values put in", check_values)
+LAYER_CLOSED_FORM = Rule("layer closed form", "op", "closed form, every element", check_closed)
+# a compound layer's compact form (or an identity between two forms), proven by the network
+# prover's claim check
+BLOCK_FORM = Rule("block form", "claim", "compact form, every element")
+BLOCK_IDENTITY = Rule("block identity", "claim", "identity, every element")
 
 
 def presentation(d) -> Presentation:

@@ -27,7 +27,7 @@ from ..chain.derivation import Equation, Presentation, Step, TensorView
 from ..chain.engine import gc_paused
 from ..chain.losses import check_loss
 from ..chain.notation import Call, Equals, Joined, Product
-from ..chain.rules import register
+from ..chain.rules import CLOSED_FORM, Rule
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
@@ -55,10 +55,12 @@ class ConvParams:
     formula_values: dict = field(default_factory=dict)  # the sizes behind the displayed entry formula
 
 
-register("im2col", "equal", "im2col, proven")
-register("loss entry", "loss entry", "derivative of the loss")
-register("output height", "size", "output height")
-register("output width", "size", "output width")
+IM2COL = Rule("im2col", "equal", "im2col, proven")
+LOSS_ENTRY = Rule("loss entry", "loss entry", "derivative of the loss")
+# the data is the axis of the output's shape the displayed formula gives
+OUTPUT_HEIGHT = Rule("output height", "size", "output height", data=(-2,))
+OUTPUT_WIDTH = Rule("output width", "size", "output width", data=(-1,))
+INDEX_NAME = Rule("index name", "shown", "index of the input")
 
 
 def conv2d(
@@ -214,7 +216,7 @@ def check_entry_formula(d, step) -> str | None:
     """The displayed formula, evaluated at every output entry and every tap with the document's
     sizes, must give exactly the forward entries: the formula a reader sees is the one computed."""
     values = d.params.formula_values
-    names = {s.lhs: s.rhs for s in d.equations["definition"].steps if s.rule == "index name"}
+    names = {s.lhs: s.rhs for s in d.equations["definition"].steps if s.rule is INDEX_NAME}
     rhs = step.rhs.xreplace(names).xreplace({k: sympy.Integer(v) for k, v in values.items()})
     total = next(a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Sum)) if isinstance(rhs, sympy.Add) else rhs
     bias_terms = (
@@ -266,8 +268,7 @@ def check_entry_formula(d, step) -> str | None:
     return None
 
 
-register("entry formula", "op", "every entry, checked", check_entry_formula)
-register("index name", "shown", "index of the input")
+ENTRY_FORMULA = Rule("entry formula", "op", "every entry, checked", check_entry_formula)
 
 
 def slices(reg, inputs, plane: tuple, kernel: tuple) -> tuple:
@@ -301,23 +302,23 @@ def equations(d) -> dict:
     geo: Geometry = d.params.geometry
     eq = {}
     size_steps = []
-    for axis, size, k, s, p, dil, out in zip(
-        ("H", "W"), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride, geo.padding, geo.dilation, geo.out
+    for rule, size, k, s, p, dil, out in zip(
+        (OUTPUT_HEIGHT, OUTPUT_WIDTH), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride, geo.padding, geo.dilation, geo.out
     ):
         inner = sympy.Add(size, 2 * p, -dil * (k - 1), -1, evaluate=False)
         ratio = sympy.Mul(inner, sympy.Pow(s, -1, evaluate=False), evaluate=False)
         formula = sympy.Add(sympy.floor(ratio, evaluate=False), 1, evaluate=False)
-        size_steps.append(Step(formula, sympy.Integer(out), f"output {'height' if axis == 'H' else 'width'}"))
+        size_steps.append(Step(formula, sympy.Integer(out), rule))
     eq["output_size"] = Equation("output_size", tuple(size_steps))
     lhs, rhs, _, names = entry_formula(geo, d.params.bias)
     eq["definition"] = Equation(
-        "definition", (Step(lhs, rhs, "entry formula"), *(Step(name, index, "index name") for name, index in names))
+        "definition", (Step(lhs, rhs, ENTRY_FORMULA), *(Step(name, index, INDEX_NAME) for name, index in names))
     )
     for name, closed in d.closed_forms.items():
-        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
+        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, CLOSED_FORM),))
     for wrt, view in d.presentation.views:
         lhs = sympy.Symbol(wrt if wrt == "Y" else f"d{wrt}")
-        eq[f"im2col_{wrt}"] = Equation(f"im2col_{wrt}", (Step(lhs, view, "im2col"),))
+        eq[f"im2col_{wrt}"] = Equation(f"im2col_{wrt}", (Step(lhs, view, IM2COL),))
     first = d.output.ids[0]
     L = sympy.Symbol("L")
     if d.loss.has_value:
@@ -328,7 +329,7 @@ def equations(d) -> dict:
                 Step(
                     sympy.Derivative(L, d.registry.symbol(first)),
                     sympy.Rational(value.numerator, value.denominator),
-                    "loss entry",
+                    LOSS_ENTRY,
                 ),
             ),
         )

@@ -27,7 +27,7 @@ import sympy
 from ..chain.build import Problem, derive
 from ..chain.derivation import Equation, Presentation, Step
 from ..chain.losses import check_loss
-from ..chain.rules import register
+from ..chain.rules import CLOSED_FORM, Rule
 from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
@@ -36,11 +36,21 @@ from ..core.tensorop import TensorOpBase
 from ..network import layers
 from ..network.units.conv2d import BiasGrad, ConvTranspose2d, _dims, flag
 from ..network.units.conv_transpose2d import Conv2dForward, Transposed, TransposeWeightGrad, transposed_geometry
-from .conv2d import ConvParams, _one_layer, conv_inline, default_picks, slices, stem
+from .conv2d import (
+    LOSS_ENTRY,
+    OUTPUT_HEIGHT,
+    OUTPUT_WIDTH,
+    ConvParams,
+    _one_layer,
+    conv_inline,
+    default_picks,
+    slices,
+    stem,
+)
 from .spec import OpSpec, convolution_arguments
 
-register("collection", "equal", "collection view, proven")
-register("duality", "equal", "conv2d's input gradient, proven")
+COLLECTION = Rule("collection", "equal", "collection view, proven")
+DUALITY = Rule("duality", "equal", "conv2d's input gradient, proven")
 
 
 def conv_transpose2d(
@@ -136,8 +146,8 @@ def notation(geo: Transposed, reg, inputs) -> dict:
 def equations(d) -> dict:
     geo: Transposed = d.params.geometry
     size_steps = []
-    for axis, size, k, s, p, dil, op, out in zip(
-        ("height", "width"),
+    for rule, size, k, s, p, dil, op, out in zip(
+        (OUTPUT_HEIGHT, OUTPUT_WIDTH),
         (geo.H, geo.W),
         (geo.kH, geo.kW),
         geo.stride,
@@ -154,13 +164,13 @@ def equations(d) -> dict:
             1,
             evaluate=False,
         )
-        size_steps.append(Step(formula, sympy.Integer(out), f"output {axis}"))
+        size_steps.append(Step(formula, sympy.Integer(out), rule))
     eq = {"output_size": Equation("output_size", tuple(size_steps))}
     for name, closed in d.closed_forms.items():
-        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, "closed form"),))
+        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, CLOSED_FORM),))
     (_, collection), (_, duality) = d.presentation.views
-    eq["collection"] = Equation("collection", (Step(sympy.Symbol("Y"), collection, "collection"),))
-    eq["duality_forward"] = Equation("duality_forward", (Step(sympy.Symbol("Y"), duality, "duality"),))
+    eq["collection"] = Equation("collection", (Step(sympy.Symbol("Y"), collection, COLLECTION),))
+    eq["duality_forward"] = Equation("duality_forward", (Step(sympy.Symbol("Y"), duality, DUALITY),))
     if d.loss.has_value:
         first = d.output.ids[0]
         value = d.upstream_values.entries[0].get((), 0)
@@ -170,7 +180,7 @@ def equations(d) -> dict:
                 Step(
                     sympy.Derivative(sympy.Symbol("L"), d.registry.symbol(first)),
                     sympy.Rational(value.numerator, value.denominator),
-                    "loss entry",
+                    LOSS_ENTRY,
                 ),
             ),
         )

@@ -17,6 +17,7 @@ from ..chain.build import Problem, derive, pick_index
 from ..chain.derivation import Equation, GeneralMatrix, Presentation, Step, TensorView
 from ..chain.engine import gc_paused
 from ..chain.losses import Loss, check_loss
+from ..chain.rules import CLOSED_FORM, DEFINITION, DIMENSIONS, EVERY_ELEMENT, LOSS, LOSS_SUBSTITUTED, NOTATION, REGROUP
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
 from ..core.numbers import integer
@@ -116,30 +117,30 @@ def equations(d) -> dict:
         "inputs": Equation(
             "inputs",
             (
-                Step(sA, view(na, PolyTensor.of_symbols(A)), "notation"),
-                Step(sB, view(nb, PolyTensor.of_symbols(B)), "notation"),
+                Step(sA, view(na, PolyTensor.of_symbols(A)), NOTATION),
+                Step(sB, view(nb, PolyTensor.of_symbols(B)), NOTATION),
             ),
         ),
         "product": Equation(
             "product",
             (
-                Step(sC, view(C.name, PolyTensor.of_symbols(C)), "notation"),
-                Step(view(C.name, PolyTensor.of_symbols(C)), MatMul(sA, sB), "definition", explicit=True),
-                Step(MatMul(sA, sB), view(C.name, d.definitions), "definition"),
+                Step(sC, view(C.name, PolyTensor.of_symbols(C)), NOTATION),
+                Step(view(C.name, PolyTensor.of_symbols(C)), MatMul(sA, sB), DEFINITION, explicit=True),
+                Step(MatMul(sA, sB), view(C.name, d.definitions), DEFINITION),
             ),
         ),
-        "loss": Equation("loss", (Step(G, view("G", d.upstream_values), "loss"),)),
+        "loss": Equation("loss", (Step(G, view("G", d.upstream_values), LOSS),)),
     }
     for name, closed in d.closed_forms.items():
         dX = MatrixSymbol(f"d{name}", *d.input_tensors[name].shape)  # the input's shape, not the closed form's
         eq[f"grad_{name}"] = Equation(
-            f"grad_{name}", (Step(dX, view(f"d{name}", d.grads_upstream[name]), "every element"),)
+            f"grad_{name}", (Step(dX, view(f"d{name}", d.grads_upstream[name]), EVERY_ELEMENT),)
         )
-        eq[f"regroup_{name}"] = Equation(f"regroup_{name}", (Step(dX, closed, "regroup", explicit=True),))
-        eq[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed, "closed form"),))
-        eq[f"dims_{name}"] = Equation(f"dims_{name}", (Step(dX, closed, "dimensions"),))
+        eq[f"regroup_{name}"] = Equation(f"regroup_{name}", (Step(dX, closed, REGROUP, explicit=True),))
+        eq[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed, CLOSED_FORM),))
+        eq[f"dims_{name}"] = Equation(f"dims_{name}", (Step(dX, closed, DIMENSIONS),))
         eq[f"values_{name}"] = Equation(
-            f"values_{name}", (Step(dX, view(f"d{name}", d.grads_values[name]), "loss substituted"),)
+            f"values_{name}", (Step(dX, view(f"d{name}", d.grads_values[name]), LOSS_SUBSTITUTED),)
         )
     return eq
 

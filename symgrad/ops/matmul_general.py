@@ -18,6 +18,19 @@ from sympy.matrices.expressions import MatMul, MatrixSymbol
 from ..chain.derivation import Equation, GeneralDerivation, Presentation, Step
 from ..chain.losses import check_loss
 from ..chain.notation import Entry, Enumeration, IndexRange, Joined, upstream_base
+from ..chain.rules import (
+    ALL_ELEMENTS,
+    CHAIN_RULE,
+    DEFINITION,
+    DIFFERENTIATE,
+    LOCAL_PARTIALS,
+    LOSS,
+    MATRIX_PRODUCT,
+    SIFTING,
+    SUBSTITUTE_THE_LOSS,
+    SUM_RULE,
+    TRANSPOSE,
+)
 from ..core.errors import SymgradError
 from ..core.symbols import check_letters
 from .matmul_inline import inline_formulas
@@ -89,30 +102,30 @@ def matmul_general(m="m", k="k", n="n", loss="mean", letters=("a", "b", "c"), in
         cij = c[i, j]
         with_c = {**own, i: (1, M), j: (1, N)}
         chain = Sum(mul(g[i, j], sympy.Derivative(cij, x)), (j, 1, N), (i, 1, M))
-        equations[f"chain_{name}"] = Equation(f"chain_{name}", (Step(sympy.Derivative(L, x), chain, "chain rule"),))
-        s1 = Step(sympy.Derivative(cij, x), sympy.Derivative(definition[c](i, j), x), "definition")
-        s2 = Step(s1.rhs, Sum(sympy.Derivative(a[i, t] * b[t, j], x), (t, 1, K)), "sum rule")
-        s3 = Step(s2.rhs, Sum(by_term, (t, 1, K)), "differentiate")
-        s4 = Step(s3.rhs, local, "sifting")
+        equations[f"chain_{name}"] = Equation(f"chain_{name}", (Step(sympy.Derivative(L, x), chain, CHAIN_RULE),))
+        s1 = Step(sympy.Derivative(cij, x), sympy.Derivative(definition[c](i, j), x), DEFINITION)
+        s2 = Step(s1.rhs, Sum(sympy.Derivative(a[i, t] * b[t, j], x), (t, 1, K)), SUM_RULE)
+        s3 = Step(s2.rhs, Sum(by_term, (t, 1, K)), DIFFERENTIATE)
+        s4 = Step(s3.rhs, local, SIFTING)
         equations[f"local_{name}"] = Equation(f"local_{name}", (s1, s2, s3, s4))
-        put = Step(sympy.Derivative(L, x), Sum(mul(g[i, j], *local.args), (j, 1, N), (i, 1, M)), "local partials")
-        sift = Step(put.rhs, after_sift, "sifting")
-        transpose = Step(sift.rhs, transposed, "transpose")
-        product = Step(transpose.rhs, Entry(closed[name], p, q), "matrix product")
+        put = Step(sympy.Derivative(L, x), Sum(mul(g[i, j], *local.args), (j, 1, N), (i, 1, M)), LOCAL_PARTIALS)
+        sift = Step(put.rhs, after_sift, SIFTING)
+        transpose = Step(sift.rhs, transposed, TRANSPOSE)
+        product = Step(transpose.rhs, Entry(closed[name], p, q), MATRIX_PRODUCT)
         equations[f"sift_{name}"] = Equation(f"sift_{name}", (put, sift, transpose, product))
         dX = MatrixSymbol(f"d{name}", *closed[name].shape)
-        equations[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed[name], "all elements"),))
+        equations[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed[name], ALL_ELEMENTS),))
         ranges.update({f"chain_{name}": own, f"local_{name}": with_c, f"sift_{name}": own, f"identity_{name}": own})
         weight = loss.symbolic_weight(M * N)
         if weight is not None:
             ones = sympy.expand(after_sift.function.xreplace({g[p, j]: 1, g[i, q]: 1}))
             equations[f"pick_value_{name}"] = Equation(
-                f"pick_value_{name}", (Step(after_sift, weight * Sum(ones, *after_sift.limits), "substitute the loss"),)
+                f"pick_value_{name}", (Step(after_sift, weight * Sum(ones, *after_sift.limits), SUBSTITUTE_THE_LOSS),)
             )
             ranges[f"pick_value_{name}"] = own
     weight = loss.symbolic_weight(M * N)
     if weight is not None:
-        equations["loss"] = Equation("loss", (Step(sympy.Derivative(L, c[i, j]), weight, "loss"),))
+        equations["loss"] = Equation("loss", (Step(sympy.Derivative(L, c[i, j]), weight, LOSS),))
         ranges["loss"] = {i: (1, M), j: (1, N)}
     total = Sum(c[u, v], (v, 1, N), (u, 1, M))
     loss_rhs = loss.formula(total, M * N, sympy.Symbol(rf"\boldsymbol{{{nC}}}"))

@@ -12,11 +12,24 @@ import itertools
 import sympy
 
 from ..chain.derivation import Proof
+from ..chain.rules import (
+    ALL_ELEMENTS,
+    CHAIN_RULE,
+    DEFINITION,
+    DIFFERENTIATE,
+    LOCAL_PARTIALS,
+    LOSS,
+    MATRIX_PRODUCT,
+    SIFTING,
+    SUBSTITUTE_THE_LOSS,
+    SUM_RULE,
+    TRANSPOSE,
+)
 from ..core import poly
 from ..core.errors import SymgradError
 from .evaluate import Meaning
 from .index import Entry, Instantiate, canon, facts_of, sift
-from .prover import first_difference
+from .prover import by_rule, first_difference
 
 
 def prove(gd) -> Proof:
@@ -24,9 +37,11 @@ def prove(gd) -> Proof:
     for key, eq in gd.equations.items():
         facts = facts_of(gd.ranges.get(key, {}))
         for n, step in enumerate(eq.steps):
-            why = chained(eq, n) or check_symbolic(gd, key, step, facts)
+            why = chained(eq, n) or by_rule(step, check_symbolic, gd, key, step, facts)
             if why:
-                return Proof("refuted", steps, steps=steps, failed_step=f"{key}, step {n + 1} ({step.rule}): {why}")
+                return Proof(
+                    "refuted", steps, steps=steps, failed_step=f"{key}, step {n + 1} ({step.rule.name}): {why}"
+                )
             steps += 1
     instances = 0
     for d in concrete(gd):
@@ -69,52 +84,52 @@ def check_symbolic(gd, key, step, facts) -> str | None:
     c = bases[gd.output_name]
     rule = step.rule
     try:
-        if rule == "chain rule":
+        if rule is CHAIN_RULE:
             return chain_rule(gd, step)
-        if rule == "definition":
+        if rule is DEFINITION:
             (t,) = [s for s in step.rhs.atoms(sympy.Symbol) if s.name == "t"]
             i, j = step.lhs.expr.indices
             a, b = bases[gd.input_names[0]], bases[gd.input_names[1]]
             defined = step.lhs.xreplace({step.lhs.expr: sympy.Sum(a[i, t] * b[t, j], (t, 1, gd.sizes["k"]))})
             return same(defined, step.rhs, bases)
-        if rule == "sum rule":
+        if rule is SUM_RULE:
             inner = step.lhs.expr
             ok = isinstance(inner, sympy.Sum) and step.rhs == sympy.Sum(
                 sympy.Derivative(inner.function, *step.lhs.variables), *inner.limits
             )
             return None if ok else "the derivative does not move inside the sum term by term"
-        if rule == "differentiate":
+        if rule is DIFFERENTIATE:
             summand = step.lhs.function
             derived = sympy.Sum(sympy.diff(summand.expr, *summand.variables), *step.lhs.limits)
             return same(derived, step.rhs, bases)
-        if rule == "sifting":
+        if rule is SIFTING:
             var = sifted_variable(step.lhs)
             return same(sift(step.lhs, var, facts), step.rhs, bases)
-        if rule == "local partials":
+        if rule is LOCAL_PARTIALS:
             local = gd.equations[key.replace("sift_", "local_")].steps
             chain = gd.equations[key.replace("sift_", "chain_")].steps[0]
             put = chain.rhs.xreplace({local[0].lhs: local[-1].rhs})
             if chain.lhs != step.lhs:
                 return "not the derivative the chain rule gave"
             return same(put, step.rhs, bases)
-        if rule in ("transpose", "matrix product"):
+        if rule is TRANSPOSE or rule is MATRIX_PRODUCT:
             return same(step.lhs, step.rhs, bases)
-        if rule == "all elements":
+        if rule is ALL_ELEMENTS:
             return every_element(gd, key, step)
-        if rule == "loss":
+        if rule is LOSS:
             u, v, weight = gd.params.loss_sum
             i, j = step.lhs.variables[0].indices
             summand = sympy.diff(weight * c[u, v], c[i, j])
             value = sift(sift(sympy.Sum(summand, (v, 1, gd.sizes["n"]), (u, 1, gd.sizes["m"])), v, facts), u, facts)
             return same(value, step.rhs, bases)
-        if rule == "substitute the loss":
+        if rule is SUBSTITUTE_THE_LOSS:
             g = bases["G"]
             weight = gd.params.loss_sum[2]
             valued = step.lhs.replace(lambda e: isinstance(e, sympy.Indexed) and e.base == g, lambda e: weight)
             return same(valued, step.rhs, bases)
     except SymgradError as exc:
         return str(exc)
-    return f"no checker for the rule {rule!r}"
+    return f"no checker for the rule {rule.name!r}"
 
 
 def same(x, y, bases) -> str | None:
@@ -186,11 +201,11 @@ def check_instances(gd, d) -> tuple[str | None, int]:
             for step in eq.steps:
                 lhs = previous[1] if previous and step.lhs is previous[0] else inst(step.lhs, env)
                 rhs = inst(step.rhs, env)
-                if step.rule in ("substitute the loss", "loss"):
+                if step.rule is SUBSTITUTE_THE_LOSS or step.rule is LOSS:
                     lhs = poly.substitute(lhs, values_of)
                 if lhs != rhs:
                     where = ", ".join(f"{x}={v}" for x, v in env.items())
-                    return f"{key} ({step.rule}) fails at {d.sizes}, {where}", count
+                    return f"{key} ({step.rule.name}) fails at {d.sizes}, {where}", count
                 previous = (step.rhs, rhs)
                 count += 1
     return None, count

@@ -25,10 +25,8 @@ import markupsafe
 import sympy
 
 from ..chain.derivation import Equation
-from ..chain.rules import rule
 from ..core.errors import SymgradError
 from ..prove import prove
-from ..prove.prover import is_checked
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
@@ -50,13 +48,6 @@ SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll"
 DEFAULT_DATE = "2000-01-01"
 TEX_ENGINES = ("pdflatex", "lualatex")
 DEFAULT_AUTHOR = "symgrad"
-
-
-def rule_text(name: str) -> str:
-    found = rule(name)
-    if found is None:
-        raise SymgradError(f"no wording for the rule {name!r}: register it with symgrad.chain.rules")
-    return found.text
 
 
 def templates_dir() -> Path:
@@ -413,7 +404,7 @@ class Document:
                 rhs = self._latex(step.rhs, **settings)
                 lhs = None if previous is not None and step.lhs is previous else self._latex(step.lhs, highlight=marked)
                 first = first if lhs is None else lhs
-                line = Line(lhs, rhs, rule_text(step.rule), is_checked(step.rule))
+                line = Line(lhs, rhs, step.rule.text, step.rule.checked)
                 if family == "tex":
                     line = replace(line, rows=self._rows(step, lhs, first, settings))
                 elif family == "html":
@@ -516,9 +507,12 @@ class Document:
 
     def figure(self) -> str:
         """A network's computation graph: TikZ for TeX, inline SVG for the others."""
-        from .figure import svg, tikz
+        from .figure import layout, svg, tikz
 
-        return tikz(self.d) if FAMILY[self.fmt] == "tex" else svg(self.d)
+        if "figure" not in self.cache:  # one layout (one run of dot) for every format of a write
+            self.cache["figure"] = layout(self.d)
+        drawn = self.cache["figure"]
+        return tikz(self.d, self.text, drawn) if FAMILY[self.fmt] == "tex" else svg(self.d, drawn)
 
     def network_code(self) -> str:
         """A network's forward pass, then its backward pass from the closed forms, in PyTorch."""

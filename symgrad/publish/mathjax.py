@@ -29,19 +29,26 @@ def check_url(url: object) -> str:
     return text
 
 
+# MathJax 3.2.2's browser bundle and web fonts ship inside the package (1.7 MB, Apache-2.0: see
+# its LICENSE there), so `--mathjax local` works after `pip install symgrad` without npm.
+PACKAGED = Path(__file__).resolve().parents[1] / "mathjax"
+
+
 def find_bundle() -> Path:
-    """MathJax 3's es5 folder: $SYMGRAD_MATHJAX, or node_modules/mathjax/es5 here or in the checkout."""
-    candidates = []
+    """MathJax 3's es5 folder: $SYMGRAD_MATHJAX when set, else the copy inside the package."""
     if os.environ.get("SYMGRAD_MATHJAX"):
-        candidates.append(Path(os.environ["SYMGRAD_MATHJAX"]))
-    checkout = Path(__file__).resolve().parents[2]
-    candidates += [Path.cwd() / "node_modules" / "mathjax" / "es5", checkout / "node_modules" / "mathjax" / "es5"]
-    for folder in candidates:
+        folder = Path(os.environ["SYMGRAD_MATHJAX"])
         if (folder / BUNDLE).is_file() and (folder / FONTS).is_dir():
             return folder
+        raise SymgradError(
+            f"SYMGRAD_MATHJAX={folder} does not hold MathJax 3's {BUNDLE} and {FONTS.as_posix()}: "
+            "point it at the es5 folder of the mathjax npm package, or unset it to use symgrad's own copy"
+        )
+    if (PACKAGED / BUNDLE).is_file() and (PACKAGED / FONTS).is_dir():
+        return PACKAGED
     raise SymgradError(
-        "no local MathJax 3 found: run 'npm install mathjax@3' here, or set SYMGRAD_MATHJAX to "
-        "the folder that holds tex-chtml-full.js (mathjax/es5)"
+        f"symgrad's copy of MathJax is missing from {PACKAGED}: reinstall symgrad, or set "
+        "SYMGRAD_MATHJAX to the folder that holds tex-chtml-full.js (mathjax/es5 of 'npm install mathjax@3')"
     )
 
 

@@ -44,7 +44,7 @@ def tanh(x, name=None) -> Tensor:
 EXP = Elementwise(
     lemma=Lemma(
         "exp",
-        sympy.exp,
+        lambda u, p: sympy.exp(u),
         lambda a, u, h, p: a,
         r"\frac{d}{du} e^{u} = e^{u}",
         numeric=lambda x, p, tiny: mpmath.exp(x),
@@ -61,7 +61,7 @@ EXP = Elementwise(
 LOG = Elementwise(
     lemma=Lemma(
         "log",
-        sympy.log,
+        lambda u, p: sympy.log(u),
         lambda a, u, h, p: h,
         r"\frac{d}{du} \log u = \frac{1}{u}",
         needs="inverse of argument",
@@ -80,7 +80,7 @@ LOG = Elementwise(
 SQRT = Elementwise(
     lemma=Lemma(
         "sqrt",
-        sympy.sqrt,
+        lambda u, p: sympy.sqrt(u),
         lambda a, u, h, p: h / 2,
         r"\frac{d}{du} \sqrt{u} = \frac{1}{2 \sqrt{u}}",
         needs="inverse of value",
@@ -99,7 +99,7 @@ SQRT = Elementwise(
 SIGMOID = Elementwise(
     lemma=Lemma(
         "sigmoid",
-        lambda u: 1 / (1 + sympy.exp(-u)),
+        lambda u, p: 1 / (1 + sympy.exp(-u)),
         lambda a, u, h, p: a * (1 - a),
         r"\frac{d}{du} \sigma(u) = \sigma(u)\,\bigl(1 - \sigma(u)\bigr)",
         numeric=lambda x, p, tiny: 1 / (1 + mpmath.exp(-x)),
@@ -117,7 +117,7 @@ SIGMOID = Elementwise(
 TANH = Elementwise(
     lemma=Lemma(
         "tanh",
-        sympy.tanh,
+        lambda u, p: sympy.tanh(u),
         lambda a, u, h, p: 1 - a**2,
         r"\frac{d}{du} \tanh u = 1 - \tanh^{2} u",
         numeric=lambda x, p, tiny: mpmath.tanh(x),

@@ -39,7 +39,7 @@ def _value(x, p: Fraction, tiny):
 
 POWER = Lemma(
     "power",
-    lambda u, p=None: u ** sympy.Symbol("p"),
+    lambda u, p: u**p,
     lambda a, u, h, p: p * a * h,
     r"\frac{d}{du} u^{p} = p\, u^{p} \cdot \frac{1}{u}",
     needs="inverse of argument",
@@ -48,6 +48,7 @@ POWER = Lemma(
     assumptions=(("positive", True),),
     numeric=_value,
     written=lambda argument, p: sympy.Pow(argument, sympy.Rational(p), evaluate=False),
+    parameter_point=Fraction(3, 2),
 )
 
 

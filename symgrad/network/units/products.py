@@ -21,10 +21,13 @@ def matmul(a, b, name=None) -> Tensor:
     graph = graph_of(a, b)
     graph.reserve("matmul", m * k * n)
     out = output(graph, "matmul", (a, b), (m, n), name, "matmul")
+    a_ids, b_ids = a.ids, b.ids
     for i, j in itertools.product(range(m), range(n)):
         entry: dict = {}
         for t in range(k):
-            poly.add_into(entry, {tuple(sorted((a.ids[i * k + t], b.ids[t * n + j]))): 1})
+            x, y = a_ids[i * k + t], b_ids[t * n + j]
+            key = (x, y) if x <= y else (y, x)
+            entry[key] = entry.get(key, 0) + 1  # a key repeats only when a factor is used twice
         graph.define(out.ids[i * n + j], entry)
     return out
 

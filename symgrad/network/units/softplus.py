@@ -39,7 +39,7 @@ def _sigma(graph: Graph, z: int) -> int:
 SOFTPLUS = Elementwise(
     lemma=Lemma(
         "softplus",
-        lambda u: sympy.log(1 + sympy.exp(u)),
+        lambda u, p: sympy.log(1 + sympy.exp(u)),
         lambda a, u, h, p: h,
         r"\frac{d}{du} \log(1 + e^{u}) = \sigma(u)",
         helper=lambda u, value: 1 / (1 + sympy.exp(-u)),
