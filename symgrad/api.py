@@ -22,7 +22,6 @@ from .ops import conv2d as _conv2d
 from .ops import conv_transpose2d as _conv_transpose2d
 from .ops import matmul as _matmul
 from .prove import claims as _claims
-from .prove import network as _network_claims
 from .prove import prove as _prove
 from .publish import display as _display
 from .publish import documents as _documents
@@ -148,7 +147,7 @@ def check(d: Any, wrt: str, claim: Any) -> Proof:
 
 
 def equivalent(d: Any, name: str, form_a: Any, form_b: Any) -> Proof:
-    return shown(_network_claims.equivalent(data_of(d), name, form_a, form_b))
+    return shown(_claims.equivalent(data_of(d), name, form_a, form_b))
 
 
 def render(d: Any, fmt: str, **options: Any) -> str:
@@ -164,7 +163,7 @@ for _public, _inner in (
     (conv2d, _conv2d.conv2d),
     (conv_transpose2d, _conv_transpose2d.conv_transpose2d),
     (check, _claims.check),
-    (equivalent, _network_claims.equivalent),
+    (equivalent, _claims.equivalent),
     (render, _documents.render),
     (write, _writer.write),
 ):

@@ -270,7 +270,7 @@ def test_wrong_constant_tensors_are_refuted(total, claim):
 
 
 def test_constant_tensors_of_the_wrong_shape_or_size_are_refused(total):
-    with pytest.raises(SymgradError, match="shape"):
+    with pytest.raises(SymgradError, match=r"the claim for dx is 3×2, but x is 2×3$"):
         symgrad.check(total, "x", "3 * ones(3, 2)")
     with pytest.raises(SymgradError, match="positive integer"):
         symgrad.check(total, "x", "ones(0, 3)")
@@ -339,8 +339,12 @@ def test_layers_and_calls_a_claim_cannot_make_are_refused_in_one_message(total):
         symgrad.check(total, "x", lambda T: F.conv2d(T["x"], T["x"]))
     with pytest.raises(SymgradError, match="has no layer 'dropout'"):
         symgrad.check(total, "x", lambda T: F.dropout(T["x"]))
-    with pytest.raises(SymgradError, match="only calls allowed"):
+    with pytest.raises(SymgradError, match="four positive integers"):
         symgrad.check(total, "x", "conv2d(x, x)")
+    with pytest.raises(SymgradError, match="only calls allowed"):
+        symgrad.check(total, "x", "dropout(x)")
+    with pytest.raises(SymgradError, match=r"F\.conv2d_weight is a gradient formula for claims"):
+        symgrad.derive(lambda x, w: F.conv2d_weight(x, w.shape, x).sum(), x=(1, 1, 3, 3), w=(1, 1, 3, 3))
     with pytest.raises(SymgradError, match="unknown name"):
         symgrad.check(total, "x", "exp")
     with pytest.raises(SymgradError, match="is a number, not a tensor"):
@@ -494,12 +498,113 @@ def test_convolution_gradients_written_with_the_convolutions(conv):
     assert status(conv, "w", lambda T: swap(F.conv2d(swap(T["x"]), swap(T["c"]), padding=1))) == "proven"
 
 
+def test_convolution_gradients_written_with_torch_nn_grads_names(conv):
+    assert status(conv, "w", "conv2d_weight(x, w.shape, c, padding=1)") == "proven"
+    assert status(conv, "w", "conv2d_weight(x, (3, 2, 3, 3), c, padding=1)") == "proven"
+    assert status(conv, "x", "conv2d_input(x.shape, w, c, padding=1)") == "proven"
+    assert status(conv, "x", lambda T: F.conv2d_input(T["x"].shape, T["w"], T["c"], padding=1)) == "proven"
+    assert status(conv, "w", lambda T: F.conv2d_weight(T["x"], T["w"].shape, T["c"], padding=1)) == "proven"
+    assert status(conv, "w", "conv2d_weight(x, w.shape, c, padding=1) * 2") == "refuted"
+    assert status(conv, "w", "conv2d_weight(x, w.shape, c, padding=1).transpose(2, 3)") == "refuted"
+    assert status(conv, "x", "conv2d_input(x.shape, w.transpose(2, 3), c, padding=1)") == "refuted"
+
+
+# stride, padding, dilation, groups (and for the transposed convolution an output padding, at least the
+# stride in the last: PyTorch allows it when it is below the dilation)
+GEOMETRIES = [(1, 0, 1, 1, 0), (2, 1, 1, 1, 1), (2, 0, 2, 1, 1), (1, 1, 1, 2, 0), (3, 2, 2, 2, 2), (1, 1, 2, 1, 1)]
+
+
+def _weight_gradient(torch, X, W, C, settings):
+    """dL/dW of L = Σ C ⊙ conv_transpose2d(X, W) by autograd (torch.nn.grad.conv2d_weight(C, W.shape,
+    X, ...) says the same, but refuses an output padding of at least the stride)."""
+    W = W.clone().requires_grad_(True)
+    (torch.nn.functional.conv_transpose2d(X, W, **settings) * C).sum().backward()
+    return W.grad
+
+
+def _numeric(p, values):
+    total = Fraction(0)
+    for mono, coefficient in p.items():
+        term = Fraction(coefficient)
+        for v in mono:
+            term *= values[v]
+        total += term
+    return total
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("stride, padding, dilation, groups, output_padding", GEOMETRIES)
+def test_the_convolution_gradient_formulas_are_pytorchs(stride, padding, dilation, groups, output_padding):
+    """conv2d_weight, conv2d_input and conv_transpose2d_weight are proven to be the gradients the
+    chain rule gives, and at integer points they are what torch.nn.grad (for the transposed
+    convolution, autograd) computes."""
+    from symgrad.prove import network_claims as claims
+    from tests.conftest import require_torch
+
+    torch = require_torch()
+    settings = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    written = ", ".join(f"{k}={v}" for k, v in settings.items())
+    x_shape, w_shape = (2, 4, 6, 7), (4, 4 // groups, 2, 3)
+    y_shape = tuple(torch.nn.functional.conv2d(torch.zeros(x_shape), torch.zeros(w_shape), **settings).shape)
+    d = symgrad.derive(lambda x, w, c: (F.conv2d(x, w, **settings) * c).sum(), x=x_shape, w=w_shape, c=y_shape)
+    assert status(d, "w", f"conv2d_weight(x, w.shape, c, {written})") == "proven"
+    assert status(d, "x", f"conv2d_input(x.shape, w, c, {written})") == "proven"
+
+    transposed = dict(settings, output_padding=output_padding)
+    t_shape = tuple(
+        torch.nn.functional.conv_transpose2d(torch.zeros(x_shape), torch.zeros(w_shape), **transposed).shape
+    )
+    dt = symgrad.derive(
+        lambda x, w, c: (F.conv_transpose2d(x, w, **transposed) * c).sum(), x=x_shape, w=w_shape, c=t_shape
+    )
+    written_t = ", ".join(f"{k}={v}" for k, v in transposed.items())
+    assert status(dt, "w", f"conv_transpose2d_weight(x, w.shape, c, {written_t})") == "proven"
+    assert status(dt, "w", f"conv_transpose2d_weight(x, w.shape, c, {written_t}) * 3") == "refuted"
+
+    gen = torch.Generator().manual_seed(stride * 100 + padding * 10 + groups)
+    for derivation, formulas in (
+        (
+            d,
+            [
+                (
+                    lambda T: claims.conv2d_weight(T["x"], w_shape, T["c"], **settings),
+                    lambda X, W, C: torch.nn.grad.conv2d_weight(X, w_shape, C, **settings),
+                ),
+                (
+                    lambda T: claims.conv2d_input(x_shape, T["w"], T["c"], **settings),
+                    lambda X, W, C: torch.nn.grad.conv2d_input(x_shape, W, C, **settings),
+                ),
+            ],
+        ),
+        (
+            dt,
+            [
+                (
+                    lambda T: claims.conv_transpose2d_weight(T["x"], w_shape, T["c"], **transposed),
+                    lambda X, W, C: _weight_gradient(torch, X, W, C, transposed),
+                ),
+            ],
+        ),
+    ):
+        names = claims.claim_tensors(derivation)
+        X, W = (torch.randint(-5, 6, s, generator=gen, dtype=torch.float64) for s in (x_shape, w_shape))
+        C = torch.randint(-5, 6, names["c"].shape, generator=gen, dtype=torch.float64)
+        values = {}
+        for name, t in (("x", X), ("w", W), ("c", C)):
+            values.update(zip(derivation.graph.tensors[name].ids, (int(v) for v in t.flatten().tolist())))
+        for ours, theirs in formulas:
+            claimed = ours(names)
+            expected = theirs(X, W, C)
+            assert claimed.shape == tuple(expected.shape)
+            assert [_numeric(p, values) for p in claimed.entries] == expected.flatten().tolist()  # exact: integers
+
+
 def test_wrong_convolution_gradients_are_refuted(conv):
     assert status(conv, "c", lambda T: F.conv2d(T["x"], T["w"], padding=1) * 2) == "refuted"
     assert status(conv, "c", lambda T: F.conv2d(T["x"], T["w"], padding=1, bias=T["w"].sum((1, 2, 3)))) == "refuted"
     flipped = lambda T: F.conv_transpose2d(T["c"], T["w"].transpose(2, 3), padding=1)  # noqa: E731
     assert status(conv, "x", flipped) == "refuted"
-    with pytest.raises(SymgradError, match="shape"):
+    with pytest.raises(SymgradError, match="the claim for dx is 1×2×6×6, but x is 1×2×4×4"):
         symgrad.check(conv, "x", lambda T: F.conv_transpose2d(T["c"], T["w"]))
 
 

@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import sympy
 
 import symgrad
+import symgrad.functional as F
 from symgrad.ops.conv2d import Im2colWeightGrad
 
 from .conftest import require_torch
@@ -96,29 +98,39 @@ def test_the_proof_holds_and_counts_every_element(strided):
 
 
 def test_true_claims(strided):
+    # PyTorch's own words for the three gradients: conv_transpose2d, torch.nn.grad's, and a sum
     assert symgrad.check(strided, "X", "conv_transpose2d(G, W, stride=2, padding=1)").ok
-    assert symgrad.check(strided, "W", "conv2d_weight(X, G, stride=2, padding=1)").ok
-    assert symgrad.check(strided, "b", "bias_grad(G)").ok
+    assert symgrad.check(strided, "X", "conv2d_input(X.shape, W, G, stride=2, padding=1)").ok
+    assert symgrad.check(strided, "W", "conv2d_weight(X, W.shape, G, stride=2, padding=1)").ok
+    assert symgrad.check(strided, "b", "G.sum((0, 2, 3))").ok
+    assert symgrad.check(strided, "b", lambda T: T["G"].sum((0, 2, 3))).ok
+    weight = lambda T: F.conv2d_weight(T["X"], T["W"].shape, T["G"], stride=2, padding=1)  # noqa: E731
+    assert symgrad.check(strided, "W", weight).ok
 
 
 def test_conv_transpose_without_the_stride_is_refuted(strided):
-    # the output padding makes the shape fit, so the refutation is an element, not a shape
-    proof = symgrad.check(strided, "X", "conv_transpose2d(G, W, padding=1, output_padding=2)")
+    # a dilation of 2 makes the shape fit without the stride, so the refutation is an element, not a shape
+    proof = symgrad.check(strided, "X", "conv_transpose2d(G, W, padding=1, dilation=2)")
     assert not proof.ok and proof.counterexample.index == (1, 1, 1, 1)
     assert str(proof.counterexample.element) == "x_{1,1,1,1}"
+    # dL/dx_1111 = g_1111·w_1122 by hand (x_1111 meets the kernel's centre at the first output only)
+    g, w = sympy.Symbol(r"\frac{\partial L}{\partial y_{1,1,1,1}}"), sympy.Symbol("w_{1,1,2,2}")
+    assert proof.counterexample.derived == g * w and proof.counterexample.claimed != g * w
 
 
-def test_weight_gradient_without_the_batch_sum_is_refuted(strided):
-    proof = symgrad.check(strided, "W", "conv2d_weight(X, G, stride=2, padding=1, batch_sum=False)")
+def test_weight_gradient_averaged_over_the_batch_is_refuted(strided):
+    proof = symgrad.check(strided, "W", "conv2d_weight(X, W.shape, G, stride=2, padding=1) / 2")
     assert not proof.ok
-    assert "x_{2,1," in str(proof.counterexample.derived) and "x_{2,1," not in str(proof.counterexample.claimed)
+    ce = proof.counterexample
+    assert "x_{2,1," in str(ce.derived) and sympy.expand(ce.derived - 2 * ce.claimed) == 0
 
 
 def test_wrong_bias_gradient_and_shape_errors(strided):
-    assert not symgrad.check(strided, "b", "2*bias_grad(G)").ok
+    assert not symgrad.check(strided, "b", "2*G.sum((0, 2, 3))").ok
+    assert not symgrad.check(strided, "b", "G.sum((0, 2, 3)) / 18").ok  # a mean, not the sum
     with pytest.raises(symgrad.SymgradError, match="claim for dX is 2×1×3×3, but X is 2×1×5×5"):
         symgrad.check(strided, "X", "conv_transpose2d(G, W, padding=1)")
-    with pytest.raises(symgrad.SymgradError, match="malformed claim"):
+    with pytest.raises(symgrad.SymgradError, match=r"claim: open\(\.\.\.\) cannot be called"):
         symgrad.check(strided, "X", "open('x')")
 
 

@@ -102,8 +102,9 @@ def test_a_wrong_forward_view_is_caught(part3, view):
     "wrt, claim",
     [
         ("X", "conv2d(G, W, stride=2, padding=1)"),
-        ("W", "conv_transpose2d_weight(X, G, stride=2, padding=1)"),
-        ("b", "bias_grad(G)"),
+        ("W", "conv_transpose2d_weight(X, W.shape, G, stride=2, padding=1)"),
+        ("W", "conv2d_weight(G, W.shape, X, stride=2, padding=1)"),  # PyTorch's spelling of the same sum
+        ("b", "G.sum((0, 2, 3))"),
     ],
 )
 def test_true_claims_are_proven(part3, wrt, claim):
@@ -113,9 +114,9 @@ def test_true_claims_are_proven(part3, wrt, claim):
 @pytest.mark.parametrize(
     "wrt, claim",
     [
-        ("X", "conv2d(G, W, padding=1)"),  # the stride forgotten: a 5×5 result cropped to 3×3
-        ("W", "conv_transpose2d_weight(X, G, stride=2, padding=0)"),  # the padding forgotten
-        ("W", "2*conv_transpose2d_weight(X, G, stride=2, padding=1)"),
+        ("X", "conv2d(G, W, stride=2, padding=2, dilation=2)"),  # the dilation mistaken: same size, other taps
+        ("W", "conv_transpose2d_weight(X, W.shape, G, stride=2, padding=2, dilation=2)"),
+        ("W", "2*conv_transpose2d_weight(X, W.shape, G, stride=2, padding=1)"),
     ],
 )
 def test_wrong_claims_are_refuted_with_an_element(part3, wrt, claim):
@@ -123,9 +124,17 @@ def test_wrong_claims_are_refuted_with_an_element(part3, wrt, claim):
     assert proof.status == "refuted" and proof.counterexample.wrt == wrt
 
 
-def test_a_claim_too_small_to_be_the_gradient_is_refused(part3):
-    with pytest.raises(symgrad.SymgradError, match="2×2 result, smaller than the 3×3 input"):
-        symgrad.check(part3, "X", "conv2d(G, W, stride=2, padding=0)")
+@pytest.mark.parametrize(
+    "wrt, claim, message",
+    [
+        ("X", "conv2d(G, W, stride=2, padding=0)", "the claim for dX is 1×2×2×2, but X is 1×2×3×3"),
+        ("X", "conv2d(G, W, padding=1)", "the claim for dX is 1×2×5×5, but X is 1×2×3×3"),  # the stride forgotten
+        ("W", "conv_transpose2d_weight(X, W.shape, G, stride=2)", r"grad_output has shape \(1, 1, 5, 5\)"),
+    ],
+)
+def test_a_claim_of_another_size_is_refused(part3, wrt, claim, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        symgrad.check(part3, wrt, claim)
 
 
 @pytest.mark.slow

@@ -46,32 +46,33 @@ def test_instances_agree_with_the_element_wise_engine(general):
 
 
 def test_true_general_claims_are_proven(general):
-    assert symgrad.check(general, "A", "G*B.T").ok
-    assert symgrad.check(general, "A", "(B*G.T).T").ok
-    assert symgrad.check(general, "B", "A.T*G").ok
+    assert symgrad.check(general, "A", "G @ B.T").ok
+    assert symgrad.check(general, "A", "(B @ G.T).T").ok
+    assert symgrad.check(general, "B", "A.T @ G").ok
+    assert symgrad.check(general, "B", "2**2 * A.T @ G / 4 + A.T @ G - A.T @ G").ok
 
 
 def test_a_shape_correct_wrong_claim_is_refuted_with_a_concrete_counterexample():
     gd = symgrad.matmul("m", "k", "n", "sum")
-    proof = symgrad.check(gd, "A", "2*G*B.T")
+    proof = symgrad.check(gd, "A", "2 * G @ B.T")
     assert not proof.ok
     ce = proof.counterexample
     assert ce.sizes == {"m": 1, "k": 1, "n": 1} and ce.index == (1, 1)
     g11, b11 = sympy.Symbol(r"\frac{\partial L}{\partial c_{11}}"), sympy.Symbol("b_{11}")
     assert ce.derived == g11 * b11 and ce.claimed == 2 * g11 * b11  # G stays symbolic
     assert "at m=1, k=1, n=1" in str(ce)
-    # (a term G.T*A*0 used to sit here: k×n plus n×k, which SymPy hid by evaluating the zero)
-    wrong_b = symgrad.check(gd, "B", "A.T*G + A.T*G*0 + A.T*G/3")
+    # (a term G.T @ A * 0 used to sit here: k×n plus n×k, which SymPy hid by evaluating the zero)
+    wrong_b = symgrad.check(gd, "B", "A.T @ G + A.T @ G * 0 + A.T @ G / 3")
     with pytest.raises(symgrad.SymgradError, match="do not fit"):
-        symgrad.check(gd, "B", "A.T*G + G.T*A*0")
+        symgrad.check(gd, "B", "A.T @ G + G.T @ A * 0")
     assert not wrong_b.ok and wrong_b.counterexample.wrt == "B"
 
 
 @pytest.mark.parametrize(
     "claim, message",
     [
-        ("G*B", "shapes in claim 'G\\*B' do not fit"),
-        ("A.T*G", "index structure cannot match: the claim is k×n, but dA is m×k"),
+        ("G @ B", "shapes in claim 'G @ B' do not fit .*: a m×n matrix @ a k×n matrix"),
+        ("A.T @ G", "index structure cannot match: the claim is k×n, but dA is m×k"),
     ],
 )
 def test_claims_whose_index_structure_cannot_match(claim, message):
@@ -163,3 +164,55 @@ def test_concrete_documents_state_the_general_result():
     page = symgrad.render(symgrad.matmul(2, 4, 3), "md")
     assert "For every size" in page
     assert r"\sum_{j=1}^{n} \frac{\partial L}{\partial c_{pj}} b_{qj}" in page
+
+
+# --- the claim's syntax: PyTorch's, read into matrix algebra the index-notation proof decides ------------
+
+
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("G*B.T", r"\* between two matrices multiplies element by element.*use @ for the matrix product"),
+        ("G*B", "use @ for the matrix product"),
+        ("G @ B.T**2", "powers and inverses of matrices are not supported"),
+        ("G @ B.T / B", "division by a matrix"),
+        ("G @ B.T * 0.5", "only whole numbers"),
+        ("G @ B.T * True", "only whole numbers"),
+        ("G @ B.T + 1", "a number cannot be added to a matrix"),
+        ("2 @ G", "@ multiplies two matrices"),
+        ("3", "a number, not a matrix expression"),
+        ("C", "unknown name 'C'"),
+        ("dA", "unknown name 'dA'"),
+        ("exp(G) @ B.T", "not allowed"),
+        ("G.sum(0)", "not allowed"),
+        ("__import__('os')", "not allowed"),
+        ("lambda: G", "not allowed"),
+        ("G @ B.T if G else G", "not allowed"),
+        ("2 .T", "a number has no transpose"),
+        ("G @", "not an expression"),
+        ("", "non-empty"),
+        ("(" * 300 + "G @ B.T" + ")" * 300, "not an expression|nested"),
+        ("G @ B.T" + " + G @ B.T" * 400, "at most 2000 characters"),
+        ("G @ B.T * 2**10**8", "too large"),
+        ("G @ B.T / (2 - 2)", "division by zero"),
+    ],
+)
+def test_general_claims_outside_what_the_proof_decides_are_refused(claim, message):
+    with pytest.raises(symgrad.SymgradError, match=message):
+        symgrad.check(symgrad.matmul("m", "k", "n", "sum"), "A", claim)
+
+
+def test_a_general_claim_is_a_string():
+    with pytest.raises(symgrad.SymgradError, match=r"a string such as 'G @ B\.T'"):
+        symgrad.check(symgrad.matmul("m", "k", "n"), "A", lambda T: T["G"] @ T["B"].T)
+
+
+def test_the_instances_catch_a_claim_the_symbolic_match_misses(monkeypatch):
+    """With the symbolic comparison corrupted to see a difference everywhere, a true claim is
+    still checked at every size (undecided, never refuted) and a wrong one is still refuted."""
+    from symgrad.prove import claims
+
+    monkeypatch.setattr(claims, "canon", lambda expr, bases: object())
+    gd = symgrad.matmul("m", "k", "n", "sum")
+    assert symgrad.check(gd, "A", "G @ B.T").status == "undecided"
+    assert symgrad.check(gd, "A", "2 * G @ B.T").status == "refuted"

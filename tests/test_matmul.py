@@ -110,8 +110,8 @@ def test_proof_holds_for_any_size_loss_and_pick(m, k, n, loss, data):
     every = [s for eq in d.equations.values() for s in eq.steps]
     assert proof.steps + proof.shown == len(every)
     assert proof.shown == sum(s.rule in (R.NOTATION, R.EVERY_ELEMENT, R.LOSS_SUBSTITUTED) for s in every)
-    assert symgrad.check(d, "A", "G*B.T").ok
-    assert symgrad.check(d, "B", "A.T*G").ok
+    assert symgrad.check(d, "A", "G @ B.T").ok
+    assert symgrad.check(d, "B", "A.T @ G").ok
 
 
 def test_closed_forms_agree_with_sympy_matrix_products():

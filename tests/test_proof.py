@@ -15,14 +15,14 @@ def ref():
 
 
 def test_true_claims(ref):
-    for wrt, claim in [("A", "G*B.T"), ("B", "A.T*G"), ("A", "G @ B.T"), ("B", "(G.T*A).T")]:
+    for wrt, claim in [("A", "G @ B.T"), ("B", "A.T @ G"), ("A", "G @ B.T * 1"), ("B", "(G.T @ A).T"), ("A", "dA")]:
         proof = symgrad.check(ref, wrt, claim)
         # once with G symbolic, once with the mean loss's G put in
         assert proof.ok and proof.checked == 2 * ref.inputs[wrt].rows * ref.inputs[wrt].cols
 
 
 def test_wrong_scale_is_refuted_at_the_first_element(ref):
-    proof = symgrad.check(ref, "A", "2*G*B.T")
+    proof = symgrad.check(ref, "A", "2 * G @ B.T")
     assert not proof.ok
     ce = proof.counterexample
     assert ce.wrt == "A" and ce.index == (1, 1) and str(ce.element) == "a_{11}"
@@ -36,13 +36,22 @@ def test_wrong_scale_is_refuted_at_the_first_element(ref):
 
 def test_swapped_transpose_is_refuted_on_square_sizes():
     d = symgrad.matmul(3, 3, 3, "sum")
-    proof = symgrad.check(d, "A", "G*B")
+    proof = symgrad.check(d, "A", "G @ B")
     assert not proof.ok
     # (G·B)_11 = g11 b11 + g12 b21 + g13 b31 but the true dL/da11 = g11 b11 + g12 b12 + g13 b13
     b = sympy.symbols("b_{11} b_{21} b_{31}")
     g = [sympy.Symbol(rf"\frac{{\partial L}}{{\partial c_{{1{j}}}}}") for j in (1, 2, 3)]
     assert proof.counterexample.index == (1, 1)
     assert sympy.expand(proof.counterexample.claimed - sum(gj * bj for gj, bj in zip(g, b))) == 0
+
+
+def test_an_element_wise_product_on_square_sizes_is_refuted():
+    # "G*B" is G ⊙ B: (G ⊙ B)_11 = g11 b11, not the true dL/da11 = g11 b11 + g12 b12 + g13 b13
+    d = symgrad.matmul(3, 3, 3, "generic")
+    proof = symgrad.check(d, "A", "G*B")
+    assert proof.status == "refuted" and proof.counterexample.index == (1, 1)
+    g11 = sympy.Symbol(r"\frac{\partial L}{\partial c_{11}}")
+    assert proof.counterexample.claimed == g11 * sympy.Symbol("b_{11}")
 
 
 def test_one_perturbed_entry_is_found(ref):
@@ -55,21 +64,24 @@ def test_one_perturbed_entry_is_found(ref):
 
 
 def test_wrong_gradient_of_B_is_refuted(ref):
-    proof = symgrad.check(ref, "B", "A.T*G/2")
+    proof = symgrad.check(ref, "B", "A.T @ G / 2")
     assert not proof.ok and proof.counterexample.wrt == "B"
 
 
 @pytest.mark.parametrize(
     "claim, message",
     [
-        ("B.T*G", "shapes"),
-        ("G*B", r"shapes in claim 'G\*B' do not fit \(A is 2×4, B is 4×3, G is 2×3\)"),
-        ("A.T*G", "the claim for dA is 4×3, but A is 2×4"),
-        ("import os", "malformed"),
-        ("__import__('os')", "malformed"),
-        ("G*", "malformed"),
-        ("", "non-empty"),
-        ("3", "not a matrix"),
+        ("B.T @ G", r"shapes \(3, 4\) and \(2, 3\) do not multiply with @"),
+        # * is element-wise, as in PyTorch: the matrix product written with * is pointed to @
+        ("G*B.T", r"shapes \(2, 3\) and \(3, 4\) do not broadcast: \* multiplies element by element; use @"),
+        ("G*B", "use @ for the matrix product"),
+        ("A.T @ G", "the claim for dA is 4×3, but A is 2×4"),
+        ("import os", "not an expression"),
+        ("__import__('os')", "cannot be called"),
+        ("G*", "not an expression"),
+        ("", "not an expression"),
+        ("3", "the claim for dA is a scalar, but A is 2×4"),
+        ("foo", "unknown name 'foo'; the claim may use A, dA, B, dB, C, G, dC"),
     ],
 )
 def test_bad_claims_raise(ref, claim, message):

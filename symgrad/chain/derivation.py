@@ -85,7 +85,6 @@ class Presentation:
     stem: str  # the file name the writer uses
     notation: dict = field(default_factory=dict)  # premise equations: key -> ((lhs, rhs[, label]), ...)
     views: tuple = ()  # (tensor name, whole-tensor expression): proven besides the closed forms
-    claim_functions: Callable | None = None  # d -> {name: function} for claims over whole tensors
     code: Callable | None = None  # (d, lib) -> lines of backward code; None: written from the closed forms
     forward_code: dict = field(default_factory=dict)  # library -> the forward pass in that library
     inline: dict = field(default_factory=dict)  # key -> a formula the prose shows inline (SymPy or notation)

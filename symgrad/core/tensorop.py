@@ -1,4 +1,4 @@
-"""Operations on whole tensors, as SymPy objects that a step or a claim can hold.
+"""Operations on whole tensors, as SymPy objects that a step can hold.
 
 An op's closed forms and views (a transposed convolution, an im2col product) are written as
 subclasses: SymPy keeps them unevaluated, the printer shows them, and the prover computes them
@@ -28,10 +28,6 @@ class TensorOpBase(sympy.Function):
     @property
     def params(self) -> tuple:
         return tuple(int(a) for a in self.args[self.tensors :])
-
-    def result_shape(self, *shapes) -> tuple:
-        """The shape of the result for tensors of these shapes; a SymgradError when they do not fit."""
-        raise NotImplementedError
 
     def compute(self, *tensors):
         raise NotImplementedError

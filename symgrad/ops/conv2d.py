@@ -44,8 +44,6 @@ from ..network.units.conv2d import (
     _geo,
     flag,
     geometry,
-    pair,
-    positive,
 )
 from .spec import OpSpec, convolution_arguments
 
@@ -101,7 +99,7 @@ def conv2d(
     params = geo.params()
     closed = {
         "X": ConvTranspose2d(*SYM("G", "W"), *params, *geo.output_padding()),
-        "W": Conv2dWeight(*SYM("X", "G"), *params, geo.kH, geo.kW, 1),
+        "W": Conv2dWeight(*SYM("X", "G"), *params, geo.kH, geo.kW),
     }
     if bias:
         closed["b"] = BiasGrad(*SYM("G"))
@@ -130,7 +128,6 @@ def conv2d(
             stem=stem("conv2d", (geo.N, geo.C, geo.H, geo.W), (geo.O, geo.Cg, geo.kH, geo.kW)),
             notation=notation(geo, reg, inputs),
             views=tuple(views),
-            claim_functions=claim_functions,
             code=code_lines,
             inline=conv_inline("conv2d", bias),
             forward_code={
@@ -360,43 +357,6 @@ def code_lines(d, lib: str) -> list:
     if d.params.bias:
         lines.append("grad_b = grad_Y.sum((0, 2, 3))")
     return lines
-
-
-def claim_functions(d) -> dict:
-    """The operations a claim about a convolution may use, with PyTorch's keyword arguments.
-
-    The claim reader hands in exact integers (or pairs of them) and booleans only; each operation
-    checks its parameters here and its tensors' shapes in ``result_shape`` before any work."""
-    geo: Geometry = d.params.geometry
-
-    def conv_transpose2d(G, W, stride=1, padding=0, dilation=1, groups=1, output_padding=0):
-        return ConvTranspose2d(
-            G,
-            W,
-            *pair("stride", stride, 1),
-            *pair("padding", padding, 0),
-            *pair("dilation", dilation, 1),
-            positive("groups", groups),
-            *pair("output_padding", output_padding, 0),
-        )
-
-    def conv2d_weight(X, G, stride=1, padding=0, dilation=1, groups=1, batch_sum=True):
-        return Conv2dWeight(
-            X,
-            G,
-            *pair("stride", stride, 1),
-            *pair("padding", padding, 0),
-            *pair("dilation", dilation, 1),
-            positive("groups", groups),
-            geo.kH,
-            geo.kW,
-            int(batch_sum),
-        )
-
-    def bias_grad(G):
-        return BiasGrad(G)
-
-    return {"conv_transpose2d": conv_transpose2d, "conv2d_weight": conv2d_weight, "bias_grad": bias_grad}
 
 
 def unfold(X, n, group, geo) -> PolyTensor:

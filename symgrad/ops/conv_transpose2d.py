@@ -34,7 +34,7 @@ from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
 from ..network import layers
-from ..network.units.conv2d import BiasGrad, ConvTranspose2d, _dims, flag, pair, positive
+from ..network.units.conv2d import BiasGrad, ConvTranspose2d, _dims, flag
 from ..network.units.conv_transpose2d import Conv2dForward, Transposed, TransposeWeightGrad, transposed_geometry
 from .conv2d import (
     LOSS_ENTRY,
@@ -125,7 +125,6 @@ def conv_transpose2d(
             stem=stem("conv-transpose2d", (geo.N, geo.C, geo.H, geo.W), (geo.C, geo.Og, geo.kH, geo.kW)),
             notation=notation(geo, reg, inputs),
             views=tuple(views),
-            claim_functions=claim_functions,
             code=code_lines,
             inline=conv_inline("conv_transpose2d", bias),
             forward_code={
@@ -204,40 +203,6 @@ def code_lines(d, lib: str) -> list:
     if d.params.bias:
         lines.append("grad_b = grad_Y.sum((0, 2, 3))")
     return lines
-
-
-def claim_functions(d) -> dict:
-    """The operations a claim about a transposed convolution may use, with PyTorch's keywords."""
-    geo: Transposed = d.params.geometry
-
-    def conv2d(G, W, stride=1, padding=0, dilation=1, groups=1):
-        return Conv2dForward(
-            G,
-            W,
-            *pair("stride", stride, 1),
-            *pair("padding", padding, 0),
-            *pair("dilation", dilation, 1),
-            positive("groups", groups),
-            geo.H,
-            geo.W,
-        )
-
-    def conv_transpose2d_weight(X, G, stride=1, padding=0, dilation=1, groups=1):
-        return TransposeWeightGrad(
-            X,
-            G,
-            *pair("stride", stride, 1),
-            *pair("padding", padding, 0),
-            *pair("dilation", dilation, 1),
-            positive("groups", groups),
-            geo.kH,
-            geo.kW,
-        )
-
-    def bias_grad(G):
-        return BiasGrad(G)
-
-    return {"conv2d": conv2d, "conv_transpose2d_weight": conv_transpose2d_weight, "bias_grad": bias_grad}
 
 
 class Collection(TensorOpBase):

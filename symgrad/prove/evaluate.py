@@ -78,7 +78,7 @@ class Meaning:
         return self._valued_poly(self.scalar(e))
 
     def tensor_arithmetic(self, e) -> PolyTensor:
-        """Sums and scalar multiples of whole-tensor operations, as in the claim 2*conv_transpose2d(G, W)."""
+        """Sums and scalar multiples of whole-tensor operations, as in the duality view conv2d-input-gradient + bias."""
         if isinstance(e, sympy.Add):
             return _total([self(a) for a in e.args])
         factor, found = poly.const(1), None

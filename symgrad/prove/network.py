@@ -176,7 +176,7 @@ def _verdict(
                 checked=elements + steps,
                 elements=elements,
                 steps=steps,
-                counterexample=_counterexample(d, tensor, position, derived, claimed, found, what, sides),
+                counterexample=counterexample_at(d, tensor, position, derived, claimed, found, what, sides),
             )
     what, tensor, position, *_ = pending[0]
     return Proof(
@@ -192,7 +192,9 @@ def _index(tensor: Tensor, position: int) -> tuple:
     return tuple(i + 1 for i in tensor.index(position)) if tensor.shape else ()
 
 
-def _counterexample(d, tensor, position, derived, claimed, found, what, sides) -> Counterexample:
+def counterexample_at(d, tensor, position, derived, claimed, found, what, sides) -> Counterexample:
+    """The counterexample at an entry whose two sides ``Comparer.differ_at`` found apart: the note
+    names the point and what each side gives there."""
     _values, given, x, y = found
     registry = d.graph.registry
     shown = sorted(given.items())[:6]
@@ -215,8 +217,8 @@ def equivalent(d, name: str, form_a, form_b) -> Proof:
     a string or a function, as for ``check``. Nothing is said about whether either is dL/d(name)."""
     tensor = d.tensor(name)
     names = claim_tensors(d)
-    a, text_a = claim_value(d, form_a, names, tensor.shape)
-    b, text_b = claim_value(d, form_b, names, tensor.shape)
+    a, text_a = claim_value(d, form_a, names, name, tensor.shape)
+    b, text_b = claim_value(d, form_b, names, name, tensor.shape)
     pairs = list(zip(a.entries, b.entries))
     what = f"the two forms of dL/d{name}"
     pending = [(what, tensor, i, *pairs[i]) for i in differing(d.graph, pairs, f"comparing {what}")]
@@ -231,7 +233,7 @@ def check(d, name: str, claim) -> Proof:
     """Prove or refute that ``claim`` is dL/d(name); the claim is a string or a function of the
     network's tensors (a dict: each tensor by its name, dL/d(it) under d<name>)."""
     tensor = d.tensor(name)
-    got, text = claim_value(d, claim, claim_tensors(d), tensor.shape)
+    got, text = claim_value(d, claim, claim_tensors(d), name, tensor.shape)
     derived = d.gradient(name)
     pairs = list(zip(derived, got.entries))
     what = f"the claim for dL/d{name}"

@@ -41,9 +41,10 @@ from .rational import vanishes
 MAX_LENGTH = 2000
 MAX_DEPTH = 200  # nesting of the syntax tree: evaluation recurses once per level
 SYNTAX = (
-    "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .transpose(a, b), .sum(dim), "
+    "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .shape, .transpose(a, b), .sum(dim), "
     ".mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, softplus, relu, leaky_relu(x, slope), "
-    "softmax(x, dim), log_softmax(x, dim), ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
+    "softmax(x, dim), log_softmax(x, dim), conv2d, conv_transpose2d, conv2d_weight, conv_transpose2d_weight, "
+    "conv2d_input, ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
 )
 
 
@@ -147,8 +148,10 @@ class ClaimNames(dict):
         super().__init__()
         self.graph = graph
         self.ambiguous: set = set()
+        self.used: set = set()  # the names a claim looked up: an op's claim that names G is about every G
 
     def __getitem__(self, key):
+        self.used.add(key)
         if key in self.ambiguous:
             raise SymgradError(
                 f"claim: {key} is ambiguous: the network has a tensor named {key!r} and one named {key[1:]!r}, "
@@ -353,6 +356,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> C
     ints = (_integers(v, "a conv2d setting") for v in (stride, padding, dilation, groups))
     geo = geometry(x.shape, weight.shape, *ints)
     Ho, Wo = geo.out
+    _listing(x, weight, geo.N * geo.O * Ho * Wo, geo.Cg * geo.kH * geo.kW, "convolution")
     terms: dict = {}
     for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
         c0 = (o // geo.Og) * geo.Cg
@@ -369,6 +373,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     x, weight = _tensor(x, "conv_transpose2d"), _tensor(weight, "conv_transpose2d's weight")
     ints = [_integers(v, "a conv_transpose2d setting") for v in (stride, padding, output_padding, dilation, groups)]
     geo = transposed_geometry(x.shape, weight.shape, *ints)
+    _listing(x, weight, geo.N * geo.O * math.prod(geo.out), geo.Og * geo.kH * geo.kW, "transposed convolution")
     conv = geo.conv()
     terms: dict = {}
     for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
@@ -379,6 +384,95 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                 pair = (((n * geo.C + c) * geo.H + i) * geo.W + j, ((c * geo.Og + oo) * geo.kH + u) * geo.kW + v)
                 terms.setdefault((n, o, h, w), []).append(pair)
     return _correlate(x, weight, (geo.N, geo.O, *geo.out), terms, bias)
+
+
+def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1) -> ClaimTensor:
+    """PyTorch's torch.nn.grad.conv2d_weight: dL/dW of Y = conv2d(input, W) for the upstream
+    gradient grad_output, W being of size weight_size: the input correlated with grad_output,
+    summed over the batch."""
+    x, g = _tensor(input, "conv2d_weight's input"), _tensor(grad_output, "conv2d_weight's grad_output")
+    ints = (_integers(v, "a conv2d_weight setting") for v in (stride, padding, dilation, groups))
+    geo = geometry(x.shape, _sizes(weight_size, "conv2d_weight's weight_size"), *ints)
+    _fits("conv2d_weight", g.shape, (geo.N, geo.O, *geo.out), f"conv2d of an input of shape {x.shape}")
+    _listing(x, g, geo.O * geo.Cg * geo.kH * geo.kW, geo.N * math.prod(geo.out), "weight gradient")
+    Ho, Wo = geo.out
+    terms: dict = {}
+    for n, o, i, j in itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo)):
+        c0 = (o // geo.Og) * geo.Cg
+        at = ((n * geo.O + o) * Ho + i) * Wo + j
+        for c in range(geo.Cg):
+            for u, v, h, w in geo.taps(i, j):
+                terms.setdefault((o, c, u, v), []).append((((n * geo.C + c0 + c) * geo.H + h) * geo.W + w, at))
+    return _correlate(x, g, (geo.O, geo.Cg, geo.kH, geo.kW), terms, None)
+
+
+def conv_transpose2d_weight(
+    input, weight_size, grad_output, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> ClaimTensor:
+    """dL/dW of Y = conv_transpose2d(input, W) for the upstream gradient grad_output, W being of
+    size weight_size (in the order of conv_transpose2d's settings): the input correlated with
+    grad_output, summed over the batch. PyTorch writes it torch.nn.grad.conv2d_weight(grad_output,
+    weight_size, input, stride, padding, dilation, groups), the same sum, which it refuses for an
+    output padding of at least the stride."""
+    x, g = (
+        _tensor(input, "conv_transpose2d_weight's input"),
+        _tensor(grad_output, "conv_transpose2d_weight's grad_output"),
+    )
+    settings = (stride, padding, output_padding, dilation, groups)
+    ints = [_integers(v, "a conv_transpose2d_weight setting") for v in settings]
+    geo = transposed_geometry(x.shape, _sizes(weight_size, "conv_transpose2d_weight's weight_size"), *ints)
+    _fits(
+        "conv_transpose2d_weight", g.shape, (geo.N, geo.O, *geo.out), f"conv_transpose2d of an input of shape {x.shape}"
+    )
+    _listing(x, g, geo.C * geo.Og * geo.kH * geo.kW, geo.N * geo.H * geo.W, "weight gradient")
+    conv = geo.conv()
+    terms: dict = {}
+    for n, c, i, j in itertools.product(range(geo.N), range(geo.C), range(geo.H), range(geo.W)):
+        group = c // geo.Cg
+        at = ((n * geo.C + c) * geo.H + i) * geo.W + j
+        for oo in range(geo.Og):
+            o = group * geo.Og + oo
+            for u, v, h, w in conv.taps(i, j):
+                terms.setdefault((c, oo, u, v), []).append((at, ((n * geo.O + o) * conv.H + h) * conv.W + w))
+    return _correlate(x, g, (geo.C, geo.Og, geo.kH, geo.kW), terms, None)
+
+
+def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1) -> ClaimTensor:
+    """PyTorch's torch.nn.grad.conv2d_input: dL/dX of Y = conv2d(X, weight) for an input X of size
+    input_size: conv_transpose2d(grad_output, weight) with the output padding that gives it that size."""
+    w, g = _tensor(weight, "conv2d_input's weight"), _tensor(grad_output, "conv2d_input's grad_output")
+    ints = [_integers(v, "a conv2d_input setting") for v in (stride, padding, dilation, groups)]
+    geo = geometry(_sizes(input_size, "conv2d_input's input_size"), w.shape, *ints)
+    _fits(
+        "conv2d_input", g.shape, (geo.N, geo.O, *geo.out), f"conv2d of an input of size {(geo.N, geo.C, geo.H, geo.W)}"
+    )
+    return conv_transpose2d(
+        g,
+        w,
+        stride=geo.stride,
+        padding=geo.padding,
+        output_padding=geo.output_padding(),
+        groups=geo.groups,
+        dilation=geo.dilation,
+    )
+
+
+def _listing(x: ClaimTensor, other: ClaimTensor, entries: int, terms: int, what: str) -> None:
+    """Refuse a convolution whose entries, and the terms of each, are too many to list within the
+    budget, before they are listed (a stride or a kernel size written large is cheap to write)."""
+    _spend(_graph(x, other), entries * (terms + 1), what, x, other)
+
+
+def _sizes(value, what: str) -> tuple:
+    """A size as PyTorch takes one (W.shape, or a tuple of integers written out)."""
+    if not isinstance(value, (tuple, list)):
+        raise SymgradError(f"claim: {what} is a tuple of sizes, such as W.shape, got {value!r:.40}")
+    return tuple(numbers.integer(v, f"claim: {what}", minimum=1) for v in value)
+
+
+def _fits(what: str, shape: tuple, expected: tuple, made: str) -> None:
+    if tuple(shape) != expected:
+        raise SymgradError(f"claim: {what}: grad_output has shape {tuple(shape)}, but {made} has shape {expected}")
 
 
 def scaled_dot_product_attention(q, k, v) -> ClaimTensor:
@@ -456,12 +550,17 @@ FUNCTIONS = {
     "layer_norm": layer_norm,
     "conv2d": conv2d,
     "conv_transpose2d": conv_transpose2d,
+    "conv2d_weight": conv2d_weight,
+    "conv_transpose2d_weight": conv_transpose2d_weight,
+    "conv2d_input": conv2d_input,
     "scaled_dot_product_attention": scaled_dot_product_attention,
     "nll_loss": nll_loss,
     "cross_entropy": cross_entropy,
 }
 # what a claim string may call by name, with the arguments it is given
 CALLS = ("exp", "log", "sqrt", "sigmoid", "tanh", "softplus", "relu", "leaky_relu", "softmax", "log_softmax")
+# the convolutions and their gradients, called with PyTorch's arguments (sizes as W.shape or written out)
+CONVOLUTIONS = ("conv2d", "conv_transpose2d", "conv2d_weight", "conv_transpose2d_weight", "conv2d_input")
 
 
 class _Atoms:
@@ -638,11 +737,11 @@ def apply(op: str, a, b) -> Fraction | ClaimTensor:
     if isinstance(a, Fraction) and isinstance(b, Fraction):
         return _numbers(op, a, b)
     if op == "+":
-        return _elementwise(a, b, poly.add, products=False)
+        return _elementwise(a, b, poly.add, products=False, op="+")
     if op == "-":
-        return _elementwise(a, b, lambda x, y: poly.add(x, poly.scale(y, -1)), products=False)
+        return _elementwise(a, b, lambda x, y: poly.add(x, poly.scale(y, -1)), products=False, op="-")
     if op == "*":
-        return _elementwise(a, b, poly.mul, products=True)
+        return _elementwise(a, b, poly.mul, products=True, op="*")
     if op == "/":
         return _divide(a, b)
     if op == "**":
@@ -684,10 +783,16 @@ def _graph(a, b) -> Graph:
     return graph
 
 
-def _elementwise(a, b, combine, products: bool) -> ClaimTensor:
+def _elementwise(a, b, combine, products: bool, op: str) -> ClaimTensor:
     graph = _graph(a, b)
     a, b = _as_tensor(a, graph), _as_tensor(b, graph)
-    shape = broadcast_shape(a.shape, b.shape, "claim")
+    try:
+        shape = broadcast_shape(a.shape, b.shape, "claim")
+    except SymgradError as exc:
+        if op != "*":
+            raise
+        # a matrix product written with * (SymPy's spelling, "G*B.T") is the likeliest slip here
+        raise SymgradError(f"{exc}: * multiplies element by element; use @ for the matrix product") from None
     pairs = [
         (a.entries[source(a.shape, shape, index)], b.entries[source(b.shape, shape, index)])
         for index in itertools.product(*(range(s) for s in shape))
@@ -788,11 +893,11 @@ def _divide(a, b) -> ClaimTensor:
     if isinstance(b, Fraction):
         if b == 0:
             raise SymgradError("claim: division by zero")
-        return _elementwise(a, Fraction(1) / b, poly.mul, products=True)
+        return _elementwise(a, Fraction(1) / b, poly.mul, products=True, op="/")
     graph = _graph(a, b)
     spent = _spend(graph, len(b.entries), "division", b)
     inverse = ClaimTensor(graph, b.shape, [_reciprocal(graph, p) for p in b.entries], spent)
-    return _elementwise(a, inverse, poly.mul, products=True)
+    return _elementwise(a, inverse, poly.mul, products=True, op="/")
 
 
 def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
@@ -1043,9 +1148,11 @@ def _eval(node: ast.AST, names: dict):
         return apply(_BINARY[type(node.op)], _eval(node.left, names), _eval(node.right, names))
     if isinstance(node, ast.Attribute) and node.attr == "T":
         value = _eval(node.value, names)
-        if not isinstance(value, ClaimTensor):
+        if isinstance(value, Fraction):
             raise SymgradError("claim: a number has no transpose")
-        return value.T
+        return _tensor(value, ".T").T
+    if isinstance(node, ast.Attribute) and node.attr == "shape":  # a size for a convolution's gradient
+        return _tensor(_eval(node.value, names), ".shape").shape
     if isinstance(node, ast.Attribute) and node.attr in ("sum", "mean", "transpose", "reshape"):
         raise SymgradError(f"claim: .{node.attr} must be called, as .{node.attr}(...)")
     if isinstance(node, ast.Call):
@@ -1073,8 +1180,9 @@ def _call(node: ast.Call, names: dict) -> ClaimTensor:
         if keywords or not args:
             raise SymgradError(f"claim: {func.id} takes its shape: {func.id}(2, 3) or {func.id}((2, 3))")
         return filled(_names_graph(names), args[0] if len(args) == 1 else args, 1 if func.id == "ones" else 0)
-    if isinstance(func, ast.Name) and func.id in CALLS:
-        args, keywords = _arguments(node, names, first=1)
+    if isinstance(func, ast.Name) and func.id in CALLS + CONVOLUTIONS:
+        # a convolution's arguments are tensors, sizes and settings, each read as written
+        args, keywords = _arguments(node, names, first=0 if func.id in CONVOLUTIONS else 1)
         if args and isinstance(args[0], Fraction):  # exp(1/2): a number as a tensor of the claim
             args[0] = ClaimTensor(_names_graph(names), (), [poly.const(args[0])])
         try:
@@ -1083,7 +1191,7 @@ def _call(node: ast.Call, names: dict) -> ClaimTensor:
             raise SymgradError(f"claim: {func.id}: {exc}") from None
     raise SymgradError(
         f"claim: {ast.unparse(func)[:40]}(...) cannot be called; the only calls allowed are .sum, .mean, .transpose, "
-        f".reshape, ones, zeros and {', '.join(CALLS)}"
+        f".reshape, ones, zeros and {', '.join(CALLS + CONVOLUTIONS)}"
     )
 
 
@@ -1152,8 +1260,8 @@ def _literal_dim(node: ast.AST, method: str) -> int:
 # --- a claim, whichever way it is given -----------------------------------------------------------
 
 
-def claim_value(d, claim, names: ClaimNames, shape: tuple) -> tuple:
-    """A claimed gradient as a ClaimTensor of the given shape, and its text."""
+def claim_value(d, claim, names: ClaimNames, name: str, shape: tuple) -> tuple:
+    """A claimed dL/d(name) as a ClaimTensor of the given shape, and its text."""
     if isinstance(claim, str):
         got, text = read_claim(claim, names), claim
     elif callable(claim):
@@ -1169,8 +1277,31 @@ def claim_value(d, claim, names: ClaimNames, shape: tuple) -> tuple:
         if math.prod(got.shape) == 1 and not shape:
             got = ClaimTensor(d.graph, (), got.entries)
         else:
-            raise SymgradError(f"the claim has shape {got.shape}, but the gradient has shape {shape}")
+            why = f"the claim for d{name} is {_size(got.shape)}, but {name} is {_size(shape)}"
+            if isinstance(claim, str) and _tensor_product(claim):  # a broadcast product written for @
+                why += "; * multiplies element by element, broadcasting; use @ for the matrix product"
+            raise SymgradError(why)
     return got, text
+
+
+def _tensor_product(text: str) -> bool:
+    """Whether the claim (already read once) writes * between two operands neither of which is a
+    number as written."""
+
+    def number(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp) and number(node.operand))
+
+    return any(
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mult)
+        and not number(node.left)
+        and not number(node.right)
+        for node in ast.walk(ast.parse(text.strip(), mode="eval"))
+    )
+
+
+def _size(shape: tuple) -> str:
+    return "×".join(map(str, shape)) if shape else "a scalar"
 
 
 def _call_function(claim, names: ClaimNames):

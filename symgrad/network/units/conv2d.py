@@ -178,11 +178,6 @@ def _geo(params, N, C, H, W, O, kH, kW, G=None):
     return geo
 
 
-@dataclass(frozen=True)
-class _Shape:
-    shape: tuple
-
-
 class ConvTranspose2d(TensorOpBase):
     """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
 
@@ -199,23 +194,6 @@ class ConvTranspose2d(TensorOpBase):
             ("groups", groups),
             ("output padding", (opH, opW)),
         ]
-
-    def result_shape(self, g_shape, w_shape) -> tuple:
-        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
-        N, O, Ho, Wo = _rank4("conv_transpose2d", "first tensor (the upstream gradient)", g_shape)
-        O_w, Cg, kH, kW = _rank4("conv_transpose2d", "second tensor (the weight)", w_shape)
-        if O_w != O:
-            raise SymgradError(
-                f"conv_transpose2d: the first tensor has {O} channels, but the weight has {O_w} "
-                "output channels (the arguments are the upstream gradient, then the weight)"
-            )
-        if O % groups:
-            raise SymgradError(f"conv_transpose2d: groups={groups} does not divide the {O} channels")
-        H = (Ho - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1
-        Wd = (Wo - 1) * sW - 2 * pW + dW * (kW - 1) + opW + 1
-        if H < 1 or Wd < 1:
-            raise SymgradError(f"conv_transpose2d: these parameters give an empty {H}×{Wd} result")
-        return (N, Cg * groups, H, Wd)
 
     def compute(self, G, W):
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
@@ -237,30 +215,17 @@ class ConvTranspose2d(TensorOpBase):
 
 class Conv2dWeight(TensorOpBase):
     """dL/dW[o,c,u,v] = Σ_n Σ_{i,j} G[n,o,i,j] · X[n, c', i·s − p + u·d, j·s − p + v·d]:
-    X correlated with G, summed over the batch (only the first sample when batch_sum is 0)."""
+    X correlated with G, summed over the batch."""
 
     tensors = 2
     label = "Conv2dWeight"
 
     def describe(self):
-        sH, sW, pH, pW, dH, dW, groups, _kH, _kW, batch_sum = self.params
-        out = [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
-        return out + ([] if batch_sum else [("first sample only", None)])
-
-    def result_shape(self, x_shape, g_shape) -> tuple:
-        *params, kH, kW, _batch_sum = self.params
-        N, C, H, W = _rank4("conv2d_weight", "first tensor (the input)", x_shape)
-        N_g, O, _, _ = _rank4("conv2d_weight", "second tensor (the upstream gradient)", g_shape)
-        groups = params[6]
-        if N_g != N:
-            raise SymgradError(f"conv2d_weight: the input has {N} samples, but the upstream gradient has {N_g}")
-        if C % groups or O % groups:
-            raise SymgradError(f"conv2d_weight: groups={groups} must divide the {C} input and {O} output channels")
-        _geo(params, N, C, H, W, O, kH, kW, _Shape(g_shape))
-        return (O, C // groups, kH, kW)
+        sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
+        return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
 
     def compute(self, X, G):
-        *params, kH, kW, batch_sum = self.params
+        *params, kH, kW = self.params
         N, C, H, W = X.shape
         O = G.shape[1]
         geo = _geo(params, N, C, H, W, O, kH, kW, G)
@@ -268,7 +233,7 @@ class Conv2dWeight(TensorOpBase):
         for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
             acc: dict = {}
             c0 = (o // geo.Og) * geo.Cg
-            for n in range(N if batch_sum else 1):
+            for n in range(N):
                 for i, j in itertools.product(range(G.shape[2]), range(G.shape[3])):
                     spot = geo.at(i, j, u, v)
                     if spot:
@@ -285,9 +250,6 @@ class BiasGrad(TensorOpBase):
 
     def describe(self):
         return [("over n, i, j", None)]
-
-    def result_shape(self, g_shape) -> tuple:
-        return (_rank4("bias_grad", "tensor (the upstream gradient)", g_shape)[1],)
 
     def compute(self, G):
         N, O, Ho, Wo = G.shape
@@ -360,7 +322,7 @@ class Conv2d(Layer):
         )
         g = poly_tensor(out, G)
         dx = ConvTranspose2d(*symbols("G", "W"), *params, *output_padding).compute(g, poly_tensor(w))
-        dw = Conv2dWeight(*symbols("X", "G"), *params, kH, kW, 1).compute(poly_tensor(x), g)
+        dw = Conv2dWeight(*symbols("X", "G"), *params, kH, kW).compute(poly_tensor(x), g)
         pairs = [(x.name, list(dx.entries)), (w.name, list(dw.entries))]
         if len(ins) == 3:
             pairs.append((ins[2].name, list(BiasGrad(*symbols("G")).compute(g).entries)))

@@ -139,15 +139,6 @@ class Conv2dForward(TensorOpBase):
             raise SymgradError(f"conv2d: groups={groups} does not divide the weight's {C} output channels")
         return Geometry(N, O, Ho, Wo, C, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)
 
-    def result_shape(self, g_shape, w_shape) -> tuple:
-        geo = self._geometry(g_shape, w_shape)
-        H, W = self.params[7:]
-        if geo.out[0] < H or geo.out[1] < W:
-            raise SymgradError(
-                f"conv2d: these parameters give a {geo.out[0]}×{geo.out[1]} result, smaller than the {H}×{W} input"
-            )
-        return (geo.N, geo.O, H, W)
-
     def compute(self, G, W):
         geo = self._geometry(G.shape, W.shape)
         H, Wd = self.params[7:]
@@ -172,16 +163,6 @@ class TransposeWeightGrad(TensorOpBase):
     def describe(self):
         sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
         return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
-
-    def result_shape(self, x_shape, g_shape) -> tuple:
-        _sH, _sW, _pH, _pW, _dH, _dW, groups, kH, kW = self.params
-        N, C, _H, _W = _rank4("conv_transpose2d_weight", "first tensor (the input)", x_shape)
-        N_g, O, _Ho, _Wo = _rank4("conv_transpose2d_weight", "second tensor (the upstream gradient)", g_shape)
-        if N_g != N:
-            raise SymgradError(f"conv_transpose2d_weight: the input has {N} samples, the upstream gradient {N_g}")
-        if C % groups or O % groups:
-            raise SymgradError(f"conv_transpose2d_weight: groups={groups} must divide {C} and {O} channels")
-        return (C, O // groups, kH, kW)
 
     def compute(self, X, G):
         sH, sW, pH, pW, dH, dW, groups, kH, kW = self.params
