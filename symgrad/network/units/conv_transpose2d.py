@@ -279,11 +279,14 @@ class ConvTranspose2dLayer(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return torch_call(node, ("stride", "padding", "output_padding", "groups", "dilation"))
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        x, w, g = node.inputs[0], node.inputs[1], f"g_{node.output}"
-        return torch_shares(
-            node, f"torch.nn.functional.conv2d({g}, {w}, None, {torch_args(node)})", f"{g}, {w}.shape, {x}"
-        )
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        """conv2d(G, W), cut to H×W: with an output padding of at least the stride (allowed when
+        it is below the dilation) the convolution gives one row or column more; corr(G, X) is
+        conv2d's weight gradient with the roles of input and upstream gradient exchanged."""
+        x, w = node.inputs[0], node.inputs[1]
+        H, W = graph.tensors[x].shape[2:]
+        gx = f"torch.nn.functional.conv2d({g}, {w}, None, {torch_args(node)})[:, :, :{H}, :{W}]"
+        return torch_shares(node, g, gx, f"{g}, {w}.shape, {x}")
 
 
 CONV_TRANSPOSE2D = ConvTranspose2dLayer()
