@@ -229,14 +229,19 @@ def test_validate_cli_with_torch():
 
 
 @pytest.mark.slow
-def test_validate_cli_without_torch_runs_the_numpy_code_it_is_asked_for():
+def test_validate_cli_without_torch_runs_the_numpy_code_it_is_asked_for(tmp_path):
     """torch made unimportable in a subprocess: --emit-code numpy --validate needs only NumPy."""
     script = (
         "import sys; sys.modules['torch'] = None; from symgrad.cli import main; "
-        "sys.exit(main(['matmul', '-m', '3', '--loss', 'generic', '--emit-code', 'numpy', '--validate']))"
+        "sys.exit(main(['matmul', '-m', '3', '--loss', 'generic', '--emit-code', 'numpy', '--validate', "
+        f"'--out', {str(tmp_path)!r}]))"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "matmul-3x4x3_backward_numpy.py",
+        "matmul-3x4x3_validate_numpy.py",
+    ]
     assert "validated against NumPy central finite differences" in run.stdout
     assert "tolerance 1e-06: match" in run.stdout
 

@@ -206,30 +206,47 @@ class Validation:
     errors: dict  # input name -> largest absolute difference of its gradient
     tolerance: float
     library: str = "torch"  # the library of the code that was run
+    failure: str = ""  # what the generated code raised, when it did not run through
 
     @property
     def ok(self) -> bool:
-        return all(e <= self.tolerance for e in self.errors.values())
+        return not self.failure and all(e <= self.tolerance for e in self.errors.values())
 
     @property
     def figures(self) -> str:
         """The largest absolute difference of each gradient, as text."""
+        if self.failure:
+            return f"none, as the code raised {self.failure}"
         return ", ".join(f"{e:.1e} for d{n}" for n, e in self.errors.items())
 
     def __str__(self) -> str:
+        if self.failure:
+            return f"validation against {self.reference}: the generated code raised {self.failure}: MISMATCH"
         worst = ", ".join(f"grad_{n} {e:.2e}" for n, e in self.errors.items())
         verdict = "match" if self.ok else "MISMATCH"
         return f"validated against {self.reference}: max |Δ| {worst}; tolerance {self.tolerance:.0e}: {verdict}"
 
 
+REFERENCE = {"torch": "PyTorch autograd", "numpy": "NumPy central finite differences"}
+
+
 def validate(d, lib: str = "torch") -> Validation:
     """Run the generated code, as ``emit`` writes it, in this process on seeded random float64
     values: an op's backward module through its validation script (PyTorch's autograd, or NumPy's
-    finite differences for lib="numpy"), a network's module against autograd."""
+    finite differences for lib="numpy"), a network's module against autograd. Code that raises is
+    a failed validation, not a crash: it is the code under test."""
     texts = sources(d, lib)
     require(lib)
-    if is_network(d):
-        return _validate_network(d, next(iter(texts.values())))
+    network = is_network(d)
+    try:
+        return _validate_network(d, next(iter(texts.values()))) if network else _validate_op(texts, lib)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        tolerance = NETWORK_TOLERANCE if network else TOLERANCE[lib]
+        return Validation(REFERENCE[lib], {}, tolerance, lib, failure=f"{type(exc).__name__} ({first})")
+
+
+def _validate_op(texts: dict, lib: str) -> Validation:
     backward, script = texts.values()
     backward_ns: dict = {"__name__": "symgrad_generated_backward"}
     exec(compile(backward, "<generated backward>", "exec"), backward_ns)
@@ -262,5 +279,6 @@ def _validate_network(d, module: str) -> Validation:
         theirs = values[name].grad
         if theirs is None:  # an input the loss does not read has no autograd gradient: it is zero
             theirs = torch.zeros_like(values[name])
-        errors[name] = float((ours[name].detach() - theirs).abs().max())
+        mine = ours[name].detach()  # a gradient of the wrong shape is wrong, whatever broadcasting makes of it
+        errors[name] = float("inf") if mine.shape != theirs.shape else float((mine - theirs).abs().max())
     return Validation(f"PyTorch {torch.__version__} autograd", errors, NETWORK_TOLERANCE)
