@@ -284,6 +284,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
                 "errors": validation.errors,
                 "tolerance": validation.tolerance,
                 "ok": validation.ok,
+                "failure": validation.failure or None,  # what the generated code raised, if it did
             }
         print(json.dumps(data, indent=2))
     return 0 if proof.ok and (validation is None or validation.ok) else 1

@@ -7,6 +7,7 @@ writes nothing."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import pytest
 
 import symgrad
 import symgrad.functional as SF
+from symgrad.cli import main
 from symgrad.gallery import NETWORKS as GALLERY_NETWORKS
 from symgrad.network.units.table import UNITS
 from symgrad.publish import codegen
@@ -287,6 +289,14 @@ def test_code_that_raises_is_a_failed_validation_not_a_crash(monkeypatch):
     result = codegen.validate(d)
     assert not result.ok and result.failure.startswith("RuntimeError")
     assert str(result).startswith("validation against PyTorch autograd: the generated code raised RuntimeError")
+
+
+def test_the_command_line_reports_code_that_raises_as_a_mismatch(monkeypatch, capsys):
+    require_torch()
+    corrupt_every_share(monkeypatch, UNITS["matmul"], lambda e: e.replace(".t()", ""))
+    assert main(["matmul", "-m", "2", "-k", "3", "-n", "4", "--validate", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)["validation"]
+    assert data["ok"] is False and data["failure"].startswith("RuntimeError") and data["errors"] == {}
 
 
 # --- the lines the documents show ------------------------------------------------------------------
