@@ -19,7 +19,7 @@ from .ops.matmul import matmul
 from .ops.registry import REGISTRY
 from .progress import Progress
 from .prove import prove
-from .publish.codegen import check_library, emit, validate
+from .publish.codegen import check_library, emit, require, sources, validate
 from .publish.documents import DEFAULT_AUTHOR, DEFAULT_DATE, FORMATS, TEX_ENGINES, check_date, post_options
 from .publish.latex import DISPLAY_LIMIT
 from .publish.mathjax import DEFAULT_MATHJAX, check_url
@@ -144,7 +144,8 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--validate",
         action="store_true",
-        help="run the generated backward pass against PyTorch autograd (NumPy finite differences without torch)",
+        help="run the generated backward pass against PyTorch autograd (needs torch; with --emit-code numpy, "
+        "the NumPy code against finite differences)",
     )
 
 
@@ -237,19 +238,17 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
     network = not isinstance(d, (Derivation, GeneralDerivation))
     if general and (args.emit_code or args.validate):
         raise SymgradError("--emit-code and --validate need concrete sizes")
-    if args.emit_code:
-        check_library(args.emit_code)
-        if network and args.emit_code != "torch":
-            raise SymgradError("a network's code is written for torch: use --emit-code torch")
+    # --validate runs the code of the library --emit-code names, torch by default; both are checked
+    # (the library known, every layer with code in it, the library installed) before any work
+    lib = check_library(args.emit_code or "torch")
+    if args.emit_code or args.validate:
+        sources(d, lib)
+    if args.validate:
+        require(lib)
     progress.stage("prove")
     proof = prove(d)
     out = args.out or f"output/{stem(d)}"
-    if network:
-        from .network_cli import emit_network, validate_network
-
-        validation = validate_network(d) if args.validate else None
-    else:
-        validation = validate(d, args.emit_code) if args.validate else None
+    validation = validate(d, lib) if args.validate else None
     paths = []
     progress.stage("render")
     if args.format or (args.out and not args.emit_code):
@@ -269,7 +268,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
             validation=validation,
         )
     if args.emit_code:
-        paths += emit_network(d, out) if network else emit(d, args.emit_code, out)
+        paths += emit(d, lib, out)
     if not args.json:
         for path in paths:
             print(path)
@@ -285,6 +284,7 @@ def publish(d: Derivation, args, progress: Progress | None = None) -> int:
                 "errors": validation.errors,
                 "tolerance": validation.tolerance,
                 "ok": validation.ok,
+                "failure": validation.failure or None,  # what the generated code raised, if it did
             }
         print(json.dumps(data, indent=2))
     return 0 if proof.ok and (validation is None or validation.ok) else 1

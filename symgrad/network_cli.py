@@ -1,5 +1,5 @@
 """The command line's network path: load a forward function from a file, read shapes and picks,
-derive; and a network's code, written and validated."""
+derive."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from .core.errors import SymgradError
-from .publish.writer import atomic_write, make_folder
 
 
 def load_function(target: str):
@@ -57,37 +56,6 @@ def derive_network(args):
     picks = _pairs(args.pick, "pick", r"[0-9]{1,6}(,[0-9]{1,6})*", ",")
     wrt = None if args.wrt is None else tuple(w.strip() for w in args.wrt.split(",") if w.strip())
     return derive(fn, wrt=wrt, loss=args.loss, max_terms=args.max_terms, picks=picks, **shapes)
-
-
-def emit_network(d, out) -> list[Path]:
-    from .publish.network_code import backward_lines, forward_lines
-
-    folder = make_folder(out)
-    path = folder / f"{d.presentation.stem}_backward.py"
-    text = "\n".join(
-        [
-            # the function's name as a string literal: whatever it holds, it cannot end the docstring
-            '"""The forward and backward passes of a network, written by symgrad from the proven closed forms."""',
-            f"NETWORK = {d.function!r}",
-            "",
-            "import torch",
-            "",
-            "",
-            f"def forward_backward({', '.join(d.graph.inputs)}):",
-            *(f"    {line}" for line in forward_lines(d)),
-            *(f"    {line}" for line in backward_lines(d)),
-            f"    return {d.loss_name}, {{{', '.join(f'{n!r}: g_{n}' for n in d.wrt)}}}",
-            "",
-        ]
-    )
-    atomic_write(path, text)
-    return [path]
-
-
-def validate_network(d):
-    from .publish.network_code import validate
-
-    return validate(d)
 
 
 def equivalent_forms(d, name: str, form_a: str, form_b: str) -> int:

@@ -229,14 +229,19 @@ def test_validate_cli_with_torch():
 
 
 @pytest.mark.slow
-def test_validate_cli_without_torch():
-    """torch made unimportable in a subprocess: the NumPy finite differences take over."""
+def test_validate_cli_without_torch_runs_the_numpy_code_it_is_asked_for(tmp_path):
+    """torch made unimportable in a subprocess: --emit-code numpy --validate needs only NumPy."""
     script = (
         "import sys; sys.modules['torch'] = None; from symgrad.cli import main; "
-        "sys.exit(main(['matmul', '-m', '3', '--loss', 'generic', '--validate']))"
+        "sys.exit(main(['matmul', '-m', '3', '--loss', 'generic', '--emit-code', 'numpy', '--validate', "
+        f"'--out', {str(tmp_path)!r}]))"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "matmul-3x4x3_backward_numpy.py",
+        "matmul-3x4x3_validate_numpy.py",
+    ]
     assert "validated against NumPy central finite differences" in run.stdout
     assert "tolerance 1e-06: match" in run.stdout
 
@@ -280,13 +285,13 @@ def test_documents_carry_the_validation(tmp_path):
     assert "These lines were run against PyTorch" in (tmp_path / "matmul-2x4x3.tex").read_text()
 
 
-def test_the_document_says_what_ran_when_torch_is_missing():
-    """Without torch the NumPy port runs; the document must not claim the PyTorch lines ran."""
+def test_the_document_says_what_ran_when_the_numpy_code_was_validated():
+    """The NumPy port ran; the document must not claim the PyTorch lines it shows ran."""
     d = symgrad.matmul(2, 3, 2)
     numpy_run = validate(d, "numpy")
     assert numpy_run.ok and numpy_run.library == "numpy"
     page = symgrad.render(d, "md", validation=numpy_run)
-    assert "PyTorch was not installed, so these lines were not run" in page
+    assert "These lines were not run: their NumPy port, written from the same closed forms, was run" in page
     assert "These lines were run against" not in page
 
 

@@ -228,7 +228,7 @@ def test_cli_validate_and_emitted_code(tmp_path):
 @pytest.mark.slow
 def test_numpy_code_is_refused_clearly():
     result = run("conv2d", "--emit-code", "numpy")
-    assert result.returncode == 2 and "numpy code for conv2d is not generated" in result.stderr
+    assert result.returncode == 2 and "NumPy code for the conv2d layer is not written: use torch" in result.stderr
 
 
 def test_documents():

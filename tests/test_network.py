@@ -365,7 +365,7 @@ def test_a_network_document_in_every_format_with_its_graph_and_lemmas():
 @pytest.mark.tools
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_the_generated_backward_code_matches_autograd(name):
-    from symgrad.publish.network_code import validate
+    from symgrad.publish.codegen import validate
 
     torch_namespace()
     d = _derive(name)
@@ -458,7 +458,7 @@ def test_the_command_line_refuses_bad_networks_in_one_line(tmp_path, args, messa
 @pytest.mark.parametrize("name", ["conv_leaky_relu_mean", "linear_sigmoid_mse"])
 def test_the_gallery_networks_are_proven_and_their_code_validated(name):
     from symgrad.gallery import GALLERY
-    from symgrad.publish.network_code import validate
+    from symgrad.publish.codegen import validate
 
     torch_namespace()
     d = dict(GALLERY)[name]()

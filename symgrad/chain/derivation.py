@@ -77,16 +77,14 @@ class GeneralMatrix:
 
 @dataclass(frozen=True)
 class Presentation:
-    """What an op declares about one derivation besides its tensors: how it is titled, shown,
-    claimed and written as code. Typed and in one place, so nothing downstream guesses keys."""
+    """What an op declares about one derivation besides its tensors: how it is titled, shown and
+    claimed (its code is its layer's). Typed and in one place, so nothing downstream guesses keys."""
 
     title: str
     body: str  # the op's document fragment: templates/<body>.body.j2
     stem: str  # the file name the writer uses
     notation: dict = field(default_factory=dict)  # premise equations: key -> ((lhs, rhs[, label]), ...)
     views: tuple = ()  # (tensor name, whole-tensor expression): proven besides the closed forms
-    code: Callable | None = None  # (d, lib) -> lines of backward code; None: written from the closed forms
-    forward_code: dict = field(default_factory=dict)  # library -> the forward pass in that library
     inline: dict = field(default_factory=dict)  # key -> a formula the prose shows inline (SymPy or notation)
 
 

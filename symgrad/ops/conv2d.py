@@ -128,14 +128,7 @@ def conv2d(
             stem=stem("conv2d", (geo.N, geo.C, geo.H, geo.W), (geo.O, geo.Cg, geo.kH, geo.kW)),
             notation=notation(geo, reg, inputs),
             views=tuple(views),
-            code=code_lines,
             inline=conv_inline("conv2d", bias),
-            forward_code={
-                "torch": "torch.nn.functional.conv2d(X, W, "
-                + ("b" if bias else "None")
-                + f", stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, "
-                f"groups={geo.groups})"
-            },
         ),
         params=ConvParams(geo, bias, entry_formula(geo, bias)[2]),
     )
@@ -336,27 +329,6 @@ def equations(d) -> dict:
     return eq
 
 
-def code_lines(d, lib: str) -> list:
-    """The backward pass in PyTorch from the proven closed forms: conv_transpose2d for X, the
-    im2col products for W (the series' own implementation), the sum for b."""
-    if lib != "torch":
-        raise SymgradError(f"{lib} code for conv2d is not generated: use torch")
-    geo: Geometry = d.params.geometry
-    F = "torch.nn.functional"
-    common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}"
-    upstream = d.loss.upstream_code("torch", "Y")
-    lines = [
-        upstream,
-        f"grad_X = {F}.conv_transpose2d(grad_Y, W, {common}, groups={geo.groups}, "
-        f"output_padding={geo.output_padding()})",
-        f"cols = {F}.unfold(X, ({geo.kH}, {geo.kW}), {common})"
-        f".reshape(X.shape[0], {geo.groups}, {geo.Cg * geo.kH * geo.kW}, -1)",
-        f"grad_W = (grad_Y.reshape(X.shape[0], {geo.groups}, {geo.Og}, -1) @ cols.transpose(2, 3))"
-        ".sum(0).reshape(W.shape)",
-    ]
-    if d.params.bias:
-        lines.append("grad_b = grad_Y.sum((0, 2, 3))")
-    return lines
 
 
 def unfold(X, n, group, geo) -> PolyTensor:

@@ -125,14 +125,7 @@ def conv_transpose2d(
             stem=stem("conv-transpose2d", (geo.N, geo.C, geo.H, geo.W), (geo.C, geo.Og, geo.kH, geo.kW)),
             notation=notation(geo, reg, inputs),
             views=tuple(views),
-            code=code_lines,
             inline=conv_inline("conv_transpose2d", bias),
-            forward_code={
-                "torch": "torch.nn.functional.conv_transpose2d(X, W, "
-                + ("b" if bias else "None")
-                + f", stride={geo.stride}, padding={geo.padding}, output_padding={geo.output_padding}, "
-                f"groups={geo.groups}, dilation={geo.dilation})"
-            },
         ),
         params=ConvParams(geo, bias),
     )
@@ -187,22 +180,6 @@ def equations(d) -> dict:
     return eq
 
 
-def code_lines(d, lib: str) -> list:
-    """The backward pass in PyTorch from the proven closed forms: conv2d for X, conv2d's weight
-    gradient (with the roles of the input and the upstream gradient exchanged) for W, the sum for b."""
-    if lib != "torch":
-        raise SymgradError(f"{lib} code for conv_transpose2d is not generated: use torch")
-    geo: Transposed = d.params.geometry
-    common = f"stride={geo.stride}, padding={geo.padding}, dilation={geo.dilation}, groups={geo.groups}"
-    upstream = d.loss.upstream_code("torch", "Y")
-    lines = [
-        upstream,
-        f"grad_X = torch.nn.functional.conv2d(grad_Y, W, None, {common})[:, :, :{geo.H}, :{geo.W}]",
-        f"grad_W = torch.nn.grad.conv2d_weight(grad_Y, W.shape, X, {common})",
-    ]
-    if d.params.bias:
-        lines.append("grad_b = grad_Y.sum((0, 2, 3))")
-    return lines
 
 
 class Collection(TensorOpBase):

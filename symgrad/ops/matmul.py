@@ -97,7 +97,6 @@ def problem(m: int, k: int, n: int, loss: object, letters=("a", "b", "c"), max_t
             body="matmul",
             stem=f"matmul-{m}x{k}x{n}",
             notation=notation(la, lb, lc, check_loss(loss)),
-            forward_code={"torch": f"{A.name}.mm({B.name})", "numpy": f"{A.name} @ {B.name}"},
             inline=inline_formulas(la, lb, lc, m, k, n),
         ),
         params=MatmulParams((la, lb, lc)),

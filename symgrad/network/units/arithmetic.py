@@ -170,8 +170,8 @@ class Arithmetic(Layer):
         left, right = (num(node.params[r]) if r in node.params else names.pop(0) for r in ("left", "right"))
         return f"{left} {self.torch_sign} {right}"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        i, p, g = list(node.inputs), node.params, f"g_{node.output}"
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        i, p = list(node.inputs), node.params
         a = i.pop(0) if "left" not in p else None
         b = i.pop(0) if "right" not in p else None
         rules = self.shares_torch(g, a or num(p["left"]), b or num(p["right"]))

@@ -2,9 +2,10 @@
 
 A layer's unit makes its output (the forward function ``symgrad.functional`` offers), states the
 lemmas of the atoms it introduces, computes its closed-form backward pass, writes its forward
-definition and closed form in LaTeX and its forward and backward lines in PyTorch. The prover,
-the document and the code generator ask the unit of each node (``units.table.unit``) and never
-branch on a layer's name; adding a layer is adding one module and one line of the table.
+definition and closed form in LaTeX and its forward and backward lines in PyTorch (and in NumPy,
+where a layer has them). The prover, the document and the code generator ask the unit of each
+node (``units.table.unit``) and never branch on a layer's name; adding a layer is adding one
+module and one line of the table.
 
 This module also holds what every unit builds with: exact numbers, the checks of a layer's
 tensor arguments, and the making of its output tensor.
@@ -88,9 +89,16 @@ class Layer:
         """The PyTorch expression of the layer's output, i being the inputs' names."""
         raise NotImplementedError(self.name)
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        """(tensor read, its share of the gradient) in PyTorch, the output's gradient being g_<output>."""
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        """(tensor read, its share of the gradient) in PyTorch, g being the name of the output's gradient."""
         raise NotImplementedError(self.name)
+
+    # NumPy code is written for the layers whose PyTorch code has a plain NumPy counterpart
+    def numpy_forward(self, graph: Graph, node: Node, i: list) -> str:
+        raise SymgradError(f"NumPy code for the {self.name} layer is not written: use torch")
+
+    def numpy_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        raise SymgradError(f"NumPy code for the {self.name} layer is not written: use torch")
 
 
 def v(vid: int) -> poly.Poly:
@@ -283,6 +291,6 @@ class Elementwise(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"{self._torch_call}({i[0]})"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
         x = node.inputs[0]
-        return [(x, self._torch_grad(x, node.output, f"g_{node.output}"))]
+        return [(x, self._torch_grad(x, node.output, g))]

@@ -312,16 +312,9 @@ class Conv2d(Layer):
         x, w = ins[0], ins[1]
         p = node.params
         params = (*p["stride"], *p["padding"], *p["dilation"], p["groups"])
-        Ho, Wo = out.shape[2:]
-        H, W = x.shape[2:]
         kH, kW = w.shape[2:]
-        # what conv_transpose2d must add to give back H×W
-        output_padding = tuple(
-            size - ((o - 1) * s - 2 * pad + d * (k - 1) + 1)
-            for size, o, s, pad, d, k in zip((H, W), (Ho, Wo), p["stride"], p["padding"], p["dilation"], (kH, kW))
-        )
         g = poly_tensor(out, G)
-        dx = ConvTranspose2d(*symbols("G", "W"), *params, *output_padding).compute(g, poly_tensor(w))
+        dx = ConvTranspose2d(*symbols("G", "W"), *params, *output_padding(graph, node)).compute(g, poly_tensor(w))
         dw = Conv2dWeight(*symbols("X", "G"), *params, kH, kW).compute(poly_tensor(x), g)
         pairs = [(x.name, list(dx.entries)), (w.name, list(dw.entries))]
         if len(ins) == 3:
@@ -341,10 +334,22 @@ class Conv2d(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return torch_call(node, ("stride", "padding", "dilation", "groups"))
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        x, w, g = node.inputs[0], node.inputs[1], f"g_{node.output}"
-        gx, gw = f"torch.nn.grad.conv2d_input({x}.shape, {w}, {g}, {torch_args(node)})", f"{x}, {w}.shape, {g}"
-        return torch_shares(node, gx, gw)
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        """The closed forms as PyTorch calls: conv_transpose2d(G, W) with the output padding that
+        gives back H×W, and corr(X, G), which is PyTorch's conv2d_weight."""
+        x, w = node.inputs[0], node.inputs[1]
+        p = node.params
+        gx = (
+            f"torch.nn.functional.conv_transpose2d({g}, {w}, stride={p['stride']}, padding={p['padding']}, "
+            f"dilation={p['dilation']}, groups={p['groups']}, output_padding={output_padding(graph, node)})"
+        )
+        return torch_shares(node, g, gx, f"{x}, {w}.shape, {g}")
+
+
+def output_padding(graph: Graph, node: Node) -> tuple:
+    """What conv_transpose2d must add to its output to give back the input's H×W."""
+    p, (x, w) = node.params, (graph.tensors[n].shape for n in node.inputs[:2])
+    return geometry(x, w, p["stride"], p["padding"], p["dilation"], p["groups"]).output_padding()
 
 
 def torch_call(node: Node, keys: tuple) -> str:
@@ -359,11 +364,11 @@ def torch_args(node: Node) -> str:
     return f"stride={p['stride']}, padding={p['padding']}, dilation={p['dilation']}, groups={p['groups']}"
 
 
-def torch_shares(node: Node, gx: str, gw: str) -> list[tuple[str, str]]:
+def torch_shares(node: Node, g: str, gx: str, gw: str) -> list[tuple[str, str]]:
     """The input's share gx, the weight's through conv2d_weight(gw, ...), the bias's summed G:
     conv2d and conv_transpose2d are each other's transposes, what one does forward the other
     does to the gradient."""
-    i, g = node.inputs, f"g_{node.output}"
+    i = node.inputs
     out = [(i[0], gx), (i[1], f"torch.nn.grad.conv2d_weight({gw}, {torch_args(node)})")]
     if len(i) == 3:
         out.append((i[2], f"{g}.sum((0, 2, 3))"))

@@ -260,11 +260,19 @@ class ConvTranspose2dLayer(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return torch_call(node, ("stride", "padding", "output_padding", "groups", "dilation"))
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        x, w, g = node.inputs[0], node.inputs[1], f"g_{node.output}"
-        return torch_shares(
-            node, f"torch.nn.functional.conv2d({g}, {w}, None, {torch_args(node)})", f"{g}, {w}.shape, {x}"
-        )
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        """conv2d(G, W), cut to H×W, and corr(G, X), conv2d's weight gradient with the roles of
+        input and upstream gradient exchanged. With an output padding of at least the stride
+        (allowed when it is below the dilation) conv2d of G has ⌊output_padding/stride⌋ rows or
+        columns more than X: they are cut from the input gradient, and X is padded with as many
+        zeros for the weight gradient."""
+        x, w = node.inputs[0], node.inputs[1]
+        H, W = graph.tensors[x].shape[2:]
+        p = node.params
+        extra_h, extra_w = (o // s for o, s in zip(p["output_padding"], p["stride"]))
+        gx = f"torch.nn.functional.conv2d({g}, {w}, None, {torch_args(node)})[:, :, :{H}, :{W}]"
+        padded = f"torch.nn.functional.pad({x}, (0, {extra_w}, 0, {extra_h}))" if extra_h or extra_w else x
+        return torch_shares(node, g, gx, f"{g}, {w}.shape, {padded}")
 
 
 CONV_TRANSPOSE2D = ConvTranspose2dLayer()

@@ -82,8 +82,8 @@ class MseLoss(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"torch.nn.functional.mse_loss({i[0]}, {i[1]}, reduction={node.params['reduction']!r})"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        i, g = node.inputs, f"g_{node.output}"
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        i = node.inputs
         n = "" if node.params["reduction"] == "sum" else f" / {i[0]}.numel()"
         return [(i[0], f"2 * ({i[0]} - {i[1]}){n} * {g}"), (i[1], f"-2 * ({i[0]} - {i[1]}){n} * {g}")]
 
@@ -110,8 +110,8 @@ class Upstream(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"({i[1]} * {i[0]}).sum()"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        i, g = node.inputs, f"g_{node.output}"
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        i = node.inputs
         return [(i[0], f"{i[1]} * {g}"), (i[1], f"{i[0]} * {g}")]
 
 

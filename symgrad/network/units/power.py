@@ -88,9 +88,9 @@ class Pow(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"{i[0]} ** {num(node.params['exponent'])}"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
         x, q = node.inputs[0], node.params["exponent"]
-        return [(x, f"g_{node.output} * {num(q)} * {x} ** {num(q - 1)}")]
+        return [(x, f"{g} * {num(q)} * {x} ** {num(q - 1)}")]
 
 
 def _derivative(graph: Graph, p: Fraction, y: int, z: int) -> poly.Poly:

@@ -83,11 +83,19 @@ class Matmul(Layer):
     def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
         return [rf"{G} {i[1]}^{{T}}", rf"{i[0]}^{{T}} {G}"][k]
 
+    # the reference post's own spelling: A.mm(B), grad_C.mm(B.t()) (both factors are matrices)
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
+        return f"{i[0]}.mm({i[1]})"
+
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        i = node.inputs
+        return [(i[0], f"{g}.mm({i[1]}.t())"), (i[1], f"{i[0]}.t().mm({g})")]
+
+    def numpy_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"{i[0]} @ {i[1]}"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        i, g = node.inputs, f"g_{node.output}"
+    def numpy_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        i = node.inputs
         return [(i[0], f"{g} @ {i[1]}.T"), (i[1], f"{i[0]}.T @ {g}")]
 
 
@@ -128,8 +136,8 @@ class Linear(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"torch.nn.functional.linear({', '.join(i)})"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        i, g = node.inputs, f"g_{node.output}"
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        i = node.inputs
         if node.params.get("vector"):  # a vector input: the weight's gradient is an outer product
             out = [(i[0], f"{g} @ {i[1]}"), (i[1], f"torch.outer({g}, {i[0]})")]
             return out + ([(i[2], g)] if len(i) == 3 else [])

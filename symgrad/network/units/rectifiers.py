@@ -57,9 +57,9 @@ class LeakyRelu(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"torch.nn.functional.leaky_relu({i[0]}, {num(node.params['negative_slope'])})"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
         x, a = node.inputs[0], num(node.params["negative_slope"])
-        return [(x, f"g_{node.output} * (({x} > 0).to({x}.dtype) + {a} * ({x} <= 0).to({x}.dtype))")]
+        return [(x, f"{g} * (({x} > 0).to({x}.dtype) + {a} * ({x} <= 0).to({x}.dtype))")]
 
 
 class Relu(LeakyRelu):
@@ -75,9 +75,9 @@ class Relu(LeakyRelu):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"torch.relu({i[0]})"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
         x = node.inputs[0]
-        return [(x, f"g_{node.output} * ({x} > 0)")]
+        return [(x, f"{g} * ({x} > 0)")]
 
 
 RELU, LEAKY_RELU = Relu(), LeakyRelu()

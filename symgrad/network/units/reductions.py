@@ -110,8 +110,8 @@ class Sum(Layer):
         p = node.params
         return f"{i[0]}.{self.name}(dim={p['dims']}, keepdim={p['keepdim']})" if p["dims"] else f"{i[0]}.{self.name}()"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        x, p, g = node.inputs[0], node.params, f"g_{node.output}"
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        x, p = node.inputs[0], node.params
         grow = g if p["keepdim"] or not p["dims"] else g + "".join(f".unsqueeze({dd})" for dd in p["dims"])
         return [(x, f"{grow}.expand_as({x}){self.torch_scale(node)}")]
 

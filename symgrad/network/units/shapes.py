@@ -68,8 +68,8 @@ class Transpose(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"{i[0]}.T"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
-        return [(node.inputs[0], f"g_{node.output}.T")]
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
+        return [(node.inputs[0], f"{g}.T")]
 
 
 class Reshape(Layer):
@@ -88,9 +88,9 @@ class Reshape(Layer):
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"{i[0]}.reshape({graph.tensors[node.output].shape})"
 
-    def torch_backward(self, node: Node) -> list[tuple[str, str]]:
+    def torch_backward(self, graph: Graph, node: Node, g: str) -> list[tuple[str, str]]:
         x = node.inputs[0]
-        return [(x, f"g_{node.output}.reshape({x}.shape)")]
+        return [(x, f"{g}.reshape({x}.shape)")]
 
 
 TRANSPOSE, RESHAPE = Transpose(), Reshape()
