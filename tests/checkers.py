@@ -222,3 +222,138 @@ def _pgm(data: bytes) -> tuple[int, int, bytes]:
     magic, width, height, _ = fields
     assert magic == b"P5", magic
     return int(width), int(height), data[position + 1 :]
+
+
+# --- How the printed pages break ------------------------------------------------------------
+# Read from poppler's pdftotext: the words of each page with their boxes (-bbox) and its lines
+# as laid out (-layout). Pages are US letter with 2 cm margins (tex.j2's geometry).
+
+PAGE_HEIGHT, MARGIN = 792.0, 2 / 2.54 * 72
+TALL_ROW = 0.15 * (PAGE_HEIGHT - 2 * MARGIN)  # a row this tall may end a page (tex.j2's \sgshort)
+_BOX = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>')
+_DELIMITER_PIECE = re.compile(r"[\s\ue000-\uf8ff\u239b-\u23ad]")  # how pdftotext gives tall brackets
+_EQUATION_NUMBER = re.compile(r"\(\d+\)")
+_OPERATOR = re.compile(r"[=+\-−·×⊙⊘]+")
+_HEADING = re.compile(r"^\s*(\d+(?:\.\d+)*)\s{2,}[A-Z]")
+_WIDE_GAP = 9.0  # points: wider than any space between words of running text
+_NAME_EQUALS = re.compile(r"[a-z]{2,} =$")  # "padding =": a parameter's name, its value to follow
+
+
+def pdf_words(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Every page's words as (left, top, right, bottom, text); a piece of a tall delimiter is "|"."""
+    import html
+
+    require_program("pdftotext", "apt-get install poppler-utils")
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        words = []
+        for found in _BOX.finditer(page):
+            raw = html.unescape(found.group(5))
+            text = _DELIMITER_PIECE.sub("", raw) or ("|" if raw.strip() else "")
+            if text:
+                words.append((*(float(found.group(i)) for i in range(1, 5)), text))
+        pages.append(words)
+    return pages
+
+
+def pdf_lines(pdf: Path) -> list[list[str]]:
+    """Every page's lines as pdftotext -layout sets them, without blank lines, fragments of four
+    characters or fewer (the numerator or the subscripts of a formula) and the page number."""
+    require_program("pdftotext", "apt-get install poppler-utils")
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for page in out.split("\f"):
+        lines = [line.rstrip() for line in page.split("\n") if len(_DELIMITER_PIECE.sub("", line)) > 4]
+        pages.append(lines)
+    while pages and not pages[-1]:
+        pages.pop()
+    return pages
+
+
+def _beside(words, word):
+    """The other words on the same line as word: reaching into the middle half of its height."""
+    middle, quarter = (word[1] + word[3]) / 2, (word[3] - word[1]) / 4
+    return [w for w in words if w is not word and w[1] < middle + quarter and w[3] > middle - quarter]
+
+
+def lone_marks(pdf: Path) -> list[str]:
+    """Equation numbers and operators that have a line to themselves: nothing but other operators
+    beside them, or (an operator) only a bracket on one side."""
+    found = []
+    for n, words in enumerate(pdf_words(pdf), 1):
+        for word in words:
+            number = _EQUATION_NUMBER.fullmatch(word[4])
+            if not (number or _OPERATOR.fullmatch(word[4])):
+                continue
+            near = [w for w in _beside(words, word) if not _OPERATOR.fullmatch(w[4])]
+            between = any(w[2] <= word[0] for w in near) and any(w[0] >= word[2] for w in near)
+            if not any(w[4] != "|" for w in near) and (number or not between):
+                found.append(f"page {n}: {word[4]} on a line of its own")
+    return found
+
+
+def _label_start(words, number):
+    """The first word of the rule label left of an equation number: after a wide gap."""
+    start = None
+    for w in sorted((w for w in _beside(words, number) if w[2] <= number[0]), key=lambda w: -w[0]):
+        if start is not None and start[0] - w[2] > _WIDE_GAP:
+            break
+        start = w
+    return start
+
+
+def _label_starts(words, start):
+    """Words that start a rule label in the column where start does: a check mark or a word of
+    its size, at its left edge, after a wide gap."""
+    found = []
+    for w in words:
+        alike = w[4] == "✓" or (w[4].isalpha() and abs((w[3] - w[1]) - (start[3] - start[1])) < 0.5)
+        if alike and abs(w[0] - start[0]) < 1.5:
+            left = [v for v in _beside(words, w) if v[2] <= w[0] + 0.5]
+            if not left or w[0] - max(v[2] for v in left) > _WIDE_GAP:
+                found.append(w)
+    return found
+
+
+def break_problems(pdf: Path) -> list[str]:
+    """Breaks a reader would mind: a line of an argument list that ends with a parameter's name
+    and "=", its value on the next line; a page that ends with the line introducing a display (it
+    ends with a colon), a heading with nothing under it (at a page's foot, or straight before a
+    heading of its own rank or above), and a page that ends with the short first row of an
+    equation whose next row, by the column of its rule labels, starts the next page."""
+    words, lines = pdf_words(pdf), pdf_lines(pdf)
+    found = []
+    for n, text in enumerate(lines, 1):
+        for line, after in zip(text, [*text[1:], ""]):
+            for part in re.split(r"\s{3,}", line.strip()):  # a rule label stands apart
+                inside = part.count("(") > part.count(")") or re.match(r"\s*\(\d", after)
+                if _NAME_EQUALS.search(part) and inside:
+                    found.append(f"page {n}: a parameter's name apart from its value: {part!r}")
+        last_page = n == len(lines)
+        for i, line in enumerate(text):
+            heading = _HEADING.match(line)
+            if not heading:
+                continue
+            below = _HEADING.match(text[i + 1]) if i + 1 < len(text) else None
+            sibling = below is not None and not below.group(1).startswith(heading.group(1) + ".")
+            if sibling or (len(text) - i <= 2 and not last_page):
+                found.append(f"page {n}: nothing under the heading {line.strip()!r}")
+        if last_page:
+            continue
+        if text and text[-1].endswith(":"):
+            found.append(f"page {n} ends with {text[-1].strip()!r}, its display on page {n + 1}")
+        numbers = [w for w in words[n - 1] if _EQUATION_NUMBER.fullmatch(w[4])]
+        if not numbers:
+            continue
+        last = max(numbers, key=lambda w: w[1])
+        start = _label_start(words[n - 1], last)
+        if start is None:
+            continue
+        later = [w for w in _label_starts(words[n - 1], start) if w[1] > last[3]]
+        first_number = min((w[1] for w in words[n] if _EQUATION_NUMBER.fullmatch(w[4])), default=PAGE_HEIGHT)
+        continued = [w for w in _label_starts(words[n], start) if w[3] < first_number]
+        depth = max(w[3] for w in words[n - 1] if w[3] < PAGE_HEIGHT - MARGIN) - (last[1] + last[3]) / 2
+        if not later and continued and 2 * depth < TALL_ROW:
+            found.append(f"page {n} ends with the first row of {last[4]}, its next row on page {n + 1}")
+    return found

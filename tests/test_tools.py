@@ -19,12 +19,14 @@ from .checkers import (
     ARTICLE_11PT_SIZES,
     LOCAL_MATHJAX,
     ROOT,
+    break_problems,
     check_formulas,
     chromium_browser,
     compile_tex,
     formulas_of,
     glyph_sizes,
     html_formulas,
+    lone_marks,
     overfull_boxes,
     page_gaps,
     typeset,
@@ -96,10 +98,25 @@ def test_every_tex_document_compiles(generated, tmp_path):
     assert not failures, failures
 
 
+@pytest.fixture(scope="module")
+def printed(generated, tmp_path_factory) -> dict[str, Path]:
+    """Every .tex document of the gallery and the grid, compiled: its name and its PDF."""
+    root = tmp_path_factory.mktemp("printed")
+    pdfs = {}
+    for i, source in enumerate(documents(generated, (".tex",))):
+        target = root / str(i) / source.name
+        target.parent.mkdir()
+        shutil.copy(source, target)
+        assert compile_tex(target).returncode == 0, source
+        pdfs[f"{source.parent.name}/{source.name}"] = target.with_suffix(".pdf")
+    return pdfs
+
+
 def pdf_problems(pdf: Path) -> list[str]:
-    """What a reader of the printed pages would see wrong: a line sticking into the margin, an
-    equation shrunk to fit, or a page left mostly empty by a display pushed to the next one."""
-    problems = [f"overfull by {x} pt" for x in overfull_boxes(pdf.with_suffix(".tex")) if x > 10]
+    """What a reader of the printed pages would see wrong: a line sticking into the margin (by
+    any amount), an equation shrunk to fit, or a page left mostly empty by a display pushed to
+    the next one."""
+    problems = [f"overfull by {x} pt" for x in overfull_boxes(pdf.with_suffix(".tex"))]
     scaled = sorted(s for s in glyph_sizes(pdf) if all(abs(s - size) > 0.05 for size in ARTICLE_11PT_SIZES))
     if scaled:  # subscripts sit at the class's script sizes; any other size is a scaled box
         problems.append(f"glyphs at sizes the 11pt article does not use: {scaled[:5]}")
@@ -108,19 +125,52 @@ def pdf_problems(pdf: Path) -> list[str]:
     return problems
 
 
-def test_printed_pages_are_full_size_within_the_margins_and_filled(generated, tmp_path):
-    tex_files = documents(generated, (".tex",))
-    failures = {}
-    for i, source in enumerate(tex_files):
-        target = tmp_path / str(i) / source.name
-        target.parent.mkdir()
-        shutil.copy(source, target)
-        assert compile_tex(target).returncode == 0, source
-        problems = pdf_problems(target.with_suffix(".pdf"))
-        if problems:
-            failures[source.name] = problems
+def test_printed_pages_are_full_size_within_the_margins_and_filled(printed):
+    failures = {name: problems for name, pdf in printed.items() if (problems := pdf_problems(pdf))}
     assert not failures, failures
     assert not any("resizebox" in p.read_text() for p in (ROOT / "templates").glob("*.j2"))
+
+
+def test_no_equation_number_or_operator_has_a_line_of_its_own(printed):
+    # a wide product is set by its factors, its number beside its first row, never below it
+    failures = {name: found for name, pdf in printed.items() if (found := lone_marks(pdf))}
+    assert not failures, failures
+
+
+def test_pages_break_between_whole_thoughts(printed):
+    # an introducing line stays with its display, a heading with what follows it, a short first
+    # row of an equation with the row after it, and a parameter's name with its value
+    failures = {name: found for name, pdf in printed.items() if (found := break_problems(pdf))}
+    assert not failures, failures
+
+
+BREAK_PREAMBLE = (
+    "\\documentclass[11pt]{article}\\usepackage[margin=2cm]{geometry}\\usepackage{amsmath}\\begin{document}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "body, check, what",
+    [
+        (r"\begin{equation}\makebox[0.98\linewidth]{$a = b + c$}\end{equation}", lone_marks, "(1) on a line"),
+        (r"\[\begin{array}{l} a + b \\ {}+{} \end{array}\]", lone_marks, "+ on a line"),
+        ("Some words.\n\nIn matrix notation:\n\n\\newpage\n\\[ a + b = c + d \\]", break_problems, "ends with"),
+        (r"\section{Alone}\newpage Text.", break_problems, "nothing under the heading"),
+        (r"Then $\operatorname{conv}(X; \text{padding} =$\newline $(1, 1))$ follows.", break_problems, "parameter"),
+        (r"\section{First part}\section{Second part} Text.", break_problems, "nothing under the heading '1"),
+        (
+            r"\begin{align} a &= b && \text{definition} \displaybreak \\ &= c && \text{definition} \notag \end{align}",
+            break_problems,
+            "first row of (1)",
+        ),
+    ],
+)
+def test_the_break_checks_see_a_lone_mark_and_a_bad_break(tmp_path, body, check, what):
+    target = tmp_path / "bad.tex"
+    target.write_text(BREAK_PREAMBLE + body + "\n\\end{document}\n")
+    assert compile_tex(target).returncode == 0
+    found = check(target.with_suffix(".pdf"))
+    assert any(what in f for f in found), found
 
 
 @pytest.mark.parametrize(

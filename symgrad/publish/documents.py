@@ -289,6 +289,10 @@ class Line:
     # HTML only: the two sides as pieces a browser may wrap between (see SymgradLatexPrinter.parts)
     lhs_parts: tuple = ()
     rhs_parts: tuple = ()
+    # TeX only: a product of explicit factors too wide for the page, as its left side (empty when
+    # the line continues the one above) and its factors, which TeX sets side by side while they
+    # fit (see tex.j2)
+    factors: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -406,6 +410,9 @@ class Document:
                 line = Line(lhs, rhs, step.rule.text, step.rule.checked)
                 if family == "tex":
                     line = replace(line, rows=self._rows(step, lhs, first, settings))
+                    if isinstance(step.rhs, sympy.MatMul) and step.explicit:
+                        factors = tuple(self._latex(f, **settings) for f in step.rhs.args)
+                        line = replace(line, factors=(lhs or "", *factors))
                 elif family == "html":
                     line = replace(
                         line,
@@ -435,15 +442,16 @@ class Document:
     def _rows(self, step, lhs: str | None, first: str, settings: dict) -> tuple:
         """The same line as pieces for a printed page, used when the line is too wide.
 
-        TeX sets a line as a paragraph and breaks it after a + or an = as in running text (no
-        pieces needed); what it cannot break is split here. An explicit tensor is listed entry by entry
+        TeX sets a line as a paragraph and breaks it after a + as in running text (no pieces
+        needed), and a product of explicit factors between its factors (Line.factors); what it
+        cannot break is split here. An explicit tensor is listed entry by entry
         (X = M means X_ij = M_ij for every i, j; past the display limit, the first entries, a
-        vertical ellipsis and the last), and a product of explicit factors gets a piece per
-        factor.
+        vertical ellipsis and the last). The = of a piece is tex.j2's sgrel, after which a line
+        breaks only when nothing else fits.
         """
         from ..chain.derivation import TensorView
 
-        rhs, start = step.rhs, "=" if lhs is None else f"{lhs} ="
+        rhs = step.rhs
         if isinstance(rhs, TensorView) and len(rhs.shape) == 2:
             rows, cols = rhs.shape
             cells: list = [(i, j) for i in range(rows) for j in range(cols)]
@@ -455,14 +463,11 @@ class Document:
             return tuple(
                 r"\vdots"
                 if cell is None
-                else rf"\left({name}\right)_{{{cell[0] + 1}{sep}{cell[1] + 1}}} = "
+                else rf"\left({name}\right)_{{{cell[0] + 1}{sep}{cell[1] + 1}}} \sgrel "
                 + self._latex(rhs.entry(cell), **settings)
                 for cell in cells
             )
-        if isinstance(rhs, sympy.MatMul) and step.explicit:
-            left, *rest = (self._latex(f, **settings) for f in rhs.args)
-            return (start, left, *(rf"\cdot {f}" for f in rest))
-        return ()  # TeX breaks the line as written
+        return ()  # TeX breaks the line as written, or a product between its factors
 
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
