@@ -329,8 +329,6 @@ def equations(d) -> dict:
     return eq
 
 
-
-
 def unfold(X, n, group, geo) -> PolyTensor:
     """im2col of sample n, one group: rows (c, u, v), columns the output positions (i, j)."""
     Ho, Wo = geo.out

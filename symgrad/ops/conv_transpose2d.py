@@ -180,8 +180,6 @@ def equations(d) -> dict:
     return eq
 
 
-
-
 class Collection(TensorOpBase):
     """The collection view of the forward pass: X with s − 1 zeros between its elements, padded by
     d·(k − 1) − p (and the output padding after), then a stride-1 convolution with the flipped kernel.

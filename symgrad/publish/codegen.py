@@ -21,11 +21,10 @@ from pathlib import Path
 
 from ..core.errors import SymgradError
 from ..network.lemmas import LEMMAS
-from ..network.units.table import unit
+from .codelines import backward_lines, check_library, forward_call, forward_lines, is_network, network_library, op_layer
 from .documents import environment
 from .writer import atomic_write, make_folder, stem
 
-LIBRARIES = ("torch", "numpy")
 TOLERANCE = {"torch": 1e-10, "numpy": 1e-6}
 NETWORK_TOLERANCE = 1e-9  # a network's exp, log and divisions round more than one product does
 SEED = 0
@@ -35,12 +34,6 @@ NEEDED = {
     "numpy": "validating the NumPy code compares it with finite differences in NumPy, which is not installed: "
     "pip install numpy, then run the command again",
 }
-
-
-def check_library(lib: str) -> str:
-    if lib not in LIBRARIES:
-        raise SymgradError(f"unknown library {lib!r}: use one of {', '.join(LIBRARIES)}")
-    return lib
 
 
 def require(lib: str) -> None:
@@ -54,73 +47,6 @@ def require(lib: str) -> None:
         raise SymgradError(NEEDED[lib]) from None
 
 
-def is_network(d) -> bool:
-    """Read from what a derivation has, as the documents do: it may come wrapped by the public API."""
-    if hasattr(d, "instantiate_up_to"):  # an op for every size
-        raise SymgradError("code is written for concrete sizes: give the sizes as integers")
-    return not hasattr(d, "closed_forms")
-
-
-# --- the lines, from the layers' units ------------------------------------------------------------
-
-
-def _forward(graph, node, lib: str) -> str:
-    layer, inputs = unit(node), list(node.inputs)
-    return layer.torch_forward(graph, node, inputs) if lib == "torch" else layer.numpy_forward(graph, node, inputs)
-
-
-def _shares(graph, node, g: str, lib: str) -> list[tuple[str, str]]:
-    layer = unit(node)
-    return layer.torch_backward(graph, node, g) if lib == "torch" else layer.numpy_backward(graph, node, g)
-
-
-def _layer(d):
-    """An op preset's one layer: the node that makes its output (the next one closes the graph
-    with L = Σ G·Y, the upstream gradient kept free)."""
-    return next(node for node in d.graph.nodes if node.output == d.output.name)
-
-
-def _network_library(lib: str) -> None:
-    if check_library(lib) != "torch":
-        raise SymgradError("a network's code is written for torch: use --emit-code torch")
-
-
-def forward_lines(d, lib: str = "torch") -> list[str]:
-    """The forward pass: an op's one line (C = A.mm(B)), or a network's constants and layers."""
-    if not is_network(d):
-        node = _layer(d)
-        return [f"{node.output} = {_forward(d.graph, node, check_library(lib))}"]
-    _network_library(lib)
-    lines = [
-        f"{name} = torch.tensor({list(values)}, dtype=torch.float64).reshape({d.graph.tensors[name].shape})"
-        for name, values in d.graph.constants.items()
-    ]
-    return lines + [f"{node.output} = {_forward(d.graph, node, lib)}" for node in d.graph.nodes]
-
-
-def backward_lines(d, lib: str = "torch") -> list[str]:
-    """The backward pass, the lines the documents show. An op: the loss's upstream line, then each
-    input's gradient as its layer's closed form. A network: from the loss back, each layer adds its
-    share to the gradient of every tensor it reads, as a hand-written backward pass does."""
-    if not is_network(d):
-        node = _layer(d)
-        lines = [d.loss.upstream_code(check_library(lib), d.output.name)]
-        return lines + [f"grad_{name} = {expr}" for name, expr in _shares(d.graph, node, f"grad_{node.output}", lib)]
-    _network_library(lib)
-    graph = d.graph
-    needed = set(d.wrt)
-    for node in graph.nodes:
-        if needed & set(node.inputs):
-            needed.add(node.output)
-    lines = [f"g_{name} = torch.zeros_like({name})" for name in graph.tensors if name in needed and name != d.loss_name]
-    lines.append(f"g_{d.loss_name} = torch.ones_like({d.loss_name})")
-    for node in reversed(graph.nodes):
-        for name, expr in _shares(graph, node, f"g_{node.output}", lib):
-            if name in needed:
-                lines.append(f"g_{name} = g_{name} + ({expr}).sum_to_size({name}.shape)")
-    return lines
-
-
 # --- the files -------------------------------------------------------------------------------------
 
 
@@ -128,7 +54,7 @@ def _op_context(d, lib: str) -> dict:
     names = list(d.input_tensors)
     out = d.output.name
     last = out if d.loss.has_value else f"grad_{out}"
-    forward = _forward(d.graph, _layer(d), lib)
+    forward = forward_call(d.graph, op_layer(d), lib)
     dims = ", ".join(f"{n} {'×'.join(map(str, t.shape))}" for n, t in d.input_tensors.items())
     return {
         "lib": lib,
@@ -178,7 +104,7 @@ def sources(d, lib: str = "torch") -> dict[str, str]:
     module of its forward and backward passes. A layer without code in the library is refused
     here, before anything is written."""
     if is_network(d):
-        _network_library(lib)
+        network_library(lib)
         return {f"{stem(d)}_backward.py": _network_module(d)}
     env, context = environment("code"), _op_context(d, check_library(lib))
     return {

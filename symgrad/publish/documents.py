@@ -27,6 +27,7 @@ import sympy
 from ..chain.derivation import Equation
 from ..core.errors import SymgradError
 from ..prove import prove
+from .codelines import backward_lines, forward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
 
@@ -507,8 +508,6 @@ class Document:
         return self.tex(self.d.registry.symbol(self.d.input_tensors[name].id_at(index)))
 
     def code(self, lib: str) -> str:
-        from .codegen import backward_lines  # the code generator writes its files with this module
-
         return "\n".join(backward_lines(self.d, lib))
 
     def figure(self) -> str:
@@ -522,8 +521,6 @@ class Document:
 
     def network_code(self) -> str:
         """A network's forward pass, then its backward pass from the closed forms, in PyTorch."""
-        from .codegen import backward_lines, forward_lines
-
         return "\n".join(["# forward", *forward_lines(self.d), "", "# backward", *backward_lines(self.d)])
 
     def grad_name(self, name: str) -> str:
