@@ -30,6 +30,7 @@ from ..prove import prove
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
+from .measure import width
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {
@@ -47,6 +48,9 @@ EXTRA_FORMATS = ("hugo",)
 SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
 DEFAULT_DATE = "2000-01-01"
 TEX_ENGINES = ("pdflatex", "lualatex")
+# The math a desktop column holds, in em (a 62 rem column less the box's padding, with the margin
+# the estimate of measure.width keeps): an explicit matrix wider than this is written entry by entry
+COLUMN_EM = 55
 DEFAULT_AUTHOR = "symgrad"
 
 
@@ -290,6 +294,7 @@ class Line:
     # HTML only: the two sides as pieces a browser may wrap between (see SymgradLatexPrinter.parts)
     lhs_parts: tuple = ()
     rhs_parts: tuple = ()
+    repeat: bool = False  # HTML only: one more entry of the line above, under its rule label
 
 
 @dataclass(frozen=True)
@@ -398,7 +403,7 @@ class Document:
             lines, previous, first = [], None, ""
             for step in equation.steps:
                 marked = step.highlight if self.colour else frozenset()
-                settings = {"highlight": marked}
+                settings = {"highlight": marked, "display_cells": step.result}
                 if step.explicit:
                     settings["explicit"] = self.views()
                 rhs = self._latex(step.rhs, **settings)
@@ -408,6 +413,11 @@ class Document:
                 if family == "tex":
                     line = replace(line, rows=self._rows(step, lhs, first, settings))
                 elif family == "html":
+                    entries = self._entries(step, lhs, first, line, settings)
+                    if entries:
+                        lines += entries
+                        previous = step.rhs
+                        continue
                     line = replace(
                         line,
                         lhs_parts=() if lhs is None else self._parts(step.lhs, highlight=marked),
@@ -464,6 +474,42 @@ class Document:
             left, *rest = (self._latex(f, **settings) for f in rhs.args)
             return (start, left, *(rf"\cdot {f}" for f in rest))
         return ()  # TeX breaks the line as written
+
+    def _entries(self, step, lhs: str | None, first: str, line: Line, settings: dict) -> list:
+        """An explicit matrix wider than a desktop column, as the page writes it: entry by entry,
+        (X)_ij = M_ij, one line each (past the display limit, the first entries, a vertical
+        ellipsis and the last), as the printed page writes a matrix too wide for it. A narrower
+        matrix is kept whole (on a phone it scrolls in its own row). None when the matrix fits."""
+        from ..chain.derivation import TensorView
+
+        rhs = step.rhs
+        if not (isinstance(rhs, TensorView) and len(rhs.shape) == 2) or width(line.rhs) <= COLUMN_EM:
+            return []
+        rows, cols = rhs.shape
+        cells: list = [(i, j) for i in range(rows) for j in range(cols)]
+        limit = 2 * self.display_limit
+        if len(cells) > limit:
+            cells = [*cells[: limit - 2], None, cells[-1]]
+        sep = "" if max(rows, cols) <= 9 else ","
+        name = first if lhs is None else lhs
+        out = []
+        for cell in cells:
+            if cell is None:
+                out.append(Line(None, r"\vdots", "", True))
+                continue
+            entry = rhs.entry(cell)
+            left = rf"\left({name}\right)_{{{cell[0] + 1}{sep}{cell[1] + 1}}}"
+            out.append(
+                replace(
+                    line,
+                    lhs=left,
+                    rhs=self._latex(entry, **settings),
+                    lhs_parts=(left,),
+                    rhs_parts=self._parts(entry, **settings),
+                    repeat=bool(out),
+                )
+            )
+        return out
 
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
