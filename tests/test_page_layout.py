@@ -37,7 +37,8 @@ PAGES = sorted(p for p in (ROOT / "output").glob("*/*.html") if not p.name.endsw
 # One pass over a typeset page; every list names what a reader would see wrong, as "eq-key (n) ...".
 MEASURE = r"""() => {
   const rect = e => e.getBoundingClientRect();
-  const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5
+    && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
   // the part of an element a reader sees: its box cut by every box that clips it (a side that scrolls)
   const seen = el => {
     let {left, right, top, bottom} = rect(el);
@@ -118,8 +119,15 @@ MEASURE = r"""() => {
     const tex = source.get(c) || '';
     c.querySelectorAll('mjx-mfrac mjx-num mjx-mfrac, mjx-mfrac mjx-den mjx-mfrac').forEach(() =>
       out.nested.push(tex.slice(0, 80)));
+    // an operator's name spaced apart (conv 2d), an intermediate named after its layer
+    // (transpose, sqrt) instead of what it is, a root left unsimplified (√4), or a transpose set
+    // on a fraction, where its T floats detached from the bar
     c.querySelectorAll('mjx-texatom[texclass="OP"]').forEach(op => {
       if (op.querySelector('[space]')) out.names.push(tex.slice(0, 80));
+    });
+    if (/\\mathrm\{(transpose|sqrt)|\\sqrt\{(4|9|16|25|36|49|64)\}/.test(tex)) out.names.push(tex.slice(0, 80));
+    c.querySelectorAll('mjx-msup').forEach(sup => {
+      if (sup.firstElementChild && sup.firstElementChild.tagName === 'MJX-MFRAC') out.names.push(tex.slice(0, 80));
     });
   }
   for (const pre of document.querySelectorAll('pre')) {
@@ -132,7 +140,9 @@ MEASURE = r"""() => {
 def _local(page: Path, folder: Path) -> Path:
     """The committed page, loading the local MathJax."""
     html = page.read_text(encoding="utf-8")
-    html = re.sub(r'(<script id="MathJax-script" async src=")[^"]*', lambda m: m.group(1) + LOCAL_MATHJAX.as_uri(), html)
+    html = re.sub(
+        r'(<script id="MathJax-script" async src=")[^"]*', lambda m: m.group(1) + LOCAL_MATHJAX.as_uri(), html
+    )
     path = folder / page.name
     path.write_text(html, encoding="utf-8")
     return path
@@ -217,3 +227,29 @@ def test_results_are_set_at_display_size(measured):
 
 def test_operator_names_read_as_one_word(measured):
     assert not found(measured, "names")
+
+
+@pytest.mark.parametrize(
+    "page, css, width, seen",
+    [
+        (
+            "matmul-2x4x3",
+            ".equation { position: relative; } .ref-num { position: absolute; left: 1rem; top: 0.6rem; }",
+            400,
+            "overlap",
+        ),
+        ("matmul-2x4x3", ".rule { white-space: nowrap; max-width: 3rem; overflow: hidden; }", 1200, "hidden"),
+        ("matmul-2x4x3", ".equation .rhs { flex-wrap: nowrap; }", 400, "scrolls"),
+        ("conv2d-1x3x16x32-2x3x4x5", ".equation .long .lhs { grid-column: 1; }", 1200, "sides"),
+        ("matmul-2x4x3", "pre { white-space: pre; overflow-x: auto; }", 400, "code"),
+    ],
+)
+def test_the_measures_see_a_broken_stylesheet(browser, tmp_path, page, css, width, seen):  # noqa: F811
+    """Each measure fails on a page whose stylesheet brings back what it looks for."""
+    path = _local(ROOT / "output" / page / f"{page}.html", tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("</style>", css + "\n</style>", 1), encoding="utf-8")
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    typeset(tab, path.as_uri())
+    result = tab.evaluate(MEASURE)
+    tab.close()
+    assert result[seen], result

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .graph import Block, Graph
-from .units.base import grad_of, tex
+from .units.base import grad_of, tex, transposed
 
 # Compact forms are shown for compound layers up to this many input entries: checking one
 # expands the whole layer into the inputs and the atoms, which grows fast with the layer's size.
@@ -38,10 +38,6 @@ def _b(graph: Graph, name: str) -> str:
     return tex(graph, name)
 
 
-def _g(name: str) -> str:
-    return grad_of(name)
-
-
 def _dims_text(dims: tuple) -> str:
     return ",".join(str(d + 1) for d in dims)
 
@@ -53,6 +49,10 @@ def _num(q) -> str:
 
 def forms(graph: Graph, block: Block) -> list[Form]:
     r, b = block.roles, (lambda n: _b(graph, n))
+
+    def _g(name: str) -> str:
+        return grad_of(name, graph)
+
     kind = block.kind
 
     def of_input(rhs: str, claim: str) -> Form:  # dL/d(the layer's input)
@@ -125,11 +125,11 @@ def forms(graph: Graph, block: Block) -> list[Form]:
         q, k, v, s, p, o = (r[x] for x in ("q", "k", "v", "scores", "p", "output"))
         root = block.params["root"]
         root_claim = root if isinstance(root, str) else _num(root)
-        root_tex = rf"\sqrt{{{graph.tensors[q].shape[1]}}}"
+        root_tex = b(root) if isinstance(root, str) else _num(root)  # √d, or its value: √4 is 2
         rows = r"\operatorname{rowsum}"
         return [
-            Form(v, _g(v), rf"{b(p)}^{{T}} {_g(o)}", f"{p}.T @ d{o}"),
-            Form(p, _g(p), rf"{_g(o)} {b(v)}^{{T}}", f"d{o} @ {v}.T"),
+            Form(v, _g(v), rf"{transposed(b(p))} {_g(o)}", f"{p}.T @ d{o}"),
+            Form(p, _g(p), rf"{_g(o)} {transposed(b(v))}", f"d{o} @ {v}.T"),
             Form(
                 s,
                 _g(s),
@@ -137,7 +137,7 @@ def forms(graph: Graph, block: Block) -> list[Form]:
                 f"{p} * (d{p} - (d{p} * {p}).sum(1, keepdim=True))",
             ),
             Form(q, _g(q), rf"{_g(s)} {b(k)} / {root_tex}", f"d{s} @ {k} / {root_claim}"),
-            Form(k, _g(k), rf"{_g(s)}^{{T}} {b(q)} / {root_tex}", f"d{s}.T @ {q} / {root_claim}"),
+            Form(k, _g(k), rf"{transposed(_g(s))} {b(q)} / {root_tex}", f"d{s}.T @ {q} / {root_claim}"),
             # the identity fast attention kernels use to skip forming dP ⊙ P; 0·P broadcasts a
             # row sum to P's shape, so that the two sides compare entry by entry
             Form(

@@ -30,7 +30,7 @@ from ..prove import prove
 from .codelines import backward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
-from .measure import width
+from .measure import COLUMN_EM, PHONE_EM, width
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {
@@ -48,9 +48,6 @@ EXTRA_FORMATS = ("hugo",)
 SUFFIX = {"tex": ".tex", "html": ".html", "fragment": ".fragment.html", "jekyll": ".jekyll.md", "md": ".md"}
 DEFAULT_DATE = "2000-01-01"
 TEX_ENGINES = ("pdflatex", "lualatex")
-# The math a desktop column holds, in em (a 62 rem column less the box's padding, with the margin
-# the estimate of measure.width keeps): an explicit matrix wider than this is written entry by entry
-COLUMN_EM = 55
 DEFAULT_AUTHOR = "symgrad"
 
 
@@ -302,6 +299,7 @@ class Shown:
     key: str
     number: int
     lines: tuple
+    stacked: bool = False  # HTML only: in a phone's column, each left side on a row of its own
 
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
@@ -436,7 +434,7 @@ class Document:
             )
             for l in self.cache[cached]
         ]
-        return Shown(key, self._number(key), self._elide(lines))
+        return Shown(key, self._number(key), self._elide(lines), family == "html" and any(map(_crowded, lines)))
 
     def _parts(self, expr, **settings) -> tuple:
         settings.setdefault("matrix_names", self.names)
@@ -570,12 +568,23 @@ class Document:
     def grad_name(self, name: str) -> str:
         from ..network.presentation import grad_of
 
-        return grad_of(name)
+        return grad_of(name, self.d.graph)
 
     def bold(self, name: str) -> str:
-        from ..network.presentation import bold
+        """A network's tensor as its formulas write it: bold, or as what it is (kᵀ)."""
+        from ..network.presentation import tex
 
-        return bold(name)
+        return tex(self.d.graph, name)
+
+    def constants(self) -> list:
+        """A network's constants, stated: d = 4, or a mask's entries."""
+        graph = self.d.graph
+        out = []
+        for name, values in graph.constants.items():
+            shape = graph.tensors[name].shape
+            value: object = values[0] if not shape else sympy.Matrix(len(values) // shape[-1], shape[-1], values)
+            out.append(self.tex(sympy.Eq(sympy.Symbol(self.bold(name)), value, evaluate=False)))
+        return out
 
     def lemma(self, name: str) -> str:
         from ..network.lemmas import LEMMAS
@@ -596,6 +605,13 @@ class Document:
     @property
     def sympy_version(self) -> str:
         return sympy.__version__
+
+
+def _crowded(line: Line) -> bool:
+    """Whether a line's left side and its widest term leave a phone's column too narrow for
+    either: then the page sets each left side above its right side there (see html.j2)."""
+    widest = max((width("{} = " + p) for p in line.rhs_parts), default=0.0)
+    return width(line.lhs or "") + widest > PHONE_EM
 
 
 def render(

@@ -9,6 +9,7 @@ order the derivation gave them, so ``0 + 0 + ... + 0`` reads as written.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import sympy
@@ -17,6 +18,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..core.symbols import operator_name
 from ..core.tensorop import TensorOpBase
+from .measure import PHONE_EM, width
 
 DISPLAY_LIMIT = 6
 HIGHLIGHT = "red"
@@ -58,7 +60,9 @@ class SymgradLatexPrinter(LatexPrinter):
         wrap a long formula between them (MathJax 3 does not break lines): the terms of a sum,
         each after the first with its sign (``{} + t``, so that the sign keeps its binary
         spacing); the terms inside a derivative of a sum; an operation's name and tensors, then
-        each of its parameters; the factors of a matrix product. Anything else is one piece."""
+        each of its parameters; the factors of a matrix product; a formula written as LaTeX,
+        before each of its operators outside braces and \\left ... \\right. Anything else is one
+        piece."""
         highlighted = isinstance(expr, sympy.Basic) and expr in self._settings["highlight"]
         if isinstance(expr, TensorOpBase) and not highlighted:
             return self._op_parts(expr)
@@ -72,6 +76,10 @@ class SymgradLatexPrinter(LatexPrinter):
                 pieces[0] = rf"\frac{{\partial}}{{\partial {self._print(x)}}}\bigl(" + pieces[0]
                 pieces[-1] += r"\bigr)"
                 return pieces
+        if isinstance(expr, sympy.Symbol) and not highlighted:  # a closed form written as LaTeX
+            return split_formula(self._print(expr))
+        if isinstance(expr, sympy.Mul) and not highlighted and self._long(expr):
+            return self._product_parts(expr)
         if not isinstance(expr, sympy.Add) or highlighted:
             return [self._print(expr)]
         terms = list(expr.args)
@@ -84,11 +92,43 @@ class SymgradLatexPrinter(LatexPrinter):
             else:
                 negative = bool(pieces) and _coeff_isneg(term)
                 inner = self.parts(-term if negative else term)
-                if not isinstance(term, (TensorOpBase, sympy.Derivative)):
+                if not isinstance(term, (TensorOpBase, sympy.Derivative)) and not self._long(term):
                     inner = [" ".join(inner)]  # a term splits only where its own printing would allow
                 inner[0] = ("{} - " if negative else "{} + " if pieces else "") + inner[0]
                 pieces += inner
         return pieces
+
+    def _long(self, expr) -> bool:
+        """A product wider than a phone's column."""
+        return isinstance(expr, sympy.Mul) and width(self._print(expr)) > PHONE_EM
+
+    def _product_parts(self, expr) -> list[str]:
+        """A product too wide for a phone, as pieces a page may wrap between: its number and
+        denominators first, as one fraction (-\\frac{1}{16 σ³}), then each factor of its
+        numerator. Set side by side they read as the product."""
+        moved = _denominators(expr)
+        coeff, factors = moved.as_coeff_mul()
+        below = [f for f in factors if f.is_Pow and f.exp.is_negative]
+        above = [f for f in factors if f not in below]
+        if not above or not all(_named(f.base if f.is_Pow else f) for f in above):
+            return self._upstream_apart(expr)
+        head = self._print(sympy.Mul(coeff, *below)) if coeff != 1 or below else ""
+        head = "- " if head == "-1" else head
+        pieces = [self._print(f) for f in above]
+        pieces[0] = f"{head} {pieces[0]}".strip()
+        return pieces
+
+    def _upstream_apart(self, expr) -> list[str]:
+        """A product with a factor that is a sum or a product of its own, (∂L/∂y)(−(w/σ)(…)):
+        the upstream gradients each a piece, then the rest, whole, in parentheses."""
+        lead = [f for f in expr.args if _named(f) and self._print(f).startswith(r"\frac")]
+        if not lead:
+            return [self._print(expr)]
+        rest = expr / sympy.Mul(*lead)
+        text = self._print(rest)
+        if isinstance(rest, sympy.Add) or rest.could_extract_minus_sign():
+            text = rf"\left({text}\right)"
+        return [*(self._print(f) for f in lead), text]
 
     def _print_Sum(self, expr):
         """One \\sum per index, outermost first: \\sum_{i=1}^{m} \\sum_{j=1}^{n} c_{ij}."""
@@ -299,6 +339,29 @@ def _denominators(expr):
             changed = True
             out.append(sympy.Pow(_Below(inner), -exp))
     return sympy.Mul(*out) if changed else expr
+
+
+_OPERATOR = re.compile(r" (?:\\odot|\\oslash|\\otimes|\+|-) ")
+_NESTING = re.compile(r"\\left\b|\\right\b|[{}]")
+
+
+def split_formula(tex: str) -> list[str]:
+    """LaTeX as pieces that read as it when set side by side: a piece starts at each binary
+    operator (" \\odot ", " + ", ...) that is outside every brace and \\left ... \\right pair,
+    written "{} \\odot ..." so that the operator keeps its spacing. \\bigl( and \\Bigl( are
+    delimiters of a fixed size, so a piece may open one that a later piece closes."""
+    depth, cuts = 0, [0]
+    events = sorted(
+        [(m.start(), m.group()) for m in _NESTING.finditer(tex)] + [(m.start(), "op") for m in _OPERATOR.finditer(tex)]
+    )
+    for at, what in events:
+        if what == "op":
+            if depth == 0:
+                cuts.append(at)
+        else:
+            depth += 1 if what in ("{", r"\left") else -1
+    pieces = [tex[a:b] for a, b in zip(cuts, [*cuts[1:], len(tex)])]
+    return [pieces[0], *("{}" + p for p in pieces[1:])]
 
 
 def _shown(n: int, limit: int) -> list:

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import re
 
+# The math a desktop column holds, in em (a 62 rem column less the box's padding, with the margin
+# the estimate keeps): an explicit matrix wider than this is written entry by entry
+COLUMN_EM = 55
+# ... and a phone's (400 px, less the page's and the box's padding): a term wider than this is
+# broken between its factors, and an equation with a line wider than it sets its left sides above
+# their right sides on a phone
+PHONE_EM = 15
+
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[{}_^&]|\s+|.")
 SCRIPT = 0.7  # the size of a script, and of a fraction's parts in text style
 # widths in em of what is not a letter: binary operators and relations with their spaces
