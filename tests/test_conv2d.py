@@ -236,8 +236,8 @@ def test_documents():
     page = symgrad.render(d, "md")
     for text in (
         "The im2col view",
-        r"\operatorname{ConvTranspose2d}",
-        r"\operatorname{Conv2dWeight}",
+        r"\operatorname{\mathrm{conv\_transpose2d}}",
+        r"\operatorname{\mathrm{conv2d\_weight}}",
         r"\left\lfloor{\frac{16 + 2 - 3 - 1}{2}}\right\rfloor + 1 &= 8",
         r"\left\lfloor{\frac{32 + 2 - 4 - 1}{2}}\right\rfloor + 1 &= 15",
         r"\cdots",

@@ -115,13 +115,13 @@ ROWS = {
     "conv2d": Row(
         lambda F: lambda x, w, b: F_of(F, "conv2d")(x, w, b, stride=2, padding=1).sum(),
         dict(x=(1, 2, 4, 4), w=(2, 2, 3, 3), b=(2,)),
-        r"\operatorname{conv2d}(\boldsymbol{x}, \boldsymbol{w}, \boldsymbol{b})",
+        r"\operatorname{\mathrm{conv2d}}(\boldsymbol{x}, \boldsymbol{w}, \boldsymbol{b})",
         "torch.nn.functional.conv2d(x, w, b, stride=(2, 2), padding=(1, 1), dilation=(1, 1), groups=1)",
     ),
     "conv_transpose2d": Row(
         lambda F: lambda x, w: F_of(F, "conv_transpose2d")(x, w, stride=2).sum(),
         dict(x=(1, 2, 2, 2), w=(2, 1, 3, 3)),
-        r"\operatorname{conv\_transpose2d}(\boldsymbol{x}, \boldsymbol{w})",
+        r"\operatorname{\mathrm{conv\_transpose2d}}(\boldsymbol{x}, \boldsymbol{w})",
         "torch.nn.functional.conv_transpose2d(x, w, None, stride=(2, 2), padding=(0, 0), output_padding=(0, 0), "
         "groups=1, dilation=(1, 1))",
     ),

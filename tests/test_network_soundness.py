@@ -391,7 +391,7 @@ CLOSED_CASES = {
         dict(x=(2, 3), w=(4, 3), b=(4,)),
         {
             (1, "x"): rf"{G % 'z'} {W}",
-            (1, "w"): rf"{G % 'z'}^{{T}} {X}",
+            (1, "w"): rf"\left({G % 'z'}\right)^{{T}} {X}",
             (1, "b"): rf"\textstyle\sum_{{\text{{rows}}}} {G % 'z'}",
         },
     ),

@@ -420,3 +420,31 @@ def test_the_wheel_carries_mathjax(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"symgrad/mathjax/tex-chtml-full.js", "symgrad/mathjax/LICENSE"} <= names
     assert sum(n.startswith("symgrad/mathjax/output/chtml/fonts/woff-v2/") for n in names) == 23
+
+
+def test_attention_writes_its_intermediates_as_what_they_are():
+    """kᵀ and √d, not tensors named "transpose" and "sqrt" (whose reciprocal printed as 1/sqrt);
+    √4 as 2; the constant d stated; a transpose of a fraction in parentheses."""
+    import symgrad.functional as F
+
+    def head(q, k, v, t):
+        return F.mse_loss(F.scaled_dot_product_attention(q, k, v, name="o"), t)
+
+    for width, root in ((4, "/ 2"), (2, r"\oslash \sqrt{d}")):
+        d = symgrad.derive(head, q=(2, width), k=(3, width), v=(3, 2), t=(2, 2))
+        page = symgrad.render(d, "md")
+        assert r"\mathrm{transpose}" not in page and r"\mathrm{sqrt" not in page and r"\sqrt{4}" not in page
+        assert r"\boldsymbol{k}^{T}" in page and "k^{T}_{" in page and root in page
+        assert r"\left(\frac{\partial L}{\partial \boldsymbol{\mathrm{o\_s}}}\right)^{T}" in page
+        assert ("The network holds a constant: $d = 2$." in page) == (width == 2)
+        assert d.prove().ok
+
+
+def test_a_reciprocal_goes_below_the_bar_and_no_fraction_sits_in_another():
+    from symgrad.publish.latex import to_latex
+
+    r, s, e, t = sympy.symbols(r"\frac{1}{s_{1}} s_{1} e_{1} t_{1}")
+    assert to_latex(-(r**2) * e * t / 4) == r"- \frac{e_{1} t_{1}}{4 s_{1}^{2}}"
+    assert to_latex(r * s) == r"\frac{s_{1}}{s_{1}}"  # shown as written, never cancelled
+    upstream = sympy.Symbol(r"\frac{\partial L}{\partial \mu}")
+    assert to_latex(upstream * e / 4) == r"\frac{\partial L}{\partial \mu} \frac{e_{1}}{4}"

@@ -482,26 +482,35 @@ LAYOUT = """() => Array.from(document.querySelectorAll('.equation')).map(box => 
       .find(m => m.querySelector('mjx-c.mjx-c3D') && !m.closest(inner));
     return mo ? mo.getBoundingClientRect().left : null;
   }).filter(x => x !== null);
+  // the part of a formula a reader sees: cut by the side that scrolls it
+  const seen = container => {
+    const m = container.getBoundingClientRect(), side = container.closest('.lhs, .rhs');
+    const s = side ? side.getBoundingClientRect() : m;
+    return {left: Math.max(m.left, s.left), right: Math.min(m.right, s.right), top: m.top, bottom: m.bottom};
+  };
   // a rule label stands apart from its line's math: at least 8 px to its right, or below it
   const apart = lines.filter(line => line.querySelector('.rule')).every(line => {
     const r = line.querySelector('.rule').getBoundingClientRect();
     return Array.from(line.querySelectorAll('mjx-container')).every(container => {
-      const m = container.getBoundingClientRect();
-      return r.left - m.right >= 8 || r.top >= m.bottom;
+      const m = seen(container);
+      return m.right <= m.left || r.left - m.right >= 8 || r.top >= m.bottom;
     });
   });
-  return {id: box.id, vertical: box.scrollHeight - box.clientHeight,
-          horizontal: box.scrollWidth - box.clientWidth, scrolls: getComputedStyle(box).overflowX,
-          matrix: box.querySelector('mjx-mtable') !== null, equals,
-          labelsApart: apart,
+  // the sides, each of which scrolls its own math when it must
+  const sides = Array.from(box.querySelectorAll('.lhs, .rhs')).filter(s => s.scrollWidth > s.clientWidth + 1);
+  const tall = Array.from(box.querySelectorAll('.lhs, .rhs'), s => s.scrollHeight - s.clientHeight);
+  return {id: box.id, vertical: Math.max(box.scrollHeight - box.clientHeight, ...tall),
+          horizontal: sides.filter(s => !s.querySelector('mjx-mtable')).length,
+          clipped: sides.filter(s => !['auto', 'scroll'].includes(getComputedStyle(s).overflowX)).length,
+          equals, labelsApart: apart,
           errors: box.querySelectorAll('mjx-merror').length};
 })"""
 
 
 def layout_problems(page) -> dict:
-    """What a reader would see wrong in the equation boxes of a typeset page: a box that scrolls
-    vertically, one wider than the column that holds no matrix (only an explicit matrix may be,
-    and then it scrolls instead of being clipped), a continuation line whose "=" is more than
+    """What a reader would see wrong in the equation boxes of a typeset page: a box or a side that
+    scrolls vertically, a side wider than its column that holds no matrix (only an explicit matrix
+    may be, and then it scrolls instead of sticking out), a continuation line whose "=" is more than
     2 px off the first line's, a rule label run into its formula, a MathJax error, or a page wider
     than the window (a figure that does not shrink, say)."""
     boxes = page.evaluate(LAYOUT)
@@ -509,8 +518,8 @@ def layout_problems(page) -> dict:
     assert any(len(b["equals"]) > 1 for b in boxes), "no equals sign found: the check would pass vacuously"
     problems = {
         "vertical": [b["id"] for b in boxes if b["vertical"] > 1],
-        "horizontal": [b["id"] for b in boxes if b["horizontal"] > 1 and not b["matrix"]],
-        "clipped": [b["id"] for b in boxes if b["horizontal"] > 1 and b["scrolls"] not in ("auto", "scroll")],
+        "horizontal": [b["id"] for b in boxes if b["horizontal"]],
+        "clipped": [b["id"] for b in boxes if b["clipped"]],
         "equals": [b["id"] for b in boxes if len(b["equals"]) > 1 and max(b["equals"]) - min(b["equals"]) > 2],
         "labels": [b["id"] for b in boxes if not b["labelsApart"]],
         "errors": [b["id"] for b in boxes if b["errors"]],
@@ -537,8 +546,8 @@ LAYOUT_CASES = {
         (".equation .rhs { flex-wrap: nowrap; }", 400, "horizontal"),
         (".equation .lines { display: block; } .equation .lines > p { display: flex; }", 1200, "equals"),
         (".rule { margin-left: 0 !important; }", 1200, "labels"),
-        (".equation { overflow: visible; }", 400, "clipped"),
-        (".equation { overflow: visible; }", 400, "page"),
+        (".equation .lhs, .equation .rhs { overflow: visible; }", 400, "clipped"),
+        (".equation .lhs, .equation .rhs { overflow: visible; }", 400, "page"),
         (".equation mjx-container { display: inline; } .equation { max-height: 3rem; }", 1200, "vertical"),
     ],
 )

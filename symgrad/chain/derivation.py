@@ -36,6 +36,7 @@ class Step:
     rule: Rule
     highlight: frozenset = frozenset()
     explicit: bool = False  # show matrix symbols entry by entry
+    result: bool = False  # a result the reader looks for: every entry set at display size
 
     def __post_init__(self) -> None:
         if not isinstance(self.rule, Rule):

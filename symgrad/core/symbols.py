@@ -101,3 +101,13 @@ class SymbolTensor:
 
     def id_at(self, index: tuple[int, ...]) -> int:
         return self.ids[self.flat(index)]
+
+
+def operator_name(name: str) -> str:
+    """An operation's name in a formula, set upright as one word the way people write it:
+    ``\\operatorname{mean}``, and ``\\operatorname{\\mathrm{conv\\_transpose2d}}`` for a name with
+    digits or underscores, which MathJax would otherwise space apart as "conv _ transpose 2d"."""
+    if name.isalpha():
+        return rf"\operatorname{{{name}}}"
+    escaped = name.replace("_", r"\_")
+    return rf"\operatorname{{\mathrm{{{escaped}}}}}"

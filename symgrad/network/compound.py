@@ -23,7 +23,7 @@ from ..chain.derivation import Equation, Step
 from ..chain.rules import Rule
 from . import batch_norm_routes as routes
 from .graph import Block, Graph, Tensor
-from .units.base import grad_of, tex
+from .units.base import grad_of, tex, transposed
 
 # Compact forms are shown for compound layers up to this many input entries: checking one
 # expands the whole layer into the inputs and the atoms, which grows fast with the layer's size.
@@ -47,8 +47,8 @@ def _b(graph: Graph, name: str) -> str:
     return tex(graph, name)
 
 
-def _g(name: str) -> str:
-    return grad_of(name)
+def _g(name: str, graph: Graph) -> str:
+    return grad_of(name, graph)
 
 
 def _dims_text(dims: tuple) -> str:
@@ -99,10 +99,10 @@ class Normalization(Compound):
         D, mean = _dims_text(dims), f"mean({dims}, keepdim=True)"
         w = r.get("weight")
         if self.shared_weight or w is None:
-            G, g = _g(out), f"d{out}"
+            G, g = _g(out, graph), f"d{out}"
             scale, shown = (f"{w} * ", rf"\frac{{{b(w)}}}{{{b(std)}}}") if w else ("", rf"\frac{{1}}{{{b(std)}}}")
         else:
-            G, g = rf"({b(w)} \odot {_g(out)})", f"({w} * d{out})"
+            G, g = rf"({b(w)} \odot {_g(out, graph)})", f"({w} * d{out})"
             scale, shown = "", rf"\frac{{1}}{{{b(std)}}}"
         summed, S = block.params["summed"], _dims_text(block.params["summed"])
         affine = []  # dL/dw = Σ dL/dy ⊙ x̂ and dL/dβ = Σ dL/dy, over the dims the weight is shared across
@@ -111,16 +111,19 @@ class Normalization(Compound):
             affine.append(
                 Form(
                     w_in,
-                    _g(w_in),
-                    rf"\textstyle\sum_{{{S}}} {_g(out)} \odot {b(xhat)}",
+                    _g(w_in, graph),
+                    rf"\textstyle\sum_{{{S}}} {_g(out, graph)} \odot {b(xhat)}",
                     f"(d{out} * {xhat}).sum({summed})",
                 )
             )
         if "bias input" in r:
             b_in = r["bias input"]
-            affine.append(Form(b_in, _g(b_in), rf"\textstyle\sum_{{{S}}} {_g(out)}", f"d{out}.sum({summed})"))
+            affine.append(
+                Form(b_in, _g(b_in, graph), rf"\textstyle\sum_{{{S}}} {_g(out, graph)}", f"d{out}.sum({summed})")
+            )
         return [
             _of_input(
+                graph,
                 r,
                 rf"{shown} \odot \Bigl({G} - \operatorname{{mean}}_{{{D}}} {G} - {b(xhat)} \odot "
                 rf"\operatorname{{mean}}_{{{D}}} \bigl({G} \odot {b(xhat)}\bigr)\Bigr)",
@@ -169,9 +172,10 @@ class Softmax(Compound):
     def forms(self, graph: Graph, block: Block) -> list[Form]:
         r, b = block.roles, (lambda n: _b(graph, n))
         p, dim = r["output"], block.params["dim"]
-        G = _g(p)
+        G = _g(p, graph)
         return [
             _of_input(
+                graph,
                 r,
                 rf"{b(p)} \odot \Bigl({G} - \textstyle\sum_{{{dim + 1}}} \bigl({G} \odot {b(p)}\bigr)\Bigr)",
                 f"{p} * (d{p} - (d{p} * {p}).sum({dim}, keepdim=True))",
@@ -185,9 +189,10 @@ class LogSoftmax(Compound):
     def forms(self, graph: Graph, block: Block) -> list[Form]:
         r, b = block.roles, (lambda n: _b(graph, n))
         out, dim, e, s = r["output"], block.params["dim"], r["exp"], r["sum"]
-        G = _g(out)
+        G = _g(out, graph)
         return [
             _of_input(
+                graph,
                 r,
                 rf"{G} - \operatorname{{softmax}}({b(r['input'])}) \odot \textstyle\sum_{{{dim + 1}}} {G}",
                 f"d{out} - {e} / {s} * d{out}.sum({dim}, keepdim=True)",
@@ -204,13 +209,13 @@ class CrossEntropy(Compound):
         p = rf"\operatorname{{softmax}}({b(r['input'])})"
         per = rf"\tfrac{{1}}{{{n}}}\, " if n != 1 else ""
         if "onehot" in r:
-            shown = rf"{_g(out)}\, {per}\bigl({p} - \operatorname{{onehot}}(t)\bigr)"
+            shown = rf"{_g(out, graph)}\, {per}\bigl({p} - \operatorname{{onehot}}(t)\bigr)"
             claim = f"d{out} * ({e} / {s} - {r['onehot']}) / {n}"
         else:  # probability targets need not sum to 1: each row's softmax is weighted by its sum
             t = b(r["target"])
-            shown = rf"{_g(out)}\, {per}\bigl({p} \odot \textstyle\sum_{{2}} {t} - {t}\bigr)"
+            shown = rf"{_g(out, graph)}\, {per}\bigl({p} \odot \textstyle\sum_{{2}} {t} - {t}\bigr)"
             claim = f"d{out} * ({e} / {s} * {r['target']}.sum(1, keepdim=True) - {r['target']}) / {n}"
-        return [_of_input(r, shown, claim)]
+        return [_of_input(graph, r, shown, claim)]
 
 
 class Attention(Compound):
@@ -221,25 +226,25 @@ class Attention(Compound):
         q, k, v, s, p, o = (r[x] for x in ("q", "k", "v", "scores", "p", "output"))
         root = block.params["root"]
         root_claim = root if isinstance(root, str) else _num(root)
-        root_tex = rf"\sqrt{{{graph.tensors[q].shape[1]}}}"
+        root_tex = b(root) if isinstance(root, str) else _num(root)  # √d, or its value: √4 is 2
         rows = r"\operatorname{rowsum}"
         return [
-            Form(v, _g(v), rf"{b(p)}^{{T}} {_g(o)}", f"{p}.T @ d{o}"),
-            Form(p, _g(p), rf"{_g(o)} {b(v)}^{{T}}", f"d{o} @ {v}.T"),
+            Form(v, _g(v, graph), rf"{transposed(b(p))} {_g(o, graph)}", f"{p}.T @ d{o}"),
+            Form(p, _g(p, graph), rf"{_g(o, graph)} {transposed(b(v))}", f"d{o} @ {v}.T"),
             Form(
                 s,
-                _g(s),
-                rf"{b(p)} \odot \bigl({_g(p)} - {rows}({_g(p)} \odot {b(p)})\bigr)",
+                _g(s, graph),
+                rf"{b(p)} \odot \bigl({_g(p, graph)} - {rows}({_g(p, graph)} \odot {b(p)})\bigr)",
                 f"{p} * (d{p} - (d{p} * {p}).sum(1, keepdim=True))",
             ),
-            Form(q, _g(q), rf"{_g(s)} {b(k)} / {root_tex}", f"d{s} @ {k} / {root_claim}"),
-            Form(k, _g(k), rf"{_g(s)}^{{T}} {b(q)} / {root_tex}", f"d{s}.T @ {q} / {root_claim}"),
+            Form(q, _g(q, graph), rf"{_g(s, graph)} {b(k)} / {root_tex}", f"d{s} @ {k} / {root_claim}"),
+            Form(k, _g(k, graph), rf"{transposed(_g(s, graph))} {b(q)} / {root_tex}", f"d{s}.T @ {q} / {root_claim}"),
             # the identity fast attention kernels use to skip forming dP ⊙ P; 0·P broadcasts a
             # row sum to P's shape, so that the two sides compare entry by entry
             Form(
                 p,
-                rf"{rows}({_g(p)} \odot {b(p)})",
-                rf"{rows}({_g(o)} \odot {b(o)})",
+                rf"{rows}({_g(p, graph)} \odot {b(p)})",
+                rf"{rows}({_g(o, graph)} \odot {b(o)})",
                 f"(d{p} * {p}).sum(1, keepdim=True) + 0 * {p}",
                 other=f"(d{o} * {o}).sum(1, keepdim=True) + 0 * {p}",
             ),
@@ -257,9 +262,9 @@ class Attention(Compound):
         return {key: Equation(key, tuple(Step(lhs, rhs, rule) for lhs, rhs in lines))}
 
 
-def _of_input(roles: dict, rhs: str, claim: str) -> Form:
+def _of_input(graph: Graph, roles: dict, rhs: str, claim: str) -> Form:
     """dL/d(the layer's input) = rhs."""
-    return Form(roles["input"], _g(roles["input"]), rhs, claim)
+    return Form(roles["input"], _g(roles["input"], graph), rhs, claim)
 
 
 # the symgrad.functional name a block is recorded under -> its layer

@@ -166,6 +166,7 @@ class Graph:
         self.max_terms = max_terms
         self.terms = 0
         self.scalars: dict[str, str] = {}  # a symbolic scalar (BatchNorm's ε) -> its LaTeX
+        self.shown: dict[str, str] = {}  # a tensor written as what it is (kᵀ, √d), not by its name
         self.in_tensors: set[int] = set()  # variables that are entries of a tensor (not a layer's own atoms)
         self.adjoints: dict[int, int] = {}  # variable -> the variable that stands for dL/d(it)
         self._explicit: dict[int, poly.Poly] = {}  # a named gradient, written out
@@ -217,11 +218,24 @@ class Graph:
         indices = itertools.product(*(range(1, s + 1) for s in tensor.shape))
         for index, vid in zip(indices, tensor.ids):
             new = entry_name(letter, index, commas) if tensor.shape else letter
-            if new in self.registry.ids:
-                raise SymgradError(f"two variables would share the name {new!r}: choose distinct letters")
-            del self.registry.ids[self.registry.names[vid]]
-            self.registry.ids[new] = vid
-            self.registry.names[vid] = new
+            old = self.registry.names[vid]
+            self._rename(vid, new)
+            for (_, of), helper in self._helpers.items():  # 1/v and H(v), named after v
+                if of == vid:
+                    self._rename(helper, self.registry.names[helper].replace(old, new))
+
+    def _rename(self, vid: int, new: str) -> None:
+        if new in self.registry.ids:
+            raise SymgradError(f"two variables would share the name {new!r}: choose distinct letters")
+        del self.registry.ids[self.registry.names[vid]]
+        self.registry.ids[new] = vid
+        self.registry.names[vid] = new
+
+    def show_as(self, tensor: Tensor, letter: str, whole: str) -> None:
+        """Write a tensor as what it is rather than by its name: its entries with ``letter``
+        (k^{T}_{32}) and the whole tensor as ``whole`` (\\boldsymbol{k}^{T})."""
+        self.rename_entries(tensor, letter)
+        self.shown[tensor.name] = whole
 
     def scalar(self, name: str, letter: str) -> Tensor:
         """A free scalar the network is written in (eps given as a symbol): an input of the graph,

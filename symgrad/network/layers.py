@@ -19,7 +19,7 @@ from ..core.errors import SymgradError
 from .graph import Graph, Tensor
 from .units.arithmetic import add, broadcast_shape, div, mul, source, sub
 from .units.atoms import exp, log, sigmoid, sqrt, tanh
-from .units.base import check_tensor, exact, int_tuple, plain_ints, whole
+from .units.base import bold, check_tensor, exact, int_tuple, plain_ints, whole
 from .units.conv2d import conv2d
 from .units.conv_transpose2d import conv_transpose2d
 from .units.losses import mse_loss
@@ -273,7 +273,10 @@ def scaled_dot_product_attention(q, k, v, name=None) -> Tensor:
         raise SymgradError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit")
     d = q.shape[1]
     graph, first = q.graph, len(q.graph.nodes)
-    scores = matmul(q, transpose(k), name=_sub_name(name, "qk"))
+    # kᵀ and √d are written as what they are, not as "transpose" and "sqrt"
+    kt = transpose(k, name=graph.fresh_name(f"{k.name}_T"))
+    graph.show_as(kt, rf"{_letter(k.name)}^{{T}}", rf"{bold(k.name)}^{{T}}")
+    scores = matmul(q, kt, name=_sub_name(name, "qk"))
     s = _scale_root(scores, d, name)
     p = softmax(s, 1, name=_sub_name(name, "p"))
     out = matmul(p, v, name=name)
@@ -284,6 +287,11 @@ def scaled_dot_product_attention(q, k, v, name=None) -> Tensor:
     return out
 
 
+def _letter(name: str) -> str:
+    """The letter a tensor's entries are written with (graph.new_tensor)."""
+    return name if len(name) == 1 else rf"\mathrm{{{name}}}".replace("_", r"\_")
+
+
 def _scale_root(scores: Tensor, d: int, name) -> Tensor:
     """scores / √d: exact for a square d; otherwise a division by the atom √d of a constant."""
     r = int(d**0.5)
@@ -291,4 +299,7 @@ def _scale_root(scores: Tensor, d: int, name) -> Tensor:
         return div(scores, r, name=_sub_name(name, "s"))
     graph = scores.graph
     dim = graph.constant(graph.fresh_name("d"), (), [d])
-    return div(scores, sqrt(dim), name=_sub_name(name, "s"))
+    graph.shown[dim.name] = graph.registry.names[dim.ids[0]]  # a number, not a bold tensor
+    root = sqrt(dim, name=graph.fresh_name(f"sqrt_{dim.name}"))
+    graph.show_as(root, rf"\sqrt{{{graph.shown[dim.name]}}}", rf"\sqrt{{{graph.shown[dim.name]}}}")
+    return div(scores, root, name=_sub_name(name, "s"))

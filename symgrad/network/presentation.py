@@ -28,7 +28,7 @@ from . import compound as blocks
 from .compound import pick
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
-from .units.base import bold, grad_of, tex
+from .units.base import grad_of, tex
 from .units.table import unit
 
 L = sympy.Symbol("L")
@@ -52,11 +52,13 @@ def layers(d) -> list[Layer]:
     for k, node in enumerate(graph.nodes):
         names = [tex(graph, n) for n in node.inputs]
         lemma = unit(node).lemma(node)
+        forward = unit(node).forward_latex(names, tex(graph, node.output), node.params)
+        left, _, right = forward.partition(" = ")
         out.append(
             Layer(
                 k + 1,
                 node,
-                unit(node).forward_latex(names, bold(node.output), node.params),
+                left if left == right else forward,  # a tensor written as what it is (kᵀ) is its own formula
                 lemma if lemma is None or any(a.lemma == lemma for a in graph.atoms.values()) else None,
                 tuple(n for n in dict.fromkeys(node.inputs) if n in needed),
             )
@@ -130,7 +132,7 @@ def equations(d, picks: dict) -> dict:
             closed = closed_latex(graph, node, name)
             eq[f"closed_{k}_{name}"] = Equation(
                 f"closed_{k}_{name}",
-                (Step(sympy.Symbol(grad_of(name)), sympy.Symbol(closed), LAYER_CLOSED_FORM.at(k - 1, name)),),
+                (Step(sympy.Symbol(grad_of(name, graph)), sympy.Symbol(closed), LAYER_CLOSED_FORM.at(k - 1, name)),),
             )
     for j, block in enumerate(graph.blocks):
         forms = blocks.shown(graph, block)  # none for a large layer

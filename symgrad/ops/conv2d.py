@@ -361,7 +361,7 @@ class Im2colForward(TensorOpBase):
     """Y = W_mat · unfold(X) + b, sample by sample and group by group."""
 
     tensors = 3
-    label = "Im2col"
+    label = "im2col"
     view_name = "im2col"
 
     def compute(self, X, W, b=None):
@@ -388,7 +388,7 @@ class Im2colWeightGrad(TensorOpBase):
     """dW_mat = Σ_n G_mat[n] · unfold(X[n])ᵀ, reshaped to W's shape."""
 
     tensors = 2
-    label = "Im2colWeight"
+    label = "im2col_weight"
     view_name = "im2col"
 
     def compute(self, X, G):
@@ -406,7 +406,7 @@ class Im2colInputGrad(TensorOpBase):
     """dX = fold(W_matᵀ · G_mat): each column of the product is added back where it was unfolded from."""
 
     tensors = 2
-    label = "Im2colInput"
+    label = "im2col_input"
     view_name = "im2col"
 
     def compute(self, G, W):

@@ -186,7 +186,7 @@ class Collection(TensorOpBase):
     The padded tensor is built explicitly; a negative padding crops."""
 
     tensors = 3
-    label = "Collection"
+    label = "collection"
     view_name = "collection"
 
     def describe(self):
@@ -237,7 +237,7 @@ class BiasBroadcast(TensorOpBase):
     """The bias b added at every position of an N×O×H×W output."""
 
     tensors = 1
-    label = "Broadcast"
+    label = "broadcast"
 
     def compute(self, b):
         N, O, H, W = self.params

@@ -139,7 +139,7 @@ def equations(d) -> dict:
         eq[f"identity_{name}"] = Equation(f"identity_{name}", (Step(dX, closed, CLOSED_FORM),))
         eq[f"dims_{name}"] = Equation(f"dims_{name}", (Step(dX, closed, DIMENSIONS),))
         eq[f"values_{name}"] = Equation(
-            f"values_{name}", (Step(dX, view(f"d{name}", d.grads_values[name]), LOSS_SUBSTITUTED),)
+            f"values_{name}", (Step(dX, view(f"d{name}", d.grads_values[name]), LOSS_SUBSTITUTED, result=True),)
         )
     return eq
 

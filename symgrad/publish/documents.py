@@ -30,6 +30,7 @@ from ..prove import prove
 from .codelines import backward_lines, forward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
+from .measure import COLUMN_EM, PHONE_EM, width
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {
@@ -294,6 +295,7 @@ class Line:
     # the line continues the one above) and its factors, which TeX sets side by side while they
     # fit (see tex.j2)
     factors: tuple = ()
+    repeat: bool = False  # HTML only: one more entry of the line above, under its rule label
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,7 @@ class Shown:
     key: str
     number: int
     lines: tuple
+    stacked: bool = False  # HTML only: in a phone's column, each left side on a row of its own
 
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
@@ -402,7 +405,7 @@ class Document:
             lines, previous, first = [], None, ""
             for step in equation.steps:
                 marked = step.highlight if self.colour else frozenset()
-                settings = {"highlight": marked}
+                settings = {"highlight": marked, "display_cells": step.result}
                 if step.explicit:
                     settings["explicit"] = self.views()
                 rhs = self._latex(step.rhs, **settings)
@@ -415,6 +418,11 @@ class Document:
                         factors = tuple(self._latex(f, **settings) for f in step.rhs.args)
                         line = replace(line, factors=(lhs or "", *factors))
                 elif family == "html":
+                    entries = self._entries(step, lhs, first, line, settings)
+                    if entries:
+                        lines += entries
+                        previous = step.rhs
+                        continue
                     line = replace(
                         line,
                         lhs_parts=() if lhs is None else self._parts(step.lhs, highlight=marked),
@@ -433,7 +441,7 @@ class Document:
             )
             for l in self.cache[cached]
         ]
-        return Shown(key, self._number(key), self._elide(lines))
+        return Shown(key, self._number(key), self._elide(lines), family == "html" and any(map(_crowded, lines)))
 
     def _parts(self, expr, **settings) -> tuple:
         settings.setdefault("matrix_names", self.names)
@@ -469,6 +477,42 @@ class Document:
                 for cell in cells
             )
         return ()  # TeX breaks the line as written, or a product between its factors
+
+    def _entries(self, step, lhs: str | None, first: str, line: Line, settings: dict) -> list:
+        """An explicit matrix wider than a desktop column, as the page writes it: entry by entry,
+        (X)_ij = M_ij, one line each (past the display limit, the first entries, a vertical
+        ellipsis and the last), as the printed page writes a matrix too wide for it. A narrower
+        matrix is kept whole (on a phone it scrolls in its own row). None when the matrix fits."""
+        from ..chain.derivation import TensorView
+
+        rhs = step.rhs
+        if not (isinstance(rhs, TensorView) and len(rhs.shape) == 2) or width(line.rhs) <= COLUMN_EM:
+            return []
+        rows, cols = rhs.shape
+        cells: list = [(i, j) for i in range(rows) for j in range(cols)]
+        limit = 2 * self.display_limit
+        if len(cells) > limit:
+            cells = [*cells[: limit - 2], None, cells[-1]]
+        sep = "" if max(rows, cols) <= 9 else ","
+        name = first if lhs is None else lhs
+        out = []
+        for cell in cells:
+            if cell is None:
+                out.append(Line(None, r"\vdots", "", True))
+                continue
+            entry = rhs.entry(cell)
+            left = rf"\left({name}\right)_{{{cell[0] + 1}{sep}{cell[1] + 1}}}"
+            out.append(
+                replace(
+                    line,
+                    lhs=left,
+                    rhs=self._latex(entry, **settings),
+                    lhs_parts=(left,),
+                    rhs_parts=self._parts(entry, **settings),
+                    repeat=bool(out),
+                )
+            )
+        return out
 
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
@@ -526,12 +570,23 @@ class Document:
     def grad_name(self, name: str) -> str:
         from ..network.presentation import grad_of
 
-        return grad_of(name)
+        return grad_of(name, self.d.graph)
 
     def bold(self, name: str) -> str:
-        from ..network.presentation import bold
+        """A network's tensor as its formulas write it: bold, or as what it is (kᵀ)."""
+        from ..network.presentation import tex
 
-        return bold(name)
+        return tex(self.d.graph, name)
+
+    def constants(self) -> list:
+        """A network's constants, stated: d = 4, or a mask's entries."""
+        graph = self.d.graph
+        out = []
+        for name, values in graph.constants.items():
+            shape = graph.tensors[name].shape
+            value: object = values[0] if not shape else sympy.Matrix(len(values) // shape[-1], shape[-1], values)
+            out.append(self.tex(sympy.Eq(sympy.Symbol(self.bold(name)), value, evaluate=False)))
+        return out
 
     def lemma(self, name: str) -> str:
         from ..network.lemmas import LEMMAS
@@ -552,6 +607,13 @@ class Document:
     @property
     def sympy_version(self) -> str:
         return sympy.__version__
+
+
+def _crowded(line: Line) -> bool:
+    """Whether a line's left side and its widest term leave a phone's column too narrow for
+    either: then the page sets each left side above its right side there (see html.j2)."""
+    widest = max((width("{} = " + p) for p in line.rhs_parts), default=0.0)
+    return width(line.lhs or "") + widest > PHONE_EM
 
 
 def render(

@@ -9,13 +9,16 @@ order the derivation gave them, so ``0 + 0 + ... + 0`` reads as written.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import sympy
 from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 
+from ..core.symbols import operator_name
 from ..core.tensorop import TensorOpBase
+from .measure import PHONE_EM, width
 
 DISPLAY_LIMIT = 6
 HIGHLIGHT = "red"
@@ -33,6 +36,7 @@ class SymgradLatexPrinter(LatexPrinter):
         "explicit": {},
         "highlight": frozenset(),
         "display_limit": DISPLAY_LIMIT,
+        "display_cells": False,
     }
 
     def _print(self, expr, **kwargs):
@@ -56,10 +60,14 @@ class SymgradLatexPrinter(LatexPrinter):
         wrap a long formula between them (MathJax 3 does not break lines): the terms of a sum,
         each after the first with its sign (``{} + t``, so that the sign keeps its binary
         spacing); the terms inside a derivative of a sum; an operation's name and tensors, then
-        each of its parameters. Anything else is one piece."""
+        each of its parameters; the factors of a matrix product; a formula written as LaTeX,
+        before each of its operators outside braces and \\left ... \\right. Anything else is one
+        piece."""
         highlighted = isinstance(expr, sympy.Basic) and expr in self._settings["highlight"]
         if isinstance(expr, TensorOpBase) and not highlighted:
             return self._op_parts(expr)
+        if isinstance(expr, sympy.MatMul) and not highlighted:
+            return self._matmul_parts(expr)
         if isinstance(expr, sympy.Derivative) and not highlighted:
             inner = expr.expr
             if not (inner.is_Symbol or isinstance(inner, sympy.Indexed)):
@@ -68,6 +76,10 @@ class SymgradLatexPrinter(LatexPrinter):
                 pieces[0] = rf"\frac{{\partial}}{{\partial {self._print(x)}}}\bigl(" + pieces[0]
                 pieces[-1] += r"\bigr)"
                 return pieces
+        if isinstance(expr, sympy.Symbol) and not highlighted:  # a closed form written as LaTeX
+            return split_formula(self._print(expr))
+        if isinstance(expr, sympy.Mul) and not highlighted and self._long(expr):
+            return self._product_parts(expr)
         if not isinstance(expr, sympy.Add) or highlighted:
             return [self._print(expr)]
         terms = list(expr.args)
@@ -80,11 +92,43 @@ class SymgradLatexPrinter(LatexPrinter):
             else:
                 negative = bool(pieces) and _coeff_isneg(term)
                 inner = self.parts(-term if negative else term)
-                if not isinstance(term, (TensorOpBase, sympy.Derivative)):
+                if not isinstance(term, (TensorOpBase, sympy.Derivative)) and not self._long(term):
                     inner = [" ".join(inner)]  # a term splits only where its own printing would allow
                 inner[0] = ("{} - " if negative else "{} + " if pieces else "") + inner[0]
                 pieces += inner
         return pieces
+
+    def _long(self, expr) -> bool:
+        """A product wider than a phone's column."""
+        return isinstance(expr, sympy.Mul) and width(self._print(expr)) > PHONE_EM
+
+    def _product_parts(self, expr) -> list[str]:
+        """A product too wide for a phone, as pieces a page may wrap between: its number and
+        denominators first, as one fraction (-\\frac{1}{16 σ³}), then each factor of its
+        numerator. Set side by side they read as the product."""
+        moved = _denominators(expr)
+        coeff, factors = moved.as_coeff_mul()
+        below = [f for f in factors if f.is_Pow and f.exp.is_negative]
+        above = [f for f in factors if f not in below]
+        if not above or not all(_named(f.base if f.is_Pow else f) for f in above):
+            return self._upstream_apart(expr)
+        head = self._print(sympy.Mul(coeff, *below)) if coeff != 1 or below else ""
+        head = "- " if head == "-1" else head
+        pieces = [self._print(f) for f in above]
+        pieces[0] = f"{head} {pieces[0]}".strip()
+        return pieces
+
+    def _upstream_apart(self, expr) -> list[str]:
+        """A product with a factor that is a sum or a product of its own, (∂L/∂y)(−(w/σ)(…)):
+        the upstream gradients each a piece, then the rest, whole, in parentheses."""
+        lead = [f for f in expr.args if _named(f) and self._print(f).startswith(r"\frac")]
+        if not lead:
+            return [self._print(expr)]
+        rest = expr / sympy.Mul(*lead)
+        text = self._print(rest)
+        if isinstance(rest, sympy.Add) or rest.could_extract_minus_sign():
+            text = rf"\left({text}\right)"
+        return [*(self._print(f) for f in lead), text]
 
     def _print_Sum(self, expr):
         """One \\sum per index, outermost first: \\sum_{i=1}^{m} \\sum_{j=1}^{n} c_{ij}."""
@@ -118,12 +162,29 @@ class SymgradLatexPrinter(LatexPrinter):
         # entry names are symgrad's LaTeX already (see symbols.py); whole tensors (X, dX, G) are mapped
         return self._settings["matrix_names"].get(expr.name, expr.name)
 
+    def _print_Mul(self, expr):
+        """A product as an author sets it: a reciprocal variable (the atom 1/σ) goes into the
+        denominator (a b/(4σ²), not a b (1/σ)²/4), and a factor that is itself a fraction (an
+        upstream gradient ∂L/∂μ) is never put inside another fraction: it stands in front of
+        the rest, ∂L/∂μ · x/4."""
+        moved = _denominators(expr)
+        if moved is not expr:
+            return self._print(moved)
+        if not isinstance(expr, sympy.Mul):  # SymPy prints a power with a negative exponent here
+            return super()._print_Mul(expr)
+        fractions = [f for f in expr.args if _named(f) and self._print(f).startswith(r"\frac")]
+        if fractions:
+            rest = expr / sympy.Mul(*fractions)
+            if sympy.fraction(rest)[1] != 1:
+                sign, rest = ("- ", -rest) if rest.could_extract_minus_sign() else ("", rest)
+                return sign + " ".join([*(self._print(f) for f in fractions), self._print(rest)])
+        return super()._print_Mul(expr)
+
     def _print_Pow(self, expr):
-        # a variable named as a fraction (the reciprocal 1/σ) raised to a power needs parentheses:
-        # \frac{1}{σ}^{3} would read as 1 over σ, with the exponent on the fraction's bar
-        base = expr.base
-        if base.is_Symbol and self._print(base).startswith(r"\frac") and expr.exp.is_Integer and expr.exp > 0:
-            return rf"\left({self._print(base)}\right)^{{{self._print(expr.exp)}}}"
+        # a power of a reciprocal variable is a power in the denominator: 1/σ³, not (1/σ)³
+        moved = _denominators(expr)
+        if moved is not expr:
+            return self._print(moved)
         return super()._print_Pow(expr)
 
     def _print_TensorOpBase(self, expr):  # SymPy dispatches Function subclasses only to names ending in Base
@@ -142,7 +203,7 @@ class SymgradLatexPrinter(LatexPrinter):
             else:
                 shown = "(" + ", ".join(map(str, value)) + ")" if isinstance(value, tuple) else str(value)
                 params.append(rf"\text{{{name}}} = {shown}")
-        head = rf"\operatorname{{{expr.label}}}({tensors}"
+        head = f"{operator_name(expr.label)}({tensors}"
         if not params:
             return [head + ")"]
         return [head + ";", *(rf"\ {p}," for p in params[:-1]), rf"\ {params[-1]})"]
@@ -170,13 +231,16 @@ class SymgradLatexPrinter(LatexPrinter):
         return rf"{{{self._print(arg)}^{{T}}}}"
 
     def _print_MatMul(self, expr):
+        return " ".join(self._matmul_parts(expr))
+
+    def _matmul_parts(self, expr) -> list[str]:
         parts = []
         for a in expr.args:
             text = self._print(a)
             if isinstance(a, sympy.Add):
                 text = rf"\left({text}\right)"
             parts.append(text)
-        return " ".join(parts)
+        return parts
 
     def _print_TensorView(self, view):
         return self._print_grid(view.shape, lambda i, j: view.entry((i, j)))
@@ -186,8 +250,7 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _print_Call(self, call):
         args = ", ".join(self._print(a) for a in call.args)
-        name = call.name.replace("_", r"\_")
-        return rf"\operatorname{{{name}}}({args})"
+        return f"{operator_name(call.name)}({args})"
 
     def _print_IndexRange(self, r):
         return rf"{self._print(r.lo)} \le {self._print(r.index)} \le {self._print(r.hi)}"
@@ -217,7 +280,8 @@ class SymgradLatexPrinter(LatexPrinter):
         """An explicit matrix; past the display limit, the first rows and columns, dots, and the last."""
         limit = max(self._settings["display_limit"], 3)
         rows, cols = (_shown(n, limit) for n in shape)
-        return self._grid(rows, cols, lambda i, j: self._print(entry(i, j)))
+        style = r"\displaystyle " if self._settings["display_cells"] else ""  # a cell is text style otherwise
+        return self._grid(rows, cols, lambda i, j: style + self._print(entry(i, j)))
 
     @staticmethod
     def _grid(rows, cols, cell, across=r"\cdots"):
@@ -233,6 +297,71 @@ class SymgradLatexPrinter(LatexPrinter):
             lines.append(" & ".join(cells))
         spec = "c" * len(cols)
         return rf"\left[\begin{{array}}{{{spec}}}" + r" \\ ".join(lines) + r"\end{array}\right]"
+
+
+class _Below(sympy.Symbol):
+    """A variable written in a denominator: prints as its name, and is never the variable of
+    that name, so that a reciprocal 1/v moved below the bar never cancels v itself."""
+
+
+RECIPROCAL = r"\frac{1}{"
+
+
+def _reciprocal(symbol) -> str | None:
+    """The name of v when ``symbol`` is the reciprocal variable named \frac{1}{v}."""
+    name = getattr(symbol, "name", "")
+    if not (symbol.is_Symbol and name.startswith(RECIPROCAL) and name.endswith("}")):
+        return None
+    inner, depth = name[len(RECIPROCAL) : -1], 0
+    for ch in inner:  # the braces of \frac{1}{...} must close at the very end
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return None
+    return inner if depth == 0 else None
+
+
+def _named(expr) -> bool:
+    """A variable, an entry or a derivative of one: printed whole, as a name or a \\frac."""
+    return bool(expr.is_Symbol) or isinstance(expr, (sympy.Indexed, sympy.Derivative))
+
+
+def _denominators(expr):
+    """``expr`` with each reciprocal variable (or its power) written as 1/v (or 1/vⁿ); ``expr``
+    itself when it has none."""
+    factors = expr.args if isinstance(expr, sympy.Mul) else (expr,)
+    changed, out = False, []
+    for f in factors:
+        base, exp = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.Integer(1))
+        inner = _reciprocal(base) if exp.is_Integer and exp > 0 else None
+        if inner is None:
+            out.append(f)
+        else:
+            changed = True
+            out.append(sympy.Pow(_Below(inner), -exp))
+    return sympy.Mul(*out) if changed else expr
+
+
+_OPERATOR = re.compile(r" (?:\\odot|\\oslash|\\otimes|\+|-) ")
+_NESTING = re.compile(r"\\left\b|\\right\b|[{}]")
+
+
+def split_formula(tex: str) -> list[str]:
+    """LaTeX as pieces that read as it when set side by side: a piece starts at each binary
+    operator (" \\odot ", " + ", ...) that is outside every brace and \\left ... \\right pair,
+    written "{} \\odot ..." so that the operator keeps its spacing. \\bigl( and \\Bigl( are
+    delimiters of a fixed size, so a piece may open one that a later piece closes."""
+    depth, cuts = 0, [0]
+    events = sorted(
+        [(m.start(), m.group()) for m in _NESTING.finditer(tex)] + [(m.start(), "op") for m in _OPERATOR.finditer(tex)]
+    )
+    for at, what in events:
+        if what == "op":
+            if depth == 0:
+                cuts.append(at)
+        else:
+            depth += 1 if what in ("{", r"\left") else -1
+    pieces = [tex[a:b] for a, b in zip(cuts, [*cuts[1:], len(tex)])]
+    return [pieces[0], *("{}" + p for p in pieces[1:])]
 
 
 def _shown(n: int, limit: int) -> list:

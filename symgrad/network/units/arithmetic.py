@@ -151,7 +151,7 @@ class Arithmetic(Layer):
         """One term for each place the layer reads the tensor, constants written as numbers, and
         a sum over the broadcast dimensions where the tensor was broadcast (its gradient is summed
         back to its shape)."""
-        G = grad_of(node.output)
+        G = grad_of(node.output, graph)
         tensors = list(node.inputs)
         operands = [
             (frac(node.params[role]), None) if role in node.params else (tex(graph, tensors[0]), tensors.pop(0))

@@ -73,7 +73,7 @@ class Layer:
         names = [tex(graph, n) for n in node.inputs]
         first = graph.tensors[node.inputs[0]]
         shapes = Shapes(node.params, self.count(first, node.params), first.ndim == 1)
-        G, out = grad_of(node.output), bold(node.output)
+        G, out = grad_of(node.output, graph), tex(graph, node.output)
         return " + ".join(self.closed_term(names, out, G, k, shapes) for k, n in enumerate(node.inputs) if n == name)
 
     def count(self, first: Tensor, params: dict) -> int:
@@ -130,12 +130,22 @@ def bold(name: str) -> str:
 
 
 def tex(graph: Graph, name: str) -> str:
-    """A tensor as a formula names it: bold, or a symbolic scalar (ε) as itself."""
-    return graph.scalars.get(name) or bold(name)
+    """A tensor as a formula names it: bold, a symbolic scalar (ε) as itself, and a tensor the
+    network made as what it is (kᵀ) when it was given no name."""
+    return graph.scalars.get(name) or graph.shown.get(name) or bold(name)
 
 
-def grad_of(name: str) -> str:
-    return rf"\frac{{\partial L}}{{\partial {bold(name)}}}"
+def grad_of(name: str, graph: Graph | None = None) -> str:
+    shown = bold(name) if graph is None else tex(graph, name)
+    return rf"\frac{{\partial L}}{{\partial {shown}}}"
+
+
+def transposed(tex: str) -> str:
+    """A tensor's transpose; a fraction or a power in parentheses, so that the T is not read as
+    the denominator's or the exponent's."""
+    if tex.startswith(r"\frac") or "^" in tex:
+        return rf"\left({tex}\right)^{{T}}"
+    return rf"{tex}^{{T}}"
 
 
 def frac(q) -> str:

@@ -16,6 +16,7 @@ import sympy
 from ...core import poly
 from ...core.errors import SymgradError
 from ...core.numbers import integer
+from ...core.symbols import operator_name
 from ...core.tensor import PolyTensor
 from ...core.tensorop import TensorOpBase
 from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
@@ -182,7 +183,7 @@ class ConvTranspose2d(TensorOpBase):
     """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
 
     tensors = 2
-    label = "ConvTranspose2d"
+    label = "conv_transpose2d"
     view_name = "conv2d input-gradient"
 
     def describe(self):
@@ -218,7 +219,7 @@ class Conv2dWeight(TensorOpBase):
     X correlated with G, summed over the batch."""
 
     tensors = 2
-    label = "Conv2dWeight"
+    label = "conv2d_weight"
 
     def describe(self):
         sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
@@ -246,7 +247,7 @@ class BiasGrad(TensorOpBase):
     """dL/db[o] = Σ_n Σ_{i,j} G[n,o,i,j]."""
 
     tensors = 1
-    label = "Sum"
+    label = "sum"
 
     def describe(self):
         return [("over n, i, j", None)]
@@ -322,11 +323,11 @@ class Conv2d(Layer):
         return merge({}, pairs)
 
     def forward_latex(self, i: list, o: str, p: dict) -> str:
-        return rf"{o} = \operatorname{{conv2d}}({', '.join(i)})"
+        return rf"{o} = {operator_name('conv2d')}({', '.join(i)})"
 
     def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
         return [
-            rf"\operatorname{{conv\_transpose2d}}({G}, {i[1]})",
+            rf"{operator_name('conv_transpose2d')}({G}, {i[1]})",
             rf"\operatorname{{corr}}({i[0]}, {G})",
             rf"\textstyle\sum_{{n,i,j}} {G}",
         ][k]

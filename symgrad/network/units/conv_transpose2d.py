@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ...core import poly
 from ...core.errors import SymgradError
+from ...core.symbols import operator_name
 from ...core.tensor import PolyTensor
 from ...core.tensorop import TensorOpBase
 from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
@@ -158,7 +159,7 @@ class TransposeWeightGrad(TensorOpBase):
     the upstream gradient correlated with the input, summed over the batch."""
 
     tensors = 2
-    label = "ConvTransposeWeight"
+    label = "conv_transpose2d_weight"
 
     def describe(self):
         sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
@@ -248,11 +249,11 @@ class ConvTranspose2dLayer(Layer):
         return merge({}, pairs)
 
     def forward_latex(self, i: list, o: str, p: dict) -> str:
-        return rf"{o} = \operatorname{{conv\_transpose2d}}({', '.join(i)})"
+        return rf"{o} = {operator_name('conv_transpose2d')}({', '.join(i)})"
 
     def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
         return [
-            rf"\operatorname{{conv2d}}({G}, {i[1]})",
+            rf"{operator_name('conv2d')}({G}, {i[1]})",
             rf"\operatorname{{corr}}({G}, {i[0]})",
             rf"\textstyle\sum_{{n,i,j}} {G}",
         ][k]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ...core import poly
 from ...core.errors import SymgradError
-from .base import Layer, Shapes, check_tensor, graph_of, merge, output, v
+from .base import Layer, Shapes, check_tensor, graph_of, merge, output, transposed, v
 
 if TYPE_CHECKING:
     from ..graph import Graph, Node, Tensor
@@ -81,7 +81,7 @@ class Matmul(Layer):
         return rf"{o} = {i[0]} {i[1]}"
 
     def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
-        return [rf"{G} {i[1]}^{{T}}", rf"{i[0]}^{{T}} {G}"][k]
+        return [rf"{G} {transposed(i[1])}", rf"{transposed(i[0])} {G}"][k]
 
     # the reference post's own spelling: A.mm(B), grad_C.mm(B.t()) (both factors are matrices)
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
@@ -124,14 +124,14 @@ class Linear(Layer):
         return merge({}, pairs)
 
     def forward_latex(self, i: list, o: str, p: dict) -> str:
-        return rf"{o} = {i[0]} {i[1]}^{{T}}" + (f" + {i[2]}" if len(i) == 3 else "")
+        return rf"{o} = {i[0]} {transposed(i[1])}" + (f" + {i[2]}" if len(i) == 3 else "")
 
     def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
         """x Wᵀ + b: for a matrix input (N × in) dL/dx = G W, dL/dW = Gᵀ x, dL/db = Σ over rows G;
         for a vector input (in) dL/dx = Wᵀ G, dL/dW = G ⊗ x (the outer product) and dL/db = G."""
         if x.vector:
-            return [rf"{i[1]}^{{T}} {G}", rf"{G} \otimes {i[0]}", G][k]
-        return [rf"{G} {i[1]}", rf"{G}^{{T}} {i[0]}", rf"\textstyle\sum_{{\text{{rows}}}} {G}"][k]
+            return [rf"{transposed(i[1])} {G}", rf"{G} \otimes {i[0]}", G][k]
+        return [rf"{G} {i[1]}", rf"{transposed(G)} {i[0]}", rf"\textstyle\sum_{{\text{{rows}}}} {G}"][k]
 
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"torch.nn.functional.linear({', '.join(i)})"

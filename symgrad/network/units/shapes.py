@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ...core import poly
 from ...core.errors import SymgradError
-from .base import Layer, Shapes, check_tensor, int_tuple, output
+from .base import Layer, Shapes, check_tensor, int_tuple, output, transposed
 
 if TYPE_CHECKING:
     from ..graph import Graph, Node, Tensor
@@ -60,10 +60,10 @@ class Transpose(Layer):
         return {x.name: [G[j * rows + i] for i in range(rows) for j in range(cols)]}
 
     def forward_latex(self, i: list, o: str, p: dict) -> str:
-        return rf"{o} = {i[0]}^{{T}}"
+        return rf"{o} = {transposed(i[0])}"
 
     def closed_term(self, i: list, o: str, G: str, k: int, x: Shapes) -> str:
-        return rf"{G}^{{T}}"
+        return transposed(G)
 
     def torch_forward(self, graph: Graph, node: Node, i: list) -> str:
         return f"{i[0]}.T"

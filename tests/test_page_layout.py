@@ -1,0 +1,255 @@
+"""The gallery's pages as a reader sees them in Chromium, on a desktop (1200 px) and a phone (400 px),
+and the reference post inside a fresh minima site: measured, so that what a reader would notice
+fails a test.
+
+- an equation number never sits on its formula (at phone width it goes above it);
+- the number and every rule label stay in sight, however wide the math (only the math scrolls,
+  and a label wraps instead of being cut);
+- only an explicit matrix scrolls, and on a desktop no equation is wider than its column: a long
+  sum breaks into rows, a matrix product too wide for the column is written entry by entry;
+- the left and right sides of a line never run into each other;
+- generated code wraps at the column;
+- no fraction is set inside another fraction's numerator or denominator, where it would be two
+  sizes down, and the results (the summary, the gradients with the loss put in) are set at full
+  display size;
+- an operator's name reads as one word (conv2d, not conv 2d).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import symgrad
+
+from .checkers import LOCAL_MATHJAX, ROOT, typeset
+from .conftest import require, require_program
+from .test_tools import browser  # noqa: F401  (the module's Chromium, a fixture)
+
+pytestmark = pytest.mark.tools
+
+WIDTHS = (1200, 400)
+PAGES = sorted(p for p in (ROOT / "output").glob("*/*.html") if not p.name.endswith(".fragment.html"))
+
+# One pass over a typeset page; every list names what a reader would see wrong, as "eq-key (n) ...".
+MEASURE = r"""() => {
+  const rect = e => e.getBoundingClientRect();
+  const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5
+    && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  // the part of an element a reader sees: its box cut by every box that clips it (a side that scrolls)
+  const seen = el => {
+    let {left, right, top, bottom} = rect(el);
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX === 'visible') continue;
+      const c = rect(a);
+      left = Math.max(left, c.left + a.clientLeft);
+      right = Math.min(right, c.left + a.clientLeft + a.clientWidth);
+    }
+    return {left, right, top, bottom, width: right - left, height: bottom - top};
+  };
+  const glyphs = el => Array.from(el.querySelectorAll('mjx-container mjx-c')).map(seen)
+    .filter(r => r.width > 0 && r.height > 0);
+  // the TeX each container was typeset from
+  const source = new Map(Array.from(MathJax.startup.document.math, m => [m.typesetRoot, m.math]));
+  const matrix = el => Array.from(el.querySelectorAll('mjx-container'))
+    .some(c => /\\left\[\\begin\{array\}/.test(source.get(c) || ''));
+  // an element is in sight when no box that clips it (a scrolling side, the box, the page) cuts it
+  const clipped = el => {
+    const r = rect(el);
+    if (r.left < -0.5 || r.right > window.innerWidth + 0.5) return true;
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX === 'visible') continue;
+      const c = rect(a), left = c.left + a.clientLeft, right = left + a.clientWidth;
+      if (r.left < left - 0.5 || r.right > right + 0.5) return true;
+    }
+    return el.scrollWidth > el.clientWidth + 1;
+  };
+  const out = {overlap: [], hidden: [], scrolls: [], wide: [], sides: [], code: [], nested: [], small: [],
+               names: [], boxes: 0};
+  for (const box of document.querySelectorAll('.equation')) {
+    out.boxes += 1;
+    const num = box.querySelector('.ref-num');
+    const id = box.id + ' ' + (num ? num.textContent.trim() : '');
+    if (num && glyphs(box).some(g => hit(rect(num), g))) out.overlap.push(id);
+    if (num && clipped(num)) out.hidden.push(id + ' number');
+    for (const label of box.querySelectorAll('.rule')) {
+      if (label.textContent.trim() && clipped(label)) out.hidden.push(id + ' label ' + label.textContent.trim());
+    }
+    for (const el of [box, ...box.querySelectorAll('*')]) {
+      if (el.tagName.startsWith('MJX') || el.scrollWidth <= el.clientWidth + 1) continue;
+      if (getComputedStyle(el).overflowX === 'visible') continue;
+      if (!matrix(el)) out.scrolls.push(id + ' ' + el.scrollWidth + '/' + el.clientWidth);
+      if (el.scrollWidth > box.clientWidth + 1) out.wide.push(id + ' ' + el.scrollWidth + '/' + box.clientWidth);
+    }
+    for (const line of box.querySelectorAll('.lines > p')) {
+      const left = line.querySelector('.lhs'), right = line.querySelector('.rhs');
+      if (!left || !right) continue;
+      const l = glyphs(left), r = glyphs(right);
+      // a left side that wraps: the right side starts beside its last row or below it, never
+      // beside an earlier row, where the two sides' rows would read as one
+      const parts = Array.from(left.children).map(rect).filter(p => p.height > 0);
+      const last = Math.max(...parts.map(p => p.top));
+      const level = (a, b) => a.top < b.bottom - 2 && b.top < a.bottom - 2;
+      const early = parts.filter(p => p.bottom <= last + 2);
+      if (l.some(a => r.some(b => hit(a, b))) || early.some(p => r.some(b => level(p, b)))) out.sides.push(id);
+    }
+    if (/^eq-values_/.test(box.id)) {
+      box.querySelectorAll('mjx-mfrac').forEach(f => small(f, id));
+    }
+  }
+  // a fraction's numerator, measured on its first glyph, against the formula's own size
+  function small(frac, id) {
+    const c = frac.querySelector('mjx-num mjx-c');
+    const container = frac.closest('mjx-container');
+    if (!c) return;
+    const ratio = parseFloat(getComputedStyle(c).fontSize) / parseFloat(getComputedStyle(container).fontSize);
+    if (ratio < 0.95) out.small.push(id + ' ' + ratio.toFixed(2));
+  }
+  const summary = document.querySelector('a[name="summary"]');
+  if (summary) {
+    let el = summary.parentElement.nextElementSibling;
+    for (; el && !/^H[1-6]$/.test(el.tagName); el = el.nextElementSibling) {
+      if (el.tagName === 'UL') el.querySelectorAll('mjx-mfrac').forEach(f => small(f, 'summary'));
+    }
+  }
+  for (const c of document.querySelectorAll('mjx-container')) {
+    const tex = source.get(c) || '';
+    c.querySelectorAll('mjx-mfrac mjx-num mjx-mfrac, mjx-mfrac mjx-den mjx-mfrac').forEach(() =>
+      out.nested.push(tex.slice(0, 80)));
+    // an operator's name spaced apart (conv 2d), an intermediate named after its layer
+    // (transpose, sqrt) instead of what it is, a root left unsimplified (√4), or a transpose set
+    // on a fraction, where its T floats detached from the bar
+    c.querySelectorAll('mjx-texatom[texclass="OP"]').forEach(op => {
+      if (op.querySelector('[space]')) out.names.push(tex.slice(0, 80));
+    });
+    if (/\\mathrm\{(transpose|sqrt)|\\sqrt\{(4|9|16|25|36|49|64)\}/.test(tex)) out.names.push(tex.slice(0, 80));
+    c.querySelectorAll('mjx-msup').forEach(sup => {
+      if (sup.firstElementChild && sup.firstElementChild.tagName === 'MJX-MFRAC') out.names.push(tex.slice(0, 80));
+    });
+  }
+  for (const pre of document.querySelectorAll('pre')) {
+    if (pre.scrollWidth > pre.clientWidth + 1) out.code.push(pre.scrollWidth + '/' + pre.clientWidth);
+  }
+  return out;
+}"""
+
+
+def _local(page: Path, folder: Path) -> Path:
+    """The committed page, loading the local MathJax."""
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(
+        r'(<script id="MathJax-script" async src=")[^"]*', lambda m: m.group(1) + LOCAL_MATHJAX.as_uri(), html
+    )
+    path = folder / page.name
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _minima_post(folder: Path) -> Path:
+    """The reference post, built by Jekyll in a fresh site with the default theme."""
+    jekyll = require_program("jekyll", "apt-get install jekyll jekyll-theme-minima")
+    site = folder / "site"
+    site.mkdir()
+    (site / "_config.yml").write_text("title: A blog\ntheme: minima\nmarkdown: kramdown\n")
+    symgrad.write(symgrad.matmul(2, 4, 3), site, "jekyll", mathjax_url=LOCAL_MATHJAX.as_uri())
+    done = subprocess.run(
+        [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (post,) = [p for p in (site / "_site").rglob("*.html") if "matmul" in p.name]
+    return post
+
+
+@pytest.fixture(scope="module")
+def measured(browser, tmp_path_factory) -> dict:  # noqa: F811
+    """(page name, width) -> what MEASURE found, for every gallery page and the minima post."""
+    require("local MathJax", LOCAL_MATHJAX.is_file(), "npm ci")
+    folder = tmp_path_factory.mktemp("pages")
+    paths = {p.stem: _local(p, folder) for p in PAGES}
+    paths["minima post"] = _minima_post(folder)
+    out = {}
+    for name, path in paths.items():
+        for width in WIDTHS:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            result = typeset(page, path.as_uri())
+            assert result["errors"] == 0, name
+            out[name, width] = page.evaluate(MEASURE)
+            page.close()
+            assert out[name, width]["boxes"] > 5, name
+    return out
+
+
+def found(measured: dict, what: str, widths=WIDTHS) -> dict:
+    return {f"{name} at {width} px": r[what] for (name, width), r in measured.items() if width in widths and r[what]}
+
+
+def test_the_gallery_has_every_page():
+    assert len(PAGES) == 12
+
+
+def test_an_equation_number_never_sits_on_its_formula(measured):
+    assert not found(measured, "overlap")
+
+
+def test_numbers_and_rule_labels_stay_in_sight(measured):
+    assert not found(measured, "hidden")
+
+
+def test_only_an_explicit_matrix_scrolls(measured):
+    assert not found(measured, "scrolls")
+
+
+def test_on_a_desktop_no_equation_is_wider_than_its_column(measured):
+    assert not found(measured, "wide", widths=(1200,))
+
+
+def test_the_two_sides_of_a_line_never_run_into_each_other(measured):
+    assert not found(measured, "sides")
+
+
+def test_generated_code_wraps_at_the_column(measured):
+    assert not found(measured, "code")
+
+
+def test_no_fraction_is_set_inside_another(measured):
+    assert not found(measured, "nested")
+
+
+def test_results_are_set_at_display_size(measured):
+    assert measured["matmul-2x4x3", 1200]["boxes"] and not found(measured, "small")
+
+
+def test_operator_names_read_as_one_word(measured):
+    assert not found(measured, "names")
+
+
+@pytest.mark.parametrize(
+    "page, css, width, seen",
+    [
+        (
+            "matmul-2x4x3",
+            ".equation { position: relative; } .ref-num { position: absolute; left: 1rem; top: 0.6rem; }",
+            400,
+            "overlap",
+        ),
+        ("matmul-2x4x3", ".rule { white-space: nowrap; max-width: 3rem; overflow: hidden; }", 1200, "hidden"),
+        ("matmul-2x4x3", ".equation .rhs { flex-wrap: nowrap; }", 400, "scrolls"),
+        ("conv2d-1x3x16x32-2x3x4x5", ".equation .long .lhs { grid-column: 1; }", 1200, "sides"),
+        ("matmul-2x4x3", "pre { white-space: pre; overflow-x: auto; }", 400, "code"),
+    ],
+)
+def test_the_measures_see_a_broken_stylesheet(browser, tmp_path, page, css, width, seen):  # noqa: F811
+    """Each measure fails on a page whose stylesheet brings back what it looks for."""
+    path = _local(ROOT / "output" / page / f"{page}.html", tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("</style>", css + "\n</style>", 1), encoding="utf-8")
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    typeset(tab, path.as_uri())
+    result = tab.evaluate(MEASURE)
+    tab.close()
+    assert result[seen], result
