@@ -95,12 +95,25 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
 # "k ≠ i", "k \ne i", "i = j", "i = k = j": a case, between index letters, chained or not
 _RELATION_OF_CASE = r"(=|≠|!=|\\neq?(?![A-Za-z]))"
 _CASE = rf"(?P<case>[A-Za-z](?:\s*{_RELATION_OF_CASE}\s*[A-Za-z])+)(?![A-Za-z_{{])"
-# in prose: the case after "if", "for", "when", "where", capitalised too ("For $j \ne i$,"; "when $k \ne i$:")
-PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
+# in prose: the case after "if", "for", "when", "where", "case", capitalised too ("For $j \ne i$,"; "when
+# $k \ne i$:"; "The diagonal case, i = k:")
+PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided|case),?\s*(?:\$|\\\()?\s*" + _CASE)
 # after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
 _WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
 _GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
 TRAILING = re.compile(rf"(?:,|\\q?quad|\\[,;]|{_WORD}){_GAP}*\(?\s*{_CASE}\s*\)?\s*[,.;]?\s*$")
+# before a formula: "{\rm if}~i=j,~", "\text{if } i \ne j,": the case the rest of the line is stated for
+_IF = r"(?:\{\s*\\rm\s*if\s*\}|\\(?:text|mathrm|textrm|mbox)\s*\{\s*if\s*\}|\\rm\s*if\b|\bif\b)"
+_SPACE = r"(?:\s|~|\\[,;: ]|\\q?quad)*"
+LEADING = re.compile(rf"^{_SPACE}{_IF}{_SPACE}{_CASE}{_SPACE},{_SPACE}")
+# a condition whose "=" splits it over two sides: "{\rm if}~i" = "j,~\frac{..}"
+_LEADING_LEFT = re.compile(rf"^{_SPACE}{_IF}{_SPACE}(?P<x>[A-Za-z]){_SPACE}$")
+_LEADING_RIGHT = re.compile(rf"^{_SPACE}(?P<y>[A-Za-z]){_SPACE},{_SPACE}")
+# after a formula: ", for~i=1,..., C", "\quad \text{for } i = 1, \dots, n": the range of an index
+_RANGE_LEFT = re.compile(
+    rf",?{_SPACE}(?:\\(?:text|mathrm|textrm|mbox)\s*\{{\s*for\s*\}}|\bfor\b){_SPACE}(?P<x>[A-Za-z]){_SPACE}$"
+)
+_RANGE_RIGHT = re.compile(r"^\s*[0-9A-Za-z]+\s*,\s*(?:\.\.\.|\\l?dots|\\cdots)\s*,?\s*[0-9A-Za-z{}]+\s*[.,;]?\s*$")
 
 
 def lead_ins(path: Path, text: str, equations: list) -> list | None:
@@ -306,9 +319,49 @@ def _split(text: str) -> list:
     return [s.strip() for s in sides]
 
 
+class Framing(Unread):
+    """A side that is a condition or a range written around the formula, not a claim."""
+
+
+def _framed(chain: list, decl: Declarations) -> tuple[list, list]:
+    """The chain with the case it is stated for taken off its first side ("if i = j, ..."), and
+    the range written after a side ("..., for i = 1, ..., C") taken off it: the "=" of such a
+    condition or range stays a link of the chain, shown as what it is and not checked."""
+    chain = list(chain)
+    cases: list = []
+    if len(chain) > 1 and not any(isinstance(text, Unread) for _, text in chain[:2]):
+        left, right = _LEADING_LEFT.match(chain[0][1]), _LEADING_RIGHT.match(chain[1][1])
+        if left and right and left.group("x") in decl.indices and right.group("y") in decl.indices:
+            x, y = left.group("x"), right.group("y")
+            why = f"the case the line is stated for (if {x} = {y}), not a claim"
+            chain[0] = (chain[0][0], Framing(chain[0][1], why))
+            chain[1] = (chain[1][0], chain[1][1][right.end() :])
+            cases = [(x, "=", y)] if x != y else []
+    leading = LEADING.match(chain[0][1]) if chain and not isinstance(chain[0][1], Unread) else None
+    if leading:
+        cases = _pairs(leading.group("case"), decl)
+        if cases:
+            chain[0] = (chain[0][0], chain[0][1][leading.end() :])
+    for k in range(len(chain) - 1):
+        if isinstance(chain[k][1], Unread) or isinstance(chain[k + 1][1], Unread):
+            continue
+        before = _RANGE_LEFT.search(chain[k][1])
+        if before and before.group("x") in decl.indices and _RANGE_RIGHT.match(chain[k + 1][1]):
+            why = f"the range of {before.group('x')}, not a claim"
+            chain[k] = (chain[k][0], chain[k][1][: before.start()])
+            chain[k + 1] = (chain[k + 1][0], Framing(chain[k + 1][1], why))
+    return chain, cases
+
+
 def _check_chain(number: str, chain: list, meanings: list, stated: list, written: dict) -> list:
+    if meanings:
+        chain, cases = _framed(chain, meanings[0].decl)
+        stated = stated + cases
     parsed = []
     for line, text in chain:
+        if isinstance(text, Framing):
+            parsed.append((line, text, None, text.reason))
+            continue
         if not text:
             parsed.append((line, text, None, "an empty side"))
             continue
@@ -348,6 +401,8 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
+    if meanings:
+        a, b = meanings[0].settle(a, b)
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
@@ -364,7 +419,7 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
             try:
                 meaning.conditions = []
                 left, right = meaning.value(a, env), meaning.value(b, env)
-                ok, where = equal(left, right, meaning.conditions)
+                ok, where = _equal_in_every_case(left, right, meaning)
             except Illustrative:
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
@@ -406,6 +461,22 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
         return "pattern", _pattern(held, failed)
     size, env, where = (outside or failed)[0]
     return "refuted", f"at {_at(size, env)}: the sides are {where}"
+
+
+def _equal_in_every_case(left, right, meaning) -> tuple[bool, str]:
+    """Equal in every case the declared constraints allow (each unit vector of a one-hot
+    label, an entry solved from a linear equation); where not, the case shown."""
+    for case in meaning.cases():
+        conditions = [(kind, expr.xreplace(case)) for kind, expr in meaning.conditions]
+        ok, where = equal(_at_case(left, case), _at_case(right, case), conditions)
+        if not ok:
+            shown = ", ".join(f"{k} = {v}" for k, v in case.items() if v != 0 or len(case) < 4)
+            return False, where + (f" (where {shown})" if case else "")
+    return True, ""
+
+
+def _at_case(value, case: dict):
+    return value.xreplace(case) if case else value
 
 
 def _at(size: dict, env: dict) -> str:

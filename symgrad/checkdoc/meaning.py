@@ -21,6 +21,7 @@ import functools
 import itertools
 import math
 import operator
+import re
 import reprlib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -32,42 +33,62 @@ from ..core.errors import SymgradError
 from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from . import exact
 from .exact import MAX_TERMS, estimate_terms
-from .latex import Unsupported, parse
+from .latex import GREEK, Unsupported, name_of, parse
 
 
 class Illustrative(Exception):
     """A formula written with dots (\\cdots, \\vdots): it shows a pattern and is not checked."""
 
 
+KEYS = ("sizes", "indices", "tensors", "scalars", "define", "functions", "given", "constraints")
+# what a declared function symbol may be
+KINDS = {
+    "sigmoid": "the logistic function 1/(1 + e^{-z})",
+    "kronecker": "the Kronecker delta: 1 where its two indices are equal, 0 elsewhere",
+}
+
+
 @dataclass
 class Declarations:
     sizes: list  # of {size name: int}
-    indices: dict  # index letter -> size name
+    indices: dict  # index letter -> size name, or [first, last] (expressions in the sizes)
     tensors: dict  # tensor name -> [size names]
     define: dict = field(default_factory=dict)  # LaTeX left side -> LaTeX right side
+    scalars: list = field(default_factory=list)  # names of scalar inputs (\gamma, \beta)
+    functions: dict = field(default_factory=dict)  # name as the parser spells it -> a kind of KINDS
+    given: dict = field(default_factory=dict)  # a function given from outside -> the quantity it reads
+    constraints: list = field(default_factory=list)  # LaTeX equations, or {one-hot: tensor}
 
     @classmethod
     def read(cls, data) -> Declarations:
         """The declarations, every key checked for its type before anything is evaluated: a
         wrong type is one SymgradError saying what to write, never a crash further on."""
         if not isinstance(data, dict):
-            raise SymgradError("the symgrad declarations must be a mapping (sizes, indices, tensors, define)")
-        unknown = [key for key in data if key not in ("sizes", "indices", "tensors", "define")]
+            raise SymgradError(f"the symgrad declarations must be a mapping ({', '.join(KEYS)})")
+        unknown = [key for key in data if key not in KEYS]
         if unknown:
-            raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use sizes, indices, tensors, define")
+            raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use {', '.join(KEYS)}")
         sizes = _sizes(data.get("sizes"))
         names = set(sizes[0])
         indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
-            if not _is_letter(letter):
+            if not (_is_letter(letter) or letter == "\\ell"):
                 raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
-            if not isinstance(size, str) or size not in names:
-                raise SymgradError(f"the index {letter} ranges over {_brief(size)}, which no declared size names")
+            if isinstance(size, list):
+                _index_range(letter, size, sizes)
+            elif not isinstance(size, str) or size not in names:
+                raise SymgradError(
+                    f"the index {letter} ranges over {_brief(size)}, which no declared size names "
+                    f"(or write its first and last value, as {letter}: [0, N-1])"
+                )
         tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
         letters: dict = {}
         for name, dims in tensors.items():
-            if not _is_letter(name):
-                raise SymgradError(f"a tensor is named by one letter, as in tensors: {{A: [m, k]}}; got {_brief(name)}")
+            if not (_is_letter(name) or _is_name(name)):
+                raise SymgradError(
+                    f"a tensor is named by one letter or a Greek letter, as in tensors: {{A: [m, k], \\beta: [m]}}; "
+                    f"got {_brief(name)}"
+                )
             if name.lower() in letters:
                 entries = f"{name.lower()}_{{…}}"
                 raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
@@ -75,13 +96,41 @@ class Declarations:
             if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
                 raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
-        decl = cls(sizes, dict(indices), dict(tensors), dict(define))
+        scalars = data.get("scalars") or []
+        if not isinstance(scalars, list) or not all(_is_name(n) or _is_letter(n) for n in scalars):
+            raise SymgradError(f"scalars lists names, as in scalars: [\\gamma, \\beta, a]; got {_brief(scalars)}")
+        functions = {}
+        for name, kind in _mapping(data.get("functions"), "functions", "{\\sigma: sigmoid}").items():
+            if not isinstance(name, str) or kind not in KINDS:
+                kinds = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
+                raise SymgradError(f"a declared function is one of {kinds}; got {_brief(name)}: {_brief(kind)}")
+            functions[name_of(name)] = kind
+        given = {}
+        for name, of in _mapping(data.get("given"), "given", "{f: y}").items():
+            if not isinstance(name, str) or not isinstance(of, str):
+                raise SymgradError(
+                    f"given maps a function to the quantity it reads, as given: {{f: y}}; got {_brief(name)}"
+                )
+            given[name_of(name)] = name_of(of)
+        constraints = data.get("constraints") or []
+        if not isinstance(constraints, list):
+            raise SymgradError(f"constraints is a list, as in constraints: [{{one-hot: T}}]; got {_brief(constraints)}")
+        decl = cls(
+            sizes,
+            dict(indices),
+            {name_of(k) if not _is_letter(k) else k: v for k, v in tensors.items()},
+            dict(define),
+            [name_of(n) for n in scalars],
+            functions,
+            given,
+            list(constraints),
+        )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
             entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
-            entries += sum(math.prod(size[decl.indices[c]] for c in head) for head in heads)
+            entries += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
             if entries > MAX_ENTRIES:
                 shown = ", ".join(f"{k} = {v}" for k, v in size.items())
                 raise SymgradError(
@@ -114,6 +163,54 @@ def _is_letter(value) -> bool:
     return isinstance(value, str) and len(value) == 1 and value.isascii() and value.isalpha()
 
 
+def _is_name(value) -> bool:
+    """A Greek letter, or a letter decorated (\\hat{x}) or calligraphic (\\mathcal{L})."""
+    if not isinstance(value, str):
+        return False
+    try:
+        name = name_of(value)
+    except (Unsupported, SymgradError):
+        return False
+    return name[1:] in GREEK or bool(re.fullmatch(r"\\[A-Za-z]+\{([A-Za-z]|\\[A-Za-z]+)\}", name)) or _is_letter(name)
+
+
+def _index_range(letter: str, bounds, sizes: list) -> None:
+    """[first, last]: each an integer or an expression in the sizes (0, N-1), first <= last + 1."""
+    if len(bounds) != 2:
+        raise SymgradError(
+            f"the index {letter} ranges over {_brief(bounds)}: write its first and last value, as {letter}: [0, N-1]"
+        )
+    for size in sizes:
+        first, last = (_bound(letter, b, size) for b in bounds)
+        if last < first - 1:
+            raise SymgradError(f"the index {letter} runs from {first} to {last} at {size}: an empty range")
+
+
+def _length_of(decl: Declarations, letter: str, size: dict) -> int:
+    """How many values the index takes at this size."""
+    bounds = decl.indices[letter]
+    if isinstance(bounds, list):
+        return max(0, _bound(letter, bounds[1], size) - _bound(letter, bounds[0], size) + 1)
+    return size[bounds]
+
+
+def _bound(letter: str, bound, size: dict) -> int:
+    """A bound of an index range, an integer or an expression in the declared sizes."""
+    if isinstance(bound, int) and not isinstance(bound, bool):
+        return bound
+    if not isinstance(bound, str):
+        raise SymgradError(
+            f"a bound of the index {letter} is an integer or an expression in the sizes, got {_brief(bound)}"
+        )
+    try:
+        value = Meaning.constant(parse(bound), size)
+    except Unsupported as exc:
+        raise SymgradError(f"the bound {bound} of the index {letter} is not read: {exc}") from None
+    if value is None:
+        raise SymgradError(f"the bound {bound} of the index {letter} is not an integer at {size}")
+    return value
+
+
 def _sizes(sizes) -> list:
     """The declared sizes: a list of mappings from size names to positive integers, every one
     naming the same sizes."""
@@ -136,15 +233,26 @@ def _sizes(sizes) -> list:
 
 def definitions(decl: Declarations) -> dict:
     """letter -> (index letters, value tree) for every defined quantity, each a letter that is
-    neither an input nor defined twice, and none defined in terms of itself."""
+    neither an input nor defined twice, and none defined in terms of itself. A name may be a
+    Greek or decorated letter (\\mu, \\hat{x}_{i}) or a letter with a power (\\sigma^{2}_{c}, a
+    variance named by its square): written so, σ² is that name and not σ squared."""
     defined: dict = {}
+    heads = []
     for lhs, rhs in decl.define.items():
         if not isinstance(lhs, str) or not isinstance(rhs, str):
             raise SymgradError(
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            head, body = parse(lhs), parse(rhs)
+            heads.append((lhs, _compound(parse(lhs, frozenset(decl.functions)))))
+        except Unsupported as exc:
+            raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+        except RecursionError:
+            raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
+    names = _names(decl, {head[1] for _, head in heads if head[0] == "sym"})
+    for (lhs, head), rhs in zip(heads, decl.define.values()):
+        try:
+            body = resolve(parse(rhs, frozenset(decl.functions)), names)
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -154,7 +262,7 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(
                 f"{head[1]} is both a declared tensor and defined by {lhs} (the tensor {tensor[0]}): keep one"
             )
-        if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
+        if head[0] != "sym" or any(not (_is_letter(c) or c == "\\ell") for c in head[2] or ()):
             raise SymgradError(f"a defined quantity is a letter with index letters, got {_brief(lhs)}")
         letter, indices = head[1], tuple(head[2] or ())
         if letter in defined:
@@ -170,13 +278,59 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"the indices of {lhs} must be distinct letters")
         defined[letter] = (indices, body)
     _refuse_cycles(defined)
+    for name, of in decl.given.items():
+        if of not in defined and of.lower() not in {t.lower() for t in decl.tensors}:
+            raise SymgradError(
+                f"the function {name} is given as a function of {of}, which is neither defined nor a tensor"
+            )
     return defined
 
 
 def _spellings(*letters: str) -> set:
     """A tensor's letter in both cases: X is the tensor, \\boldsymbol{X} its bold spelling, x_{i} its
-    entries."""
-    return {spelling for letter in letters for spelling in (letter.lower(), letter.upper())}
+    entries. A Greek or decorated name has one spelling."""
+    return {
+        spelling
+        for letter in letters
+        for spelling in ((letter.lower(), letter.upper()) if len(letter) == 1 else (letter,))
+    }
+
+
+def _compound(head: tuple) -> tuple:
+    """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices."""
+    if head[0] == "pow" and head[1][0] == "sym" and head[2][0] == "num":
+        return ("sym", _power_name(head[1][1], head[2][1]), head[1][2])
+    return head
+
+
+def _power_name(base: str, exponent) -> str:
+    return f"{base}^{{{exponent}}}"
+
+
+def _names(decl: Declarations, defined: set) -> frozenset:
+    """Every name the declarations give (tensors, their entries, scalars, defined quantities)."""
+    return frozenset(_spellings(*decl.tensors)) | frozenset(decl.scalars) | frozenset(defined)
+
+
+def resolve(node, names: frozenset):
+    """The tree with every power of a letter that is a declared name (\\sigma_c^2 where \\sigma^{2}
+    is declared, and \\sigma itself is not) read as that name."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
+        name = _power_name(node[1][1], node[2][1])
+        if name in names and node[1][1] not in names:
+            return ("sym", name, node[1][2])
+    return tuple(_resolved(child, names) for child in node)
+
+
+def _resolved(child, names):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return resolve(child, names)
+    if isinstance(child, (list, tuple)):
+        out = [_resolved(c, names) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -201,6 +355,12 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
             claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
     for letter in decl.indices:
         claim(letter, f"the index {letter}")
+    for name in decl.scalars:
+        claim(name, f"the scalar {name}")
+    for name, kind in decl.functions.items():
+        claim(name, f"the function {name} ({kind})")
+    for name in decl.given:
+        claim(name, f"the function {name} given from outside")
     for letter, (indices, _) in defined.items():
         role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
         # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
@@ -243,7 +403,13 @@ class Meaning:
     def __init__(self, decl: Declarations, size: dict) -> None:
         self.decl, self.size = decl, size
         self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
+        self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
+        self.names = _names(decl, set(self.defined))
+        self.functions = frozenset(decl.functions) | frozenset(decl.given)
+        for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
+            self.defined[name] = ((), self._upstream(name, of))
+        self._cases: list | None = None
         # (kind, expression): where the formulas evaluated since the last reset are defined
         self.conditions: list = []
         self._works: dict = {}  # letter -> the work of evaluating its definition once
@@ -253,8 +419,34 @@ class Meaning:
     def range_of(self, letter: str) -> range:
         size = self.decl.indices.get(letter)
         if size is None:
-            raise Unsupported(f"the index {letter} is not declared")
+            raise Unsupported(f"the index {letter} is not declared: declare it, as indices: {{{letter}: n}}")
+        if isinstance(size, list):
+            first, last = (_bound(letter, b, self.size) for b in size)
+            return range(first, last + 1)
         return range(1, self.size[size] + 1)
+
+    @staticmethod
+    def constant(node, size: dict) -> int | None:
+        """The integer value of an expression in the sizes alone (N-1, d+1), or None."""
+        kind = node[0]
+        if kind == "num":
+            return int(node[1]) if node[1].is_Integer else None
+        if kind == "sym":
+            name = node[1] if node[2] is None else f"{node[1]}_{''.join(node[2])}"
+            if name not in size:
+                raise Unsupported(f"{name} is not a declared size")
+            return size[name]
+        values = [Meaning.constant(c, size) for c in _children(node)]
+        parts = [v for v in values if v is not None]
+        if len(parts) < len(values):
+            return None
+        if kind == "neg":
+            return -parts[0]
+        if kind == "add":
+            return sum(parts)
+        if kind == "mul":
+            return math.prod(parts)
+        raise Unsupported("a bound that is not a sum or product of sizes and integers")
 
     def shape_of(self, letter: str) -> list:
         if letter in self.inputs:
@@ -263,10 +455,26 @@ class Meaning:
         return [len(self.range_of(c)) for c in indices]
 
     def entry(self, letter: str, values: tuple) -> sympy.Symbol:
+        if not values:
+            return sympy.Symbol(letter)
         return sympy.Symbol(f"{letter}_{{{','.join(map(str, values))}}}")
+
+    def _upstream(self, name: str, of: str) -> tuple:
+        """The given function f of y as a tree Σ_e g_e y_e, each g_e a free symbol standing for
+        ∂f/∂y_e: its first derivatives are exact for every upstream, and nothing else of it is read
+        (``value`` refuses f itself)."""
+        letter = of.lower() if of.lower() in self.inputs else of
+        shape = self.shape_of(letter)
+        terms = []
+        for values in itertools.product(*(range(1, n + 1) for n in shape)):
+            sub = tuple(str(v) for v in values)
+            terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
+        return ("add", terms) if len(terms) > 1 else terms[0]
 
     def _index_values(self, letter: str, sub: tuple, env: dict) -> tuple:
         ndim = len(self.shape_of(letter))
+        if ndim == 0:
+            raise Unsupported(f"{letter} is a scalar, written with an index {''.join(sub)}")
         if len(sub) != ndim:
             raise SymgradError(
                 f"{letter}_{{{''.join(sub)}}} has {len(sub)} indices, but {letter} has {ndim} "
@@ -347,7 +555,57 @@ class Meaning:
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
+        if kind == "upstream":
+            _, name, of, values = node
+            where = f"_{{{','.join(map(str, values))}}}" if values else ""
+            return sympy.Symbol(f"\\frac{{\\partial {name}}}{{\\partial {of}{where}}}")
+        if kind == "call":
+            return self._call(node, env, opaque)
+        if kind == "cases":
+            return self._case(node, env, opaque)
         raise Unsupported(f"the construct {kind}")
+
+    def _call(self, node, env, opaque):
+        """A declared function applied to its argument."""
+        _, name, args = node
+        kind = self.decl.functions.get(name.rstrip("'"))
+        if kind == "sigmoid" and len(args) == 1:
+            z = self.value(args[0], env, opaque)
+            if isinstance(z, sympy.MatrixBase):
+                raise Unsupported(f"{name} of a matrix")
+            primes = len(name) - len(name.rstrip("'"))
+            s = 1 / (1 + sympy.exp(-z))
+            if primes == 0:
+                return s
+            if primes == 1:
+                return s * (1 - s)
+            raise Unsupported(f"the derivative {name} of order {primes}")
+        if name in self.decl.given:
+            raise Unsupported(f"{name} is given only through its derivatives, not as a value")
+        raise Unsupported(f"the function {name} applied as {name}(...): declare it under functions")
+
+    def _case(self, node, env, opaque):
+        """The value of the case whose condition holds at these index values (the one with no
+        condition where none other does)."""
+        chosen = [value for value, conditions in node[1] if conditions and all(self._holds(c, env) for c in conditions)]
+        if not chosen:
+            chosen = [value for value, conditions in node[1] if not conditions]
+        if len(chosen) != 1:
+            where = ", ".join(f"{k} = {v}" for k, v in env.items())
+            raise Unsupported(f"{'no case' if not chosen else 'more than one case'} of the cases holds at {where}")
+        return self.value(chosen[0], env, opaque)
+
+    def _holds(self, condition, env) -> bool:
+        _, x, op, y = condition
+        a, b = (self._index_of(p, env) for p in (x, y))
+        return (a == b) == (op == "=")
+
+    def _index_of(self, part: str, env) -> int:
+        if part.isdigit():
+            return int(part)
+        if part in env:
+            return env[part]
+        raise Unsupported(f"the index {part} of a case is not bound")
 
     def _require(self, kind: str, expr, what: str) -> None:
         """Where the line is defined: a denominator must not vanish, and the argument of a
@@ -383,6 +641,17 @@ class Meaning:
 
     def _symbol(self, node, env, opaque):
         _, letter, sub = node
+        if letter in self.decl.given and letter not in opaque:
+            raise Unsupported(f"{letter} is given only through its derivatives, not as a value")
+        if self.decl.functions.get(letter) == "kronecker":
+            if sub is None or len(sub) != 2:
+                raise Unsupported(f"the Kronecker delta {letter} with {len(sub or ())} indices, not two")
+            a, b = (self._index_of(p, env) for p in sub)
+            return sympy.Integer(1 if a == b else 0)
+        if sub is not None and f"{letter}_{''.join(sub)}" in self.size:  # N_i: a size named with a subscript
+            return sympy.Integer(self.size[f"{letter}_{''.join(sub)}"])
+        if sub is None and letter in self.inputs and not self.inputs[letter]:
+            return self.entry(letter, ())  # a scalar input
         if sub is None:
             if letter in env:
                 return sympy.Integer(env[letter])
@@ -422,6 +691,16 @@ class Meaning:
 
     def _sum(self, node, env, opaque):
         _, var, low, high, exclude, body = node
+        if var is None:
+            raise Unsupported("a sum whose index the line does not settle: write the index under the sum")
+        if low is None and high is not None:  # an upper bound alone: the index's declared range, up to it
+            declared, last = self.range_of(var), self.value(high, env)
+            if not (last.is_Integer and int(last) == declared[-1]):
+                raise Unsupported(
+                    f"a sum over {var} up to {_show(last)} with no lower bound, where {var} runs over "
+                    f"{declared[0]}..{declared[-1]}: write the lower bound"
+                )
+            high = None
         if low is not None and high is not None:
             first, last = self.value(low, env), self.value(high, env)
             if not (first.is_Integer and last.is_Integer):
@@ -453,6 +732,8 @@ class Meaning:
             return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
         if x[0] == "sym" and x[2] is None and x[1] in self.defined and not self.defined[x[1]][0]:
             return self._derivative_entry(f, x[1], (), env)  # a defined scalar, such as a mean μ
+        if x[0] == "sym" and x[2] is None and x[1] in self.inputs and not self.inputs[x[1]]:
+            return self._derivative_entry(f, x[1], (), env)  # a scalar input, such as γ
         if x[0] != "sym" or x[2] is None:
             raise Unsupported("a derivative with respect to something that is not an entry")
         letter = x[1]
@@ -460,14 +741,21 @@ class Meaning:
             raise Unsupported(f"the symbol {letter} is not declared")
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
+    def _function(self, f, env, opaque: frozenset = frozenset()):
+        """The value of the function differentiated: a function given from outside is read here,
+        and only here, through its first-order form."""
+        if f[0] == "sym" and f[2] is None and f[1] in self.decl.given:
+            return self.value(self.defined[f[1]][1], env, opaque)
+        return self.value(f, env, opaque)
+
     def _derivative_entry(self, f, letter, values, env):
         if letter in self.inputs:
-            value = self.value(f, env)
+            value = self._function(f, env)
             if isinstance(value, sympy.MatrixBase):
                 raise Unsupported("a derivative of a matrix")
             return sympy.diff(expanded(value), self.entry(letter, values))
         self._refuse_unreached(f, letter, values)
-        value = self.value(f, env, opaque=frozenset({letter}))
+        value = self._function(f, env, opaque=frozenset({letter}))
         if isinstance(value, sympy.MatrixBase):
             raise Unsupported("a derivative of a matrix")
         d = sympy.diff(expanded(value), self.entry(letter, values))
@@ -506,10 +794,88 @@ class Meaning:
         subs = {}
         for s in expr.free_symbols:
             name = s.name
-            if name.startswith(f"{letter}_{{"):
+            if name == letter:  # a defined scalar
+                subs[s] = self.value(body, {})
+            elif name.startswith(f"{letter}_{{"):
                 values = tuple(int(v) for v in name[len(letter) + 2 : -1].split(",") if v)
                 subs[s] = self.value(body, dict(zip(indices, values)))
         return expr.xreplace(subs)
+
+    # --- constraints on the inputs ------------------------------------------------------------
+
+    def cases(self) -> list:
+        """The substitutions that the declared constraints make, one dict per case: a one-hot
+        vector is each of its unit vectors in turn (every case checked), a linear equation
+        between entries (\\sum_{i=1}^{C} p_{i} = 1) solved for its last entry. A line holds under
+        the constraints when it holds in every case."""
+        if self._cases is None:
+            cases: list = [{}]
+            for constraint in self.decl.constraints:
+                cases = [{**case, **more} for case in cases for more in self._constraint(constraint)]
+            self._cases = cases
+        return self._cases
+
+    def _constraint(self, constraint) -> list:
+        if isinstance(constraint, dict) and set(constraint) == {"one-hot"}:
+            name = constraint["one-hot"]
+            letter = name.lower() if isinstance(name, str) else ""
+            if letter not in self.inputs or len(self.inputs[letter]) != 1:
+                raise SymgradError(f"one-hot names a declared vector, as {{one-hot: T}}; got {_brief(name)}")
+            (n,) = self.inputs[letter]
+            entries = [self.entry(letter, (k,)) for k in range(1, n + 1)]
+            return [{e: sympy.Integer(int(e == hot)) for e in entries} for hot in entries]
+        if not isinstance(constraint, str) or "=" not in constraint:
+            raise SymgradError(
+                f"a constraint is an equation in LaTeX or {{one-hot: T}}, as constraints: "
+                f'["\\sum_{{i=1}}^{{C}} p_{{i}} = 1"]; got {_brief(constraint)}'
+            )
+        from .latex import parse_chain
+
+        try:
+            left, right = (resolve(side, self.names) for side in parse_chain(constraint, self.functions))
+        except (Unsupported, ValueError) as exc:
+            raise SymgradError(f"the constraint {constraint} is not read: {exc}") from None
+        solved: dict = {}
+        free = self.free(left) | self.free(right)
+        for env in self.bindings(free):
+            difference = sympy.expand((self.value(left, env) - self.value(right, env)).xreplace(solved))
+            entries = sorted(difference.free_symbols, key=lambda s: s.name)
+            if not entries or sympy.Poly(difference, *entries).total_degree() != 1:
+                raise SymgradError(f"the constraint {constraint} is not a linear equation between entries")
+            last = entries[-1]
+            coefficient = difference.coeff(last)
+            solution = sympy.expand(-(difference - coefficient * last) / coefficient)
+            solved = {k: v.xreplace({last: solution}) for k, v in solved.items()}
+            solved[last] = solution
+        return [solved]
+
+    # --- sums whose index the line settles -----------------------------------------------------
+
+    def settle(self, a, b) -> tuple:
+        """Both sides with the index of every sum written without one settled by the line: the
+        one index letter of its body that the line uses nowhere else (\\sum e^{x_k} beside x_i sums
+        over k), and of \\sum_{i \\ne j} the letter that is not free elsewhere (beside x_i it sums over
+        j ≠ i; the first letter when neither is). Anything else stays unsettled (not read)."""
+        outside = self.free(_unsettled_out(a)) | self.free(_unsettled_out(b))
+        return self._settle(a, outside), self._settle(b, outside)
+
+    def _settle(self, node, outside: set):
+        if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+            return node
+        if node[0] == "sum" and node[1] is None:
+            _, _, low, high, exclude, body = node
+            var = None
+            if exclude is not None:
+                first, second = exclude
+                if first not in outside or second not in outside:
+                    var, exclude = (first, second) if first not in outside else (second, first)
+            else:
+                loose = {c for c in self.free(_unsettled_out(body)) if c in self.decl.indices} - outside
+                if len(loose) == 1:
+                    (var,) = loose
+            if var is not None:
+                node = ("sum", var, low, high, exclude, body)
+        return tuple(_settled(child, self, outside) for child in node)
 
     # --- free indices ---------------------------------------------------------------------------
 
@@ -518,6 +884,8 @@ class Meaning:
         kind = node[0]
         if kind == "sym":
             sub = node[2] or ()
+            if node[2] is not None and f"{node[1]}_{''.join(sub)}" in self.size:
+                return set()  # N_i: a size
             out = {p for p in sub if p.isalpha() and p not in bound}
             if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
                 out.add(node[1])
@@ -528,20 +896,14 @@ class Meaning:
             for part in (low, high):
                 if part is not None:
                     out |= self.free(part, bound)
-            if exclude is not None and exclude not in bound:
+            if isinstance(exclude, str) and exclude not in bound:
                 out.add(exclude)
             return out
+        if kind == "cond":
+            return {p for p in (node[1], node[3]) if p.isalpha() and p not in bound}
         out = set()
-        for child in node[1:]:
-            if isinstance(child, tuple) and child and isinstance(child[0], str):
-                out |= self.free(child, bound)
-            elif isinstance(child, list):
-                for c in child:
-                    if isinstance(c, list):
-                        for cc in c:
-                            out |= self.free(cc, bound)
-                    elif isinstance(c, tuple):
-                        out |= self.free(c, bound)
+        for child in _children(node):
+            out |= self.free(child, bound)
         return out
 
     def work(self, node, letters: frozenset = frozenset()) -> int:
@@ -592,6 +954,24 @@ class Meaning:
         ranges = [self.range_of(c) for c in ordered]
         for values in itertools.product(*ranges):
             yield dict(zip(ordered, values))
+
+
+def _unsettled_out(node):
+    """The tree with every sum whose index is not written left out (a zero in its place)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "sum" and node[1] is None:
+        return ("num", sympy.Integer(0))
+    return tuple(_settled(child, None, None) for child in node)
+
+
+def _settled(child, meaning, outside):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return meaning._settle(child, outside) if meaning is not None else _unsettled_out(child)
+    if isinstance(child, (list, tuple)):
+        out = [_settled(c, meaning, outside) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
 
 
 def _children(node) -> list:

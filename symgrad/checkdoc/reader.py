@@ -221,6 +221,8 @@ def _at(shown: Shown, end: int) -> Shown:
 
 
 def _display(body: str, rows: str) -> Shown:
+    if rows == "enclosed":
+        return _enclosed(body)
     tag = _TAG.search(body)
     if re.search(r"\\begin\{gathered\}", body):
         rows = "gather"
@@ -230,10 +232,21 @@ def _display(body: str, rows: str) -> Shown:
 def _script(body: str) -> Shown:
     """A MathJax display script's formula: MathJax reads an equation environment there, its rows
     included, as LaTeX does."""
-    inner = _WHOLE.fullmatch(body)
+    return _enclosed(body)
+
+
+def _enclosed(body: str) -> Shown:
+    """A display whose whole formula is one environment (``$$\\begin{align*} .. \\end{align*}$$``,
+    which MathJax typesets as the environment, its rows included): read as that environment. A
+    label or a full stop after it changes nothing that is read."""
+    tag = _TAG.search(body)
+    bare = re.sub(r"\\label\{[^}]*\}", "", _TAG.sub("", body)).rstrip().rstrip(".,;")
+    inner = _WHOLE.fullmatch(bare)
     if inner is None or _OPEN.search(inner.group(4)):  # not one environment: read as written
         return _display(body, "align")
-    return _display(inner.group(4), {"gather": "gather", "eqnarray": "eqnarray"}.get(inner.group(1), "align"))
+    shown = _display(inner.group(4), {"gather": "gather", "eqnarray": "eqnarray"}.get(inner.group(1), "align"))
+    shown.number = shown.number or (tag.group(1) if tag else "")
+    return shown
 
 
 _WHOLE = re.compile(r"\s*\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?(.*)\\end\{\1\2\}\s*", re.DOTALL)
@@ -254,6 +267,8 @@ def _displays(text: str):
             raise SymgradError(f"the display {opening.group(0)} on line {line} is never closed with {closing}")
         rows = {"gather": "gather", "eqnarray": "eqnarray"}.get(name or "", "align")
         body = text[opening.end() : end]
+        if name is None:  # $$ or \[: one environment inside is read as that environment
+            rows = "enclosed"
         if name == "dmath":  # its options: \begin{dmath}[label=...]
             body = re.sub(r"\A\s*\[[^\]]*\]", "", body)
         yield opening.start(), end + len(closing), body, rows

@@ -1,0 +1,191 @@
+"""check-doc reads what people publish: each construct here is taken from a post of the corpus
+(tests/data/corpus, cited in each test), reduced to a few lines, with a correct line proven and a
+slipped one refuted. Each expected verdict is worked out by hand in its comment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from symgrad.checkdoc import check_document
+from symgrad.core.errors import SymgradError
+
+# the softmax p of three scores o and a label y (sunhaozhe-softmax-ce.md, iceory-softmax-ce.md)
+SOFTMAX = {
+    "sizes": [{"C": 3}],
+    "indices": {"i": "C", "j": "C", "k": "C"},
+    "tensors": {"O": ["C"], "Y": ["C"]},
+    "define": {
+        "p_{i}": "\\frac{e^{o_{i}}}{\\sum_{j=1}^{C} e^{o_{j}}}",
+        "L": "-\\sum_{i=1}^{C} y_{i} \\log p_{i}",
+    },
+}
+
+
+def post(tmp_path, body: str, declarations: dict, name: str = "post.md") -> Path:
+    front = yaml.safe_dump({"symgrad": declarations}, allow_unicode=True)
+    path = tmp_path / name
+    path.write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
+    return path
+
+
+def links(tmp_path, body: str, declarations: dict) -> list:
+    return [(link.verdict, link.reason) for link in check_document(post(tmp_path, body, declarations)).links]
+
+
+def verdicts(tmp_path, body: str, declarations: dict) -> list:
+    return [verdict for verdict, _ in links(tmp_path, body, declarations)]
+
+
+# --- an environment inside $$ ----------------------------------------------------------------------
+
+
+def test_an_aligned_environment_inside_double_dollars_is_read_row_by_row(tmp_path):
+    # sunhaozhe-softmax-ce.md writes $$ \begin{equation}\begin{split} ... \end{split}\end{equation} $$:
+    # MathJax typesets the environment, its rows included. p_k(1 - p_k) = p_k - p_k^2 holds; the
+    # last row's p_k + p_k^2 does not (at o = (3/2, 10/3, 3/2) p_1 is about 0.13)
+    body = (
+        "$$\n\\begin{equation}\\begin{split}\n"
+        "p_k (1 - p_k) &= p_k - p_k^2 \\\\\n"
+        "&= p_k + p_k^2\n"
+        "\\end{split}\\end{equation}\n$$\n"
+    )
+    assert verdicts(tmp_path, body, SOFTMAX) == ["proven", "refuted"]
+
+
+def test_an_eqnarray_inside_double_dollars_is_read_row_by_row(tmp_path):
+    # zakka-batchnorm.md: $$ \begin{eqnarray} a &=& b \qquad \\ &=& c \end{eqnarray} $$, three
+    # columns a row; 2 y_1 = y_1 + y_1 holds, 2 y_1 = y_1 does not
+    decl = {"sizes": [{"m": 3}], "indices": {"i": "m"}, "tensors": {"Y": ["m"]}}
+    body = "$$\n\\begin{eqnarray}\n2 y_1 &=& y_1 + y_1 \\qquad \\\\\n&=& y_1\n\\end{eqnarray}\n$$\n"
+    assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]
+
+
+def test_an_environment_with_a_label_and_a_full_stop_after_it_is_read(tmp_path):
+    # sootla-conv-backprop.md: $$ \begin{equation} ... \end{equation} \label{eq:forwardconv}.$$
+    decl = {"sizes": [{"m": 3}], "indices": {"i": "m"}, "tensors": {"Y": ["m"]}}
+    body = "$$ \\begin{equation} 2 y_1 = y_1 + y_1 \\end{equation} \\label{eq:sum}.$$\n"
+    assert verdicts(tmp_path, body, decl) == ["proven"]
+
+
+# --- the case a line is stated for --------------------------------------------------------------
+
+
+def test_the_case_named_in_the_sentence_before_a_display_applies_to_it(tmp_path):
+    # sunhaozhe-softmax-ce.md, "The diagonal case, i = k:": the quotient with exp(o_k) on top is
+    # dp_i/do_k only where i = k, and the line is stated for that case
+    line = (
+        "\\frac{\\partial p_i}{\\partial o_k} = "
+        "\\frac{ \\exp (o_k) \\sum_j \\exp(o_j) - \\exp (o_k) \\exp (o_k) }{(\\sum_j \\exp(o_j))^2}"
+    )
+    assert verdicts(tmp_path, f"The diagonal case, i = k:\n\n$$\n{line}\n$$\n", SOFTMAX) == ["pattern"]
+    assert verdicts(tmp_path, f"The diagonal case:\n\n$$\n{line}\n$$\n", SOFTMAX) == ["refuted"]
+
+
+def test_a_case_written_before_the_formula_is_shown_and_applies_to_the_line(tmp_path):
+    # iceory-softmax-ce.md: "{\rm if}~i=j,~\frac{\partial y_i}{\partial x_j} = ...": the "=" of
+    # the case is a link of its own, not checked; what follows holds where i = j
+    decl = {**SOFTMAX, "indices": {"i": "C", "j": "C", "k": "C"}}
+    body = "$$\n{\\rm if}~i=k,~\\frac{\\partial p_i}{\\partial o_k} = p_k (1 - p_k)\n$$\n"
+    found = links(tmp_path, body, decl)
+    assert found[0] == ("unchecked", "the case the line is stated for (if i = k), not a claim")
+    assert found[1] == ("pattern", "holds only where i = k")
+    # where i ≠ k the derivative is -p_i p_k: p_k(1 - p_k) is refuted there
+    body = "$$\n{\\rm if}~i\\ne k,~\\frac{\\partial p_i}{\\partial o_k} = p_k (1 - p_k)\n$$\n"
+    assert verdicts(tmp_path, body, decl) == ["refuted"]
+    body = "$$\n{\\rm if}~i\\ne k,~\\frac{\\partial p_i}{\\partial o_k} = -p_i p_k\n$$\n"
+    assert verdicts(tmp_path, body, decl) == ["pattern"]
+
+
+def test_a_range_written_after_a_formula_is_not_a_claim(tmp_path):
+    # iceory-softmax-ce.md: "y_i = \frac{e^{x_i}}{\sum e^{x_k}}, for~i=1,..., C"
+    body = "$$\np_i = \\frac{e^{o_i}}{\\sum e^{o_k}}, for~i=1,..., C\n$$\n"
+    found = links(tmp_path, body, SOFTMAX)
+    assert found == [("proven", ""), ("unchecked", "the range of i, not a claim")]
+
+
+def test_cases_give_a_value_by_the_indices(tmp_path):
+    # sunhaozhe-softmax-ce.md: dp_i/do_k = p_k(1 - p_k) if i = k, -p_k p_i if i ≠ k
+    cases = (
+        "\\frac{\\partial p_i}{\\partial o_k} = \\begin{cases}\n"
+        "p_k (1 - p_k) & \\text{if }\\; i=k \\\\\n- p_k p_i & \\text{if }\\; i\\neq k\n\\end{cases}"
+    )
+    assert verdicts(tmp_path, f"$$\n{cases}\n$$\n", SOFTMAX) == ["proven"]
+    assert verdicts(tmp_path, f"$$\n{cases.replace('- p_k p_i', 'p_k p_i')}\n$$\n", SOFTMAX) == ["refuted"]
+    # liorsinai-layernorm.md: 1 & i=1 \\ 0 & i\neq 1 (a number in the condition), and otherwise
+    delta = "\\begin{cases} 1 & i=1 \\\\ 0 & \\text{otherwise} \\end{cases}"
+    assert verdicts(tmp_path, f"$$\n\\frac{{\\partial o_i}}{{\\partial o_1}} = {delta}\n$$\n", SOFTMAX) == ["proven"]
+
+
+# --- constraints on the inputs --------------------------------------------------------------------
+
+
+def test_a_one_hot_label_is_checked_at_each_of_its_classes(tmp_path):
+    # sunhaozhe-softmax-ce.md's last step, -y_k + \sum_i y_i p_k = p_k - y_k, needs \sum_i y_i = 1
+    line = "$$\n- y_k + \\sum_i y_i p_k = p_k - y_k\n$$\n"
+    assert verdicts(tmp_path, line, SOFTMAX) == ["refuted"]  # y = (13/5, 3/2, ...) sums to more than 1
+    one_hot = {**SOFTMAX, "constraints": [{"one-hot": "Y"}]}
+    assert verdicts(tmp_path, line, one_hot) == ["proven"]
+    # a slip under the constraint is still refuted, in a case shown
+    ((verdict, reason),) = links(tmp_path, line.replace("p_k - y_k", "p_k + y_k"), one_hot)
+    assert verdict == "refuted" and "y_{1} = 1" in reason
+
+
+def test_a_linear_constraint_is_solved_for_an_entry(tmp_path):
+    # rows summing to one: \sum_{i=1}^{C} y_i = 1, so y_3 = 1 - y_1 - y_2
+    decl = {**SOFTMAX, "constraints": ["\\sum_{i=1}^{C} y_{i} = 1"]}
+    assert verdicts(tmp_path, "$$\n\\sum_i y_i p_k = p_k\n$$\n", decl) == ["proven"]
+    assert verdicts(tmp_path, "$$\ny_3 = 1 - y_1\n$$\n", decl) == ["refuted"]
+
+
+def test_one_hot_of_what_is_not_a_declared_vector_is_refused(tmp_path):
+    decl = {**SOFTMAX, "constraints": [{"one-hot": "Z"}]}
+    with pytest.raises(SymgradError, match="one-hot names a declared vector"):
+        check_document(post(tmp_path, "$$\ny_1 = y_1\n$$\n", decl))
+
+
+# --- sums as published ----------------------------------------------------------------------------
+
+
+def test_a_sum_without_its_index_sums_over_the_one_letter_the_line_leaves_to_it(tmp_path):
+    # iceory-softmax-ce.md: y_i = \frac{e^{x_i}}{\sum e^{x_k}}: k appears nowhere else
+    assert verdicts(tmp_path, "$$\np_i = \\frac{e^{o_i}}{\\sum e^{o_k}}\n$$\n", SOFTMAX) == ["proven"]
+    assert verdicts(tmp_path, "$$\np_i = \\frac{e^{o_i}}{\\sum e^{o_i}}\n$$\n", SOFTMAX)[0] == "unchecked"
+    assert verdicts(tmp_path, "$$\np_i = \\frac{e^{o_k}}{\\sum e^{o_k}}\n$$\n", SOFTMAX)[0] == "unchecked"
+
+
+def test_a_sum_over_j_apart_from_i_written_i_ne_j(tmp_path):
+    # iceory-softmax-ce.md: \sum_{i\ne j}^C t_j y_i, i free in the line: the sum runs over j ≠ i
+    body = "$$\n\\sum_{i\\ne j}^C y_j p_i = (\\sum_j y_j - y_i) p_i\n$$\n"
+    assert verdicts(tmp_path, body, SOFTMAX) == ["proven"]
+    body = "$$\n\\sum_{i\\ne j}^C y_j p_i = (\\sum_j y_j) p_i\n$$\n"
+    assert verdicts(tmp_path, body, SOFTMAX) == ["refuted"]
+
+
+def test_an_upper_bound_alone_must_end_the_declared_range(tmp_path):
+    # liorsinai-layernorm.md writes \sum_r^n and \sum^n_r for r = 1..n
+    decl = {"sizes": [{"n": 3}], "indices": {"r": "n"}, "tensors": {"X": ["n"]}}
+    assert verdicts(tmp_path, "$$\n\\sum^n_r x_r = x_1 + x_2 + x_3\n$$\n", decl) == ["proven"]
+    assert verdicts(tmp_path, "$$\n\\sum_r^n x_r = x_1 + x_2\n$$\n", decl) == ["refuted"]
+    # an upper bound short of the range's end is not the range: not read
+    ((verdict, reason),) = links(tmp_path, "$$\n\\sum_r^2 x_r = x_1 + x_2\n$$\n", decl)
+    assert verdict == "unchecked" and "write the lower bound" in reason
+
+
+def test_a_sum_over_several_indices_is_a_sum_over_each(tmp_path):
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n", "j": "n"}, "tensors": {"A": ["n", "n"]}}
+    assert verdicts(tmp_path, "$$\n\\sum_{i,j} a_{ij} = a_{11} + a_{12} + a_{21} + a_{22}\n$$\n", decl) == ["proven"]
+    assert verdicts(tmp_path, "$$\n\\sum_{i,j} a_{ij} = a_{11} + a_{22}\n$$\n", decl) == ["refuted"]
+
+
+# --- how a formula looks, not what it says --------------------------------------------------------
+
+
+def test_dfrac_bigg_color_and_a_nonbreaking_space_change_nothing(tmp_path):
+    # zakka-batchnorm.md: \dfrac, \bigg( ... \bigg), \color{red}{...}; iceory's ~
+    decl = {"sizes": [{"m": 3}], "indices": {"i": "m"}, "tensors": {"Y": ["m"]}}
+    body = "$$\n\\dfrac{y_1}{2} + \\bigg(\\color{red}{\\frac{y_1}{2}}\\bigg)~ = y_1\n$$\n"
+    assert verdicts(tmp_path, body, decl) == ["proven"]
+    assert verdicts(tmp_path, body.replace("= y_1", "= 2 y_1"), decl) == ["refuted"]
