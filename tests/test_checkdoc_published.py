@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sympy
 import yaml
 
 from symgrad.checkdoc import check_document
@@ -37,6 +38,15 @@ def links(tmp_path, body: str, declarations: dict) -> list:
 
 def verdicts(tmp_path, body: str, declarations: dict) -> list:
     return [verdict for verdict, _ in links(tmp_path, body, declarations)]
+
+
+def d(f: str, x: str) -> str:
+    """∂f/∂x as posts write it."""
+    return f"\\frac{{\\partial {f}}}{{\\partial {x}}}"
+
+
+def display(*lines: str) -> str:
+    return "$$\n" + " \\\\\n".join(lines) + "\n$$\n"
 
 
 # --- an environment inside $$ ----------------------------------------------------------------------
@@ -189,3 +199,182 @@ def test_dfrac_bigg_color_and_a_nonbreaking_space_change_nothing(tmp_path):
     body = "$$\n\\dfrac{y_1}{2} + \\bigg(\\color{red}{\\frac{y_1}{2}}\\bigg)~ = y_1\n$$\n"
     assert verdicts(tmp_path, body, decl) == ["proven"]
     assert verdicts(tmp_path, body.replace("= y_1", "= 2 y_1"), decl) == ["refuted"]
+
+
+# --- names as published: σ², x̂, β, N_i, a given loss f ---------------------------------------------
+
+# zakka-batchnorm.md: a batch x_1..x_3 normalised, scaled by γ, shifted by β; f is the loss of the
+# layers above, a function of y given from outside
+BATCHNORM = {
+    "sizes": [{"m": 3}],
+    "indices": {"i": "m", "j": "m"},
+    "tensors": {"X": ["m"]},
+    "scalars": ["\\gamma", "\\beta", "\\epsilon"],
+    "define": {
+        "\\mu": "\\frac{1}{m}\\sum_{j=1}^{m} x_{j}",
+        "\\sigma^{2}": "\\frac{1}{m}\\sum_{j=1}^{m} (x_{j} - \\mu)^{2}",
+        "\\hat{x}_{i}": "\\frac{x_{i} - \\mu}{\\sqrt{\\sigma^{2} + \\epsilon}}",
+        "y_{i}": "\\gamma \\hat{x}_{i} + \\beta",
+    },
+    "given": {"f": "y"},
+}
+
+
+def test_a_variance_named_by_its_square_and_a_decorated_name(tmp_path):
+    # zakka-batchnorm.md: \sigma^2 is the variance, not σ squared; \hat{x}_i a quantity of its own
+    body = "$$\n\\hat{x}_i = \\frac{(x_i - \\mu)}{\\sqrt{\\sigma^2 + \\epsilon}}\n$$\n"
+    assert verdicts(tmp_path, body, BATCHNORM) == ["proven"]
+    # zakka's slip #11: (\sqrt{\sigma^2 + \epsilon})^{-0.5} is the power -1/4, not -1/2
+    body = "$$\n\\hat{x}_i = (x_i - \\mu)(\\sqrt{\\sigma^2 + \\epsilon})^{-0.5}\n$$\n"
+    assert verdicts(tmp_path, body, BATCHNORM) == ["refuted"]
+    # without σ² declared as a name, \sigma alone is an undeclared symbol
+    decl = {**BATCHNORM, "define": {k: v for k, v in BATCHNORM["define"].items() if k != "\\hat{x}_{i}"}}
+    del decl["define"]["\\sigma^{2}"]
+    del decl["define"]["y_{i}"]
+    del decl["given"]
+    ((verdict, reason),) = links(tmp_path, "$$\n\\sigma^2 = 1\n$$\n", decl)
+    assert verdict == "unchecked" and "\\sigma is not declared" in reason
+
+
+def test_a_given_loss_is_read_through_its_first_derivatives(tmp_path):
+    # zakka-batchnorm.md #23, #24: df/dβ = Σ df/dy_i, df/dγ = Σ df/dy_i x̂_i, for every upstream df/dy
+    upstream, beta, gamma = d("f", "y_i"), d("f", "\\beta"), d("f", "\\gamma")
+    assert verdicts(tmp_path, display(f"{beta} = \\sum_{{i=1}}^m {upstream}"), BATCHNORM) == ["proven"]
+    body = display(f"{gamma} = \\sum_{{i=1}}^m {upstream} \\cdot \\hat{{x}}_i")
+    assert verdicts(tmp_path, body, BATCHNORM) == ["proven"]
+    # zakka's slip #3: one term for the sum over the batch
+    local = d("y_i", "\\beta")
+    body = display(f"{beta} = {upstream} \\cdot {local}")
+    assert verdicts(tmp_path, body, BATCHNORM) == ["refuted"]
+    # f itself has no value here: only its derivatives are given
+    ((verdict, reason),) = links(tmp_path, "$$\nf = 2 f\n$$\n", BATCHNORM)
+    assert verdict == "unchecked" and "given only through its derivatives" in reason
+
+
+def test_local_partials_hold_the_other_quantities_fixed(tmp_path):
+    # zakka-batchnorm.md #17: dx̂_i/dx_i = 1/sqrt(σ² + ε) with μ and σ² held fixed; the total
+    # derivative is not that, so without partials: local the line is refuted
+    body = "$$\n\\dfrac{\\partial \\hat{x}_i}{\\partial x_i} = \\dfrac{1}{\\sqrt{\\sigma^2 + \\epsilon}}\n$$\n"
+    assert verdicts(tmp_path, body, BATCHNORM) == ["refuted"]
+    assert verdicts(tmp_path, body, {**BATCHNORM, "partials": "local"}) == ["proven"]
+    # in the equations named only (coolgpu-backprop-batchnorm.md's Eqs. 23-29)
+    assert verdicts(tmp_path, body, {**BATCHNORM, "partials": {"local": ["#2"]}}) == ["refuted"]
+    assert verdicts(tmp_path, body, {**BATCHNORM, "partials": {"local": ["#1"]}}) == ["proven"]
+    # the loss keeps its total derivative (zakka #16: df/dx_i through x̂, μ and σ²)
+    local = {**BATCHNORM, "partials": "local"}
+    paths = [
+        d("f", "\\hat{x}_i") + d("\\hat{x}_i", "x_i"),
+        d("f", "\\mu") + d("\\mu", "x_i"),
+        d("f", "\\sigma^2") + d("\\sigma^2", "x_i"),
+    ]
+    total = d("f", "x_i")
+    assert verdicts(tmp_path, display(total + " = " + " + ".join(paths)), local) == ["proven"]
+    assert verdicts(tmp_path, display(total + " = " + " - ".join(paths)), local) == ["refuted"]
+
+
+def test_sizes_named_with_subscripts_and_a_greek_tensor(tmp_path):
+    # coolgpu-backprop-batchnorm.md: N_i elements per channel, N = N_c N_i, the shift \beta_c
+    decl = {
+        "sizes": [{"N_c": 2, "N_i": 3}],
+        "indices": {"c": "N_c", "i": "N_i", "k": "N_i"},
+        "tensors": {"X": ["N_c", "N_i"], "\\beta": ["N_c"]},
+        "define": {"N": "N_c N_i", "\\mu_{c}": "\\frac{1}{N_i}\\sum_{k=1}^{N_i} x_{c,k}"},
+    }
+    body = "$$\n\\frac{ {\\partial {\\mu _c} } }{ {\\partial {x_{c,i} } } } = \\frac{1}{ { {N_i} } }\n$$\n"
+    assert verdicts(tmp_path, body, decl) == ["proven"]
+    assert verdicts(tmp_path, body.replace("{N_i}", "{N}"), decl) == ["refuted"]  # Eq. 28's slip: 1/N for 1/N_i
+    assert verdicts(tmp_path, "$$\n\\beta_c + \\mu_c = \\mu_c + \\beta_c\n$$\n", decl) == ["proven"]
+
+
+def test_a_power_written_before_its_subscript_or_around_a_group(tmp_path):
+    # coolgpu-backprop-batchnorm.md writes \sigma _c^2, and once {\sigma ^2}_c; a declaration may
+    # write \sigma^{2}_{c}: all three print σ_c² and name the variance
+    decl = {
+        "sizes": [{"C": 2, "I": 2}],
+        "indices": {"c": "C", "j": "I"},
+        "tensors": {"X": ["C", "I"]},
+        "define": {"\\sigma^{2}_{c}": "\\frac{1}{I}\\sum_{j=1}^{I} x_{c,j}^{2}"},
+    }
+    body = "$$\n\\sqrt{\\sigma _c^2} = \\sqrt{ {\\sigma ^2}_c} = \\sqrt{\\sigma^{2}_{c}}\n$$\n"
+    assert verdicts(tmp_path, body, decl) == ["proven", "proven"]
+    assert verdicts(tmp_path, "$$\n\\sigma _c^2 = x_{c,1}^2\n$$\n", decl) == ["refuted"]
+
+
+def test_transposes_as_published(tmp_path):
+    # ^T, ^{\top}, ^\mathsf{T} (ashwinreddy-ols.md), ^\text{T} (yuqiiwang-matrix-derivative.md)
+    decl = {"sizes": [{"n": 2}], "indices": {}, "tensors": {"A": ["n", "n"]}}
+    for mark in ("T", "{T}", "\\top", "{\\top}", "\\mathsf{T}", "{\\mathsf{T}}", "\\text{T}", "\\intercal"):
+        body = f"$$\n(\\boldsymbol{{A}}^{mark})^{mark} = \\boldsymbol{{A}}\n$$\n"
+        assert verdicts(tmp_path, body, decl) == ["proven"], mark
+    assert verdicts(tmp_path, "$$\n\\boldsymbol{A}^\\top = \\boldsymbol{A}\n$$\n", decl) == ["refuted"]
+
+
+def test_a_boxed_result_is_read(tmp_path):
+    # zakka-batchnorm.md: $$\boxed{\frac{\partial f}{\partial \beta} = ...}$$, \color{red}{a = b}
+    beta, upstream = d("f", "\\beta"), d("f", "y_i")
+    body = display(f"\\boxed{{\\color{{red}}{{{beta} = \\sum\\limits_{{i=1}}^m {upstream}}}}}")
+    assert verdicts(tmp_path, body, BATCHNORM) == ["proven"]
+    assert verdicts(tmp_path, body.replace("\\sum\\limits_{i=1}^m", "2"), BATCHNORM) == ["refuted"]
+
+
+# --- HTML posts as Jekyll publishes them ------------------------------------------------------------
+
+
+def test_an_equation_paragraph_and_indented_lines_inside_a_div(tmp_path):
+    # coolgpu-backprop-batchnorm.md: <p class="equation"> in a div of another class (Eqs. 3-7), and a
+    # div's lines indented after a blank line, which kramdown keeps as HTML (not code)
+    decl = {"sizes": [{"m": 2}], "indices": {}, "tensors": {"X": ["m"]}}
+    body = (
+        '<div class="alert">\n\t<p class="equation"><span> \\(2 x_1 = x_1 + x_1\\) </span>'
+        '<span class="ref-num">(3)</span></p>\n</div>\n\n'
+        '<div class="alert alert-secondary equation">\n\t<span>\n\t\t<p><span> \\(x_1 = x_1\\)</span></p>\n\n'
+        '\t\t<p><span> \\( = 2 x_1\\)</span></p>\n\t</span>\n\t<span class="ref-num">(4)</span>\n</div>\n'
+    )
+    report = check_document(post(tmp_path, body, decl))
+    assert [(link.equation, link.verdict) for link in report.links] == [
+        ("3", "proven"),
+        ("4", "proven"),
+        ("4", "refuted"),
+    ]
+
+
+def test_a_symbol_with_fewer_indices_than_declared_is_not_read(tmp_path):
+    # coolgpu-backprop-batchnorm.md Eq. 25 writes x_k for x_{c,k}: that line is ?, not an error
+    decl = {"sizes": [{"m": 2}], "indices": {"k": "m"}, "tensors": {"X": ["m", "m"]}}
+    ((verdict, reason),) = links(tmp_path, "$$\n\\sum_{k=1}^{m} x_k = 0\n$$\n", decl)
+    assert verdict == "unchecked" and "x_{k} has 1 indices, but x has 2" in reason
+
+
+# --- the chain rule through named quantities ----------------------------------------------------
+
+
+def test_the_chain_rule_through_named_quantities_is_what_decides(tmp_path, monkeypatch):
+    """A line is decided first with every defined quantity a named symbol, the derivatives going
+    through the names by the chain rule; a corrupted chain rule (the path through the names
+    dropped) would prove a wrong line, which the tests above refute."""
+    import symgrad.checkdoc.meaning as meaning
+
+    wrong = "$$\n\\frac{\\partial f}{\\partial x_1} = 0\n$$\n"  # f reaches x_1 through y, x̂, μ and σ²
+    assert verdicts(tmp_path, wrong, BATCHNORM) == ["refuted"]
+    monkeypatch.setattr(meaning.Meaning, "_through", lambda self, let, variable: sympy.Integer(0))
+    assert verdicts(tmp_path, wrong, BATCHNORM) == ["proven"]
+
+
+def test_a_reading_that_writes_out_the_mean_sees_deviations_sum_to_zero(tmp_path):
+    # coolgpu-backprop-batchnorm.md Eq. 29, line 2: ∂L/∂μ = -(w/σ) Σ ∂L/∂y_k holds because Σ (x_k - μ) = 0
+    decl = {
+        "sizes": [{"n": 3}],
+        "indices": {"i": "n", "k": "n", "j": "n"},
+        "tensors": {"X": ["n"]},
+        "scalars": ["w"],
+        "define": {
+            "\\mu": "\\frac{1}{n}\\sum_{j=1}^{n} x_{j}",
+            "v": "\\frac{1}{n}\\sum_{j=1}^{n} (x_{j} - \\mu)^{2}",
+            "y_{i}": "w \\frac{x_{i} - \\mu}{\\sqrt{v}}",
+        },
+        "given": {"f": "y"},
+    }
+    mean, upstream = d("f", "\\mu"), d("f", "y_k")
+    body = display(f"{mean} = -\\frac{{w}}{{\\sqrt{{v}}}} \\sum_{{k=1}}^{{n}} {upstream}")
+    assert verdicts(tmp_path, body, decl) == ["proven"]
+    assert verdicts(tmp_path, body.replace("-\\frac{w}", "\\frac{w}"), decl) == ["refuted"]

@@ -32,6 +32,7 @@ from .meaning import (
     Undecided,
     Undefined,
     equal,
+    resolve,
 )
 from .reader import columns, top_level, visible
 
@@ -82,7 +83,7 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
         stated = _conditions(PROSE, lead_ins[position], decl) if lead_ins else []
         lines, written = [], {}
         for k, line in enumerate(eq.lines, 1):
-            formula, conditions = _written_condition(line, decl)
+            formula, conditions = _written_condition(_unboxed(line), decl)
             lines.append(formula)
             written[k] = conditions
         for chain in _chains(dataclasses.replace(eq, lines=lines)):
@@ -151,6 +152,27 @@ def _pairs(chain: str, decl: Declarations) -> list:
         if x != y:
             out.append((x, "=" if a == b else "≠", y))
     return out
+
+
+_BOX = re.compile(r"\\(?:boxed|fbox|bbox(?:\[[^\]]*\])?|color\s*\{[^{}]*\})\s*\{")
+
+
+def _unboxed(line: str) -> str:
+    """The line with every box (\\boxed{a = b}) around its formula taken off, and the colour of a
+    coloured equation (\\color{red}{a = b}): they are how the result looks, and the equalities
+    inside are the line's own."""
+    while (m := _BOX.search(line)) is not None:
+        depth, k = 1, m.end()
+        while k < len(line) and depth:
+            depth += {"{": 1, "}": -1}.get(line[k], 0) if line[k - 1] != "\\" else 0
+            k += 1
+        if depth:
+            return line  # an unbalanced box: the reader says so
+        inside = line[m.end() : k - 1]
+        if m.group(0).startswith("\\color") and not any(top and "=" in p.group(0) for p, top in top_level(inside)):
+            inside = f"{{{inside}}}"  # a coloured group stays a group, unless a whole equation is coloured
+        line = f"{line[: m.start()]} {inside} {line[k:]}"
+    return line
 
 
 def _written_condition(line: str, decl: Declarations) -> tuple[str, list]:
@@ -372,7 +394,8 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
             parsed.append((line, text, None, "not read: a derivative written with d: write it with \\partial"))
             continue
         try:
-            (node,) = parse_chain(text)
+            (node,) = parse_chain(text, meanings[0].functions if meanings else frozenset())
+            node = resolve(node, meanings[0].names, meanings[0].sizes) if meanings else node
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))
@@ -386,13 +409,13 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue
-        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []))
+        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []), number)
         links.append(Link(number, line, left, right, verdict, reason))
-    _name_the_wrong_line(links, parsed, meanings)
+    _name_the_wrong_line(links, parsed, meanings, number)
     return links
 
 
-def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, str]:
+def _decide(a, b, meanings: list, conditions: list | None = None, number: str = "") -> tuple[str, str]:
     """proven, refuted, or ◐ "pattern": a line that fails for some index values is ◐ only when
     its author stated the case it covers (`conditions`, such as k ≠ i) and it holds in that case;
     any other failure, at a whole size or at index values the author did not set apart, is a
@@ -401,8 +424,11 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
+    hint: list = []  # the reading that decided the last binding: the next one likely needs it too
     if meanings:
         a, b = meanings[0].settle(a, b)
+    for meaning in meanings:
+        meaning.display = number
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
@@ -417,9 +443,7 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
             return "unchecked", f"not read: {exc}"
         for env in bindings:
             try:
-                meaning.conditions = []
-                left, right = meaning.value(a, env), meaning.value(b, env)
-                ok, where = _equal_in_every_case(left, right, meaning)
+                ok, where = _named_first(a, b, env, meaning, hint)
             except Illustrative:
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
@@ -444,6 +468,10 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)
+            if failed and not conditions:
+                break  # no case is stated that could set this failure apart: refuted, at the point shown
+        if failed and not conditions:
+            break
     if not failed:
         if not held:
             return "unchecked", undefined or "no declared size has the entries it names"
@@ -463,12 +491,47 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
     return "refuted", f"at {_at(size, env)}: the sides are {where}"
 
 
-def _equal_in_every_case(left, right, meaning) -> tuple[bool, str]:
+def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bool, str]:
+    """Decided first with every defined quantity a named symbol (small forms, the chain rule
+    through the names), then with those beyond polynomials named (a mean and a variance written
+    out, so that deviations summing to zero are seen), then with only those with an exponential,
+    a logarithm or a function named, and when that leaves the line undecided, written out."""
+    everything = frozenset(meaning.defined)
+    middle = meaning.heavy_for(a, b)
+    readings = [(everything, everything), (middle, meaning.heavy), (middle, meaning.transcendental)]
+    readings = list(dict.fromkeys(readings)) + [(frozenset(), frozenset())]
+    if hint:
+        readings = [r for r in hint if r in readings] + [r for r in readings if r not in hint]
+    for named, keep in readings:
+        meaning.named, meaning.conditions = named, []
+        try:
+            left, right = meaning.value(a, env), meaning.value(b, env)
+            if not named:
+                decided = _equal_in_every_case(left, right, meaning)
+            else:
+                sides, lets = meaning.written([left, right], keep)
+                required = list(dict.fromkeys(meaning.conditions))
+                conditions, _ = meaning.written([expr for _, expr in required], keep)
+                meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, conditions)]
+                decided = _equal_in_every_case(sides[0], sides[1], meaning, quick=True, lets=lets)
+            if hint is not None:
+                hint[:] = [(named, keep)]
+            return decided
+        except (Undecided, TooLarge):
+            if (named, keep) == readings[-1]:
+                raise
+        finally:
+            meaning.named = frozenset()
+    raise AssertionError("unreachable")
+
+
+def _equal_in_every_case(left, right, meaning, quick: bool = False, lets: dict | None = None) -> tuple[bool, str]:
     """Equal in every case the declared constraints allow (each unit vector of a one-hot
     label, an entry solved from a linear equation); where not, the case shown."""
     for case in meaning.cases():
         conditions = [(kind, expr.xreplace(case)) for kind, expr in meaning.conditions]
-        ok, where = equal(_at_case(left, case), _at_case(right, case), conditions)
+        named = {k: _at_case(v, case) for k, v in lets.items()} if lets else None
+        ok, where = equal(_at_case(left, case), _at_case(right, case), conditions, named, quick)
         if not ok:
             shown = ", ".join(f"{k} = {v}" for k, v in case.items() if v != 0 or len(case) < 4)
             return False, where + (f" (where {shown})" if case else "")
@@ -497,11 +560,15 @@ def _pattern(held: list, failed: list) -> str:
     return f"holds only at {shown}" + (" and others" if len(held) > 4 else "")
 
 
-def _name_the_wrong_line(links: list, parsed: list, meanings: list) -> None:
+def _name_the_wrong_line(links: list, parsed: list, meanings: list, number: str = "") -> None:
     """Two failing links around one side, whose neighbours agree once it is left out: that
     side's line is the one to fix."""
     for k in range(1, len(links)):
         if links[k - 1].verdict == "refuted" and links[k].verdict == "refuted":
             before, after = parsed[k - 1][2], parsed[k + 1][2]
-            if before is not None and after is not None and _decide(before, after, meanings)[0] == "proven":
+            if (
+                before is not None
+                and after is not None
+                and _decide(before, after, meanings, None, number)[0] == "proven"
+            ):
                 links[k - 1].culprit = True

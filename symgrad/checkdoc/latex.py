@@ -290,14 +290,35 @@ class Parser:
         node = self.primary()
         if self.peek() == "^":
             self.take()
-            if self.peek() == "T" or (self.peek() == "{" and self.peek(1) == "T" and self.peek(2) == "}"):
-                self.i += 1 if self.peek() == "T" else 3
+            mark = self._transpose_mark()
+            if mark:
+                self.i += mark
                 node = ("transpose", node)
             else:
                 node = _power(node, self.argument())
             if self.peek() == "^":  # a^b^c stops TeX with "Double superscript"
                 raise Unsupported("a double superscript, which TeX refuses: write {a^{b}}^{c} or a^{b^{c}}")
+            if self.peek() == "_":  # \sigma^{2}_{c} prints as \sigma_{c}^{2}: the subscript is the letter's
+                if node[0] != "pow" or node[1][0] != "sym" or node[1][2] is not None:
+                    raise Unsupported("a subscript after a superscript on what is not a letter")
+                node = ("pow", ("sym", node[1][1], self.subscript()), node[2])
         return node
+
+    def _transpose_mark(self) -> int:
+        """How many tokens after ^ write a transpose: T, \\top, \\intercal, \\mathsf{T}, \\text{T},
+        \\mathrm{T}, each perhaps in braces; 0 when they do not."""
+        ahead = self.t[self.i : self.i + 6]
+        braced = ahead[:1] == ["{"]
+        inner = ahead[1:] if braced else ahead
+        for mark in (
+            ["T"],
+            [r"\top"],
+            [r"\intercal"],
+            *([cmd, "{", "T", "}"] for cmd in (r"\mathsf", r"\text", r"\mathrm")),
+        ):
+            if inner[: len(mark)] == mark and (not braced or inner[len(mark) : len(mark) + 1] == ["}"]):
+                return len(mark) + (2 if braced else 0)
+        return 0
 
     def argument(self) -> tuple:
         """A group {...} or a single token, as a superscript or a \\frac part takes it."""
@@ -357,7 +378,13 @@ class Parser:
         if tok is None:
             raise Unsupported("a formula that ends too early")
         if tok == "{":
-            return self.group()
+            node = self.group()
+            if self.peek() == "_":  # {\sigma^2}_c: the subscript of the letter raised, σ_c²
+                sub = self.subscript()
+                if node[0] != "pow" or node[1][0] != "sym" or node[1][2] is not None:
+                    raise Unsupported("a subscript after a group that is not a letter's power")
+                return ("pow", ("sym", node[1][1], sub), node[2])
+            return node
         if tok in ("(", "["):
             self.take()
             node = self.expr()
@@ -439,7 +466,7 @@ class Parser:
             if called in self.functions:
                 return self._call(called)
             self.i = start
-        if tok in self.functions:
+        if tok in self.functions and self.peek() in ("(", "'"):
             return self._call(tok)
         if self.peek() == "(" and tok.isalpha():
             raise Unsupported(f"a function call {tok}(...): declare {tok} under functions")
@@ -522,8 +549,8 @@ class Parser:
             pass  # the index is the line's to settle
         elif len(lower) >= 3 and lower[1] == "=":
             var, low = lower[0], self.sub(lower[2:])
-        elif len(lower) == 3 and lower[1] in (r"\ne", r"\neq"):
-            exclude = (lower[0], lower[2])  # which of the two is summed, the line settles
+        elif len(lower) >= 3 and lower[1] in (r"\ne", r"\neq") and len(_bare(lower[2:])) == 1:
+            exclude = (lower[0], _bare(lower[2:])[0])  # which of the two is summed, the line settles
         elif len(lower) == 1:
             var = lower[0]
         elif len(lower) > 1 and lower[1::2] == [","] * (len(lower) // 2) and high is None:
@@ -543,6 +570,8 @@ class Parser:
                 start = "".join((lower or [])[2:])
                 raise Unsupported(f"a sum from {var} = {start} with no upper bound: write its upper bound")
             low = None
+        if self.peek() in ("-", "+"):  # \sum_i -2 x_i: the sign is the summand's
+            return ("sum", var, low, high, exclude, ("neg", self.term()) if self.take() == "-" else self.term())
         return ("sum", var, low, high, exclude, self.term())
 
     def matrix(self) -> tuple:
@@ -597,6 +626,11 @@ class Parser:
         if self.peek() in ("&", "\\\\", r"\end"):
             raise Unsupported("an empty matrix cell")
         return self.expr()
+
+
+def _bare(tokens: list[str]) -> list[str]:
+    """Tokens without braces and upright type: {\\rm{i}} is i."""
+    return [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]
 
 
 def _index(letter: str) -> str:

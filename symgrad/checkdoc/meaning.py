@@ -33,14 +33,14 @@ from ..core.errors import SymgradError
 from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from . import exact
 from .exact import MAX_TERMS, estimate_terms
-from .latex import GREEK, Unsupported, name_of, parse
+from .latex import GREEK, Unsupported, literal, name_of, parse
 
 
 class Illustrative(Exception):
     """A formula written with dots (\\cdots, \\vdots): it shows a pattern and is not checked."""
 
 
-KEYS = ("sizes", "indices", "tensors", "scalars", "define", "functions", "given", "constraints")
+KEYS = ("sizes", "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials")
 # what a declared function symbol may be
 KINDS = {
     "sigmoid": "the logistic function 1/(1 + e^{-z})",
@@ -58,6 +58,7 @@ class Declarations:
     functions: dict = field(default_factory=dict)  # name as the parser spells it -> a kind of KINDS
     given: dict = field(default_factory=dict)  # a function given from outside -> the quantity it reads
     constraints: list = field(default_factory=list)  # LaTeX equations, or {one-hot: tensor}
+    local: bool | frozenset = False  # where a partial of an intermediate holds the others fixed (equations)
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -115,6 +116,17 @@ class Declarations:
         constraints = data.get("constraints") or []
         if not isinstance(constraints, list):
             raise SymgradError(f"constraints is a list, as in constraints: [{{one-hot: T}}]; got {_brief(constraints)}")
+        partials = data.get("partials", "total")
+        if partials in ("local", "total"):
+            local: bool | frozenset = partials == "local"
+        elif isinstance(partials, dict) and set(partials) == {"local"} and isinstance(partials["local"], list):
+            local = frozenset(str(n) for n in partials["local"])
+        else:
+            raise SymgradError(
+                "partials is total (every derivative through every path, the default), local (a derivative of an "
+                "intermediate quantity holds the other quantities its definition names fixed), or local in some "
+                f"equations, as partials: {{local: [23, 24]}}; got {_brief(partials)}"
+            )
         decl = cls(
             sizes,
             dict(indices),
@@ -124,6 +136,7 @@ class Declarations:
             functions,
             given,
             list(constraints),
+            local,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
@@ -252,7 +265,7 @@ def definitions(decl: Declarations) -> dict:
     names = _names(decl, {head[1] for _, head in heads if head[0] == "sym"})
     for (lhs, head), rhs in zip(heads, decl.define.values()):
         try:
-            body = resolve(parse(rhs, frozenset(decl.functions)), names)
+            body = resolve(parse(rhs, frozenset(decl.functions)), names, frozenset(decl.sizes[0]))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -312,23 +325,26 @@ def _names(decl: Declarations, defined: set) -> frozenset:
     return frozenset(_spellings(*decl.tensors)) | frozenset(decl.scalars) | frozenset(defined)
 
 
-def resolve(node, names: frozenset):
+def resolve(node, names: frozenset, sizes: frozenset = frozenset()):
     """The tree with every power of a letter that is a declared name (\\sigma_c^2 where \\sigma^{2}
-    is declared, and \\sigma itself is not) read as that name."""
+    is declared, and \\sigma itself is not) read as that name, and every size named with a
+    subscript (N_i) read as that size."""
     if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
         return node
+    if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in sizes:
+        return ("sym", f"{node[1]}_{''.join(node[2])}", None)
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
         if name in names and node[1][1] not in names:
             return ("sym", name, node[1][2])
-    return tuple(_resolved(child, names) for child in node)
+    return tuple(_resolved(child, names, sizes) for child in node)
 
 
-def _resolved(child, names):
+def _resolved(child, names, sizes):
     if isinstance(child, tuple) and child and isinstance(child[0], str):
-        return resolve(child, names)
+        return resolve(child, names, sizes)
     if isinstance(child, (list, tuple)):
-        out = [_resolved(c, names) for c in child]
+        out = [_resolved(c, names, sizes) for c in child]
         return out if isinstance(child, list) else tuple(out)
     return child
 
@@ -406,13 +422,55 @@ class Meaning:
         self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
+        self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
         self._cases: list | None = None
+        self._values: dict = {}  # (letter, index values, opaque) -> (value, the conditions it requires)
+        # named: each defined entry stands as a symbol (y_{1}) whose definition is in lets, and a
+        # derivative goes through them by the chain rule; else every value is written out
+        self._named: frozenset = frozenset()
+        # quantities beyond polynomials (roots, quotients, exponentials), named in a pass of their own
+        constants = set(self.sizes) | {
+            n for n, (ix, body) in self.defined.items() if not ix and _constant(body, self.sizes)
+        }
+        self.heavy = frozenset(
+            name for name, (_, body) in self.defined.items() if _beyond_polynomials(body, frozenset(constants))
+        )
+        # of those, the ones with an exponential, a logarithm or a function (a root or a quotient
+        # written out is still in the exact form's reach)
+        self.transcendental = frozenset(name for name, (_, body) in self.defined.items() if _transcendental(body))
+        # each reading's lets (symbol -> its definition's value, in inputs and other lets) and the
+        # derivatives of its lets ((let, variable) -> d let / d variable): a let means another
+        # expression in another reading
+        self._readings: dict = {frozenset(): ({}, {})}
+        self._let_of: dict = {}  # a let's symbol -> the defined quantity it names
+        self._zeros: dict = {}  # denominator -> whether it is identically zero
+        self._written: dict = {}  # (reading, kept) -> {let: its value, light lets written out}
+        self.display = ""  # the equation being checked, for declarations scoped to some equations
+        built = set().union(*(_uses(body) for _, body in self.defined.values())) if self.defined else set()
+        self.intermediate = {name for name in self.defined if name in built and name not in decl.given}
         # (kind, expression): where the formulas evaluated since the last reset are defined
         self.conditions: list = []
         self._works: dict = {}  # letter -> the work of evaluating its definition once
+
+    @property
+    def named(self) -> frozenset:
+        return self._named
+
+    @named.setter
+    def named(self, names: frozenset) -> None:
+        self._named = names
+        self._readings.setdefault(names, ({}, {}))
+
+    @property
+    def lets(self) -> dict:
+        return self._readings[self._named][0]
+
+    @property
+    def _derivatives(self) -> dict:
+        return self._readings[self._named][1]
 
     # --- ranges and symbols ---------------------------------------------------------------------
 
@@ -475,8 +533,8 @@ class Meaning:
         ndim = len(self.shape_of(letter))
         if ndim == 0:
             raise Unsupported(f"{letter} is a scalar, written with an index {''.join(sub)}")
-        if len(sub) != ndim:
-            raise SymgradError(
+        if len(sub) != ndim:  # a loose x_k for x_{c,k}: that line is not read, the others are
+            raise Unsupported(
                 f"{letter}_{{{''.join(sub)}}} has {len(sub)} indices, but {letter} has {ndim} "
                 "(write indices of 10 or more with commas, as x_{1,10})"
             )
@@ -612,7 +670,9 @@ class Meaning:
         logarithm, a root or a fractional power must be positive. A condition that can never
         hold (a denominator identically zero) leaves the line undefined at once; the others
         are checked at the points where the line is evaluated."""
-        if kind == "nonzero" and _zero(expr):
+        if kind == "nonzero" and expr not in self._zeros:
+            self._zeros[expr] = _zero(expr)
+        if kind == "nonzero" and self._zeros[expr]:
             raise Undefined(f"{what}, {_show(expr)}, is identically zero")
         if not expr.free_symbols and certain(kind, expr) is False:
             raise Undefined(f"{what}, {_show(expr)}, is not {'positive' if kind == 'positive' else 'nonzero'}")
@@ -658,7 +718,7 @@ class Meaning:
             if letter in self.size:
                 return sympy.Integer(self.size[letter])
             if letter in self.defined and not self.defined[letter][0]:
-                return self.entry(letter, ()) if letter in opaque else self.value(self.defined[letter][1], {}, opaque)
+                return self.entry(letter, ()) if letter in opaque else self._defined_value(letter, (), opaque)
             if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
             raise Unsupported(f"the symbol {letter} is not declared")
@@ -668,9 +728,26 @@ class Meaning:
             values = self._index_values(letter, sub, env)
             if letter in opaque:
                 return self.entry(letter, values)
-            indices, body = self.defined[letter]
-            return self.value(body, dict(zip(indices, values)), opaque)
+            return self._defined_value(letter, values, opaque)
         raise Unsupported(f"the symbol {letter} is not declared")
+
+    def _defined_value(self, letter: str, values: tuple, opaque: frozenset):
+        """A defined quantity's entry, evaluated once for all its uses (a variance appears many
+        times in a line); the conditions its evaluation requires are required again each time."""
+        key = (letter, values, opaque, self.display, self.named)
+        if key not in self._values:
+            start = len(self.conditions)
+            indices, body = self.defined[letter]
+            named = letter in self.named
+            value = self.value(body, dict(zip(indices, values)), frozenset() if named else opaque)
+            if named:
+                symbol = self.entry(letter, values)
+                self.lets[symbol], value = value, symbol
+                self._let_of[symbol] = letter
+            self._values[key] = (value, self.conditions[start:])
+        value, conditions = self._values[key]
+        self.conditions.extend(conditions)
+        return value
 
     def _tensor(self, name: str, env, opaque):
         letter = name.lower()
@@ -721,7 +798,11 @@ class Meaning:
 
     def derivative(self, f, x, env):
         """∂f/∂x: for an input, the derivative of f written out; for a defined quantity, the
-        derivative of f's own definition with that quantity as its variables."""
+        derivative of f's own definition with that quantity as its variables. Where partials are
+        declared local, the derivative of an intermediate quantity (one others are built from) is
+        the derivative of its own definition, every other quantity it names held fixed."""
+        if self._local(f):
+            return self._local_partial(f, x, env)
         if x[0] == "bold":
             letter = x[1].lower()
             shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
@@ -741,6 +822,85 @@ class Meaning:
             raise Unsupported(f"the symbol {letter} is not declared")
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
+    def written(self, exprs: list, keep: frozenset) -> tuple[list, dict]:
+        """The expressions, and the lets kept, with every let of a quantity not in keep written
+        out (its definition substituted, to the inputs or to kept lets)."""
+        memo = self._written.setdefault((self.named, keep), {})
+
+        def through(expr):
+            light = {s: let(s) for s in expr.free_symbols & self.lets.keys() if self._let_of[s] not in keep}
+            return expr.xreplace(light) if light else expr
+
+        def let(symbol):  # a light let written out, once
+            if symbol not in memo:
+                memo[symbol] = through(self.lets[symbol])
+            return memo[symbol]
+
+        lets = {s: let(s) for s in self.lets if self._let_of[s] in keep}
+        return [through(e) for e in exprs], lets
+
+    def heavy_for(self, *nodes) -> frozenset:
+        """The quantities to name in the middle reading of a line: those beyond polynomials, the
+        defined quantities it differentiates by, and every quantity built on those (so that the
+        chain rule through the names misses no path)."""
+        named = set(self.heavy) | {x[1] for node in nodes for x in _variables(node) if x[1] in self.defined}
+        while True:
+            more = {n for n, (_, body) in self.defined.items() if n not in named and _uses(body) & named}
+            if not more:
+                return frozenset(named)
+            named |= more
+
+    def _total(self, expr, variable):
+        """d expr / d variable by the chain rule through the lets expr names."""
+        out = sympy.diff(expr, variable)
+        for s in sorted(expr.free_symbols & set(self.lets), key=lambda s: s.name):
+            if s != variable:
+                through = self._through(s, variable)
+                if through != 0:
+                    out += sympy.diff(expr, s) * through
+        return out
+
+    def _through(self, let, variable):
+        key = (let, variable)
+        if key not in self._derivatives:
+            self._derivatives[key] = self._total(self.lets[let], variable)
+        return self._derivatives[key]
+
+    def _local(self, f) -> bool:
+        local = self.decl.local
+        scoped = local is True or (isinstance(local, frozenset) and self.display in local)
+        return scoped and f[0] == "sym" and f[1] in self.intermediate
+
+    def _local_partial(self, f, x, env):
+        """∂u/∂v of an intermediate u: u's own definition at its indices, every defined quantity it
+        names an opaque entry, differentiated by v's entry, then written out."""
+        _, name, sub = f
+        indices, body = self.defined[name]
+        if len(sub or ()) != len(indices):
+            raise Unsupported(f"a derivative of {name} without its indices (which entry, or a sum over them?)")
+        values = self._index_values(name, sub, env) if sub else ()
+        if x[0] != "sym" or (x[1] not in self.inputs and x[1] not in self.defined):
+            raise Unsupported("a local partial with respect to something that is not an entry")
+        letter = x[1]
+        at = self._index_values(letter, x[2], env) if x[2] else ()
+        if len(at) != len(self.shape_of(letter)):
+            raise Unsupported(f"a derivative with respect to {letter} without its indices")
+        opaque = frozenset(self.defined) - {name}
+        value = self.value(body, dict(zip(indices, values)), opaque)
+        if isinstance(value, sympy.MatrixBase):
+            raise Unsupported("a derivative of a matrix")
+        return self._write_all(sympy.diff(value if self.named else expanded(value), self.entry(letter, at)))
+
+    def _write_all(self, expr):
+        """Every opaque entry of a defined quantity replaced by its value (named: by its let)."""
+        subs = {}
+        for s in expr.free_symbols:
+            for letter, (indices, _) in self.defined.items():
+                if (s.name == letter and not indices) or (s.name.startswith(f"{letter}_{{") and indices):
+                    values = tuple(int(v) for v in s.name[len(letter) + 2 : -1].split(",")) if indices else ()
+                    subs[s] = self._defined_value(letter, values, frozenset())
+        return expr.xreplace(subs)
+
     def _function(self, f, env, opaque: frozenset = frozenset()):
         """The value of the function differentiated: a function given from outside is read here,
         and only here, through its first-order form."""
@@ -749,6 +909,16 @@ class Meaning:
         return self.value(f, env, opaque)
 
     def _derivative_entry(self, f, letter, values, env):
+        if self.named:
+            if letter not in self.inputs:
+                if letter not in self.named:  # the chain rule goes through names only
+                    raise Undecided(f"{letter} is written out in this reading")
+                self._refuse_unreached(f, letter, values)
+                self._defined_value(letter, values, frozenset())  # its let
+            value = self._function(f, env)
+            if isinstance(value, sympy.MatrixBase):
+                raise Unsupported("a derivative of a matrix")
+            return self._total(value, self.entry(letter, values))
         if letter in self.inputs:
             value = self._function(f, env)
             if isinstance(value, sympy.MatrixBase):
@@ -832,7 +1002,7 @@ class Meaning:
         from .latex import parse_chain
 
         try:
-            left, right = (resolve(side, self.names) for side in parse_chain(constraint, self.functions))
+            left, right = (resolve(side, self.names, self.sizes) for side in parse_chain(constraint, self.functions))
         except (Unsupported, ValueError) as exc:
             raise SymgradError(f"the constraint {constraint} is not read: {exc}") from None
         solved: dict = {}
@@ -974,6 +1144,47 @@ def _settled(child, meaning, outside):
     return child
 
 
+def _variables(node) -> list:
+    """The variables of the derivatives in a formula (∂f/∂x gives x)."""
+    if node[0] == "deriv":
+        return [node[2], *_variables(node[1])]
+    if node[0] == "dop":
+        return [node[1], *_variables(node[2])]
+    return [x for child in _children(node) for x in _variables(child)]
+
+
+def _beyond_polynomials(node, constants: frozenset) -> bool:
+    """Whether a definition has a root, an exponential, a logarithm, a function or a quotient by
+    more than a constant (a number, a size)."""
+    kind = node[0]
+    exponent = literal(node[2]) if kind == "pow" else None
+    if kind in ("func", "call", "cases") or (kind == "pow" and exponent is None):
+        return True
+    if kind == "pow" and (node[1] == ("sym", "e", None) or (exponent is not None and exponent.denominator != 1)):
+        return True
+    if kind == "frac" and not _constant(node[2], constants):
+        return True
+    return any(_beyond_polynomials(child, constants) for child in _children(node))
+
+
+def _transcendental(node) -> bool:
+    kind = node[0]
+    if kind == "call" or (kind == "func" and node[1] != "sqrt"):
+        return True
+    if kind == "pow" and (node[1] == ("sym", "e", None) or literal(node[2]) is None):
+        return True
+    return any(_transcendental(child) for child in _children(node))
+
+
+def _constant(node, constants) -> bool:
+    """Made of numbers and the given constant names alone."""
+    if node[0] == "sym":
+        return node[2] is None and node[1] in constants
+    if node[0] in ("num", "add", "mul", "neg", "frac", "pow"):
+        return all(_constant(child, constants) for child in _children(node))
+    return False
+
+
 def _children(node) -> list:
     """The subtrees of a node, however its children are held (a list of terms, rows of cells)."""
     out: list = []
@@ -1037,7 +1248,7 @@ def expanded(expr):
     return sympy.expand(expr)
 
 
-def equal(a, b, conditions=()) -> tuple[bool, str]:
+def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) -> tuple[bool, str]:
     """Exact equality of two values wherever they are defined, and, when they differ, where.
 
     `conditions` says where: (kind, expression) pairs, "nonzero" for a denominator and
@@ -1045,7 +1256,14 @@ def equal(a, b, conditions=()) -> tuple[bool, str]:
     prover's exact engine (``exact``: polynomials over atoms, reciprocals cleared), once a point
     is found where every condition holds (so the line says something); unequal as polynomials in
     the entries, or at such a point, binding every symbol of both sides, where interval
-    evaluations of the two sides do not meet; otherwise Undecided."""
+    evaluations of the two sides do not meet; otherwise Undecided.
+
+    `lets` names quantities by their definitions (y_{1} for the expression it stands for): the
+    exact engine takes them for free variables, so an identity it finds holds whatever they are
+    and so for their values; a difference it finds proves nothing, and only a point (where each
+    is its definition's value) refutes. `quick` tries one point at low precision only (a reading
+    that another follows when this one leaves the line undecided)."""
+    lets = lets or {}
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -1062,13 +1280,21 @@ def equal(a, b, conditions=()) -> tuple[bool, str]:
         symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
     for _, expr in conditions:
         symbols |= expr.free_symbols
-    points = [p for p in _points(sorted(symbols, key=lambda s: s.name)) if _defined(conditions, p)]
+    todo = list(symbols & set(lets))
+    while todo:  # the inputs the lets are made of
+        for s in lets[todo.pop()].free_symbols:
+            if s not in symbols:
+                symbols.add(s)
+                todo += [s] if s in lets else []
+    symbols -= set(lets)
+    found = (_Point({**p, **lets}) for p in _points(sorted(symbols, key=lambda s: s.name)))
+    points = list(itertools.islice((p for p in found if _defined(conditions, p)), 1 if quick else None))
     if not points:
         raise Undecided(
             "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
         )
     for where, x, y in pairs:
-        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points)
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets), quick)
         if not ok:
             return False, where + why
     return True, ""
@@ -1089,7 +1315,7 @@ def _zero(expr) -> bool:
         return False  # not known to be zero: the points decide where it is
 
 
-def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
+def _scalar_equal(a, b, points: list, named: bool = False, quick: bool = False) -> tuple[bool, str]:
     """Decided by the prover's engine: both sides as polynomials over one graph (``exact``). A
     nonzero polynomial in the entries alone is unequal as a function; a difference that vanishes
     wherever it is defined is equal, once the first point does not contradict it; otherwise a
@@ -1105,7 +1331,7 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
         raise TooLarge(str(exc)) from None
     except exact.ZeroDenominator:
         raise Undefined("a denominator is zero wherever it is defined") from None
-    if line is not None and line.difference and line.polynomial():
+    if line is not None and line.difference and line.polynomial() and not named:
         return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the entries: unequal as functions
     if line is not None and line.vanishes():
         if not line.has_atoms():
@@ -1115,7 +1341,7 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
         apart = _apart(a, b, points[0], CONFIRM)
         return (False, apart) if apart else (True, "")
     for point in points:
-        apart = _apart(a, b, point)
+        apart = _apart(a, b, point, CONFIRM[:1] if quick else PRECISIONS)
         if apart:
             return False, apart
     raise Undecided("the exact form does not show the two sides equal, and no point tells them apart")
@@ -1130,6 +1356,14 @@ def _points(symbols: list):
             v = sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5)
             point[s] = {3: v + 10, 4: -v, 5: v / 7}.get(seed, v)
         yield point
+
+
+class _Point(dict):
+    """A point, with the intervals of the subexpressions already evaluated there (per precision)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.memos: dict = {}
 
 
 def _defined(conditions: list, point: dict) -> bool:
@@ -1160,10 +1394,23 @@ def _apart(a, b, point: dict, precisions: tuple = PRECISIONS) -> str:
         if x is None or y is None:
             return ""
         if x.b < y.a or y.b < x.a:
-            used = a.free_symbols | b.free_symbols
+            used = _inputs(a.free_symbols | b.free_symbols, point)
             at = ", ".join(f"{s} = {v}" for s, v in point.items() if s in used)
             return f"{_numbers(x, y, bits)}" + (f" at {at}" if at else "")
     return ""
+
+
+def _inputs(symbols: set, point: dict) -> set:
+    """The inputs the symbols stand for, through the named quantities' definitions."""
+    out, todo = set(), list(symbols)
+    while todo:
+        s = todo.pop()
+        value = point.get(s)
+        if value is not None and not value.is_Rational:
+            todo += [t for t in value.free_symbols if t not in out]
+        else:
+            out.add(s)
+    return out
 
 
 def _enclose(expr, point: dict, bits: int):
@@ -1172,8 +1419,9 @@ def _enclose(expr, point: dict, bits: int):
     division by an interval holding 0, a symbol the point does not bind)."""
     saved = mpmath.iv.prec
     mpmath.iv.prec = bits
+    memo = point.memos.setdefault(bits, {}) if isinstance(point, _Point) else {}
     try:
-        return _box(expr, point)
+        return _box(expr, point, memo)
     except _NoValue:
         return None
     finally:
@@ -1184,7 +1432,15 @@ class _NoValue(Exception):
     pass
 
 
-def _box(expr, point: dict):
+def _box(expr, point: dict, memo: dict):
+    """The interval of expr at the point; memo holds those of the subexpressions already boxed at
+    this precision (a written-out variance appears many times in one line)."""
+    if expr not in memo:
+        memo[expr] = _boxed(expr, point, memo)
+    return memo[expr]
+
+
+def _boxed(expr, point: dict, memo: dict):
     iv = mpmath.iv
     if expr in point:
         expr = point[expr]
@@ -1197,26 +1453,26 @@ def _box(expr, point: dict):
     if expr is sympy.pi:
         return iv.pi
     if expr.is_Add or expr.is_Mul:
-        parts = [_box(arg, point) for arg in expr.args]
+        parts = [_box(arg, point, memo) for arg in expr.args]
         out = parts[0]
         for part in parts[1:]:
             out = out + part if expr.is_Add else out * part
         return out
     if isinstance(expr, sympy.exp):
-        argument = _box(expr.args[0], point)
+        argument = _box(expr.args[0], point, memo)
         if argument.b > MAX_EXP_ARGUMENT or argument.a < -MAX_EXP_ARGUMENT:
             raise _NoValue  # e^(e^(e^10)) and beyond: too large to evaluate, so nothing is concluded from it
         return iv.exp(argument)
     if isinstance(expr, sympy.log) and len(expr.args) == 1:
-        return iv.log(_positive(_box(expr.args[0], point)))
+        return iv.log(_positive(_box(expr.args[0], point, memo)))
     if expr.is_Pow:
-        base = _box(expr.base, point)
+        base = _box(expr.base, point, memo)
         if expr.exp.is_Integer:
             n = int(expr.exp)
             if n < 0 and not (base.a > 0 or base.b < 0):
                 raise _NoValue
             return base**n if n >= 0 else 1 / base ** (-n)
-        return iv.exp(_box(expr.exp, point) * iv.log(_positive(base)))
+        return iv.exp(_box(expr.exp, point, memo) * iv.log(_positive(base)))
     raise _NoValue  # a symbol the point does not bind, I, ∞, or a function not read here
 
 

@@ -43,6 +43,8 @@ class Shown:
 
 
 _DIV = re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL)
+# an equation written as a paragraph of its own, its number beside it, in a div of another class
+_PARAGRAPH = re.compile(r'<p[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</p>', re.DOTALL)
 _INLINE = re.compile(r"\\\((.*?)\\\)", re.DOTALL)
 _NUMBER = re.compile(r'<span class="ref-num">\s*\(?\s*([^)<]*?)\s*\)?\s*</span>')
 _TAG = re.compile(r"\\tag\*?\{([^}]*)\}")
@@ -85,7 +87,9 @@ def visible(path: Path, text: str) -> str:
 def html_source(path: Path, text: str) -> bool:
     """An HTML page, or a post whose equations are HTML blocks (the reference is such a post)."""
     suffix = path.suffix.lower()
-    return suffix in (".html", ".htm") or (suffix in (".md", ".markdown", ".txt") and bool(_DIV.search(text)))
+    return suffix in (".html", ".htm") or (
+        suffix in (".md", ".markdown", ".txt") and bool(_DIV.search(text) or _PARAGRAPH.search(text))
+    )
 
 
 def annotate(text: str, equations: list, marks: list, verdicts: str, markdown: bool = False) -> str:
@@ -150,7 +154,9 @@ def from_html(text: str, markdown: bool = False) -> list:
     seen = _hidden_html(text, markdown)
     found = []  # (start, Shown without its number, printed number or None)
     taken = []  # the spans already read, so a display is not read twice
-    for div in _DIV.finditer(seen):
+    divs = list(_DIV.finditer(seen))
+    paragraphs = [p for p in _PARAGRAPH.finditer(seen) if not any(d.start() <= p.start() < d.end() for d in divs)]
+    for div in sorted(divs + paragraphs, key=lambda m: m.start()):
         body = seen[div.start(1) : div.end(1)]
         spans = list(_INLINE.finditer(seen, div.start(1), div.end(1)))
         number = _NUMBER.search(body)
@@ -321,8 +327,16 @@ def _hidden_markdown_code(text: str) -> str:
     """Fenced code (``` or ~~~), indented code, and code spans: shown as code, never as math."""
     hidden: list = []
     offset, fence, blank_before, in_list, in_code = 0, "", True, False, False
+    depth = 0  # inside a block of HTML (<div> .. </div>), as kramdown reads it: no Markdown there
     for line in text.splitlines(keepends=True):
         stripped, indented = line.strip(), bool(re.match(r"( {4}|\t)", line))
+        inside, depth = (
+            depth > 0,
+            max(0, depth + len(re.findall(r"<div\b", line)) - len(re.findall(r"</div\s*>", line))),
+        )
+        if inside and not fence:
+            offset += len(line)
+            continue
         opening = re.match(r" {0,3}(`{3,}|~{3,})", line)
         if fence:
             hidden.append((offset, offset + len(line)))
