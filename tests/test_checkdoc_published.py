@@ -378,3 +378,74 @@ def test_a_reading_that_writes_out_the_mean_sees_deviations_sum_to_zero(tmp_path
     body = display(f"{mean} = -\\frac{{w}}{{\\sqrt{{v}}}} \\sum_{{k=1}}^{{n}} {upstream}")
     assert verdicts(tmp_path, body, decl) == ["proven"]
     assert verdicts(tmp_path, body.replace("-\\frac{w}", "\\frac{w}"), decl) == ["refuted"]
+
+
+# --- the layer norm: labels, a Kronecker delta, scopes -----------------------------------------------
+
+# liorsinai-layernorm.md: z_k = (x_k - μ)/(σ + ε) for one layer l
+LAYERNORM = {
+    "sizes": [{"n": 3}],
+    "indices": {"i": "n", "k": "n", "r": "n"},
+    "tensors": {"X": ["n"]},
+    "scalars": ["\\epsilon"],
+    "labels": ["l"],
+    "functions": {"\\delta": "kronecker"},
+    "define": {
+        "\\mu": "\\frac{1}{n}\\sum_{r=1}^{n} x_{r}",
+        "\\sigma": "\\sqrt{\\frac{1}{n}\\sum_{r=1}^{n} (x_{r} - \\mu)^{2}}",
+        "z_{k}": "\\frac{x_{k} - \\mu}{\\sigma + \\epsilon}",
+    },
+}
+
+
+def test_a_declared_label_is_not_a_power(tmp_path):
+    # liorsinai-layernorm.md: \mu^l = \frac{1}{n}\sum_r^n x_r^l, l the layer
+    assert verdicts(tmp_path, display("\\mu^l = \\frac{1}{n}\\sum_r^n x_r^l"), LAYERNORM) == ["proven"]
+    assert verdicts(tmp_path, display("\\mu^{(l)} = \\frac{1}{n}\\sum_r^n x_r^{(l)}"), LAYERNORM) == ["proven"]
+    assert verdicts(tmp_path, display("\\mu^l = \\frac{1}{n}\\sum_r^n x_r^2"), LAYERNORM) == ["refuted"]
+    # undeclared, l is a symbol that no declaration names
+    unlabelled = {k: v for k, v in LAYERNORM.items() if k != "labels"}
+    ((verdict, reason),) = links(tmp_path, display("\\mu^l = \\mu"), unlabelled)
+    assert verdict == "unchecked" and "the symbol l is not declared" in reason
+
+
+def test_a_kronecker_delta_declared_as_such(tmp_path):
+    # liorsinai-layernorm.md #6: dz_k/dx_i = (δ_{ik} - dμ/dx_i)/(σ + ε) - (x_k - μ)/(σ + ε)^2 dσ/dx_i
+    line = (
+        d("z_k", "x_i") + " = \\frac{1}{\\sigma + \\epsilon}\\left(\\delta_{ik} - " + d("\\mu", "x_i") + "\\right) - "
+        "\\frac{x_k -\\mu}{(\\sigma + \\epsilon)^{2}}" + d("\\sigma", "x_i")
+    )
+    assert verdicts(tmp_path, display(line), LAYERNORM) == ["proven"]
+    assert verdicts(tmp_path, display(line.replace("\\delta_{ik}", "\\delta_{i1}")), LAYERNORM) == ["refuted"]
+    # its definition by cases (#7)
+    cases = "\\delta_{i1} = \\begin{cases} 1 & i=1 \\\\ 0 & i\\neq 1 \\end{cases}"
+    assert verdicts(tmp_path, display(cases), LAYERNORM) == ["proven"]
+    # not declared, δ is an undeclared symbol
+    plain = {k: v for k, v in LAYERNORM.items() if k != "functions"}
+    assert links(tmp_path, display(cases), plain)[0][0] == "unchecked"
+
+
+def test_a_scope_declares_a_quantity_again_for_some_equations(tmp_path):
+    # liorsinai-layernorm.md: z_k has no parameters until the summary (#11), where z_k = a(...) + b
+    decl = {
+        **LAYERNORM,
+        "scopes": {
+            "#2": {
+                "scalars": ["\\epsilon", "a", "b"],
+                "define": {"z_{k}": "a \\frac{x_{k} - \\mu}{\\sigma + \\epsilon} + b"},
+            }
+        },
+    }
+    body = display(d("z_k", "x_k") + " = " + d("z_k", "x_k")) + display(d("z_k", "b") + " = 1")
+    assert verdicts(tmp_path, body, decl) == ["proven", "proven"]
+    # a(...) is a product once a is declared: dz_k/da = (x_k - μ)/(σ + ε) in the scope, and b is
+    # no symbol outside it
+    body = display("z_k = a\\left(\\frac{x_k - \\mu}{\\sigma + \\epsilon}\\right) + b")
+    assert verdicts(tmp_path, display("z_1 = z_1") + body, decl) == ["proven", "proven"]
+    assert links(tmp_path, body + display("z_1 = z_1"), decl)[0][0] == "unchecked"
+
+
+def test_three_full_stops_are_dots(tmp_path):
+    # liorsinai-layernorm.md #8: \frac{1}{n}(0 + ... + 0 + 1 + 0 + ... + 0), a pattern
+    ((verdict, reason),) = links(tmp_path, display("\\frac{1}{n}(0 + ... + 1 + ... + 0) = \\frac{1}{n}"), LAYERNORM)
+    assert verdict == "unchecked" and reason == "illustrative: written with dots"

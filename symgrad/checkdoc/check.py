@@ -32,11 +32,10 @@ from .meaning import (
     Undecided,
     Undefined,
     equal,
-    resolve,
 )
 from .reader import columns, top_level, visible
 
-DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
+DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])|\.\.\.")
 # \frac{dL}{dx}, \frac{\mathrm{d}}{\mathrm{d}x}: a derivative written with the differential d, which
 # the reader would otherwise take for a product by a declared d (a size d cancelling out)
 _D = r"(?:\\(?:mathrm|text|operatorname)\s*\{\s*d\s*\}|\\rm\s*d|d)"
@@ -74,7 +73,7 @@ class Report:
 def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> Report:
     """Every link of every equation. `lead_ins` is the prose just before each equation, where its
     author may state the case it covers ("for j ≠ i,")."""
-    meanings = [Meaning(decl, size) for size in decl.sizes]
+    meaning_of: dict = {}  # the declarations an equation reads (its scope's, or the post's) -> their meanings
     report = Report()
     numbers = [e.number for e in equations if not e.number.startswith("#")]
     for number in sorted({n for n in numbers if numbers.count(n) > 1}):
@@ -86,6 +85,10 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
             formula, conditions = _written_condition(_unboxed(line), decl)
             lines.append(formula)
             written[k] = conditions
+        scoped = decl.scopes.get(eq.number, decl)
+        if id(scoped) not in meaning_of:
+            meaning_of[id(scoped)] = [Meaning(scoped, size) for size in scoped.sizes]
+        meanings = meaning_of[id(scoped)]
         for chain in _chains(dataclasses.replace(eq, lines=lines)):
             for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
@@ -394,8 +397,8 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
             parsed.append((line, text, None, "not read: a derivative written with d: write it with \\partial"))
             continue
         try:
-            (node,) = parse_chain(text, meanings[0].functions if meanings else frozenset())
-            node = resolve(node, meanings[0].names, meanings[0].sizes) if meanings else node
+            (node,) = parse_chain(text, *(meanings[0].vocabulary if meanings else ()))
+            node = meanings[0].resolve(node) if meanings else node
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))

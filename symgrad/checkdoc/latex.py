@@ -102,6 +102,7 @@ def tokenize(text: str) -> list[str]:
     text = _COLOUR.sub(" ", text)
     text = text.replace("\u2212", "-")  # the minus sign, as MathJax and unicode-math print it
     text = re.sub(r"(?<!\\)~", " ", text)  # a space that does not break
+    text = re.sub(r"\.\.\.", r" \\ldots ", text)  # three full stops: dots, as \ldots
     tokens: list[str] = []
     previous, number_before = "", False  # number_before: the last kept token is a number
     for tok in TOKEN.findall(text):
@@ -191,8 +192,9 @@ def name_of(text: str) -> str:
 
 
 class Parser:
-    def __init__(self, tokens: list[str], functions: frozenset = frozenset()) -> None:
+    def __init__(self, tokens: list[str], functions: frozenset = frozenset(), values: frozenset = frozenset()) -> None:
         self.functions = functions  # names declared as functions: f(x) is a call, not a product
+        self.values = values  # letters declared as values: a(x + 1) is a product
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -205,7 +207,7 @@ class Parser:
 
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
-        return Parser(tokens, self.functions).whole()
+        return Parser(tokens, self.functions, self.values).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -468,7 +470,7 @@ class Parser:
             self.i = start
         if tok in self.functions and self.peek() in ("(", "'"):
             return self._call(tok)
-        if self.peek() == "(" and tok.isalpha():
+        if self.peek() == "(" and tok.isalpha() and tok not in self.values:
             raise Unsupported(f"a function call {tok}(...): declare {tok} under functions")
         return ("sym", tok, self.subscript())
 
@@ -729,10 +731,10 @@ def _unwrap(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def parse_chain(text: str, functions: frozenset = frozenset()) -> list:
+def parse_chain(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> list:
     """A formula as its chain of equal expressions (a = b = c gives three)."""
-    return Parser(tokenize(text), functions).chain()
+    return Parser(tokenize(text), functions, values).chain()
 
 
-def parse(text: str, functions: frozenset = frozenset()) -> tuple:
-    return Parser(tokenize(text), functions).whole()
+def parse(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> tuple:
+    return Parser(tokenize(text), functions, values).whole()

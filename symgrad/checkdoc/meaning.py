@@ -40,7 +40,9 @@ class Illustrative(Exception):
     """A formula written with dots (\\cdots, \\vdots): it shows a pattern and is not checked."""
 
 
-KEYS = ("sizes", "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials")
+# what a scope (some equations of the post) may declare again, for itself
+SCOPED = ("scalars", "define", "functions", "given", "constraints", "partials", "labels")
+KEYS = ("sizes", "indices", "tensors", *SCOPED, "scopes")
 # what a declared function symbol may be
 KINDS = {
     "sigmoid": "the logistic function 1/(1 + e^{-z})",
@@ -59,6 +61,8 @@ class Declarations:
     given: dict = field(default_factory=dict)  # a function given from outside -> the quantity it reads
     constraints: list = field(default_factory=list)  # LaTeX equations, or {one-hot: tensor}
     local: bool | frozenset = False  # where a partial of an intermediate holds the others fixed (equations)
+    labels: frozenset = frozenset()  # superscripts that label (a layer l), not powers
+    scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -127,6 +131,19 @@ class Declarations:
                 "intermediate quantity holds the other quantities its definition names fixed), or local in some "
                 f"equations, as partials: {{local: [23, 24]}}; got {_brief(partials)}"
             )
+        labels = data.get("labels") or []
+        if not isinstance(labels, list) or not all(_is_letter(label) for label in labels):
+            raise SymgradError(f"labels lists letters, as labels: [l] (x^l is x of the layer l); got {_brief(labels)}")
+        scopes = {}
+        for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
+            if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
+                raise SymgradError(f"a scope declares some of {', '.join(SCOPED)} again; got {_brief(overrides)}")
+            merged = {k: v for k, v in data.items() if k != "scopes"}
+            merged.update({k: v for k, v in overrides.items() if k != "define"})
+            merged["define"] = {**_mapping(data.get("define"), "define", ""), **(overrides.get("define") or {})}
+            scoped = cls.read(merged)
+            for label in str(where).split(","):
+                scopes[label.strip()] = scoped
         decl = cls(
             sizes,
             dict(indices),
@@ -137,6 +154,8 @@ class Declarations:
             given,
             list(constraints),
             local,
+            frozenset(labels),
+            scopes,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
@@ -257,15 +276,18 @@ def definitions(decl: Declarations) -> dict:
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            heads.append((lhs, _compound(parse(lhs, frozenset(decl.functions)))))
+            heads.append(
+                (lhs, _compound(resolve(parse(lhs, frozenset(decl.functions)), frozenset(), frozenset(), decl.labels)))
+            )
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
     names = _names(decl, {head[1] for _, head in heads if head[0] == "sym"})
+    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym" and not h[2]}
     for (lhs, head), rhs in zip(heads, decl.define.values()):
         try:
-            body = resolve(parse(rhs, frozenset(decl.functions)), names, frozenset(decl.sizes[0]))
+            body = resolve(parse(rhs, frozenset(decl.functions), values), names, frozenset(decl.sizes[0]), decl.labels)
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -325,26 +347,29 @@ def _names(decl: Declarations, defined: set) -> frozenset:
     return frozenset(_spellings(*decl.tensors)) | frozenset(decl.scalars) | frozenset(defined)
 
 
-def resolve(node, names: frozenset, sizes: frozenset = frozenset()):
+def resolve(node, names: frozenset, sizes: frozenset = frozenset(), labels: frozenset = frozenset()):
     """The tree with every power of a letter that is a declared name (\\sigma_c^2 where \\sigma^{2}
-    is declared, and \\sigma itself is not) read as that name, and every size named with a
-    subscript (N_i) read as that size."""
+    is declared, and \\sigma itself is not) read as that name, every size named with a
+    subscript (N_i) read as that size, and every superscript that is a declared label (x^{l},
+    x^{(l)}) taken off."""
     if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
         return node
+    if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in labels:
+        return resolve(node[1], names, sizes, labels)
     if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in sizes:
         return ("sym", f"{node[1]}_{''.join(node[2])}", None)
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
         if name in names and node[1][1] not in names:
             return ("sym", name, node[1][2])
-    return tuple(_resolved(child, names, sizes) for child in node)
+    return tuple(_resolved(child, names, sizes, labels) for child in node)
 
 
-def _resolved(child, names, sizes):
+def _resolved(child, names, sizes, labels):
     if isinstance(child, tuple) and child and isinstance(child[0], str):
-        return resolve(child, names, sizes)
+        return resolve(child, names, sizes, labels)
     if isinstance(child, (list, tuple)):
-        out = [_resolved(c, names, sizes) for c in child]
+        out = [_resolved(c, names, sizes, labels) for c in child]
         return out if isinstance(child, list) else tuple(out)
     return child
 
@@ -377,6 +402,8 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
         claim(name, f"the function {name} ({kind})")
     for name in decl.given:
         claim(name, f"the function {name} given from outside")
+    for name in decl.labels:
+        claim(name, f"the label {name}")
     for letter, (indices, _) in defined.items():
         role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
         # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
@@ -424,6 +451,9 @@ class Meaning:
         self.names = _names(decl, set(self.defined))
         self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
+        # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
+        values = set(decl.scalars) | set(size) | {n for n, (ix, _) in self.defined.items() if not ix}
+        self.vocabulary = (self.functions, frozenset(values))
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
         self._cases: list | None = None
@@ -822,6 +852,9 @@ class Meaning:
             raise Unsupported(f"the symbol {letter} is not declared")
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
+    def resolve(self, node):
+        return resolve(node, self.names, self.sizes, self.decl.labels)
+
     def written(self, exprs: list, keep: frozenset) -> tuple[list, dict]:
         """The expressions, and the lets kept, with every let of a quantity not in keep written
         out (its definition substituted, to the inputs or to kept lets)."""
@@ -1002,7 +1035,7 @@ class Meaning:
         from .latex import parse_chain
 
         try:
-            left, right = (resolve(side, self.names, self.sizes) for side in parse_chain(constraint, self.functions))
+            left, right = (self.resolve(side) for side in parse_chain(constraint, *self.vocabulary))
         except (Unsupported, ValueError) as exc:
             raise SymgradError(f"the constraint {constraint} is not read: {exc}") from None
         solved: dict = {}
