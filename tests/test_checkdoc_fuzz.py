@@ -292,8 +292,8 @@ def test_a_read_line_changed_after_reading_is_caught(folder, monkeypatch, name, 
     seen: set = set()
     parse_chain = check_module.parse_chain
 
-    def mutant(text):  # the left side read as written, the same text on the right changed
-        nodes = parse_chain(text)
+    def mutant(text, *vocabulary):  # the left side read as written, the same text on the right changed
+        nodes = parse_chain(text, *vocabulary)
         if text in seen:
             return [change(n) for n in nodes]
         seen.add(text)

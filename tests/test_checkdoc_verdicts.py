@@ -319,7 +319,7 @@ def test_a_line_too_large_to_check_is_a_question_mark_with_the_reason(tmp_path, 
 # --- a corrupted decision is caught ------------------------------------------------------------
 
 
-def _apart_at_53_bits(a, b, point):
+def _apart_at_53_bits(a, b, point, precisions=()):
     """Separation judged as floating point does, against the final values only."""
     import mpmath
 

@@ -35,7 +35,7 @@ from .meaning import (
 )
 from .reader import columns, top_level, visible
 
-DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])")
+DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])|\.\.\.")
 # \frac{dL}{dx}, \frac{\mathrm{d}}{\mathrm{d}x}: a derivative written with the differential d, which
 # the reader would otherwise take for a product by a declared d (a size d cancelling out)
 _D = r"(?:\\(?:mathrm|text|operatorname)\s*\{\s*d\s*\}|\\rm\s*d|d)"
@@ -73,7 +73,7 @@ class Report:
 def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> Report:
     """Every link of every equation. `lead_ins` is the prose just before each equation, where its
     author may state the case it covers ("for j ≠ i,")."""
-    meanings = [Meaning(decl, size) for size in decl.sizes]
+    meaning_of: dict = {}  # the declarations an equation reads (its scope's, or the post's) -> their meanings
     report = Report()
     numbers = [e.number for e in equations if not e.number.startswith("#")]
     for number in sorted({n for n in numbers if numbers.count(n) > 1}):
@@ -82,9 +82,13 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
         stated = _conditions(PROSE, lead_ins[position], decl) if lead_ins else []
         lines, written = [], {}
         for k, line in enumerate(eq.lines, 1):
-            formula, conditions = _written_condition(line, decl)
+            formula, conditions = _written_condition(_unboxed(line), decl)
             lines.append(formula)
             written[k] = conditions
+        scoped = decl.scopes.get(eq.number, decl)
+        if id(scoped) not in meaning_of:
+            meaning_of[id(scoped)] = [Meaning(scoped, size) for size in scoped.sizes]
+        meanings = meaning_of[id(scoped)]
         for chain in _chains(dataclasses.replace(eq, lines=lines)):
             for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
@@ -95,12 +99,25 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
 # "k ≠ i", "k \ne i", "i = j", "i = k = j": a case, between index letters, chained or not
 _RELATION_OF_CASE = r"(=|≠|!=|\\neq?(?![A-Za-z]))"
 _CASE = rf"(?P<case>[A-Za-z](?:\s*{_RELATION_OF_CASE}\s*[A-Za-z])+)(?![A-Za-z_{{])"
-# in prose: the case after "if", "for", "when", "where", capitalised too ("For $j \ne i$,"; "when $k \ne i$:")
-PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided)\s*(?:\$|\\\()?\s*" + _CASE)
+# in prose: the case after "if", "for", "when", "where", "case", capitalised too ("For $j \ne i$,"; "when
+# $k \ne i$:"; "The diagonal case, i = k:")
+PROSE = re.compile(r"\b(?i:if|for|when|whenever|where|provided|case),?\s*(?:\$|\\\()?\s*" + _CASE)
 # after a formula: ", i = j", "\\quad (k \\ne i)", "\\qquad \\text{if } i = j", "\\text{ for } k \\neq i"
 _WORD = r"(?:\\(?:text|mathrm|textrm|mbox)\{\s*(?:if|for|when|where)\s*\}|\b(?:if|for|when|where)\b)"
 _GAP = rf"(?:\s|,|\\q?quad|\\[,;: ]|{_WORD})"
 TRAILING = re.compile(rf"(?:,|\\q?quad|\\[,;]|{_WORD}){_GAP}*\(?\s*{_CASE}\s*\)?\s*[,.;]?\s*$")
+# before a formula: "{\rm if}~i=j,~", "\text{if } i \ne j,": the case the rest of the line is stated for
+_IF = r"(?:\{\s*\\rm\s*if\s*\}|\\(?:text|mathrm|textrm|mbox)\s*\{\s*if\s*\}|\\rm\s*if\b|\bif\b)"
+_SPACE = r"(?:\s|~|\\[,;: ]|\\q?quad)*"
+LEADING = re.compile(rf"^{_SPACE}{_IF}{_SPACE}{_CASE}{_SPACE},{_SPACE}")
+# a condition whose "=" splits it over two sides: "{\rm if}~i" = "j,~\frac{..}"
+_LEADING_LEFT = re.compile(rf"^{_SPACE}{_IF}{_SPACE}(?P<x>[A-Za-z]){_SPACE}$")
+_LEADING_RIGHT = re.compile(rf"^{_SPACE}(?P<y>[A-Za-z]){_SPACE},{_SPACE}")
+# after a formula: ", for~i=1,..., C", "\quad \text{for } i = 1, \dots, n": the range of an index
+_RANGE_LEFT = re.compile(
+    rf",?{_SPACE}(?:\\(?:text|mathrm|textrm|mbox)\s*\{{\s*for\s*\}}|\bfor\b){_SPACE}(?P<x>[A-Za-z]){_SPACE}$"
+)
+_RANGE_RIGHT = re.compile(r"^\s*[0-9A-Za-z]+\s*,\s*(?:\.\.\.|\\l?dots|\\cdots)\s*,?\s*[0-9A-Za-z{}]+\s*[.,;]?\s*$")
 
 
 def lead_ins(path: Path, text: str, equations: list) -> list | None:
@@ -138,6 +155,27 @@ def _pairs(chain: str, decl: Declarations) -> list:
         if x != y:
             out.append((x, "=" if a == b else "≠", y))
     return out
+
+
+_BOX = re.compile(r"\\(?:boxed|fbox|bbox(?:\[[^\]]*\])?|color\s*\{[^{}]*\})\s*\{")
+
+
+def _unboxed(line: str) -> str:
+    """The line with every box (\\boxed{a = b}) around its formula taken off, and the colour of a
+    coloured equation (\\color{red}{a = b}): they are how the result looks, and the equalities
+    inside are the line's own."""
+    while (m := _BOX.search(line)) is not None:
+        depth, k = 1, m.end()
+        while k < len(line) and depth:
+            depth += {"{": 1, "}": -1}.get(line[k], 0) if line[k - 1] != "\\" else 0
+            k += 1
+        if depth:
+            return line  # an unbalanced box: the reader says so
+        inside = line[m.end() : k - 1]
+        if m.group(0).startswith("\\color") and not any(top and "=" in p.group(0) for p, top in top_level(inside)):
+            inside = f"{{{inside}}}"  # a coloured group stays a group, unless a whole equation is coloured
+        line = f"{line[: m.start()]} {inside} {line[k:]}"
+    return line
 
 
 def _written_condition(line: str, decl: Declarations) -> tuple[str, list]:
@@ -306,9 +344,49 @@ def _split(text: str) -> list:
     return [s.strip() for s in sides]
 
 
+class Framing(Unread):
+    """A side that is a condition or a range written around the formula, not a claim."""
+
+
+def _framed(chain: list, decl: Declarations) -> tuple[list, list]:
+    """The chain with the case it is stated for taken off its first side ("if i = j, ..."), and
+    the range written after a side ("..., for i = 1, ..., C") taken off it: the "=" of such a
+    condition or range stays a link of the chain, shown as what it is and not checked."""
+    chain = list(chain)
+    cases: list = []
+    if len(chain) > 1 and not any(isinstance(text, Unread) for _, text in chain[:2]):
+        left, right = _LEADING_LEFT.match(chain[0][1]), _LEADING_RIGHT.match(chain[1][1])
+        if left and right and left.group("x") in decl.indices and right.group("y") in decl.indices:
+            x, y = left.group("x"), right.group("y")
+            why = f"the case the line is stated for (if {x} = {y}), not a claim"
+            chain[0] = (chain[0][0], Framing(chain[0][1], why))
+            chain[1] = (chain[1][0], chain[1][1][right.end() :])
+            cases = [(x, "=", y)] if x != y else []
+    leading = LEADING.match(chain[0][1]) if chain and not isinstance(chain[0][1], Unread) else None
+    if leading:
+        cases = _pairs(leading.group("case"), decl)
+        if cases:
+            chain[0] = (chain[0][0], chain[0][1][leading.end() :])
+    for k in range(len(chain) - 1):
+        if isinstance(chain[k][1], Unread) or isinstance(chain[k + 1][1], Unread):
+            continue
+        before = _RANGE_LEFT.search(chain[k][1])
+        if before and before.group("x") in decl.indices and _RANGE_RIGHT.match(chain[k + 1][1]):
+            why = f"the range of {before.group('x')}, not a claim"
+            chain[k] = (chain[k][0], chain[k][1][: before.start()])
+            chain[k + 1] = (chain[k + 1][0], Framing(chain[k + 1][1], why))
+    return chain, cases
+
+
 def _check_chain(number: str, chain: list, meanings: list, stated: list, written: dict) -> list:
+    if meanings:
+        chain, cases = _framed(chain, meanings[0].decl)
+        stated = stated + cases
     parsed = []
     for line, text in chain:
+        if isinstance(text, Framing):
+            parsed.append((line, text, None, text.reason))
+            continue
         if not text:
             parsed.append((line, text, None, "an empty side"))
             continue
@@ -319,7 +397,8 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
             parsed.append((line, text, None, "not read: a derivative written with d: write it with \\partial"))
             continue
         try:
-            (node,) = parse_chain(text)
+            (node,) = parse_chain(text, *(meanings[0].vocabulary if meanings else ()))
+            node = meanings[0].resolve(node) if meanings else node
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))
@@ -333,13 +412,13 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue
-        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []))
+        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []), number)
         links.append(Link(number, line, left, right, verdict, reason))
-    _name_the_wrong_line(links, parsed, meanings)
+    _name_the_wrong_line(links, parsed, meanings, number)
     return links
 
 
-def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, str]:
+def _decide(a, b, meanings: list, conditions: list | None = None, number: str = "") -> tuple[str, str]:
     """proven, refuted, or ◐ "pattern": a line that fails for some index values is ◐ only when
     its author stated the case it covers (`conditions`, such as k ≠ i) and it holds in that case;
     any other failure, at a whole size or at index values the author did not set apart, is a
@@ -348,6 +427,11 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
+    hint: list = []  # the reading that decided the last binding: the next one likely needs it too
+    if meanings:
+        a, b = meanings[0].settle(a, b)
+    for meaning in meanings:
+        meaning.display = number
     for meaning in meanings:
         try:
             free = meaning.free(a) | meaning.free(b)
@@ -362,9 +446,7 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
             return "unchecked", f"not read: {exc}"
         for env in bindings:
             try:
-                meaning.conditions = []
-                left, right = meaning.value(a, env), meaning.value(b, env)
-                ok, where = equal(left, right, meaning.conditions)
+                ok, where = _named_first(a, b, env, meaning, hint)
             except Illustrative:
                 return "unchecked", "illustrative: written with dots"
             except Undecided as exc:
@@ -389,6 +471,10 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)
+            if failed and not conditions:
+                break  # no case is stated that could set this failure apart: refuted, at the point shown
+        if failed and not conditions:
+            break
     if not failed:
         if not held:
             return "unchecked", undefined or "no declared size has the entries it names"
@@ -406,6 +492,57 @@ def _decide(a, b, meanings: list, conditions: list | None = None) -> tuple[str, 
         return "pattern", _pattern(held, failed)
     size, env, where = (outside or failed)[0]
     return "refuted", f"at {_at(size, env)}: the sides are {where}"
+
+
+def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bool, str]:
+    """Decided first with every defined quantity a named symbol (small forms, the chain rule
+    through the names), then with those beyond polynomials named (a mean and a variance written
+    out, so that deviations summing to zero are seen), then with only those with an exponential,
+    a logarithm or a function named, and when that leaves the line undecided, written out."""
+    everything = frozenset(meaning.defined)
+    middle = meaning.heavy_for(a, b)
+    readings = [(everything, everything), (middle, meaning.heavy), (middle, meaning.transcendental)]
+    readings = list(dict.fromkeys(readings)) + [(frozenset(), frozenset())]
+    if hint:
+        readings = [r for r in hint if r in readings] + [r for r in readings if r not in hint]
+    for named, keep in readings:
+        meaning.named, meaning.conditions = named, []
+        try:
+            left, right = meaning.value(a, env), meaning.value(b, env)
+            if not named:
+                decided = _equal_in_every_case(left, right, meaning)
+            else:
+                sides, lets = meaning.written([left, right], keep)
+                required = list(dict.fromkeys(meaning.conditions))
+                conditions, _ = meaning.written([expr for _, expr in required], keep)
+                meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, conditions)]
+                decided = _equal_in_every_case(sides[0], sides[1], meaning, quick=True, lets=lets)
+            if hint is not None:
+                hint[:] = [(named, keep)]
+            return decided
+        except (Undecided, TooLarge):
+            if (named, keep) == readings[-1]:
+                raise
+        finally:
+            meaning.named = frozenset()
+    raise AssertionError("unreachable")
+
+
+def _equal_in_every_case(left, right, meaning, quick: bool = False, lets: dict | None = None) -> tuple[bool, str]:
+    """Equal in every case the declared constraints allow (each unit vector of a one-hot
+    label, an entry solved from a linear equation); where not, the case shown."""
+    for case in meaning.cases():
+        conditions = [(kind, expr.xreplace(case)) for kind, expr in meaning.conditions]
+        named = {k: _at_case(v, case) for k, v in lets.items()} if lets else None
+        ok, where = equal(_at_case(left, case), _at_case(right, case), conditions, named, quick)
+        if not ok:
+            shown = ", ".join(f"{k} = {v}" for k, v in case.items() if v != 0 or len(case) < 4)
+            return False, where + (f" (where {shown})" if case else "")
+    return True, ""
+
+
+def _at_case(value, case: dict):
+    return value.xreplace(case) if case else value
 
 
 def _at(size: dict, env: dict) -> str:
@@ -426,11 +563,15 @@ def _pattern(held: list, failed: list) -> str:
     return f"holds only at {shown}" + (" and others" if len(held) > 4 else "")
 
 
-def _name_the_wrong_line(links: list, parsed: list, meanings: list) -> None:
+def _name_the_wrong_line(links: list, parsed: list, meanings: list, number: str = "") -> None:
     """Two failing links around one side, whose neighbours agree once it is left out: that
     side's line is the one to fix."""
     for k in range(1, len(links)):
         if links[k - 1].verdict == "refuted" and links[k].verdict == "refuted":
             before, after = parsed[k - 1][2], parsed[k + 1][2]
-            if before is not None and after is not None and _decide(before, after, meanings)[0] == "proven":
+            if (
+                before is not None
+                and after is not None
+                and _decide(before, after, meanings, None, number)[0] == "proven"
+            ):
                 links[k - 1].culprit = True

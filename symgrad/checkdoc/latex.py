@@ -55,6 +55,14 @@ _DROP = (
     r"\Bigr",
     r"\big",
     r"\Big",
+    r"\bigg",
+    r"\Bigg",
+    r"\biggl",
+    r"\biggr",
+    r"\Biggl",
+    r"\Biggr",
+    r"\bigm",
+    r"\Bigm",
     r"\,",
     r"\;",
     r"\!",
@@ -77,7 +85,13 @@ _WIDE_REASON = "a wide space between two factors (\\quad, \\hspace, ...): a read
 TOKEN = re.compile(r"\\[A-Za-z]+|\\\\|\\[,;!:{}]|\\.|[0-9]+(?:\.[0-9]+)?|[A-Za-z]|\S")
 NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # after these a "." is the empty delimiter (\left. x \right|), not a decimal point
-_DELIMITER = frozenset({r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big"})
+_DELIMITER = frozenset(
+    {r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big", r"\bigg", r"\Bigg"}
+)
+# fractions that differ in size only
+_FRACTIONS = {r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\cfrac": r"\frac"}
+# a colour changes how what follows looks, nothing else: \color{red} and its argument are dropped
+_COLOUR = re.compile(r"\\color\s*\{[^{}]*\}")
 
 
 def tokenize(text: str) -> list[str]:
@@ -85,10 +99,14 @@ def tokenize(text: str) -> list[str]:
         raise Unsupported(text.reason)
     text = WIDE_SPACE.sub(lambda _: f" {WIDE} ", text)
     text = re.sub(r"\\vphantom\{[^{}]*\}", " ", text)  # height only: no width, nothing printed
+    text = _COLOUR.sub(" ", text)
     text = text.replace("\u2212", "-")  # the minus sign, as MathJax and unicode-math print it
+    text = re.sub(r"(?<!\\)~", " ", text)  # a space that does not break
+    text = re.sub(r"\.\.\.", r" \\ldots ", text)  # three full stops: dots, as \ldots
     tokens: list[str] = []
     previous, number_before = "", False  # number_before: the last kept token is a number
     for tok in TOKEN.findall(text):
+        tok = _FRACTIONS.get(tok, tok)
         delimiter, previous = previous in _DELIMITER, tok
         if tok in _DROP:
             continue
@@ -151,8 +169,32 @@ def literal(node: tuple) -> Fraction | None:
     return None
 
 
+# decorations that make a name of their own: \hat{x} is not x, nor a function of it
+DECORATIONS = {
+    r"\hat", r"\widehat", r"\bar", r"\overline", r"\tilde", r"\widetilde", r"\check", r"\vec", r"\dot",
+    r"\ddot", r"\mathcal", r"\mathscr", r"\mathfrak",
+}  # fmt: skip
+# functions a reader knows by their spelled name, when a parenthesis follows: log(p), exp(W), tr(AB)
+SPELLED = {"log": "log", "ln": "log", "exp": "exp", "sin": "sin", "cos": "cos", "tr": "tr", "Tr": "tr"}
+_NAMED = {r"\text", r"\operatorname", r"\mathrm", r"\textrm", r"\mathit"}  # \operatorname{tr}(A)
+_COMMANDS = {r"\sin": "sin", r"\cos": "cos", r"\Tr": "tr", r"\tr": "tr"}
+
+
+def name_of(text: str) -> str:
+    """A declared name written in LaTeX (h_\\theta, {f_a}, \\sigma, \\hat{x}) as the parser spells
+    it: the letter or command, its decoration's braces, and its subscript in braces (h_{\\theta})."""
+    tokens = [t for t in tokenize(text) if t not in ("{", "}")]
+    if len(tokens) >= 2 and tokens[0] in DECORATIONS:
+        tokens = [f"{tokens[0]}{{{tokens[1]}}}", *tokens[2:]]
+    if len(tokens) >= 3 and tokens[1] == "_":
+        return f"{tokens[0]}_{{{''.join(tokens[2:])}}}"
+    return "".join(tokens)
+
+
 class Parser:
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], functions: frozenset = frozenset(), values: frozenset = frozenset()) -> None:
+        self.functions = functions  # names declared as functions: f(x) is a call, not a product
+        self.values = values  # letters declared as values: a(x + 1) is a product
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -162,6 +204,10 @@ class Parser:
             else:
                 self.t.append(tok)
         self.i = 0
+
+    def sub(self, tokens: list[str]) -> tuple:
+        """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
+        return Parser(tokens, self.functions, self.values).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -246,14 +292,35 @@ class Parser:
         node = self.primary()
         if self.peek() == "^":
             self.take()
-            if self.peek() == "T" or (self.peek() == "{" and self.peek(1) == "T" and self.peek(2) == "}"):
-                self.i += 1 if self.peek() == "T" else 3
+            mark = self._transpose_mark()
+            if mark:
+                self.i += mark
                 node = ("transpose", node)
             else:
                 node = _power(node, self.argument())
             if self.peek() == "^":  # a^b^c stops TeX with "Double superscript"
                 raise Unsupported("a double superscript, which TeX refuses: write {a^{b}}^{c} or a^{b^{c}}")
+            if self.peek() == "_":  # \sigma^{2}_{c} prints as \sigma_{c}^{2}: the subscript is the letter's
+                if node[0] != "pow" or node[1][0] != "sym" or node[1][2] is not None:
+                    raise Unsupported("a subscript after a superscript on what is not a letter")
+                node = ("pow", ("sym", node[1][1], self.subscript()), node[2])
         return node
+
+    def _transpose_mark(self) -> int:
+        """How many tokens after ^ write a transpose: T, \\top, \\intercal, \\mathsf{T}, \\text{T},
+        \\mathrm{T}, each perhaps in braces; 0 when they do not."""
+        ahead = self.t[self.i : self.i + 6]
+        braced = ahead[:1] == ["{"]
+        inner = ahead[1:] if braced else ahead
+        for mark in (
+            ["T"],
+            [r"\top"],
+            [r"\intercal"],
+            *([cmd, "{", "T", "}"] for cmd in (r"\mathsf", r"\text", r"\mathrm")),
+        ):
+            if inner[: len(mark)] == mark and (not braced or inner[len(mark) : len(mark) + 1] == ["}"]):
+                return len(mark) + (2 if braced else 0)
+        return 0
 
     def argument(self) -> tuple:
         """A group {...} or a single token, as a superscript or a \\frac part takes it."""
@@ -313,7 +380,13 @@ class Parser:
         if tok is None:
             raise Unsupported("a formula that ends too early")
         if tok == "{":
-            return self.group()
+            node = self.group()
+            if self.peek() == "_":  # {\sigma^2}_c: the subscript of the letter raised, σ_c²
+                sub = self.subscript()
+                if node[0] != "pow" or node[1][0] != "sym" or node[1][2] is not None:
+                    raise Unsupported("a subscript after a group that is not a letter's power")
+                return ("pow", ("sym", node[1][1], sub), node[2])
+            return node
         if tok in ("(", "["):
             self.take()
             node = self.expr()
@@ -322,11 +395,11 @@ class Parser:
         if NUMBER.fullmatch(tok):
             self.take()
             return number(tok)
-        if tok.isalpha():
-            self.take()
-            if self.peek() == "(":
-                raise Unsupported(f"a function call {tok}(...)")
-            return ("sym", tok, self.subscript())
+        spelled = self._spelled() if tok.isalpha() else None
+        if spelled is not None:
+            return spelled
+        if tok.isalpha() or tok[1:] in GREEK or tok in DECORATIONS or tok == r"\ell":
+            return self.name()
         if tok in DOTS:
             self.take()
             return ("dots",)
@@ -338,9 +411,20 @@ class Parser:
             if inner[0] != "sym" or inner[2] is not None:
                 raise Unsupported("a bold expression that is not one letter")
             return ("bold", inner[1])
+        if tok in _NAMED and self.peek(1) == "{":
+            letters: list[str] = self.t[self.i + 2 : self.t.index("}", self.i)] if "}" in self.t[self.i :] else []
+            name = "".join(letters)
+            if len(letters) > 1 and all(t.isalpha() for t in letters):  # \operatorname{tr}, \text{softmax}
+                if SPELLED.get(name) or name in self.functions or name == "softmax":
+                    self.i += len(letters) + 3
+                    return self._applied(SPELLED.get(name, name))
+                raise Unsupported(f"the function {name}")
         if tok in (r"\rm", r"\mathrm"):
             self.take()
             return self.primary()
+        if tok in _COMMANDS:
+            self.take()
+            return self._applied(_COMMANDS[tok])
         if tok in FUNCTIONS:
             self.take()
             if tok == r"\sqrt" and self.peek() == "[":
@@ -365,10 +449,67 @@ class Parser:
             return self.summation()
         if tok == r"\begin":
             return self.matrix()
-        if tok[1:] in GREEK:
-            self.take()
-            return ("sym", tok, self.subscript())
         raise Unsupported(f"the command {tok}")
+
+    def name(self) -> tuple:
+        """A letter, a Greek letter or a decorated one (\\hat{x}), with its subscript; a call when
+        the name is declared a function and a parenthesis follows (\\sigma(z), h_\\theta(x), f'(x))."""
+        tok = self.take()
+        if tok in DECORATIONS:
+            inner = [t for t in (self.raw_group() if self.peek() == "{" else [self.take()]) if t not in ("{", "}")]
+            if len(inner) != 1 or not (inner[0].isalpha() or inner[0][1:] in GREEK):
+                raise Unsupported(f"{tok} over something that is not one letter")
+            tok = f"{tok}{{{inner[0]}}}"
+        if self.peek() == "_" and any(f.startswith(tok + "_") for f in self.functions):
+            start = self.i
+            self.take()
+            tokens = self.raw_group() if self.peek() == "{" else [self.take()]
+            called = f"{tok}_{{{''.join(t for t in tokens if t not in ('{', '}'))}}}"
+            if called in self.functions:
+                return self._call(called)
+            self.i = start
+        if tok in self.functions and self.peek() in ("(", "'"):
+            return self._call(tok)
+        if self.peek() == "(" and tok.isalpha() and tok not in self.values:
+            raise Unsupported(f"a function call {tok}(...): declare {tok} under functions")
+        return ("sym", tok, self.subscript())
+
+    def _call(self, name: str) -> tuple:
+        """A declared function applied: f(x), f(x, y), its derivative f'(x)."""
+        while self.peek() == "'":
+            self.take()
+            name += "'"
+        if self.peek() != "(":
+            raise Unsupported(f"the function {name} without its argument in parentheses")
+        self.take("(")
+        args = [self.expr()]
+        while self.peek() in (",", ";"):
+            self.take()
+            args.append(self.expr())
+        self.take(")")
+        return ("call", name, tuple(args))
+
+    def _spelled(self) -> tuple | None:
+        """log(p), exp(W), tr(AB) written in letters, a parenthesis after: the function, as
+        every reader reads it (never l·o·g(p), which would be a call of g)."""
+        for spelling, function in SPELLED.items():
+            n = len(spelling)
+            if self.t[self.i : self.i + n] == list(spelling) and self.peek(n) == "(":
+                self.i += n
+                return self._applied(function)
+        return None
+
+    def _applied(self, function: str) -> tuple:
+        """A function applied to its argument in parentheses (or to the next factor)."""
+        if function in ("softmax",) or function in self.functions:
+            return self._call(function)
+        if self.peek() == "(":
+            self.take()
+            arg = self.expr()
+            self.take(")")
+        else:
+            arg = self.factor()
+        return ("trace", arg) if function == "tr" else ("func", function, arg)
 
     def fraction(self) -> tuple:
         self.take(r"\frac")
@@ -376,13 +517,13 @@ class Parser:
         if num[:1] == [r"\partial"] or den[:1] == [r"\partial"]:
             if den[:1] != [r"\partial"]:
                 raise Unsupported("a derivative whose denominator is not ∂x")
-            x = Parser(den[1:]).whole()
+            x = self.sub(den[1:])
             if len(num) == 1:  # \frac{\partial}{\partial x} applies to the whole product that follows
                 return ("dop", x, self.term())
             if num[0] != r"\partial":
                 raise Unsupported("a derivative whose numerator is not ∂f")
-            return ("deriv", Parser(num[1:]).whole(), x)
-        return ("frac", Parser(num).whole(), Parser(den).whole())
+            return ("deriv", self.sub(num[1:]), x)
+        return ("frac", self.sub(num), self.sub(den))
 
     def whole(self) -> tuple:
         node = self.expr()
@@ -391,33 +532,48 @@ class Parser:
         return node
 
     def summation(self) -> tuple:
+        """A sum: its index and bounds under and over it, in either order (\\sum_{i=1}^{n},
+        \\sum^n_r). Without an index (\\sum e^{x_k}) or with two letters apart (\\sum_{i \\ne j}) the
+        index is left for the line to settle (``bind_sums``); several indices (\\sum_{k,s}) are
+        nested sums; an upper bound alone is checked against the index's declared range."""
         self.take(r"\sum")
-        if self.peek() != "_":
-            raise Unsupported("a sum without its index")
-        self.take()
-        lower = self.raw_group() if self.peek() == "{" else [self.take()]
+        lower: list[str] | None = None
         high = None
-        if self.peek() == "^":
-            self.take()
-            high = self.argument()
+        for _ in range(2):
+            if self.peek() == "_" and lower is None:
+                self.take()
+                lower = self.raw_group() if self.peek() == "{" else [self.take()]
+            elif self.peek() == "^" and high is None:
+                self.take()
+                high = self.argument()
         var, low, exclude = None, None, None
-        if len(lower) >= 3 and lower[1] == "=":
-            var, low = lower[0], Parser(lower[2:]).whole()
-        elif len(lower) == 3 and lower[1] in (r"\ne", r"\neq"):
-            var, exclude = lower[0], lower[2]
+        if lower is None:
+            pass  # the index is the line's to settle
+        elif len(lower) >= 3 and lower[1] == "=":
+            var, low = lower[0], self.sub(lower[2:])
+        elif len(lower) >= 3 and lower[1] in (r"\ne", r"\neq") and len(_bare(lower[2:])) == 1:
+            exclude = (lower[0], _bare(lower[2:])[0])  # which of the two is summed, the line settles
         elif len(lower) == 1:
             var = lower[0]
+        elif len(lower) > 1 and lower[1::2] == [","] * (len(lower) // 2) and high is None:
+            body = self.term()
+            for letter in reversed(lower[0::2]):
+                body = ("sum", _index(letter), None, None, None, body)
+            return body
         else:
             raise Unsupported(f"the sum's index {''.join(lower)}")
-        if not var.isalpha():
-            raise Unsupported(f"the sum's index {var}")
+        if var is not None:
+            var = _index(var)
+        if exclude is not None:
+            exclude = (_index(exclude[0]), _index(exclude[1]))
         # one bound alone would be read as the whole declared range: only a start at 1 means that
         if low is not None and high is None:
             if low != ("num", 1):
-                raise Unsupported(f"a sum from {var} = {''.join(lower[2:])} with no upper bound: write its upper bound")
+                start = "".join((lower or [])[2:])
+                raise Unsupported(f"a sum from {var} = {start} with no upper bound: write its upper bound")
             low = None
-        elif high is not None and low is None:
-            raise Unsupported(f"a sum over {''.join(lower)} with an upper bound and no lower bound: write both")
+        if self.peek() in ("-", "+"):  # \sum_i -2 x_i: the sign is the summand's
+            return ("sum", var, low, high, exclude, ("neg", self.term()) if self.take() == "-" else self.term())
         return ("sum", var, low, high, exclude, self.term())
 
     def matrix(self) -> tuple:
@@ -425,6 +581,8 @@ class Parser:
         kind = "".join(self.raw_group())
         if kind == "array":
             self.raw_group()  # the column specification
+        elif kind == "cases":
+            return self.cases()
         elif kind not in ("bmatrix", "pmatrix", "matrix"):
             raise Unsupported(f"the environment {kind}")
         rows, row = [], []
@@ -445,10 +603,69 @@ class Parser:
             rows.append(row)
         return ("matrix", rows)
 
+    def cases(self) -> tuple:
+        """\\begin{cases} value & condition \\\\ ... \\end{cases}: each value with the index relations
+        under which it holds (i = k, i \\neq 1, \\text{if } i=k, otherwise)."""
+        rows = []
+        while self.peek() != r"\end":
+            value = self.cell()
+            condition: list[str] = []
+            if self.peek() == "&":
+                self.take()
+                depth = 0
+                while depth or self.peek() not in ("\\\\", r"\end", None):
+                    tok = self.take()
+                    depth += {"{": 1, "}": -1}.get(tok, 0)
+                    condition.append(tok)
+            rows.append((value, _condition(condition)))
+            if self.peek() == "\\\\":
+                self.take()
+        self.take(r"\end")
+        self.raw_group()
+        return ("cases", tuple(rows))
+
     def cell(self) -> tuple:
         if self.peek() in ("&", "\\\\", r"\end"):
             raise Unsupported("an empty matrix cell")
         return self.expr()
+
+
+def _bare(tokens: list[str]) -> list[str]:
+    """Tokens without braces and upright type: {\\rm{i}} is i."""
+    return [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]
+
+
+def _index(letter: str) -> str:
+    if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell":
+        raise Unsupported(f"the sum's index {letter}")
+    return letter
+
+
+_WORDS = {"if", "for", "when", "where"}
+
+
+def _condition(tokens: list[str]) -> tuple:
+    """The relations of a case's condition, as ("cond", x, "=" or "≠", y) nodes; "otherwise" (or
+    nothing written) is the empty tuple, which holds where no other case does."""
+    words = []
+    for tok in tokens:
+        if tok in ("{", "}", ",", r"\text", r"\mathrm", r"\textrm", r"\mbox", r"\quad", r"\qquad", WIDE):
+            continue
+        words.append(tok)
+    text = "".join(words)
+    for word in sorted(_WORDS, key=len, reverse=True):
+        if text.startswith(word):
+            text = text[len(word) :]
+            break
+    if text in ("", "otherwise", "else"):
+        return ()
+    out = []
+    for part in text.split(","):
+        m = re.fullmatch(r"([A-Za-z]|[0-9]+)(=|\\neq?|≠)([A-Za-z]|[0-9]+)", part)
+        if m is None:
+            raise Unsupported(f"the condition {''.join(tokens)} of a case")
+        out.append(("cond", m.group(1), "=" if m.group(2) == "=" else "≠", m.group(3)))
+    return tuple(out)
 
 
 def _ends_in_digit(tokens: list[str]) -> bool:
@@ -514,10 +731,10 @@ def _unwrap(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def parse_chain(text: str) -> list:
+def parse_chain(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> list:
     """A formula as its chain of equal expressions (a = b = c gives three)."""
-    return Parser(tokenize(text)).chain()
+    return Parser(tokenize(text), functions, values).chain()
 
 
-def parse(text: str) -> tuple:
-    return Parser(tokenize(text)).whole()
+def parse(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> tuple:
+    return Parser(tokenize(text), functions, values).whole()

@@ -21,6 +21,7 @@ import functools
 import itertools
 import math
 import operator
+import re
 import reprlib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -32,42 +33,67 @@ from ..core.errors import SymgradError
 from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from . import exact
 from .exact import MAX_TERMS, estimate_terms
-from .latex import Unsupported, parse
+from .latex import GREEK, Unsupported, literal, name_of, parse
 
 
 class Illustrative(Exception):
     """A formula written with dots (\\cdots, \\vdots): it shows a pattern and is not checked."""
 
 
+# what a scope (some equations of the post) may declare again, for itself
+SCOPED = ("scalars", "define", "functions", "given", "constraints", "partials", "labels")
+KEYS = ("sizes", "indices", "tensors", *SCOPED, "scopes")
+# what a declared function symbol may be
+KINDS = {
+    "sigmoid": "the logistic function 1/(1 + e^{-z})",
+    "kronecker": "the Kronecker delta: 1 where its two indices are equal, 0 elsewhere",
+}
+
+
 @dataclass
 class Declarations:
     sizes: list  # of {size name: int}
-    indices: dict  # index letter -> size name
+    indices: dict  # index letter -> size name, or [first, last] (expressions in the sizes)
     tensors: dict  # tensor name -> [size names]
     define: dict = field(default_factory=dict)  # LaTeX left side -> LaTeX right side
+    scalars: list = field(default_factory=list)  # names of scalar inputs (\gamma, \beta)
+    functions: dict = field(default_factory=dict)  # name as the parser spells it -> a kind of KINDS
+    given: dict = field(default_factory=dict)  # a function given from outside -> the quantity it reads
+    constraints: list = field(default_factory=list)  # LaTeX equations, or {one-hot: tensor}
+    local: bool | frozenset = False  # where a partial of an intermediate holds the others fixed (equations)
+    labels: frozenset = frozenset()  # superscripts that label (a layer l), not powers
+    scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
     def read(cls, data) -> Declarations:
         """The declarations, every key checked for its type before anything is evaluated: a
         wrong type is one SymgradError saying what to write, never a crash further on."""
         if not isinstance(data, dict):
-            raise SymgradError("the symgrad declarations must be a mapping (sizes, indices, tensors, define)")
-        unknown = [key for key in data if key not in ("sizes", "indices", "tensors", "define")]
+            raise SymgradError(f"the symgrad declarations must be a mapping ({', '.join(KEYS)})")
+        unknown = [key for key in data if key not in KEYS]
         if unknown:
-            raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use sizes, indices, tensors, define")
+            raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use {', '.join(KEYS)}")
         sizes = _sizes(data.get("sizes"))
         names = set(sizes[0])
         indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
-            if not _is_letter(letter):
+            if not (_is_letter(letter) or letter == "\\ell"):
                 raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
-            if not isinstance(size, str) or size not in names:
-                raise SymgradError(f"the index {letter} ranges over {_brief(size)}, which no declared size names")
+            if isinstance(size, list):
+                _index_range(letter, size, sizes)
+            elif not isinstance(size, str) or size not in names:
+                raise SymgradError(
+                    f"the index {letter} ranges over {_brief(size)}, which no declared size names "
+                    f"(or write its first and last value, as {letter}: [0, N-1])"
+                )
         tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
         letters: dict = {}
         for name, dims in tensors.items():
-            if not _is_letter(name):
-                raise SymgradError(f"a tensor is named by one letter, as in tensors: {{A: [m, k]}}; got {_brief(name)}")
+            if not (_is_letter(name) or _is_name(name)):
+                raise SymgradError(
+                    f"a tensor is named by one letter or a Greek letter, as in tensors: {{A: [m, k], \\beta: [m]}}; "
+                    f"got {_brief(name)}"
+                )
             if name.lower() in letters:
                 entries = f"{name.lower()}_{{…}}"
                 raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
@@ -75,13 +101,68 @@ class Declarations:
             if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
                 raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
-        decl = cls(sizes, dict(indices), dict(tensors), dict(define))
+        scalars = data.get("scalars") or []
+        if not isinstance(scalars, list) or not all(_is_name(n) or _is_letter(n) for n in scalars):
+            raise SymgradError(f"scalars lists names, as in scalars: [\\gamma, \\beta, a]; got {_brief(scalars)}")
+        functions = {}
+        for name, kind in _mapping(data.get("functions"), "functions", "{\\sigma: sigmoid}").items():
+            if not isinstance(name, str) or kind not in KINDS:
+                kinds = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
+                raise SymgradError(f"a declared function is one of {kinds}; got {_brief(name)}: {_brief(kind)}")
+            functions[name_of(name)] = kind
+        given = {}
+        for name, of in _mapping(data.get("given"), "given", "{f: y}").items():
+            if not isinstance(name, str) or not isinstance(of, str):
+                raise SymgradError(
+                    f"given maps a function to the quantity it reads, as given: {{f: y}}; got {_brief(name)}"
+                )
+            given[name_of(name)] = name_of(of)
+        constraints = data.get("constraints") or []
+        if not isinstance(constraints, list):
+            raise SymgradError(f"constraints is a list, as in constraints: [{{one-hot: T}}]; got {_brief(constraints)}")
+        partials = data.get("partials", "total")
+        if partials in ("local", "total"):
+            local: bool | frozenset = partials == "local"
+        elif isinstance(partials, dict) and set(partials) == {"local"} and isinstance(partials["local"], list):
+            local = frozenset(str(n) for n in partials["local"])
+        else:
+            raise SymgradError(
+                "partials is total (every derivative through every path, the default), local (a derivative of an "
+                "intermediate quantity holds the other quantities its definition names fixed), or local in some "
+                f"equations, as partials: {{local: [23, 24]}}; got {_brief(partials)}"
+            )
+        labels = data.get("labels") or []
+        if not isinstance(labels, list) or not all(_is_letter(label) for label in labels):
+            raise SymgradError(f"labels lists letters, as labels: [l] (x^l is x of the layer l); got {_brief(labels)}")
+        scopes = {}
+        for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
+            if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
+                raise SymgradError(f"a scope declares some of {', '.join(SCOPED)} again; got {_brief(overrides)}")
+            merged = {k: v for k, v in data.items() if k != "scopes"}
+            merged.update({k: v for k, v in overrides.items() if k != "define"})
+            merged["define"] = {**_mapping(data.get("define"), "define", ""), **(overrides.get("define") or {})}
+            scoped = cls.read(merged)
+            for label in str(where).split(","):
+                scopes[label.strip()] = scoped
+        decl = cls(
+            sizes,
+            dict(indices),
+            {name_of(k) if not _is_letter(k) else k: v for k, v in tensors.items()},
+            dict(define),
+            [name_of(n) for n in scalars],
+            functions,
+            given,
+            list(constraints),
+            local,
+            frozenset(labels),
+            scopes,
+        )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
             entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
-            entries += sum(math.prod(size[decl.indices[c]] for c in head) for head in heads)
+            entries += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
             if entries > MAX_ENTRIES:
                 shown = ", ".join(f"{k} = {v}" for k, v in size.items())
                 raise SymgradError(
@@ -114,6 +195,54 @@ def _is_letter(value) -> bool:
     return isinstance(value, str) and len(value) == 1 and value.isascii() and value.isalpha()
 
 
+def _is_name(value) -> bool:
+    """A Greek letter, or a letter decorated (\\hat{x}) or calligraphic (\\mathcal{L})."""
+    if not isinstance(value, str):
+        return False
+    try:
+        name = name_of(value)
+    except (Unsupported, SymgradError):
+        return False
+    return name[1:] in GREEK or bool(re.fullmatch(r"\\[A-Za-z]+\{([A-Za-z]|\\[A-Za-z]+)\}", name)) or _is_letter(name)
+
+
+def _index_range(letter: str, bounds, sizes: list) -> None:
+    """[first, last]: each an integer or an expression in the sizes (0, N-1), first <= last + 1."""
+    if len(bounds) != 2:
+        raise SymgradError(
+            f"the index {letter} ranges over {_brief(bounds)}: write its first and last value, as {letter}: [0, N-1]"
+        )
+    for size in sizes:
+        first, last = (_bound(letter, b, size) for b in bounds)
+        if last < first - 1:
+            raise SymgradError(f"the index {letter} runs from {first} to {last} at {size}: an empty range")
+
+
+def _length_of(decl: Declarations, letter: str, size: dict) -> int:
+    """How many values the index takes at this size."""
+    bounds = decl.indices[letter]
+    if isinstance(bounds, list):
+        return max(0, _bound(letter, bounds[1], size) - _bound(letter, bounds[0], size) + 1)
+    return size[bounds]
+
+
+def _bound(letter: str, bound, size: dict) -> int:
+    """A bound of an index range, an integer or an expression in the declared sizes."""
+    if isinstance(bound, int) and not isinstance(bound, bool):
+        return bound
+    if not isinstance(bound, str):
+        raise SymgradError(
+            f"a bound of the index {letter} is an integer or an expression in the sizes, got {_brief(bound)}"
+        )
+    try:
+        value = Meaning.constant(parse(bound), size)
+    except Unsupported as exc:
+        raise SymgradError(f"the bound {bound} of the index {letter} is not read: {exc}") from None
+    if value is None:
+        raise SymgradError(f"the bound {bound} of the index {letter} is not an integer at {size}")
+    return value
+
+
 def _sizes(sizes) -> list:
     """The declared sizes: a list of mappings from size names to positive integers, every one
     naming the same sizes."""
@@ -136,15 +265,29 @@ def _sizes(sizes) -> list:
 
 def definitions(decl: Declarations) -> dict:
     """letter -> (index letters, value tree) for every defined quantity, each a letter that is
-    neither an input nor defined twice, and none defined in terms of itself."""
+    neither an input nor defined twice, and none defined in terms of itself. A name may be a
+    Greek or decorated letter (\\mu, \\hat{x}_{i}) or a letter with a power (\\sigma^{2}_{c}, a
+    variance named by its square): written so, σ² is that name and not σ squared."""
     defined: dict = {}
+    heads = []
     for lhs, rhs in decl.define.items():
         if not isinstance(lhs, str) or not isinstance(rhs, str):
             raise SymgradError(
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            head, body = parse(lhs), parse(rhs)
+            heads.append(
+                (lhs, _compound(resolve(parse(lhs, frozenset(decl.functions)), frozenset(), frozenset(), decl.labels)))
+            )
+        except Unsupported as exc:
+            raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+        except RecursionError:
+            raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
+    names = _names(decl, {head[1] for _, head in heads if head[0] == "sym"})
+    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym" and not h[2]}
+    for (lhs, head), rhs in zip(heads, decl.define.values()):
+        try:
+            body = resolve(parse(rhs, frozenset(decl.functions), values), names, frozenset(decl.sizes[0]), decl.labels)
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -154,7 +297,7 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(
                 f"{head[1]} is both a declared tensor and defined by {lhs} (the tensor {tensor[0]}): keep one"
             )
-        if head[0] != "sym" or any(not _is_letter(c) for c in head[2] or ()):
+        if head[0] != "sym" or any(not (_is_letter(c) or c == "\\ell") for c in head[2] or ()):
             raise SymgradError(f"a defined quantity is a letter with index letters, got {_brief(lhs)}")
         letter, indices = head[1], tuple(head[2] or ())
         if letter in defined:
@@ -170,13 +313,65 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"the indices of {lhs} must be distinct letters")
         defined[letter] = (indices, body)
     _refuse_cycles(defined)
+    for name, of in decl.given.items():
+        if of not in defined and of.lower() not in {t.lower() for t in decl.tensors}:
+            raise SymgradError(
+                f"the function {name} is given as a function of {of}, which is neither defined nor a tensor"
+            )
     return defined
 
 
 def _spellings(*letters: str) -> set:
     """A tensor's letter in both cases: X is the tensor, \\boldsymbol{X} its bold spelling, x_{i} its
-    entries."""
-    return {spelling for letter in letters for spelling in (letter.lower(), letter.upper())}
+    entries. A Greek or decorated name has one spelling."""
+    return {
+        spelling
+        for letter in letters
+        for spelling in ((letter.lower(), letter.upper()) if len(letter) == 1 else (letter,))
+    }
+
+
+def _compound(head: tuple) -> tuple:
+    """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices."""
+    if head[0] == "pow" and head[1][0] == "sym" and head[2][0] == "num":
+        return ("sym", _power_name(head[1][1], head[2][1]), head[1][2])
+    return head
+
+
+def _power_name(base: str, exponent) -> str:
+    return f"{base}^{{{exponent}}}"
+
+
+def _names(decl: Declarations, defined: set) -> frozenset:
+    """Every name the declarations give (tensors, their entries, scalars, defined quantities)."""
+    return frozenset(_spellings(*decl.tensors)) | frozenset(decl.scalars) | frozenset(defined)
+
+
+def resolve(node, names: frozenset, sizes: frozenset = frozenset(), labels: frozenset = frozenset()):
+    """The tree with every power of a letter that is a declared name (\\sigma_c^2 where \\sigma^{2}
+    is declared, and \\sigma itself is not) read as that name, every size named with a
+    subscript (N_i) read as that size, and every superscript that is a declared label (x^{l},
+    x^{(l)}) taken off."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in labels:
+        return resolve(node[1], names, sizes, labels)
+    if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in sizes:
+        return ("sym", f"{node[1]}_{''.join(node[2])}", None)
+    if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
+        name = _power_name(node[1][1], node[2][1])
+        if name in names and node[1][1] not in names:
+            return ("sym", name, node[1][2])
+    return tuple(_resolved(child, names, sizes, labels) for child in node)
+
+
+def _resolved(child, names, sizes, labels):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return resolve(child, names, sizes, labels)
+    if isinstance(child, (list, tuple)):
+        out = [_resolved(c, names, sizes, labels) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -201,6 +396,14 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
             claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
     for letter in decl.indices:
         claim(letter, f"the index {letter}")
+    for name in decl.scalars:
+        claim(name, f"the scalar {name}")
+    for name, kind in decl.functions.items():
+        claim(name, f"the function {name} ({kind})")
+    for name in decl.given:
+        claim(name, f"the function {name} given from outside")
+    for name in decl.labels:
+        claim(name, f"the label {name}")
     for letter, (indices, _) in defined.items():
         role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
         # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
@@ -243,18 +446,95 @@ class Meaning:
     def __init__(self, decl: Declarations, size: dict) -> None:
         self.decl, self.size = decl, size
         self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
+        self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
+        self.names = _names(decl, set(self.defined))
+        self.sizes = frozenset(size)
+        self.functions = frozenset(decl.functions) | frozenset(decl.given)
+        # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
+        values = set(decl.scalars) | set(size) | {n for n, (ix, _) in self.defined.items() if not ix}
+        self.vocabulary = (self.functions, frozenset(values))
+        for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
+            self.defined[name] = ((), self._upstream(name, of))
+        self._cases: list | None = None
+        self._values: dict = {}  # (letter, index values, opaque) -> (value, the conditions it requires)
+        # named: each defined entry stands as a symbol (y_{1}) whose definition is in lets, and a
+        # derivative goes through them by the chain rule; else every value is written out
+        self._named: frozenset = frozenset()
+        # quantities beyond polynomials (roots, quotients, exponentials), named in a pass of their own
+        constants = set(self.sizes) | {
+            n for n, (ix, body) in self.defined.items() if not ix and _constant(body, self.sizes)
+        }
+        self.heavy = frozenset(
+            name for name, (_, body) in self.defined.items() if _beyond_polynomials(body, frozenset(constants))
+        )
+        # of those, the ones with an exponential, a logarithm or a function (a root or a quotient
+        # written out is still in the exact form's reach)
+        self.transcendental = frozenset(name for name, (_, body) in self.defined.items() if _transcendental(body))
+        # each reading's lets (symbol -> its definition's value, in inputs and other lets) and the
+        # derivatives of its lets ((let, variable) -> d let / d variable): a let means another
+        # expression in another reading
+        self._readings: dict = {frozenset(): ({}, {})}
+        self._let_of: dict = {}  # a let's symbol -> the defined quantity it names
+        self._zeros: dict = {}  # denominator -> whether it is identically zero
+        self._written: dict = {}  # (reading, kept) -> {let: its value, light lets written out}
+        self.display = ""  # the equation being checked, for declarations scoped to some equations
+        built = set().union(*(_uses(body) for _, body in self.defined.values())) if self.defined else set()
+        self.intermediate = {name for name in self.defined if name in built and name not in decl.given}
         # (kind, expression): where the formulas evaluated since the last reset are defined
         self.conditions: list = []
         self._works: dict = {}  # letter -> the work of evaluating its definition once
+
+    @property
+    def named(self) -> frozenset:
+        return self._named
+
+    @named.setter
+    def named(self, names: frozenset) -> None:
+        self._named = names
+        self._readings.setdefault(names, ({}, {}))
+
+    @property
+    def lets(self) -> dict:
+        return self._readings[self._named][0]
+
+    @property
+    def _derivatives(self) -> dict:
+        return self._readings[self._named][1]
 
     # --- ranges and symbols ---------------------------------------------------------------------
 
     def range_of(self, letter: str) -> range:
         size = self.decl.indices.get(letter)
         if size is None:
-            raise Unsupported(f"the index {letter} is not declared")
+            raise Unsupported(f"the index {letter} is not declared: declare it, as indices: {{{letter}: n}}")
+        if isinstance(size, list):
+            first, last = (_bound(letter, b, self.size) for b in size)
+            return range(first, last + 1)
         return range(1, self.size[size] + 1)
+
+    @staticmethod
+    def constant(node, size: dict) -> int | None:
+        """The integer value of an expression in the sizes alone (N-1, d+1), or None."""
+        kind = node[0]
+        if kind == "num":
+            return int(node[1]) if node[1].is_Integer else None
+        if kind == "sym":
+            name = node[1] if node[2] is None else f"{node[1]}_{''.join(node[2])}"
+            if name not in size:
+                raise Unsupported(f"{name} is not a declared size")
+            return size[name]
+        values = [Meaning.constant(c, size) for c in _children(node)]
+        parts = [v for v in values if v is not None]
+        if len(parts) < len(values):
+            return None
+        if kind == "neg":
+            return -parts[0]
+        if kind == "add":
+            return sum(parts)
+        if kind == "mul":
+            return math.prod(parts)
+        raise Unsupported("a bound that is not a sum or product of sizes and integers")
 
     def shape_of(self, letter: str) -> list:
         if letter in self.inputs:
@@ -263,12 +543,28 @@ class Meaning:
         return [len(self.range_of(c)) for c in indices]
 
     def entry(self, letter: str, values: tuple) -> sympy.Symbol:
+        if not values:
+            return sympy.Symbol(letter)
         return sympy.Symbol(f"{letter}_{{{','.join(map(str, values))}}}")
+
+    def _upstream(self, name: str, of: str) -> tuple:
+        """The given function f of y as a tree Σ_e g_e y_e, each g_e a free symbol standing for
+        ∂f/∂y_e: its first derivatives are exact for every upstream, and nothing else of it is read
+        (``value`` refuses f itself)."""
+        letter = of.lower() if of.lower() in self.inputs else of
+        shape = self.shape_of(letter)
+        terms = []
+        for values in itertools.product(*(range(1, n + 1) for n in shape)):
+            sub = tuple(str(v) for v in values)
+            terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
+        return ("add", terms) if len(terms) > 1 else terms[0]
 
     def _index_values(self, letter: str, sub: tuple, env: dict) -> tuple:
         ndim = len(self.shape_of(letter))
-        if len(sub) != ndim:
-            raise SymgradError(
+        if ndim == 0:
+            raise Unsupported(f"{letter} is a scalar, written with an index {''.join(sub)}")
+        if len(sub) != ndim:  # a loose x_k for x_{c,k}: that line is not read, the others are
+            raise Unsupported(
                 f"{letter}_{{{''.join(sub)}}} has {len(sub)} indices, but {letter} has {ndim} "
                 "(write indices of 10 or more with commas, as x_{1,10})"
             )
@@ -347,14 +643,66 @@ class Meaning:
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
+        if kind == "upstream":
+            _, name, of, values = node
+            where = f"_{{{','.join(map(str, values))}}}" if values else ""
+            return sympy.Symbol(f"\\frac{{\\partial {name}}}{{\\partial {of}{where}}}")
+        if kind == "call":
+            return self._call(node, env, opaque)
+        if kind == "cases":
+            return self._case(node, env, opaque)
         raise Unsupported(f"the construct {kind}")
+
+    def _call(self, node, env, opaque):
+        """A declared function applied to its argument."""
+        _, name, args = node
+        kind = self.decl.functions.get(name.rstrip("'"))
+        if kind == "sigmoid" and len(args) == 1:
+            z = self.value(args[0], env, opaque)
+            if isinstance(z, sympy.MatrixBase):
+                raise Unsupported(f"{name} of a matrix")
+            primes = len(name) - len(name.rstrip("'"))
+            s = 1 / (1 + sympy.exp(-z))
+            if primes == 0:
+                return s
+            if primes == 1:
+                return s * (1 - s)
+            raise Unsupported(f"the derivative {name} of order {primes}")
+        if name in self.decl.given:
+            raise Unsupported(f"{name} is given only through its derivatives, not as a value")
+        raise Unsupported(f"the function {name} applied as {name}(...): declare it under functions")
+
+    def _case(self, node, env, opaque):
+        """The value of the case whose condition holds at these index values (the one with no
+        condition where none other does)."""
+        chosen = [value for value, conditions in node[1] if conditions and all(self._holds(c, env) for c in conditions)]
+        if not chosen:
+            chosen = [value for value, conditions in node[1] if not conditions]
+        if len(chosen) != 1:
+            where = ", ".join(f"{k} = {v}" for k, v in env.items())
+            raise Unsupported(f"{'no case' if not chosen else 'more than one case'} of the cases holds at {where}")
+        return self.value(chosen[0], env, opaque)
+
+    def _holds(self, condition, env) -> bool:
+        _, x, op, y = condition
+        a, b = (self._index_of(p, env) for p in (x, y))
+        return (a == b) == (op == "=")
+
+    def _index_of(self, part: str, env) -> int:
+        if part.isdigit():
+            return int(part)
+        if part in env:
+            return env[part]
+        raise Unsupported(f"the index {part} of a case is not bound")
 
     def _require(self, kind: str, expr, what: str) -> None:
         """Where the line is defined: a denominator must not vanish, and the argument of a
         logarithm, a root or a fractional power must be positive. A condition that can never
         hold (a denominator identically zero) leaves the line undefined at once; the others
         are checked at the points where the line is evaluated."""
-        if kind == "nonzero" and _zero(expr):
+        if kind == "nonzero" and expr not in self._zeros:
+            self._zeros[expr] = _zero(expr)
+        if kind == "nonzero" and self._zeros[expr]:
             raise Undefined(f"{what}, {_show(expr)}, is identically zero")
         if not expr.free_symbols and certain(kind, expr) is False:
             raise Undefined(f"{what}, {_show(expr)}, is not {'positive' if kind == 'positive' else 'nonzero'}")
@@ -383,13 +731,24 @@ class Meaning:
 
     def _symbol(self, node, env, opaque):
         _, letter, sub = node
+        if letter in self.decl.given and letter not in opaque:
+            raise Unsupported(f"{letter} is given only through its derivatives, not as a value")
+        if self.decl.functions.get(letter) == "kronecker":
+            if sub is None or len(sub) != 2:
+                raise Unsupported(f"the Kronecker delta {letter} with {len(sub or ())} indices, not two")
+            a, b = (self._index_of(p, env) for p in sub)
+            return sympy.Integer(1 if a == b else 0)
+        if sub is not None and f"{letter}_{''.join(sub)}" in self.size:  # N_i: a size named with a subscript
+            return sympy.Integer(self.size[f"{letter}_{''.join(sub)}"])
+        if sub is None and letter in self.inputs and not self.inputs[letter]:
+            return self.entry(letter, ())  # a scalar input
         if sub is None:
             if letter in env:
                 return sympy.Integer(env[letter])
             if letter in self.size:
                 return sympy.Integer(self.size[letter])
             if letter in self.defined and not self.defined[letter][0]:
-                return self.entry(letter, ()) if letter in opaque else self.value(self.defined[letter][1], {}, opaque)
+                return self.entry(letter, ()) if letter in opaque else self._defined_value(letter, (), opaque)
             if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
             raise Unsupported(f"the symbol {letter} is not declared")
@@ -399,9 +758,26 @@ class Meaning:
             values = self._index_values(letter, sub, env)
             if letter in opaque:
                 return self.entry(letter, values)
-            indices, body = self.defined[letter]
-            return self.value(body, dict(zip(indices, values)), opaque)
+            return self._defined_value(letter, values, opaque)
         raise Unsupported(f"the symbol {letter} is not declared")
+
+    def _defined_value(self, letter: str, values: tuple, opaque: frozenset):
+        """A defined quantity's entry, evaluated once for all its uses (a variance appears many
+        times in a line); the conditions its evaluation requires are required again each time."""
+        key = (letter, values, opaque, self.display, self.named)
+        if key not in self._values:
+            start = len(self.conditions)
+            indices, body = self.defined[letter]
+            named = letter in self.named
+            value = self.value(body, dict(zip(indices, values)), frozenset() if named else opaque)
+            if named:
+                symbol = self.entry(letter, values)
+                self.lets[symbol], value = value, symbol
+                self._let_of[symbol] = letter
+            self._values[key] = (value, self.conditions[start:])
+        value, conditions = self._values[key]
+        self.conditions.extend(conditions)
+        return value
 
     def _tensor(self, name: str, env, opaque):
         letter = name.lower()
@@ -422,6 +798,16 @@ class Meaning:
 
     def _sum(self, node, env, opaque):
         _, var, low, high, exclude, body = node
+        if var is None:
+            raise Unsupported("a sum whose index the line does not settle: write the index under the sum")
+        if low is None and high is not None:  # an upper bound alone: the index's declared range, up to it
+            declared, last = self.range_of(var), self.value(high, env)
+            if not (last.is_Integer and int(last) == declared[-1]):
+                raise Unsupported(
+                    f"a sum over {var} up to {_show(last)} with no lower bound, where {var} runs over "
+                    f"{declared[0]}..{declared[-1]}: write the lower bound"
+                )
+            high = None
         if low is not None and high is not None:
             first, last = self.value(low, env), self.value(high, env)
             if not (first.is_Integer and last.is_Integer):
@@ -442,7 +828,11 @@ class Meaning:
 
     def derivative(self, f, x, env):
         """∂f/∂x: for an input, the derivative of f written out; for a defined quantity, the
-        derivative of f's own definition with that quantity as its variables."""
+        derivative of f's own definition with that quantity as its variables. Where partials are
+        declared local, the derivative of an intermediate quantity (one others are built from) is
+        the derivative of its own definition, every other quantity it names held fixed."""
+        if self._local(f):
+            return self._local_partial(f, x, env)
         if x[0] == "bold":
             letter = x[1].lower()
             shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
@@ -453,6 +843,8 @@ class Meaning:
             return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
         if x[0] == "sym" and x[2] is None and x[1] in self.defined and not self.defined[x[1]][0]:
             return self._derivative_entry(f, x[1], (), env)  # a defined scalar, such as a mean μ
+        if x[0] == "sym" and x[2] is None and x[1] in self.inputs and not self.inputs[x[1]]:
+            return self._derivative_entry(f, x[1], (), env)  # a scalar input, such as γ
         if x[0] != "sym" or x[2] is None:
             raise Unsupported("a derivative with respect to something that is not an entry")
         letter = x[1]
@@ -460,14 +852,113 @@ class Meaning:
             raise Unsupported(f"the symbol {letter} is not declared")
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
+    def resolve(self, node):
+        return resolve(node, self.names, self.sizes, self.decl.labels)
+
+    def written(self, exprs: list, keep: frozenset) -> tuple[list, dict]:
+        """The expressions, and the lets kept, with every let of a quantity not in keep written
+        out (its definition substituted, to the inputs or to kept lets)."""
+        memo = self._written.setdefault((self.named, keep), {})
+
+        def through(expr):
+            light = {s: let(s) for s in expr.free_symbols & self.lets.keys() if self._let_of[s] not in keep}
+            return expr.xreplace(light) if light else expr
+
+        def let(symbol):  # a light let written out, once
+            if symbol not in memo:
+                memo[symbol] = through(self.lets[symbol])
+            return memo[symbol]
+
+        lets = {s: let(s) for s in self.lets if self._let_of[s] in keep}
+        return [through(e) for e in exprs], lets
+
+    def heavy_for(self, *nodes) -> frozenset:
+        """The quantities to name in the middle reading of a line: those beyond polynomials, the
+        defined quantities it differentiates by, and every quantity built on those (so that the
+        chain rule through the names misses no path)."""
+        named = set(self.heavy) | {x[1] for node in nodes for x in _variables(node) if x[1] in self.defined}
+        while True:
+            more = {n for n, (_, body) in self.defined.items() if n not in named and _uses(body) & named}
+            if not more:
+                return frozenset(named)
+            named |= more
+
+    def _total(self, expr, variable):
+        """d expr / d variable by the chain rule through the lets expr names."""
+        out = sympy.diff(expr, variable)
+        for s in sorted(expr.free_symbols & set(self.lets), key=lambda s: s.name):
+            if s != variable:
+                through = self._through(s, variable)
+                if through != 0:
+                    out += sympy.diff(expr, s) * through
+        return out
+
+    def _through(self, let, variable):
+        key = (let, variable)
+        if key not in self._derivatives:
+            self._derivatives[key] = self._total(self.lets[let], variable)
+        return self._derivatives[key]
+
+    def _local(self, f) -> bool:
+        local = self.decl.local
+        scoped = local is True or (isinstance(local, frozenset) and self.display in local)
+        return scoped and f[0] == "sym" and f[1] in self.intermediate
+
+    def _local_partial(self, f, x, env):
+        """∂u/∂v of an intermediate u: u's own definition at its indices, every defined quantity it
+        names an opaque entry, differentiated by v's entry, then written out."""
+        _, name, sub = f
+        indices, body = self.defined[name]
+        if len(sub or ()) != len(indices):
+            raise Unsupported(f"a derivative of {name} without its indices (which entry, or a sum over them?)")
+        values = self._index_values(name, sub, env) if sub else ()
+        if x[0] != "sym" or (x[1] not in self.inputs and x[1] not in self.defined):
+            raise Unsupported("a local partial with respect to something that is not an entry")
+        letter = x[1]
+        at = self._index_values(letter, x[2], env) if x[2] else ()
+        if len(at) != len(self.shape_of(letter)):
+            raise Unsupported(f"a derivative with respect to {letter} without its indices")
+        opaque = frozenset(self.defined) - {name}
+        value = self.value(body, dict(zip(indices, values)), opaque)
+        if isinstance(value, sympy.MatrixBase):
+            raise Unsupported("a derivative of a matrix")
+        return self._write_all(sympy.diff(value if self.named else expanded(value), self.entry(letter, at)))
+
+    def _write_all(self, expr):
+        """Every opaque entry of a defined quantity replaced by its value (named: by its let)."""
+        subs = {}
+        for s in expr.free_symbols:
+            for letter, (indices, _) in self.defined.items():
+                if (s.name == letter and not indices) or (s.name.startswith(f"{letter}_{{") and indices):
+                    values = tuple(int(v) for v in s.name[len(letter) + 2 : -1].split(",")) if indices else ()
+                    subs[s] = self._defined_value(letter, values, frozenset())
+        return expr.xreplace(subs)
+
+    def _function(self, f, env, opaque: frozenset = frozenset()):
+        """The value of the function differentiated: a function given from outside is read here,
+        and only here, through its first-order form."""
+        if f[0] == "sym" and f[2] is None and f[1] in self.decl.given:
+            return self.value(self.defined[f[1]][1], env, opaque)
+        return self.value(f, env, opaque)
+
     def _derivative_entry(self, f, letter, values, env):
+        if self.named:
+            if letter not in self.inputs:
+                if letter not in self.named:  # the chain rule goes through names only
+                    raise Undecided(f"{letter} is written out in this reading")
+                self._refuse_unreached(f, letter, values)
+                self._defined_value(letter, values, frozenset())  # its let
+            value = self._function(f, env)
+            if isinstance(value, sympy.MatrixBase):
+                raise Unsupported("a derivative of a matrix")
+            return self._total(value, self.entry(letter, values))
         if letter in self.inputs:
-            value = self.value(f, env)
+            value = self._function(f, env)
             if isinstance(value, sympy.MatrixBase):
                 raise Unsupported("a derivative of a matrix")
             return sympy.diff(expanded(value), self.entry(letter, values))
         self._refuse_unreached(f, letter, values)
-        value = self.value(f, env, opaque=frozenset({letter}))
+        value = self._function(f, env, opaque=frozenset({letter}))
         if isinstance(value, sympy.MatrixBase):
             raise Unsupported("a derivative of a matrix")
         d = sympy.diff(expanded(value), self.entry(letter, values))
@@ -506,10 +997,88 @@ class Meaning:
         subs = {}
         for s in expr.free_symbols:
             name = s.name
-            if name.startswith(f"{letter}_{{"):
+            if name == letter:  # a defined scalar
+                subs[s] = self.value(body, {})
+            elif name.startswith(f"{letter}_{{"):
                 values = tuple(int(v) for v in name[len(letter) + 2 : -1].split(",") if v)
                 subs[s] = self.value(body, dict(zip(indices, values)))
         return expr.xreplace(subs)
+
+    # --- constraints on the inputs ------------------------------------------------------------
+
+    def cases(self) -> list:
+        """The substitutions that the declared constraints make, one dict per case: a one-hot
+        vector is each of its unit vectors in turn (every case checked), a linear equation
+        between entries (\\sum_{i=1}^{C} p_{i} = 1) solved for its last entry. A line holds under
+        the constraints when it holds in every case."""
+        if self._cases is None:
+            cases: list = [{}]
+            for constraint in self.decl.constraints:
+                cases = [{**case, **more} for case in cases for more in self._constraint(constraint)]
+            self._cases = cases
+        return self._cases
+
+    def _constraint(self, constraint) -> list:
+        if isinstance(constraint, dict) and set(constraint) == {"one-hot"}:
+            name = constraint["one-hot"]
+            letter = name.lower() if isinstance(name, str) else ""
+            if letter not in self.inputs or len(self.inputs[letter]) != 1:
+                raise SymgradError(f"one-hot names a declared vector, as {{one-hot: T}}; got {_brief(name)}")
+            (n,) = self.inputs[letter]
+            entries = [self.entry(letter, (k,)) for k in range(1, n + 1)]
+            return [{e: sympy.Integer(int(e == hot)) for e in entries} for hot in entries]
+        if not isinstance(constraint, str) or "=" not in constraint:
+            raise SymgradError(
+                f"a constraint is an equation in LaTeX or {{one-hot: T}}, as constraints: "
+                f'["\\sum_{{i=1}}^{{C}} p_{{i}} = 1"]; got {_brief(constraint)}'
+            )
+        from .latex import parse_chain
+
+        try:
+            left, right = (self.resolve(side) for side in parse_chain(constraint, *self.vocabulary))
+        except (Unsupported, ValueError) as exc:
+            raise SymgradError(f"the constraint {constraint} is not read: {exc}") from None
+        solved: dict = {}
+        free = self.free(left) | self.free(right)
+        for env in self.bindings(free):
+            difference = sympy.expand((self.value(left, env) - self.value(right, env)).xreplace(solved))
+            entries = sorted(difference.free_symbols, key=lambda s: s.name)
+            if not entries or sympy.Poly(difference, *entries).total_degree() != 1:
+                raise SymgradError(f"the constraint {constraint} is not a linear equation between entries")
+            last = entries[-1]
+            coefficient = difference.coeff(last)
+            solution = sympy.expand(-(difference - coefficient * last) / coefficient)
+            solved = {k: v.xreplace({last: solution}) for k, v in solved.items()}
+            solved[last] = solution
+        return [solved]
+
+    # --- sums whose index the line settles -----------------------------------------------------
+
+    def settle(self, a, b) -> tuple:
+        """Both sides with the index of every sum written without one settled by the line: the
+        one index letter of its body that the line uses nowhere else (\\sum e^{x_k} beside x_i sums
+        over k), and of \\sum_{i \\ne j} the letter that is not free elsewhere (beside x_i it sums over
+        j ≠ i; the first letter when neither is). Anything else stays unsettled (not read)."""
+        outside = self.free(_unsettled_out(a)) | self.free(_unsettled_out(b))
+        return self._settle(a, outside), self._settle(b, outside)
+
+    def _settle(self, node, outside: set):
+        if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+            return node
+        if node[0] == "sum" and node[1] is None:
+            _, _, low, high, exclude, body = node
+            var = None
+            if exclude is not None:
+                first, second = exclude
+                if first not in outside or second not in outside:
+                    var, exclude = (first, second) if first not in outside else (second, first)
+            else:
+                loose = {c for c in self.free(_unsettled_out(body)) if c in self.decl.indices} - outside
+                if len(loose) == 1:
+                    (var,) = loose
+            if var is not None:
+                node = ("sum", var, low, high, exclude, body)
+        return tuple(_settled(child, self, outside) for child in node)
 
     # --- free indices ---------------------------------------------------------------------------
 
@@ -518,6 +1087,8 @@ class Meaning:
         kind = node[0]
         if kind == "sym":
             sub = node[2] or ()
+            if node[2] is not None and f"{node[1]}_{''.join(sub)}" in self.size:
+                return set()  # N_i: a size
             out = {p for p in sub if p.isalpha() and p not in bound}
             if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
                 out.add(node[1])
@@ -528,20 +1099,14 @@ class Meaning:
             for part in (low, high):
                 if part is not None:
                     out |= self.free(part, bound)
-            if exclude is not None and exclude not in bound:
+            if isinstance(exclude, str) and exclude not in bound:
                 out.add(exclude)
             return out
+        if kind == "cond":
+            return {p for p in (node[1], node[3]) if p.isalpha() and p not in bound}
         out = set()
-        for child in node[1:]:
-            if isinstance(child, tuple) and child and isinstance(child[0], str):
-                out |= self.free(child, bound)
-            elif isinstance(child, list):
-                for c in child:
-                    if isinstance(c, list):
-                        for cc in c:
-                            out |= self.free(cc, bound)
-                    elif isinstance(c, tuple):
-                        out |= self.free(c, bound)
+        for child in _children(node):
+            out |= self.free(child, bound)
         return out
 
     def work(self, node, letters: frozenset = frozenset()) -> int:
@@ -592,6 +1157,65 @@ class Meaning:
         ranges = [self.range_of(c) for c in ordered]
         for values in itertools.product(*ranges):
             yield dict(zip(ordered, values))
+
+
+def _unsettled_out(node):
+    """The tree with every sum whose index is not written left out (a zero in its place)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "sum" and node[1] is None:
+        return ("num", sympy.Integer(0))
+    return tuple(_settled(child, None, None) for child in node)
+
+
+def _settled(child, meaning, outside):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return meaning._settle(child, outside) if meaning is not None else _unsettled_out(child)
+    if isinstance(child, (list, tuple)):
+        out = [_settled(c, meaning, outside) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
+
+
+def _variables(node) -> list:
+    """The variables of the derivatives in a formula (∂f/∂x gives x)."""
+    if node[0] == "deriv":
+        return [node[2], *_variables(node[1])]
+    if node[0] == "dop":
+        return [node[1], *_variables(node[2])]
+    return [x for child in _children(node) for x in _variables(child)]
+
+
+def _beyond_polynomials(node, constants: frozenset) -> bool:
+    """Whether a definition has a root, an exponential, a logarithm, a function or a quotient by
+    more than a constant (a number, a size)."""
+    kind = node[0]
+    exponent = literal(node[2]) if kind == "pow" else None
+    if kind in ("func", "call", "cases") or (kind == "pow" and exponent is None):
+        return True
+    if kind == "pow" and (node[1] == ("sym", "e", None) or (exponent is not None and exponent.denominator != 1)):
+        return True
+    if kind == "frac" and not _constant(node[2], constants):
+        return True
+    return any(_beyond_polynomials(child, constants) for child in _children(node))
+
+
+def _transcendental(node) -> bool:
+    kind = node[0]
+    if kind == "call" or (kind == "func" and node[1] != "sqrt"):
+        return True
+    if kind == "pow" and (node[1] == ("sym", "e", None) or literal(node[2]) is None):
+        return True
+    return any(_transcendental(child) for child in _children(node))
+
+
+def _constant(node, constants) -> bool:
+    """Made of numbers and the given constant names alone."""
+    if node[0] == "sym":
+        return node[2] is None and node[1] in constants
+    if node[0] in ("num", "add", "mul", "neg", "frac", "pow"):
+        return all(_constant(child, constants) for child in _children(node))
+    return False
 
 
 def _children(node) -> list:
@@ -657,7 +1281,7 @@ def expanded(expr):
     return sympy.expand(expr)
 
 
-def equal(a, b, conditions=()) -> tuple[bool, str]:
+def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) -> tuple[bool, str]:
     """Exact equality of two values wherever they are defined, and, when they differ, where.
 
     `conditions` says where: (kind, expression) pairs, "nonzero" for a denominator and
@@ -665,7 +1289,14 @@ def equal(a, b, conditions=()) -> tuple[bool, str]:
     prover's exact engine (``exact``: polynomials over atoms, reciprocals cleared), once a point
     is found where every condition holds (so the line says something); unequal as polynomials in
     the entries, or at such a point, binding every symbol of both sides, where interval
-    evaluations of the two sides do not meet; otherwise Undecided."""
+    evaluations of the two sides do not meet; otherwise Undecided.
+
+    `lets` names quantities by their definitions (y_{1} for the expression it stands for): the
+    exact engine takes them for free variables, so an identity it finds holds whatever they are
+    and so for their values; a difference it finds proves nothing, and only a point (where each
+    is its definition's value) refutes. `quick` tries one point at low precision only (a reading
+    that another follows when this one leaves the line undecided)."""
+    lets = lets or {}
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -682,13 +1313,21 @@ def equal(a, b, conditions=()) -> tuple[bool, str]:
         symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
     for _, expr in conditions:
         symbols |= expr.free_symbols
-    points = [p for p in _points(sorted(symbols, key=lambda s: s.name)) if _defined(conditions, p)]
+    todo = list(symbols & set(lets))
+    while todo:  # the inputs the lets are made of
+        for s in lets[todo.pop()].free_symbols:
+            if s not in symbols:
+                symbols.add(s)
+                todo += [s] if s in lets else []
+    symbols -= set(lets)
+    found = (_Point({**p, **lets}) for p in _points(sorted(symbols, key=lambda s: s.name)))
+    points = list(itertools.islice((p for p in found if _defined(conditions, p)), 1 if quick else None))
     if not points:
         raise Undecided(
             "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
         )
     for where, x, y in pairs:
-        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points)
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets), quick)
         if not ok:
             return False, where + why
     return True, ""
@@ -709,7 +1348,7 @@ def _zero(expr) -> bool:
         return False  # not known to be zero: the points decide where it is
 
 
-def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
+def _scalar_equal(a, b, points: list, named: bool = False, quick: bool = False) -> tuple[bool, str]:
     """Decided by the prover's engine: both sides as polynomials over one graph (``exact``). A
     nonzero polynomial in the entries alone is unequal as a function; a difference that vanishes
     wherever it is defined is equal, once the first point does not contradict it; otherwise a
@@ -725,7 +1364,7 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
         raise TooLarge(str(exc)) from None
     except exact.ZeroDenominator:
         raise Undefined("a denominator is zero wherever it is defined") from None
-    if line is not None and line.difference and line.polynomial():
+    if line is not None and line.difference and line.polynomial() and not named:
         return False, f"{_text(a)} and {_text(b)}"  # a nonzero polynomial in the entries: unequal as functions
     if line is not None and line.vanishes():
         if not line.has_atoms():
@@ -735,7 +1374,7 @@ def _scalar_equal(a, b, points: list) -> tuple[bool, str]:
         apart = _apart(a, b, points[0], CONFIRM)
         return (False, apart) if apart else (True, "")
     for point in points:
-        apart = _apart(a, b, point)
+        apart = _apart(a, b, point, CONFIRM[:1] if quick else PRECISIONS)
         if apart:
             return False, apart
     raise Undecided("the exact form does not show the two sides equal, and no point tells them apart")
@@ -750,6 +1389,14 @@ def _points(symbols: list):
             v = sympy.Rational(3 + (7 * k + 5 * seed) % 11, 2 + (k + seed) % 5)
             point[s] = {3: v + 10, 4: -v, 5: v / 7}.get(seed, v)
         yield point
+
+
+class _Point(dict):
+    """A point, with the intervals of the subexpressions already evaluated there (per precision)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.memos: dict = {}
 
 
 def _defined(conditions: list, point: dict) -> bool:
@@ -780,10 +1427,23 @@ def _apart(a, b, point: dict, precisions: tuple = PRECISIONS) -> str:
         if x is None or y is None:
             return ""
         if x.b < y.a or y.b < x.a:
-            used = a.free_symbols | b.free_symbols
+            used = _inputs(a.free_symbols | b.free_symbols, point)
             at = ", ".join(f"{s} = {v}" for s, v in point.items() if s in used)
             return f"{_numbers(x, y, bits)}" + (f" at {at}" if at else "")
     return ""
+
+
+def _inputs(symbols: set, point: dict) -> set:
+    """The inputs the symbols stand for, through the named quantities' definitions."""
+    out, todo = set(), list(symbols)
+    while todo:
+        s = todo.pop()
+        value = point.get(s)
+        if value is not None and not value.is_Rational:
+            todo += [t for t in value.free_symbols if t not in out]
+        else:
+            out.add(s)
+    return out
 
 
 def _enclose(expr, point: dict, bits: int):
@@ -792,8 +1452,9 @@ def _enclose(expr, point: dict, bits: int):
     division by an interval holding 0, a symbol the point does not bind)."""
     saved = mpmath.iv.prec
     mpmath.iv.prec = bits
+    memo = point.memos.setdefault(bits, {}) if isinstance(point, _Point) else {}
     try:
-        return _box(expr, point)
+        return _box(expr, point, memo)
     except _NoValue:
         return None
     finally:
@@ -804,7 +1465,15 @@ class _NoValue(Exception):
     pass
 
 
-def _box(expr, point: dict):
+def _box(expr, point: dict, memo: dict):
+    """The interval of expr at the point; memo holds those of the subexpressions already boxed at
+    this precision (a written-out variance appears many times in one line)."""
+    if expr not in memo:
+        memo[expr] = _boxed(expr, point, memo)
+    return memo[expr]
+
+
+def _boxed(expr, point: dict, memo: dict):
     iv = mpmath.iv
     if expr in point:
         expr = point[expr]
@@ -817,26 +1486,26 @@ def _box(expr, point: dict):
     if expr is sympy.pi:
         return iv.pi
     if expr.is_Add or expr.is_Mul:
-        parts = [_box(arg, point) for arg in expr.args]
+        parts = [_box(arg, point, memo) for arg in expr.args]
         out = parts[0]
         for part in parts[1:]:
             out = out + part if expr.is_Add else out * part
         return out
     if isinstance(expr, sympy.exp):
-        argument = _box(expr.args[0], point)
+        argument = _box(expr.args[0], point, memo)
         if argument.b > MAX_EXP_ARGUMENT or argument.a < -MAX_EXP_ARGUMENT:
             raise _NoValue  # e^(e^(e^10)) and beyond: too large to evaluate, so nothing is concluded from it
         return iv.exp(argument)
     if isinstance(expr, sympy.log) and len(expr.args) == 1:
-        return iv.log(_positive(_box(expr.args[0], point)))
+        return iv.log(_positive(_box(expr.args[0], point, memo)))
     if expr.is_Pow:
-        base = _box(expr.base, point)
+        base = _box(expr.base, point, memo)
         if expr.exp.is_Integer:
             n = int(expr.exp)
             if n < 0 and not (base.a > 0 or base.b < 0):
                 raise _NoValue
             return base**n if n >= 0 else 1 / base ** (-n)
-        return iv.exp(_box(expr.exp, point) * iv.log(_positive(base)))
+        return iv.exp(_box(expr.exp, point, memo) * iv.log(_positive(base)))
     raise _NoValue  # a symbol the point does not bind, I, ∞, or a function not read here
 
 

@@ -43,6 +43,8 @@ class Shown:
 
 
 _DIV = re.compile(r'<div[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</div>', re.DOTALL)
+# an equation written as a paragraph of its own, its number beside it, in a div of another class
+_PARAGRAPH = re.compile(r'<p[^>]*class="[^"]*\bequation\b[^"]*"[^>]*>(.*?)</p>', re.DOTALL)
 _INLINE = re.compile(r"\\\((.*?)\\\)", re.DOTALL)
 _NUMBER = re.compile(r'<span class="ref-num">\s*\(?\s*([^)<]*?)\s*\)?\s*</span>')
 _TAG = re.compile(r"\\tag\*?\{([^}]*)\}")
@@ -85,7 +87,9 @@ def visible(path: Path, text: str) -> str:
 def html_source(path: Path, text: str) -> bool:
     """An HTML page, or a post whose equations are HTML blocks (the reference is such a post)."""
     suffix = path.suffix.lower()
-    return suffix in (".html", ".htm") or (suffix in (".md", ".markdown", ".txt") and bool(_DIV.search(text)))
+    return suffix in (".html", ".htm") or (
+        suffix in (".md", ".markdown", ".txt") and bool(_DIV.search(text) or _PARAGRAPH.search(text))
+    )
 
 
 def annotate(text: str, equations: list, marks: list, verdicts: str, markdown: bool = False) -> str:
@@ -150,7 +154,9 @@ def from_html(text: str, markdown: bool = False) -> list:
     seen = _hidden_html(text, markdown)
     found = []  # (start, Shown without its number, printed number or None)
     taken = []  # the spans already read, so a display is not read twice
-    for div in _DIV.finditer(seen):
+    divs = list(_DIV.finditer(seen))
+    paragraphs = [p for p in _PARAGRAPH.finditer(seen) if not any(d.start() <= p.start() < d.end() for d in divs)]
+    for div in sorted(divs + paragraphs, key=lambda m: m.start()):
         body = seen[div.start(1) : div.end(1)]
         spans = list(_INLINE.finditer(seen, div.start(1), div.end(1)))
         number = _NUMBER.search(body)
@@ -221,6 +227,8 @@ def _at(shown: Shown, end: int) -> Shown:
 
 
 def _display(body: str, rows: str) -> Shown:
+    if rows == "enclosed":
+        return _enclosed(body)
     tag = _TAG.search(body)
     if re.search(r"\\begin\{gathered\}", body):
         rows = "gather"
@@ -230,10 +238,21 @@ def _display(body: str, rows: str) -> Shown:
 def _script(body: str) -> Shown:
     """A MathJax display script's formula: MathJax reads an equation environment there, its rows
     included, as LaTeX does."""
-    inner = _WHOLE.fullmatch(body)
+    return _enclosed(body)
+
+
+def _enclosed(body: str) -> Shown:
+    """A display whose whole formula is one environment (``$$\\begin{align*} .. \\end{align*}$$``,
+    which MathJax typesets as the environment, its rows included): read as that environment. A
+    label or a full stop after it changes nothing that is read."""
+    tag = _TAG.search(body)
+    bare = re.sub(r"\\label\{[^}]*\}", "", _TAG.sub("", body)).rstrip().rstrip(".,;")
+    inner = _WHOLE.fullmatch(bare)
     if inner is None or _OPEN.search(inner.group(4)):  # not one environment: read as written
         return _display(body, "align")
-    return _display(inner.group(4), {"gather": "gather", "eqnarray": "eqnarray"}.get(inner.group(1), "align"))
+    shown = _display(inner.group(4), {"gather": "gather", "eqnarray": "eqnarray"}.get(inner.group(1), "align"))
+    shown.number = shown.number or (tag.group(1) if tag else "")
+    return shown
 
 
 _WHOLE = re.compile(r"\s*\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?(.*)\\end\{\1\2\}\s*", re.DOTALL)
@@ -254,6 +273,8 @@ def _displays(text: str):
             raise SymgradError(f"the display {opening.group(0)} on line {line} is never closed with {closing}")
         rows = {"gather": "gather", "eqnarray": "eqnarray"}.get(name or "", "align")
         body = text[opening.end() : end]
+        if name is None:  # $$ or \[: one environment inside is read as that environment
+            rows = "enclosed"
         if name == "dmath":  # its options: \begin{dmath}[label=...]
             body = re.sub(r"\A\s*\[[^\]]*\]", "", body)
         yield opening.start(), end + len(closing), body, rows
@@ -306,8 +327,16 @@ def _hidden_markdown_code(text: str) -> str:
     """Fenced code (``` or ~~~), indented code, and code spans: shown as code, never as math."""
     hidden: list = []
     offset, fence, blank_before, in_list, in_code = 0, "", True, False, False
+    depth = 0  # inside a block of HTML (<div> .. </div>), as kramdown reads it: no Markdown there
     for line in text.splitlines(keepends=True):
         stripped, indented = line.strip(), bool(re.match(r"( {4}|\t)", line))
+        inside, depth = (
+            depth > 0,
+            max(0, depth + len(re.findall(r"<div\b", line)) - len(re.findall(r"</div\s*>", line))),
+        )
+        if inside and not fence:
+            offset += len(line)
+            continue
         opening = re.match(r" {0,3}(`{3,}|~{3,})", line)
         if fence:
             hidden.append((offset, offset + len(line)))
