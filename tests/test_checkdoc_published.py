@@ -449,3 +449,94 @@ def test_three_full_stops_are_dots(tmp_path):
     # liorsinai-layernorm.md #8: \frac{1}{n}(0 + ... + 0 + 1 + 0 + ... + 0), a pattern
     ((verdict, reason),) = links(tmp_path, display("\\frac{1}{n}(0 + ... + 1 + ... + 0) = \\frac{1}{n}"), LAYERNORM)
     assert verdict == "unchecked" and reason == "illustrative: written with dots"
+
+
+# --- attention in index notation ---------------------------------------------------------------
+
+# planckeon-attention-gradients.md: indices written above, repeated indices summed
+ATTENTION = {
+    "sizes": [{"N": 2, "d": 2}],
+    "indices": {"i": "N", "j": "N", "j'": "N", "m": "N", "n": "N", "a": "d", "b": "d", "c": "d"},
+    "tensors": {"Q": ["N", "d"], "K": ["N", "d"], "V": ["N", "d"]},
+    "superscripts": "indices",
+    "einstein": True,
+    "functions": {"\\delta": "kronecker"},
+    "define": {
+        "S^{ij}": "\\sum_{c=1}^{d} Q^{ic} K^{jc}",
+        "A^{ij}": "\\frac{e^{S^{ij}}}{\\sum_{j'=1}^{N} e^{S^{ij'}}}",
+        "O^{ib}": "\\sum_{j=1}^{N} A^{ij} V^{jb}",
+    },
+    "given": {"L": "O"},
+}
+
+
+def test_indices_written_above_and_summed_by_the_convention(tmp_path):
+    # planckeon-attention-gradients.md #4, #5: O^{ib} = A^{ij} V^{jb}, sums over j
+    assert verdicts(tmp_path, display("O^{ib} = A^{ij} V^{jb}"), ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, display("O^{ib} = A^{ij} V^{ib}"), ATTENTION) == ["refuted"]
+    body = display(d("O^{ib}", "V^{mn}") + " = A^{ij} \\delta^j_m \\delta^b_n = A^{im} \\delta^b_n")
+    assert verdicts(tmp_path, body, ATTENTION) == ["proven", "proven"]
+    # the left side's indices are free however often the right side writes them (#9)
+    body = display(d("A^{ij}", "S^{mn}") + " = \\delta^i_m A^{ij} (\\delta^j_n - A^{in})")
+    assert verdicts(tmp_path, body, ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, body.replace("- A^{in}", "+ A^{in}"), ATTENTION) == ["refuted"]
+    # without the convention A^{ij} V^{jb} is one term, j free: refuted
+    assert verdicts(tmp_path, display("O^{ib} = A^{ij} V^{jb}"), {**ATTENTION, "einstein": False}) == ["refuted"]
+
+
+def test_a_written_sum_over_a_primed_index_is_not_summed_again(tmp_path):
+    # planckeon-attention-gradients.md #10: the sum over j' is written, the convention adds none
+    line = (
+        d("L", "S^{ij}")
+        + " = A^{ij} \\left("
+        + d("L", "A^{ij}")
+        + " - \\sum_{j'} A^{ij'}"
+        + d("L", "A^{ij'}")
+        + "\\right)"
+    )
+    assert verdicts(tmp_path, display(line), ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, display(line.replace("\\sum_{j'} A^{ij'}", "\\sum_{j'} A^{ij}")), ATTENTION) == [
+        "refuted"
+    ]
+
+
+def test_a_softmax_over_an_index(tmp_path):
+    # planckeon-attention-gradients.md #3: A^{ij} = \text{softmax}_j(S^{ij})
+    assert verdicts(tmp_path, display("A^{ij} = \\text{softmax}_j(S^{ij})"), ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, display("A^{ij} = \\text{softmax}_i(S^{ij})"), ATTENTION) == ["refuted"]
+
+
+def test_a_display_starting_with_equals_goes_on_from_the_one_before(tmp_path):
+    # planckeon-attention-gradients.md #15, #16: $$ ... = \frac{e^{s_i}}{Z} - \frac{e^{2s_i}}{Z^2} $$ then
+    # $$ = a_i - a_i^2 = a_i(1 - a_i) $$
+    decl = {
+        "sizes": [{"N": 3}],
+        "indices": {"i": "N", "k": "N"},
+        "tensors": {"S": ["N"]},
+        "define": {"a_{i}": "\\frac{e^{s_{i}}}{\\sum_{k=1}^{N} e^{s_{k}}}", "Z": "\\sum_{k=1}^{N} e^{s_{k}}"},
+    }
+    first = display(d("a_i", "s_i") + " = \\frac{e^{s_i}}{Z} - \\frac{e^{2s_i}}{Z^2}")
+    report = check_document(post(tmp_path, first + "\n" + display("= a_i - a_i^2 = a_i(1 - a_i)"), decl))
+    assert [(link.equation, link.verdict) for link in report.links] == [
+        ("#1", "proven"),
+        ("#2", "proven"),
+        ("#2", "proven"),
+    ]
+    report = check_document(post(tmp_path, first + "\n" + display("= a_i + a_i^2"), decl))
+    assert [link.verdict for link in report.links] == ["proven", "refuted"]
+    # with a sentence between, the "=" has no side before it
+    report = check_document(post(tmp_path, first + "\nThen\n\n" + display("= a_i - a_i^2"), decl))
+    assert [link.verdict for link in report.links] == ["proven", "unchecked"]
+
+
+def test_a_case_declared_for_equations_whose_prose_says_it_in_words(tmp_path):
+    # planckeon-attention-gradients.md #17, "off the diagonal": da_i/ds_j = -a_i a_j holds where i ≠ j
+    decl = {
+        "sizes": [{"N": 3}],
+        "indices": {"i": "N", "j": "N", "k": "N"},
+        "tensors": {"S": ["N"]},
+        "define": {"a_{i}": "\\frac{e^{s_{i}}}{\\sum_{k=1}^{N} e^{s_{k}}}"},
+    }
+    body = "Off the diagonal,\n\n" + display(d("a_i", "s_j") + " = -a_i a_j")
+    assert verdicts(tmp_path, body, decl) == ["refuted"]
+    assert verdicts(tmp_path, body, {**decl, "scopes": {"#1": {"case": "i \\ne j"}}}) == ["pattern"]

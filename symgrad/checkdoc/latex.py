@@ -175,7 +175,9 @@ DECORATIONS = {
     r"\ddot", r"\mathcal", r"\mathscr", r"\mathfrak",
 }  # fmt: skip
 # functions a reader knows by their spelled name, when a parenthesis follows: log(p), exp(W), tr(AB)
-SPELLED = {"log": "log", "ln": "log", "exp": "exp", "sin": "sin", "cos": "cos", "tr": "tr", "Tr": "tr"}
+SPELLED = {
+    "softmax": "softmax", "log": "log", "ln": "log", "exp": "exp", "sin": "sin", "cos": "cos", "tr": "tr", "Tr": "tr",
+}  # fmt: skip
 _NAMED = {r"\text", r"\operatorname", r"\mathrm", r"\textrm", r"\mathit"}  # \operatorname{tr}(A)
 _COMMANDS = {r"\sin": "sin", r"\cos": "cos", r"\Tr": "tr", r"\tr": "tr"}
 
@@ -293,9 +295,12 @@ class Parser:
         if self.peek() == "^":
             self.take()
             mark = self._transpose_mark()
+            primed = self._primed_indices()
             if mark:
                 self.i += mark
                 node = ("transpose", node)
+            elif primed is not None:
+                node = ("pow", node, primed)
             else:
                 node = _power(node, self.argument())
             if self.peek() == "^":  # a^b^c stops TeX with "Double superscript"
@@ -305,6 +310,19 @@ class Parser:
                     raise Unsupported("a subscript after a superscript on what is not a letter")
                 node = ("pow", ("sym", node[1][1], self.subscript()), node[2])
         return node
+
+    def _primed_indices(self) -> tuple | None:
+        """A superscript of letters with a primed one among them ({ij'}): the letters, as a product
+        of index symbols (read as indices where the declarations write indices above)."""
+        if self.peek() != "{":
+            return None
+        end = self.t.index("}", self.i) if "}" in self.t[self.i :] else -1
+        inside = self.t[self.i + 1 : end]
+        if "'" not in inside or not inside or not all(t.isalpha() or t == "'" for t in inside) or inside[0] == "'":
+            return None
+        self.i = end + 1
+        letters = re.findall(r"[A-Za-z]'*", "".join(inside))
+        return ("mul", [("sym", letter, None) for letter in letters])
 
     def _transpose_mark(self) -> int:
         """How many tokens after ^ write a transpose: T, \\top, \\intercal, \\mathsf{T}, \\text{T},
@@ -368,12 +386,13 @@ class Parser:
             if len(tokens[0]) > 1 and NUMBER.fullmatch(tokens[0]):  # TeX takes one character: x_12 prints as x₁2
                 raise Unsupported(f"a subscript {tokens[0]} without braces: write {{{tokens[0]}}}")
         parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
-        if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,", p) for p in parts):
+        if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,|'", p) for p in parts) or parts[0] == "'":
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
         if self.peek() == "_":  # x_1_2 stops TeX with "Double subscript"
             raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
         text = "".join(parts)
-        return tuple(text.split(",")) if "," in text else tuple(text)
+        # each index a letter or a digit, a primed letter (j') an index of its own
+        return tuple(text.split(",")) if "," in text else tuple(re.findall(r"[A-Za-z]'*|[0-9]", text))
 
     def primary(self) -> tuple:
         tok = self.peek()
@@ -415,7 +434,7 @@ class Parser:
             letters: list[str] = self.t[self.i + 2 : self.t.index("}", self.i)] if "}" in self.t[self.i :] else []
             name = "".join(letters)
             if len(letters) > 1 and all(t.isalpha() for t in letters):  # \operatorname{tr}, \text{softmax}
-                if SPELLED.get(name) or name in self.functions or name == "softmax":
+                if SPELLED.get(name) or name in self.functions:
                     self.i += len(letters) + 3
                     return self._applied(SPELLED.get(name, name))
                 raise Unsupported(f"the function {name}")
@@ -475,7 +494,14 @@ class Parser:
         return ("sym", tok, self.subscript())
 
     def _call(self, name: str) -> tuple:
-        """A declared function applied: f(x), f(x, y), its derivative f'(x)."""
+        """A declared function applied: f(x), f(x, y), its derivative f'(x); softmax_j(S^{ij}) over
+        the index j."""
+        if name == "softmax" and self.peek() == "_":
+            self.take()
+            axis = [t for t in (self.raw_group() if self.peek() == "{" else [self.take()]) if t not in ("{", "}")]
+            if len(axis) != 1 or not axis[0].isalpha():
+                raise Unsupported(f"a softmax over {''.join(axis)}, which is not one index")
+            name = f"softmax_{axis[0]}"
         while self.peek() == "'":
             self.take()
             name += "'"
@@ -547,6 +573,8 @@ class Parser:
                 self.take()
                 high = self.argument()
         var, low, exclude = None, None, None
+        if lower is not None:  # j' is one index
+            lower = _primes_joined(lower)
         if lower is None:
             pass  # the index is the line's to settle
         elif len(lower) >= 3 and lower[1] == "=":
@@ -630,13 +658,24 @@ class Parser:
         return self.expr()
 
 
+def _primes_joined(tokens: list[str]) -> list[str]:
+    """The tokens with each prime joined to the letter before it: j, ' is j'."""
+    out: list[str] = []
+    for tok in tokens:
+        if tok == "'" and out and re.fullmatch(r"[A-Za-z]'*", out[-1]):
+            out[-1] += "'"
+        else:
+            out.append(tok)
+    return out
+
+
 def _bare(tokens: list[str]) -> list[str]:
     """Tokens without braces and upright type: {\\rm{i}} is i."""
     return [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]
 
 
 def _index(letter: str) -> str:
-    if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell":
+    if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell" and not re.fullmatch(r"[A-Za-z]'+", letter):
         raise Unsupported(f"the sum's index {letter}")
     return letter
 

@@ -41,8 +41,11 @@ class Illustrative(Exception):
 
 
 # what a scope (some equations of the post) may declare again, for itself
-SCOPED = ("scalars", "define", "functions", "given", "constraints", "partials", "labels")
-KEYS = ("sizes", "indices", "tensors", *SCOPED, "scopes")
+SCOPED = (
+    "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
+    "superscripts", "einstein", "case",
+)  # fmt: skip
+KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
 KINDS = {
     "sigmoid": "the logistic function 1/(1 + e^{-z})",
@@ -62,6 +65,9 @@ class Declarations:
     constraints: list = field(default_factory=list)  # LaTeX equations, or {one-hot: tensor}
     local: bool | frozenset = False  # where a partial of an intermediate holds the others fixed (equations)
     labels: frozenset = frozenset()  # superscripts that label (a layer l), not powers
+    superscripts: bool = False  # indices written above (Q^{ia} is the entry q_{ia}); x^2 stays a power
+    einstein: bool = False  # an index repeated in a product, and free in no equation's left side, is summed
+    cases: tuple = ()  # the case the equations are stated for, said in words in the prose ("off the diagonal")
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -77,7 +83,7 @@ class Declarations:
         names = set(sizes[0])
         indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
-            if not (_is_letter(letter) or letter == "\\ell"):
+            if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
                 raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
             if isinstance(size, list):
                 _index_range(letter, size, sizes)
@@ -134,13 +140,29 @@ class Declarations:
         labels = data.get("labels") or []
         if not isinstance(labels, list) or not all(_is_letter(label) for label in labels):
             raise SymgradError(f"labels lists letters, as labels: [l] (x^l is x of the layer l); got {_brief(labels)}")
+        superscripts = data.get("superscripts", "powers")
+        if superscripts not in ("indices", "powers"):
+            raise SymgradError(
+                f"superscripts is indices (Q^{{ia}} is an entry) or powers (the default); got {_brief(superscripts)}"
+            )
+        einstein = data.get("einstein", False)
+        if not isinstance(einstein, bool):
+            raise SymgradError(f"einstein is true or false (the summation convention); got {_brief(einstein)}")
+        case = data.get("case")
+        if case is not None and (
+            not isinstance(case, str) or not re.fullmatch(r"\s*[A-Za-z](\s*(=|\\neq?|≠)\s*[A-Za-z])+\s*", case)
+        ):
+            raise SymgradError(f'a case relates index letters, as case: "i \\ne j"; got {_brief(case)}')
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
                 raise SymgradError(f"a scope declares some of {', '.join(SCOPED)} again; got {_brief(overrides)}")
+            # the post's definitions and tensors go on, the scope's added or replacing them by name;
+            # any other key the scope declares replaces the post's
             merged = {k: v for k, v in data.items() if k != "scopes"}
-            merged.update({k: v for k, v in overrides.items() if k != "define"})
-            merged["define"] = {**_mapping(data.get("define"), "define", ""), **(overrides.get("define") or {})}
+            merged.update({k: v for k, v in overrides.items() if k not in ("define", "tensors")})
+            for key in ("define", "tensors"):
+                merged[key] = {**_mapping(data.get(key), key, ""), **_mapping(overrides.get(key), key, "")}
             scoped = cls.read(merged)
             for label in str(where).split(","):
                 scopes[label.strip()] = scoped
@@ -155,6 +177,9 @@ class Declarations:
             list(constraints),
             local,
             frozenset(labels),
+            superscripts == "indices",
+            einstein,
+            (case,) if case else (),
             scopes,
         )
         defined = definitions(decl)  # every definition read once
@@ -276,9 +301,7 @@ def definitions(decl: Declarations) -> dict:
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            heads.append(
-                (lhs, _compound(resolve(parse(lhs, frozenset(decl.functions)), frozenset(), frozenset(), decl.labels)))
-            )
+            heads.append((lhs, _compound(_head(parse(lhs, frozenset(decl.functions)), decl))))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -287,12 +310,14 @@ def definitions(decl: Declarations) -> dict:
     values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym" and not h[2]}
     for (lhs, head), rhs in zip(heads, decl.define.values()):
         try:
-            body = resolve(parse(rhs, frozenset(decl.functions), values), names, frozenset(decl.sizes[0]), decl.labels)
+            heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
+            body = resolve(parse(rhs, frozenset(decl.functions), values), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
-        tensor = [name for name in decl.tensors if head[0] in ("sym", "bold") and head[1] in _spellings(name)]
+        spelled = (lambda name: {name, name.lower()}) if decl.superscripts else _spellings
+        tensor = [name for name in decl.tensors if head[0] in ("sym", "bold") and head[1] in spelled(name)]
         if tensor:  # X, x_{i}, \boldsymbol{X}: every spelling of a declared tensor already means its entries
             raise SymgradError(
                 f"{head[1]} is both a declared tensor and defined by {lhs} (the tensor {tensor[0]}): keep one"
@@ -331,6 +356,17 @@ def _spellings(*letters: str) -> set:
     }
 
 
+def _head(head: tuple, decl) -> tuple:
+    """A definition's left side: its labels taken off, and where indices are written above,
+    S^{ij} read as S with the indices i, j."""
+    head = resolve(head, reading_of(decl))
+    if decl.superscripts and head[0] == "pow" and head[1][0] == "sym":
+        above = _index_letters(head[2], frozenset(decl.indices))
+        if above:
+            return ("sym", head[1][1], above + tuple(head[1][2] or ()))
+    return head
+
+
 def _compound(head: tuple) -> tuple:
     """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices."""
     if head[0] == "pow" and head[1][0] == "sym" and head[2][0] == "num":
@@ -347,31 +383,73 @@ def _names(decl: Declarations, defined: set) -> frozenset:
     return frozenset(_spellings(*decl.tensors)) | frozenset(decl.scalars) | frozenset(defined)
 
 
-def resolve(node, names: frozenset, sizes: frozenset = frozenset(), labels: frozenset = frozenset()):
+@dataclass(frozen=True)
+class Reading:
+    """What the declarations say about how a formula is written: the names they give, the sizes,
+    the labels, and, where indices are written above, each name's entries (Q -> q)."""
+
+    names: frozenset = frozenset()
+    sizes: frozenset = frozenset()
+    labels: frozenset = frozenset()
+    entries: tuple = ()  # (name as written, the letter of its entries) where indices are written above
+    indices: frozenset = frozenset()
+
+
+def resolve(node, reading: Reading):
     """The tree with every power of a letter that is a declared name (\\sigma_c^2 where \\sigma^{2}
     is declared, and \\sigma itself is not) read as that name, every size named with a
-    subscript (N_i) read as that size, and every superscript that is a declared label (x^{l},
-    x^{(l)}) taken off."""
+    subscript (N_i) read as that size, every superscript that is a declared label (x^{l},
+    x^{(l)}) taken off, and, where indices are written above, Q^{ia} read as the entry q_{ia}
+    (δ^j_m as δ_{jm})."""
     if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
         return node
-    if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in labels:
-        return resolve(node[1], names, sizes, labels)
-    if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in sizes:
+    if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in reading.labels:
+        return resolve(node[1], reading)
+    if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in reading.sizes:
         return ("sym", f"{node[1]}_{''.join(node[2])}", None)
+    if node[0] == "pow" and node[1][0] == "sym" and reading.entries:
+        entries = dict(reading.entries)
+        above = _index_letters(node[2], reading.indices)
+        if node[1][1] in entries and above:
+            return ("sym", entries[node[1][1]], above + tuple(node[1][2] or ()))
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
-        if name in names and node[1][1] not in names:
+        if name in reading.names and node[1][1] not in reading.names:
             return ("sym", name, node[1][2])
-    return tuple(_resolved(child, names, sizes, labels) for child in node)
+    return tuple(_resolved(child, reading) for child in node)
 
 
-def _resolved(child, names, sizes, labels):
+def _index_letters(node, indices: frozenset) -> tuple:
+    """The index letters a superscript writes (i, ij, i1), or () when it is anything else."""
+    parts = node[1] if node[0] == "mul" else [node]
+    out = []
+    for part in parts:
+        if part[0] == "sym" and part[2] is None and part[1] in indices:
+            out.append(part[1])
+        else:  # a number above a letter is a power: a_i^2
+            return ()
+    return tuple(out)
+
+
+def _resolved(child, reading):
     if isinstance(child, tuple) and child and isinstance(child[0], str):
-        return resolve(child, names, sizes, labels)
+        return resolve(child, reading)
     if isinstance(child, (list, tuple)):
-        out = [_resolved(c, names, sizes, labels) for c in child]
+        out = [_resolved(c, reading) for c in child]
         return out if isinstance(child, list) else tuple(out)
     return child
+
+
+def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozenset()) -> Reading:
+    """How the declarations read a formula; `heads` the defined names (their entries written above
+    too, where indices are)."""
+    entries: dict = {}
+    if decl.superscripts:
+        entries = {name: name.lower() for name in decl.tensors}
+        entries.update({name: name for name in heads})
+        entries.update({name: name for name, kind in decl.functions.items() if kind == "kronecker"})
+    sizes, indices = frozenset(decl.sizes[0]), frozenset(decl.indices)
+    return Reading(names, sizes, decl.labels, tuple(sorted(entries.items())), indices)
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -392,7 +470,7 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
     for name in decl.sizes[0]:
         claim(name, f"the size {name}")
     for name in decl.tensors:
-        for spelling in sorted(_spellings(name)):
+        for spelling in [name] if decl.superscripts else sorted(_spellings(name)):
             claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
     for letter in decl.indices:
         claim(letter, f"the index {letter}")
@@ -407,7 +485,8 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
     for letter, (indices, _) in defined.items():
         role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
         # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
-        for spelling in sorted(_spellings(letter)) if indices and _is_letter(letter) else [letter]:
+        upper = indices and _is_letter(letter) and not decl.superscripts
+        for spelling in sorted(_spellings(letter)) if upper else [letter]:
             claim(spelling, role)
 
 
@@ -449,6 +528,7 @@ class Meaning:
         self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
+        self.reading = reading_of(decl, self.names, frozenset(n for n, (ix, _) in self.defined.items() if ix))
         self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
         # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
@@ -668,6 +748,12 @@ class Meaning:
             if primes == 1:
                 return s * (1 - s)
             raise Unsupported(f"the derivative {name} of order {primes}")
+        if name.startswith("softmax_") and len(args) == 1:
+            axis = name.removeprefix("softmax_")
+            if axis not in env:
+                raise Unsupported(f"a softmax over {axis}, which is not an index of the line")
+            terms = [sympy.exp(self.value(args[0], {**env, axis: t}, opaque)) for t in self.range_of(axis)]
+            return sympy.exp(self.value(args[0], env, opaque)) / sympy.Add(*terms)
         if name in self.decl.given:
             raise Unsupported(f"{name} is given only through its derivatives, not as a value")
         raise Unsupported(f"the function {name} applied as {name}(...): declare it under functions")
@@ -853,7 +939,7 @@ class Meaning:
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
     def resolve(self, node):
-        return resolve(node, self.names, self.sizes, self.decl.labels)
+        return resolve(node, self.reading)
 
     def written(self, exprs: list, keep: frozenset) -> tuple[list, dict]:
         """The expressions, and the lets kept, with every let of a quantity not in keep written
@@ -1089,7 +1175,7 @@ class Meaning:
             sub = node[2] or ()
             if node[2] is not None and f"{node[1]}_{''.join(sub)}" in self.size:
                 return set()  # N_i: a size
-            out = {p for p in sub if p.isalpha() and p not in bound}
+            out = {p for p in sub if (p.isalpha() or p.rstrip("'").isalpha()) and p not in bound}
             if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
                 out.add(node[1])
             return out
@@ -1175,6 +1261,57 @@ def _settled(child, meaning, outside):
         out = [_settled(c, meaning, outside) for c in child]
         return out if isinstance(child, list) else tuple(out)
     return child
+
+
+def _counts(node) -> dict:
+    """How many times each index letter is written in a term, as the summation convention counts
+    them: a product adds its factors' counts, a sum of terms takes each letter's largest count,
+    a sum's own index is bound."""
+    kind = node[0]
+    if kind == "sym":
+        out: dict = {}
+        for letter in node[2] or ():
+            if not letter.isdigit():
+                out[letter] = out.get(letter, 0) + 1
+        return out
+    if kind == "sum":
+        inner = _counts(node[5])
+        inner.pop(node[1], None)
+        return inner
+    parts = [_counts(child) for child in _children(node)]
+    out = {}
+    for part in parts:
+        for letter, n in part.items():
+            out[letter] = max(out.get(letter, 0), n) if kind in ("add", "cases") else out.get(letter, 0) + n
+    return out
+
+
+def summed(node, free: frozenset, indices: frozenset):
+    """The summation convention: every index repeated in a product and free in no equation's left
+    side summed over its range (A^{ij} V^{jb} sums over j)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str) or node[0] in ("sym", "num"):
+        return node
+    inner = free | {node[1]} if node[0] == "sum" and node[1] else free  # a written sum's index is its own
+    node = tuple(_summed_child(child, inner, indices) for child in node)
+    if node[0] in ("mul", "frac", "deriv", "dop"):
+        dummies = sorted(c for c, n in _counts(node).items() if n >= 2 and c not in free and c in indices)
+        for letter in reversed(dummies):
+            node = ("sum", letter, None, None, None, node)
+    return node
+
+
+def _summed_child(child, free, indices):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return summed(child, free, indices)
+    if isinstance(child, (list, tuple)):
+        out = [_summed_child(c, free, indices) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
+
+
+def free_by_convention(node) -> frozenset:
+    """The free indices of an equation's left side by the summation convention: written once."""
+    return frozenset(c for c, n in _counts(node).items() if n == 1)
 
 
 def _variables(node) -> list:
