@@ -170,10 +170,15 @@ def _pairs(chain: str, decl: Declarations) -> list:
 _BOX = re.compile(r"\\(?:boxed|fbox|bbox(?:\[[^\]]*\])?|color\s*\{[^{}]*\})\s*\{")
 
 
+# "W = ... \in \mathbb{R}^{n \times n}": where a quantity lives, said of it, not a factor of it
+_MEMBERSHIP = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?(?:\s*\^\s*(?:\{[^{}]*\}|\S))?")
+
+
 def _unboxed(line: str) -> str:
     """The line with every box (\\boxed{a = b}) around its formula taken off, and the colour of a
     coloured equation (\\color{red}{a = b}): they are how the result looks, and the equalities
-    inside are the line's own."""
+    inside are the line's own. A set the quantity belongs to (\\in \\mathbb{R}^{n}) is said of it, and taken off."""
+    line = _MEMBERSHIP.sub(" ", line)
     while (m := _BOX.search(line)) is not None:
         depth, k = 1, m.end()
         while k < len(line) and depth:
@@ -271,7 +276,7 @@ def _equations(text: str) -> list:
         start = m.end()
     parts.append(text[start:].strip())
     if len(parts) > 1 and all(len(_split(part)) > 1 for part in parts):
-        return parts
+        return [part.rstrip(",.;").strip() for part in parts]  # "X = A , \quad Y = B": two equations
     return [text]
 
 

@@ -68,6 +68,7 @@ _DROP = (
     r"\!",
     r"\:",
     r"\nonumber",
+    r"\space",
 )
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
@@ -194,9 +195,16 @@ def name_of(text: str) -> str:
 
 
 class Parser:
-    def __init__(self, tokens: list[str], functions: frozenset = frozenset(), values: frozenset = frozenset()) -> None:
+    def __init__(
+        self,
+        tokens: list[str],
+        functions: frozenset = frozenset(),
+        values: frozenset = frozenset(),
+        operators: frozenset = frozenset(),
+    ) -> None:
         self.functions = functions  # names declared as functions: f(x) is a call, not a product
         self.values = values  # letters declared as values: a(x + 1) is a product
+        self.operators = operators  # applied to what follows, parentheses or not: the differential d
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -209,7 +217,7 @@ class Parser:
 
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
-        return Parser(tokens, self.functions, self.values).whole()
+        return Parser(tokens, self.functions, self.values, self.operators).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -251,9 +259,20 @@ class Parser:
     STOP = frozenset({"+", "-", "=", "}", ")", "]", "&", "\\\\", r"\end", ",", None})
 
     def term(self) -> tuple:
+        """A product; an entrywise product A \\odot B binds looser than a product written side by side
+        (e^{Xb} \\odot dX b is e^{Xb} ⊙ (dX b))."""
+        groups = [self.product()]
+        while self.peek() == r"\odot":
+            self.take()
+            groups.append(self.product())
+        return groups[0] if len(groups) == 1 else ("hadamard", groups)
+
+    STOP_PRODUCT = STOP | {r"\odot"}
+
+    def product(self) -> tuple:
         start = self.i
         factors = [self.factor()]
-        while self.peek() not in self.STOP:
+        while self.peek() not in self.STOP_PRODUCT:
             juxtaposed = self.peek() not in (r"\cdot", r"\times")
             if juxtaposed:
                 self.juxtaposed(self.t[start : self.i])
@@ -422,7 +441,10 @@ class Parser:
         if tok in DOTS:
             self.take()
             return ("dots",)
-        if tok in (r"\boldsymbol", r"\mathbf", r"\bm"):
+        ones = self._ones() if tok in (r"\boldsymbol", r"\mathbf", r"\bm", r"\bold") else None
+        if ones is not None:
+            return ones
+        if tok in (r"\boldsymbol", r"\mathbf", r"\bm", r"\bold"):
             self.take()
             inner = self.argument()
             while inner[0] == "bold":
@@ -444,6 +466,13 @@ class Parser:
         if tok in _COMMANDS:
             self.take()
             return self._applied(_COMMANDS[tok])
+        if tok in (r"\underbrace", r"\overbrace"):  # what it says of the formula is an annotation
+            self.take()
+            node = self.group()
+            if self.peek() in ("_", "^"):
+                self.take()
+                self.raw_group() if self.peek() == "{" else self.take()
+            return node
         if tok in FUNCTIONS:
             self.take()
             if tok == r"\sqrt" and self.peek() == "[":
@@ -470,6 +499,24 @@ class Parser:
             return self.matrix()
         raise Unsupported(f"the command {tok}")
 
+    def _ones(self) -> tuple | None:
+        """\\mathbf{1}_n, \\bold{1_n}, \\bold{1_n^T}: a column of n ones (its transpose a row)."""
+        start = self.i
+        self.take()
+        inner = self.raw_group() if self.peek() == "{" else [self.take()]
+        if inner[:1] == ["1"] and len(inner) == 1 and self.peek() == "_":
+            self.take()
+            inner = ["1", "_", *(self.raw_group() if self.peek() == "{" else [self.take()])]
+        bare = [t for t in inner if t not in ("{", "}")]
+        if len(bare) >= 3 and bare[:2] == ["1", "_"] and bare[2].isalpha():
+            node = ("ones", bare[2])
+            if bare[3:] in (["^", "T"], ["^", r"\top"]):
+                return ("transpose", node)
+            if not bare[3:]:
+                return node
+        self.i = start
+        return None
+
     def name(self) -> tuple:
         """A letter, a Greek letter or a decorated one (\\hat{x}), with its subscript; a call when
         the name is declared a function and a parenthesis follows (\\sigma(z), h_\\theta(x), f'(x))."""
@@ -487,6 +534,8 @@ class Parser:
             if called in self.functions:
                 return self._call(called)
             self.i = start
+        if tok in self.operators:  # dX, d x_{11}, d(AXB): the differential of what follows
+            return ("call", tok, (self.factor(),))
         if tok in self.functions and self.peek() in ("(", "'"):
             return self._call(tok)
         if self.peek() == "(" and tok.isalpha() and tok not in self.values:
@@ -518,7 +567,8 @@ class Parser:
     def _spelled(self) -> tuple | None:
         """log(p), exp(W), tr(AB) written in letters, a parenthesis after: the function, as
         every reader reads it (never l·o·g(p), which would be a call of g)."""
-        for spelling, function in SPELLED.items():
+        named = {name: name for name in self.functions if len(name) > 1 and name.isalpha()}
+        for spelling, function in {**SPELLED, **named}.items():
             n = len(spelling)
             if self.t[self.i : self.i + n] == list(spelling) and self.peek(n) == "(":
                 self.i += n
@@ -627,6 +677,8 @@ class Parser:
                 self.take()
                 rows.append(row)
                 row = []
+                while self.peek() == "\\\\":  # \\\\ as Markdown escapes a row's end: one end, no empty row
+                    self.take()
         if row:
             rows.append(row)
         return ("matrix", rows)
@@ -770,10 +822,11 @@ def _unwrap(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def parse_chain(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> list:
-    """A formula as its chain of equal expressions (a = b = c gives three)."""
-    return Parser(tokenize(text), functions, values).chain()
+def parse_chain(text: str, *vocabulary: frozenset) -> list:
+    """A formula as its chain of equal expressions (a = b = c gives three); `vocabulary` is the
+    declared functions, values and operators (``Parser``)."""
+    return Parser(tokenize(text), *vocabulary).chain()
 
 
-def parse(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> tuple:
-    return Parser(tokenize(text), functions, values).whole()
+def parse(text: str, *vocabulary: frozenset) -> tuple:
+    return Parser(tokenize(text), *vocabulary).whole()

@@ -43,13 +43,15 @@ class Illustrative(Exception):
 # what a scope (some equations of the post) may declare again, for itself
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
-    "superscripts", "einstein", "case",
+    "superscripts", "einstein", "case", "elementwise", "constants",
 )  # fmt: skip
 KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
 KINDS = {
     "sigmoid": "the logistic function 1/(1 + e^{-z})",
     "kronecker": "the Kronecker delta: 1 where its two indices are equal, 0 elsewhere",
+    "differential": "the differential: dX, d(AXB), the sum of its derivatives by the varying entries times their dx",
+    "rows": "a softmax applied to each row of a matrix",
 }
 
 
@@ -68,6 +70,8 @@ class Declarations:
     superscripts: bool = False  # indices written above (Q^{ia} is the entry q_{ia}); x^2 stays a power
     einstein: bool = False  # an index repeated in a product, and free in no equation's left side, is summed
     cases: tuple = ()  # the case the equations are stated for, said in words in the prose ("off the diagonal")
+    elementwise: bool = False  # exp, log, a power of a matrix act entry by entry (not the matrix exponential)
+    constants: frozenset = frozenset()  # inputs that do not vary (dA = 0 for a constant A)
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -153,6 +157,12 @@ class Declarations:
             not isinstance(case, str) or not re.fullmatch(r"\s*[A-Za-z](\s*(=|\\neq?|≠)\s*[A-Za-z])+\s*", case)
         ):
             raise SymgradError(f'a case relates index letters, as case: "i \\ne j"; got {_brief(case)}')
+        elementwise = data.get("elementwise", False)
+        if not isinstance(elementwise, bool):
+            raise SymgradError(f"elementwise is true or false; got {_brief(elementwise)}")
+        constants = data.get("constants") or []
+        if not isinstance(constants, list) or not all(isinstance(c, str) and c in tensors for c in constants):
+            raise SymgradError(f"constants lists declared tensors, as constants: [A, B]; got {_brief(constants)}")
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
@@ -180,6 +190,8 @@ class Declarations:
             superscripts == "indices",
             einstein,
             (case,) if case else (),
+            elementwise,
+            frozenset(c.lower() for c in constants),
             scopes,
         )
         defined = definitions(decl)  # every definition read once
@@ -296,6 +308,8 @@ def definitions(decl: Declarations) -> dict:
     defined: dict = {}
     heads = []
     for lhs, rhs in decl.define.items():
+        if isinstance(lhs, str) and _CALLED.fullmatch(lhs):
+            continue  # a function with its parameters: ``functions_defined``
         if not isinstance(lhs, str) or not isinstance(rhs, str):
             raise SymgradError(
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
@@ -307,11 +321,14 @@ def definitions(decl: Declarations) -> dict:
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
     names = _names(decl, {head[1] for _, head in heads if head[0] == "sym"})
-    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym" and not h[2]}
-    for (lhs, head), rhs in zip(heads, decl.define.values()):
+    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym"}
+    values |= frozenset(_spellings(*decl.tensors))
+    for (lhs, head), rhs in zip(heads, [rhs for lhs, rhs in decl.define.items() if not _CALLED.fullmatch(str(lhs))]):
         try:
             heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
-            body = resolve(parse(rhs, frozenset(decl.functions), values), reading_of(decl, names, heads_named))
+            operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
+            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators)
+            body = resolve(parse(rhs, *vocabulary), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -346,6 +363,37 @@ def definitions(decl: Declarations) -> dict:
     return defined
 
 
+# a function defined with its parameters: "J(\\theta)", "h_\\theta(x)", "Attention(K, Q, V)"
+_CALLED = re.compile(r"\s*([^()]+?)\s*\((.*)\)\s*", re.DOTALL)
+
+
+def _function_names(decl) -> frozenset:
+    return frozenset(name_of(m.group(1)) for lhs in decl.define if (m := _CALLED.fullmatch(str(lhs))))
+
+
+def functions_defined(decl, reading) -> dict:
+    """name -> (its parameters as written, its body) for each function the declarations define
+    with parameters; a call is read where its arguments are written as the parameters are."""
+    out = {}
+    names = _function_names(decl)
+    operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
+    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | frozenset(_spellings(*decl.tensors))
+    vocabulary = (frozenset(decl.functions) - operators | names, values, operators)
+    for lhs, rhs in decl.define.items():
+        m = _CALLED.fullmatch(str(lhs))
+        if m is None:
+            continue
+        try:
+            head = resolve(parse(str(lhs), *vocabulary), reading)
+            body = resolve(parse(str(rhs), *vocabulary), reading)
+        except Unsupported as exc:
+            raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+        if head[0] != "call":
+            raise SymgradError(f"the definition of {lhs} is not a function with its parameters, as J(\\theta)")
+        out[head[1]] = (head[2], body)
+    return out
+
+
 def _spellings(*letters: str) -> set:
     """A tensor's letter in both cases: X is the tensor, \\boldsymbol{X} its bold spelling, x_{i} its
     entries. A Greek or decorated name has one spelling."""
@@ -368,9 +416,12 @@ def _head(head: tuple, decl) -> tuple:
 
 
 def _compound(head: tuple) -> tuple:
-    """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices."""
+    """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices;
+    a name with a number below it, B_{1}, a name of its own."""
     if head[0] == "pow" and head[1][0] == "sym" and head[2][0] == "num":
         return ("sym", _power_name(head[1][1], head[2][1]), head[1][2])
+    if head[0] == "sym" and head[2] is not None and all(p.isdigit() for p in head[2]):
+        return ("sym", f"{head[1]}_{{{''.join(head[2])}}}", None)
     return head
 
 
@@ -393,6 +444,7 @@ class Reading:
     labels: frozenset = frozenset()
     entries: tuple = ()  # (name as written, the letter of its entries) where indices are written above
     indices: frozenset = frozenset()
+    matrices: tuple = ()  # (a capital, its entries' letter): X alone is the matrix, X_{ij} its entry
 
 
 def resolve(node, reading: Reading):
@@ -412,6 +464,13 @@ def resolve(node, reading: Reading):
         above = _index_letters(node[2], reading.indices)
         if node[1][1] in entries and above:
             return ("sym", entries[node[1][1]], above + tuple(node[1][2] or ()))
+    if node[0] == "sym" and node[2] is not None and all(p.isdigit() for p in node[2]):
+        name = f"{node[1]}_{{{''.join(node[2])}}}"  # B_1: a name of its own, where one is declared so
+        if name in reading.names:
+            return ("sym", name, None)
+    if node[0] == "sym" and reading.matrices and node[1] in dict(reading.matrices):
+        letter = dict(reading.matrices)[node[1]]
+        return ("bold", node[1]) if node[2] is None else ("sym", letter, node[2])
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
         if name in reading.names and node[1][1] not in reading.names:
@@ -449,7 +508,13 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
         entries.update({name: name for name in heads})
         entries.update({name: name for name, kind in decl.functions.items() if kind == "kronecker"})
     sizes, indices = frozenset(decl.sizes[0]), frozenset(decl.indices)
-    return Reading(names, sizes, decl.labels, tuple(sorted(entries.items())), indices)
+    matrices: dict = {}
+    if not decl.superscripts:  # X alone is the tensor X, X_{ij} its entry x_{ij}
+        for name in [*decl.tensors, *heads]:
+            if _is_letter(name) and name.upper() != name.lower():
+                matrices[name.upper()] = name.lower()
+    matrices = {k: v for k, v in matrices.items() if k not in names or k.upper() in decl.tensors}
+    return Reading(names, sizes, decl.labels, tuple(sorted(entries.items())), indices, tuple(sorted(matrices.items())))
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -529,11 +594,13 @@ class Meaning:
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
         self.reading = reading_of(decl, self.names, frozenset(n for n, (ix, _) in self.defined.items() if ix))
+        self.callables = functions_defined(decl, self.reading)
         self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
         # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
-        values = set(decl.scalars) | set(size) | {n for n, (ix, _) in self.defined.items() if not ix}
-        self.vocabulary = (self.functions, frozenset(values))
+        values = set(decl.scalars) | set(size) | set(self.defined) | _spellings(*decl.tensors)
+        operators = frozenset(name for name, kind in decl.functions.items() if kind == "differential")
+        self.vocabulary = (self.functions - operators | _function_names(decl), frozenset(values), operators)
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
         self._cases: list | None = None
@@ -690,8 +757,12 @@ class Meaning:
             return out
         if kind == "pow":
             base, exponent = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
+            if self.decl.elementwise and (isinstance(base, sympy.MatrixBase) != isinstance(exponent, sympy.MatrixBase)):
+                if isinstance(base, sympy.MatrixBase):  # (B_2)^{-1} entry by entry
+                    return base.applyfunc(lambda entry: self._power(entry, exponent))
+                return exponent.applyfunc(lambda entry: self._power(base, entry))  # e^{Xb} entry by entry
             if isinstance(base, sympy.MatrixBase) or isinstance(exponent, sympy.MatrixBase):
-                raise Unsupported("a power of a matrix")
+                raise Unsupported("a power of a matrix: declare elementwise: true if it acts entry by entry")
             return self._power(base, exponent)
         if kind == "frac":
             num, den = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
@@ -704,6 +775,19 @@ class Meaning:
             if not isinstance(m, sympy.MatrixBase):
                 raise Unsupported("a transpose of a scalar")
             return m.T
+        if kind == "hadamard":
+            return self._hadamard([self.value(g, env, opaque) for g in node[1]])
+        if kind == "trace":
+            m = self.value(node[1], env, opaque)
+            if not isinstance(m, sympy.MatrixBase):
+                return m  # a number is its own trace
+            if m.shape[0] != m.shape[1]:
+                raise Mismatch(f"the trace of a {m.shape[0]}×{m.shape[1]} matrix, which is not square")
+            return sympy.Add(*(m[k, k] for k in range(m.shape[0])))
+        if kind == "ones":
+            if node[1] not in self.size:
+                raise Unsupported(f"a column of {node[1]} ones, {node[1]} not a declared size")
+            return sympy.ones(self.size[node[1]], 1)
         if kind == "matrix":
             rows = [[self.value(c, env, opaque) for c in row] for row in node[1]]
             if len({len(r) for r in rows}) != 1:
@@ -713,13 +797,12 @@ class Meaning:
             return self._sum(node, env, opaque)
         if kind == "func":
             arg = self.value(node[2], env, opaque)
+            if isinstance(arg, sympy.MatrixBase) and self.decl.elementwise:
+                return arg.applyfunc(lambda entry: self._function_of(node[1], entry))
             if isinstance(arg, sympy.MatrixBase):
-                raise Unsupported(f"{node[1]} of a matrix")
-            if node[1] == "log":
-                self._require("positive", arg, "the argument of a logarithm")
-            if node[1] == "sqrt":
-                self._require("positive", arg, "the argument of a square root")
-            return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt}[node[1]](arg)
+                raise Unsupported(f"{node[1]} of a matrix: declare elementwise: true if it acts entry by entry")
+            return self._function_of(node[1], arg)
+            raise AssertionError("unreachable")
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
@@ -748,6 +831,26 @@ class Meaning:
             if primes == 1:
                 return s * (1 - s)
             raise Unsupported(f"the derivative {name} of order {primes}")
+        if name in self.callables:
+            params, body = self.callables[name]
+            if tuple(args) != tuple(params):
+                raise Unsupported(f"{name} applied to other arguments than those of its definition")
+            return self.value(body, env, opaque)
+        if kind == "differential" and len(args) == 1:
+            return self._differential(args[0], env, opaque)
+        if name == "softmax" and len(args) == 1:
+            m = self.value(args[0], env, opaque)
+            if not isinstance(m, sympy.MatrixBase):
+                raise Unsupported("a softmax of a number")
+            if m.shape[1] == 1 or m.shape[0] == 1:
+                total = sympy.Add(*(sympy.exp(v) for v in m))
+                return m.applyfunc(lambda v: sympy.exp(v) / total)
+            if self.decl.functions.get("softmax") != "rows":
+                raise Unsupported("a softmax of a matrix: declare functions: {softmax: rows} if it acts row by row")
+            rows = [
+                [sympy.exp(v) / sympy.Add(*(sympy.exp(w) for w in m.row(r))) for v in m.row(r)] for r in range(m.rows)
+            ]
+            return sympy.Matrix(rows)
         if name.startswith("softmax_") and len(args) == 1:
             axis = name.removeprefix("softmax_")
             if axis not in env:
@@ -757,6 +860,33 @@ class Meaning:
         if name in self.decl.given:
             raise Unsupported(f"{name} is given only through its derivatives, not as a value")
         raise Unsupported(f"the function {name} applied as {name}(...): declare it under functions")
+
+    def _differential(self, node, env, opaque):
+        """d of a formula: the sum, over every entry of the inputs that vary (those not declared
+        constants), of its derivative by that entry times the entry's differential dx."""
+        if node[0] == "sym" and node[2] is None and node[1] in self.decl.given:
+            value = self._function(node, env, opaque)  # f given from outside: its first-order form
+        else:
+            value = self.value(node, env, opaque)
+
+        def d(entry):
+            return sympy.Add(*(self._total(entry, v) * sympy.Symbol(f"d{v.name}") for v in self._variables_of(entry)))
+
+        return value.applyfunc(d) if isinstance(value, sympy.MatrixBase) else d(value)
+
+    def _variables_of(self, expr) -> list:
+        """The entries of inputs not declared constant that expr depends on, through its lets."""
+        found, todo, seen = set(), list(expr.free_symbols), set()
+        while todo:
+            symbol = todo.pop()
+            if symbol in seen:
+                continue
+            seen.add(symbol)
+            if symbol in self.lets:
+                todo += list(self.lets[symbol].free_symbols)
+            elif symbol.name.split("_{")[0] in self.inputs and symbol.name.split("_{")[0] not in self.decl.constants:
+                found.add(symbol)
+        return sorted(found, key=lambda s: s.name)
 
     def _case(self, node, env, opaque):
         """The value of the case whose condition holds at these index values (the one with no
@@ -780,6 +910,28 @@ class Meaning:
         if part in env:
             return env[part]
         raise Unsupported(f"the index {part} of a case is not bound")
+
+    def _function_of(self, name: str, arg):
+        if name == "log":
+            self._require("positive", arg, "the argument of a logarithm")
+        if name == "sqrt":
+            self._require("positive", arg, "the argument of a square root")
+        return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos}[name](arg)
+
+    def _hadamard(self, values: list):
+        """An entrywise product: matrices of one shape (a number scales)."""
+        out = values[0]
+        for value in values[1:]:
+            if isinstance(out, sympy.MatrixBase) and isinstance(value, sympy.MatrixBase):
+                if out.shape != value.shape:  # what ⊙ binds is then in doubt: not read
+                    raise Unsupported(
+                        f"an entrywise product of a {out.shape[0]}×{out.shape[1]} and a "
+                        f"{value.shape[0]}×{value.shape[1]} matrix"
+                    )
+                out = out.multiply_elementwise(value)
+            else:
+                out = out * value
+        return out
 
     def _require(self, kind: str, expr, what: str) -> None:
         """Where the line is defined: a denominator must not vanish, and the argument of a
@@ -856,7 +1008,7 @@ class Meaning:
             indices, body = self.defined[letter]
             named = letter in self.named
             value = self.value(body, dict(zip(indices, values)), frozenset() if named else opaque)
-            if named:
+            if named and not isinstance(value, sympy.MatrixBase):  # a matrix is written out
                 symbol = self.entry(letter, values)
                 self.lets[symbol], value = value, symbol
                 self._let_of[symbol] = letter
@@ -1434,6 +1586,7 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
     is its definition's value) refutes. `quick` tries one point at low precision only (a reading
     that another follows when this one leaves the line undecided)."""
     lets = lets or {}
+    a, b = _scalar_if_one_by_one(a), _scalar_if_one_by_one(b)  # a^T b is a number
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -1468,6 +1621,10 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
         if not ok:
             return False, where + why
     return True, ""
+
+
+def _scalar_if_one_by_one(value):
+    return value[0, 0] if isinstance(value, sympy.MatrixBase) and value.shape == (1, 1) else value
 
 
 def _zero(expr) -> bool:
@@ -1635,6 +1792,8 @@ def _boxed(expr, point: dict, memo: dict):
         return iv.exp(argument)
     if isinstance(expr, sympy.log) and len(expr.args) == 1:
         return iv.log(_positive(_box(expr.args[0], point, memo)))
+    if isinstance(expr, (sympy.sin, sympy.cos)):
+        return (iv.sin if isinstance(expr, sympy.sin) else iv.cos)(_box(expr.args[0], point, memo))
     if expr.is_Pow:
         base = _box(expr.base, point, memo)
         if expr.exp.is_Integer:
