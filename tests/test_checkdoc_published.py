@@ -449,3 +449,174 @@ def test_three_full_stops_are_dots(tmp_path):
     # liorsinai-layernorm.md #8: \frac{1}{n}(0 + ... + 0 + 1 + 0 + ... + 0), a pattern
     ((verdict, reason),) = links(tmp_path, display("\\frac{1}{n}(0 + ... + 1 + ... + 0) = \\frac{1}{n}"), LAYERNORM)
     assert verdict == "unchecked" and reason == "illustrative: written with dots"
+
+
+# --- attention in index notation ---------------------------------------------------------------
+
+# planckeon-attention-gradients.md: indices written above, repeated indices summed
+ATTENTION = {
+    "sizes": [{"N": 2, "d": 2}],
+    "indices": {"i": "N", "j": "N", "j'": "N", "m": "N", "n": "N", "a": "d", "b": "d", "c": "d"},
+    "tensors": {"Q": ["N", "d"], "K": ["N", "d"], "V": ["N", "d"]},
+    "superscripts": "indices",
+    "einstein": True,
+    "functions": {"\\delta": "kronecker"},
+    "define": {
+        "S^{ij}": "\\sum_{c=1}^{d} Q^{ic} K^{jc}",
+        "A^{ij}": "\\frac{e^{S^{ij}}}{\\sum_{j'=1}^{N} e^{S^{ij'}}}",
+        "O^{ib}": "\\sum_{j=1}^{N} A^{ij} V^{jb}",
+    },
+    "given": {"L": "O"},
+}
+
+
+def test_indices_written_above_and_summed_by_the_convention(tmp_path):
+    # planckeon-attention-gradients.md #4, #5: O^{ib} = A^{ij} V^{jb}, sums over j
+    assert verdicts(tmp_path, display("O^{ib} = A^{ij} V^{jb}"), ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, display("O^{ib} = A^{ij} V^{ib}"), ATTENTION) == ["refuted"]
+    body = display(d("O^{ib}", "V^{mn}") + " = A^{ij} \\delta^j_m \\delta^b_n = A^{im} \\delta^b_n")
+    assert verdicts(tmp_path, body, ATTENTION) == ["proven", "proven"]
+    # the left side's indices are free however often the right side writes them (#9)
+    body = display(d("A^{ij}", "S^{mn}") + " = \\delta^i_m A^{ij} (\\delta^j_n - A^{in})")
+    assert verdicts(tmp_path, body, ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, body.replace("- A^{in}", "+ A^{in}"), ATTENTION) == ["refuted"]
+    # without the convention A^{ij} V^{jb} is one term, j free: refuted
+    assert verdicts(tmp_path, display("O^{ib} = A^{ij} V^{jb}"), {**ATTENTION, "einstein": False}) == ["refuted"]
+
+
+def test_a_written_sum_over_a_primed_index_is_not_summed_again(tmp_path):
+    # planckeon-attention-gradients.md #10: the sum over j' is written, the convention adds none
+    line = (
+        d("L", "S^{ij}")
+        + " = A^{ij} \\left("
+        + d("L", "A^{ij}")
+        + " - \\sum_{j'} A^{ij'}"
+        + d("L", "A^{ij'}")
+        + "\\right)"
+    )
+    assert verdicts(tmp_path, display(line), ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, display(line.replace("\\sum_{j'} A^{ij'}", "\\sum_{j'} A^{ij}")), ATTENTION) == [
+        "refuted"
+    ]
+
+
+def test_a_softmax_over_an_index(tmp_path):
+    # planckeon-attention-gradients.md #3: A^{ij} = \text{softmax}_j(S^{ij})
+    assert verdicts(tmp_path, display("A^{ij} = \\text{softmax}_j(S^{ij})"), ATTENTION) == ["proven"]
+    assert verdicts(tmp_path, display("A^{ij} = \\text{softmax}_i(S^{ij})"), ATTENTION) == ["refuted"]
+
+
+def test_a_display_starting_with_equals_goes_on_from_the_one_before(tmp_path):
+    # planckeon-attention-gradients.md #15, #16: $$ ... = \frac{e^{s_i}}{Z} - \frac{e^{2s_i}}{Z^2} $$ then
+    # $$ = a_i - a_i^2 = a_i(1 - a_i) $$
+    decl = {
+        "sizes": [{"N": 3}],
+        "indices": {"i": "N", "k": "N"},
+        "tensors": {"S": ["N"]},
+        "define": {"a_{i}": "\\frac{e^{s_{i}}}{\\sum_{k=1}^{N} e^{s_{k}}}", "Z": "\\sum_{k=1}^{N} e^{s_{k}}"},
+    }
+    first = display(d("a_i", "s_i") + " = \\frac{e^{s_i}}{Z} - \\frac{e^{2s_i}}{Z^2}")
+    report = check_document(post(tmp_path, first + "\n" + display("= a_i - a_i^2 = a_i(1 - a_i)"), decl))
+    assert [(link.equation, link.verdict) for link in report.links] == [
+        ("#1", "proven"),
+        ("#2", "proven"),
+        ("#2", "proven"),
+    ]
+    report = check_document(post(tmp_path, first + "\n" + display("= a_i + a_i^2"), decl))
+    assert [link.verdict for link in report.links] == ["proven", "refuted"]
+    # with a sentence between, the "=" has no side before it
+    report = check_document(post(tmp_path, first + "\nThen\n\n" + display("= a_i - a_i^2"), decl))
+    assert [link.verdict for link in report.links] == ["proven", "unchecked"]
+
+
+def test_a_case_declared_for_equations_whose_prose_says_it_in_words(tmp_path):
+    # planckeon-attention-gradients.md #17, "off the diagonal": da_i/ds_j = -a_i a_j holds where i ≠ j
+    decl = {
+        "sizes": [{"N": 3}],
+        "indices": {"i": "N", "j": "N", "k": "N"},
+        "tensors": {"S": ["N"]},
+        "define": {"a_{i}": "\\frac{e^{s_{i}}}{\\sum_{k=1}^{N} e^{s_{k}}}"},
+    }
+    body = "Off the diagonal,\n\n" + display(d("a_i", "s_j") + " = -a_i a_j")
+    assert verdicts(tmp_path, body, decl) == ["refuted"]
+    assert verdicts(tmp_path, body, {**decl, "scopes": {"#1": {"case": "i \\ne j"}}}) == ["pattern"]
+
+
+# --- matrix calculus: differentials, traces, entrywise functions ------------------------------------
+
+
+def test_differentials_and_traces(tmp_path):
+    # yuqiiwang-matrix-derivative.md #3: f of Y = AXB, A and B constant, G = df/dY:
+    # df = tr(G^T dY) = tr(G^T A dX B) = tr(B G^T A dX) = tr((A^T G B^T)^T dX)
+    decl = {
+        "sizes": [{"m": 2, "n": 3, "p": 2, "q": 3}],
+        "indices": {"i": "p", "j": "q", "k": "m", "l": "n"},
+        "tensors": {"A": ["p", "m"], "X": ["m", "n"], "B": ["n", "q"]},
+        "constants": ["A", "B"],
+        "functions": {"d": "differential"},
+        "define": {"y_{ij}": "\\sum_{k=1}^{m} \\sum_{l=1}^{n} a_{ik} x_{kl} b_{lj}"},
+        "given": {"f": "y"},
+    }
+    g = "(" + d("f", "Y") + ")"
+    chain = [
+        "df",
+        f"tr({g}^\\text{{T}} dY)",
+        f"tr({g}^\\text{{T}} \\space \\big( \\underbrace{{(d A) X B}}_{{=\\mathbf{{0}}}} + A (d X) B \\big))",
+        f"tr(B {g}^\\text{{T}} A \\space dX)",
+        f"tr((A^\\text{{T}} {g} B^\\text{{T}})^\\text{{T}} \\space dX)",
+        f"tr(({d('f', 'X')})^\\text{{T}} dX)",
+    ]
+    assert verdicts(tmp_path, display(" = ".join(chain)), decl) == ["proven"] * 5
+    # the post's slip: A^T G^T B is not the gradient (here its shapes do not even fit)
+    slipped = chain[:4] + [f"tr((A^\\text{{T}} {g}^\\text{{T}} B)^\\text{{T}} \\space dX)"]
+    assert verdicts(tmp_path, display(" = ".join(slipped)), decl)[-1] == "refuted"
+    # without constants, dA and dB are not zero: dY is more than A dX B
+    varying = {k: v for k, v in decl.items() if k != "constants"}
+    assert verdicts(tmp_path, display(f"{chain[1]} = {chain[3]}"), varying) == ["refuted"]
+    assert verdicts(tmp_path, display(f"{chain[1]} = {chain[3]}"), decl) == ["proven"]
+
+
+def test_entrywise_functions_a_matrix_written_out_and_a_number_as_one_by_one(tmp_path):
+    # yuqiiwang-matrix-derivative.md #4, rows ending with \\\\ as the Markdown escapes them
+    decl = {"sizes": [{"p": 2}], "indices": {}, "tensors": {"X": ["p", "p"]}, "functions": {"d": "differential"}}
+    rows = ["cos(x_{11}) d x_{11} & cos(x_{12}) d x_{12}", "cos(x_{21}) d x_{21} & cos(x_{22}) d x_{22}"]
+    matrix = "\\begin{bmatrix} " + " \\\\\\\\ ".join(rows) + " \\end{bmatrix}"
+    body = display(f"d \\space sin(X) = {matrix} = cos(X) \\odot dX")
+    assert verdicts(tmp_path, body, {**decl, "elementwise": True}) == ["proven", "proven"]
+    assert verdicts(tmp_path, body.replace("cos(X)", "sin(X)"), {**decl, "elementwise": True}) == ["proven", "refuted"]
+    ((verdict, reason), _) = links(tmp_path, body, decl)
+    assert verdict == "unchecked" and "declare elementwise: true" in reason
+    # sin² + cos² = 1 is a relation the exact form does not see: undecided, never refuted
+    assert verdicts(tmp_path, display("sin(x_{11})^2 + cos(x_{11})^2 = 1"), decl) == ["unchecked"]
+
+
+def test_attention_as_matrices(tmp_path):
+    # goubasarian-attention.md #2, #4: named matrices, a softmax by rows, entrywise exp and reciprocal,
+    # columns of ones, and where each lives (\in \mathbb{R}^{n \times n}) said and passed over
+    decl = {
+        "sizes": [{"n": 3, "d_k": 2}],
+        "indices": {"i": "n"},
+        "tensors": {"Q": ["n", "d_k"], "K": ["n", "d_k"]},
+        "elementwise": True,
+        "functions": {"softmax": "rows"},
+        "define": {
+            "W": "\\frac{Q K^{T}}{\\sqrt{d_k}}",
+            "B_{1}": "exp(W)",
+            "B_{2}": "B_{1} \\bold{1_n}",
+            "Attention(K, Q)": "softmax(W)",
+        },
+    }
+    body = display(
+        "B &= softmax(W) \\in \\mathbb{R}^{n \\times n}",
+        "&= exp(W) \\odot ((exp(W)\\bold{1_n})^{-1}\\bold{1_n^T})",
+        "& = B_1 \\odot ((B_2)^{-1}\\bold{1_n^T})",
+    ).replace("B &=", "Attention(K, Q) &=")
+    assert verdicts(tmp_path, body, decl) == ["proven", "proven", "proven"]
+    assert verdicts(tmp_path, body.replace("^{-1}\\bold{1_n^T})", "\\bold{1_n^T})", 1), decl)[1] == "refuted"
+    # a softmax of a matrix is by rows only when declared so
+    plain = {**decl, "functions": {}}
+    ((verdict, reason), *_) = links(tmp_path, display("W = W", "softmax(W) = softmax(W)"), plain)[1:]
+    assert verdict == "unchecked" and "softmax: rows" in reason
+    # a defined function applied to other arguments than its parameters is not read
+    ((verdict, reason),) = links(tmp_path, display("Attention(Q, K) = softmax(W)"), decl)
+    assert verdict == "unchecked" and "other arguments" in reason

@@ -32,6 +32,8 @@ from .meaning import (
     Undecided,
     Undefined,
     equal,
+    free_by_convention,
+    summed,
 )
 from .reader import columns, top_level, visible
 
@@ -78,6 +80,7 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
     numbers = [e.number for e in equations if not e.number.startswith("#")]
     for number in sorted({n for n in numbers if numbers.count(n) > 1}):
         report.notes.append(f"equation number ({number}) is used {numbers.count(number)} times")
+    last = ""  # the last side of the display before, which a display starting with "=" goes on from
     for position, eq in enumerate(equations):
         stated = _conditions(PROSE, lead_ins[position], decl) if lead_ins else []
         lines, written = [], {}
@@ -89,7 +92,14 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
         if id(scoped) not in meaning_of:
             meaning_of[id(scoped)] = [Meaning(scoped, size) for size in scoped.sizes]
         meanings = meaning_of[id(scoped)]
-        for chain in _chains(dataclasses.replace(eq, lines=lines)):
+        stated = stated + [pair for case in scoped.cases for pair in _pairs(case, scoped)]
+        chains = _chains(dataclasses.replace(eq, lines=lines))
+        # "$$ = a_i(1 - a_i) $$" right after a display, nothing written between: it goes on from there
+        opens = chains and chains[0][0][1] == "" and lines[0].lstrip().startswith("=")
+        if opens and last and lead_ins and not lead_ins[position].strip():
+            chains[0][0] = (chains[0][0][0], last)
+        last = chains[-1][-1][1] if chains and chains[-1] else ""
+        for chain in chains:
             for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
                 report.links.append(link)
@@ -160,10 +170,15 @@ def _pairs(chain: str, decl: Declarations) -> list:
 _BOX = re.compile(r"\\(?:boxed|fbox|bbox(?:\[[^\]]*\])?|color\s*\{[^{}]*\})\s*\{")
 
 
+# "W = ... \in \mathbb{R}^{n \times n}": where a quantity lives, said of it, not a factor of it
+_MEMBERSHIP = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?(?:\s*\^\s*(?:\{[^{}]*\}|\S))?")
+
+
 def _unboxed(line: str) -> str:
     """The line with every box (\\boxed{a = b}) around its formula taken off, and the colour of a
     coloured equation (\\color{red}{a = b}): they are how the result looks, and the equalities
-    inside are the line's own."""
+    inside are the line's own. A set the quantity belongs to (\\in \\mathbb{R}^{n}) is said of it, and taken off."""
+    line = _MEMBERSHIP.sub(" ", line)
     while (m := _BOX.search(line)) is not None:
         depth, k = 1, m.end()
         while k < len(line) and depth:
@@ -261,7 +276,7 @@ def _equations(text: str) -> list:
         start = m.end()
     parts.append(text[start:].strip())
     if len(parts) > 1 and all(len(_split(part)) > 1 for part in parts):
-        return parts
+        return [part.rstrip(",.;").strip() for part in parts]  # "X = A , \quad Y = B": two equations
     return [text]
 
 
@@ -404,6 +419,8 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
             parsed.append((line, text, None, f"not read: {exc}"))
         except RecursionError:
             raise SymgradError(f"({number}) line {line}: the formula is nested too deeply to read") from None
+    if meanings and meanings[0].decl.einstein:
+        parsed = _by_convention(parsed, meanings[0])
     if len(parsed) == 1:  # a formula with no "=": nothing to check, but said
         line, text, _, why = parsed[0]
         return [Link(number, line, text, "", "unchecked", why or "no equality to check")]
@@ -416,6 +433,18 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         links.append(Link(number, line, left, right, verdict, reason))
     _name_the_wrong_line(links, parsed, meanings, number)
     return links
+
+
+def _by_convention(parsed: list, meaning) -> list:
+    """Every side with the summation convention applied, the equation's free indices those of its
+    left side (so that δ^i_m A^{ij}(δ^j_n - A^{in}) after ∂A^{ij}/∂S^{mn} sums over nothing)."""
+    left = next((node for _, _, node, _ in parsed if node is not None), None)
+    if left is None:
+        return parsed
+    free, indices = free_by_convention(left), frozenset(meaning.decl.indices)
+    return [
+        (line, text, None if node is None else summed(node, free, indices), why) for line, text, node, why in parsed
+    ]
 
 
 def _decide(a, b, meanings: list, conditions: list | None = None, number: str = "") -> tuple[str, str]:

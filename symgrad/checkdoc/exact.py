@@ -69,6 +69,7 @@ class Line:
         self._expanded: dict = {}  # an exponential's argument -> [(coefficient, monomial)]
         self._exp_scale: dict = {}  # monomial of an exponent -> the least common denominator D
         self._root_scale: dict = {}  # base of a fractional power -> the least common denominator D
+        self._opaque: dict = {}  # (function, its argument's polynomial) -> a variable standing for it
         try:
             # the entries first, so that no atom's name can take one of theirs
             for s in sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name):
@@ -90,7 +91,8 @@ class Line:
     def polynomial(self) -> bool:
         """Whether the difference is a polynomial in the entries alone, no atom in it: then it is
         zero exactly when it is the zero polynomial."""
-        return all(atom_at(self.graph, v) is None for v in poly.variables(self.difference))
+        opaque = set(self._opaque.values())
+        return all(atom_at(self.graph, v) is None and v not in opaque for v in poly.variables(self.difference))
 
     def vanishes(self) -> bool:
         """Whether the difference is zero wherever it is defined (``rational.vanishes``)."""
@@ -191,7 +193,18 @@ class Line:
             return self._root(e.base, Fraction(int(e.exp.p), int(e.exp.q)))
         if isinstance(e, sympy.log) and len(e.args) == 1:
             return self._log(e.args[0])
+        if isinstance(e, (sympy.sin, sympy.cos)):
+            return self._function(type(e).__name__, e.args[0])
         raise Unrepresentable(f"{type(e).__name__}")
+
+    def _function(self, name: str, argument: sympy.Expr) -> poly.Poly:
+        """sin(u), cos(u): a variable of its own for each argument (as a polynomial), with no
+        relation to any other (sin² + cos² = 1 is not seen): an identity found holds whatever the
+        values, so for theirs; a difference found proves nothing (``polynomial`` says so)."""
+        key = (name, tuple(sorted(self.of(argument).items())))
+        if key not in self._opaque:
+            self._opaque[key] = self.graph.registry.new(f"\\{name}\\left({len(self._opaque)}\\right)")
+        return poly.var(self._opaque[key])
 
     def _exponential(self, argument: sympy.Expr) -> poly.Poly:
         out = poly.const(1)

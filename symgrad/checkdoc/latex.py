@@ -68,6 +68,7 @@ _DROP = (
     r"\!",
     r"\:",
     r"\nonumber",
+    r"\space",
 )
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu",
@@ -175,7 +176,9 @@ DECORATIONS = {
     r"\ddot", r"\mathcal", r"\mathscr", r"\mathfrak",
 }  # fmt: skip
 # functions a reader knows by their spelled name, when a parenthesis follows: log(p), exp(W), tr(AB)
-SPELLED = {"log": "log", "ln": "log", "exp": "exp", "sin": "sin", "cos": "cos", "tr": "tr", "Tr": "tr"}
+SPELLED = {
+    "softmax": "softmax", "log": "log", "ln": "log", "exp": "exp", "sin": "sin", "cos": "cos", "tr": "tr", "Tr": "tr",
+}  # fmt: skip
 _NAMED = {r"\text", r"\operatorname", r"\mathrm", r"\textrm", r"\mathit"}  # \operatorname{tr}(A)
 _COMMANDS = {r"\sin": "sin", r"\cos": "cos", r"\Tr": "tr", r"\tr": "tr"}
 
@@ -192,9 +195,16 @@ def name_of(text: str) -> str:
 
 
 class Parser:
-    def __init__(self, tokens: list[str], functions: frozenset = frozenset(), values: frozenset = frozenset()) -> None:
+    def __init__(
+        self,
+        tokens: list[str],
+        functions: frozenset = frozenset(),
+        values: frozenset = frozenset(),
+        operators: frozenset = frozenset(),
+    ) -> None:
         self.functions = functions  # names declared as functions: f(x) is a call, not a product
         self.values = values  # letters declared as values: a(x + 1) is a product
+        self.operators = operators  # applied to what follows, parentheses or not: the differential d
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -207,7 +217,7 @@ class Parser:
 
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
-        return Parser(tokens, self.functions, self.values).whole()
+        return Parser(tokens, self.functions, self.values, self.operators).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -249,9 +259,20 @@ class Parser:
     STOP = frozenset({"+", "-", "=", "}", ")", "]", "&", "\\\\", r"\end", ",", None})
 
     def term(self) -> tuple:
+        """A product; an entrywise product A \\odot B binds looser than a product written side by side
+        (e^{Xb} \\odot dX b is e^{Xb} ⊙ (dX b))."""
+        groups = [self.product()]
+        while self.peek() == r"\odot":
+            self.take()
+            groups.append(self.product())
+        return groups[0] if len(groups) == 1 else ("hadamard", groups)
+
+    STOP_PRODUCT = STOP | {r"\odot"}
+
+    def product(self) -> tuple:
         start = self.i
         factors = [self.factor()]
-        while self.peek() not in self.STOP:
+        while self.peek() not in self.STOP_PRODUCT:
             juxtaposed = self.peek() not in (r"\cdot", r"\times")
             if juxtaposed:
                 self.juxtaposed(self.t[start : self.i])
@@ -293,9 +314,12 @@ class Parser:
         if self.peek() == "^":
             self.take()
             mark = self._transpose_mark()
+            primed = self._primed_indices()
             if mark:
                 self.i += mark
                 node = ("transpose", node)
+            elif primed is not None:
+                node = ("pow", node, primed)
             else:
                 node = _power(node, self.argument())
             if self.peek() == "^":  # a^b^c stops TeX with "Double superscript"
@@ -305,6 +329,19 @@ class Parser:
                     raise Unsupported("a subscript after a superscript on what is not a letter")
                 node = ("pow", ("sym", node[1][1], self.subscript()), node[2])
         return node
+
+    def _primed_indices(self) -> tuple | None:
+        """A superscript of letters with a primed one among them ({ij'}): the letters, as a product
+        of index symbols (read as indices where the declarations write indices above)."""
+        if self.peek() != "{":
+            return None
+        end = self.t.index("}", self.i) if "}" in self.t[self.i :] else -1
+        inside = self.t[self.i + 1 : end]
+        if "'" not in inside or not inside or not all(t.isalpha() or t == "'" for t in inside) or inside[0] == "'":
+            return None
+        self.i = end + 1
+        letters = re.findall(r"[A-Za-z]'*", "".join(inside))
+        return ("mul", [("sym", letter, None) for letter in letters])
 
     def _transpose_mark(self) -> int:
         """How many tokens after ^ write a transpose: T, \\top, \\intercal, \\mathsf{T}, \\text{T},
@@ -368,12 +405,13 @@ class Parser:
             if len(tokens[0]) > 1 and NUMBER.fullmatch(tokens[0]):  # TeX takes one character: x_12 prints as x₁2
                 raise Unsupported(f"a subscript {tokens[0]} without braces: write {{{tokens[0]}}}")
         parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
-        if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,", p) for p in parts):
+        if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,|'", p) for p in parts) or parts[0] == "'":
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
         if self.peek() == "_":  # x_1_2 stops TeX with "Double subscript"
             raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
         text = "".join(parts)
-        return tuple(text.split(",")) if "," in text else tuple(text)
+        # each index a letter or a digit, a primed letter (j') an index of its own
+        return tuple(text.split(",")) if "," in text else tuple(re.findall(r"[A-Za-z]'*|[0-9]", text))
 
     def primary(self) -> tuple:
         tok = self.peek()
@@ -403,7 +441,10 @@ class Parser:
         if tok in DOTS:
             self.take()
             return ("dots",)
-        if tok in (r"\boldsymbol", r"\mathbf", r"\bm"):
+        ones = self._ones() if tok in (r"\boldsymbol", r"\mathbf", r"\bm", r"\bold") else None
+        if ones is not None:
+            return ones
+        if tok in (r"\boldsymbol", r"\mathbf", r"\bm", r"\bold"):
             self.take()
             inner = self.argument()
             while inner[0] == "bold":
@@ -415,7 +456,7 @@ class Parser:
             letters: list[str] = self.t[self.i + 2 : self.t.index("}", self.i)] if "}" in self.t[self.i :] else []
             name = "".join(letters)
             if len(letters) > 1 and all(t.isalpha() for t in letters):  # \operatorname{tr}, \text{softmax}
-                if SPELLED.get(name) or name in self.functions or name == "softmax":
+                if SPELLED.get(name) or name in self.functions:
                     self.i += len(letters) + 3
                     return self._applied(SPELLED.get(name, name))
                 raise Unsupported(f"the function {name}")
@@ -425,6 +466,13 @@ class Parser:
         if tok in _COMMANDS:
             self.take()
             return self._applied(_COMMANDS[tok])
+        if tok in (r"\underbrace", r"\overbrace"):  # what it says of the formula is an annotation
+            self.take()
+            node = self.group()
+            if self.peek() in ("_", "^"):
+                self.take()
+                self.raw_group() if self.peek() == "{" else self.take()
+            return node
         if tok in FUNCTIONS:
             self.take()
             if tok == r"\sqrt" and self.peek() == "[":
@@ -451,6 +499,24 @@ class Parser:
             return self.matrix()
         raise Unsupported(f"the command {tok}")
 
+    def _ones(self) -> tuple | None:
+        """\\mathbf{1}_n, \\bold{1_n}, \\bold{1_n^T}: a column of n ones (its transpose a row)."""
+        start = self.i
+        self.take()
+        inner = self.raw_group() if self.peek() == "{" else [self.take()]
+        if inner[:1] == ["1"] and len(inner) == 1 and self.peek() == "_":
+            self.take()
+            inner = ["1", "_", *(self.raw_group() if self.peek() == "{" else [self.take()])]
+        bare = [t for t in inner if t not in ("{", "}")]
+        if len(bare) >= 3 and bare[:2] == ["1", "_"] and bare[2].isalpha():
+            node = ("ones", bare[2])
+            if bare[3:] in (["^", "T"], ["^", r"\top"]):
+                return ("transpose", node)
+            if not bare[3:]:
+                return node
+        self.i = start
+        return None
+
     def name(self) -> tuple:
         """A letter, a Greek letter or a decorated one (\\hat{x}), with its subscript; a call when
         the name is declared a function and a parenthesis follows (\\sigma(z), h_\\theta(x), f'(x))."""
@@ -468,6 +534,8 @@ class Parser:
             if called in self.functions:
                 return self._call(called)
             self.i = start
+        if tok in self.operators:  # dX, d x_{11}, d(AXB): the differential of what follows
+            return ("call", tok, (self.factor(),))
         if tok in self.functions and self.peek() in ("(", "'"):
             return self._call(tok)
         if self.peek() == "(" and tok.isalpha() and tok not in self.values:
@@ -475,7 +543,14 @@ class Parser:
         return ("sym", tok, self.subscript())
 
     def _call(self, name: str) -> tuple:
-        """A declared function applied: f(x), f(x, y), its derivative f'(x)."""
+        """A declared function applied: f(x), f(x, y), its derivative f'(x); softmax_j(S^{ij}) over
+        the index j."""
+        if name == "softmax" and self.peek() == "_":
+            self.take()
+            axis = [t for t in (self.raw_group() if self.peek() == "{" else [self.take()]) if t not in ("{", "}")]
+            if len(axis) != 1 or not axis[0].isalpha():
+                raise Unsupported(f"a softmax over {''.join(axis)}, which is not one index")
+            name = f"softmax_{axis[0]}"
         while self.peek() == "'":
             self.take()
             name += "'"
@@ -492,7 +567,8 @@ class Parser:
     def _spelled(self) -> tuple | None:
         """log(p), exp(W), tr(AB) written in letters, a parenthesis after: the function, as
         every reader reads it (never l·o·g(p), which would be a call of g)."""
-        for spelling, function in SPELLED.items():
+        named = {name: name for name in self.functions if len(name) > 1 and name.isalpha()}
+        for spelling, function in {**SPELLED, **named}.items():
             n = len(spelling)
             if self.t[self.i : self.i + n] == list(spelling) and self.peek(n) == "(":
                 self.i += n
@@ -547,6 +623,8 @@ class Parser:
                 self.take()
                 high = self.argument()
         var, low, exclude = None, None, None
+        if lower is not None:  # j' is one index
+            lower = _primes_joined(lower)
         if lower is None:
             pass  # the index is the line's to settle
         elif len(lower) >= 3 and lower[1] == "=":
@@ -599,6 +677,8 @@ class Parser:
                 self.take()
                 rows.append(row)
                 row = []
+                while self.peek() == "\\\\":  # \\\\ as Markdown escapes a row's end: one end, no empty row
+                    self.take()
         if row:
             rows.append(row)
         return ("matrix", rows)
@@ -630,13 +710,24 @@ class Parser:
         return self.expr()
 
 
+def _primes_joined(tokens: list[str]) -> list[str]:
+    """The tokens with each prime joined to the letter before it: j, ' is j'."""
+    out: list[str] = []
+    for tok in tokens:
+        if tok == "'" and out and re.fullmatch(r"[A-Za-z]'*", out[-1]):
+            out[-1] += "'"
+        else:
+            out.append(tok)
+    return out
+
+
 def _bare(tokens: list[str]) -> list[str]:
     """Tokens without braces and upright type: {\\rm{i}} is i."""
     return [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]
 
 
 def _index(letter: str) -> str:
-    if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell":
+    if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell" and not re.fullmatch(r"[A-Za-z]'+", letter):
         raise Unsupported(f"the sum's index {letter}")
     return letter
 
@@ -731,10 +822,11 @@ def _unwrap(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def parse_chain(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> list:
-    """A formula as its chain of equal expressions (a = b = c gives three)."""
-    return Parser(tokenize(text), functions, values).chain()
+def parse_chain(text: str, *vocabulary: frozenset) -> list:
+    """A formula as its chain of equal expressions (a = b = c gives three); `vocabulary` is the
+    declared functions, values and operators (``Parser``)."""
+    return Parser(tokenize(text), *vocabulary).chain()
 
 
-def parse(text: str, functions: frozenset = frozenset(), values: frozenset = frozenset()) -> tuple:
-    return Parser(tokenize(text), functions, values).whole()
+def parse(text: str, *vocabulary: frozenset) -> tuple:
+    return Parser(tokenize(text), *vocabulary).whole()

@@ -41,12 +41,17 @@ class Illustrative(Exception):
 
 
 # what a scope (some equations of the post) may declare again, for itself
-SCOPED = ("scalars", "define", "functions", "given", "constraints", "partials", "labels")
-KEYS = ("sizes", "indices", "tensors", *SCOPED, "scopes")
+SCOPED = (
+    "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
+    "superscripts", "einstein", "case", "elementwise", "constants",
+)  # fmt: skip
+KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
 KINDS = {
     "sigmoid": "the logistic function 1/(1 + e^{-z})",
     "kronecker": "the Kronecker delta: 1 where its two indices are equal, 0 elsewhere",
+    "differential": "the differential: dX, d(AXB), the sum of its derivatives by the varying entries times their dx",
+    "rows": "a softmax applied to each row of a matrix",
 }
 
 
@@ -62,6 +67,11 @@ class Declarations:
     constraints: list = field(default_factory=list)  # LaTeX equations, or {one-hot: tensor}
     local: bool | frozenset = False  # where a partial of an intermediate holds the others fixed (equations)
     labels: frozenset = frozenset()  # superscripts that label (a layer l), not powers
+    superscripts: bool = False  # indices written above (Q^{ia} is the entry q_{ia}); x^2 stays a power
+    einstein: bool = False  # an index repeated in a product, and free in no equation's left side, is summed
+    cases: tuple = ()  # the case the equations are stated for, said in words in the prose ("off the diagonal")
+    elementwise: bool = False  # exp, log, a power of a matrix act entry by entry (not the matrix exponential)
+    constants: frozenset = frozenset()  # inputs that do not vary (dA = 0 for a constant A)
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -77,7 +87,7 @@ class Declarations:
         names = set(sizes[0])
         indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
         for letter, size in indices.items():
-            if not (_is_letter(letter) or letter == "\\ell"):
+            if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
                 raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
             if isinstance(size, list):
                 _index_range(letter, size, sizes)
@@ -134,13 +144,35 @@ class Declarations:
         labels = data.get("labels") or []
         if not isinstance(labels, list) or not all(_is_letter(label) for label in labels):
             raise SymgradError(f"labels lists letters, as labels: [l] (x^l is x of the layer l); got {_brief(labels)}")
+        superscripts = data.get("superscripts", "powers")
+        if superscripts not in ("indices", "powers"):
+            raise SymgradError(
+                f"superscripts is indices (Q^{{ia}} is an entry) or powers (the default); got {_brief(superscripts)}"
+            )
+        einstein = data.get("einstein", False)
+        if not isinstance(einstein, bool):
+            raise SymgradError(f"einstein is true or false (the summation convention); got {_brief(einstein)}")
+        case = data.get("case")
+        if case is not None and (
+            not isinstance(case, str) or not re.fullmatch(r"\s*[A-Za-z](\s*(=|\\neq?|≠)\s*[A-Za-z])+\s*", case)
+        ):
+            raise SymgradError(f'a case relates index letters, as case: "i \\ne j"; got {_brief(case)}')
+        elementwise = data.get("elementwise", False)
+        if not isinstance(elementwise, bool):
+            raise SymgradError(f"elementwise is true or false; got {_brief(elementwise)}")
+        constants = data.get("constants") or []
+        if not isinstance(constants, list) or not all(isinstance(c, str) and c in tensors for c in constants):
+            raise SymgradError(f"constants lists declared tensors, as constants: [A, B]; got {_brief(constants)}")
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
                 raise SymgradError(f"a scope declares some of {', '.join(SCOPED)} again; got {_brief(overrides)}")
+            # the post's definitions and tensors go on, the scope's added or replacing them by name;
+            # any other key the scope declares replaces the post's
             merged = {k: v for k, v in data.items() if k != "scopes"}
-            merged.update({k: v for k, v in overrides.items() if k != "define"})
-            merged["define"] = {**_mapping(data.get("define"), "define", ""), **(overrides.get("define") or {})}
+            merged.update({k: v for k, v in overrides.items() if k not in ("define", "tensors")})
+            for key in ("define", "tensors"):
+                merged[key] = {**_mapping(data.get(key), key, ""), **_mapping(overrides.get(key), key, "")}
             scoped = cls.read(merged)
             for label in str(where).split(","):
                 scopes[label.strip()] = scoped
@@ -155,6 +187,11 @@ class Declarations:
             list(constraints),
             local,
             frozenset(labels),
+            superscripts == "indices",
+            einstein,
+            (case,) if case else (),
+            elementwise,
+            frozenset(c.lower() for c in constants),
             scopes,
         )
         defined = definitions(decl)  # every definition read once
@@ -271,28 +308,33 @@ def definitions(decl: Declarations) -> dict:
     defined: dict = {}
     heads = []
     for lhs, rhs in decl.define.items():
+        if isinstance(lhs, str) and _CALLED.fullmatch(lhs):
+            continue  # a function with its parameters: ``functions_defined``
         if not isinstance(lhs, str) or not isinstance(rhs, str):
             raise SymgradError(
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            heads.append(
-                (lhs, _compound(resolve(parse(lhs, frozenset(decl.functions)), frozenset(), frozenset(), decl.labels)))
-            )
+            heads.append((lhs, _compound(_head(parse(lhs, frozenset(decl.functions)), decl))))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
     names = _names(decl, {head[1] for _, head in heads if head[0] == "sym"})
-    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym" and not h[2]}
-    for (lhs, head), rhs in zip(heads, decl.define.values()):
+    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | {h[1] for _, h in heads if h[0] == "sym"}
+    values |= frozenset(_spellings(*decl.tensors))
+    for (lhs, head), rhs in zip(heads, [rhs for lhs, rhs in decl.define.items() if not _CALLED.fullmatch(str(lhs))]):
         try:
-            body = resolve(parse(rhs, frozenset(decl.functions), values), names, frozenset(decl.sizes[0]), decl.labels)
+            heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
+            operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
+            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators)
+            body = resolve(parse(rhs, *vocabulary), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
             raise SymgradError(f"the definition of {lhs[:40]} is nested too deeply to read") from None
-        tensor = [name for name in decl.tensors if head[0] in ("sym", "bold") and head[1] in _spellings(name)]
+        spelled = (lambda name: {name, name.lower()}) if decl.superscripts else _spellings
+        tensor = [name for name in decl.tensors if head[0] in ("sym", "bold") and head[1] in spelled(name)]
         if tensor:  # X, x_{i}, \boldsymbol{X}: every spelling of a declared tensor already means its entries
             raise SymgradError(
                 f"{head[1]} is both a declared tensor and defined by {lhs} (the tensor {tensor[0]}): keep one"
@@ -321,6 +363,37 @@ def definitions(decl: Declarations) -> dict:
     return defined
 
 
+# a function defined with its parameters: "J(\\theta)", "h_\\theta(x)", "Attention(K, Q, V)"
+_CALLED = re.compile(r"\s*([^()]+?)\s*\((.*)\)\s*", re.DOTALL)
+
+
+def _function_names(decl) -> frozenset:
+    return frozenset(name_of(m.group(1)) for lhs in decl.define if (m := _CALLED.fullmatch(str(lhs))))
+
+
+def functions_defined(decl, reading) -> dict:
+    """name -> (its parameters as written, its body) for each function the declarations define
+    with parameters; a call is read where its arguments are written as the parameters are."""
+    out = {}
+    names = _function_names(decl)
+    operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
+    values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | frozenset(_spellings(*decl.tensors))
+    vocabulary = (frozenset(decl.functions) - operators | names, values, operators)
+    for lhs, rhs in decl.define.items():
+        m = _CALLED.fullmatch(str(lhs))
+        if m is None:
+            continue
+        try:
+            head = resolve(parse(str(lhs), *vocabulary), reading)
+            body = resolve(parse(str(rhs), *vocabulary), reading)
+        except Unsupported as exc:
+            raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
+        if head[0] != "call":
+            raise SymgradError(f"the definition of {lhs} is not a function with its parameters, as J(\\theta)")
+        out[head[1]] = (head[2], body)
+    return out
+
+
 def _spellings(*letters: str) -> set:
     """A tensor's letter in both cases: X is the tensor, \\boldsymbol{X} its bold spelling, x_{i} its
     entries. A Greek or decorated name has one spelling."""
@@ -331,10 +404,24 @@ def _spellings(*letters: str) -> set:
     }
 
 
+def _head(head: tuple, decl) -> tuple:
+    """A definition's left side: its labels taken off, and where indices are written above,
+    S^{ij} read as S with the indices i, j."""
+    head = resolve(head, reading_of(decl))
+    if decl.superscripts and head[0] == "pow" and head[1][0] == "sym":
+        above = _index_letters(head[2], frozenset(decl.indices))
+        if above:
+            return ("sym", head[1][1], above + tuple(head[1][2] or ()))
+    return head
+
+
 def _compound(head: tuple) -> tuple:
-    """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices."""
+    """A defined name written with a power, \\sigma^{2}_{c}: the name \\sigma^{2} with its indices;
+    a name with a number below it, B_{1}, a name of its own."""
     if head[0] == "pow" and head[1][0] == "sym" and head[2][0] == "num":
         return ("sym", _power_name(head[1][1], head[2][1]), head[1][2])
+    if head[0] == "sym" and head[2] is not None and all(p.isdigit() for p in head[2]):
+        return ("sym", f"{head[1]}_{{{''.join(head[2])}}}", None)
     return head
 
 
@@ -347,31 +434,87 @@ def _names(decl: Declarations, defined: set) -> frozenset:
     return frozenset(_spellings(*decl.tensors)) | frozenset(decl.scalars) | frozenset(defined)
 
 
-def resolve(node, names: frozenset, sizes: frozenset = frozenset(), labels: frozenset = frozenset()):
+@dataclass(frozen=True)
+class Reading:
+    """What the declarations say about how a formula is written: the names they give, the sizes,
+    the labels, and, where indices are written above, each name's entries (Q -> q)."""
+
+    names: frozenset = frozenset()
+    sizes: frozenset = frozenset()
+    labels: frozenset = frozenset()
+    entries: tuple = ()  # (name as written, the letter of its entries) where indices are written above
+    indices: frozenset = frozenset()
+    matrices: tuple = ()  # (a capital, its entries' letter): X alone is the matrix, X_{ij} its entry
+
+
+def resolve(node, reading: Reading):
     """The tree with every power of a letter that is a declared name (\\sigma_c^2 where \\sigma^{2}
     is declared, and \\sigma itself is not) read as that name, every size named with a
-    subscript (N_i) read as that size, and every superscript that is a declared label (x^{l},
-    x^{(l)}) taken off."""
+    subscript (N_i) read as that size, every superscript that is a declared label (x^{l},
+    x^{(l)}) taken off, and, where indices are written above, Q^{ia} read as the entry q_{ia}
+    (δ^j_m as δ_{jm})."""
     if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
         return node
-    if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in labels:
-        return resolve(node[1], names, sizes, labels)
-    if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in sizes:
+    if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in reading.labels:
+        return resolve(node[1], reading)
+    if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in reading.sizes:
         return ("sym", f"{node[1]}_{''.join(node[2])}", None)
+    if node[0] == "pow" and node[1][0] == "sym" and reading.entries:
+        entries = dict(reading.entries)
+        above = _index_letters(node[2], reading.indices)
+        if node[1][1] in entries and above:
+            return ("sym", entries[node[1][1]], above + tuple(node[1][2] or ()))
+    if node[0] == "sym" and node[2] is not None and all(p.isdigit() for p in node[2]):
+        name = f"{node[1]}_{{{''.join(node[2])}}}"  # B_1: a name of its own, where one is declared so
+        if name in reading.names:
+            return ("sym", name, None)
+    if node[0] == "sym" and reading.matrices and node[1] in dict(reading.matrices):
+        letter = dict(reading.matrices)[node[1]]
+        return ("bold", node[1]) if node[2] is None else ("sym", letter, node[2])
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
-        if name in names and node[1][1] not in names:
+        if name in reading.names and node[1][1] not in reading.names:
             return ("sym", name, node[1][2])
-    return tuple(_resolved(child, names, sizes, labels) for child in node)
+    return tuple(_resolved(child, reading) for child in node)
 
 
-def _resolved(child, names, sizes, labels):
+def _index_letters(node, indices: frozenset) -> tuple:
+    """The index letters a superscript writes (i, ij, i1), or () when it is anything else."""
+    parts = node[1] if node[0] == "mul" else [node]
+    out = []
+    for part in parts:
+        if part[0] == "sym" and part[2] is None and part[1] in indices:
+            out.append(part[1])
+        else:  # a number above a letter is a power: a_i^2
+            return ()
+    return tuple(out)
+
+
+def _resolved(child, reading):
     if isinstance(child, tuple) and child and isinstance(child[0], str):
-        return resolve(child, names, sizes, labels)
+        return resolve(child, reading)
     if isinstance(child, (list, tuple)):
-        out = [_resolved(c, names, sizes, labels) for c in child]
+        out = [_resolved(c, reading) for c in child]
         return out if isinstance(child, list) else tuple(out)
     return child
+
+
+def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozenset()) -> Reading:
+    """How the declarations read a formula; `heads` the defined names (their entries written above
+    too, where indices are)."""
+    entries: dict = {}
+    if decl.superscripts:
+        entries = {name: name.lower() for name in decl.tensors}
+        entries.update({name: name for name in heads})
+        entries.update({name: name for name, kind in decl.functions.items() if kind == "kronecker"})
+    sizes, indices = frozenset(decl.sizes[0]), frozenset(decl.indices)
+    matrices: dict = {}
+    if not decl.superscripts:  # X alone is the tensor X, X_{ij} its entry x_{ij}
+        for name in [*decl.tensors, *heads]:
+            if _is_letter(name) and name.upper() != name.lower():
+                matrices[name.upper()] = name.lower()
+    matrices = {k: v for k, v in matrices.items() if k not in names or k.upper() in decl.tensors}
+    return Reading(names, sizes, decl.labels, tuple(sorted(entries.items())), indices, tuple(sorted(matrices.items())))
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -392,7 +535,7 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
     for name in decl.sizes[0]:
         claim(name, f"the size {name}")
     for name in decl.tensors:
-        for spelling in sorted(_spellings(name)):
+        for spelling in [name] if decl.superscripts else sorted(_spellings(name)):
             claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
     for letter in decl.indices:
         claim(letter, f"the index {letter}")
@@ -407,7 +550,8 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
     for letter, (indices, _) in defined.items():
         role = f"the quantity defined as {letter}" + (f"_{{{''.join(indices)}}}" if indices else "")
         # a defined quantity with indices is also written as a bold capital, \boldsymbol{C} for c_{ij}
-        for spelling in sorted(_spellings(letter)) if indices and _is_letter(letter) else [letter]:
+        upper = indices and _is_letter(letter) and not decl.superscripts
+        for spelling in sorted(_spellings(letter)) if upper else [letter]:
             claim(spelling, role)
 
 
@@ -449,11 +593,14 @@ class Meaning:
         self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
+        self.reading = reading_of(decl, self.names, frozenset(n for n, (ix, _) in self.defined.items() if ix))
+        self.callables = functions_defined(decl, self.reading)
         self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
         # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
-        values = set(decl.scalars) | set(size) | {n for n, (ix, _) in self.defined.items() if not ix}
-        self.vocabulary = (self.functions, frozenset(values))
+        values = set(decl.scalars) | set(size) | set(self.defined) | _spellings(*decl.tensors)
+        operators = frozenset(name for name, kind in decl.functions.items() if kind == "differential")
+        self.vocabulary = (self.functions - operators | _function_names(decl), frozenset(values), operators)
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
         self._cases: list | None = None
@@ -610,8 +757,12 @@ class Meaning:
             return out
         if kind == "pow":
             base, exponent = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
+            if self.decl.elementwise and (isinstance(base, sympy.MatrixBase) != isinstance(exponent, sympy.MatrixBase)):
+                if isinstance(base, sympy.MatrixBase):  # (B_2)^{-1} entry by entry
+                    return base.applyfunc(lambda entry: self._power(entry, exponent))
+                return exponent.applyfunc(lambda entry: self._power(base, entry))  # e^{Xb} entry by entry
             if isinstance(base, sympy.MatrixBase) or isinstance(exponent, sympy.MatrixBase):
-                raise Unsupported("a power of a matrix")
+                raise Unsupported("a power of a matrix: declare elementwise: true if it acts entry by entry")
             return self._power(base, exponent)
         if kind == "frac":
             num, den = self.value(node[1], env, opaque), self.value(node[2], env, opaque)
@@ -624,6 +775,19 @@ class Meaning:
             if not isinstance(m, sympy.MatrixBase):
                 raise Unsupported("a transpose of a scalar")
             return m.T
+        if kind == "hadamard":
+            return self._hadamard([self.value(g, env, opaque) for g in node[1]])
+        if kind == "trace":
+            m = self.value(node[1], env, opaque)
+            if not isinstance(m, sympy.MatrixBase):
+                return m  # a number is its own trace
+            if m.shape[0] != m.shape[1]:
+                raise Mismatch(f"the trace of a {m.shape[0]}×{m.shape[1]} matrix, which is not square")
+            return sympy.Add(*(m[k, k] for k in range(m.shape[0])))
+        if kind == "ones":
+            if node[1] not in self.size:
+                raise Unsupported(f"a column of {node[1]} ones, {node[1]} not a declared size")
+            return sympy.ones(self.size[node[1]], 1)
         if kind == "matrix":
             rows = [[self.value(c, env, opaque) for c in row] for row in node[1]]
             if len({len(r) for r in rows}) != 1:
@@ -633,13 +797,12 @@ class Meaning:
             return self._sum(node, env, opaque)
         if kind == "func":
             arg = self.value(node[2], env, opaque)
+            if isinstance(arg, sympy.MatrixBase) and self.decl.elementwise:
+                return arg.applyfunc(lambda entry: self._function_of(node[1], entry))
             if isinstance(arg, sympy.MatrixBase):
-                raise Unsupported(f"{node[1]} of a matrix")
-            if node[1] == "log":
-                self._require("positive", arg, "the argument of a logarithm")
-            if node[1] == "sqrt":
-                self._require("positive", arg, "the argument of a square root")
-            return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt}[node[1]](arg)
+                raise Unsupported(f"{node[1]} of a matrix: declare elementwise: true if it acts entry by entry")
+            return self._function_of(node[1], arg)
+            raise AssertionError("unreachable")
         if kind in ("deriv", "dop"):
             f, x = (node[1], node[2]) if kind == "deriv" else (node[2], node[1])
             return self.derivative(f, x, env)
@@ -668,9 +831,62 @@ class Meaning:
             if primes == 1:
                 return s * (1 - s)
             raise Unsupported(f"the derivative {name} of order {primes}")
+        if name in self.callables:
+            params, body = self.callables[name]
+            if tuple(args) != tuple(params):
+                raise Unsupported(f"{name} applied to other arguments than those of its definition")
+            return self.value(body, env, opaque)
+        if kind == "differential" and len(args) == 1:
+            return self._differential(args[0], env, opaque)
+        if name == "softmax" and len(args) == 1:
+            m = self.value(args[0], env, opaque)
+            if not isinstance(m, sympy.MatrixBase):
+                raise Unsupported("a softmax of a number")
+            if m.shape[1] == 1 or m.shape[0] == 1:
+                total = sympy.Add(*(sympy.exp(v) for v in m))
+                return m.applyfunc(lambda v: sympy.exp(v) / total)
+            if self.decl.functions.get("softmax") != "rows":
+                raise Unsupported("a softmax of a matrix: declare functions: {softmax: rows} if it acts row by row")
+            rows = [
+                [sympy.exp(v) / sympy.Add(*(sympy.exp(w) for w in m.row(r))) for v in m.row(r)] for r in range(m.rows)
+            ]
+            return sympy.Matrix(rows)
+        if name.startswith("softmax_") and len(args) == 1:
+            axis = name.removeprefix("softmax_")
+            if axis not in env:
+                raise Unsupported(f"a softmax over {axis}, which is not an index of the line")
+            terms = [sympy.exp(self.value(args[0], {**env, axis: t}, opaque)) for t in self.range_of(axis)]
+            return sympy.exp(self.value(args[0], env, opaque)) / sympy.Add(*terms)
         if name in self.decl.given:
             raise Unsupported(f"{name} is given only through its derivatives, not as a value")
         raise Unsupported(f"the function {name} applied as {name}(...): declare it under functions")
+
+    def _differential(self, node, env, opaque):
+        """d of a formula: the sum, over every entry of the inputs that vary (those not declared
+        constants), of its derivative by that entry times the entry's differential dx."""
+        if node[0] == "sym" and node[2] is None and node[1] in self.decl.given:
+            value = self._function(node, env, opaque)  # f given from outside: its first-order form
+        else:
+            value = self.value(node, env, opaque)
+
+        def d(entry):
+            return sympy.Add(*(self._total(entry, v) * sympy.Symbol(f"d{v.name}") for v in self._variables_of(entry)))
+
+        return value.applyfunc(d) if isinstance(value, sympy.MatrixBase) else d(value)
+
+    def _variables_of(self, expr) -> list:
+        """The entries of inputs not declared constant that expr depends on, through its lets."""
+        found, todo, seen = set(), list(expr.free_symbols), set()
+        while todo:
+            symbol = todo.pop()
+            if symbol in seen:
+                continue
+            seen.add(symbol)
+            if symbol in self.lets:
+                todo += list(self.lets[symbol].free_symbols)
+            elif symbol.name.split("_{")[0] in self.inputs and symbol.name.split("_{")[0] not in self.decl.constants:
+                found.add(symbol)
+        return sorted(found, key=lambda s: s.name)
 
     def _case(self, node, env, opaque):
         """The value of the case whose condition holds at these index values (the one with no
@@ -694,6 +910,28 @@ class Meaning:
         if part in env:
             return env[part]
         raise Unsupported(f"the index {part} of a case is not bound")
+
+    def _function_of(self, name: str, arg):
+        if name == "log":
+            self._require("positive", arg, "the argument of a logarithm")
+        if name == "sqrt":
+            self._require("positive", arg, "the argument of a square root")
+        return {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos}[name](arg)
+
+    def _hadamard(self, values: list):
+        """An entrywise product: matrices of one shape (a number scales)."""
+        out = values[0]
+        for value in values[1:]:
+            if isinstance(out, sympy.MatrixBase) and isinstance(value, sympy.MatrixBase):
+                if out.shape != value.shape:  # what ⊙ binds is then in doubt: not read
+                    raise Unsupported(
+                        f"an entrywise product of a {out.shape[0]}×{out.shape[1]} and a "
+                        f"{value.shape[0]}×{value.shape[1]} matrix"
+                    )
+                out = out.multiply_elementwise(value)
+            else:
+                out = out * value
+        return out
 
     def _require(self, kind: str, expr, what: str) -> None:
         """Where the line is defined: a denominator must not vanish, and the argument of a
@@ -770,7 +1008,7 @@ class Meaning:
             indices, body = self.defined[letter]
             named = letter in self.named
             value = self.value(body, dict(zip(indices, values)), frozenset() if named else opaque)
-            if named:
+            if named and not isinstance(value, sympy.MatrixBase):  # a matrix is written out
                 symbol = self.entry(letter, values)
                 self.lets[symbol], value = value, symbol
                 self._let_of[symbol] = letter
@@ -853,7 +1091,7 @@ class Meaning:
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
     def resolve(self, node):
-        return resolve(node, self.names, self.sizes, self.decl.labels)
+        return resolve(node, self.reading)
 
     def written(self, exprs: list, keep: frozenset) -> tuple[list, dict]:
         """The expressions, and the lets kept, with every let of a quantity not in keep written
@@ -1089,7 +1327,7 @@ class Meaning:
             sub = node[2] or ()
             if node[2] is not None and f"{node[1]}_{''.join(sub)}" in self.size:
                 return set()  # N_i: a size
-            out = {p for p in sub if p.isalpha() and p not in bound}
+            out = {p for p in sub if (p.isalpha() or p.rstrip("'").isalpha()) and p not in bound}
             if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
                 out.add(node[1])
             return out
@@ -1175,6 +1413,57 @@ def _settled(child, meaning, outside):
         out = [_settled(c, meaning, outside) for c in child]
         return out if isinstance(child, list) else tuple(out)
     return child
+
+
+def _counts(node) -> dict:
+    """How many times each index letter is written in a term, as the summation convention counts
+    them: a product adds its factors' counts, a sum of terms takes each letter's largest count,
+    a sum's own index is bound."""
+    kind = node[0]
+    if kind == "sym":
+        out: dict = {}
+        for letter in node[2] or ():
+            if not letter.isdigit():
+                out[letter] = out.get(letter, 0) + 1
+        return out
+    if kind == "sum":
+        inner = _counts(node[5])
+        inner.pop(node[1], None)
+        return inner
+    parts = [_counts(child) for child in _children(node)]
+    out = {}
+    for part in parts:
+        for letter, n in part.items():
+            out[letter] = max(out.get(letter, 0), n) if kind in ("add", "cases") else out.get(letter, 0) + n
+    return out
+
+
+def summed(node, free: frozenset, indices: frozenset):
+    """The summation convention: every index repeated in a product and free in no equation's left
+    side summed over its range (A^{ij} V^{jb} sums over j)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str) or node[0] in ("sym", "num"):
+        return node
+    inner = free | {node[1]} if node[0] == "sum" and node[1] else free  # a written sum's index is its own
+    node = tuple(_summed_child(child, inner, indices) for child in node)
+    if node[0] in ("mul", "frac", "deriv", "dop"):
+        dummies = sorted(c for c, n in _counts(node).items() if n >= 2 and c not in free and c in indices)
+        for letter in reversed(dummies):
+            node = ("sum", letter, None, None, None, node)
+    return node
+
+
+def _summed_child(child, free, indices):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return summed(child, free, indices)
+    if isinstance(child, (list, tuple)):
+        out = [_summed_child(c, free, indices) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
+
+
+def free_by_convention(node) -> frozenset:
+    """The free indices of an equation's left side by the summation convention: written once."""
+    return frozenset(c for c, n in _counts(node).items() if n == 1)
 
 
 def _variables(node) -> list:
@@ -1297,6 +1586,7 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
     is its definition's value) refutes. `quick` tries one point at low precision only (a reading
     that another follows when this one leaves the line undecided)."""
     lets = lets or {}
+    a, b = _scalar_if_one_by_one(a), _scalar_if_one_by_one(b)  # a^T b is a number
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -1331,6 +1621,10 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
         if not ok:
             return False, where + why
     return True, ""
+
+
+def _scalar_if_one_by_one(value):
+    return value[0, 0] if isinstance(value, sympy.MatrixBase) and value.shape == (1, 1) else value
 
 
 def _zero(expr) -> bool:
@@ -1498,6 +1792,8 @@ def _boxed(expr, point: dict, memo: dict):
         return iv.exp(argument)
     if isinstance(expr, sympy.log) and len(expr.args) == 1:
         return iv.log(_positive(_box(expr.args[0], point, memo)))
+    if isinstance(expr, (sympy.sin, sympy.cos)):
+        return (iv.sin if isinstance(expr, sympy.sin) else iv.cos)(_box(expr.args[0], point, memo))
     if expr.is_Pow:
         base = _box(expr.base, point, memo)
         if expr.exp.is_Integer:
