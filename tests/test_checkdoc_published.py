@@ -620,3 +620,39 @@ def test_attention_as_matrices(tmp_path):
     # a defined function applied to other arguments than its parameters is not read
     ((verdict, reason),) = links(tmp_path, display("Attention(Q, K) = softmax(W)"), decl)
     assert verdict == "unchecked" and "other arguments" in reason
+
+
+def test_a_notation_reads_a_loose_spelling_as_what_it_stands_for(tmp_path):
+    # coolgpu-backprop-batchnorm.md Eq. 25 writes x_k for x_{c,k}, inside the channel c
+    decl = {
+        "sizes": [{"C": 2, "I": 3}],
+        "indices": {"c": "C", "k": "I"},
+        "tensors": {"X": ["C", "I"]},
+        "define": {"\\mu_{c}": "\\frac{1}{I}\\sum_{k=1}^{I} x_{c,k}"},
+    }
+    line = display("\\frac{1}{I}\\sum_{k=1}^{I} (x_k - \\mu_c) = 0")
+    assert links(tmp_path, line, decl)[0][0] == "unchecked"  # x has two indices
+    scoped = {**decl, "scopes": {"#1": {"notation": {"x_{k}": "x_{c,k}"}}}}
+    assert verdicts(tmp_path, line, scoped) == ["proven"]
+    assert verdicts(tmp_path, line.replace("= 0", "= x_k"), scoped) == ["refuted"]
+
+
+def test_a_scope_defines_a_name_again_with_other_indices(tmp_path):
+    # coolgpu-backprop-batchnorm.md Eqs. 2-4 index samples and elements apart, x_{s,c,k}; later one i
+    decl = {
+        "sizes": [{"C": 1, "S": 2, "K": 2, "I": 4}],
+        "indices": {"c": "C", "i": "I", "j": "I"},
+        "tensors": {"X": ["C", "I"]},
+        "define": {"\\mu_{c}": "\\frac{1}{I}\\sum_{j=1}^{I} x_{c,j}"},
+        "scopes": {
+            "#1": {
+                "indices": {"c": "C", "s": "S", "k": "K"},
+                "tensors": {"X": ["S", "C", "K"]},
+                "define": {"\\mu_{c}": "\\frac{1}{S K}\\sum_{s=1}^{S}\\sum_{k=1}^{K} x_{s,c,k}"},
+            }
+        },
+    }
+    first = display("\\mu_c = \\frac{1}{S \\times K} \\sum_{s=1}^{S} \\sum_{k=1}^{K} x_{s,c,k}")
+    second = display("\\mu_c = \\frac{1}{I} \\sum_{j=1}^{I} x_{c,j}")
+    assert verdicts(tmp_path, first + second, decl) == ["proven", "proven"]
+    assert verdicts(tmp_path, second + first, decl) == ["unchecked", "unchecked"]  # each read in the other's terms

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sympy
+
 from ..core.errors import SymgradError
 from .latex import WIDE_SPACE, Unread, Unsupported, parse_chain
 from .meaning import (
@@ -525,12 +527,19 @@ def _decide(a, b, meanings: list, conditions: list | None = None, number: str = 
 
 def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bool, str]:
     """Decided first with every defined quantity a named symbol (small forms, the chain rule
-    through the names), then with those beyond polynomials named (a mean and a variance written
-    out, so that deviations summing to zero are seen), then with only those with an exponential,
-    a logarithm or a function named, and when that leaves the line undecided, written out."""
+    through the names), then with the quotients and roots among them written out, then with
+    those beyond polynomials named (a mean and a variance written out, so that deviations summing
+    to zero are seen), then with only those with an exponential, a logarithm or a function named,
+    and when that leaves the line undecided, written out. The reading that decided the binding
+    before is tried first."""
     everything = frozenset(meaning.defined)
     middle = meaning.heavy_for(a, b)
-    readings = [(everything, everything), (middle, meaning.heavy), (middle, meaning.transcendental)]
+    readings = [
+        (everything, everything),
+        (everything, everything - (meaning.heavy - meaning.transcendental)),  # quotients and roots written out
+        (middle, meaning.heavy),
+        (middle, meaning.transcendental),
+    ]
     readings = list(dict.fromkeys(readings)) + [(frozenset(), frozenset())]
     if hint:
         readings = [r for r in hint if r in readings] + [r for r in readings if r not in hint]
@@ -541,11 +550,14 @@ def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bo
             if not named:
                 decided = _equal_in_every_case(left, right, meaning)
             else:
-                sides, lets = meaning.written([left, right], keep)
                 required = list(dict.fromkeys(meaning.conditions))
-                conditions, _ = meaning.written([expr for _, expr in required], keep)
-                meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, conditions)]
-                decided = _equal_in_every_case(sides[0], sides[1], meaning, quick=True, lets=lets)
+                # the lets both sides and every condition reach: a condition's names are defined too
+                written, lets = meaning.written([left, right, *(expr for _, expr in required)], keep)
+                meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, written[2:])]
+                named_symbols = set().union(*(sympy.sympify(e).free_symbols for e in written)) & meaning.let_symbols()
+                if named_symbols - set(lets):  # a name whose definition the decision would not see
+                    raise Undecided("a named quantity without its definition")
+                decided = _equal_in_every_case(written[0], written[1], meaning, quick=True, lets=lets)
             if hint is not None:
                 hint[:] = [(named, keep)]
             return decided

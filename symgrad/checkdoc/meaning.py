@@ -43,7 +43,7 @@ class Illustrative(Exception):
 # what a scope (some equations of the post) may declare again, for itself
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
-    "superscripts", "einstein", "case", "elementwise", "constants",
+    "superscripts", "einstein", "case", "elementwise", "constants", "notation",
 )  # fmt: skip
 KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
@@ -72,6 +72,7 @@ class Declarations:
     cases: tuple = ()  # the case the equations are stated for, said in words in the prose ("off the diagonal")
     elementwise: bool = False  # exp, log, a power of a matrix act entry by entry (not the matrix exponential)
     constants: frozenset = frozenset()  # inputs that do not vary (dA = 0 for a constant A)
+    notation: dict = field(default_factory=dict)  # a loose spelling -> what it stands for: x_{k} -> x_{c,k}
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -163,6 +164,15 @@ class Declarations:
         constants = data.get("constants") or []
         if not isinstance(constants, list) or not all(isinstance(c, str) and c in tensors for c in constants):
             raise SymgradError(f"constants lists declared tensors, as constants: [A, B]; got {_brief(constants)}")
+        notation = {}
+        for loose, meant in _mapping(data.get("notation"), "notation", '{"x_{k}": "x_{c,k}"}').items():
+            try:
+                pattern, template = parse(str(loose)), parse(str(meant))
+            except Unsupported as exc:
+                raise SymgradError(f"the notation {loose}: {meant} is not read: {exc}") from None
+            if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
+                raise SymgradError(f"a notation names a letter with index letters, as x_{{k}}; got {_brief(loose)}")
+            notation[(pattern[1], len(pattern[2]))] = (pattern[2], template)
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
@@ -171,8 +181,17 @@ class Declarations:
             # any other key the scope declares replaces the post's
             merged = {k: v for k, v in data.items() if k != "scopes"}
             merged.update({k: v for k, v in overrides.items() if k not in ("define", "tensors")})
-            for key in ("define", "tensors"):
-                merged[key] = {**_mapping(data.get(key), key, ""), **_mapping(overrides.get(key), key, "")}
+            merged["tensors"] = {
+                **_mapping(data.get("tensors"), "tensors", ""),
+                **_mapping(overrides.get("tensors"), "", ""),
+            }
+            again = {_defined_name(k) for k in _mapping(overrides.get("define"), "define", "")}
+            merged["define"] = {
+                **{
+                    k: v for k, v in _mapping(data.get("define"), "define", "").items() if _defined_name(k) not in again
+                },
+                **_mapping(overrides.get("define"), "define", ""),
+            }
             scoped = cls.read(merged)
             for label in str(where).split(","):
                 scopes[label.strip()] = scoped
@@ -192,6 +211,7 @@ class Declarations:
             (case,) if case else (),
             elementwise,
             frozenset(c.lower() for c in constants),
+            notation,
             scopes,
         )
         defined = definitions(decl)  # every definition read once
@@ -226,6 +246,16 @@ def _mapping(value, key: str, example: str) -> dict:
             f"{key} must be a mapping, as in {key}: {example}; got {type(value).__name__} {_brief(value)}"
         )
     return value
+
+
+def _defined_name(lhs) -> str:
+    """The name a definition's left side defines, its indices left out (y for y_{c,i} and y_{s,c,k}),
+    so that a scope's definition replaces the post's of the same name."""
+    text = str(lhs).strip()
+    m = re.fullmatch(r"(.*?)\s*_\s*(\{[^{}]*\}|\S)", text)
+    if m and not re.fullmatch(r"\{?\s*[0-9]+\s*\}?", m.group(2)):
+        text = m.group(1)
+    return re.sub(r"\s+", "", text.split("(")[0])
 
 
 def _is_letter(value) -> bool:
@@ -445,6 +475,7 @@ class Reading:
     entries: tuple = ()  # (name as written, the letter of its entries) where indices are written above
     indices: frozenset = frozenset()
     matrices: tuple = ()  # (a capital, its entries' letter): X alone is the matrix, X_{ij} its entry
+    notation: tuple = ()  # ((letter, how many indices), (its index letters, what it stands for))
 
 
 def resolve(node, reading: Reading):
@@ -457,6 +488,9 @@ def resolve(node, reading: Reading):
         return node
     if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in reading.labels:
         return resolve(node[1], reading)
+    if node[0] == "sym" and node[2] and (node[1], len(node[2])) in dict(reading.notation):
+        letters, template = dict(reading.notation)[(node[1], len(node[2]))]
+        return _renamed(template, dict(zip(letters, node[2])))
     if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in reading.sizes:
         return ("sym", f"{node[1]}_{''.join(node[2])}", None)
     if node[0] == "pow" and node[1][0] == "sym" and reading.entries:
@@ -476,6 +510,22 @@ def resolve(node, reading: Reading):
         if name in reading.names and node[1][1] not in reading.names:
             return ("sym", name, node[1][2])
     return tuple(_resolved(child, reading) for child in node)
+
+
+def _renamed(node, names: dict):
+    """The tree with its index letters renamed (a notation's x_{c,k} written x_{c,j})."""
+    if node[0] == "sym":
+        return ("sym", node[1], tuple(names.get(p, p) for p in node[2]) if node[2] else node[2])
+    return tuple(_resolved_with(child, lambda c: _renamed(c, names)) for child in node)
+
+
+def _resolved_with(child, function):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return function(child)
+    if isinstance(child, (list, tuple)):
+        out = [_resolved_with(c, function) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
 
 
 def _index_letters(node, indices: frozenset) -> tuple:
@@ -514,7 +564,15 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
             if _is_letter(name) and name.upper() != name.lower():
                 matrices[name.upper()] = name.lower()
     matrices = {k: v for k, v in matrices.items() if k not in names or k.upper() in decl.tensors}
-    return Reading(names, sizes, decl.labels, tuple(sorted(entries.items())), indices, tuple(sorted(matrices.items())))
+    return Reading(
+        names,
+        sizes,
+        decl.labels,
+        tuple(sorted(entries.items())),
+        indices,
+        tuple(sorted(matrices.items())),
+        tuple(decl.notation.items()),
+    )
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -1090,6 +1148,10 @@ class Meaning:
             raise Unsupported(f"the symbol {letter} is not declared")
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
+    def let_symbols(self) -> set:
+        """Every symbol that has stood for a defined quantity, in any reading."""
+        return set(self._let_of)
+
     def resolve(self, node):
         return resolve(node, self.reading)
 
@@ -1107,8 +1169,15 @@ class Meaning:
                 memo[symbol] = through(self.lets[symbol])
             return memo[symbol]
 
-        lets = {s: let(s) for s in self.lets if self._let_of[s] in keep}
-        return [through(e) for e in exprs], lets
+        out = [through(e) for e in exprs]
+        lets: dict = {}  # the kept lets the expressions reach, and those their definitions reach
+        todo = [s for e in out for s in e.free_symbols if s in self.lets]
+        while todo:
+            symbol = todo.pop()
+            if symbol not in lets:
+                lets[symbol] = let(symbol)
+                todo += [s for s in lets[symbol].free_symbols if s in self.lets]
+        return out, lets
 
     def heavy_for(self, *nodes) -> frozenset:
         """The quantities to name in the middle reading of a line: those beyond polynomials, the
