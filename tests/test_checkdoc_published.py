@@ -656,3 +656,23 @@ def test_a_scope_defines_a_name_again_with_other_indices(tmp_path):
     second = display("\\mu_c = \\frac{1}{I} \\sum_{j=1}^{I} x_{c,j}")
     assert verdicts(tmp_path, first + second, decl) == ["proven", "proven"]
     assert verdicts(tmp_path, second + first, decl) == ["unchecked", "unchecked"]  # each read in the other's terms
+
+
+# --- what the report says of a line it does not read ----------------------------------------------
+
+
+def test_the_report_names_the_declaration_that_would_read_a_line_and_the_share_decided(tmp_path):
+    from symgrad.checkdoc import html_report, text_report
+
+    # zakka-batchnorm.md before its declarations: \gamma is no declared symbol
+    decl = {"sizes": [{"m": 2}], "indices": {"i": "m"}, "tensors": {"X": ["m"]}}
+    path = post(tmp_path, display("2 x_1 = x_1 + x_1") + display("\\gamma x_1 = x_1 \\gamma"), decl)
+    report = check_document(path)
+    text = text_report(report)
+    assert "the symbol \\gamma is not declared: declare it, as scalars: [\\gamma]" in text
+    assert text.splitlines()[-1] == "2 links: 1 ✓ proven, 0 ◐ pattern, 0 ✗ refuted, 1 ? unchecked; 50 % decided"
+    page = html_report(report, path)
+    assert "declare it, as scalars: [\\gamma]" in page and "50 % decided" in page
+    # an entry of an undeclared tensor: the tensor to declare, or the entry to define
+    ((verdict, reason),) = links(tmp_path, display("w_{1} = w_{1}"), decl)
+    assert verdict == "unchecked" and "tensors: {W: [n]}" in reason and 'define: {"w_{1}": ...}' in reason

@@ -1047,7 +1047,7 @@ class Meaning:
                 return self.entry(letter, ()) if letter in opaque else self._defined_value(letter, (), opaque)
             if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
-            raise Unsupported(f"the symbol {letter} is not declared")
+            raise Unsupported(_undeclared(letter, sub))
         if letter in self.inputs:
             return self.entry(letter, self._index_values(letter, sub, env))
         if letter in self.defined:
@@ -1055,7 +1055,7 @@ class Meaning:
             if letter in opaque:
                 return self.entry(letter, values)
             return self._defined_value(letter, values, opaque)
-        raise Unsupported(f"the symbol {letter} is not declared")
+        raise Unsupported(_undeclared(letter, sub))
 
     def _defined_value(self, letter: str, values: tuple, opaque: frozenset):
         """A defined quantity's entry, evaluated once for all its uses (a variance appears many
@@ -1078,7 +1078,7 @@ class Meaning:
     def _tensor(self, name: str, env, opaque):
         letter = name.lower()
         if letter not in self.inputs and letter not in self.defined:
-            raise Unsupported(f"the tensor {name} is not declared")
+            raise Unsupported(f"the tensor {name} is not declared: declare it, as tensors: {{{name}: [n]}}")
         shape = self.shape_of(letter)
         if len(shape) == 1:  # a vector, as a column
             return sympy.Matrix(shape[0], 1, lambda r, c: self._entry_value(letter, (r + 1,), opaque))
@@ -1142,10 +1142,13 @@ class Meaning:
         if x[0] == "sym" and x[2] is None and x[1] in self.inputs and not self.inputs[x[1]]:
             return self._derivative_entry(f, x[1], (), env)  # a scalar input, such as γ
         if x[0] != "sym" or x[2] is None:
-            raise Unsupported("a derivative with respect to something that is not an entry")
+            raise Unsupported(
+                "a derivative with respect to something that is not an entry: write an entry (x_{i}), a declared "
+                "tensor (X or \\boldsymbol{X}) or a defined quantity"
+            )
         letter = x[1]
         if letter not in self.inputs and letter not in self.defined:
-            raise Unsupported(f"the symbol {letter} is not declared")
+            raise Unsupported(_undeclared(letter, x[2]))
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
 
     def let_symbols(self) -> set:
@@ -1587,6 +1590,20 @@ def _children(node) -> list:
         elif isinstance(child, (list, tuple)):
             stack.extend(child)
     return out
+
+
+def _undeclared(letter: str, sub) -> str:
+    """What to declare for a symbol the declarations do not name, as the line to add."""
+    if sub:
+        written = f"{letter}_{{{''.join(sub)}}}"
+        return (
+            f"the symbol {letter} is not declared: declare it, as tensors: {{{letter.upper() if len(letter) == 1 else letter}: "
+            f"[n]}} (an input with {len(sub)} ind{'ex' if len(sub) == 1 else 'ices'}) or define: {{\"{written}\": ...}}"
+        )
+    return (
+        f"the symbol {letter} is not declared: declare it, as scalars: [{letter}] (an input), define: "
+        f'{{"{letter}": ...}}, or a size'
+    )
 
 
 class OutOfRange(Exception):
