@@ -1595,10 +1595,10 @@ def _children(node) -> list:
 def _undeclared(letter: str, sub) -> str:
     """What to declare for a symbol the declarations do not name, as the line to add."""
     if sub:
-        written = f"{letter}_{{{''.join(sub)}}}"
+        written, tensor = f"{letter}_{{{''.join(sub)}}}", letter.upper() if len(letter) == 1 else letter
         return (
-            f"the symbol {letter} is not declared: declare it, as tensors: {{{letter.upper() if len(letter) == 1 else letter}: "
-            f"[n]}} (an input with {len(sub)} ind{'ex' if len(sub) == 1 else 'ices'}) or define: {{\"{written}\": ...}}"
+            f"the symbol {letter} is not declared: declare it, as tensors: {{{tensor}: "
+            f'[n]}} (an input with {len(sub)} ind{"ex" if len(sub) == 1 else "ices"}) or define: {{"{written}": ...}}'
         )
     return (
         f"the symbol {letter} is not declared: declare it, as scalars: [{letter}] (an input), define: "
