@@ -676,3 +676,49 @@ def test_the_report_names_the_declaration_that_would_read_a_line_and_the_share_d
     # an entry of an undeclared tensor: the tensor to declare, or the entry to define
     ((verdict, reason),) = links(tmp_path, display("w_{1} = w_{1}"), decl)
     assert verdict == "unchecked" and "tensors: {W: [n]}" in reason and 'define: {"w_{1}": ...}' in reason
+
+
+# --- least squares: hypotheses, costs, vectors -------------------------------------------------------
+
+
+def test_least_squares_as_published(tmp_path):
+    # ashwinreddy-ols.md: a display in kramdown's escaped brackets, \partial_{\theta_j} and \nabla_\theta,
+    # θ and x vectors named alone, h_\theta(x) = θ^T x a number, a cost J(θ) for one example (x, y)
+    decl = {
+        "sizes": [{"d": 3}],
+        "indices": {"j": "d"},
+        "tensors": {"X": ["d"], "\\theta": ["d"]},
+        "scalars": ["y"],
+        "define": {"h_\\theta(x)": "\\theta^{T} x", "J(\\theta)": "\\frac{1}{2}(h_\\theta(x) - y)^{2}"},
+    }
+    body = (
+        "\\\\[ \\partial_{\\theta_j}{J(\\theta)} = \\left( h_\\theta(x) - y \\right)x_j \\\\]\n\n"
+        "$$\n\\nabla_\\theta J(\\theta) = (\\theta^\\mathsf{T} x - y) x\n$$\n"
+    )
+    report = check_document(post(tmp_path, body, decl))
+    assert [(link.equation, link.verdict) for link in report.links] == [("#1", "proven"), ("#2", "proven")]
+    # the post's slip: the chain rule keeping the square
+    line = display("\\partial_{\\theta_j}{J(\\theta)} = 2 \\cdot \\frac{1}{2}\\left(h_\\theta(x) - y \\right)^2 x_j")
+    assert verdicts(tmp_path, line, decl) == ["refuted"]
+    # equations declared conditions (the normal equations) are shown, never checked
+    scoped = {**decl, "scopes": {"#1": {"condition": True}}}
+    ((verdict, reason),) = links(tmp_path, display("\\theta^\\mathsf{T} x = y"), scoped)
+    assert verdict == "unchecked" and reason.startswith("a condition the author imposes")
+
+
+def test_indices_from_zero(tmp_path):
+    # sonfl-linear-regression.md: h(x) = \sum_{i=0}^{n} \theta_i x_i = \theta^T x, n + 1 parameters
+    decl = {
+        "sizes": [{"n": 2}],
+        "indices": {"i": [0, "n"]},
+        "tensors": {"X": [[0, "n"]], "\\theta": [[0, "n"]]},
+        "define": {"h(x)": "\\theta^{T} x"},
+    }
+    assert verdicts(tmp_path, display("h(x) = \\sum_{i=0}^{n}\\theta_{i}x_{i} = \\theta^{T}x"), decl) == [
+        "proven",
+        "proven",
+    ]
+    assert verdicts(tmp_path, display("h(x) = \\sum_{i=1}^{n}\\theta_{i}x_{i}"), decl) == ["refuted"]
+    assert verdicts(tmp_path, display("\\sum_i \\theta_{i} = \\theta_0 + \\theta_1 + \\theta_2"), decl) == ["proven"]
+    ((verdict, reason),) = links(tmp_path, display("\\theta_{3} = 0"), decl)
+    assert verdict == "unchecked" and reason == "no declared size has the entries it names"

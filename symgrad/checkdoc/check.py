@@ -102,6 +102,11 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
             chains[0][0] = (chains[0][0][0], last)
         last = chains[-1][-1][1] if chains and chains[-1] else ""
         for chain in chains:
+            if scoped.condition:  # declared a condition the author imposes: each "=" is shown, none checked
+                for (_, left), (line, right) in itertools.pairwise(chain):
+                    why = "a condition the author imposes (declared so), not an identity"
+                    report.links.append(Link(eq.number, line, left, right, "unchecked", why, position=position))
+                continue
             for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
                 report.links.append(link)

@@ -466,6 +466,12 @@ class Parser:
         if tok in _COMMANDS:
             self.take()
             return self._applied(_COMMANDS[tok])
+        if tok in (r"\partial", r"\nabla") and self.peek(1) == "_":
+            # \partial_{\theta_j} J, \nabla_\theta J: the derivative of the product that follows
+            self.take()
+            self.take("_")
+            variable = self.sub(self.raw_group()) if self.peek() == "{" else self.sub([self.take()])
+            return ("dop", variable, self.term())
         if tok in (r"\underbrace", r"\overbrace"):  # what it says of the formula is an annotation
             self.take()
             node = self.group()

@@ -43,7 +43,7 @@ class Illustrative(Exception):
 # what a scope (some equations of the post) may declare again, for itself
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
-    "superscripts", "einstein", "case", "elementwise", "constants", "notation",
+    "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition",
 )  # fmt: skip
 KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
@@ -73,6 +73,7 @@ class Declarations:
     elementwise: bool = False  # exp, log, a power of a matrix act entry by entry (not the matrix exponential)
     constants: frozenset = frozenset()  # inputs that do not vary (dA = 0 for a constant A)
     notation: dict = field(default_factory=dict)  # a loose spelling -> what it stands for: x_{k} -> x_{c,k}
+    condition: bool = False  # the equations impose a condition (the normal equations), they claim no identity
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -109,8 +110,23 @@ class Declarations:
                 entries = f"{name.lower()}_{{…}}"
                 raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
             letters[name.lower()] = name
-            if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
-                raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
+            if (
+                not isinstance(dims, list)
+                or not dims
+                or not all((isinstance(d, str) and d in names) or isinstance(d, list) for d in dims)
+            ):
+                raise SymgradError(
+                    f"the tensor {name} must list declared sizes, as in [m, k], or an index's first and last "
+                    f"value, as in [[0, n]]; got {_brief(dims)}"
+                )
+            for d in dims:
+                if isinstance(d, list) and (len(d) != 2 or not all(isinstance(b, (int, str)) for b in d)):
+                    raise SymgradError(
+                        f"the tensor {name} must list declared sizes, as in [m, k], or an index's first and last "
+                        f"value, as in [[0, n]]; got {_brief(dims)}"
+                    )
+                if isinstance(d, list):
+                    _index_range(name, d, sizes)
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         scalars = data.get("scalars") or []
         if not isinstance(scalars, list) or not all(_is_name(n) or _is_letter(n) for n in scalars):
@@ -173,6 +189,9 @@ class Declarations:
             if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
                 raise SymgradError(f"a notation names a letter with index letters, as x_{{k}}; got {_brief(loose)}")
             notation[(pattern[1], len(pattern[2]))] = (pattern[2], template)
+        condition = data.get("condition", False)
+        if not isinstance(condition, bool):
+            raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
@@ -212,18 +231,19 @@ class Declarations:
             elementwise,
             frozenset(c.lower() for c in constants),
             notation,
+            condition,
             scopes,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
-            entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
-            entries += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
-            if entries > MAX_ENTRIES:
+            count = sum(math.prod(_dimension(d, size) for d in dims) for dims in tensors.values())
+            count += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
+            if count > MAX_ENTRIES:
                 shown = ", ".join(f"{k} = {v}" for k, v in size.items())
                 raise SymgradError(
-                    f"at {shown} the tensors and defined quantities have {entries:,} entries, over check-doc's "
+                    f"at {shown} the tensors and defined quantities have {count:,} entries, over check-doc's "
                     f"limit of {MAX_ENTRIES:,}: declare smaller sizes (a derivation is checked at the sizes declared)"
                 )
         return decl
@@ -283,6 +303,11 @@ def _index_range(letter: str, bounds, sizes: list) -> None:
         first, last = (_bound(letter, b, size) for b in bounds)
         if last < first - 1:
             raise SymgradError(f"the index {letter} runs from {first} to {last} at {size}: an empty range")
+
+
+def _dimension(d, size: dict) -> int:
+    """How many entries a tensor's dimension has: a size, or [first, last]."""
+    return max(0, _bound("", d[1], size) - _bound("", d[0], size) + 1) if isinstance(d, list) else size[d]
 
 
 def _length_of(decl: Declarations, letter: str, size: dict) -> int:
@@ -476,6 +501,7 @@ class Reading:
     indices: frozenset = frozenset()
     matrices: tuple = ()  # (a capital, its entries' letter): X alone is the matrix, X_{ij} its entry
     notation: tuple = ()  # ((letter, how many indices), (its index letters, what it stands for))
+    vectors: frozenset = frozenset()  # names that stand alone for a declared vector: x, \\theta
 
 
 def resolve(node, reading: Reading):
@@ -504,7 +530,11 @@ def resolve(node, reading: Reading):
             return ("sym", name, None)
     if node[0] == "sym" and reading.matrices and node[1] in dict(reading.matrices):
         letter = dict(reading.matrices)[node[1]]
-        return ("bold", node[1]) if node[2] is None else ("sym", letter, node[2])
+        if node[2] is None:
+            return ("bold", node[1])
+        return ("sym", letter, node[2]) if letter != node[1] else node
+    if node[0] == "sym" and node[2] is None and node[1] in reading.vectors:
+        return ("bold", node[1])  # x alone, x a declared vector: the vector
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
         if name in reading.names and node[1][1] not in reading.names:
@@ -572,6 +602,15 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
         indices,
         tuple(sorted(matrices.items())),
         tuple(decl.notation.items()),
+        frozenset(
+            name.lower() if _is_letter(name) else name
+            for name, dims in decl.tensors.items()
+            if len(dims) == 1
+            and not decl.superscripts
+            and (_is_letter(name) or name[1:] in GREEK or name.startswith("\\"))
+        )
+        - heads
+        - frozenset(decl.scalars),
     )
 
 
@@ -647,7 +686,16 @@ class Meaning:
 
     def __init__(self, decl: Declarations, size: dict) -> None:
         self.decl, self.size = decl, size
-        self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
+        # each input's dimensions: how many entries, and the first one's index (1, or as declared: θ_0)
+        self.first: dict = {}
+        self.inputs = {}
+        for name, dims in decl.tensors.items():
+            bounds = [
+                (_bound(name, d[0], size), _bound(name, d[1], size)) if isinstance(d, list) else (1, size[d])
+                for d in dims
+            ]
+            self.inputs[name.lower()] = [last - first + 1 for first, last in bounds]
+            self.first[name.lower()] = [first for first, _ in bounds]
         self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
@@ -741,6 +789,15 @@ class Meaning:
             return math.prod(parts)
         raise Unsupported("a bound that is not a sum or product of sizes and integers")
 
+    def first_of(self, letter: str) -> list:
+        """The index of each dimension's first entry (1 unless declared otherwise)."""
+        if letter in self.first:
+            return self.first[letter]
+        if letter in self.inputs:
+            return [1] * len(self.inputs[letter])
+        indices, _ = self.defined[letter]
+        return [self.range_of(c)[0] for c in indices]
+
     def shape_of(self, letter: str) -> list:
         if letter in self.inputs:
             return self.inputs[letter]
@@ -759,7 +816,8 @@ class Meaning:
         letter = of.lower() if of.lower() in self.inputs else of
         shape = self.shape_of(letter)
         terms = []
-        for values in itertools.product(*(range(1, n + 1) for n in shape)):
+        starts = self.first_of(letter)
+        for values in itertools.product(*(range(a, a + n) for a, n in zip(starts, shape))):
             sub = tuple(str(v) for v in values)
             terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
         return ("add", terms) if len(terms) > 1 else terms[0]
@@ -774,7 +832,7 @@ class Meaning:
                 "(write indices of 10 or more with commas, as x_{1,10})"
             )
         values = []
-        for part, bound in zip(sub, self.shape_of(letter)):
+        for part, bound, start in zip(sub, self.shape_of(letter), self.first_of(letter)):
             if part.isdigit():
                 value = int(part)
             elif part in env:
@@ -783,8 +841,10 @@ class Meaning:
                 value = self.size[part]
             else:
                 raise Unsupported(f"the index {part} is not bound")
-            if not 1 <= value <= bound:
-                raise OutOfRange(f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside 1..{bound}")
+            if not start <= value < start + bound:
+                raise OutOfRange(
+                    f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside {start}..{start + bound - 1}"
+                )
             values.append(value)
         return tuple(values)
 
@@ -804,6 +864,8 @@ class Meaning:
             return -self.value(node[1], env, opaque)
         if kind == "add":
             values = [self.value(t, env, opaque) for t in node[1]]
+            if any(not isinstance(v, sympy.MatrixBase) for v in values):  # θ^T x - y: a 1×1 matrix is a number
+                values = [_scalar_if_one_by_one(v) for v in values]
             out = values[0]
             for v in values[1:]:
                 out = out + v
@@ -1081,10 +1143,12 @@ class Meaning:
             raise Unsupported(f"the tensor {name} is not declared: declare it, as tensors: {{{name}: [n]}}")
         shape = self.shape_of(letter)
         if len(shape) == 1:  # a vector, as a column
-            return sympy.Matrix(shape[0], 1, lambda r, c: self._entry_value(letter, (r + 1,), opaque))
+            (a,) = self.first_of(letter)
+            return sympy.Matrix(shape[0], 1, lambda r, c: self._entry_value(letter, (r + a,), opaque))
         if len(shape) != 2:
             raise Unsupported(f"the tensor {name} has more than two dimensions")
-        return sympy.Matrix(shape[0], shape[1], lambda r, c: self._entry_value(letter, (r + 1, c + 1), opaque))
+        a, b = self.first_of(letter)
+        return sympy.Matrix(shape[0], shape[1], lambda r, c: self._entry_value(letter, (r + a, c + b), opaque))
 
     def _entry_value(self, letter, values, opaque):
         if letter in self.inputs or letter in opaque:
@@ -1134,9 +1198,12 @@ class Meaning:
             shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
             if shape is None or len(shape) not in (1, 2):
                 raise Unsupported(f"a derivative with respect to {x[1]}")
+            starts = self.first_of(letter)
             if len(shape) == 1:
-                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + 1,), env))
-            return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
+                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + starts[0],), env))
+            return sympy.Matrix(
+                shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + starts[0], c + starts[1]), env)
+            )
         if x[0] == "sym" and x[2] is None and x[1] in self.defined and not self.defined[x[1]][0]:
             return self._derivative_entry(f, x[1], (), env)  # a defined scalar, such as a mean μ
         if x[0] == "sym" and x[2] is None and x[1] in self.inputs and not self.inputs[x[1]]:
