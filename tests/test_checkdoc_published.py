@@ -722,3 +722,58 @@ def test_indices_from_zero(tmp_path):
     assert verdicts(tmp_path, display("\\sum_i \\theta_{i} = \\theta_0 + \\theta_1 + \\theta_2"), decl) == ["proven"]
     ((verdict, reason),) = links(tmp_path, display("\\theta_{3} = 0"), decl)
     assert verdict == "unchecked" and reason == "no declared size has the entries it names"
+
+
+# --- layers, activations, a cost of many arguments ---------------------------------------------------
+
+# scthe-backprop-cnn.md: a fully connected layer l to l+1, an activation f_a, a cost J given from
+# outside, the layer written as a superscript (x^{(l+1)}_j, y^l_i)
+LAYERED = {
+    "sizes": [{"s_{l}": 2, "s_{l+1}": 3}],
+    "indices": {"i": "s_{l}", "j": "s_{l+1}"},
+    "layers": {"(l)": "l", "l": "l", "(l+1)": "l+1", "l+1": "l+1"},
+    "tensors": {"x^{(l)}": ["s_{l}"], "W^{(l)}": ["s_{l+1}", "s_{l}"], "b^{(l)}": ["s_{l+1}"]},
+    "functions": {"f_a": "activation"},
+    "define": {
+        "y^{(l)}_{i}": "f_a(x^{(l)}_{i})",
+        "x^{(l+1)}_{j}": "\\sum_{i=1}^{s_{l}} W^{(l)}_{ji} y^{(l)}_{i} + b^{(l)}_{j}",
+        "\\delta^{(l)}_{i}": "\\frac{\\partial J}{\\partial x^{(l)}_{i}}",
+        "\\delta^{(l+1)}_{j}": "\\frac{\\partial J}{\\partial x^{(l+1)}_{j}}",
+    },
+    "given": {"J": ["x^{(l+1)}"]},
+}
+
+
+def test_layers_an_activation_and_a_cost_of_many_arguments(tmp_path):
+    # scthe-backprop-cnn.md #2, #13, #14: the forward pass, the error term of an inner node, a weight's
+    # derivative written {\partial \over \partial W} J(W,b;Y,X)
+    forward = "x^{(l+1)}_j = \\sum_{i=1}^{s_{l}}(W^{(l)}_{ji} y^l_i) + b^l_j"
+    assert verdicts(tmp_path, display(forward), LAYERED) == ["proven"]
+    inner = "\\delta^{(l)}_i = {f_a}'(x^{(l)}_i) \\cdot \\sum_{j=1}^{s_{l+1}} (W^{(l)}_{ji} \\cdot \\delta^{(l+1)}_j)"
+    assert verdicts(tmp_path, display(inner), LAYERED) == ["proven"]
+    assert verdicts(tmp_path, display(inner.replace("{f_a}'", "f_a")), LAYERED) == ["refuted"]
+    weight = "{\\partial \\over \\partial W^{(l)}_{ji}} J(W,b;Y,X) = y^{(l)}_i \\cdot \\delta^{(l+1)}_j"
+    assert verdicts(tmp_path, display(weight), LAYERED) == ["proven"]
+    # the post's slip #9: ∂x_j/∂b_i is 0 for i ≠ j
+    bias = d("x^{(l+1)}_j", "b^{(l)}_{i}") + " \\frac{\\partial}{\\partial x^{(l+1)}_j} J(W,b;Y,X) = \\delta^{(l+1)}_j"
+    assert verdicts(tmp_path, display(bias), LAYERED) == ["refuted"]
+    # an undeclared superscript is no layer: x^{(l+2)} is x to a power, not read
+    assert links(tmp_path, display("x^{(l+2)}_j = x^{(l+2)}_j"), LAYERED)[0][0] == "unchecked"
+
+
+def test_an_activation_is_any_function(tmp_path):
+    # sootla-bptt.md: a(z) any activation, a'(z) its derivative; a relation true of one function only
+    # (a'(z) = a(z)(1 - a(z)), the sigmoid's) is refuted, at values a function can take
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"Z": ["n"]}, "functions": {"a": "activation"}}
+    assert verdicts(tmp_path, display("\\frac{\\partial a(2 z_1)}{\\partial z_1} = 2 a'(2 z_1)"), decl) == ["proven"]
+    assert verdicts(tmp_path, display("a'(z_1) = a(z_1)(1 - a(z_1))"), decl) == ["refuted"]
+    assert verdicts(tmp_path, display("a(z_1) + a(z_2) = a(z_2) + a(z_1)"), decl) == ["proven"]
+    assert verdicts(tmp_path, display("a(z_1) = a(z_2)"), decl) == ["refuted"]
+
+
+def test_an_equality_with_its_reason_above_and_a_proof_ended(tmp_path):
+    # sootla-bptt.md: \stackrel{\delta \text{ def}}{=}, and a line ending with \quad \blacksquare
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"Z": ["n"]}}
+    body = display("2 z_1 \\stackrel{\\text{twice}}{=} z_1 + z_1 = 2 \\cdot z_1. \\quad \\blacksquare")
+    assert verdicts(tmp_path, body, decl) == ["proven", "proven"]
+    assert verdicts(tmp_path, display("2 z_1 \\stackrel{\\text{twice}}{=} z_1"), decl) == ["refuted"]

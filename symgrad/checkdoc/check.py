@@ -181,11 +181,18 @@ _BOX = re.compile(r"\\(?:boxed|fbox|bbox(?:\[[^\]]*\])?|color\s*\{[^{}]*\})\s*\{
 _MEMBERSHIP = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?(?:\s*\^\s*(?:\{[^{}]*\}|\S))?")
 
 
+_STACKED = re.compile(r"\\(?:stackrel|overset)\s*\{(?:[^{}]|\{[^{}]*\})*\}\s*\{\s*=\s*\}")
+# the end of a proof at the end of a line: \quad \blacksquare
+_QED = re.compile(r"(?:\s|\\q?quad|\\[,;: ]|[.,])*\\(?:blacksquare|square|qed|Box|qedsymbol)\s*$")
+
+
 def _unboxed(line: str) -> str:
     """The line with every box (\\boxed{a = b}) around its formula taken off, and the colour of a
     coloured equation (\\color{red}{a = b}): they are how the result looks, and the equalities
     inside are the line's own. A set the quantity belongs to (\\in \\mathbb{R}^{n}) is said of it, and taken off."""
     line = _MEMBERSHIP.sub(" ", line)
+    line = _STACKED.sub(" = ", line)  # \stackrel{\text{chain rule}}{=}: an equality, its reason above it
+    line = _QED.sub("", line)
     while (m := _BOX.search(line)) is not None:
         depth, k = 1, m.end()
         while k < len(line) and depth:

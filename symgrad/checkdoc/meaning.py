@@ -43,7 +43,7 @@ class Illustrative(Exception):
 # what a scope (some equations of the post) may declare again, for itself
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
-    "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition",
+    "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
 )  # fmt: skip
 KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
@@ -52,6 +52,7 @@ KINDS = {
     "kronecker": "the Kronecker delta: 1 where its two indices are equal, 0 elsewhere",
     "differential": "the differential: dX, d(AXB), the sum of its derivatives by the varying entries times their dx",
     "rows": "a softmax applied to each row of a matrix",
+    "activation": "a function of one number, any (an activation a(z)), with its derivative a'(z)",
 }
 
 
@@ -74,6 +75,7 @@ class Declarations:
     constants: frozenset = frozenset()  # inputs that do not vary (dA = 0 for a constant A)
     notation: dict = field(default_factory=dict)  # a loose spelling -> what it stands for: x_{k} -> x_{c,k}
     condition: bool = False  # the equations impose a condition (the normal equations), they claim no identity
+    layers: tuple = ()  # (a superscript as written, the layer it names): x^{(l+1)} is the quantity x^{l+1}
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -98,18 +100,24 @@ class Declarations:
                     f"the index {letter} ranges over {_brief(size)}, which no declared size names "
                     f"(or write its first and last value, as {letter}: [0, N-1])"
                 )
+        layers = _mapping(data.get("layers"), "layers", '{"(l)": l, "(l+1)": l+1}')
+        if not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in layers.items()):
+            raise SymgradError(
+                f'layers maps a superscript as written to its layer, as {{"(l)": l}}; got {_brief(layers)}'
+            )
+        layers = {re.sub(r"\s+", "", k): re.sub(r"\s+", "", str(v)) for k, v in layers.items()}
         tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
         letters: dict = {}
         for name, dims in tensors.items():
-            if not (_is_letter(name) or _is_name(name)):
+            if not (_is_letter(name) or _is_name(name) or (layers and _layered_name(name, layers))):
                 raise SymgradError(
                     f"a tensor is named by one letter or a Greek letter, as in tensors: {{A: [m, k], \\beta: [m]}}; "
                     f"got {_brief(name)}"
                 )
-            if name.lower() in letters:
-                entries = f"{name.lower()}_{{…}}"
-                raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
-            letters[name.lower()] = name
+            if _key(name) in letters:
+                entries = f"{_key(name)}_{{…}}"
+                raise SymgradError(f"the tensors {letters[_key(name)]} and {name} share the entries {entries}")
+            letters[_key(name)] = name
             if (
                 not isinstance(dims, list)
                 or not dims
@@ -137,13 +145,6 @@ class Declarations:
                 kinds = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
                 raise SymgradError(f"a declared function is one of {kinds}; got {_brief(name)}: {_brief(kind)}")
             functions[name_of(name)] = kind
-        given = {}
-        for name, of in _mapping(data.get("given"), "given", "{f: y}").items():
-            if not isinstance(name, str) or not isinstance(of, str):
-                raise SymgradError(
-                    f"given maps a function to the quantity it reads, as given: {{f: y}}; got {_brief(name)}"
-                )
-            given[name_of(name)] = name_of(of)
         constraints = data.get("constraints") or []
         if not isinstance(constraints, list):
             raise SymgradError(f"constraints is a list, as in constraints: [{{one-hot: T}}]; got {_brief(constraints)}")
@@ -192,6 +193,15 @@ class Declarations:
         condition = data.get("condition", False)
         if not isinstance(condition, bool):
             raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
+        given = {}
+        for name, of in _mapping(data.get("given"), "given", "{f: y}").items():
+            reads = of if isinstance(of, list) else [of]
+            if not isinstance(name, str) or not reads or not all(isinstance(r, str) for r in reads):
+                raise SymgradError(
+                    f"given maps a function to the quantities it reads, as given: {{f: y}} or {{C: [y, z]}}; "
+                    f"got {_brief(name)}: {_brief(of)}"
+                )
+            given[name_of(name)] = tuple(_tensor_name(r, layers) for r in reads)
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
@@ -217,7 +227,7 @@ class Declarations:
         decl = cls(
             sizes,
             dict(indices),
-            {name_of(k) if not _is_letter(k) else k: v for k, v in tensors.items()},
+            {_tensor_name(k, layers): v for k, v in tensors.items()},
             dict(define),
             [name_of(n) for n in scalars],
             functions,
@@ -229,9 +239,10 @@ class Declarations:
             einstein,
             (case,) if case else (),
             elementwise,
-            frozenset(c.lower() for c in constants),
+            frozenset(_key(c) for c in constants),
             notation,
             condition,
+            tuple(layers.items()),
             scopes,
         )
         defined = definitions(decl)  # every definition read once
@@ -276,6 +287,31 @@ def _defined_name(lhs) -> str:
     if m and not re.fullmatch(r"\{?\s*[0-9]+\s*\}?", m.group(2)):
         text = m.group(1)
     return re.sub(r"\s+", "", text.split("(")[0])
+
+
+def _layered_name(key, layers: dict) -> bool:
+    """A name with a declared layer's superscript (W^{(l)})."""
+    try:
+        return isinstance(key, str) and "^" in key and _tensor_name(key, layers) != name_of(key)
+    except (Unsupported, SymgradError):
+        return False
+
+
+def _tensor_name(key: str, layers: dict) -> str:
+    """A tensor's name as the parser spells it (X, \\beta, \\vec{y}, W^{l} for W^{(l)})."""
+    if _is_letter(key):
+        return key
+    if layers and "^" in key:
+        head = parse(key, frozenset(), frozenset(), frozenset(), tuple(layers.items()))
+        if head[0] == "sym" and head[2] is None:
+            return head[1]
+    return name_of(key)
+
+
+def _key(name: str) -> str:
+    """How a tensor is keyed by its entries' name: a letter in lower case (X -> x), any other
+    name as written (\\beta, W^{l})."""
+    return name.lower() if _is_letter(name) else name
 
 
 def _is_letter(value) -> bool:
@@ -346,8 +382,8 @@ def _sizes(sizes) -> list:
         if not isinstance(size, dict) or not size:
             raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
         for name, value in size.items():
-            if not isinstance(name, str) or not name.isidentifier():
-                raise SymgradError(f"a size is named by a word such as m or N, got {_brief(name)}")
+            if not isinstance(name, str) or not (name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name)):
+                raise SymgradError(f"a size is named by a word such as m or N (or s_{{l+1}}), got {_brief(name)}")
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
         if set(size) != set(sizes[0]):
@@ -370,7 +406,8 @@ def definitions(decl: Declarations) -> dict:
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            heads.append((lhs, _compound(_head(parse(lhs, frozenset(decl.functions)), decl))))
+            vocabulary: tuple = (frozenset(decl.functions), frozenset(), frozenset(), decl.layers)
+            heads.append((lhs, _compound(_head(parse(lhs, *vocabulary), decl))))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -382,7 +419,7 @@ def definitions(decl: Declarations) -> dict:
         try:
             heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
             operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
-            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators)
+            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators, decl.layers)
             body = resolve(parse(rhs, *vocabulary), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
@@ -410,11 +447,12 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"the indices of {lhs} must be distinct letters")
         defined[letter] = (indices, body)
     _refuse_cycles(defined)
-    for name, of in decl.given.items():
-        if of not in defined and of.lower() not in {t.lower() for t in decl.tensors}:
-            raise SymgradError(
-                f"the function {name} is given as a function of {of}, which is neither defined nor a tensor"
-            )
+    for name, reads in decl.given.items():
+        for of in reads:
+            if of not in defined and _key(of) not in {_key(t) for t in decl.tensors}:
+                raise SymgradError(
+                    f"the function {name} is given as a function of {of}, which is neither defined nor a tensor"
+                )
     return defined
 
 
@@ -433,7 +471,7 @@ def functions_defined(decl, reading) -> dict:
     names = _function_names(decl)
     operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
     values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | frozenset(_spellings(*decl.tensors))
-    vocabulary = (frozenset(decl.functions) - operators | names, values, operators)
+    vocabulary = (frozenset(decl.functions) - operators | names, values, operators, decl.layers)
     for lhs, rhs in decl.define.items():
         m = _CALLED.fullmatch(str(lhs))
         if m is None:
@@ -584,7 +622,7 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
     too, where indices are)."""
     entries: dict = {}
     if decl.superscripts:
-        entries = {name: name.lower() for name in decl.tensors}
+        entries = {name: _key(name) for name in decl.tensors}
         entries.update({name: name for name in heads})
         entries.update({name: name for name, kind in decl.functions.items() if kind == "kronecker"})
     sizes, indices = frozenset(decl.sizes[0]), frozenset(decl.indices)
@@ -633,7 +671,7 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
         claim(name, f"the size {name}")
     for name in decl.tensors:
         for spelling in [name] if decl.superscripts else sorted(_spellings(name)):
-            claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
+            claim(spelling, f"the tensor {name} (entries {_key(name)}_{{…}})")
     for letter in decl.indices:
         claim(letter, f"the index {letter}")
     for name in decl.scalars:
@@ -657,7 +695,7 @@ def _uses(node) -> set:
     if node[0] == "sym":
         return {node[1]}
     if node[0] == "bold":
-        return {node[1].lower()}
+        return {_key(node[1])}
     return set().union(*(_uses(child) for child in _children(node)))
 
 
@@ -694,8 +732,8 @@ class Meaning:
                 (_bound(name, d[0], size), _bound(name, d[1], size)) if isinstance(d, list) else (1, size[d])
                 for d in dims
             ]
-            self.inputs[name.lower()] = [last - first + 1 for first, last in bounds]
-            self.first[name.lower()] = [first for first, _ in bounds]
+            self.inputs[_key(name)] = [last - first + 1 for first, last in bounds]
+            self.first[_key(name)] = [first for first, _ in bounds]
         self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
@@ -706,7 +744,12 @@ class Meaning:
         # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
         values = set(decl.scalars) | set(size) | set(self.defined) | _spellings(*decl.tensors)
         operators = frozenset(name for name, kind in decl.functions.items() if kind == "differential")
-        self.vocabulary = (self.functions - operators | _function_names(decl), frozenset(values), operators)
+        self.vocabulary = (
+            self.functions - operators | _function_names(decl),
+            frozenset(values),
+            operators,
+            decl.layers,
+        )
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
         self._cases: list | None = None
@@ -809,17 +852,17 @@ class Meaning:
             return sympy.Symbol(letter)
         return sympy.Symbol(f"{letter}_{{{','.join(map(str, values))}}}")
 
-    def _upstream(self, name: str, of: str) -> tuple:
+    def _upstream(self, name: str, reads: tuple) -> tuple:
         """The given function f of y as a tree Σ_e g_e y_e, each g_e a free symbol standing for
-        ∂f/∂y_e: its first derivatives are exact for every upstream, and nothing else of it is read
-        (``value`` refuses f itself)."""
-        letter = of.lower() if of.lower() in self.inputs else of
-        shape = self.shape_of(letter)
+        ∂f/∂y_e (over every quantity it reads): its first derivatives are exact for every
+        upstream, and nothing else of it is read (``value`` refuses f itself)."""
         terms = []
-        starts = self.first_of(letter)
-        for values in itertools.product(*(range(a, a + n) for a, n in zip(starts, shape))):
-            sub = tuple(str(v) for v in values)
-            terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
+        for of in reads:
+            letter = _key(of) if _key(of) in self.inputs else of
+            starts = self.first_of(letter)
+            for values in itertools.product(*(range(a, a + n) for a, n in zip(starts, self.shape_of(letter)))):
+                sub = tuple(str(v) for v in values)
+                terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
         return ("add", terms) if len(terms) > 1 else terms[0]
 
     def _index_values(self, letter: str, sub: tuple, env: dict) -> tuple:
@@ -956,6 +999,12 @@ class Meaning:
             if tuple(args) != tuple(params):
                 raise Unsupported(f"{name} applied to other arguments than those of its definition")
             return self.value(body, env, opaque)
+        if kind == "activation" and len(args) == 1:
+            z = self.value(args[0], env, opaque)
+            primes = len(name) - len(name.rstrip("'"))
+            if isinstance(z, sympy.MatrixBase):
+                return z.applyfunc(lambda entry: activation(name.rstrip("'"), primes)(entry))
+            return activation(name.rstrip("'"), primes)(z)
         if kind == "differential" and len(args) == 1:
             return self._differential(args[0], env, opaque)
         if name == "softmax" and len(args) == 1:
@@ -1138,7 +1187,7 @@ class Meaning:
         return value
 
     def _tensor(self, name: str, env, opaque):
-        letter = name.lower()
+        letter = _key(name)
         if letter not in self.inputs and letter not in self.defined:
             raise Unsupported(f"the tensor {name} is not declared: declare it, as tensors: {{{name}: [n]}}")
         shape = self.shape_of(letter)
@@ -1194,7 +1243,7 @@ class Meaning:
         if self._local(f):
             return self._local_partial(f, x, env)
         if x[0] == "bold":
-            letter = x[1].lower()
+            letter = _key(x[1])
             shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
             if shape is None or len(shape) not in (1, 2):
                 raise Unsupported(f"a derivative with respect to {x[1]}")
@@ -1316,6 +1365,8 @@ class Meaning:
         and only here, through its first-order form."""
         if f[0] == "sym" and f[2] is None and f[1] in self.decl.given:
             return self.value(self.defined[f[1]][1], env, opaque)
+        if f[0] == "call" and f[1] in self.decl.given:  # J(W,b;Y,X): the given J, its arguments named
+            return self.value(self.defined[f[1]][1], env, opaque)
         return self.value(f, env, opaque)
 
     def _derivative_entry(self, f, letter, values, env):
@@ -1398,7 +1449,7 @@ class Meaning:
     def _constraint(self, constraint) -> list:
         if isinstance(constraint, dict) and set(constraint) == {"one-hot"}:
             name = constraint["one-hot"]
-            letter = name.lower() if isinstance(name, str) else ""
+            letter = _key(name) if isinstance(name, str) else ""
             if letter not in self.inputs or len(self.inputs[letter]) != 1:
                 raise SymgradError(f"one-hot names a declared vector, as {{one-hot: T}}; got {_brief(name)}")
             (n,) = self.inputs[letter]
@@ -1493,7 +1544,7 @@ class Meaning:
         if kind == "sym":
             return self._work_of(node[1]) if node[1] in self.defined and node[1] not in letters else 1
         if kind == "bold":
-            letter = node[1].lower()
+            letter = _key(node[1])
             entries = math.prod(self.shape_of(letter)) if letter in self.inputs or letter in self.defined else 1
             return entries * (1 if letter in self.inputs else self._work_of(letter))
         if kind == "sum":
@@ -1501,7 +1552,7 @@ class Meaning:
             return self._length(var, low, high) * self.work(body, letters)
         children = [self.work(c, letters) for c in _children(node)]
         if kind == "mul":  # a product of matrices: every entry of the result sums a row by a column
-            sides = [d for c in node[1] if c[0] == "bold" for d in self._shape_or_one(c[1].lower())]
+            sides = [d for c in node[1] if c[0] == "bold" for d in self._shape_or_one(_key(c[1]))]
             return sum(children) * max(sides, default=1)
         if kind in ("deriv", "dop"):  # the function, and the written-out definition
             return 2 * sum(children)
@@ -1673,6 +1724,32 @@ def _undeclared(letter: str, sub) -> str:
     )
 
 
+_ACTIVATIONS: dict = {}
+
+
+def activation(name: str, primes: int = 0):
+    """The function of one number a declared activation stands for, and its derivatives: a SymPy
+    function that knows only that its derivative is the next prime (a' of a, a'' of a')."""
+    key = (name, primes)
+    if key not in _ACTIVATIONS:
+
+        def fdiff(self, argindex=1):
+            return activation(name, primes + 1)(self.args[0])
+
+        _ACTIVATIONS[key] = type(name + "'" * primes, (sympy.Function,), {"fdiff": fdiff, "activation": key})
+    return _ACTIVATIONS[key]
+
+
+def _applications(*exprs) -> set:
+    """The declared activations applied in the expressions."""
+    out: set = set()
+    for expr in exprs:
+        for e in sympy.sympify(expr).atoms(sympy.Function):
+            if hasattr(type(e), "activation"):
+                out.add(e)
+    return out
+
+
 class OutOfRange(Exception):
     """An index value outside its tensor (a_{i t} with i past m at this size): the line does not
     apply there."""
@@ -1740,6 +1817,22 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
     that another follows when this one leaves the line undecided)."""
     lets = lets or {}
     a, b = _scalar_if_one_by_one(a), _scalar_if_one_by_one(b)  # a^T b is a number
+    # each application of a declared activation, a(u), is a value of its own: a variable, the same for
+    # the same function at the same argument; a point refutes only where the arguments of one
+    # function differ (a function takes one value at one argument)
+    applied = _applications(a, b, *(expr for _, expr in conditions), *lets.values())
+    arguments: dict = {}
+    if applied:
+        by_argument: dict = {}
+        for app in sorted(applied, key=str):
+            key = (type(app).activation, sympy.expand(app.args[0]))
+            by_argument.setdefault(key, sympy.Symbol(f"{type(app).__name__}({len(by_argument) + 1})"))
+            arguments[by_argument[key]] = (type(app).activation, app.args[0])
+        table = {app: by_argument[(type(app).activation, sympy.expand(app.args[0]))] for app in applied}
+        a, b = a.xreplace(table), b.xreplace(table)
+        conditions = [(kind, expr.xreplace(table)) for kind, expr in conditions]
+        lets = {k: v.xreplace(table) for k, v in lets.items()}
+        arguments = {symbol: (key, argument.xreplace(table)) for symbol, (key, argument) in arguments.items()}
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -1756,6 +1849,8 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
         symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
     for _, expr in conditions:
         symbols |= expr.free_symbols
+    for _, argument in arguments.values():  # a point binds what the functions are applied to
+        symbols |= argument.free_symbols
     todo = list(symbols & set(lets))
     while todo:  # the inputs the lets are made of
         for s in lets[todo.pop()].free_symbols:
@@ -1764,16 +1859,32 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
                 todo += [s] if s in lets else []
     symbols -= set(lets)
     found = (_Point({**p, **lets}) for p in _points(sorted(symbols, key=lambda s: s.name)))
+    if arguments:  # where two arguments of one function may meet, the point says nothing
+        found = (p for p in found if _arguments_apart(arguments, p))
     points = list(itertools.islice((p for p in found if _defined(conditions, p)), 1 if quick else None))
     if not points:
         raise Undecided(
             "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
         )
     for where, x, y in pairs:
-        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets), quick)
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets) or bool(arguments), quick)
         if not ok:
             return False, where + why
     return True, ""
+
+
+def _arguments_apart(arguments: dict, point: dict) -> bool:
+    """Whether the arguments of every function's applications certainly differ at the point."""
+    seen: dict = {}
+    for key, argument in arguments.values():
+        box = _enclose(argument, point, CONFIRM[0])
+        if box is None:
+            return False
+        for other in seen.get(key, []):
+            if not (box.b < other.a or other.b < box.a):
+                return False
+        seen.setdefault(key, []).append(box)
+    return True
 
 
 def _scalar_if_one_by_one(value):
