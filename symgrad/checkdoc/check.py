@@ -438,12 +438,13 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
     if len(parsed) == 1:  # a formula with no "=": nothing to check, but said
         line, text, _, why = parsed[0]
         return [Link(number, line, text, "", "unchecked", why or "no equality to check")]
-    links = []
+    links: list = []
+    hint: list = []  # the reading that decided the line before: the lines of one chain are alike
     for (_, left, a, why_a), (line, right, b, why_b) in itertools.pairwise(parsed):
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue
-        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []), number)
+        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []), number, hint)
         links.append(Link(number, line, left, right, verdict, reason))
     _name_the_wrong_line(links, parsed, meanings, number)
     return links
@@ -461,7 +462,9 @@ def _by_convention(parsed: list, meaning) -> list:
     ]
 
 
-def _decide(a, b, meanings: list, conditions: list | None = None, number: str = "") -> tuple[str, str]:
+def _decide(
+    a, b, meanings: list, conditions: list | None = None, number: str = "", hint: list | None = None
+) -> tuple[str, str]:
     """proven, refuted, or ◐ "pattern": a line that fails for some index values is ◐ only when
     its author stated the case it covers (`conditions`, such as k ≠ i) and it holds in that case;
     any other failure, at a whole size or at index values the author did not set apart, is a
@@ -470,7 +473,7 @@ def _decide(a, b, meanings: list, conditions: list | None = None, number: str = 
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
-    hint: list = []  # the reading that decided the last binding: the next one likely needs it too
+    hint = [] if hint is None else hint  # the reading that decided the last binding: the next likely needs it
     if meanings:
         a, b = meanings[0].settle(a, b)
     for meaning in meanings:
