@@ -777,3 +777,19 @@ def test_an_equality_with_its_reason_above_and_a_proof_ended(tmp_path):
     body = display("2 z_1 \\stackrel{\\text{twice}}{=} z_1 + z_1 = 2 \\cdot z_1. \\quad \\blacksquare")
     assert verdicts(tmp_path, body, decl) == ["proven", "proven"]
     assert verdicts(tmp_path, display("2 z_1 \\stackrel{\\text{twice}}{=} z_1"), decl) == ["refuted"]
+
+
+def test_a_function_written_in_letters_that_the_declarations_could_also_multiply(tmp_path):
+    # log(p), tr(AB) are the functions; but where every letter is declared, t r (x) is also a product
+    decl = {"sizes": [{"n": 2}], "indices": {}, "tensors": {"X": ["n"]}, "scalars": ["t", "r"]}
+    ((verdict, reason),) = links(tmp_path, display("tr(x_1) = x_1"), decl)
+    assert verdict == "unchecked" and "may be the function tr or a product" in reason
+    assert verdicts(tmp_path, display("\\operatorname{tr}(x_1) = x_1"), decl) == ["proven"]
+    assert verdicts(tmp_path, display("tr(x_1) = x_1"), {**decl, "scalars": ["t"]}) == ["proven"]
+
+
+def test_a_matrix_plus_a_number_is_not_read(tmp_path):
+    # liorsinai-layernorm.md #1 writes X^l - \mu^l for a vector and a number (broadcasting)
+    decl = {"sizes": [{"n": 2}], "indices": {}, "tensors": {"X": ["n"]}, "scalars": ["m"]}
+    ((verdict, reason),) = links(tmp_path, display("\\boldsymbol{X} - m = \\boldsymbol{X}"), decl)
+    assert verdict == "unchecked" and "broadcasting" in reason

@@ -514,6 +514,8 @@ def _decide(
                 raise SymgradError("a formula or definition is nested too deeply to evaluate") from None
             except OverflowError:  # SymPy evaluating a number such as e^(e^(e^10)) for its own purposes
                 return "unchecked", "too large: a number in it overflows when evaluated"
+            except (TypeError, ValueError) as exc:  # SymPy refusing what the formula combines (shapes)
+                return "unchecked", f"not read: {str(exc).splitlines()[0][:120] or type(exc).__name__}"
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)

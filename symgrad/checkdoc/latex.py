@@ -661,6 +661,11 @@ class Parser:
         for spelling, function in {**SPELLED, **named}.items():
             n = len(spelling)
             if self.t[self.i : self.i + n] == list(spelling) and self.peek(n) == "(":
+                if set(spelling) <= self.values:  # t r (A B): a product the declarations allow
+                    raise Unsupported(
+                        f"{spelling}(...) may be the function {spelling} or a product of the declared "
+                        f"{', '.join(sorted(set(spelling)))}: write \\operatorname{{{spelling}}}(...)"
+                    )
                 self.i += n
                 return self._applied(function)
         return None

@@ -909,6 +909,12 @@ class Meaning:
             values = [self.value(t, env, opaque) for t in node[1]]
             if any(not isinstance(v, sympy.MatrixBase) for v in values):  # θ^T x - y: a 1×1 matrix is a number
                 values = [_scalar_if_one_by_one(v) for v in values]
+            kinds = {isinstance(v, sympy.MatrixBase) for v in values}
+            if len(kinds) > 1:
+                raise Unsupported("a matrix plus a number, which only a convention of broadcasting gives a meaning")
+            shapes = {v.shape for v in values if isinstance(v, sympy.MatrixBase)}
+            if len(shapes) > 1:
+                raise Mismatch(f"a sum of matrices of shapes {' and '.join(f'{r}×{c}' for r, c in sorted(shapes))}")
             out = values[0]
             for v in values[1:]:
                 out = out + v
