@@ -793,3 +793,28 @@ def test_a_matrix_plus_a_number_is_not_read(tmp_path):
     decl = {"sizes": [{"n": 2}], "indices": {}, "tensors": {"X": ["n"]}, "scalars": ["m"]}
     ((verdict, reason),) = links(tmp_path, display("\\boldsymbol{X} - m = \\boldsymbol{X}"), decl)
     assert verdict == "unchecked" and "broadcasting" in reason
+
+
+def test_a_constraint_left_out_is_caught(tmp_path, monkeypatch):
+    """The one-hot cases decide the last step of the cross-entropy gradient: without them (the
+    constraint corrupted to no case at all) the correct line is refuted, which the test above
+    rejects."""
+    import symgrad.checkdoc.meaning as meaning
+
+    one_hot = {**SOFTMAX, "constraints": [{"one-hot": "Y"}]}
+    line = display("- y_k + \\sum_i y_i p_k = p_k - y_k")
+    assert verdicts(tmp_path, line, one_hot) == ["proven"]
+    monkeypatch.setattr(meaning.Meaning, "cases", lambda self: [{}])
+    assert verdicts(tmp_path, line, one_hot) == ["refuted"]
+
+
+def test_local_partials_corrupted_to_total_ones_are_caught(tmp_path, monkeypatch):
+    """With partials local, dx̂_i/dx_i holds μ and σ² fixed; a reading that ignores the declaration
+    refutes the post's correct line #17."""
+    import symgrad.checkdoc.meaning as meaning
+
+    body = "$$\n\\dfrac{\\partial \\hat{x}_i}{\\partial x_i} = \\dfrac{1}{\\sqrt{\\sigma^2 + \\epsilon}}\n$$\n"
+    local = {**BATCHNORM, "partials": "local"}
+    assert verdicts(tmp_path, body, local) == ["proven"]
+    monkeypatch.setattr(meaning.Meaning, "_local", lambda self, f: False)
+    assert verdicts(tmp_path, body, local) == ["refuted"]
