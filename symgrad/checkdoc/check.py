@@ -514,6 +514,8 @@ def _decide(
                 raise SymgradError("a formula or definition is nested too deeply to evaluate") from None
             except OverflowError:  # SymPy evaluating a number such as e^(e^(e^10)) for its own purposes
                 return "unchecked", "too large: a number in it overflows when evaluated"
+            except SymgradError:  # a declaration found wrong as it is used: one message, exit status 2
+                raise
             except (TypeError, ValueError) as exc:  # SymPy refusing what the formula combines (shapes)
                 return "unchecked", f"not read: {str(exc).splitlines()[0][:120] or type(exc).__name__}"
             (held if ok else failed).append((meaning.size, env, where))
