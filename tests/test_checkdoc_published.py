@@ -620,3 +620,201 @@ def test_attention_as_matrices(tmp_path):
     # a defined function applied to other arguments than its parameters is not read
     ((verdict, reason),) = links(tmp_path, display("Attention(Q, K) = softmax(W)"), decl)
     assert verdict == "unchecked" and "other arguments" in reason
+
+
+def test_a_notation_reads_a_loose_spelling_as_what_it_stands_for(tmp_path):
+    # coolgpu-backprop-batchnorm.md Eq. 25 writes x_k for x_{c,k}, inside the channel c
+    decl = {
+        "sizes": [{"C": 2, "I": 3}],
+        "indices": {"c": "C", "k": "I"},
+        "tensors": {"X": ["C", "I"]},
+        "define": {"\\mu_{c}": "\\frac{1}{I}\\sum_{k=1}^{I} x_{c,k}"},
+    }
+    line = display("\\frac{1}{I}\\sum_{k=1}^{I} (x_k - \\mu_c) = 0")
+    assert links(tmp_path, line, decl)[0][0] == "unchecked"  # x has two indices
+    scoped = {**decl, "scopes": {"#1": {"notation": {"x_{k}": "x_{c,k}"}}}}
+    assert verdicts(tmp_path, line, scoped) == ["proven"]
+    assert verdicts(tmp_path, line.replace("= 0", "= x_k"), scoped) == ["refuted"]
+
+
+def test_a_scope_defines_a_name_again_with_other_indices(tmp_path):
+    # coolgpu-backprop-batchnorm.md Eqs. 2-4 index samples and elements apart, x_{s,c,k}; later one i
+    decl = {
+        "sizes": [{"C": 1, "S": 2, "K": 2, "I": 4}],
+        "indices": {"c": "C", "i": "I", "j": "I"},
+        "tensors": {"X": ["C", "I"]},
+        "define": {"\\mu_{c}": "\\frac{1}{I}\\sum_{j=1}^{I} x_{c,j}"},
+        "scopes": {
+            "#1": {
+                "indices": {"c": "C", "s": "S", "k": "K"},
+                "tensors": {"X": ["S", "C", "K"]},
+                "define": {"\\mu_{c}": "\\frac{1}{S K}\\sum_{s=1}^{S}\\sum_{k=1}^{K} x_{s,c,k}"},
+            }
+        },
+    }
+    first = display("\\mu_c = \\frac{1}{S \\times K} \\sum_{s=1}^{S} \\sum_{k=1}^{K} x_{s,c,k}")
+    second = display("\\mu_c = \\frac{1}{I} \\sum_{j=1}^{I} x_{c,j}")
+    assert verdicts(tmp_path, first + second, decl) == ["proven", "proven"]
+    assert verdicts(tmp_path, second + first, decl) == ["unchecked", "unchecked"]  # each read in the other's terms
+
+
+# --- what the report says of a line it does not read ----------------------------------------------
+
+
+def test_the_report_names_the_declaration_that_would_read_a_line_and_the_share_decided(tmp_path):
+    from symgrad.checkdoc import html_report, text_report
+
+    # zakka-batchnorm.md before its declarations: \gamma is no declared symbol
+    decl = {"sizes": [{"m": 2}], "indices": {"i": "m"}, "tensors": {"X": ["m"]}}
+    path = post(tmp_path, display("2 x_1 = x_1 + x_1") + display("\\gamma x_1 = x_1 \\gamma"), decl)
+    report = check_document(path)
+    text = text_report(report)
+    assert "the symbol \\gamma is not declared: declare it, as scalars: [\\gamma]" in text
+    assert text.splitlines()[-1] == "2 links: 1 ✓ proven, 0 ◐ pattern, 0 ✗ refuted, 1 ? unchecked; 50 % decided"
+    page = html_report(report, path)
+    assert "declare it, as scalars: [\\gamma]" in page and "50 % decided" in page
+    # an entry of an undeclared tensor: the tensor to declare, or the entry to define
+    ((verdict, reason),) = links(tmp_path, display("w_{1} = w_{1}"), decl)
+    assert verdict == "unchecked" and "tensors: {W: [n]}" in reason and 'define: {"w_{1}": ...}' in reason
+
+
+# --- least squares: hypotheses, costs, vectors -------------------------------------------------------
+
+
+def test_least_squares_as_published(tmp_path):
+    # ashwinreddy-ols.md: a display in kramdown's escaped brackets, \partial_{\theta_j} and \nabla_\theta,
+    # θ and x vectors named alone, h_\theta(x) = θ^T x a number, a cost J(θ) for one example (x, y)
+    decl = {
+        "sizes": [{"d": 3}],
+        "indices": {"j": "d"},
+        "tensors": {"X": ["d"], "\\theta": ["d"]},
+        "scalars": ["y"],
+        "define": {"h_\\theta(x)": "\\theta^{T} x", "J(\\theta)": "\\frac{1}{2}(h_\\theta(x) - y)^{2}"},
+    }
+    body = (
+        "\\\\[ \\partial_{\\theta_j}{J(\\theta)} = \\left( h_\\theta(x) - y \\right)x_j \\\\]\n\n"
+        "$$\n\\nabla_\\theta J(\\theta) = (\\theta^\\mathsf{T} x - y) x\n$$\n"
+    )
+    report = check_document(post(tmp_path, body, decl))
+    assert [(link.equation, link.verdict) for link in report.links] == [("#1", "proven"), ("#2", "proven")]
+    # the post's slip: the chain rule keeping the square
+    line = display("\\partial_{\\theta_j}{J(\\theta)} = 2 \\cdot \\frac{1}{2}\\left(h_\\theta(x) - y \\right)^2 x_j")
+    assert verdicts(tmp_path, line, decl) == ["refuted"]
+    # equations declared conditions (the normal equations) are shown, never checked
+    scoped = {**decl, "scopes": {"#1": {"condition": True}}}
+    ((verdict, reason),) = links(tmp_path, display("\\theta^\\mathsf{T} x = y"), scoped)
+    assert verdict == "unchecked" and reason.startswith("a condition the author imposes")
+
+
+def test_indices_from_zero(tmp_path):
+    # sonfl-linear-regression.md: h(x) = \sum_{i=0}^{n} \theta_i x_i = \theta^T x, n + 1 parameters
+    decl = {
+        "sizes": [{"n": 2}],
+        "indices": {"i": [0, "n"]},
+        "tensors": {"X": [[0, "n"]], "\\theta": [[0, "n"]]},
+        "define": {"h(x)": "\\theta^{T} x"},
+    }
+    assert verdicts(tmp_path, display("h(x) = \\sum_{i=0}^{n}\\theta_{i}x_{i} = \\theta^{T}x"), decl) == [
+        "proven",
+        "proven",
+    ]
+    assert verdicts(tmp_path, display("h(x) = \\sum_{i=1}^{n}\\theta_{i}x_{i}"), decl) == ["refuted"]
+    assert verdicts(tmp_path, display("\\sum_i \\theta_{i} = \\theta_0 + \\theta_1 + \\theta_2"), decl) == ["proven"]
+    ((verdict, reason),) = links(tmp_path, display("\\theta_{3} = 0"), decl)
+    assert verdict == "unchecked" and reason == "no declared size has the entries it names"
+
+
+# --- layers, activations, a cost of many arguments ---------------------------------------------------
+
+# scthe-backprop-cnn.md: a fully connected layer l to l+1, an activation f_a, a cost J given from
+# outside, the layer written as a superscript (x^{(l+1)}_j, y^l_i)
+LAYERED = {
+    "sizes": [{"s_{l}": 2, "s_{l+1}": 3}],
+    "indices": {"i": "s_{l}", "j": "s_{l+1}"},
+    "layers": {"(l)": "l", "l": "l", "(l+1)": "l+1", "l+1": "l+1"},
+    "tensors": {"x^{(l)}": ["s_{l}"], "W^{(l)}": ["s_{l+1}", "s_{l}"], "b^{(l)}": ["s_{l+1}"]},
+    "functions": {"f_a": "activation"},
+    "define": {
+        "y^{(l)}_{i}": "f_a(x^{(l)}_{i})",
+        "x^{(l+1)}_{j}": "\\sum_{i=1}^{s_{l}} W^{(l)}_{ji} y^{(l)}_{i} + b^{(l)}_{j}",
+        "\\delta^{(l)}_{i}": "\\frac{\\partial J}{\\partial x^{(l)}_{i}}",
+        "\\delta^{(l+1)}_{j}": "\\frac{\\partial J}{\\partial x^{(l+1)}_{j}}",
+    },
+    "given": {"J": ["x^{(l+1)}"]},
+}
+
+
+def test_layers_an_activation_and_a_cost_of_many_arguments(tmp_path):
+    # scthe-backprop-cnn.md #2, #13, #14: the forward pass, the error term of an inner node, a weight's
+    # derivative written {\partial \over \partial W} J(W,b;Y,X)
+    forward = "x^{(l+1)}_j = \\sum_{i=1}^{s_{l}}(W^{(l)}_{ji} y^l_i) + b^l_j"
+    assert verdicts(tmp_path, display(forward), LAYERED) == ["proven"]
+    inner = "\\delta^{(l)}_i = {f_a}'(x^{(l)}_i) \\cdot \\sum_{j=1}^{s_{l+1}} (W^{(l)}_{ji} \\cdot \\delta^{(l+1)}_j)"
+    assert verdicts(tmp_path, display(inner), LAYERED) == ["proven"]
+    assert verdicts(tmp_path, display(inner.replace("{f_a}'", "f_a")), LAYERED) == ["refuted"]
+    weight = "{\\partial \\over \\partial W^{(l)}_{ji}} J(W,b;Y,X) = y^{(l)}_i \\cdot \\delta^{(l+1)}_j"
+    assert verdicts(tmp_path, display(weight), LAYERED) == ["proven"]
+    # the post's slip #9: ∂x_j/∂b_i is 0 for i ≠ j
+    bias = d("x^{(l+1)}_j", "b^{(l)}_{i}") + " \\frac{\\partial}{\\partial x^{(l+1)}_j} J(W,b;Y,X) = \\delta^{(l+1)}_j"
+    assert verdicts(tmp_path, display(bias), LAYERED) == ["refuted"]
+    # an undeclared superscript is no layer: x^{(l+2)} is x to a power, not read
+    assert links(tmp_path, display("x^{(l+2)}_j = x^{(l+2)}_j"), LAYERED)[0][0] == "unchecked"
+
+
+def test_an_activation_is_any_function(tmp_path):
+    # sootla-bptt.md: a(z) any activation, a'(z) its derivative; a relation true of one function only
+    # (a'(z) = a(z)(1 - a(z)), the sigmoid's) is refuted, at values a function can take
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"Z": ["n"]}, "functions": {"a": "activation"}}
+    assert verdicts(tmp_path, display("\\frac{\\partial a(2 z_1)}{\\partial z_1} = 2 a'(2 z_1)"), decl) == ["proven"]
+    assert verdicts(tmp_path, display("a'(z_1) = a(z_1)(1 - a(z_1))"), decl) == ["refuted"]
+    assert verdicts(tmp_path, display("a(z_1) + a(z_2) = a(z_2) + a(z_1)"), decl) == ["proven"]
+    assert verdicts(tmp_path, display("a(z_1) = a(z_2)"), decl) == ["refuted"]
+
+
+def test_an_equality_with_its_reason_above_and_a_proof_ended(tmp_path):
+    # sootla-bptt.md: \stackrel{\delta \text{ def}}{=}, and a line ending with \quad \blacksquare
+    decl = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"Z": ["n"]}}
+    body = display("2 z_1 \\stackrel{\\text{twice}}{=} z_1 + z_1 = 2 \\cdot z_1. \\quad \\blacksquare")
+    assert verdicts(tmp_path, body, decl) == ["proven", "proven"]
+    assert verdicts(tmp_path, display("2 z_1 \\stackrel{\\text{twice}}{=} z_1"), decl) == ["refuted"]
+
+
+def test_a_function_written_in_letters_that_the_declarations_could_also_multiply(tmp_path):
+    # log(p), tr(AB) are the functions; but where every letter is declared, t r (x) is also a product
+    decl = {"sizes": [{"n": 2}], "indices": {}, "tensors": {"X": ["n"]}, "scalars": ["t", "r"]}
+    ((verdict, reason),) = links(tmp_path, display("tr(x_1) = x_1"), decl)
+    assert verdict == "unchecked" and "may be the function tr or a product" in reason
+    assert verdicts(tmp_path, display("\\operatorname{tr}(x_1) = x_1"), decl) == ["proven"]
+    assert verdicts(tmp_path, display("tr(x_1) = x_1"), {**decl, "scalars": ["t"]}) == ["proven"]
+
+
+def test_a_matrix_plus_a_number_is_not_read(tmp_path):
+    # liorsinai-layernorm.md #1 writes X^l - \mu^l for a vector and a number (broadcasting)
+    decl = {"sizes": [{"n": 2}], "indices": {}, "tensors": {"X": ["n"]}, "scalars": ["m"]}
+    ((verdict, reason),) = links(tmp_path, display("\\boldsymbol{X} - m = \\boldsymbol{X}"), decl)
+    assert verdict == "unchecked" and "broadcasting" in reason
+
+
+def test_a_constraint_left_out_is_caught(tmp_path, monkeypatch):
+    """The one-hot cases decide the last step of the cross-entropy gradient: without them (the
+    constraint corrupted to no case at all) the correct line is refuted, which the test above
+    rejects."""
+    import symgrad.checkdoc.meaning as meaning
+
+    one_hot = {**SOFTMAX, "constraints": [{"one-hot": "Y"}]}
+    line = display("- y_k + \\sum_i y_i p_k = p_k - y_k")
+    assert verdicts(tmp_path, line, one_hot) == ["proven"]
+    monkeypatch.setattr(meaning.Meaning, "cases", lambda self: [{}])
+    assert verdicts(tmp_path, line, one_hot) == ["refuted"]
+
+
+def test_local_partials_corrupted_to_total_ones_are_caught(tmp_path, monkeypatch):
+    """With partials local, dx̂_i/dx_i holds μ and σ² fixed; a reading that ignores the declaration
+    refutes the post's correct line #17."""
+    import symgrad.checkdoc.meaning as meaning
+
+    body = "$$\n\\dfrac{\\partial \\hat{x}_i}{\\partial x_i} = \\dfrac{1}{\\sqrt{\\sigma^2 + \\epsilon}}\n$$\n"
+    local = {**BATCHNORM, "partials": "local"}
+    assert verdicts(tmp_path, body, local) == ["proven"]
+    monkeypatch.setattr(meaning.Meaning, "_local", lambda self, f: False)
+    assert verdicts(tmp_path, body, local) == ["refuted"]

@@ -167,8 +167,14 @@ def text_report(report: Report) -> str:
         )
     lines += [f"note: {note}" for note in report.notes]
     counts = ", ".join(f"{report.count(v)} {SYMBOL[v]} {v}" for v in SYMBOL)
-    lines.append(f"{len(report.links)} links: {counts}")
+    lines.append(f"{len(report.links)} links: {counts}; {_decided(report)} decided")
     return "\n".join(lines)
+
+
+def _decided(report: Report) -> str:
+    """The share of links given a verdict (✓, ◐ or ✗), as a whole percentage."""
+    decided = sum(report.count(v) for v in ("proven", "pattern", "refuted"))
+    return f"{100 * decided // max(len(report.links), 1)} %"
 
 
 def json_report(report: Report) -> str:
@@ -188,6 +194,7 @@ def json_report(report: Report) -> str:
             ],
             "notes": report.notes,
             "counts": {v: report.count(v) for v in SYMBOL},
+            "decided": sum(report.count(v) for v in ("proven", "pattern", "refuted")),
         },
         indent=2,
         ensure_ascii=False,

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sympy
+
 from ..core.errors import SymgradError
 from .latex import WIDE_SPACE, Unread, Unsupported, parse_chain
 from .meaning import (
@@ -100,6 +102,11 @@ def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> 
             chains[0][0] = (chains[0][0][0], last)
         last = chains[-1][-1][1] if chains and chains[-1] else ""
         for chain in chains:
+            if scoped.condition:  # declared a condition the author imposes: each "=" is shown, none checked
+                for (_, left), (line, right) in itertools.pairwise(chain):
+                    why = "a condition the author imposes (declared so), not an identity"
+                    report.links.append(Link(eq.number, line, left, right, "unchecked", why, position=position))
+                continue
             for link in _check_chain(eq.number, chain, meanings, stated, written):
                 link.position = position
                 report.links.append(link)
@@ -174,11 +181,18 @@ _BOX = re.compile(r"\\(?:boxed|fbox|bbox(?:\[[^\]]*\])?|color\s*\{[^{}]*\})\s*\{
 _MEMBERSHIP = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?(?:\s*\^\s*(?:\{[^{}]*\}|\S))?")
 
 
+_STACKED = re.compile(r"\\(?:stackrel|overset)\s*\{(?:[^{}]|\{[^{}]*\})*\}\s*\{\s*=\s*\}")
+# the end of a proof at the end of a line: \quad \blacksquare
+_QED = re.compile(r"(?:\s|\\q?quad|\\[,;: ]|[.,])*\\(?:blacksquare|square|qed|Box|qedsymbol)\s*$")
+
+
 def _unboxed(line: str) -> str:
     """The line with every box (\\boxed{a = b}) around its formula taken off, and the colour of a
     coloured equation (\\color{red}{a = b}): they are how the result looks, and the equalities
     inside are the line's own. A set the quantity belongs to (\\in \\mathbb{R}^{n}) is said of it, and taken off."""
     line = _MEMBERSHIP.sub(" ", line)
+    line = _STACKED.sub(" = ", line)  # \stackrel{\text{chain rule}}{=}: an equality, its reason above it
+    line = _QED.sub("", line)
     while (m := _BOX.search(line)) is not None:
         depth, k = 1, m.end()
         while k < len(line) and depth:
@@ -424,12 +438,13 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
     if len(parsed) == 1:  # a formula with no "=": nothing to check, but said
         line, text, _, why = parsed[0]
         return [Link(number, line, text, "", "unchecked", why or "no equality to check")]
-    links = []
+    links: list = []
+    hint: list = []  # the reading that decided the line before: the lines of one chain are alike
     for (_, left, a, why_a), (line, right, b, why_b) in itertools.pairwise(parsed):
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue
-        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []), number)
+        verdict, reason = _decide(a, b, meanings, stated + written.get(line, []), number, hint)
         links.append(Link(number, line, left, right, verdict, reason))
     _name_the_wrong_line(links, parsed, meanings, number)
     return links
@@ -447,7 +462,9 @@ def _by_convention(parsed: list, meaning) -> list:
     ]
 
 
-def _decide(a, b, meanings: list, conditions: list | None = None, number: str = "") -> tuple[str, str]:
+def _decide(
+    a, b, meanings: list, conditions: list | None = None, number: str = "", hint: list | None = None
+) -> tuple[str, str]:
     """proven, refuted, or ◐ "pattern": a line that fails for some index values is ◐ only when
     its author stated the case it covers (`conditions`, such as k ≠ i) and it holds in that case;
     any other failure, at a whole size or at index values the author did not set apart, is a
@@ -456,7 +473,7 @@ def _decide(a, b, meanings: list, conditions: list | None = None, number: str = 
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
-    hint: list = []  # the reading that decided the last binding: the next one likely needs it too
+    hint = [] if hint is None else hint  # the reading that decided the last binding: the next likely needs it
     if meanings:
         a, b = meanings[0].settle(a, b)
     for meaning in meanings:
@@ -497,6 +514,10 @@ def _decide(a, b, meanings: list, conditions: list | None = None, number: str = 
                 raise SymgradError("a formula or definition is nested too deeply to evaluate") from None
             except OverflowError:  # SymPy evaluating a number such as e^(e^(e^10)) for its own purposes
                 return "unchecked", "too large: a number in it overflows when evaluated"
+            except SymgradError:  # a declaration found wrong as it is used: one message, exit status 2
+                raise
+            except (TypeError, ValueError) as exc:  # SymPy refusing what the formula combines (shapes)
+                return "unchecked", f"not read: {str(exc).splitlines()[0][:120] or type(exc).__name__}"
             (held if ok else failed).append((meaning.size, env, where))
             if meaning.size not in applies:
                 applies.append(meaning.size)
@@ -525,12 +546,19 @@ def _decide(a, b, meanings: list, conditions: list | None = None, number: str = 
 
 def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bool, str]:
     """Decided first with every defined quantity a named symbol (small forms, the chain rule
-    through the names), then with those beyond polynomials named (a mean and a variance written
-    out, so that deviations summing to zero are seen), then with only those with an exponential,
-    a logarithm or a function named, and when that leaves the line undecided, written out."""
+    through the names), then with the quotients and roots among them written out, then with
+    those beyond polynomials named (a mean and a variance written out, so that deviations summing
+    to zero are seen), then with only those with an exponential, a logarithm or a function named,
+    and when that leaves the line undecided, written out. The reading that decided the binding
+    before is tried first."""
     everything = frozenset(meaning.defined)
     middle = meaning.heavy_for(a, b)
-    readings = [(everything, everything), (middle, meaning.heavy), (middle, meaning.transcendental)]
+    readings = [
+        (everything, everything),
+        (everything, everything - (meaning.heavy - meaning.transcendental)),  # quotients and roots written out
+        (middle, meaning.heavy),
+        (middle, meaning.transcendental),
+    ]
     readings = list(dict.fromkeys(readings)) + [(frozenset(), frozenset())]
     if hint:
         readings = [r for r in hint if r in readings] + [r for r in readings if r not in hint]
@@ -541,11 +569,14 @@ def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bo
             if not named:
                 decided = _equal_in_every_case(left, right, meaning)
             else:
-                sides, lets = meaning.written([left, right], keep)
                 required = list(dict.fromkeys(meaning.conditions))
-                conditions, _ = meaning.written([expr for _, expr in required], keep)
-                meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, conditions)]
-                decided = _equal_in_every_case(sides[0], sides[1], meaning, quick=True, lets=lets)
+                # the lets both sides and every condition reach: a condition's names are defined too
+                written, lets = meaning.written([left, right, *(expr for _, expr in required)], keep)
+                meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, written[2:])]
+                named_symbols = set().union(*(sympy.sympify(e).free_symbols for e in written)) & meaning.let_symbols()
+                if named_symbols - set(lets):  # a name whose definition the decision would not see
+                    raise Undecided("a named quantity without its definition")
+                decided = _equal_in_every_case(written[0], written[1], meaning, quick=True, lets=lets)
             if hint is not None:
                 hint[:] = [(named, keep)]
             return decided

@@ -201,10 +201,12 @@ class Parser:
         functions: frozenset = frozenset(),
         values: frozenset = frozenset(),
         operators: frozenset = frozenset(),
+        layers: tuple = (),
     ) -> None:
         self.functions = functions  # names declared as functions: f(x) is a call, not a product
         self.values = values  # letters declared as values: a(x + 1) is a product
         self.operators = operators  # applied to what follows, parentheses or not: the differential d
+        self.layers = dict(layers)  # a superscript spelled so names a layer: x^{(l+1)} is x of the layer l+1
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -217,7 +219,7 @@ class Parser:
 
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
-        return Parser(tokens, self.functions, self.values, self.operators).whole()
+        return Parser(tokens, self.functions, self.values, self.operators, tuple(self.layers.items())).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -256,7 +258,7 @@ class Parser:
             break
         return terms[0] if len(terms) == 1 else ("add", terms)
 
-    STOP = frozenset({"+", "-", "=", "}", ")", "]", "&", "\\\\", r"\end", ",", None})
+    STOP = frozenset({"+", "-", "=", "}", ")", "]", "&", "\\\\", r"\end", ",", ";", None})
 
     def term(self) -> tuple:
         """A product; an entrywise product A \\odot B binds looser than a product written side by side
@@ -311,6 +313,9 @@ class Parser:
 
     def factor(self) -> tuple:
         node = self.primary()
+        layer = self._layer() if self.peek() == "^" and self.layers else None
+        if layer is not None:
+            return self._layered(node, layer)
         if self.peek() == "^":
             self.take()
             mark = self._transpose_mark()
@@ -343,6 +348,45 @@ class Parser:
         letters = re.findall(r"[A-Za-z]'*", "".join(inside))
         return ("mul", [("sym", letter, None) for letter in letters])
 
+    def _layer(self) -> str | None:
+        """The layer a superscript names, as declared (^{(l+1)}, ^l, ^{l(t+1)}), the ^ and the
+        superscript taken; None (nothing taken) when it names none."""
+        start = self.i
+        self.take("^")
+        if self.peek() == "{":
+            end = self._group_end()
+            spelled = "".join(self.t[self.i + 1 : end - 1])
+        else:
+            end, spelled = self.i + 1, self.peek() or ""
+        if spelled in self.layers:
+            self.i = end
+            return self.layers[spelled]
+        self.i = start
+        return None
+
+    def _group_end(self) -> int:
+        depth, k = 0, self.i
+        while k < len(self.t):
+            depth += {"{": 1, "}": -1}.get(self.t[k], 0)
+            k += 1
+            if depth == 0:
+                break
+        return k
+
+    def _layered(self, node: tuple, layer: str) -> tuple:
+        """x^{(l)}_j: the quantity x of the layer l, a name of its own, and its subscript."""
+        if node[0] != "sym":
+            raise Unsupported("a layer's label on what is not a letter")
+        sub = node[2]
+        if self.peek() == "_":
+            if sub is not None:
+                raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
+            sub = self.subscript()
+        name = f"{node[1]}^{{{layer}}}"
+        if name in self.functions and self.peek() in ("(", "'"):
+            return self._call(name)
+        return ("sym", name, sub)
+
     def _transpose_mark(self) -> int:
         """How many tokens after ^ write a transpose: T, \\top, \\intercal, \\mathsf{T}, \\text{T},
         \\mathrm{T}, each perhaps in braces; 0 when they do not."""
@@ -373,12 +417,29 @@ class Parser:
         raise Unsupported(f"cannot read {tok} as an argument")
 
     def group(self) -> tuple:
+        over = self._over()
+        if over is not None:  # {a \\over b}: TeX's plain fraction
+            return self._fraction(*over)
         self.take("{")
         if self.peek() == "}":
             raise Unsupported("an empty group")
         node = self.expr()
         self.take("}")
         return node
+
+    def _over(self) -> tuple | None:
+        """The numerator's and denominator's tokens of a group {a \\over b}, the group taken; or None."""
+        end = self._group_end()
+        inside = self.t[self.i + 1 : end - 1]
+        depth, at = 0, []
+        for k, tok in enumerate(inside):
+            depth += {"{": 1, "}": -1}.get(tok, 0)
+            if tok == r"\over" and depth == 0:
+                at.append(k)
+        if len(at) != 1:
+            return None
+        self.i = end
+        return _unwrap(inside[: at[0]]), _unwrap(inside[at[0] + 1 :])
 
     def raw_group(self) -> list[str]:
         """The tokens of a {...} group, unparsed."""
@@ -419,6 +480,9 @@ class Parser:
             raise Unsupported("a formula that ends too early")
         if tok == "{":
             node = self.group()
+            called = self._function_name(node) if node[0] == "sym" else None
+            if called is not None and self.peek() in ("(", "'"):
+                return self._call(called)  # {f_a}'(x)
             if self.peek() == "_":  # {\sigma^2}_c: the subscript of the letter raised, σ_c²
                 sub = self.subscript()
                 if node[0] != "pow" or node[1][0] != "sym" or node[1][2] is not None:
@@ -466,6 +530,12 @@ class Parser:
         if tok in _COMMANDS:
             self.take()
             return self._applied(_COMMANDS[tok])
+        if tok in (r"\partial", r"\nabla") and self.peek(1) == "_":
+            # \partial_{\theta_j} J, \nabla_\theta J: the derivative of the product that follows
+            self.take()
+            self.take("_")
+            variable = self.sub(self.raw_group()) if self.peek() == "{" else self.sub([self.take()])
+            return ("dop", variable, self.term())
         if tok in (r"\underbrace", r"\overbrace"):  # what it says of the formula is an annotation
             self.take()
             node = self.group()
@@ -531,16 +601,36 @@ class Parser:
             self.take()
             tokens = self.raw_group() if self.peek() == "{" else [self.take()]
             called = f"{tok}_{{{''.join(t for t in tokens if t not in ('{', '}'))}}}"
-            if called in self.functions:
+            if called in self.functions and self.peek() in ("(", "'"):
                 return self._call(called)
             self.i = start
         if tok in self.operators:  # dX, d x_{11}, d(AXB): the differential of what follows
             return ("call", tok, (self.factor(),))
         if tok in self.functions and self.peek() in ("(", "'"):
             return self._call(tok)
+        if self.peek() == "_" and self.values:
+            named = self._named_below(tok)
+            if named is not None:
+                return named
         if self.peek() == "(" and tok.isalpha() and tok not in self.values:
             raise Unsupported(f"a function call {tok}(...): declare {tok} under functions")
         return ("sym", tok, self.subscript())
+
+    def _named_below(self, tok: str) -> tuple | None:
+        """s_{l+1}, w_{img}: a value declared under that whole name (a size), the subscript taken."""
+        start = self.i
+        self.take("_")
+        below = [t for t in (self.raw_group() if self.peek() == "{" else [self.take()]) if t not in ("{", "}")]
+        name = f"{tok}_{{{''.join(below)}}}"
+        if name in self.values:
+            return ("sym", name, None)
+        self.i = start
+        return None
+
+    def _function_name(self, node: tuple) -> str | None:
+        """The declared function a letter (with its subscript) names, or None."""
+        name = node[1] if node[2] is None else f"{node[1]}_{{{''.join(node[2])}}}"
+        return name if name in self.functions else None
 
     def _call(self, name: str) -> tuple:
         """A declared function applied: f(x), f(x, y), its derivative f'(x); softmax_j(S^{ij}) over
@@ -571,6 +661,11 @@ class Parser:
         for spelling, function in {**SPELLED, **named}.items():
             n = len(spelling)
             if self.t[self.i : self.i + n] == list(spelling) and self.peek(n) == "(":
+                if set(spelling) <= self.values:  # t r (A B): a product the declarations allow
+                    raise Unsupported(
+                        f"{spelling}(...) may be the function {spelling} or a product of the declared "
+                        f"{', '.join(sorted(set(spelling)))}: write \\operatorname{{{spelling}}}(...)"
+                    )
                 self.i += n
                 return self._applied(function)
         return None
@@ -589,7 +684,9 @@ class Parser:
 
     def fraction(self) -> tuple:
         self.take(r"\frac")
-        num, den = _unwrap(self.raw_group()), _unwrap(self.raw_group())
+        return self._fraction(_unwrap(self.raw_group()), _unwrap(self.raw_group()))
+
+    def _fraction(self, num: list[str], den: list[str]) -> tuple:
         if num[:1] == [r"\partial"] or den[:1] == [r"\partial"]:
             if den[:1] != [r"\partial"]:
                 raise Unsupported("a derivative whose denominator is not ∂x")
@@ -822,11 +919,11 @@ def _unwrap(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def parse_chain(text: str, *vocabulary: frozenset) -> list:
+def parse_chain(text: str, *vocabulary) -> list:
     """A formula as its chain of equal expressions (a = b = c gives three); `vocabulary` is the
     declared functions, values and operators (``Parser``)."""
     return Parser(tokenize(text), *vocabulary).chain()
 
 
-def parse(text: str, *vocabulary: frozenset) -> tuple:
+def parse(text: str, *vocabulary) -> tuple:
     return Parser(tokenize(text), *vocabulary).whole()

@@ -43,7 +43,7 @@ class Illustrative(Exception):
 # what a scope (some equations of the post) may declare again, for itself
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
-    "superscripts", "einstein", "case", "elementwise", "constants",
+    "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
 )  # fmt: skip
 KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
@@ -52,6 +52,7 @@ KINDS = {
     "kronecker": "the Kronecker delta: 1 where its two indices are equal, 0 elsewhere",
     "differential": "the differential: dX, d(AXB), the sum of its derivatives by the varying entries times their dx",
     "rows": "a softmax applied to each row of a matrix",
+    "activation": "a function of one number, any (an activation a(z)), with its derivative a'(z)",
 }
 
 
@@ -72,6 +73,9 @@ class Declarations:
     cases: tuple = ()  # the case the equations are stated for, said in words in the prose ("off the diagonal")
     elementwise: bool = False  # exp, log, a power of a matrix act entry by entry (not the matrix exponential)
     constants: frozenset = frozenset()  # inputs that do not vary (dA = 0 for a constant A)
+    notation: dict = field(default_factory=dict)  # a loose spelling -> what it stands for: x_{k} -> x_{c,k}
+    condition: bool = False  # the equations impose a condition (the normal equations), they claim no identity
+    layers: tuple = ()  # (a superscript as written, the layer it names): x^{(l+1)} is the quantity x^{l+1}
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
 
     @classmethod
@@ -96,20 +100,41 @@ class Declarations:
                     f"the index {letter} ranges over {_brief(size)}, which no declared size names "
                     f"(or write its first and last value, as {letter}: [0, N-1])"
                 )
+        layers = _mapping(data.get("layers"), "layers", '{"(l)": l, "(l+1)": l+1}')
+        if not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in layers.items()):
+            raise SymgradError(
+                f'layers maps a superscript as written to its layer, as {{"(l)": l}}; got {_brief(layers)}'
+            )
+        layers = {re.sub(r"\s+", "", k): re.sub(r"\s+", "", str(v)) for k, v in layers.items()}
         tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
         letters: dict = {}
         for name, dims in tensors.items():
-            if not (_is_letter(name) or _is_name(name)):
+            if not (_is_letter(name) or _is_name(name) or (layers and _layered_name(name, layers))):
                 raise SymgradError(
                     f"a tensor is named by one letter or a Greek letter, as in tensors: {{A: [m, k], \\beta: [m]}}; "
                     f"got {_brief(name)}"
                 )
-            if name.lower() in letters:
-                entries = f"{name.lower()}_{{…}}"
-                raise SymgradError(f"the tensors {letters[name.lower()]} and {name} share the entries {entries}")
-            letters[name.lower()] = name
-            if not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d in names for d in dims):
-                raise SymgradError(f"the tensor {name} must list declared sizes, as in [m, k]; got {_brief(dims)}")
+            if _key(name) in letters:
+                entries = f"{_key(name)}_{{…}}"
+                raise SymgradError(f"the tensors {letters[_key(name)]} and {name} share the entries {entries}")
+            letters[_key(name)] = name
+            if (
+                not isinstance(dims, list)
+                or not dims
+                or not all((isinstance(d, str) and d in names) or isinstance(d, list) for d in dims)
+            ):
+                raise SymgradError(
+                    f"the tensor {name} must list declared sizes, as in [m, k], or an index's first and last "
+                    f"value, as in [[0, n]]; got {_brief(dims)}"
+                )
+            for d in dims:
+                if isinstance(d, list) and (len(d) != 2 or not all(isinstance(b, (int, str)) for b in d)):
+                    raise SymgradError(
+                        f"the tensor {name} must list declared sizes, as in [m, k], or an index's first and last "
+                        f"value, as in [[0, n]]; got {_brief(dims)}"
+                    )
+                if isinstance(d, list):
+                    _index_range(name, d, sizes)
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         scalars = data.get("scalars") or []
         if not isinstance(scalars, list) or not all(_is_name(n) or _is_letter(n) for n in scalars):
@@ -120,13 +145,6 @@ class Declarations:
                 kinds = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
                 raise SymgradError(f"a declared function is one of {kinds}; got {_brief(name)}: {_brief(kind)}")
             functions[name_of(name)] = kind
-        given = {}
-        for name, of in _mapping(data.get("given"), "given", "{f: y}").items():
-            if not isinstance(name, str) or not isinstance(of, str):
-                raise SymgradError(
-                    f"given maps a function to the quantity it reads, as given: {{f: y}}; got {_brief(name)}"
-                )
-            given[name_of(name)] = name_of(of)
         constraints = data.get("constraints") or []
         if not isinstance(constraints, list):
             raise SymgradError(f"constraints is a list, as in constraints: [{{one-hot: T}}]; got {_brief(constraints)}")
@@ -163,6 +181,27 @@ class Declarations:
         constants = data.get("constants") or []
         if not isinstance(constants, list) or not all(isinstance(c, str) and c in tensors for c in constants):
             raise SymgradError(f"constants lists declared tensors, as constants: [A, B]; got {_brief(constants)}")
+        notation = {}
+        for loose, meant in _mapping(data.get("notation"), "notation", '{"x_{k}": "x_{c,k}"}').items():
+            try:
+                pattern, template = parse(str(loose)), parse(str(meant))
+            except Unsupported as exc:
+                raise SymgradError(f"the notation {loose}: {meant} is not read: {exc}") from None
+            if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
+                raise SymgradError(f"a notation names a letter with index letters, as x_{{k}}; got {_brief(loose)}")
+            notation[(pattern[1], len(pattern[2]))] = (pattern[2], template)
+        condition = data.get("condition", False)
+        if not isinstance(condition, bool):
+            raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
+        given = {}
+        for name, of in _mapping(data.get("given"), "given", "{f: y}").items():
+            reads = of if isinstance(of, list) else [of]
+            if not isinstance(name, str) or not reads or not all(isinstance(r, str) for r in reads):
+                raise SymgradError(
+                    f"given maps a function to the quantities it reads, as given: {{f: y}} or {{C: [y, z]}}; "
+                    f"got {_brief(name)}: {_brief(of)}"
+                )
+            given[name_of(name)] = tuple(_tensor_name(r, layers) for r in reads)
         scopes = {}
         for where, overrides in _mapping(data.get("scopes"), "scopes", '{"11": {define: {...}}}').items():
             if not isinstance(overrides, dict) or not set(overrides) <= set(SCOPED):
@@ -171,15 +210,24 @@ class Declarations:
             # any other key the scope declares replaces the post's
             merged = {k: v for k, v in data.items() if k != "scopes"}
             merged.update({k: v for k, v in overrides.items() if k not in ("define", "tensors")})
-            for key in ("define", "tensors"):
-                merged[key] = {**_mapping(data.get(key), key, ""), **_mapping(overrides.get(key), key, "")}
+            merged["tensors"] = {
+                **_mapping(data.get("tensors"), "tensors", ""),
+                **_mapping(overrides.get("tensors"), "", ""),
+            }
+            again = {_defined_name(k) for k in _mapping(overrides.get("define"), "define", "")}
+            merged["define"] = {
+                **{
+                    k: v for k, v in _mapping(data.get("define"), "define", "").items() if _defined_name(k) not in again
+                },
+                **_mapping(overrides.get("define"), "define", ""),
+            }
             scoped = cls.read(merged)
             for label in str(where).split(","):
                 scopes[label.strip()] = scoped
         decl = cls(
             sizes,
             dict(indices),
-            {name_of(k) if not _is_letter(k) else k: v for k, v in tensors.items()},
+            {_tensor_name(k, layers): v for k, v in tensors.items()},
             dict(define),
             [name_of(n) for n in scalars],
             functions,
@@ -191,19 +239,22 @@ class Declarations:
             einstein,
             (case,) if case else (),
             elementwise,
-            frozenset(c.lower() for c in constants),
+            frozenset(_key(c) for c in constants),
+            notation,
+            condition,
+            tuple(layers.items()),
             scopes,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
-            entries = sum(math.prod(size[d] for d in dims) for dims in tensors.values())
-            entries += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
-            if entries > MAX_ENTRIES:
+            count = sum(math.prod(_dimension(d, size) for d in dims) for dims in tensors.values())
+            count += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
+            if count > MAX_ENTRIES:
                 shown = ", ".join(f"{k} = {v}" for k, v in size.items())
                 raise SymgradError(
-                    f"at {shown} the tensors and defined quantities have {entries:,} entries, over check-doc's "
+                    f"at {shown} the tensors and defined quantities have {count:,} entries, over check-doc's "
                     f"limit of {MAX_ENTRIES:,}: declare smaller sizes (a derivation is checked at the sizes declared)"
                 )
         return decl
@@ -226,6 +277,41 @@ def _mapping(value, key: str, example: str) -> dict:
             f"{key} must be a mapping, as in {key}: {example}; got {type(value).__name__} {_brief(value)}"
         )
     return value
+
+
+def _defined_name(lhs) -> str:
+    """The name a definition's left side defines, its indices left out (y for y_{c,i} and y_{s,c,k}),
+    so that a scope's definition replaces the post's of the same name."""
+    text = str(lhs).strip()
+    m = re.fullmatch(r"(.*?)\s*_\s*(\{[^{}]*\}|\S)", text)
+    if m and not re.fullmatch(r"\{?\s*[0-9]+\s*\}?", m.group(2)):
+        text = m.group(1)
+    return re.sub(r"\s+", "", text.split("(")[0])
+
+
+def _layered_name(key, layers: dict) -> bool:
+    """A name with a declared layer's superscript (W^{(l)})."""
+    try:
+        return isinstance(key, str) and "^" in key and _tensor_name(key, layers) != name_of(key)
+    except (Unsupported, SymgradError):
+        return False
+
+
+def _tensor_name(key: str, layers: dict) -> str:
+    """A tensor's name as the parser spells it (X, \\beta, \\vec{y}, W^{l} for W^{(l)})."""
+    if _is_letter(key):
+        return key
+    if layers and "^" in key:
+        head = parse(key, frozenset(), frozenset(), frozenset(), tuple(layers.items()))
+        if head[0] == "sym" and head[2] is None:
+            return head[1]
+    return name_of(key)
+
+
+def _key(name: str) -> str:
+    """How a tensor is keyed by its entries' name: a letter in lower case (X -> x), any other
+    name as written (\\beta, W^{l})."""
+    return name.lower() if _is_letter(name) else name
 
 
 def _is_letter(value) -> bool:
@@ -253,6 +339,11 @@ def _index_range(letter: str, bounds, sizes: list) -> None:
         first, last = (_bound(letter, b, size) for b in bounds)
         if last < first - 1:
             raise SymgradError(f"the index {letter} runs from {first} to {last} at {size}: an empty range")
+
+
+def _dimension(d, size: dict) -> int:
+    """How many entries a tensor's dimension has: a size, or [first, last]."""
+    return max(0, _bound("", d[1], size) - _bound("", d[0], size) + 1) if isinstance(d, list) else size[d]
 
 
 def _length_of(decl: Declarations, letter: str, size: dict) -> int:
@@ -291,8 +382,8 @@ def _sizes(sizes) -> list:
         if not isinstance(size, dict) or not size:
             raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
         for name, value in size.items():
-            if not isinstance(name, str) or not name.isidentifier():
-                raise SymgradError(f"a size is named by a word such as m or N, got {_brief(name)}")
+            if not isinstance(name, str) or not (name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name)):
+                raise SymgradError(f"a size is named by a word such as m or N (or s_{{l+1}}), got {_brief(name)}")
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
         if set(size) != set(sizes[0]):
@@ -315,7 +406,8 @@ def definitions(decl: Declarations) -> dict:
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            heads.append((lhs, _compound(_head(parse(lhs, frozenset(decl.functions)), decl))))
+            vocabulary: tuple = (frozenset(decl.functions), frozenset(), frozenset(), decl.layers)
+            heads.append((lhs, _compound(_head(parse(lhs, *vocabulary), decl))))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
         except RecursionError:
@@ -327,7 +419,7 @@ def definitions(decl: Declarations) -> dict:
         try:
             heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
             operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
-            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators)
+            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators, decl.layers)
             body = resolve(parse(rhs, *vocabulary), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
@@ -355,11 +447,12 @@ def definitions(decl: Declarations) -> dict:
             raise SymgradError(f"the indices of {lhs} must be distinct letters")
         defined[letter] = (indices, body)
     _refuse_cycles(defined)
-    for name, of in decl.given.items():
-        if of not in defined and of.lower() not in {t.lower() for t in decl.tensors}:
-            raise SymgradError(
-                f"the function {name} is given as a function of {of}, which is neither defined nor a tensor"
-            )
+    for name, reads in decl.given.items():
+        for of in reads:
+            if of not in defined and _key(of) not in {_key(t) for t in decl.tensors}:
+                raise SymgradError(
+                    f"the function {name} is given as a function of {of}, which is neither defined nor a tensor"
+                )
     return defined
 
 
@@ -378,7 +471,7 @@ def functions_defined(decl, reading) -> dict:
     names = _function_names(decl)
     operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
     values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | frozenset(_spellings(*decl.tensors))
-    vocabulary = (frozenset(decl.functions) - operators | names, values, operators)
+    vocabulary = (frozenset(decl.functions) - operators | names, values, operators, decl.layers)
     for lhs, rhs in decl.define.items():
         m = _CALLED.fullmatch(str(lhs))
         if m is None:
@@ -445,6 +538,8 @@ class Reading:
     entries: tuple = ()  # (name as written, the letter of its entries) where indices are written above
     indices: frozenset = frozenset()
     matrices: tuple = ()  # (a capital, its entries' letter): X alone is the matrix, X_{ij} its entry
+    notation: tuple = ()  # ((letter, how many indices), (its index letters, what it stands for))
+    vectors: frozenset = frozenset()  # names that stand alone for a declared vector: x, \\theta
 
 
 def resolve(node, reading: Reading):
@@ -457,6 +552,9 @@ def resolve(node, reading: Reading):
         return node
     if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in reading.labels:
         return resolve(node[1], reading)
+    if node[0] == "sym" and node[2] and (node[1], len(node[2])) in dict(reading.notation):
+        letters, template = dict(reading.notation)[(node[1], len(node[2]))]
+        return _renamed(template, dict(zip(letters, node[2])))
     if node[0] == "sym" and node[2] is not None and f"{node[1]}_{''.join(node[2])}" in reading.sizes:
         return ("sym", f"{node[1]}_{''.join(node[2])}", None)
     if node[0] == "pow" and node[1][0] == "sym" and reading.entries:
@@ -470,12 +568,32 @@ def resolve(node, reading: Reading):
             return ("sym", name, None)
     if node[0] == "sym" and reading.matrices and node[1] in dict(reading.matrices):
         letter = dict(reading.matrices)[node[1]]
-        return ("bold", node[1]) if node[2] is None else ("sym", letter, node[2])
+        if node[2] is None:
+            return ("bold", node[1])
+        return ("sym", letter, node[2]) if letter != node[1] else node
+    if node[0] == "sym" and node[2] is None and node[1] in reading.vectors:
+        return ("bold", node[1])  # x alone, x a declared vector: the vector
     if node[0] == "pow" and node[1][0] == "sym" and node[2][0] == "num":
         name = _power_name(node[1][1], node[2][1])
         if name in reading.names and node[1][1] not in reading.names:
             return ("sym", name, node[1][2])
     return tuple(_resolved(child, reading) for child in node)
+
+
+def _renamed(node, names: dict):
+    """The tree with its index letters renamed (a notation's x_{c,k} written x_{c,j})."""
+    if node[0] == "sym":
+        return ("sym", node[1], tuple(names.get(p, p) for p in node[2]) if node[2] else node[2])
+    return tuple(_resolved_with(child, lambda c: _renamed(c, names)) for child in node)
+
+
+def _resolved_with(child, function):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return function(child)
+    if isinstance(child, (list, tuple)):
+        out = [_resolved_with(c, function) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
 
 
 def _index_letters(node, indices: frozenset) -> tuple:
@@ -504,7 +622,7 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
     too, where indices are)."""
     entries: dict = {}
     if decl.superscripts:
-        entries = {name: name.lower() for name in decl.tensors}
+        entries = {name: _key(name) for name in decl.tensors}
         entries.update({name: name for name in heads})
         entries.update({name: name for name, kind in decl.functions.items() if kind == "kronecker"})
     sizes, indices = frozenset(decl.sizes[0]), frozenset(decl.indices)
@@ -514,7 +632,24 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
             if _is_letter(name) and name.upper() != name.lower():
                 matrices[name.upper()] = name.lower()
     matrices = {k: v for k, v in matrices.items() if k not in names or k.upper() in decl.tensors}
-    return Reading(names, sizes, decl.labels, tuple(sorted(entries.items())), indices, tuple(sorted(matrices.items())))
+    return Reading(
+        names,
+        sizes,
+        decl.labels,
+        tuple(sorted(entries.items())),
+        indices,
+        tuple(sorted(matrices.items())),
+        tuple(decl.notation.items()),
+        frozenset(
+            name.lower() if _is_letter(name) else name
+            for name, dims in decl.tensors.items()
+            if len(dims) == 1
+            and not decl.superscripts
+            and (_is_letter(name) or name[1:] in GREEK or name.startswith("\\"))
+        )
+        - heads
+        - frozenset(decl.scalars),
+    )
 
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
@@ -536,7 +671,7 @@ def _refuse_clashes(decl: Declarations, defined: dict) -> None:
         claim(name, f"the size {name}")
     for name in decl.tensors:
         for spelling in [name] if decl.superscripts else sorted(_spellings(name)):
-            claim(spelling, f"the tensor {name} (entries {name.lower()}_{{…}})")
+            claim(spelling, f"the tensor {name} (entries {_key(name)}_{{…}})")
     for letter in decl.indices:
         claim(letter, f"the index {letter}")
     for name in decl.scalars:
@@ -560,7 +695,7 @@ def _uses(node) -> set:
     if node[0] == "sym":
         return {node[1]}
     if node[0] == "bold":
-        return {node[1].lower()}
+        return {_key(node[1])}
     return set().union(*(_uses(child) for child in _children(node)))
 
 
@@ -589,7 +724,16 @@ class Meaning:
 
     def __init__(self, decl: Declarations, size: dict) -> None:
         self.decl, self.size = decl, size
-        self.inputs = {name.lower(): [size[d] for d in dims] for name, dims in decl.tensors.items()}
+        # each input's dimensions: how many entries, and the first one's index (1, or as declared: θ_0)
+        self.first: dict = {}
+        self.inputs = {}
+        for name, dims in decl.tensors.items():
+            bounds = [
+                (_bound(name, d[0], size), _bound(name, d[1], size)) if isinstance(d, list) else (1, size[d])
+                for d in dims
+            ]
+            self.inputs[_key(name)] = [last - first + 1 for first, last in bounds]
+            self.first[_key(name)] = [first for first, _ in bounds]
         self.inputs.update({name: [] for name in decl.scalars})  # a scalar input: no index
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
@@ -600,7 +744,12 @@ class Meaning:
         # letters declared as values (a scalar a, a defined scalar L, a size n): a(x + 1) is a product
         values = set(decl.scalars) | set(size) | set(self.defined) | _spellings(*decl.tensors)
         operators = frozenset(name for name, kind in decl.functions.items() if kind == "differential")
-        self.vocabulary = (self.functions - operators | _function_names(decl), frozenset(values), operators)
+        self.vocabulary = (
+            self.functions - operators | _function_names(decl),
+            frozenset(values),
+            operators,
+            decl.layers,
+        )
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
         self._cases: list | None = None
@@ -683,6 +832,15 @@ class Meaning:
             return math.prod(parts)
         raise Unsupported("a bound that is not a sum or product of sizes and integers")
 
+    def first_of(self, letter: str) -> list:
+        """The index of each dimension's first entry (1 unless declared otherwise)."""
+        if letter in self.first:
+            return self.first[letter]
+        if letter in self.inputs:
+            return [1] * len(self.inputs[letter])
+        indices, _ = self.defined[letter]
+        return [self.range_of(c)[0] for c in indices]
+
     def shape_of(self, letter: str) -> list:
         if letter in self.inputs:
             return self.inputs[letter]
@@ -694,16 +852,17 @@ class Meaning:
             return sympy.Symbol(letter)
         return sympy.Symbol(f"{letter}_{{{','.join(map(str, values))}}}")
 
-    def _upstream(self, name: str, of: str) -> tuple:
+    def _upstream(self, name: str, reads: tuple) -> tuple:
         """The given function f of y as a tree Σ_e g_e y_e, each g_e a free symbol standing for
-        ∂f/∂y_e: its first derivatives are exact for every upstream, and nothing else of it is read
-        (``value`` refuses f itself)."""
-        letter = of.lower() if of.lower() in self.inputs else of
-        shape = self.shape_of(letter)
+        ∂f/∂y_e (over every quantity it reads): its first derivatives are exact for every
+        upstream, and nothing else of it is read (``value`` refuses f itself)."""
         terms = []
-        for values in itertools.product(*(range(1, n + 1) for n in shape)):
-            sub = tuple(str(v) for v in values)
-            terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
+        for of in reads:
+            letter = _key(of) if _key(of) in self.inputs else of
+            starts = self.first_of(letter)
+            for values in itertools.product(*(range(a, a + n) for a, n in zip(starts, self.shape_of(letter)))):
+                sub = tuple(str(v) for v in values)
+                terms.append(("mul", [("upstream", name, of, values), ("sym", letter, sub or None)]))
         return ("add", terms) if len(terms) > 1 else terms[0]
 
     def _index_values(self, letter: str, sub: tuple, env: dict) -> tuple:
@@ -716,7 +875,7 @@ class Meaning:
                 "(write indices of 10 or more with commas, as x_{1,10})"
             )
         values = []
-        for part, bound in zip(sub, self.shape_of(letter)):
+        for part, bound, start in zip(sub, self.shape_of(letter), self.first_of(letter)):
             if part.isdigit():
                 value = int(part)
             elif part in env:
@@ -725,8 +884,10 @@ class Meaning:
                 value = self.size[part]
             else:
                 raise Unsupported(f"the index {part} is not bound")
-            if not 1 <= value <= bound:
-                raise OutOfRange(f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside 1..{bound}")
+            if not start <= value < start + bound:
+                raise OutOfRange(
+                    f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside {start}..{start + bound - 1}"
+                )
             values.append(value)
         return tuple(values)
 
@@ -746,6 +907,14 @@ class Meaning:
             return -self.value(node[1], env, opaque)
         if kind == "add":
             values = [self.value(t, env, opaque) for t in node[1]]
+            if any(not isinstance(v, sympy.MatrixBase) for v in values):  # θ^T x - y: a 1×1 matrix is a number
+                values = [_scalar_if_one_by_one(v) for v in values]
+            kinds = {isinstance(v, sympy.MatrixBase) for v in values}
+            if len(kinds) > 1:
+                raise Unsupported("a matrix plus a number, which only a convention of broadcasting gives a meaning")
+            shapes = {v.shape for v in values if isinstance(v, sympy.MatrixBase)}
+            if len(shapes) > 1:
+                raise Mismatch(f"a sum of matrices of shapes {' and '.join(f'{r}×{c}' for r, c in sorted(shapes))}")
             out = values[0]
             for v in values[1:]:
                 out = out + v
@@ -836,6 +1005,12 @@ class Meaning:
             if tuple(args) != tuple(params):
                 raise Unsupported(f"{name} applied to other arguments than those of its definition")
             return self.value(body, env, opaque)
+        if kind == "activation" and len(args) == 1:
+            z = self.value(args[0], env, opaque)
+            primes = len(name) - len(name.rstrip("'"))
+            if isinstance(z, sympy.MatrixBase):
+                return z.applyfunc(lambda entry: activation(name.rstrip("'"), primes)(entry))
+            return activation(name.rstrip("'"), primes)(z)
         if kind == "differential" and len(args) == 1:
             return self._differential(args[0], env, opaque)
         if name == "softmax" and len(args) == 1:
@@ -989,7 +1164,7 @@ class Meaning:
                 return self.entry(letter, ()) if letter in opaque else self._defined_value(letter, (), opaque)
             if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
-            raise Unsupported(f"the symbol {letter} is not declared")
+            raise Unsupported(_undeclared(letter, sub))
         if letter in self.inputs:
             return self.entry(letter, self._index_values(letter, sub, env))
         if letter in self.defined:
@@ -997,7 +1172,7 @@ class Meaning:
             if letter in opaque:
                 return self.entry(letter, values)
             return self._defined_value(letter, values, opaque)
-        raise Unsupported(f"the symbol {letter} is not declared")
+        raise Unsupported(_undeclared(letter, sub))
 
     def _defined_value(self, letter: str, values: tuple, opaque: frozenset):
         """A defined quantity's entry, evaluated once for all its uses (a variance appears many
@@ -1018,15 +1193,17 @@ class Meaning:
         return value
 
     def _tensor(self, name: str, env, opaque):
-        letter = name.lower()
+        letter = _key(name)
         if letter not in self.inputs and letter not in self.defined:
-            raise Unsupported(f"the tensor {name} is not declared")
+            raise Unsupported(f"the tensor {name} is not declared: declare it, as tensors: {{{name}: [n]}}")
         shape = self.shape_of(letter)
         if len(shape) == 1:  # a vector, as a column
-            return sympy.Matrix(shape[0], 1, lambda r, c: self._entry_value(letter, (r + 1,), opaque))
+            (a,) = self.first_of(letter)
+            return sympy.Matrix(shape[0], 1, lambda r, c: self._entry_value(letter, (r + a,), opaque))
         if len(shape) != 2:
             raise Unsupported(f"the tensor {name} has more than two dimensions")
-        return sympy.Matrix(shape[0], shape[1], lambda r, c: self._entry_value(letter, (r + 1, c + 1), opaque))
+        a, b = self.first_of(letter)
+        return sympy.Matrix(shape[0], shape[1], lambda r, c: self._entry_value(letter, (r + a, c + b), opaque))
 
     def _entry_value(self, letter, values, opaque):
         if letter in self.inputs or letter in opaque:
@@ -1072,23 +1249,33 @@ class Meaning:
         if self._local(f):
             return self._local_partial(f, x, env)
         if x[0] == "bold":
-            letter = x[1].lower()
+            letter = _key(x[1])
             shape = self.shape_of(letter) if letter in self.inputs or letter in self.defined else None
             if shape is None or len(shape) not in (1, 2):
                 raise Unsupported(f"a derivative with respect to {x[1]}")
+            starts = self.first_of(letter)
             if len(shape) == 1:
-                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + 1,), env))
-            return sympy.Matrix(shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + 1, c + 1), env))
+                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + starts[0],), env))
+            return sympy.Matrix(
+                shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + starts[0], c + starts[1]), env)
+            )
         if x[0] == "sym" and x[2] is None and x[1] in self.defined and not self.defined[x[1]][0]:
             return self._derivative_entry(f, x[1], (), env)  # a defined scalar, such as a mean μ
         if x[0] == "sym" and x[2] is None and x[1] in self.inputs and not self.inputs[x[1]]:
             return self._derivative_entry(f, x[1], (), env)  # a scalar input, such as γ
         if x[0] != "sym" or x[2] is None:
-            raise Unsupported("a derivative with respect to something that is not an entry")
+            raise Unsupported(
+                "a derivative with respect to something that is not an entry: write an entry (x_{i}), a declared "
+                "tensor (X or \\boldsymbol{X}) or a defined quantity"
+            )
         letter = x[1]
         if letter not in self.inputs and letter not in self.defined:
-            raise Unsupported(f"the symbol {letter} is not declared")
+            raise Unsupported(_undeclared(letter, x[2]))
         return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
+
+    def let_symbols(self) -> set:
+        """Every symbol that has stood for a defined quantity, in any reading."""
+        return set(self._let_of)
 
     def resolve(self, node):
         return resolve(node, self.reading)
@@ -1107,8 +1294,15 @@ class Meaning:
                 memo[symbol] = through(self.lets[symbol])
             return memo[symbol]
 
-        lets = {s: let(s) for s in self.lets if self._let_of[s] in keep}
-        return [through(e) for e in exprs], lets
+        out = [through(e) for e in exprs]
+        lets: dict = {}  # the kept lets the expressions reach, and those their definitions reach
+        todo = [s for e in out for s in e.free_symbols if s in self.lets]
+        while todo:
+            symbol = todo.pop()
+            if symbol not in lets:
+                lets[symbol] = let(symbol)
+                todo += [s for s in lets[symbol].free_symbols if s in self.lets]
+        return out, lets
 
     def heavy_for(self, *nodes) -> frozenset:
         """The quantities to name in the middle reading of a line: those beyond polynomials, the
@@ -1176,6 +1370,8 @@ class Meaning:
         """The value of the function differentiated: a function given from outside is read here,
         and only here, through its first-order form."""
         if f[0] == "sym" and f[2] is None and f[1] in self.decl.given:
+            return self.value(self.defined[f[1]][1], env, opaque)
+        if f[0] == "call" and f[1] in self.decl.given:  # J(W,b;Y,X): the given J, its arguments named
             return self.value(self.defined[f[1]][1], env, opaque)
         return self.value(f, env, opaque)
 
@@ -1259,7 +1455,7 @@ class Meaning:
     def _constraint(self, constraint) -> list:
         if isinstance(constraint, dict) and set(constraint) == {"one-hot"}:
             name = constraint["one-hot"]
-            letter = name.lower() if isinstance(name, str) else ""
+            letter = _key(name) if isinstance(name, str) else ""
             if letter not in self.inputs or len(self.inputs[letter]) != 1:
                 raise SymgradError(f"one-hot names a declared vector, as {{one-hot: T}}; got {_brief(name)}")
             (n,) = self.inputs[letter]
@@ -1354,7 +1550,7 @@ class Meaning:
         if kind == "sym":
             return self._work_of(node[1]) if node[1] in self.defined and node[1] not in letters else 1
         if kind == "bold":
-            letter = node[1].lower()
+            letter = _key(node[1])
             entries = math.prod(self.shape_of(letter)) if letter in self.inputs or letter in self.defined else 1
             return entries * (1 if letter in self.inputs else self._work_of(letter))
         if kind == "sum":
@@ -1362,7 +1558,7 @@ class Meaning:
             return self._length(var, low, high) * self.work(body, letters)
         children = [self.work(c, letters) for c in _children(node)]
         if kind == "mul":  # a product of matrices: every entry of the result sums a row by a column
-            sides = [d for c in node[1] if c[0] == "bold" for d in self._shape_or_one(c[1].lower())]
+            sides = [d for c in node[1] if c[0] == "bold" for d in self._shape_or_one(_key(c[1]))]
             return sum(children) * max(sides, default=1)
         if kind in ("deriv", "dop"):  # the function, and the written-out definition
             return 2 * sum(children)
@@ -1520,6 +1716,46 @@ def _children(node) -> list:
     return out
 
 
+def _undeclared(letter: str, sub) -> str:
+    """What to declare for a symbol the declarations do not name, as the line to add."""
+    if sub:
+        written, tensor = f"{letter}_{{{''.join(sub)}}}", letter.upper() if len(letter) == 1 else letter
+        return (
+            f"the symbol {letter} is not declared: declare it, as tensors: {{{tensor}: "
+            f'[n]}} (an input with {len(sub)} ind{"ex" if len(sub) == 1 else "ices"}) or define: {{"{written}": ...}}'
+        )
+    return (
+        f"the symbol {letter} is not declared: declare it, as scalars: [{letter}] (an input), define: "
+        f'{{"{letter}": ...}}, or a size'
+    )
+
+
+_ACTIVATIONS: dict = {}
+
+
+def activation(name: str, primes: int = 0):
+    """The function of one number a declared activation stands for, and its derivatives: a SymPy
+    function that knows only that its derivative is the next prime (a' of a, a'' of a')."""
+    key = (name, primes)
+    if key not in _ACTIVATIONS:
+
+        def fdiff(self, argindex=1):
+            return activation(name, primes + 1)(self.args[0])
+
+        _ACTIVATIONS[key] = type(name + "'" * primes, (sympy.Function,), {"fdiff": fdiff, "activation": key})
+    return _ACTIVATIONS[key]
+
+
+def _applications(*exprs) -> set:
+    """The declared activations applied in the expressions."""
+    out: set = set()
+    for expr in exprs:
+        for e in sympy.sympify(expr).atoms(sympy.Function):
+            if hasattr(type(e), "activation"):
+                out.add(e)
+    return out
+
+
 class OutOfRange(Exception):
     """An index value outside its tensor (a_{i t} with i past m at this size): the line does not
     apply there."""
@@ -1587,6 +1823,22 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
     that another follows when this one leaves the line undecided)."""
     lets = lets or {}
     a, b = _scalar_if_one_by_one(a), _scalar_if_one_by_one(b)  # a^T b is a number
+    # each application of a declared activation, a(u), is a value of its own: a variable, the same for
+    # the same function at the same argument; a point refutes only where the arguments of one
+    # function differ (a function takes one value at one argument)
+    applied = _applications(a, b, *(expr for _, expr in conditions), *lets.values())
+    arguments: dict = {}
+    if applied:
+        by_argument: dict = {}
+        for app in sorted(applied, key=str):
+            key = (type(app).activation, sympy.expand(app.args[0]))
+            by_argument.setdefault(key, sympy.Symbol(f"{type(app).__name__}({len(by_argument) + 1})"))
+            arguments[by_argument[key]] = (type(app).activation, app.args[0])
+        table = {app: by_argument[(type(app).activation, sympy.expand(app.args[0]))] for app in applied}
+        a, b = a.xreplace(table), b.xreplace(table)
+        conditions = [(kind, expr.xreplace(table)) for kind, expr in conditions]
+        lets = {k: v.xreplace(table) for k, v in lets.items()}
+        arguments = {symbol: (key, argument.xreplace(table)) for symbol, (key, argument) in arguments.items()}
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, "a matrix on one side and a scalar on the other"
     if isinstance(a, sympy.MatrixBase):
@@ -1603,6 +1855,8 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
         symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
     for _, expr in conditions:
         symbols |= expr.free_symbols
+    for _, argument in arguments.values():  # a point binds what the functions are applied to
+        symbols |= argument.free_symbols
     todo = list(symbols & set(lets))
     while todo:  # the inputs the lets are made of
         for s in lets[todo.pop()].free_symbols:
@@ -1611,16 +1865,32 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
                 todo += [s] if s in lets else []
     symbols -= set(lets)
     found = (_Point({**p, **lets}) for p in _points(sorted(symbols, key=lambda s: s.name)))
+    if arguments:  # where two arguments of one function may meet, the point says nothing
+        found = (p for p in found if _arguments_apart(arguments, p))
     points = list(itertools.islice((p for p in found if _defined(conditions, p)), 1 if quick else None))
     if not points:
         raise Undecided(
             "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
         )
     for where, x, y in pairs:
-        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets), quick)
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets) or bool(arguments), quick)
         if not ok:
             return False, where + why
     return True, ""
+
+
+def _arguments_apart(arguments: dict, point: dict) -> bool:
+    """Whether the arguments of every function's applications certainly differ at the point."""
+    seen: dict = {}
+    for key, argument in arguments.values():
+        box = _enclose(argument, point, CONFIRM[0])
+        if box is None:
+            return False
+        for other in seen.get(key, []):
+            if not (box.b < other.a or other.b < box.a):
+                return False
+        seen.setdefault(key, []).append(box)
+    return True
 
 
 def _scalar_if_one_by_one(value):

@@ -53,6 +53,8 @@ _TAG = re.compile(r"\\tag\*?\{([^}]*)\}")
 # holds dmath environments, each read)
 _ENVIRONMENTS = "equation|align|gather|multline|eqnarray|flalign|alignat|xalignat|xxalignat|displaymath|dmath"
 _OPEN = re.compile(r"\$\$|(?<!\\)\\\[|\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?")
+# in Markdown, kramdown's escaped display: \\[ .. \\] is \[ .. \] once the Markdown is read
+_OPEN_MARKDOWN = re.compile(r"\$\$|(?<!\\)\\\\\[|(?<!\\)\\\[|\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?")
 _SCRIPT = re.compile(
     r"""<script\b[^>]*\btype\s*=\s*["']?math/tex;\s*mode\s*=\s*display["']?[^>]*>(.*?)</script\s*>""",
     re.DOTALL | re.IGNORECASE,
@@ -168,7 +170,7 @@ def from_html(text: str, markdown: bool = False) -> list:
         shown = _script(text[script.start(1) : script.end(1)])
         found.append((script.start(), _at(shown, script.end()), None))
         taken.append((script.start(), script.end()))
-    for start, end, body, rows in _displays(_blank(seen, taken)):
+    for start, end, body, rows in _displays(_blank(seen, taken), markdown):
         found.append((start, _at(_display(html.unescape(body), rows), end), None))
     found.sort(key=lambda item: item[0])
     for _, shown, printed in found:
@@ -258,15 +260,17 @@ def _enclosed(body: str) -> Shown:
 _WHOLE = re.compile(r"\s*\\begin\{(" + _ENVIRONMENTS + r")(\*?)\}(\{\d+\})?(.*)\\end\{\1\2\}\s*", re.DOTALL)
 
 
-def _displays(text: str):
+def _displays(text: str, markdown: bool = False):
     """(start, end, body, rows) of each display in text that masks what a reader does not see."""
     position = 0
     while True:
-        opening = _OPEN.search(text, position)
+        opening = (_OPEN_MARKDOWN if markdown else _OPEN).search(text, position)
         if opening is None:
             return
         name = opening.group(1)
-        closing = {"$$": "$$", "\\[": "\\]"}.get(opening.group(0)) or f"\\end{{{name}{opening.group(2)}}}"
+        closing = {"$$": "$$", "\\[": "\\]", "\\\\[": "\\\\]"}.get(
+            opening.group(0)
+        ) or f"\\end{{{name}{opening.group(2)}}}"
         end = text.find(closing, opening.end())
         if end < 0:
             line = text.count("\n", 0, opening.start()) + 1
