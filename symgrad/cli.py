@@ -308,7 +308,7 @@ def summary(d: Derivation, proof) -> dict:
             "op": d.op,
             "sizes": {r: str(s) for r, s in d.sizes.items()},
             "loss": d.loss.name,
-            "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+            "closed_forms": d.claims,
             "proof": {
                 "ok": proof.ok,
                 "status": proof.status,
@@ -325,7 +325,7 @@ def summary(d: Derivation, proof) -> dict:
         "loss": d.loss.name,
         "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
         "grad": {n: nested(g) for n, g in d.grad.items()},
-        "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+        "closed_forms": d.claims,
         "proof": {
             "ok": proof.ok,
             "status": proof.status,
@@ -356,7 +356,7 @@ def text_summary(d: Derivation, proof) -> str:
     if isinstance(d, GeneralDerivation):
         m, k, n = d.sizes.values()
         lines = [f"{d.op} for every size: A {m}×{k}, B {k}×{n}, loss {d.loss}"]
-        lines += [f"  dL/d{name} = {expr}" for name, expr in d.closed_forms.items()]
+        lines += [f"  dL/d{name} = {claim}" for name, claim in d.claims.items()]
         if proof.ok:
             lines.append(
                 f"proof holds: {proof.steps} steps checked symbolically, {proof.elements} instances "
@@ -371,7 +371,7 @@ def text_summary(d: Derivation, proof) -> str:
         vid = d.input_tensors[name].id_at(index)
         value = to_sympy(d.gradient_of(vid, values=True), d.registry)  # only the entry printed
         lines.append(f"  dL/d{d.registry.symbol(vid)} = {value}")
-    for name, expr in d.closed_forms.items():
-        lines.append(f"  dL/d{name} = {expr}")
+    for name, claim in d.claims.items():
+        lines.append(f"  dL/d{name} = {claim}")
     lines.append(str(proof))
     return "\n".join(lines)

@@ -19,6 +19,7 @@ import sympy
 from ..core import poly
 from ..core.errors import SymgradError
 from ..core.tensor import LazyTensor, PolyTensor
+from ..core.tensorop import claim_text
 from .losses import Loss
 from .rules import Rule
 
@@ -195,6 +196,13 @@ class Derivation:
         return {self.output.name: self.definitions.to_sympy(self.registry)}
 
     @cached_property
+    def claims(self) -> dict:
+        """name -> its closed form in the claim language (``G @ B.T``), which ``check`` reads back."""
+        shapes = {name: t.shape for name, t in self.input_tensors.items()}
+        shapes[self.upstream_symbols.name] = self.output.shape
+        return {name: claim_text(e, shapes) for name, e in self.closed_forms.items()}
+
+    @cached_property
     def upstream(self) -> Any:
         return self.upstream_values.to_sympy(self.registry)
 
@@ -294,3 +302,8 @@ class GeneralDerivation:
     presentation: Presentation = field(default_factory=lambda: Presentation("", "", ""), repr=False)
     params: Any = None  # the op's own parameters (a frozen dataclass: letters, geometry, ...)
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # the proof, once computed
+
+    @property
+    def claims(self) -> dict:
+        """name -> its closed form in the claim language (``G @ B.T``), which ``check`` reads back."""
+        return {name: claim_text(e) for name, e in self.closed_forms.items()}

@@ -8,6 +8,8 @@ exactly on the canonical form through ``compute``.
 from __future__ import annotations
 
 import sympy
+from sympy.printing.precedence import precedence
+from sympy.printing.str import StrPrinter
 
 
 class TensorOpBase(sympy.Function):
@@ -39,3 +41,42 @@ class TensorOpBase(sympy.Function):
     def _sympystr(self, printer) -> str:
         params = "".join(f", {n}={v}" if v is not None else f", {n}" for n, v in self.describe())
         return f"{self.label}({', '.join(str(a) for a in self.args[: self.tensors])}{params})"
+
+    def claim(self, shapes: dict) -> str:
+        """This operation in the claim language (PyTorch's spelling), which ``check`` reads back;
+        ``shapes`` gives each tensor's shape by its name."""
+        raise NotImplementedError(f"{type(self).__name__} is a view, with no spelling as a claim")
+
+
+def keywords(pairs) -> str:
+    """', name=value' for each parameter that is not PyTorch's default; a pair of equal sizes as one."""
+    out = []
+    for name, value, default in pairs:
+        if isinstance(value, tuple) and len(set(value)) == 1:
+            value = value[0]
+        if value != default:
+            out.append(f", {name}={value}")
+    return "".join(out)
+
+
+class ClaimPrinter(StrPrinter):
+    """SymPy's string printer, with the matrix product written ``@`` as in a claim."""
+
+    def __init__(self, shapes: dict) -> None:
+        super().__init__()
+        self.shapes = shapes
+
+    def _print_MatMul(self, expr) -> str:
+        factor, matrices = expr.as_coeff_matrices()
+        text = " @ ".join(self.parenthesize(m, precedence(expr)) for m in matrices)
+        return text if factor == 1 else f"{self._print(factor)} * {text}"
+
+    def _print(self, expr, **kwargs) -> str:
+        if isinstance(expr, TensorOpBase):  # before its own _sympystr, which SymPy would call first
+            return expr.claim(self.shapes)
+        return super()._print(expr, **kwargs)
+
+
+def claim_text(expr, shapes: dict | None = None) -> str:
+    """A closed form as a claim: the text ``symgrad.check`` reads back as the same tensor."""
+    return ClaimPrinter(shapes or {}).doprint(expr)

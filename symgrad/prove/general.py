@@ -55,7 +55,7 @@ def prove(gd) -> Proof:
         instances,
         steps,
         scope="every size and every upstream gradient G",
-        claims=tuple((w, str(e)) for w, e in gd.closed_forms.items()),
+        claims=tuple(gd.claims.items()),
     )
 
 

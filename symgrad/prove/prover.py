@@ -106,7 +106,7 @@ def _prove(d) -> Proof:
         n_steps,
         upstream=upstream,
         shown=shown,
-        claims=tuple((w, str(e)) for w, e in d.closed_forms.items()),
+        claims=tuple(d.claims.items()),
         scope="every upstream gradient G",
     )
 

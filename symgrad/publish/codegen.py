@@ -74,7 +74,7 @@ def _op_context(d, lib: str) -> dict:
         "lines": backward_lines(d, lib),
         "returns": ", ".join(f"grad_{n}" for n in names),
         "proven": "dL/d"
-        + ", dL/d".join(f"{n} = {e}" for n, e in d.closed_forms.items())
+        + ", dL/d".join(f"{n} = {e}" for n, e in d.claims.items())
         + f" (G = dL/d{out}) was proven for every element.",
         "backward_file": f"{stem(d)}_backward_{lib}.py",
     }

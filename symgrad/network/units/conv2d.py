@@ -18,7 +18,7 @@ from ...core.errors import SymgradError
 from ...core.numbers import integer
 from ...core.symbols import operator_name
 from ...core.tensor import PolyTensor
-from ...core.tensorop import TensorOpBase
+from ...core.tensorop import TensorOpBase, keywords
 from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
 
 if TYPE_CHECKING:
@@ -179,6 +179,15 @@ def _geo(params, N, C, H, W, O, kH, kW, G=None):
     return geo
 
 
+def torch_keywords(params, output_padding=None) -> str:
+    """A convolution's parameters as PyTorch's keywords, those at their defaults left out."""
+    sH, sW, pH, pW, dH, dW, groups = params[:7]
+    pairs = [("stride", (sH, sW), 1), ("padding", (pH, pW), 0)]
+    if output_padding is not None:
+        pairs.append(("output_padding", output_padding, 0))
+    return keywords([*pairs, ("groups", groups, 1), ("dilation", (dH, dW), 1)])
+
+
 class ConvTranspose2d(TensorOpBase):
     """conv_transpose2d(G, W): every entry of G scatters a weighted copy of the kernel."""
 
@@ -195,6 +204,10 @@ class ConvTranspose2d(TensorOpBase):
             ("groups", groups),
             ("output padding", (opH, opW)),
         ]
+
+    def claim(self, shapes: dict) -> str:
+        G, W = self.args[:2]
+        return f"conv_transpose2d({G}, {W}" + torch_keywords(self.params, tuple(self.params[7:9])) + ")"
 
     def compute(self, G, W):
         sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
@@ -225,6 +238,12 @@ class Conv2dWeight(TensorOpBase):
         sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
         return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
 
+    def claim(self, shapes: dict) -> str:
+        X, G = self.args[:2]
+        groups, kH, kW = self.params[6:]
+        size = (shapes[str(G)][1], shapes[str(X)][1] // groups, kH, kW)  # the weight's: torch.nn.grad's weight_size
+        return f"conv2d_weight({X}, {size}, {G}" + torch_keywords(self.params) + ")"
+
     def compute(self, X, G):
         *params, kH, kW = self.params
         N, C, H, W = X.shape
@@ -251,6 +270,9 @@ class BiasGrad(TensorOpBase):
 
     def describe(self):
         return [("over n, i, j", None)]
+
+    def claim(self, shapes: dict) -> str:
+        return f"{self.args[0]}.sum((0, 2, 3))"
 
     def compute(self, G):
         N, O, Ho, Wo = G.shape

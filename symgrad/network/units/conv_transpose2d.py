@@ -27,6 +27,7 @@ from .conv2d import (
     symbols,
     torch_args,
     torch_call,
+    torch_keywords,
     torch_shares,
 )
 
@@ -127,6 +128,14 @@ class Conv2dForward(TensorOpBase):
         sH, sW, pH, pW, dH, dW, groups, _H, _W = self.params
         return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
 
+    def claim(self, shapes: dict) -> str:
+        G, W = self.args[:2]
+        text = f"conv2d({G}, {W}" + torch_keywords(self.params) + ")"
+        geo = self._geometry(shapes[str(G)], shapes[str(W)])
+        if geo.out != tuple(self.params[7:]):  # an output padding of at least the stride: cropped
+            text += "[:, :, :{}, :{}]".format(*self.params[7:])
+        return text
+
     def _geometry(self, g_shape, w_shape) -> Geometry:
         sH, sW, pH, pW, dH, dW, groups, _H, _W = self.params
         N, O, Ho, Wo = _rank4("conv2d", "first tensor (the upstream gradient)", g_shape)
@@ -164,6 +173,16 @@ class TransposeWeightGrad(TensorOpBase):
     def describe(self):
         sH, sW, pH, pW, dH, dW, groups, _kH, _kW = self.params
         return [("stride", (sH, sW)), ("padding", (pH, pW)), ("dilation", (dH, dW)), ("groups", groups)]
+
+    def claim(self, shapes: dict) -> str:
+        X, G = self.args[:2]
+        groups, kH, kW = self.params[6:]
+        (_, C, H, Wd), (_, O, Ho, Wo) = shapes[str(X)], shapes[str(G)]
+        sH, sW, pH, pW, dH, dW = self.params[:6]
+        # the output padding is what G's size has beyond the transposed convolution's own
+        extra = (Ho - (H - 1) * sH + 2 * pH - dH * (kH - 1) - 1, Wo - (Wd - 1) * sW + 2 * pW - dW * (kW - 1) - 1)
+        size = (C, O // groups, kH, kW)
+        return f"conv_transpose2d_weight({X}, {size}, {G}" + torch_keywords(self.params, extra) + ")"
 
     def compute(self, X, G):
         sH, sW, pH, pW, dH, dW, groups, kH, kW = self.params

@@ -1,0 +1,86 @@
+"""A preset's closed forms are printed in the claim language, and read back by ``check`` as the
+same gradient: the summary, the JSON and a proof's claims speak the language a user writes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import symgrad
+
+# the texts are written here by hand, in PyTorch's spelling (torch.nn.grad's signatures)
+CASES = [
+    (lambda: symgrad.matmul(2, 4, 3), {"A": "G @ B.T", "B": "A.T @ G"}),
+    (lambda: symgrad.matmul("m", "k", "n"), {"A": "G @ B.T", "B": "A.T @ G"}),
+    (
+        lambda: symgrad.conv2d((1, 2, 4, 4), (3, 2, 2, 2)),
+        {"X": "conv_transpose2d(G, W)", "W": "conv2d_weight(X, (3, 2, 2, 2), G)", "b": "G.sum((0, 2, 3))"},
+    ),
+    (
+        lambda: symgrad.conv2d((2, 4, 5, 5), (6, 2, 3, 3), stride=2, padding=1, groups=2),
+        {
+            "X": "conv_transpose2d(G, W, stride=2, padding=1, groups=2)",
+            "W": "conv2d_weight(X, (6, 2, 3, 3), G, stride=2, padding=1, groups=2)",
+            "b": "G.sum((0, 2, 3))",
+        },
+    ),
+    (
+        lambda: symgrad.conv2d((1, 1, 5, 6), (1, 1, 2, 3), stride=(2, 1), dilation=(1, 2), bias=False),
+        {
+            "X": "conv_transpose2d(G, W, stride=(2, 1), output_padding=(1, 0), dilation=(1, 2))",
+            "W": "conv2d_weight(X, (1, 1, 2, 3), G, stride=(2, 1), dilation=(1, 2))",
+        },
+    ),
+    (
+        lambda: symgrad.conv_transpose2d((1, 2, 3, 3), (2, 1, 3, 3), stride=2, padding=1, output_padding=1),
+        {
+            "X": "conv2d(G, W, stride=2, padding=1)",
+            "W": "conv_transpose2d_weight(X, (2, 1, 3, 3), G, stride=2, padding=1, output_padding=1)",
+            "b": "G.sum((0, 2, 3))",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("make, texts", CASES, ids=range(len(CASES)))
+def test_every_closed_form_is_spelled_as_a_claim_and_read_back_proven(make, texts):
+    d = make()
+    assert d.claims == texts
+    for name, text in texts.items():
+        assert symgrad.check(d, name, text).status == "proven", (name, text)
+        # the same text with a factor 2 is a different gradient: refuted, at a point shown
+        wrong = symgrad.check(d, name, f"2 * {text}")
+        assert wrong.status == "refuted" and wrong.counterexample is not None, (name, text)
+
+
+def test_the_summary_and_the_json_print_claims(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "symgrad",
+            "conv2d",
+            "--input",
+            "1x2x4x4",
+            "--weight",
+            "3x2x2x2",
+            "--stride",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    assert json.loads(out)["closed_forms"] == {
+        "X": "conv_transpose2d(G, W, stride=2)",
+        "W": "conv2d_weight(X, (3, 2, 2, 2), G, stride=2)",
+        "b": "G.sum((0, 2, 3))",
+    }
+
+
+def test_a_proof_names_its_claims_as_written():
+    proof = symgrad.matmul(2, 4, 3).prove()
+    assert proof.claims == (("A", "G @ B.T"), ("B", "A.T @ G"))
