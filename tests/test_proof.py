@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import re
+
 import pytest
 import sympy
 
@@ -148,6 +150,11 @@ def test_a_wrong_closed_form_is_refuted(ref):
     )
     proof = d.prove()
     assert not proof.ok and proof.counterexample.wrt == "B"
+    # refuted at a point: both sides evaluated there and found apart, one three times the other
+    note = proof.counterexample.note
+    assert note.startswith("the closed form of dL/dB; at a_{11} = ") and "the chain rule gives" in note
+    derived, claimed = (float(x) for x in re.findall(r"gives (-?[\d.]+)", note.replace(" the claim ", " gives ")))
+    assert claimed == pytest.approx(3 * derived)
 
 
 def test_step_with_a_rule_the_prover_cannot_check_fails(ref):

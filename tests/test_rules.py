@@ -84,9 +84,9 @@ def test_a_checked_rule_swapped_for_another_checked_rule_is_caught(matmul):
     # a general-size rule in an element-wise derivation: nothing here checks it
     proof = swap(matmul, "identity_A", 0, rule=R.TRANSPOSE).prove()
     assert proof.status == "refuted" and "no checker for the rule 'transpose'" in proof.failed_step
-    # a compound layer's claim rule outside a network
+    # a compound layer's claim rule where the graph has no compound layer
     proof = swap(matmul, "identity_A", 0, rule=P.BLOCK_FORM.at(0, 0)).prove()
-    assert proof.status == "refuted" and "no checker" in proof.failed_step
+    assert proof.status == "refuted" and "compound layer 1 has no form 1 to prove" in proof.failed_step
 
 
 def test_a_checked_line_relabelled_as_shown_loses_its_check_mark_and_its_count(matmul):

@@ -1,16 +1,15 @@
 """The prove layer: one entry, ``prove(d)``, for every derivation.
 
-A derivation of concrete sizes was derived on the graph engine; its document decides what is
-checked beside the layers: an op's document proves its closed forms, views and upstream entries
-element by element (``prover``), a network's proves every layer's closed form and every line it
-marks as checked (``network``). A derivation for symbolic sizes is proven in index notation
-(``general``). The verdict is computed once per derivation.
+A derivation of concrete sizes, an op preset's or a network's, is proven by one prover
+(``prover``): the obligations it carries (lemmas, layers, the lines its document checks, the loss's
+upstream entries, views and closed forms), in one order. A derivation for symbolic sizes is proven
+in index notation (``general``). The verdict is computed once per derivation.
 """
 
 from ..chain.derivation import Derivation, GeneralDerivation, Proof
 from ..core.errors import SymgradError
 from ..network.derivation import NetworkDerivation
-from . import general, network, prover
+from . import general, prover
 
 
 def prove(d) -> Proof:
@@ -18,10 +17,8 @@ def prove(d) -> Proof:
     if proof is None:
         if isinstance(d, GeneralDerivation):
             proof = general.prove(d)
-        elif isinstance(d, Derivation):
+        elif isinstance(d, (Derivation, NetworkDerivation)):
             proof = prover.prove(d)
-        elif isinstance(d, NetworkDerivation):
-            proof = network.prove(d)
         else:
             raise SymgradError(f"prove needs a derivation, got {type(d).__name__}")
         d.cache["proof"] = proof

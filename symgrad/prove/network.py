@@ -1,4 +1,4 @@
-"""Proofs for networks: the lemmas, every layer's closed form, their composition, and claims.
+"""The network's side of the proof: the lemmas, the composition of the closed forms, and claims.
 
 Equality is decided on the canonical form: polynomials in the inputs and the atoms (σ(z), e^z,
 1/v, ...), with the polynomially defined intermediates substituted when the forms differ as they
@@ -11,7 +11,6 @@ by far more than the evaluation's error. If no point separates them, the verdict
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import mpmath
 import sympy
@@ -25,9 +24,8 @@ from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
 from .network_claims import claim_tensors, claim_value, differing
 from .points import DIGITS, Comparer, evaluate, values_at
-from .prover import by_rule
 
-__all__ = ["check", "check_lemma", "compose", "equivalent", "evaluate", "prove", "values_at"]
+__all__ = ["check", "check_lemma", "compose", "equivalent", "evaluate", "values_at"]
 
 # --- lemmas --------------------------------------------------------------------------------------
 
@@ -67,86 +65,7 @@ def lemmas_used(graph: Graph) -> list[str]:
     return sorted({atom.lemma for atom in graph.atoms.values()})
 
 
-# --- the proof -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Tally:
-    elements: int = 0
-    differences: list | None = None
-
-
-def prove(d) -> Proof:
-    """Lemmas, then every layer's closed form against the element-wise chain rule through it,
-    which makes the composition of the closed forms equal to the element-wise gradient of every
-    tensor (see below)."""
-    graph = d.graph
-    for name in lemmas_used(graph):
-        verdict = prove_lemma(name)
-        if verdict != "proven":
-            return Proof(
-                "refuted" if verdict.startswith("refuted") else "undecided", failed_step=f"lemma {name}: {verdict}"
-            )
-    comparer = Comparer(graph)
-    elements = 0
-    pending = []  # (what, tensor, index, element-wise, closed) where the forms differ
-    through: dict = {}  # variable -> the sum of the closed shares of the layers that read it
-    for k, node in enumerate(graph.nodes):
-        closed = d.closed_share(k)
-        share = d.shares.get(k, {})
-        for name, values in closed.items():
-            tensor = graph.tensors[name]
-            for position, (vid, value) in enumerate(zip(tensor.ids, values)):
-                elements += 1
-                derived = share.get(vid, {})
-                if not comparer.equal(derived, value):
-                    pending.append((f"the {node.op} layer's closed form for {name}", tensor, position, derived, value))
-                if vid in graph.adjoints:
-                    poly.add_into(through.setdefault(vid, {}), value)
-    # A long gradient of an intermediate is a variable of its own (Graph.name_gradient); the
-    # layers below read that variable, so its definition must be what the layers above hand down.
-    owners = _owners(graph, set(graph.adjoints))
-    for vid, named in graph.adjoints.items():
-        elements += 1
-        tensor, position = owners[vid]
-        if not comparer.equal(through.get(vid, {}), graph.defs[named]):
-            what = f"the named gradient of {tensor.name}"
-            pending.append((what, tensor, position, through.get(vid, {}), graph.defs[named]))
-    # The composition needs no second computation: each layer's closed form was proven equal to
-    # its element-wise share given the element-wise upstream of its output; from the loss back,
-    # that upstream is by induction what the composed closed forms hand the layer, and the
-    # shares of the layers reading a tensor add up to its element-wise gradient. ``compose``
-    # recomputes it all the same, for the tests.
-    steps = len(graph.nodes)
-    if pending:
-        return _verdict(d, comparer, pending, elements, steps)
-    shown = 0
-    for equation in d.equations.values():  # every line the document marks as checked
-        for step in equation.steps:
-            rule = step.rule
-            if rule.check == "shown":
-                shown += 1
-                continue
-            if rule.check == "claim":
-                reason = by_rule(step, check_block, d, step)
-            elif rule.checker is not None:
-                reason = by_rule(step, rule.checker, d, step)
-            else:  # a network's lines are checked by their own checkers; a rule without one proves nothing here
-                reason = f"no checker for the rule {rule.name!r}"
-            steps += 1
-            if reason is not None:
-                return Proof("refuted", elements=elements, steps=steps, failed_step=f"{equation.key}: {reason}")
-    return Proof("proven", checked=elements + steps, elements=elements, steps=steps, shown=shown, scope=_scope(d))
-
-
-def _owners(graph: Graph, vids: set) -> dict:
-    """For each variable, the tensor it is an entry of and its position there."""
-    return {
-        vid: (tensor, position)
-        for tensor in graph.tensors.values()
-        for position, vid in enumerate(tensor.ids)
-        if vid in vids
-    }
+# --- the composition and the verdict -------------------------------------------------------------
 
 
 def compose(d) -> dict:
@@ -165,17 +84,20 @@ def _scope(d) -> str:
     return "every upstream gradient" if d.loss is not None and not d.loss.has_value else ""
 
 
-def _verdict(
-    d, comparer: Comparer, pending: list, elements: int, steps: int, sides=("the chain rule", "the claim")
+def pending_verdict(
+    d, comparer: Comparer, pending: list, elements: int, steps: int, sides=("the chain rule", "the claim"), upstream=0
 ) -> Proof:
+    """The verdict where some entries' two sides differ in canonical form: refuted at the first
+    point found where an entry's sides are apart, else undecided."""
     for what, tensor, position, derived, claimed in pending:
         found = comparer.differ_at(derived, claimed)
         if found is not None:
             return Proof(
                 "refuted",
-                checked=elements + steps,
+                checked=elements + steps + upstream,
                 elements=elements,
                 steps=steps,
+                upstream=upstream,
                 counterexample=counterexample_at(d, tensor, position, derived, claimed, found, what, sides),
             )
     what, tensor, position, *_ = pending[0]
@@ -226,7 +148,7 @@ def equivalent(d, name: str, form_a, form_b) -> Proof:
     if not pending:
         n = len(a.entries)
         return Proof("proven", checked=n, elements=n, claims=((name, f"{text_a} == {text_b}"),))
-    return _verdict(d, comparer, pending, len(a.entries), 0, ("the first form", "the second"))
+    return pending_verdict(d, comparer, pending, len(a.entries), 0, ("the first form", "the second"))
 
 
 def check(d, name: str, claim) -> Proof:
@@ -242,7 +164,7 @@ def check(d, name: str, claim) -> Proof:
     if not pending:
         n = len(derived)
         return Proof("proven", checked=n, elements=n, claims=((name, text),), scope=_scope(d))
-    return _verdict(d, comparer, pending, len(derived), 0)
+    return pending_verdict(d, comparer, pending, len(derived), 0)
 
 
 def check_block(d, step) -> str | None:
