@@ -1,7 +1,6 @@
 """The prover must fail on wrong claims and on corrupted steps, with the right counterexample."""
 
 import dataclasses
-
 import re
 
 import pytest

@@ -24,8 +24,8 @@ from ..chain.derivation import Equation, Presentation, Step
 from ..chain.rules import Rule
 from ..core import poly
 from ..core.tensor import to_sympy
-from . import compound as blocks
-from .compound import pick
+from .compound import compound, pick
+from .compound import shown as compact_forms
 from .graph import Graph, Node, Tensor
 from .lemmas import LEMMAS
 from .units.base import grad_of, tex
@@ -135,9 +135,9 @@ def equations(d, picks: dict) -> dict:
                 (Step(sympy.Symbol(grad_of(name, graph)), sympy.Symbol(closed), LAYER_CLOSED_FORM.at(k - 1, name)),),
             )
     for j, block in enumerate(graph.blocks):
-        forms = blocks.shown(graph, block)  # none for a large layer
+        forms = compact_forms(graph, block)  # none for a large layer
         if forms:
-            eq.update(blocks.compound(block).lines(d, j, block, picks))
+            eq.update(compound(block).lines(d, j, block, picks))
         for i, form in enumerate(forms):
             key = f"block_{j}_{i}"
             rule = (BLOCK_IDENTITY if form.other else BLOCK_FORM).at(j, i)

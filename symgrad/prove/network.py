@@ -18,7 +18,7 @@ import sympy
 from ..chain.derivation import Counterexample, Proof
 from ..core import poly
 from ..core.tensor import to_sympy
-from ..network import compound as blocks
+from ..network.compound import compound, shown
 from ..network.graph import Graph, Tensor
 from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
@@ -171,16 +171,16 @@ def check_block(d, step) -> str | None:
     """A compound layer's compact form (or identity), proven at every element by the network's
     claim prover: the same proof ``symgrad.check`` (``symgrad.equivalent``) gives."""
     j, i = step.rule.data
-    forms = blocks.shown(d.graph, d.graph.blocks[j]) if 0 <= j < len(d.graph.blocks) else []
+    forms = shown(d.graph, d.graph.blocks[j]) if 0 <= j < len(d.graph.blocks) else []
     if not 0 <= i < len(forms):
         return f"compound layer {j + 1} has no form {i + 1} to prove"
     block, form = d.graph.blocks[j], forms[i]
     if step.rhs != sympy.Symbol(form.rhs):  # the line shown is the one whose claim is proven next
-        return f"the form shown for the {blocks.compound(block).title} layer is not the one proven: {step.rhs}"
+        return f"the form shown for the {compound(block).title} layer is not the one proven: {step.rhs}"
     if form.other is None:
         proof = check(d, form.target, form.claim)
     else:
         proof = equivalent(d, form.target, form.claim, form.other)
     if proof.status != "proven":
-        return f"the compact form of the {blocks.compound(block).title} layer is {proof.status}: {form.claim}"
+        return f"the compact form of the {compound(block).title} layer is {proof.status}: {form.claim}"
     return None
