@@ -23,7 +23,8 @@ from ..network import compound as blocks
 from ..network.graph import Graph, Tensor
 from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
-from .network_claims import claim_tensors, claim_value, differing
+from .claim.decision import differing
+from .claim.reader import claim_tensors, claim_value
 from .points import DIGITS, Comparer, evaluate, values_at
 from .prover import by_rule
 
