@@ -1,8 +1,8 @@
 """The convolutions a claim may call, and their gradients with torch.nn.grad's arguments.
 
-Each is written out entry by entry: an output entry is the sum of its (input, weight) products,
-listed from the layer's geometry. How many there are is refused over the budget before they are
-listed, since a stride or a kernel size written large is cheap to write.
+Each is written out entry by entry: an output entry is a sum of products, of one entry of each
+operand, listed from the layer's geometry. How many there are is refused over the budget before
+they are listed, since a stride or a kernel size written large is cheap to write.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Where the two sides of a claim differ, decided on their polynomials written out in the inputs and atoms.
 
-``differing`` keeps a position whose difference is not zero written out (by FLINT where that is
-worth it, else level by level in dicts), and is apart at a point or does not vanish as a rational
-function once its denominators are cleared (``rational.vanishes``). ``Work`` counts the term
-products writing out takes, each level sized before it is made, so a claim too large to decide is
-refused with the budget that would allow it.
+``differing`` finds the positions where two sides differ: a difference written out in the inputs
+and atoms (by FLINT where that is worth it, else level by level in dicts) that is not the zero
+polynomial differs, unless it holds a reciprocal, a root or a power, the two sides agree at a
+point, and it vanishes once its denominators are cleared (``rational.vanishes``). ``Work`` counts
+the term products writing out takes, each level sized before it is made, so a claim too large to
+decide is refused with the budget that would allow it.
 """
 
 from __future__ import annotations
