@@ -538,7 +538,8 @@ def test_the_convolution_gradient_formulas_are_pytorchs(stride, padding, dilatio
     """conv2d_weight, conv2d_input and conv_transpose2d_weight are proven to be the gradients the
     chain rule gives, and at integer points they are what torch.nn.grad (for the transposed
     convolution, autograd) computes."""
-    from symgrad.prove import network_claims as claims
+    from symgrad.prove.claim import convolutions as claims
+    from symgrad.prove.claim.reader import claim_tensors
     from tests.conftest import require_torch
 
     torch = require_torch()
@@ -586,7 +587,7 @@ def test_the_convolution_gradient_formulas_are_pytorchs(stride, padding, dilatio
             ],
         ),
     ):
-        names = claims.claim_tensors(derivation)
+        names = claim_tensors(derivation)
         X, W = (torch.randint(-5, 6, s, generator=gen, dtype=torch.float64) for s in (x_shape, w_shape))
         C = torch.randint(-5, 6, names["c"].shape, generator=gen, dtype=torch.float64)
         values = {}

@@ -394,20 +394,20 @@ def test_the_number_tests_catch_a_power_that_returns_its_base(d, matmul, monkeyp
 
 
 def test_the_number_tests_catch_an_operator_that_returns_its_left_operand(d, matmul, monkeypatch):
-    from symgrad.prove import network_claims
+    from symgrad.prove.claim import tensor
 
     assert _numbers_hold(d, matmul)
-    monkeypatch.setattr(network_claims, "_numbers", lambda op, a, b: a)
+    monkeypatch.setattr(tensor, "_numbers", lambda op, a, b: a)
     assert not _numbers_hold(d, matmul)
 
 
 def test_the_zero_division_tests_catch_denominator_checks_that_are_skipped(zero, monkeypatch):
-    from symgrad.prove import network_claims
+    from symgrad.prove.claim import atoms
 
     assert _zero_division_refused(zero)
-    monkeypatch.setattr(network_claims, "_is_zero", lambda graph, p: False)
+    monkeypatch.setattr(atoms, "_is_zero", lambda graph, p: False)
     assert _zero_division_refused(zero)  # the check at points still sees it
-    monkeypatch.setattr(network_claims, "zero_everywhere", lambda graph, vid: False)
+    monkeypatch.setattr(atoms, "zero_everywhere", lambda graph, vid: False)
     assert not _zero_division_refused(zero)
     # and what the skipped check lets through is a false proof: z/z with z = 0 cancelled away
     assert symgrad.check(zero, "x", "dx + z/z - z/z").ok

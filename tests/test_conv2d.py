@@ -12,7 +12,7 @@ import sympy
 
 import symgrad
 import symgrad.functional as F
-from symgrad.ops.conv2d import Im2colWeightGrad
+from symgrad.ops.im2col import Im2colWeightGrad
 
 from .conftest import require_torch
 

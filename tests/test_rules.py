@@ -14,7 +14,7 @@ from symgrad.chain import rules as R
 from symgrad.chain.derivation import Equation, Step
 from symgrad.network import presentation as P
 from symgrad.network.derivation import NetworkDerivation
-from symgrad.ops.conv2d import OUTPUT_HEIGHT
+from symgrad.ops.conv2d_document import OUTPUT_HEIGHT
 
 CHECK_MARK = "&#10003;"
 

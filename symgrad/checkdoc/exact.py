@@ -38,7 +38,7 @@ from ..core import poly
 from ..core.errors import SymgradError
 from ..network.graph import Graph
 from ..network.values import atom_at
-from ..prove.network_claims import atom_of
+from ..prove.claim.atoms import atom_of
 from ..prove.rational import vanishes
 
 MAX_PRODUCTS = 10**6  # term products converting one line, and again deciding it (``vanishes``)

@@ -15,42 +15,30 @@ engine at every element:
   the upstream gradient), and the input gradient is conv2d's forward pass;
 - dL/dX = conv2d(G, W) with the same stride, padding, dilation and groups;
 - dL/dW = the correlation of G with X, summed over the batch; dL/db = the sum of G.
+
+This module is the preset: the derivation and its command line. The document's equations are
+``conv_transpose2d_document``'s; the collection view's operations, ``collection``'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 
 import sympy
 
 from ..chain.build import Problem, derive
-from ..chain.derivation import Equation, Presentation, Step
+from ..chain.derivation import Presentation
 from ..chain.losses import check_loss
-from ..chain.rules import CLOSED_FORM, Rule
-from ..core import poly
 from ..core.budget import check_budget
 from ..core.errors import SymgradError
-from ..core.tensor import PolyTensor
-from ..core.tensorop import TensorOpBase
 from ..network import layers
 from ..network.units.conv2d import BiasGrad, ConvTranspose2d, _dims, flag
-from ..network.units.conv_transpose2d import Conv2dForward, Transposed, TransposeWeightGrad, transposed_geometry
-from .conv2d import (
-    LOSS_ENTRY,
-    OUTPUT_HEIGHT,
-    OUTPUT_WIDTH,
-    ConvParams,
-    _one_layer,
-    conv_inline,
-    default_picks,
-    slices,
-    stem,
-)
+from ..network.units.conv_transpose2d import Conv2dForward, TransposeWeightGrad, transposed_geometry
+from .collection import BiasBroadcast, Collection, CollectionNoBias
+from .conv2d import ConvParams, _one_layer
+from .conv2d_document import conv_inline, default_picks, stem
+from .conv_transpose2d_document import equations, notation
 from .spec import OpSpec, convolution_arguments
-
-COLLECTION = Rule("collection", "equal", "collection view, proven")
-DUALITY = Rule("duality", "equal", "conv2d's input gradient, proven")
 
 
 def conv_transpose2d(
@@ -130,118 +118,6 @@ def conv_transpose2d(
         params=ConvParams(geo, bias),
     )
     return derive(problem, loss, default_picks(pick_x, pick_w, (geo.H, geo.W), (geo.kH, geo.kW)))
-
-
-def notation(geo: Transposed, reg, inputs) -> dict:
-    return {"slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW))}
-
-
-def equations(d) -> dict:
-    geo: Transposed = d.params.geometry
-    size_steps = []
-    for rule, size, k, s, p, dil, op, out in zip(
-        (OUTPUT_HEIGHT, OUTPUT_WIDTH),
-        (geo.H, geo.W),
-        (geo.kH, geo.kW),
-        geo.stride,
-        geo.padding,
-        geo.dilation,
-        geo.output_padding,
-        geo.out,
-    ):
-        formula = sympy.Add(
-            sympy.Mul(sympy.Add(size, -1, evaluate=False), s, evaluate=False),
-            -2 * p,
-            sympy.Mul(dil, sympy.Add(k, -1, evaluate=False), evaluate=False),
-            op,
-            1,
-            evaluate=False,
-        )
-        size_steps.append(Step(formula, sympy.Integer(out), rule))
-    eq = {"output_size": Equation("output_size", tuple(size_steps))}
-    for name, closed in d.closed_forms.items():
-        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, CLOSED_FORM),))
-    (_, collection), (_, duality) = d.presentation.views
-    eq["collection"] = Equation("collection", (Step(sympy.Symbol("Y"), collection, COLLECTION),))
-    eq["duality_forward"] = Equation("duality_forward", (Step(sympy.Symbol("Y"), duality, DUALITY),))
-    if d.loss.has_value:
-        first = d.output.ids[0]
-        value = d.upstream_values.entries[0].get((), 0)
-        eq["loss"] = Equation(
-            "loss",
-            (
-                Step(
-                    sympy.Derivative(sympy.Symbol("L"), d.registry.symbol(first)),
-                    sympy.Rational(value.numerator, value.denominator),
-                    LOSS_ENTRY,
-                ),
-            ),
-        )
-    return eq
-
-
-class Collection(TensorOpBase):
-    """The collection view of the forward pass: X with s − 1 zeros between its elements, padded by
-    d·(k − 1) − p (and the output padding after), then a stride-1 convolution with the flipped kernel.
-    The padded tensor is built explicitly; a negative padding crops."""
-
-    tensors = 3
-    label = "collection"
-    view_name = "collection"
-
-    def describe(self):
-        sH, sW, _pH, _pW, dH, dW, groups, _opH, _opW = self.params
-        return [
-            ("zeros between", (sH - 1, sW - 1)),
-            ("flipped kernel", None),
-            ("stride", (1, 1)),
-            ("dilation", (dH, dW)),
-            ("groups", groups),
-        ]
-
-    def compute(self, X, W, b=None):
-        sH, sW, pH, pW, dH, dW, groups, opH, opW = self.params
-        N, C, H, Wd = X.shape
-        _, Og, kH, kW = W.shape
-        O, Cg = Og * groups, C // groups
-        lead = (dH * (kH - 1) - pH, dW * (kW - 1) - pW)  # zeros before the first element (negative: cropped)
-        size = ((H - 1) * sH + 1 + 2 * lead[0] + opH, (Wd - 1) * sW + 1 + 2 * lead[1] + opW)
-
-        def stretched(n, c, a, e):
-            """The zero-inserted, padded input at (a, e)."""
-            a, e = a - lead[0], e - lead[1]
-            if a < 0 or e < 0 or a % sH or e % sW or a // sH >= H or e // sW >= Wd:
-                return {}
-            return X[(n, c, a // sH, e // sW)]
-
-        Ho, Wo = size[0] - dH * (kH - 1), size[1] - dW * (kW - 1)
-        out = []
-        for n, o, h, w in itertools.product(range(N), range(O), range(Ho), range(Wo)):
-            acc: dict = {}
-            group, oo = divmod(o, Og)
-            for c in range(group * Cg, (group + 1) * Cg):
-                for u, v in itertools.product(range(kH), range(kW)):
-                    z = stretched(n, c, h + u * dH, w + v * dW)
-                    if z:
-                        poly.mul_into(acc, z, W[(c, oo, kH - 1 - u, kW - 1 - v)])  # the flipped kernel
-            entry = {m: k for m, k in acc.items() if k}
-            out.append(poly.add(entry, b[(o,)]) if b is not None else entry)
-        return PolyTensor((N, O, Ho, Wo), tuple(out))
-
-
-class CollectionNoBias(Collection):
-    tensors = 2
-
-
-class BiasBroadcast(TensorOpBase):
-    """The bias b added at every position of an N×O×H×W output."""
-
-    tensors = 1
-    label = "broadcast"
-
-    def compute(self, b):
-        N, O, H, W = self.params
-        return PolyTensor.build((N, O, H, W), lambda ix: b[(ix[1],)])
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

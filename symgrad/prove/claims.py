@@ -2,7 +2,7 @@
 
 An op preset (matmul, conv2d, conv_transpose2d) is a one-layer network closed by a generic upstream
 input G = dL/dY (L = Σ G∘Y), so a claim about it is read and decided by the network's claim
-machinery (``network_claims``): the names are the op's inputs, its output, G, and d<name> for
+machinery (``claim``): the names are the op's inputs, its output, G, and d<name> for
 dL/d(name); ``*`` is element-wise and ``@`` the matrix product, as in PyTorch ("G @ B.T").
 
 A backward formula is a statement for every upstream gradient. A claim that names G (or a
@@ -38,9 +38,11 @@ from ..core.tensor import from_sympy, to_sympy
 from ..network.derivation import NetworkDerivation
 from ..network.values import atom_at
 from . import network
+from .claim.decision import differing
+from .claim.reader import MAX_LENGTH, ClaimNames, check_depth, claim_value
+from .claim.tensor import ClaimTensor, apply
 from .general import concrete
 from .index import Entry, canon
-from .network_claims import MAX_LENGTH, ClaimNames, ClaimTensor, apply, check_depth, claim_value, differing
 from .points import DIGITS, Comparer
 
 EVERY_UPSTREAM = "every upstream gradient G"

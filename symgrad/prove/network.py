@@ -22,7 +22,8 @@ from ..network.compound import compound, shown
 from ..network.graph import Graph, Tensor
 from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
-from .network_claims import claim_tensors, claim_value, differing
+from .claim.decision import differing
+from .claim.reader import claim_tensors, claim_value
 from .points import DIGITS, Comparer, evaluate, values_at
 
 __all__ = ["check", "check_lemma", "compose", "equivalent", "evaluate", "values_at"]

@@ -1,0 +1,221 @@
+"""A convolution's document: the output's size, the entry formula it shows (checked against every
+forward entry), the closed forms and views as equations, the slices it writes out, and the
+elements it picks. Shared by conv2d and conv_transpose2d where their documents agree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+
+import sympy
+
+from ..chain.build import pick_index
+from ..chain.derivation import Equation, Step, TensorView
+from ..chain.notation import Call, Equals, Joined, Product
+from ..chain.rules import CLOSED_FORM, Rule
+from ..core import poly
+from ..core.tensor import PolyTensor
+from ..network.units.conv2d import Geometry
+
+IM2COL = Rule("im2col", "equal", "im2col, proven")
+LOSS_ENTRY = Rule("loss entry", "loss entry", "derivative of the loss")
+# the data is the axis of the output's shape the displayed formula gives
+OUTPUT_HEIGHT = Rule("output height", "size", "output height", data=(-2,))
+OUTPUT_WIDTH = Rule("output width", "size", "output width", data=(-1,))
+INDEX_NAME = Rule("index name", "shown", "index of the input")
+
+
+def notation(geo: Geometry, reg, inputs) -> dict:
+    """The definition of an output entry (a checked step, see ``equations``), and slices of the inputs."""
+    return {"slices": slices(reg, inputs, (geo.H, geo.W), (geo.kH, geo.kW))}
+
+
+def _per_axis(name: str, values: tuple) -> tuple:
+    """One symbol when both axes share the value (s), one per axis otherwise (s_H, s_W)."""
+    if values[0] == values[1]:
+        return (sympy.Symbol(name),) * 2
+    return sympy.Symbol(f"{name}_H"), sympy.Symbol(f"{name}_W")
+
+
+def entry_formula(geo: Geometry, bias: bool) -> tuple:
+    """y_{n,o,i,j} as the document writes it, 1-based like every entry it shows, with the group
+    offset of the channel; the value of each size symbol in it; and the input's index names
+    (c', i', j') with the expressions they stand for.
+
+    A term whose x index falls outside the input is zero (the padding)."""
+    n, o, i, j, c, u, v = sympy.symbols("n o i j c u v", integer=True)
+    sH, sW = _per_axis("s", geo.stride)
+    pH, pW = _per_axis("p", geo.padding)
+    dH, dW = _per_axis("d", geo.dilation)
+    kH, kW, Cg, Og = (sympy.Symbol(name) for name in ("k_H", "k_W", "C_g", "O_g"))
+    x, w, b, y = (sympy.IndexedBase(letter) for letter in "xwby")
+
+    def position(out, tap, s, d, p):  # (out − 1)·s + (tap − 1)·d − p + 1, in the order people write it
+        return sympy.Add(
+            sympy.Mul(sympy.Add(out, -1, evaluate=False), s, evaluate=False),
+            sympy.Mul(sympy.Add(tap, -1, evaluate=False), d, evaluate=False),
+            sympy.Mul(-1, p, evaluate=False),
+            1,
+            evaluate=False,
+        )
+
+    group = sympy.floor(
+        sympy.Mul(sympy.Add(o, -1, evaluate=False), sympy.Pow(Og, -1, evaluate=False), evaluate=False), evaluate=False
+    )
+    channel = sympy.Add(sympy.Mul(group, Cg, evaluate=False), c, evaluate=False)
+    # the input's indices get names of their own, defined on the lines below the sum, so that
+    # the formula stays short enough for a phone's column
+    names = tuple(
+        (sympy.Symbol(f"{letter}'", integer=True), index)
+        for letter, index in (("c", channel), ("i", position(i, u, sH, dH, pH)), ("j", position(j, v, sW, dW, pW)))
+    )
+    input_index = (n, *(name for name, _ in names))
+    term = sympy.Mul(w[o, c, u, v], x[input_index], evaluate=False)
+    total = sympy.Sum(term, (v, 1, kW), (u, 1, kH), (c, 1, Cg))
+    rhs = sympy.Add(b[o], total, evaluate=False) if bias else total
+    values = {kH: geo.kH, kW: geo.kW, Cg: geo.Cg, Og: geo.Og}
+    for symbols, numbers in (((sH, sW), geo.stride), ((pH, pW), geo.padding), ((dH, dW), geo.dilation)):
+        values.update(zip(symbols, numbers))
+    return y[n, o, i, j], rhs, values, names
+
+
+def check_entry_formula(d, step) -> str | None:
+    """The displayed formula, evaluated at every output entry and every tap with the document's
+    sizes, must give exactly the forward entries: the formula a reader sees is the one computed."""
+    values = d.params.formula_values
+    names = {s.lhs: s.rhs for s in d.equations["definition"].steps if s.rule is INDEX_NAME}
+    rhs = step.rhs.xreplace(names).xreplace({k: sympy.Integer(v) for k, v in values.items()})
+    total = next(a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Sum)) if isinstance(rhs, sympy.Add) else rhs
+    bias_terms = (
+        [a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Indexed)] if isinstance(rhs, sympy.Add) else []
+    )
+    factors = {f.base.label.name: f for f in total.function.args if isinstance(f, sympy.Indexed)}
+    n, o, i, j = step.lhs.indices
+    limits = list(reversed(total.limits))  # outermost first
+    X, W, Y = d.input_tensors["X"], d.input_tensors["W"], d.output
+    ranges = {
+        n: range(1, Y.shape[0] + 1),
+        o: range(1, Y.shape[1] + 1),
+        i: range(1, Y.shape[2] + 1),
+        j: range(1, Y.shape[3] + 1),
+    }
+    ranges.update({var: range(int(lo), int(hi) + 1) for var, lo, hi in limits})
+
+    taps = [lim[0] for lim in limits]
+    order = [n, o, i, j, *taps]  # index values travel as a tuple in this order: no Symbol hashing per tap
+
+    def table(expr):
+        """One 0-based index coordinate at every value of the few indices it depends on, computed
+        once, and a C-level getter of those indices' values."""
+        used = [k for k, var in enumerate(order) if var in expr.free_symbols] or [0]
+        f = sympy.lambdify([order[k] for k in used], expr, modules="math")
+        values: dict = {combo: int(f(*combo)) - 1 for combo in itertools.product(*(ranges[order[k]] for k in used))}
+        if len(used) == 1:  # itemgetter of one position gives the value itself, not a tuple
+            values = {combo[0]: v for combo, v in values.items()}
+        return operator.itemgetter(*used), values
+
+    x_tables = [table(e) for e in factors["x"].indices]
+    w_tables = [table(e) for e in factors["w"].indices]
+
+    def coordinates(tables, env):
+        return tuple([values[get(env)] for get, values in tables])
+
+    for pos, (nn, oo, ii, jj) in enumerate(itertools.product(*(ranges[s] for s in (n, o, i, j)))):
+        entry: dict = {}
+        for tap in itertools.product(*(ranges[t] for t in taps)):
+            env = (nn, oo, ii, jj, *tap)
+            at_x = coordinates(x_tables, env)
+            if all(0 <= a < size for a, size in zip(at_x, X.shape)):
+                entry[(X.id_at(at_x), W.id_at(coordinates(w_tables, env)))] = 1
+        for term in bias_terms:
+            (index,) = term.indices
+            entry[(d.input_tensors["b"].id_at((int(index.xreplace({o: oo})) - 1,)),)] = 1
+        if entry != d.definitions.entries[pos]:
+            return f"the formula does not give the entry y at {(nn, oo, ii, jj)}"
+    return None
+
+
+ENTRY_FORMULA = Rule("entry formula", "op", "every entry, checked", check_entry_formula)
+
+
+def slices(reg, inputs, plane: tuple, kernel: tuple) -> tuple:
+    """The first channel of the first sample and the first kernel slice, written out."""
+    first_x = PolyTensor(
+        plane, tuple(poly.var(inputs["X"].id_at((0, 0, h, w))) for h in range(plane[0]) for w in range(plane[1]))
+    )
+    first_w = PolyTensor(
+        kernel, tuple(poly.var(inputs["W"].id_at((0, 0, u, v))) for u in range(kernel[0]) for v in range(kernel[1]))
+    )
+    return (
+        (sympy.Symbol(r"\boldsymbol{X}_{1,1}"), TensorView("X11", first_x, reg)),
+        (sympy.Symbol(r"\boldsymbol{W}_{1,1}"), TensorView("W11", first_w, reg)),
+    )
+
+
+def stem(prefix: str, *shapes: tuple) -> str:
+    """conv2d-1x2x5x5-2x2x3x3: the op and its shapes, for file names."""
+    return "-".join([prefix, *("x".join(map(str, s)) for s in shapes)])
+
+
+def default_picks(pick_x, pick_w, plane: tuple, kernel: tuple) -> dict:
+    """The picked elements of X and W, 1-based; by default the (2, 2) entry of the first slices."""
+    return {
+        "X": pick_index(pick_x, (1, 1, min(2, plane[0]), min(2, plane[1])), rank=4),
+        "W": pick_index(pick_w, (1, 1, min(2, kernel[0]), min(2, kernel[1])), rank=4),
+    }
+
+
+def equations(d) -> dict:
+    geo: Geometry = d.params.geometry
+    eq = {}
+    size_steps = []
+    for rule, size, k, s, p, dil, out in zip(
+        (OUTPUT_HEIGHT, OUTPUT_WIDTH), (geo.H, geo.W), (geo.kH, geo.kW), geo.stride, geo.padding, geo.dilation, geo.out
+    ):
+        inner = sympy.Add(size, 2 * p, -dil * (k - 1), -1, evaluate=False)
+        ratio = sympy.Mul(inner, sympy.Pow(s, -1, evaluate=False), evaluate=False)
+        formula = sympy.Add(sympy.floor(ratio, evaluate=False), 1, evaluate=False)
+        size_steps.append(Step(formula, sympy.Integer(out), rule))
+    eq["output_size"] = Equation("output_size", tuple(size_steps))
+    lhs, rhs, _, names = entry_formula(geo, d.params.bias)
+    eq["definition"] = Equation(
+        "definition", (Step(lhs, rhs, ENTRY_FORMULA), *(Step(name, index, INDEX_NAME) for name, index in names))
+    )
+    for name, closed in d.closed_forms.items():
+        eq[f"closed_{name}"] = Equation(f"closed_{name}", (Step(sympy.Symbol(f"d{name}"), closed, CLOSED_FORM),))
+    for wrt, view in d.presentation.views:
+        lhs = sympy.Symbol(wrt if wrt == "Y" else f"d{wrt}")
+        eq[f"im2col_{wrt}"] = Equation(f"im2col_{wrt}", (Step(lhs, view, IM2COL),))
+    first = d.output.ids[0]
+    L = sympy.Symbol("L")
+    if d.loss.has_value:
+        value = d.upstream_values.entries[0].get((), 0)
+        eq["loss"] = Equation(
+            "loss",
+            (
+                Step(
+                    sympy.Derivative(L, d.registry.symbol(first)),
+                    sympy.Rational(value.numerator, value.denominator),
+                    LOSS_ENTRY,
+                ),
+            ),
+        )
+    return eq
+
+
+def conv_inline(name: str, bias: bool) -> dict:
+    """The formulas a convolution document shows inline: the forward pass, and the im2col products."""
+    X, W, b, Y = (sympy.Symbol(n) for n in ("X", "W", "b", "Y"))
+    Wmat, Gmat = sympy.Symbol(r"W_{\mathrm{mat}}"), sympy.Symbol(r"G_{\mathrm{mat}}")
+    unfold = Call("unfold", X)
+    product = Product(Wmat, unfold)
+    return {
+        "forward": Equals(Y, Call(name, X, W, b) if bias else Call(name, X, W)),
+        "unfold": unfold,
+        "im2col": Equals(Y, Joined(product, b, separator=" + ") if bias else product),
+        "im2col_weight": Equals(
+            sympy.Symbol(r"dW_{\mathrm{mat}}"), Product(Gmat, unfold, transpose_last=True, sum_over="n")
+        ),
+        "im2col_input": Product(sympy.Symbol(r"W_{\mathrm{mat}}^{T}"), Gmat),
+    }

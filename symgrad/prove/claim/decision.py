@@ -1,0 +1,134 @@
+"""Where the two sides of a claim differ, decided on their polynomials written out in the inputs and atoms.
+
+``differing`` finds the positions where two sides differ: a difference written out in the inputs
+and atoms (by FLINT where that is worth it, else level by level in dicts) that is not the zero
+polynomial differs, unless it holds a reciprocal, a root or a power, the two sides agree at a
+point, and it vanishes once its denominators are cleared (``rational.vanishes``). ``Work`` counts
+the term products writing out takes, each level sized before it is made, so a claim too large to
+decide is refused with the budget that would allow it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...core import flint_poly, poly
+from ...core.budget import check_max_terms
+from ...core.errors import SymgradError
+from ...network.graph import Graph
+from ...network.values import atom_at
+from ..points import at_points
+from ..rational import vanishes
+
+
+class Work:
+    """The term products a comparison may spend writing polynomials out in the inputs. Each
+    level of definitions is sized before it is expanded, and the first that would pass the
+    budget is refused, with an estimate and the setting that allows it.
+
+    While ``copies`` is above 1 the polynomial being written out stands for that many alike (the
+    entries of one tensor cost about the same), so the whole is refused as soon as the first
+    entry's cost, times their number, passes the budget."""
+
+    def __init__(self, graph: Graph, what: str, pending: list) -> None:
+        self.graph, self.what, self.pending = graph, what, pending
+        self.limit = check_max_terms(graph.max_terms)
+        self.spent = 0
+        self.copies = 1
+
+    def spend(self, terms: int) -> None:
+        if (self.spent + terms) * self.copies > self.limit:
+            self.refuse((self.spent + terms) * self.copies)
+        self.spent += terms
+
+    def refuse(self, lower: int) -> None:
+        memo: dict = {}
+        upper = max(lower, sum(expansion_size(self.graph, p, memo) for p in self.pending))
+        raise SymgradError(
+            f"{self.what} is too large: written out in the inputs it takes more than about {lower:,} term products "
+            f"(at most {upper:,}), over the budget of {self.limit:,}; check it at smaller sizes, or derive with "
+            f"max_terms={upper} (--max-terms {upper} on the command line) if there is time for it"
+        )
+
+
+def differing(graph: Graph, pairs: list, what: str) -> list[int]:
+    """The positions where the two sides of a pair differ as rational functions of the inputs
+    and atoms: written out in them first; a difference that remains is kept if the two are
+    apart at a point, and otherwise its denominators are cleared (``rational.vanishes``)."""
+    candidates = [i for i, (a, b) in enumerate(pairs) if a != b]
+    differences = [poly.add(pairs[i][0], poly.scale(pairs[i][1], -1)) for i in candidates]
+    work = Work(graph, what, differences)
+    out = []
+    zero = _zero_by_flint(graph, differences, work)
+    for k, (i, difference) in enumerate(zip(candidates, differences)):
+        work.copies = len(candidates) if k == 0 else 1
+        if zero[k]:
+            continue
+        if zero[k] is False and at_points(graph, *pairs[i]) == "apart":
+            out.append(i)  # not zero, and a point shows it: no need to write it out again in dicts
+            continue
+        written = expand_within(graph, difference, work)
+        if written == {}:
+            continue
+        # a difference through a reciprocal or a root may be zero wherever it is defined; it
+        # is not when the two sides are apart at a point, which is quicker to see, and an
+        # equality is only claimed where some point has both sides defined
+        related = _has_relation(graph, written) and at_points(graph, *pairs[i]) == "agree"
+        if not related or not vanishes(graph, written, work.limit):
+            out.append(i)
+    return out
+
+
+def _zero_by_flint(graph: Graph, differences: list, work: Work) -> list[bool | None]:
+    """For each difference, whether FLINT finds it written out in the inputs and atoms to be the
+    zero polynomial: the common case of a true claim, decided in C. Asked only where the write-out
+    is large enough to be slow in dicts, and no larger than the budget allows even at its upper
+    bound (the dict path would size it level by level, and refuse it if it must). None where
+    FLINT was not asked."""
+    if not flint_poly.available() or not differences:
+        return [None] * len(differences)
+    sizes: dict = {}
+    bound = sum(expansion_size(graph, p, sizes) for p in differences)
+    if not flint_poly.WORTH_IT < bound <= work.limit:
+        return [None] * len(differences)
+    writer = flint_poly.Writer(differences, graph.defs)
+    return [writer.is_zero(p) for p in differences]
+
+
+def _has_relation(graph: Graph, p: poly.Poly) -> bool:
+    """Whether p holds an atom related to another variable: a reciprocal, a root or a power."""
+    atoms = (atom_at(graph, v) for v in poly.variables(p))
+    return any(atom is not None and atom.lemma in ("inverse", "sqrt", "power") for atom in atoms)
+
+
+def expand_within(graph: Graph, p: poly.Poly, work: Work) -> poly.Poly:
+    """``graph.expand(p)``, one level of definitions at a time, each level's products counted
+    against ``work`` before they are made."""
+    while True:
+        defined = {v for v in poly.variables(p) if v in graph.defs}
+        if not defined:
+            return p
+        work.spend(sum(math.prod(len(graph.defs[u]) for u in mono if u in defined) for mono in p))
+        p = poly.substitute(p, {v: graph.defs[v] for v in defined})
+
+
+def expansion_size(graph: Graph, p: poly.Poly, memo: dict) -> int:
+    """An upper bound on the term products writing ``p`` out in the inputs takes, from the
+    definitions' sizes alone (each defined variable counts as the terms of its own expansion)."""
+
+    def product(mono) -> int:
+        return math.prod(memo[u] if u in graph.defs else 1 for u in mono)
+
+    stack = [u for mono in p for u in mono]
+    while stack:  # definitions before what reads them, without recursion: chains can be long
+        vid = stack[-1]
+        if vid in memo or vid not in graph.defs:
+            stack.pop()
+            continue
+        missing = [u for mono in graph.defs[vid] for u in mono if u in graph.defs and u not in memo]
+        if missing:
+            stack += missing
+            continue
+        stack.pop()
+        memo[vid] = sum(product(mono) for mono in graph.defs[vid])
+    return sum(product(mono) for mono in p)
