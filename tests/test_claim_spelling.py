@@ -2,6 +2,7 @@
 same gradient: the summary, the JSON and a proof's claims speak the language a user writes."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,17 @@ import symgrad
 
 # the texts are written here by hand, in PyTorch's spelling (torch.nn.grad's signatures)
 CASES = [
+    (
+        # an output padding of at least the stride (allowed by the dilation): conv2d's result is cropped
+        lambda: symgrad.conv_transpose2d(
+            (1, 2, 3, 4), (2, 1, 3, 2), stride=1, padding=(1, 0), output_padding=(1, 0), dilation=(2, 1)
+        ),
+        {
+            "X": "conv2d(G, W, padding=(1, 0), dilation=(2, 1))[:, :, :3, :4]",
+            "W": "conv_transpose2d_weight(X, (2, 1, 3, 2), G, padding=(1, 0), output_padding=(1, 0), dilation=(2, 1))",
+            "b": "G.sum((0, 2, 3))",
+        },
+    ),
     (lambda: symgrad.matmul(2, 4, 3), {"A": "G @ B.T", "B": "A.T @ G"}),
     (lambda: symgrad.matmul("m", "k", "n"), {"A": "G @ B.T", "B": "A.T @ G"}),
     (
@@ -84,3 +96,31 @@ def test_the_summary_and_the_json_print_claims(tmp_path):
 def test_a_proof_names_its_claims_as_written():
     proof = symgrad.matmul(2, 4, 3).prove()
     assert proof.claims == (("A", "G @ B.T"), ("B", "A.T @ G"))
+
+
+def test_a_claim_indexes_and_slices_as_pytorch_does():
+    d = symgrad.matmul(2, 4, 3)
+    assert symgrad.check(d, "A", "(G @ B.T)[:, :]").ok
+    assert symgrad.check(d, "A", "(G @ B.T)[0:2, -4:]").ok
+    # the second row broadcast over both: the first row is wrong, refuted at an element
+    second = symgrad.equivalent(d, "A", "G @ B.T", "(G[1:2] @ B.T) + 0 * (G @ B.T)")
+    assert second.status == "refuted" and second.counterexample.index[0] == 1
+    # a claim function slices as a claim string does
+    assert symgrad.check(d, "A", lambda T: (T["G"] @ T["B"].T)[0:2]).ok
+
+
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("G[5]", "index 5 is out of range for a dim of size 2"),
+        ("G[1.5]", "an index is a whole number written out"),
+        ("G[::0]", "a slice's step must be at least 1"),
+        ("G[::-1]", "a slice's step must be at least 1"),
+        ("G[:, :, :]", "3 indices for a tensor of shape"),
+        ("G[A]", "an index is a whole number written out"),
+        ("G[0]", "the claim for dA is 3, but A is 2×4"),
+    ],
+)
+def test_a_bad_index_is_one_clear_error(claim, message):
+    with pytest.raises(symgrad.SymgradError, match=re.escape(message)):
+        symgrad.check(symgrad.matmul(2, 4, 3), "A", claim)

@@ -111,8 +111,31 @@ def _eval(node: ast.AST, names: dict):
         raise SymgradError(f"claim: .{node.attr} must be called, as .{node.attr}(...)")
     if isinstance(node, ast.Call):
         return _call(node, names)
+    if isinstance(node, ast.Subscript):  # x[0], x[:, :, :3]: literal whole numbers only
+        value = _eval(node.value, names)
+        if isinstance(value, Fraction):
+            raise SymgradError("claim: a number cannot be indexed")
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return _tensor(value, "indexing")[tuple(_subscript(part) for part in parts)]
     what = ast.unparse(node)
     raise SymgradError(f"claim: {what[:60]!r} is not allowed; a claim may use " + SYNTAX)
+
+
+def _subscript(node: ast.AST):
+    """One index of a subscript, written as a whole number or a slice of whole numbers."""
+    if isinstance(node, ast.Slice):
+        lower, upper, step = (None if p is None else _whole(p) for p in (node.lower, node.upper, node.step))
+        return slice(lower, upper, step)
+    return _whole(node)
+
+
+def _whole(node: ast.AST) -> int:
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node, sign = node.operand, -1
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return sign * node.value
+    raise SymgradError(f"claim: an index is a whole number written out, got {ast.unparse(node)[:40]!r}")
 
 
 def _call(node: ast.Call, names: dict) -> ClaimTensor:

@@ -22,8 +22,8 @@ from ...network.layers import broadcast_shape, reduction_shape, reduction_target
 from .atoms import _fractional_power, _poly_power, _reciprocal
 
 SYNTAX = (
-    "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .shape, .transpose(a, b), .sum(dim), "
-    ".mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, softplus, relu, leaky_relu(x, slope), "
+    "tensor names, d<name> for dL/d(name), exact numbers, + - * / ** @, .T, .shape, x[i, a:b], .transpose(a, b), "
+    ".sum(dim), .mean(dim), .reshape(shape), exp, log, sqrt, sigmoid, tanh, softplus, relu, leaky_relu(x, slope), "
     "softmax(x, dim), log_softmax(x, dim), conv2d, conv_transpose2d, conv2d_weight, conv_transpose2d_weight, "
     "conv2d_input, ones(shape), zeros(shape) (and in a function every symgrad.functional layer)"
 )
@@ -115,6 +115,9 @@ class ClaimTensor:
     def reshape(self, *shape) -> ClaimTensor:
         return _reshape(self, shape[0] if len(shape) == 1 else shape)
 
+    def __getitem__(self, key) -> ClaimTensor:
+        return _index(self, key)
+
     @staticmethod
     def __symgrad_function__(name: str, args: tuple, kwargs: dict):
         """A symgrad.functional layer called on a claim's tensors: the claim's own operation."""
@@ -125,6 +128,36 @@ class ClaimTensor:
             return LAYERS[name](*args, **kwargs)
         except TypeError as exc:
             raise SymgradError(f"claim: F.{name}: {exc}") from None
+
+
+def _index(x: ClaimTensor, key) -> ClaimTensor:
+    """x[key] as NumPy and PyTorch read it, for whole numbers and slices of whole numbers (one per
+    leading dim at most): an index drops its dim, a slice keeps the entries it covers."""
+    keys = key if isinstance(key, tuple) else (key,)
+    if len(keys) > len(x.shape):
+        raise SymgradError(f"claim: {len(keys)} indices for a tensor of shape {x.shape}")
+    ranges, shape = [], []
+    for k, size in zip(keys, x.shape):
+        if isinstance(k, slice):
+            bounds = (k.start, k.stop, k.step)
+            if not all(b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds):
+                raise SymgradError(f"claim: a slice takes whole numbers, got {k}")
+            if k.step is not None and k.step < 1:
+                raise SymgradError(f"claim: a slice's step must be at least 1, got {k.step}")
+            chosen = range(size)[k]
+            ranges.append(chosen)
+            shape.append(len(chosen))
+        elif isinstance(k, int) and not isinstance(k, bool):
+            if not -size <= k < size:
+                raise SymgradError(f"claim: index {k} is out of range for a dim of size {size}")
+            ranges.append(range(k % size, k % size + 1))
+        else:
+            raise SymgradError(f"claim: a tensor is indexed by whole numbers and slices, got {k!r:.40}")
+    ranges += [range(size) for size in x.shape[len(keys) :]]
+    shape += x.shape[len(keys) :]
+    strides = [math.prod(x.shape[k + 1 :]) for k in range(len(x.shape))]
+    entries = [x.entries[sum(i * stride for i, stride in zip(index, strides))] for index in itertools.product(*ranges)]
+    return ClaimTensor(x.graph, tuple(shape), entries, x.spent)
 
 
 def _transpose(x, dim0, dim1) -> ClaimTensor:
