@@ -36,6 +36,7 @@ from .meaning import (
     equal,
     free_by_convention,
     summed,
+    with_dropped,
 )
 from .reader import columns, top_level, visible
 
@@ -440,6 +441,7 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         try:
             (node,) = parse_chain(text, *(meanings[0].vocabulary if meanings else ()))
             node = meanings[0].resolve(node) if meanings else node
+            node = with_dropped(node, meanings[0].decl.dropped) if meanings else node
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))
