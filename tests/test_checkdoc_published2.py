@@ -101,3 +101,13 @@ def test_a_dropped_index_read_as_its_entry_where_a_sum_is_declared_is_caught(tmp
     decl = {**BATCHNORM, "dropped": {"\\hat{x}": "\\sum_i"}}
     body = display(d("f", "\\sigma^2") + " = " + d("f", "\\hat{x}") + " \\cdot " + d("\\hat{x}", "\\sigma^2"))
     assert verdicts(tmp_path, body, decl) == ["refuted"]
+
+
+def test_a_slash_divides_by_the_one_factor_after_it(tmp_path):
+    # planckeon-attention-gradients.md #24 writes S^{ij}/\tau. y_1 y_2/2 is half the product
+    # (proven); y_1/2 is not y_1 (refuted at y_1 = 10/3); y_1/2 y_2 reads as over 2 or over 2 y_2:
+    # not read
+    body = display("y_1 y_2/2 = \\frac{1}{2} y_1 y_2") + display("y_1/2 = y_1") + display("y_1/2 y_2 = 0")
+    found = links(tmp_path, body, VECTOR)
+    assert [verdict for verdict, _ in found] == ["proven", "refuted", "unchecked"]
+    assert "a / b followed by more" in found[2][1]
