@@ -298,7 +298,9 @@ class Parser:
         self.take("/")
         den = self.factor()
         if self.peek() not in self.STOP_PRODUCT:
-            raise Unsupported("a / b followed by more (a/b c or a/b/c), which reads as over b or beside it: write \\frac")
+            raise Unsupported(
+                "a / b followed by more (a/b c or a/b/c), which reads as over b or beside it: write \\frac"
+            )
         return ("frac", factors[0] if len(factors) == 1 else ("mul", factors), den)
 
     def juxtaposed(self, before: list[str]) -> None:
