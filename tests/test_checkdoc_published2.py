@@ -111,3 +111,10 @@ def test_a_slash_divides_by_the_one_factor_after_it(tmp_path):
     found = links(tmp_path, body, VECTOR)
     assert [verdict for verdict, _ in found] == ["proven", "refuted", "unchecked"]
     assert "a / b followed by more" in found[2][1]
+
+
+def test_a_minimum_over_a_variable_is_named_and_not_read(tmp_path):
+    # sonfl-linear-regression.md #2: J(\theta) = min_{\theta} ..., written in letters; never
+    # m·i·n_θ, and no optimum is evaluated
+    found = links(tmp_path, display("y_1 = min_{y_1} y_1 y_1"), VECTOR)
+    assert found == [("unchecked", "not read: min_{...}, an optimum over a variable, which is not evaluated")]
