@@ -673,9 +673,7 @@ class Parser:
         every reader reads it (never l·o·g(p), which would be a call of g)."""
         for word in ("argmin", "argmax", "min", "max"):  # min_{\theta} f: an optimum, not m·i·n_θ f
             if self.t[self.i : self.i + len(word)] == list(word) and self.peek(len(word)) == "_":
-                raise Unsupported(
-                    f"{word}_{{...}}, a {word.removeprefix('arg')}imum over a variable, which is not evaluated"
-                )
+                raise Unsupported(f"{word}_{{...}}, an optimum over a variable, which is not evaluated")
         named = {name: name for name in self.functions if len(name) > 1 and name.isalpha()}
         for spelling, function in {**SPELLED, **named}.items():
             n = len(spelling)
