@@ -36,6 +36,7 @@ from .meaning import (
     equal,
     free_by_convention,
     summed,
+    with_dropped,
 )
 from .reader import columns, top_level, visible
 
@@ -258,6 +259,10 @@ def _chains(eq) -> list:
                 elif how == "juxtaposed":  # a product across rows may be meant: not checked
                     chain[-1] = (k, Unread(_joined(chain[-1][1], sides[0]), _JUXTAPOSED))
                 elif how == "chain":
+                    if len(chain) > 1 and chain[-1][1] == "" and not isinstance(chain[-1][1], Unread):
+                        # "a =" ending a row, "= b" starting the next: one equality, a = b, written
+                        # with its "=" twice; the side between stays, so that each "=" is a link
+                        chain[-1] = (chain[-1][0], Doubled("", _DOUBLED))
                     chain += [(k, s) for s in sides[1:]]
                 else:
                     if how == "either":  # neither reading is checked: the side above and this line's first
@@ -377,6 +382,14 @@ class Framing(Unread):
     """A side that is a condition or a range written around the formula, not a claim."""
 
 
+class Doubled(Unread):
+    """The empty side between a row ending with "=" and the next starting with "=": the link
+    before it is the equality of its neighbours, the link after it that same equality again."""
+
+
+_DOUBLED = "the equality of the line before, its = written again at the start of this row"
+
+
 def _framed(chain: list, decl: Declarations) -> tuple[list, list]:
     """The chain with the case it is stated for taken off its first side ("if i = j, ..."), and
     the range written after a side ("..., for i = 1, ..., C") taken off it: the "=" of such a
@@ -413,7 +426,7 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         stated = stated + cases
     parsed = []
     for line, text in chain:
-        if isinstance(text, Framing):
+        if isinstance(text, (Framing, Doubled)):
             parsed.append((line, text, None, text.reason))
             continue
         if not text:
@@ -428,6 +441,7 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         try:
             (node,) = parse_chain(text, *(meanings[0].vocabulary if meanings else ()))
             node = meanings[0].resolve(node) if meanings else node
+            node = with_dropped(node, meanings[0].decl.dropped) if meanings else node
             parsed.append((line, text, node, ""))
         except Unsupported as exc:
             parsed.append((line, text, None, f"not read: {exc}"))
@@ -440,7 +454,12 @@ def _check_chain(number: str, chain: list, meanings: list, stated: list, written
         return [Link(number, line, text, "", "unchecked", why or "no equality to check")]
     links: list = []
     hint: list = []  # the reading that decided the line before: the lines of one chain are alike
-    for (_, left, a, why_a), (line, right, b, why_b) in itertools.pairwise(parsed):
+    for k, ((_, left, a, why_a), (line, right, b, why_b)) in enumerate(itertools.pairwise(parsed)):
+        if isinstance(right, Doubled) and k + 2 < len(parsed):  # a = (row's end) = b: decided as a = b
+            line, right, b, why_b = parsed[k + 2]
+        if isinstance(left, Doubled):
+            links.append(Link(number, line, left, right, "unchecked", left.reason))
+            continue
         if a is None or b is None:
             links.append(Link(number, line, left, right, "unchecked", why_a or why_b))
             continue

@@ -275,6 +275,8 @@ class Parser:
         start = self.i
         factors = [self.factor()]
         while self.peek() not in self.STOP_PRODUCT:
+            if self.peek() == "/":
+                return self._slashed(factors)
             juxtaposed = self.peek() not in (r"\cdot", r"\times")
             if juxtaposed:
                 self.juxtaposed(self.t[start : self.i])
@@ -288,6 +290,18 @@ class Parser:
                     "write 2 \\cdot \\frac{1}{2} or \\frac{5}{2}"
                 )
         return factors[0] if len(factors) == 1 else ("mul", factors)
+
+    def _slashed(self, factors: list) -> tuple:
+        """a b / c: the product before the slash over the one factor after it (a b/c is (ab)/c and
+        a(b/c) alike). Anything after the denominator (a/b c, a/b/c) may be read over it or beside
+        it, so it is not read."""
+        self.take("/")
+        den = self.factor()
+        if self.peek() not in self.STOP_PRODUCT:
+            raise Unsupported(
+                "a / b followed by more (a/b c or a/b/c), which reads as over b or beside it: write \\frac"
+            )
+        return ("frac", factors[0] if len(factors) == 1 else ("mul", factors), den)
 
     def juxtaposed(self, before: list[str]) -> None:
         """Refuses a product written by juxtaposition where a reader sees no product: across a wide
@@ -657,6 +671,9 @@ class Parser:
     def _spelled(self) -> tuple | None:
         """log(p), exp(W), tr(AB) written in letters, a parenthesis after: the function, as
         every reader reads it (never l·o·g(p), which would be a call of g)."""
+        for word in ("argmin", "argmax", "min", "max"):  # min_{\theta} f: an optimum, not m·i·n_θ f
+            if self.t[self.i : self.i + len(word)] == list(word) and self.peek(len(word)) == "_":
+                raise Unsupported(f"{word}_{{...}}, an optimum over a variable, which is not evaluated")
         named = {name: name for name in self.functions if len(name) > 1 and name.isalpha()}
         for spelling, function in {**SPELLED, **named}.items():
             n = len(spelling)

@@ -44,6 +44,7 @@ class Illustrative(Exception):
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
     "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
+    "dropped",
 )  # fmt: skip
 KEYS = ("sizes", *SCOPED, "scopes")
 # what a declared function symbol may be
@@ -77,6 +78,8 @@ class Declarations:
     condition: bool = False  # the equations impose a condition (the normal equations), they claim no identity
     layers: tuple = ()  # (a superscript as written, the layer it names): x^{(l+1)} is the quantity x^{l+1}
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
+    # a quantity differentiated without its index -> (that index, summed): x̂ for x̂_i, or Σ_i over each term
+    dropped: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -190,6 +193,21 @@ class Declarations:
             if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
                 raise SymgradError(f"a notation names a letter with index letters, as x_{{k}}; got {_brief(loose)}")
             notation[(pattern[1], len(pattern[2]))] = (pattern[2], template)
+        dropped = {}
+        for name, index in _mapping(data.get("dropped"), "dropped", '{"\\hat{x}": i}').items():
+            try:
+                written = parse(str(name))
+            except Unsupported as exc:
+                raise SymgradError(f"the dropped index of {name} is not read: {exc}") from None
+            # i: the entry x̂_i; \sum_i: each term summed over i (a sum over the batch)
+            spelled = re.fullmatch(r"\s*(\\sum_\s*)?\{?\s*([A-Za-z])\s*\}?\s*", str(index))
+            if written[0] != "sym" or written[2] is not None or not spelled or spelled.group(2) not in indices:
+                raise SymgradError(
+                    f"dropped maps a quantity written without its index to the index it means, a declared letter "
+                    f'(dropped: {{"\\hat{{x}}": i}}, the entry) or a sum over it (dropped: {{"\\hat{{x}}": '
+                    f'"\\sum_i"}}); got {_brief(name)}: {_brief(index)}'
+                )
+            dropped[written[1]] = (spelled.group(2), bool(spelled.group(1)))
         condition = data.get("condition", False)
         if not isinstance(condition, bool):
             raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
@@ -244,6 +262,7 @@ class Declarations:
             condition,
             tuple(layers.items()),
             scopes,
+            dropped,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
@@ -1646,6 +1665,63 @@ def summed(node, free: frozenset, indices: frozenset):
         for letter in reversed(dummies):
             node = ("sum", letter, None, None, None, node)
     return node
+
+
+def with_dropped(node, dropped: dict):
+    """The side with each quantity differentiated without its index (∂f/∂x̂, x̂ declared dropped
+    with the index i) given that index: the entry x̂_i, or where declared summed, each term where
+    it then stands summed over i, as the summation convention sums a repeated index (∂f/∂x̂ ·
+    ∂x̂/∂σ² is Σ_i ∂f/∂x̂_i ∂x̂_i/∂σ²)."""
+    if not dropped or not isinstance(node, tuple):
+        return node
+    if node[0] in ("add", "neg"):
+        parts = [with_dropped(t, dropped) for t in node[1]] if node[0] == "add" else with_dropped(node[1], dropped)
+        return (node[0], parts)
+    given = _indexed(node, dropped)
+    if given == node:
+        return node
+    summed_over = sorted({i for name, (i, over) in dropped.items() if over and _mentions(node, name)})
+    for letter in summed_over:
+        if letter in _counts(node):
+            raise Unsupported(f"a quantity written without its index {letter} in a term that writes {letter} too")
+        given = ("sum", letter, None, None, None, given)
+    return given
+
+
+def _indexed(node, dropped: dict):
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] in ("deriv", "dop"):
+        node = (node[0], *(_given_index(c, dropped) for c in node[1:]))
+    return tuple(_indexed_child(child, dropped) for child in node)
+
+
+def _given_index(child, dropped: dict):
+    if isinstance(child, tuple) and child[:1] == ("sym",) and child[2] is None and child[1] in dropped:
+        return ("sym", child[1], (dropped[child[1]][0],))
+    return child
+
+
+def _indexed_child(child, dropped):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return _indexed(child, dropped)
+    if isinstance(child, (list, tuple)):
+        out = [_indexed_child(c, dropped) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
+
+
+def _mentions(node, name: str) -> bool:
+    """A derivative of, or with respect to, the quantity written without its index."""
+    if (
+        isinstance(node, tuple)
+        and node[:1] in (("deriv",), ("dop",))
+        and any(isinstance(c, tuple) and c[:1] == ("sym",) and c[1] == name and c[2] is None for c in node[1:])
+    ):
+        return True
+    if isinstance(node, (list, tuple)):
+        return any(_mentions(c, name) for c in node if isinstance(c, (list, tuple)))
+    return False
 
 
 def _summed_child(child, free, indices):
