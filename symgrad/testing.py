@@ -9,8 +9,8 @@
 ``assert_backward`` calls ``fn(A, B, G)`` with symbolic tensors (every entry an exact polynomial
 in the entries of A and B; G is dL/dC with its own symbols, then, for a mean or sum loss, again
 with the loss's value) and proves each returned gradient equal, for all values, to the
-chain-rule gradient. A wrong gradient raises AssertionError naming the first wrong element with
-the expected and actual expressions.
+chain-rule gradient, decided as ``symgrad.check`` decides a claim. A wrong gradient raises
+AssertionError naming the first wrong element with the expected and actual expressions.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .core import poly, tensor
 from .core.errors import SymgradError
 from .core.tensor import PolyTensor
 from .ops.registry import REGISTRY
-from .prove.prover import first_difference
+from .prove.claims import difference
 
 # the ops whose backward passes can be checked: those that say what the function receives
 OPS: dict[str, Callable[..., Any]] = {name: spec.backward for name, spec in REGISTRY.items() if spec.backward}
@@ -248,7 +248,10 @@ def _check_pass(fn: Callable[..., Any], d: Any, G: Any, expected_grads: dict, ki
         expected = expected_grads[name]
         if got.shape != expected.shape:
             raise AssertionError(f"grad_{name} has shape {got.shape}, but {name} has shape {expected.shape}")
-        bad = first_difference(d, name, expected, got._data)
+        # decided as symgrad.check decides a claim: exact canonical forms, a point where they differ
+        bad = difference(d, name, expected.entries, list(got._data.entries), f"grad_{name}")
+        if isinstance(bad, str):
+            raise AssertionError(f"grad_{name} is undecided: {bad}")
         if bad:
             index = ", ".join(map(str, bad.index))
             where = (

@@ -80,7 +80,7 @@ def equivalent(d: Any, name: str, form_a: Any, form_b: Any) -> Proof:
     a, text_a, _ = _claimed(d, form_a, name)
     b, text_b, _ = _claimed(d, form_b, name)
     n = len(a)
-    found = _difference(d, name, a, b, f"the two forms of dL/d{name}", ("the first form", "the second"))
+    found = difference(d, name, a, b, f"the two forms of dL/d{name}", ("the first form", "the second"))
     if found is None:
         return Proof("proven", n, n, claims=((name, f"{text_a} == {text_b}"),), scope=EVERY_UPSTREAM)
     return _verdict(found, n)
@@ -118,21 +118,21 @@ def check_op(d: Derivation, wrt: str, claim: Any) -> Proof:
     upstream = {"G", f"d{d.output.name}", *(f"d{name}" for name in d.input_tensors)}
     if valued and not used & upstream and not _reads(d, claimed, set(d.upstream_symbols.ids)):
         # a statement about the value of the gradient under this loss
-        found = _difference(d, wrt, d.grads_values[wrt].entries, claimed, what)
+        found = difference(d, wrt, d.grads_values[wrt].entries, claimed, what)
         if found is None:
             return Proof("proven", n, n, claims=((wrt, text),), scope=f"the {d.loss} loss")
         return _verdict(found, n)
-    found = _difference(d, wrt, d.grads_upstream[wrt].entries, claimed, what)
+    found = difference(d, wrt, d.grads_upstream[wrt].entries, claimed, what)
     if found is not None:
         if valued and isinstance(found, Counterexample):
             at_loss = _claimed(d, claim, wrt, values=True)[0]
-            if _difference(d, wrt, d.grads_values[wrt].entries, at_loss, what) is None:
+            if difference(d, wrt, d.grads_values[wrt].entries, at_loss, what) is None:
                 found = _noted(found, f"it holds for the {d.loss} loss's G but not for {EVERY_UPSTREAM}")
         return _verdict(found, n)
     if not valued:
         return Proof("proven", n, n, claims=((wrt, text),), scope=EVERY_UPSTREAM)
     at_loss = _claimed(d, claim, wrt, values=True)[0]
-    found = _difference(d, wrt, d.grads_values[wrt].entries, at_loss, what)
+    found = difference(d, wrt, d.grads_values[wrt].entries, at_loss, what)
     if found is not None:  # cannot happen when the pass for every G holds; kept as a check that could fail
         return _verdict(
             _noted(found, f"with the {d.loss} loss's G") if isinstance(found, Counterexample) else found, 2 * n
@@ -213,7 +213,7 @@ def _reads(d: Derivation, entries: list, targets: set) -> bool:
     return False
 
 
-def _difference(
+def difference(
     d: Derivation, wrt: str, derived: Sequence, claimed: list, what: str, sides: tuple = ("the chain rule", "the claim")
 ) -> Counterexample | str | None:
     """None when the two sides are equal at every element; else the first element where they
@@ -285,11 +285,11 @@ def check_general(gd: GeneralDerivation, wrt: str, claim: Any) -> Proof:
     for d in concrete(gd):
         claimed = _claimed(d, claim, wrt)[0]  # the same text, in the one claim language at these sizes
         checked += len(claimed)
-        found = _difference(d, wrt, d.grads_upstream[wrt].entries, claimed, what)
+        found = difference(d, wrt, d.grads_upstream[wrt].entries, claimed, what)
         if isinstance(found, Counterexample):
             if d.loss.has_value:
                 at_loss = _claimed(d, claim, wrt, values=True)[0]
-                if _difference(d, wrt, d.grads_values[wrt].entries, at_loss, what) is None:
+                if difference(d, wrt, d.grads_values[wrt].entries, at_loss, what) is None:
                     found = _noted(found, f"it holds for the {d.loss} loss's G but not for {EVERY_UPSTREAM}")
             sizes = {str(gd.sizes[r]): v for r, v in d.sizes.items()}
             return Proof("refuted", checked, checked, counterexample=replace(found, sizes=sizes))
