@@ -119,8 +119,26 @@ def test_a_claim_indexes_and_slices_as_pytorch_does():
         ("G[:, :, :]", "3 indices for a tensor of shape"),
         ("G[A]", "an index is a whole number written out"),
         ("G[0]", "the claim for dA is 3, but A is 2×4"),
+        # an empty slice: the sums and means of nothing would make true-looking claims of any value
+        ("G @ B.T + (A[0:0].sum(1) + 1).sum() - 1", "[0:0] selects no entries of a tensor of shape (2, 4)"),
+        ("G @ B.T + G[:, 5:].mean()", "[:, 5:] selects no entries"),
     ],
 )
 def test_a_bad_index_is_one_clear_error(claim, message):
     with pytest.raises(symgrad.SymgradError, match=re.escape(message)):
         symgrad.check(symgrad.matmul(2, 4, 3), "A", claim)
+
+
+def test_a_claim_function_iterates_a_tensor_as_pytorch_does():
+    d = symgrad.matmul(2, 4, 3)
+    # sum() adds up the rows of G (2×3): a 3-vector, broadcast over the rows of dB (4×3)
+    assert symgrad.check(d, "B", lambda T: T["dB"] + 0 * sum(T["G"])).ok
+    assert symgrad.check(d, "B", lambda T: T["A"].T @ T["G"] + sum(T["G"]) - T["G"].sum(0)).ok
+    assert symgrad.check(d, "B", lambda T: T["dB"] + sum(T["G"])).status == "refuted"
+
+
+def test_a_closed_form_without_a_claim_spelling_is_shown_by_its_name():
+    d = symgrad.conv2d((1, 2, 4, 4), (2, 2, 2, 2))
+    view = d.presentation.views[1][1]  # the im2col view of dL/dW: proven, but no claim's function
+    proof = d.replace(closed_forms={**d.closed_forms, "W": view}).prove()
+    assert proof.status == "proven" and dict(proof.claims)["W"].startswith("im2col_weight(X, G")

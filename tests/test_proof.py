@@ -163,3 +163,11 @@ def test_step_with_a_rule_the_prover_cannot_check_fails(ref):
     assert not proof.ok and "no checker" in proof.failed_step
     with pytest.raises(symgrad.SymgradError, match="a step's rule is a Rule"):
         corrupt(ref, "identity_A", 0, rule="by inspection")
+
+
+def test_a_derivation_stripped_of_its_graph_or_its_loss_values_is_not_proven(ref):
+    with pytest.raises(symgrad.SymgradError, match="proven on the graph it was derived on"):
+        ref.replace(graph=None).prove()
+    # with the document's lines gone too, the loss's values are still checked
+    proof = ref.replace(upstream_values=None, equations={}).prove()
+    assert proof.status == "refuted" and "no values of dL/dY for the mean loss" in proof.failed_step

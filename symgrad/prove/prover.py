@@ -74,6 +74,10 @@ class Tally:
 
 
 def prove(d) -> Proof:
+    if getattr(d, "graph", None) is None:
+        raise SymgradError(
+            "a derivation at concrete sizes is proven on the graph it was derived on, and this one has none"
+        )
     with gc_paused():
         tally, context = Tally(), Context(d)
         for stage in STAGES:
@@ -187,8 +191,10 @@ def lines(d, tally: Tally, context: Context) -> Proof | None:
 
 def upstream(d, tally: Tally, context: Context) -> Proof | None:
     """dL/dy entry by entry from the loss's own formula, against the values the document puts in."""
-    if getattr(d, "upstream_values", None) is None or not d.loss.has_value:
+    if not hasattr(d, "upstream_values") or not d.loss.has_value:
         return None
+    if d.upstream_values is None:
+        return tally.refuted(failed_step=f"the derivation gives no values of dL/dY for the {d.loss} loss")
     expected = context.symbolic.cached("loss gradient", lambda: loss_gradient(d))
     for pos, (want, got) in enumerate(zip(expected.entries, d.upstream_values.entries)):
         if want != got:

@@ -118,6 +118,12 @@ class ClaimTensor:
     def __getitem__(self, key) -> ClaimTensor:
         return _index(self, key)
 
+    def __iter__(self):
+        """Its slices along the first dim, as iterating a PyTorch tensor gives."""
+        if not self.shape:
+            raise SymgradError("claim: a tensor of no dims cannot be iterated")
+        return (_index(self, i) for i in range(self.shape[0]))
+
     @staticmethod
     def __symgrad_function__(name: str, args: tuple, kwargs: dict):
         """A symgrad.functional layer called on a claim's tensors: the claim's own operation."""
@@ -153,11 +159,23 @@ def _index(x: ClaimTensor, key) -> ClaimTensor:
             ranges.append(range(k % size, k % size + 1))
         else:
             raise SymgradError(f"claim: a tensor is indexed by whole numbers and slices, got {k!r:.40}")
+    if any(len(r) == 0 for r in ranges):  # an empty tensor's sums and means are not claims' business
+        raise SymgradError(
+            f"claim: [{', '.join(map(_written, keys))}] selects no entries of a tensor of shape {x.shape}"
+        )
     ranges += [range(size) for size in x.shape[len(keys) :]]
     shape += x.shape[len(keys) :]
     strides = [math.prod(x.shape[k + 1 :]) for k in range(len(x.shape))]
     entries = [x.entries[sum(i * stride for i, stride in zip(index, strides))] for index in itertools.product(*ranges)]
     return ClaimTensor(x.graph, tuple(shape), entries, x.spent)
+
+
+def _written(k) -> str:
+    """An index as a subscript writes it: 2, 1:3, ::2."""
+    if not isinstance(k, slice):
+        return str(k)
+    text = ":".join("" if b is None else str(b) for b in (k.start, k.stop))
+    return text + (f":{k.step}" if k.step is not None else "")
 
 
 def _transpose(x, dim0, dim1) -> ClaimTensor:
