@@ -31,7 +31,7 @@ from .trees import _uses, size_constant
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
     "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
-    "dropped",
+    "dropped", "examples",
 )  # fmt: skip
 
 
@@ -71,6 +71,9 @@ class Declarations:
     scopes: dict = field(default_factory=dict)  # equation label -> the declarations it reads instead
     # a quantity differentiated without its index -> (that index, summed): x̂ for x̂_i, or Σ_i over each term
     dropped: dict = field(default_factory=dict)
+    # training examples written with their index above: x -> X makes x^{(i)} the row i of X (a vector), and
+    # y -> \vec{y} makes y^{(i)} the entry i of the vector \vec{y}
+    examples: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -199,6 +202,17 @@ class Declarations:
                     f'"\\sum_i"}}); got {_brief(name)}: {_brief(index)}'
                 )
             dropped[written[1]] = (spelled.group(2), bool(spelled.group(1)))
+        examples = {}
+        for name, tensor in _mapping(data.get("examples"), "examples", '{x: X, y: "\\vec{y}"}').items():
+            of = _tensor_name(tensor, layers) if isinstance(tensor, str) else None
+            dims = {_tensor_name(k, layers): v for k, v in tensors.items()}.get(of or "")
+            if not (_is_letter(name) or _is_name(name)) or dims is None or len(dims) not in (1, 2):
+                raise SymgradError(
+                    "examples maps a letter to the declared matrix whose rows are the training examples (x^{(i)} "
+                    "the row i of X) or the vector whose entries they are (y^{(i)} the entry i of \\vec{y}), as "
+                    f'examples: {{x: X, y: "\\vec{{y}}"}}; got {_brief(name)}: {_brief(tensor)}'
+                )
+            examples[name_of(name)] = _key(str(of))
         condition = data.get("condition", False)
         if not isinstance(condition, bool):
             raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
@@ -254,6 +268,7 @@ class Declarations:
             tuple(layers.items()),
             scopes,
             dropped,
+            examples,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)

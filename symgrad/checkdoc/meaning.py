@@ -357,6 +357,8 @@ class Meaning(Values):
             return out
         if kind == "cond":
             return {p for p in (node[1], node[3]) if p.isalpha() and p not in bound}
+        if kind == "example":
+            return {node[2]} - bound
         out = set()
         for child in _children(node):
             out |= self.free(child, bound)
@@ -368,6 +370,8 @@ class Meaning(Values):
         kind = node[0]
         if kind == "sym":
             return self._work_of(node[1]) if node[1] in self.defined and node[1] not in letters else 1
+        if kind == "example":
+            return self.shape_of(node[1])[-1] * (1 if node[1] in self.inputs else self._work_of(node[1]))
         if kind == "bold":
             letter = _key(node[1])
             entries = math.prod(self.shape_of(letter)) if letter in self.inputs or letter in self.defined else 1

@@ -78,6 +78,7 @@ class Reading:
     matrices: tuple = ()  # (a capital, its entries' letter): X alone is the matrix, X_{ij} its entry
     notation: tuple = ()  # ((letter, how many indices), (its index letters, what it stands for))
     vectors: frozenset = frozenset()  # names that stand alone for a declared vector: x, \\theta
+    examples: tuple = ()  # (a letter, the tensor whose rows or entries x^{(i)} names)
 
 
 def resolve(node, reading: Reading):
@@ -90,6 +91,10 @@ def resolve(node, reading: Reading):
         return node
     if node[0] == "pow" and node[2][0] == "sym" and node[2][2] is None and node[2][1] in reading.labels:
         return resolve(node[1], reading)
+    if node[0] == "pow" and node[1][0] in ("sym", "bold") and reading.examples:
+        example = _example(node, reading)
+        if example is not None:
+            return example
     if node[0] == "sym" and node[2] and (node[1], len(node[2])) in dict(reading.notation):
         letters, template = dict(reading.notation)[(node[1], len(node[2]))]
         return _renamed(template, dict(zip(letters, node[2])))
@@ -116,6 +121,19 @@ def resolve(node, reading: Reading):
         if name in reading.names and node[1][1] not in reading.names:
             return ("sym", name, node[1][2])
     return tuple(_resolved(child, reading) for child in node)
+
+
+def _example(node, reading: Reading):
+    """x^{(i)}, x a declared example: the row i of its matrix (x^{(i)}_j its entry), or the entry i
+    of its vector; None for anything else (x^2 stays a power)."""
+    base, above = node[1], node[2]
+    tensor = dict(reading.examples).get(base[1])
+    if tensor is None or above[0] != "sym" or above[2] is not None or above[1] not in reading.indices:
+        return None
+    below = tuple(base[2] or ()) if base[0] == "sym" else ()
+    if below:
+        return ("sym", tensor, (above[1], *below))
+    return ("example", tensor, above[1])
 
 
 def _renamed(node, names: dict):
@@ -187,4 +205,5 @@ def reading_of(decl, names: frozenset = frozenset(), heads: frozenset = frozense
         )
         - heads
         - frozenset(decl.scalars),
+        tuple(sorted(decl.examples.items())),
     )

@@ -39,6 +39,8 @@ def _uses(node) -> set:
         return {node[1]}
     if node[0] == "bold":
         return {_key(node[1])}
+    if node[0] == "example":
+        return {node[1]}
     return set().union(*(_uses(child) for child in _children(node)))
 
 
@@ -94,3 +96,45 @@ def _children(node) -> list:
         elif isinstance(child, (list, tuple)):
             stack.extend(child)
     return out
+
+
+def substituted(node, table: dict):
+    """The tree with each parameter (a name standing alone, x or \\boldsymbol{x}) replaced by its
+    argument: a function defined with parameters, applied to other arguments."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    name = parameter(node)
+    if name is not None and name in table:
+        return table[name]
+    return tuple(_substituted_child(child, table) for child in node)
+
+
+def _substituted_child(child, table):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return substituted(child, table)
+    if isinstance(child, (list, tuple)):
+        out = [_substituted_child(c, table) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
+
+
+def parameter(node) -> str | None:
+    """The name a parameter stands for, when it is a name standing alone (x, \\boldsymbol{x})."""
+    if node[0] == "bold" or (node[0] == "sym" and node[2] is None):
+        return node[1]
+    return None
+
+
+def bound_letters(node) -> set:
+    """The index letters the sums of a formula bind."""
+    own = {node[1]} if node[0] == "sum" and node[1] else set()
+    return own.union(*(bound_letters(child) for child in _children(node)))
+
+
+def written_letters(node) -> set:
+    """Every letter a formula writes, alone or as an index (x_{ij} writes x, i and j)."""
+    if node[0] == "sym":
+        return {node[1], *(node[2] or ())}
+    if node[0] == "example":
+        return {node[2]}
+    return set().union(*(written_letters(child) for child in _children(node)))

@@ -19,7 +19,16 @@ from .equality import _scalar_if_one_by_one, _show, _zero, certain
 from .latex import Unsupported
 from .names import _key, _spellings, reading_of, resolve
 from .outcomes import MAX_WORK, Illustrative, Mismatch, OutOfRange, TooLarge, Undefined
-from .trees import _beyond_polynomials, _constant, _transcendental, _uses
+from .trees import (
+    _beyond_polynomials,
+    _constant,
+    _transcendental,
+    _uses,
+    bound_letters,
+    parameter,
+    substituted,
+    written_letters,
+)
 
 
 class Values:
@@ -234,6 +243,8 @@ class Values:
             if m.shape[0] != m.shape[1]:
                 raise Mismatch(f"the trace of a {m.shape[0]}×{m.shape[1]} matrix, which is not square")
             return sympy.Add(*(m[k, k] for k in range(m.shape[0])))
+        if kind == "example":
+            return self._example(node[1], node[2], env, opaque)
         if kind == "ones":
             if node[1] not in self.size:
                 raise Unsupported(f"a column of {node[1]} ones, {node[1]} not a declared size")
@@ -284,7 +295,7 @@ class Values:
         if name in self.callables:
             params, body = self.callables[name]
             if tuple(args) != tuple(params):
-                raise Unsupported(f"{name} applied to other arguments than those of its definition")
+                body = self._applied(name, params, body, args)
             return self.value(body, env, opaque)
         if kind == "activation" and len(args) == 1:
             z = self.value(args[0], env, opaque)
@@ -316,6 +327,36 @@ class Values:
         if name in self.decl.given:
             raise Unsupported(f"{name} is given only through its derivatives, not as a value")
         raise Unsupported(f"the function {name} applied as {name}(...): declare it under functions")
+
+    def _applied(self, name: str, params: tuple, body, args: tuple):
+        """The body of a function defined with parameters, each parameter replaced by its argument
+        (h_\\theta(x^{(i)}) is \\theta^T x^{(i)}), where every parameter is a name standing alone and
+        no sum of the body binds a letter an argument writes (the argument's i would be captured)."""
+        names = [parameter(p) for p in params]
+        if len(args) != len(params) or None in names or len(set(names)) != len(names):
+            raise Unsupported(f"{name} applied to other arguments than those of its definition")
+        # a parameter the body reaches through a defined quantity (W = QK^T read by softmax(W)) is not
+        # replaced there: the call would keep the parameter's own value, silently
+        reached, todo = set(), [u for u in _uses(body) if u in self.defined]
+        while todo:
+            letter = todo.pop()
+            if letter not in reached:
+                reached.add(letter)
+                todo += [u for u in _uses(self.defined[letter][1]) if u in self.defined]
+        through = set().union(*(_uses(self.defined[letter][1]) for letter in reached))
+        hidden = sorted(n for n in names if n is not None and {n, _key(n)} & through)
+        if hidden:
+            raise Unsupported(
+                f"{name} applied to other arguments than those of its definition, which reads "
+                f"{', '.join(hidden)} through a defined quantity"
+            )
+        captured = bound_letters(body) & set().union(*(written_letters(a) for a in args))
+        if captured:
+            raise Unsupported(
+                f"{name} applied to an argument that writes {', '.join(sorted(captured))}, which a sum of its "
+                "definition binds"
+            )
+        return substituted(body, dict(zip(names, args)))
 
     def _case(self, node, env, opaque):
         """The value of the case whose condition holds at these index values (the one with no
@@ -445,6 +486,15 @@ class Values:
         value, conditions = self._values[key]
         self.conditions.extend(conditions)
         return value
+
+    def _example(self, letter: str, index: str, env, opaque):
+        """x^{(i)}: the row i of the examples' matrix, as a column, or the entry i of their vector."""
+        shape = self.shape_of(letter)
+        first = self.first_of(letter)
+        if len(shape) == 1:
+            return self._symbol(("sym", letter, (index,)), env, opaque)
+        (row,) = self._index_values(letter, (index, str(first[1])), env)[:1]
+        return sympy.Matrix(shape[1], 1, lambda r, c: self._entry_value(letter, (row, r + first[1]), opaque))
 
     def _tensor(self, name: str, env, opaque):
         letter = _key(name)
