@@ -12,6 +12,8 @@ import pytest
 import sympy
 
 from symgrad.checkdoc import check_document
+from symgrad.checkdoc.meaning import Meaning
+from symgrad.checkdoc.values import Values
 from symgrad.cli import main
 
 from .conftest import require
@@ -313,19 +315,17 @@ def test_what_the_reader_cannot_read_is_reported_never_guessed(tmp_path, formula
 
 
 @pytest.mark.parametrize(
-    "name, corrupted",
+    "owner, name, corrupted",
     [
         # every derivative taken as 0: the reference's ∂ lines must then fail
-        ("_derivative_entry", lambda self, f, letter, values, env: sympy.Integer(0)),
+        (Meaning, "_derivative_entry", lambda self, f, letter, values, env: sympy.Integer(0)),
         # every sum taken as 0: c_ij's definition, and the lines that write C out, must then fail
-        ("_sum", lambda self, node, env, opaque: sympy.Integer(0)),
+        (Values, "_sum", lambda self, node, env, opaque: sympy.Integer(0)),
     ],
     ids=["derivatives", "sums"],
 )
-def test_a_corrupted_checker_is_caught_by_the_reference_post(tmp_path, monkeypatch, name, corrupted):
-    import symgrad.checkdoc.meaning as M
-
+def test_a_corrupted_checker_is_caught_by_the_reference_post(tmp_path, monkeypatch, owner, name, corrupted):
     post = reference(tmp_path)
-    monkeypatch.setattr(M.Meaning, name, corrupted)
+    monkeypatch.setattr(owner, name, corrupted)  # the class that holds the method
     report = check_document(post, DECLARATIONS)
     assert report.count("refuted") >= 1

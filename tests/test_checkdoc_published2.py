@@ -92,10 +92,10 @@ def test_a_dropped_index_read_as_its_entry_where_a_sum_is_declared_is_caught(tmp
     # mutation: the sum over the batch left out, ∂f/∂x̂_i ∂x̂_i/∂σ² (one i) is not ∂f/∂σ²: the
     # line the test above proves is refuted
     check = importlib.import_module("symgrad.checkdoc.check")
-    meaning = importlib.import_module("symgrad.checkdoc.meaning")
+    summation = importlib.import_module("symgrad.checkdoc.summation")
 
     def entry_only(node, dropped):
-        return meaning.with_dropped(node, {name: (letter, False) for name, (letter, _) in dropped.items()})
+        return summation.with_dropped(node, {name: (letter, False) for name, (letter, _) in dropped.items()})
 
     monkeypatch.setattr(check, "with_dropped", entry_only)
     decl = {**BATCHNORM, "dropped": {"\\hat{x}": "\\sum_i"}}

@@ -14,7 +14,7 @@ import pytest
 import sympy
 import yaml
 
-from symgrad.checkdoc import check_document
+from symgrad.checkdoc import check_document, equality, values
 from symgrad.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,9 +323,9 @@ def _apart_at_53_bits(a, b, point, precisions=()):
     """Separation judged as floating point does, against the final values only."""
     import mpmath
 
-    import symgrad.checkdoc.meaning as M
+    from symgrad.checkdoc.intervals import _enclose
 
-    x, y = M._enclose(a, point, 64), M._enclose(b, point, 64)
+    x, y = _enclose(a, point, 64), _enclose(b, point, 64)
     if x is None or y is None:
         return ""
     mx, my = (float(mpmath.mpf(box.a) + mpmath.mpf(box.b)) / 2 for box in (x, y))
@@ -335,24 +335,24 @@ def _apart_at_53_bits(a, b, point, precisions=()):
 SIDE = r"10^{40}\log\left(x_{1}^{2}\right) - 2 \cdot 10^{40} \log x_{1} + x_{1}"
 MUTATIONS = [
     # values compared without their rounding: the cancelling 10^40 terms fake a difference
-    ("_apart", _apart_at_53_bits, f"{SIDE} = x_{{1}}", "refuted"),
+    ("equality._apart", _apart_at_53_bits, f"{SIDE} = x_{{1}}", "refuted"),
     # a point that binds only the first symbol: the wrong line is no longer refuted
     (
-        "_points",
+        "equality._points",
         lambda symbols: iter([{symbols[0]: sympy.Integer(1)}]),
         r"x_{1} + e^{x_{2}} = x_{1} + 2e^{x_{2}}",
         "unchecked",
     ),
     # every condition taken as certain: a line defined nowhere is proven
     (
-        "certain",
+        "equality.certain",
         lambda kind, expr, point=None: True,
         r"\frac{\partial}{\partial x_{1}} \log(-1 - x_{2}^{2}) = 0",
         "proven",
     ),
     # a logarithm's domain not recorded: a line defined nowhere is proven
     (
-        "Meaning._require",
+        "values.Values._require",
         lambda self, kind, expr, what: None,
         r"\frac{\partial}{\partial x_{1}} \log(-1 - x_{2}^{2}) = 0",
         "proven",
@@ -366,21 +366,21 @@ MUTATIONS = [
 def test_a_corrupted_decision_gives_the_wrong_verdict_the_tests_above_reject(
     tmp_path, monkeypatch, target, corrupted, formula, wrong
 ):
-    import symgrad.checkdoc.meaning as M
-
     path = post(tmp_path, VECTOR, formula)
     ((right, _),) = verdicts(path)
-    owner, _, name = target.rpartition(".")
-    monkeypatch.setattr(getattr(M, owner) if owner else M, name, corrupted)
+    owner, _, name = target.rpartition(".")  # the module, and the class, that hold what is corrupted
+    module, _, cls = owner.partition(".")
+    held = {"equality": equality, "values": values}[module]
+    monkeypatch.setattr(getattr(held, cls) if cls else held, name, corrupted)
     ((verdict, _),) = verdicts(path)
     assert verdict == wrong != right
 
 
 def test_a_division_check_removed_proves_z_over_z(tmp_path, monkeypatch):
-    import symgrad.checkdoc.meaning as M
+    from symgrad.checkdoc.values import Values
 
     path = post(tmp_path, ZERO, r"\frac{z}{z} = 1")
-    monkeypatch.setattr(M.Meaning, "_require", lambda self, kind, expr, what: None)
+    monkeypatch.setattr(Values, "_require", lambda self, kind, expr, what: None)
     ((verdict, _),) = verdicts(path)
     assert verdict == "proven"  # what the denominator check prevents
 

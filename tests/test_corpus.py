@@ -178,8 +178,9 @@ def summary(posts) -> int:
 # displays, \partial_{\theta_j} and \nabla_\theta, vectors named alone, indices from 0 and conditions;
 # 223 with layers named by superscripts, activations, costs of many arguments and \stackrel; 224 with
 # the softmax post's batch loss in a scope of its own; 234 with a row's "=" written again at the start
-# of the next and a quantity differentiated without its index read as declared (dropped)
-DECIDED_FLOOR = 234
+# of the next and a quantity differentiated without its index read as declared (dropped); 236 with
+# training examples x^{(i)} as a function's argument (examples)
+DECIDED_FLOOR = 236
 
 
 @pytest.mark.slow

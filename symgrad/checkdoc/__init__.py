@@ -4,7 +4,9 @@
     report.count("refuted"), report.refuted[0].reason
 
 Every display formula is split into its chain of equalities, and every link is checked exactly
-(``check.py``) with the meanings the declarations give the symbols (``meaning.py``).
+(``check.py``) with the meanings the declarations give the symbols: the declarations read
+(``declarations.py``), the values of the symbols (``values.py``) and their derivatives
+(``meaning.py``), two values decided equal or apart (``equality.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..core.errors import SymgradError
 from ..publish.documents import environment
 from ..publish.mathjax import DEFAULT_MATHJAX
 from .check import SYMBOL, Report, check, lead_ins
-from .meaning import Declarations
+from .declarations import Declarations
 from .reader import annotate, columns, html_source, read
 
 __all__ = ["Report", "check_document", "declarations_for", "html_report", "json_report", "text_report"]

@@ -21,24 +21,13 @@ from pathlib import Path
 import sympy
 
 from ..core.errors import SymgradError
+from .declarations import Declarations
+from .equality import equal
 from .latex import WIDE_SPACE, Unread, Unsupported, parse_chain
-from .meaning import (
-    MAX_WORK,
-    Ambiguous,
-    Declarations,
-    Illustrative,
-    Meaning,
-    Mismatch,
-    OutOfRange,
-    TooLarge,
-    Undecided,
-    Undefined,
-    equal,
-    free_by_convention,
-    summed,
-    with_dropped,
-)
+from .meaning import Meaning
+from .outcomes import MAX_WORK, Ambiguous, Illustrative, Mismatch, OutOfRange, TooLarge, Undecided, Undefined
 from .reader import columns, top_level, visible
+from .summation import free_by_convention, summed, with_dropped
 
 DOTS = re.compile(r"\\(ldots|cdots|vdots|ddots|dots)(?![A-Za-z])|\.\.\.")
 # \frac{dL}{dx}, \frac{\mathrm{d}}{\mathrm{d}x}: a derivative written with the differential d, which
