@@ -5,12 +5,13 @@ HTML report. Each verdict expected here is worked out by hand in its comment."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from symgrad.checkdoc import check_document
+
+from .commandline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 # x_1, x_2, x_3 inputs; i and k run over 1..3
@@ -39,9 +40,7 @@ def only(tmp_path, body: str, name: str = "post.md") -> tuple:
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "symgrad", "check-doc", *map(str, args)], capture_output=True, text=True, cwd=ROOT
-    )
+    return run("check-doc", *args, cwd=ROOT)
 
 
 # --- numbers read as they print -----------------------------------------------------------------

@@ -5,13 +5,13 @@ Each verdict expected here is worked out by hand in its comment."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from symgrad.checkdoc import check_document
 
+from .commandline import run
 from .test_checkdoc_reading import post as declared_post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,9 +32,7 @@ def reasons(tmp_path, body: str, name: str = "post.md") -> list:
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    return run(*args, cwd=ROOT)
 
 
 # --- a wide space sets two equations apart ---------------------------------------------------------

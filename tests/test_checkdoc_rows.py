@@ -4,8 +4,6 @@ worked out by hand in its comment; the last test builds minus-led equations whos
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symgrad.checkdoc import check_document
+
+from .commandline import run as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # x_1, x_2, x_3 inputs, i over 1..3; L = x_1^2 + x_2^2, so ∂L/∂x_1 = 2 x_1
@@ -155,16 +155,12 @@ def test_an_operator_led_line_without_an_equality_continues_the_side_above(tmp_p
 
 def test_the_command_line_reports_the_ambiguous_line_unchecked_and_does_not_fail(tmp_path):
     path = post(tmp_path, spans(r"L = x_1^2 + x_2^2", MINUS_DL + r" = -2 x_1"))
-    run = subprocess.run(
-        [sys.executable, "-m", "symgrad", "check-doc", str(path)], capture_output=True, text=True, cwd=ROOT
-    )
+    run = cli("check-doc", path, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "✗" not in run.stdout.replace("0 ✗ refuted", ""), run.stdout
     assert "? (#1) line 2" in run.stdout and "ambiguous" in run.stdout, run.stdout
     assert "2 links: 0 ✓ proven, 0 ◐ pattern, 0 ✗ refuted, 2 ? unchecked" in run.stdout, run.stdout
-    strict = subprocess.run(
-        [sys.executable, "-m", "symgrad", "check-doc", "--strict", str(path)], capture_output=True, text=True, cwd=ROOT
-    )
+    strict = cli("check-doc", "--strict", path, cwd=ROOT)
     assert strict.returncode == 1, strict.stdout + strict.stderr
 
 

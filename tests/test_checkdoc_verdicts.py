@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -37,17 +36,6 @@ def cli(path: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess([], code, out.getvalue(), err.getvalue())
 
 
-def cli_process(path: Path, *extra: str) -> subprocess.CompletedProcess:
-    """symgrad check-doc as a user runs it, in a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "symgrad", "check-doc", str(path), *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
@@ -69,7 +57,7 @@ VECTOR = {"sizes": [{"n": 2}], "indices": {"i": "n"}, "tensors": {"X": ["n"]}}
 def test_a_tensor_both_declared_and_defined_is_refused_by_name(tmp_path):
     # were the definition x_i = 2 ignored, ∂L/∂x_i would be 2 x_i; were it used, 0: neither is said
     decl = {**VECTOR, "define": {"x_{i}": "2", "L": "\\sum_{i=1}^{n} x_{i}^{2}"}}
-    done = cli_process(post(tmp_path, decl, r"\frac{\partial L}{\partial x_i} = 0"))
+    done = cli(post(tmp_path, decl, r"\frac{\partial L}{\partial x_i} = 0"))
     one_line_error(done, "x is both a declared tensor and defined")
 
 
@@ -171,7 +159,7 @@ def test_a_wrong_line_with_a_term_on_both_sides_is_refuted_at_a_point_binding_bo
     ((verdict, reason),) = verdicts(path)
     assert verdict == "refuted"
     assert "x_{1} = " in reason and "x_{2} = " in reason  # the point shown binds every symbol
-    done = cli_process(path)
+    done = cli(path)
     assert done.returncode == 1 and "✗" in done.stdout
 
 
@@ -236,7 +224,7 @@ DIAGONAL = r"\frac{\partial x_i}{\partial x_j} = 1"  # true only where i = j
 
 def test_a_line_that_fails_at_a_whole_declared_size_is_refuted(tmp_path):
     decl = {"sizes": [{"n": 2}, {"n": 3}], "tensors": {"X": ["n"]}}
-    done = cli_process(post(tmp_path, decl, r"x_{1} + x_{2} = \sum_{k=1}^{n} x_{k}"))
+    done = cli(post(tmp_path, decl, r"x_{1} + x_{2} = \sum_{k=1}^{n} x_{k}"))
     assert done.returncode == 1
     assert "✗" in done.stdout and "at n = 3: the sides are x_{1} + x_{2} and x_{1} + x_{2} + x_{3}" in done.stdout
 
@@ -293,7 +281,7 @@ def test_a_case_in_a_sentence_further_back_is_not_taken_as_stated(tmp_path):
 
 def test_a_declared_size_too_large_is_one_line_with_the_estimate(tmp_path):
     decl = {"sizes": [{"n": 100_000_000}], "tensors": {"X": ["n"]}}
-    one_line_error(cli_process(post(tmp_path, decl, "x_{1} = x_{1}")), "100,000,000 entries", "n = 100000000")
+    one_line_error(cli(post(tmp_path, decl, "x_{1} = x_{1}")), "100,000,000 entries", "n = 100000000")
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,45 @@
 """Every user error: one line on stderr, exit status 2, no traceback; through the API too."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import symgrad
 
+from .commandline import run
 
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd)
+DATA = Path(__file__).parent / "data"
+# the package these tests import, also in a process started in another folder
+SOURCE = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([str(Path(symgrad.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
+}
+
+
+def run_process(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd, env=SOURCE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["matmul", "-m", "3", "-k", "2", "-n", "2", "--loss", "sum", "--json"],
+        ["matmul", "--loss", "max"],
+        ["check-doc", str(DATA / "checkdoc" / "variance.md")],
+        ["derive", "missing.py:net", "--shape", "x=2"],
+    ],
+)
+def test_the_module_entry_point_is_the_command_line_run_in_process(args, tmp_path):
+    """`python -m symgrad` gives what the tests get from main in their own process: the same exit
+    status, output and one-line errors, without a traceback."""
+    process, here = run_process(*args, cwd=tmp_path), run(*args, cwd=tmp_path)
+    assert (process.returncode, process.stdout, process.stderr) == (here.returncode, here.stdout, here.stderr)
+    assert "Traceback" not in process.stderr
 
 
 @pytest.mark.parametrize(
@@ -126,7 +155,7 @@ def test_progress_shows_on_a_terminal_and_nowhere_else(tmp_path):
     args = [sys.executable, "-m", "symgrad", "matmul", "-m", "72", "-k", "72", "-n", "72"]  # about 1.1 s estimated
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    child = subprocess.Popen(args, stderr=slave, stdout=subprocess.DEVNULL, cwd=tmp_path)
+    child = subprocess.Popen(args, stderr=slave, stdout=subprocess.DEVNULL, cwd=tmp_path, env=SOURCE)
     os.close(slave)
     seen = b""
     while True:
@@ -141,5 +170,5 @@ def test_progress_shows_on_a_terminal_and_nowhere_else(tmp_path):
     assert child.wait() == 0
     text = seen.decode("utf-8", "replace")
     assert all(f"symgrad: {stage}" in text for stage in ("derive", "prove", "render")) and "of about" in text
-    piped = run("matmul", "-m", "72", "-k", "72", "-n", "72", cwd=tmp_path)
+    piped = run_process("matmul", "-m", "72", "-k", "72", "-n", "72", cwd=tmp_path)
     assert piped.returncode == 0 and piped.stderr == ""

@@ -310,15 +310,14 @@ def net(x, w, b, t):
 
 
 def test_the_command_line_settles_whether_two_forms_are_equal(tmp_path):
-    import subprocess
-    import sys
+    from .commandline import run
 
     (tmp_path / "bn.py").write_text(BN_MODEL)
-    base = [sys.executable, "-m", "symgrad", "derive", "bn.py:net", "--shape", "x=3x2x4", "--shape", "w=2"]
+    base = ["derive", "bn.py:net", "--shape", "x=3x2x4", "--shape", "w=2"]
     base += ["--shape", "b=2", "--shape", "t=3x2x4", "--equivalent", "x"]
-    same = subprocess.run([*base, COMPACT, "dx"], capture_output=True, text=True, cwd=tmp_path)
+    same = run(*base, COMPACT, "dx", cwd=tmp_path)
     assert same.returncode == 0 and same.stdout.startswith("proven"), same.stderr
-    flipped = subprocess.run([*base, "dx", "(-dx)"], capture_output=True, text=True, cwd=tmp_path)
+    flipped = run(*base, "dx", "(-dx)", cwd=tmp_path)
     assert flipped.returncode == 1 and flipped.stdout.startswith("refuted")
 
 

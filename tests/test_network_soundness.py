@@ -4,8 +4,6 @@ with a check mark is the one checked."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -15,11 +13,8 @@ import symgrad.functional as F
 from symgrad.core.errors import SymgradError
 from symgrad.publish.codegen import backward_lines, emit, forward_lines, validate
 
+from .commandline import run
 from .conftest import require_torch
-
-
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def generated_gradients(d, values: dict) -> dict:
