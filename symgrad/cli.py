@@ -10,6 +10,9 @@ import json
 import re
 import sys
 
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
 from . import __version__
 from .chain.derivation import Derivation, GeneralDerivation
 from .core.budget import MAX_TERMS
@@ -308,7 +311,7 @@ def summary(d: Derivation, proof) -> dict:
             "op": d.op,
             "sizes": {r: str(s) for r, s in d.sizes.items()},
             "loss": d.loss.name,
-            "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+            "closed_forms": {n: claim_text(e) for n, e in d.closed_forms.items()},
             "proof": {
                 "ok": proof.ok,
                 "status": proof.status,
@@ -325,7 +328,7 @@ def summary(d: Derivation, proof) -> dict:
         "loss": d.loss.name,
         "picks": {n: [i + 1 for i in ix] for n, ix in d.picks.items()},
         "grad": {n: nested(g) for n, g in d.grad.items()},
-        "closed_forms": {n: str(e) for n, e in d.closed_forms.items()},
+        "closed_forms": {n: claim_text(e) for n, e in d.closed_forms.items()},
         "proof": {
             "ok": proof.ok,
             "status": proof.status,
@@ -349,6 +352,21 @@ def nested(array):
     )
 
 
+class _ClaimPrinter(StrPrinter):
+    """SymPy's text with the matrix product written @, as the claim language and PyTorch write
+    it: SymPy's own G*B.T is an element-wise product there."""
+
+    def _print_MatMul(self, expr):
+        coeff, matrices = expr.as_coeff_matrices()
+        text = " @ ".join(self.parenthesize(m, PRECEDENCE["Mul"]) for m in matrices)
+        return text if coeff == 1 else f"{self._print(coeff)} * {text}"
+
+
+def claim_text(expr) -> str:
+    """A closed form as a claim: what ``symgrad.check`` and ``--claim`` read back."""
+    return _ClaimPrinter().doprint(expr)
+
+
 def text_summary(d: Derivation, proof) -> str:
     if not isinstance(d, (Derivation, GeneralDerivation)):  # a network
         layers = " → ".join(node.op for node in d.graph.nodes)
@@ -356,7 +374,7 @@ def text_summary(d: Derivation, proof) -> str:
     if isinstance(d, GeneralDerivation):
         m, k, n = d.sizes.values()
         lines = [f"{d.op} for every size: A {m}×{k}, B {k}×{n}, loss {d.loss}"]
-        lines += [f"  dL/d{name} = {expr}" for name, expr in d.closed_forms.items()]
+        lines += [f"  dL/d{name} = {claim_text(expr)}" for name, expr in d.closed_forms.items()]
         if proof.ok:
             lines.append(
                 f"proof holds: {proof.steps} steps checked symbolically, {proof.elements} instances "
@@ -372,6 +390,6 @@ def text_summary(d: Derivation, proof) -> str:
         value = to_sympy(d.gradient_of(vid, values=True), d.registry)  # only the entry printed
         lines.append(f"  dL/d{d.registry.symbol(vid)} = {value}")
     for name, expr in d.closed_forms.items():
-        lines.append(f"  dL/d{name} = {expr}")
+        lines.append(f"  dL/d{name} = {claim_text(expr)}")
     lines.append(str(proof))
     return "\n".join(lines)

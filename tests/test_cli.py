@@ -97,7 +97,9 @@ def test_bare_symgrad_writes_the_reference_example(tmp_path):
     # what was derived and proven, then each file with how to look at it
     lines = result.stdout.splitlines()
     assert lines[0] == "matmul: A 2×4, B 4×3, loss mean"
-    assert "  dL/dA = G*B.T" in lines and "  dL/dB = A.T*G" in lines
+    # the closed forms in the claim language (@, the matrix product), which reads them back as proven
+    assert "  dL/dA = G @ B.T" in lines and "  dL/dB = A.T @ G" in lines
+    assert symgrad.check(symgrad.matmul(2, 4, 3), "A", "G @ B.T").ok
     assert any(line.startswith("proof holds, for every upstream gradient G: 20 element equalities") for line in lines)
     listed = lines[lines.index("written to output/matmul-2x4x3/:") + 1 :]
     shown = sorted(line.split()[0] for line in listed)
