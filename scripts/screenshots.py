@@ -45,7 +45,6 @@ DATE = "2024-05-01"  # the post's date, which Jekyll puts in its path
 def documents() -> dict[str, str]:
     """The documents the pictures show, as symgrad writes them by default."""
     import symgrad
-
     from symgrad.gallery import GALLERY
 
     d = symgrad.matmul(2, 4, 3)
