@@ -2,7 +2,7 @@
 fresh processes of the same run.
 
 Jobs:
-- the reference post (../shared/reference) with tests/data/reference.txt.symgrad.yaml, at its two
+- the reference post (tests/data/reference-post.html) with tests/data/reference.txt.symgrad.yaml, at its two
   declared sizes (target ≤ 5 s);
 - a post of 30 equation lines (the variance derivation of tests/data/checkdoc, five times over)
   at three sizes, N = 3, 4, 5 (target ≤ 30 s).
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference" / "000_ef16aca47b0d8c17.txt"
+REFERENCE = ROOT / "tests" / "data" / "reference-post.html"
 NAIVE = r"""
 import json, sys, time
 start = time.perf_counter()

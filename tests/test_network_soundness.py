@@ -176,7 +176,7 @@ def test_hostile_function_name_is_escaped_in_every_format_and_never_a_path(name,
             page = markdown_it.MarkdownIt().render(text)
             assert 'href="javascript' not in page and "<script>alert" not in page, fmt
     rst = symgrad.render(d, "rst")
-    page = docutils_core.publish_parts(rst, writer_name="html", settings_overrides={"report_level": 5})["body"]
+    page = docutils_core.publish_parts(rst, writer="html", settings_overrides={"report_level": 5})["body"]
     assert 'href="javascript' not in page and "<script>alert" not in page
 
 

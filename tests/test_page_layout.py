@@ -8,6 +8,8 @@ fails a test.
 - only an explicit matrix scrolls, and on a desktop no equation is wider than its column: a long
   sum breaks into rows, a matrix product too wide for the column is written entry by entry;
 - the left and right sides of a line never run into each other;
+- a side that wraps starts each further row with its operator (a sum's sign, a product's dot),
+  never with a bare term or factor that reads as a new line;
 - generated code wraps at the column;
 - no fraction is set inside another fraction's numerator or denominator, where it would be two
   sizes down, and the results (the summary, the gradients with the loss put in) are set at full
@@ -67,8 +69,8 @@ MEASURE = r"""() => {
     }
     return el.scrollWidth > el.clientWidth + 1;
   };
-  const out = {overlap: [], hidden: [], scrolls: [], wide: [], sides: [], code: [], nested: [], small: [],
-               names: [], boxes: 0};
+  const out = {overlap: [], hidden: [], scrolls: [], wide: [], sides: [], breaks: [], code: [], nested: [],
+               small: [], names: [], boxes: 0};
   for (const box of document.querySelectorAll('.equation')) {
     out.boxes += 1;
     const num = box.querySelector('.ref-num');
@@ -95,6 +97,21 @@ MEASURE = r"""() => {
       const level = (a, b) => a.top < b.bottom - 2 && b.top < a.bottom - 2;
       const early = parts.filter(p => p.bottom <= last + 2);
       if (l.some(a => r.some(b => hit(a, b))) || early.some(p => r.some(b => level(p, b)))) out.sides.push(id);
+    }
+    // a piece that a side wraps to a row of its own (left of the piece before it) starts with an
+    // operator, or with the dots of an elided run
+    for (const side of box.querySelectorAll('.lhs, .rhs')) {
+      let before = null;
+      for (const piece of Array.from(side.children).filter(p => rect(p).height > 0)) {
+        const r = rect(piece);
+        if (before && r.left < before.right - 1 && r.top >= before.top) {
+          const tex = (source.get(piece.querySelector('mjx-container')) || '').replace(/^\\displaystyle\s*/, '');
+          if (!/^(\{\}\s*)?(=|\+|-|\\cdot|\\times|\\odot|\\oslash|\\vdots|\\ )/.test(tex)) {
+            out.breaks.push(id + ' ' + tex.slice(0, 60));
+          }
+        }
+        before = r;
+      }
     }
     if (/^eq-values_/.test(box.id)) {
       box.querySelectorAll('mjx-mfrac').forEach(f => small(f, id));
@@ -213,6 +230,10 @@ def test_the_two_sides_of_a_line_never_run_into_each_other(measured):
     assert not found(measured, "sides")
 
 
+def test_a_row_that_goes_on_starts_with_its_operator(measured):
+    assert not found(measured, "breaks")
+
+
 def test_generated_code_wraps_at_the_column(measured):
     assert not found(measured, "code")
 
@@ -253,3 +274,17 @@ def test_the_measures_see_a_broken_stylesheet(browser, tmp_path, page, css, widt
     result = tab.evaluate(MEASURE)
     tab.close()
     assert result[seen], result
+
+
+def test_the_break_measure_sees_a_product_wrapped_without_its_dot(browser, tmp_path):  # noqa: F811
+    """The reference's (11) on a phone: its two matrices take a row each, and without the dot the
+    second reads as a line of its own."""
+    path = _local(ROOT / "output" / "matmul-2x4x3" / "matmul-2x4x3.html", tmp_path)
+    html = path.read_text(encoding="utf-8")
+    assert html.count(r"{} \cdot ") >= 3
+    path.write_text(html.replace(r"{} \cdot ", ""), encoding="utf-8")
+    tab = browser.new_page(viewport={"width": 400, "height": 900})
+    typeset(tab, path.as_uri())
+    result = tab.evaluate(MEASURE)
+    tab.close()
+    assert any(b.startswith("eq-regroup_A (11)") for b in result["breaks"]), result["breaks"]

@@ -344,15 +344,18 @@ def test_a_missing_local_mathjax_leaves_the_folder_alone(tmp_path, monkeypatch):
 
 
 def test_the_pieces_a_browser_wraps_between_read_as_the_whole_formula():
-    """Set side by side, an equation's pieces are its formula: each sign kept once, nothing lost."""
+    """Set side by side, an equation's pieces are its formula: each sign kept once, nothing lost;
+    a product's factors after the first each carry the dot that starts a row when the page wraps
+    between them (the formula as printed sets them side by side)."""
     from symgrad.publish.latex import SymgradLatexPrinter
 
     def joined(parts):
-        return " ".join(p.removeprefix("{} ") for p in parts).replace("; \\ ", ";\\ ").replace(", \\ ", ",\\ ")
+        parts = [p.removeprefix("{} \\cdot ").removeprefix("{} ") for p in parts]
+        return " ".join(parts).replace("; \\ ", ";\\ ").replace(", \\ ", ",\\ ")
 
     ds = [symgrad.matmul(2, 4, 3, "generic"), symgrad.matmul(3, 9, 2), symgrad.conv_transpose2d()]
     ds.append(symgrad.conv2d((1, 2, 4, 4), (2, 2, 2, 2), stride=2, padding=1))
-    split = 0
+    split = dotted = 0
     for d in ds:
         for equation in d.equations.values():
             for step in equation.steps:
@@ -360,8 +363,11 @@ def test_the_pieces_a_browser_wraps_between_read_as_the_whole_formula():
                     printer = SymgradLatexPrinter({"highlight": step.highlight})
                     parts = printer.parts(expr)
                     split += len(parts) > 1
+                    dotted += isinstance(expr, sympy.MatMul)
+                    if isinstance(expr, sympy.MatMul):
+                        assert all(p.startswith("{} \\cdot ") for p in parts[1:]), parts
                     assert " ".join(joined(parts).split()) == " ".join(printer.doprint(expr).split())
-    assert split > 20
+    assert split > 20 and dotted > 2
     a, b = sympy.symbols("a b")
     negative = SymgradLatexPrinter({}).parts(sympy.Add(a, -2 * b, evaluate=False))
     assert negative == ["a", "{} - 2 b"]

@@ -60,14 +60,15 @@ class SymgradLatexPrinter(LatexPrinter):
         wrap a long formula between them (MathJax 3 does not break lines): the terms of a sum,
         each after the first with its sign (``{} + t``, so that the sign keeps its binary
         spacing); the terms inside a derivative of a sum; an operation's name and tensors, then
-        each of its parameters; the factors of a matrix product; a formula written as LaTeX,
+        each of its parameters; the factors of a matrix product, and of a product too wide for a
+        phone, each after the first with its \\cdot (``{} \\cdot B``); a formula written as LaTeX,
         before each of its operators outside braces and \\left ... \\right. Anything else is one
         piece."""
         highlighted = isinstance(expr, sympy.Basic) and expr in self._settings["highlight"]
         if isinstance(expr, TensorOpBase) and not highlighted:
             return self._op_parts(expr)
         if isinstance(expr, sympy.MatMul) and not highlighted:
-            return self._matmul_parts(expr)
+            return _times(self._matmul_parts(expr))
         if isinstance(expr, sympy.Derivative) and not highlighted:
             inner = expr.expr
             if not (inner.is_Symbol or isinstance(inner, sympy.Indexed)):
@@ -79,7 +80,7 @@ class SymgradLatexPrinter(LatexPrinter):
         if isinstance(expr, sympy.Symbol) and not highlighted:  # a closed form written as LaTeX
             return split_formula(self._print(expr))
         if isinstance(expr, sympy.Mul) and not highlighted and self._long(expr):
-            return self._product_parts(expr)
+            return _times(self._product_parts(expr))
         if not isinstance(expr, sympy.Add) or highlighted:
             return [self._print(expr)]
         terms = list(expr.args)
@@ -94,6 +95,8 @@ class SymgradLatexPrinter(LatexPrinter):
                 inner = self.parts(-term if negative else term)
                 if not isinstance(term, (TensorOpBase, sympy.Derivative)) and not self._long(term):
                     inner = [" ".join(inner)]  # a term splits only where its own printing would allow
+                if pieces and inner[0].startswith("- "):  # a sign the term's pieces put in front
+                    negative, inner[0] = True, inner[0][2:]
                 inner[0] = ("{} - " if negative else "{} + " if pieces else "") + inner[0]
                 pieces += inner
         return pieces
@@ -120,15 +123,20 @@ class SymgradLatexPrinter(LatexPrinter):
 
     def _upstream_apart(self, expr) -> list[str]:
         """A product with a factor that is a sum or a product of its own, (∂L/∂y)(−(w/σ)(…)):
-        the upstream gradients each a piece, then the rest, whole, in parentheses."""
+        the upstream gradients each a piece, then the rest, whole (a sum in parentheses); the
+        minus sign of a product goes in front, −(∂L/∂y)·(w/σ)(…), where a sum shows it as the
+        term's sign."""
         lead = [f for f in expr.args if _named(f) and self._print(f).startswith(r"\frac")]
         if not lead:
             return [self._print(expr)]
         rest = expr / sympy.Mul(*lead)
+        sign = "- " if not isinstance(rest, sympy.Add) and rest.could_extract_minus_sign() else ""
+        rest = -rest if sign else rest
         text = self._print(rest)
-        if isinstance(rest, sympy.Add) or rest.could_extract_minus_sign():
+        if isinstance(rest, sympy.Add):
             text = rf"\left({text}\right)"
-        return [*(self._print(f) for f in lead), text]
+        pieces = [self._print(f) for f in lead] + [text]
+        return [sign + pieces[0], *pieces[1:]]
 
     def _print_Sum(self, expr):
         """One \\sum per index, outermost first: \\sum_{i=1}^{m} \\sum_{j=1}^{n} c_{ij}."""
@@ -318,6 +326,13 @@ def _reciprocal(symbol) -> str | None:
         if depth < 0:
             return None
     return inner if depth == 0 else None
+
+
+def _times(factors: list[str]) -> list[str]:
+    """A product's factors as pieces, each after the first with its \\cdot: where a page wraps
+    the product, the row that goes on starts with the operator, as a sum's row starts with its
+    sign (set side by side, the dots read as the product)."""
+    return [factors[0], *(r"{} \cdot " + f for f in factors[1:])]
 
 
 def _named(expr) -> bool:
