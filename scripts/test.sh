@@ -49,4 +49,4 @@ say "lint, formatting, types and layers"
 .venv/bin/lint-imports
 
 say "running the tests"
-exec .venv/bin/python -m pytest -q -n 2 "$@"
+exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup "$@"

@@ -92,11 +92,17 @@ def check_formulas(formulas: list[tuple[str, str, bool]]) -> list[dict]:
         (ROOT / "node_modules" / "mathjax-full").is_dir() and (ROOT / "node_modules" / "katex").is_dir(),
         "npm ci",
     )
-    payload = json.dumps([{"id": i, "tex": t, "display": d} for i, t, d in formulas])
+    # the same formula often stands in several documents (a page's .html and .md): parse it once
+    # and report its failure under every id that holds it
+    ids: dict[tuple[str, bool], list[str]] = {}
+    for i, t, d in formulas:
+        ids.setdefault((t, d), []).append(i)
+    payload = json.dumps([{"id": n, "tex": t, "display": d} for n, (t, d) in enumerate(ids)])
     done = subprocess.run(
         ["node", str(NODE_CHECKER)], input=payload, capture_output=True, text=True, cwd=ROOT, check=True
     )
-    return [r for r in json.loads(done.stdout) if r["mathjax"] or r["katex"]]
+    holders = list(ids.values())
+    return [{**r, "id": i} for r in json.loads(done.stdout) if r["mathjax"] or r["katex"] for i in holders[r["id"]]]
 
 
 def compile_tex(tex_path: Path, engine: str = "pdflatex") -> subprocess.CompletedProcess:

@@ -232,7 +232,6 @@ def test_gallery_is_up_to_date(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_a_64_cubed_document_stays_small_and_reports_the_full_proof():
     d = symgrad.matmul(64, 64, 64, "generic")
     for fmt in FORMATS:
@@ -275,17 +274,25 @@ def test_jupyter_views(ref):
     assert ref._repr_markdown_().startswith("# Matrix multiplication")
 
 
-@pytest.mark.slow
-@pytest.mark.slow
-def test_the_built_wheel_carries_its_templates(tmp_path):
-    """Build a wheel, install it in a fresh venv, render from outside the checkout."""
-    wheels = tmp_path / "wheels"
-    subprocess.run(
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """symgrad's wheel, built once for the tests that read or install it."""
+    wheels = tmp_path_factory.mktemp("wheels")
+    built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-        check=True,
         capture_output=True,
+        text=True,
+        timeout=600,
     )
-    (wheel,) = wheels.glob("symgrad-*.whl")
+    assert built.returncode == 0, built.stderr[-2000:]
+    (found,) = wheels.glob("symgrad-*.whl")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("wheel")  # one worker builds the wheel once
+def test_the_built_wheel_carries_its_templates(wheel, tmp_path):
+    """Build a wheel, install it in a fresh venv, render from outside the checkout."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -410,19 +417,11 @@ def test_a_wrong_mathjax_folder_is_named_not_ignored(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_the_wheel_carries_mathjax(tmp_path):
+@pytest.mark.xdist_group("wheel")  # one worker builds the wheel once
+def test_the_wheel_carries_mathjax(wheel):
     """A pip user gets `--mathjax local` without npm: the wheel holds the bundle, fonts and licence."""
     import zipfile
 
-    root = Path(__file__).resolve().parents[1]
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert built.returncode == 0, built.stderr[-2000:]
-    (wheel,) = tmp_path.glob("symgrad-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"symgrad/mathjax/tex-chtml-full.js", "symgrad/mathjax/LICENSE"} <= names
     assert sum(n.startswith("symgrad/mathjax/output/chtml/fonts/woff-v2/") for n in names) == 23

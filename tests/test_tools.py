@@ -83,33 +83,37 @@ def documents(generated, suffixes):
 # --- pdflatex -------------------------------------------------------------------------------
 
 
-def test_every_tex_document_compiles(generated, tmp_path):
-    failures = []
-    tex_files = documents(generated, (".tex",))
-    assert len(tex_files) >= len(CASES) + 3
-    for i, source in enumerate(tex_files):
-        folder = tmp_path / str(i)
-        folder.mkdir()
-        target = folder / source.name
-        shutil.copy(source, target)
-        done = compile_tex(target)
-        if done.returncode != 0 or undefined_references(target) or not target.with_suffix(".pdf").is_file():
-            failures.append((source, done.stdout[-2000:]))
-    assert not failures, failures
-
-
 @pytest.fixture(scope="module")
-def printed(generated, tmp_path_factory) -> dict[str, Path]:
-    """Every .tex document of the gallery and the grid, compiled: its name and its PDF."""
+def compiled(generated, tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """Every .tex document of the gallery and the grid, compiled once for every test that reads
+    a PDF or a log: its name, the copy compiled and latexmk's run."""
     root = tmp_path_factory.mktemp("printed")
-    pdfs = {}
+    runs = {}
     for i, source in enumerate(documents(generated, (".tex",))):
         target = root / str(i) / source.name
         target.parent.mkdir()
         shutil.copy(source, target)
-        assert compile_tex(target).returncode == 0, source
-        pdfs[f"{source.parent.name}/{source.name}"] = target.with_suffix(".pdf")
-    return pdfs
+        runs[f"{source.parent.name}/{source.name}"] = target, compile_tex(target)
+    return runs
+
+
+@pytest.mark.xdist_group("pdf")  # one worker compiles every document once
+def test_every_tex_document_compiles(compiled):
+    assert len(compiled) >= len(CASES) + 3
+    failures = [
+        (name, done.stdout[-2000:])
+        for name, (target, done) in compiled.items()
+        if done.returncode != 0 or undefined_references(target) or not target.with_suffix(".pdf").is_file()
+    ]
+    assert not failures, failures
+
+
+@pytest.fixture(scope="module")
+def printed(compiled) -> dict[str, Path]:
+    """Every compiled document's PDF, by name."""
+    for name, (_, done) in compiled.items():
+        assert done.returncode == 0, name
+    return {name: target.with_suffix(".pdf") for name, (target, _) in compiled.items()}
 
 
 def pdf_problems(pdf: Path) -> list[str]:
@@ -126,18 +130,21 @@ def pdf_problems(pdf: Path) -> list[str]:
     return problems
 
 
+@pytest.mark.xdist_group("pdf")  # one worker compiles every document once
 def test_printed_pages_are_full_size_within_the_margins_and_filled(printed):
     failures = {name: problems for name, pdf in printed.items() if (problems := pdf_problems(pdf))}
     assert not failures, failures
     assert not any("resizebox" in p.read_text() for p in (ROOT / "templates").glob("*.j2"))
 
 
+@pytest.mark.xdist_group("pdf")  # one worker compiles every document once
 def test_no_equation_number_or_operator_has_a_line_of_its_own(printed):
     # a wide product is set by its factors, its number beside its first row, never below it
     failures = {name: found for name, pdf in printed.items() if (found := lone_marks(pdf))}
     assert not failures, failures
 
 
+@pytest.mark.xdist_group("pdf")  # one worker compiles every document once
 def test_pages_break_between_whole_thoughts(printed):
     # an introducing line stays with its display, a heading with what follows it, a short first
     # row of an equation with the row after it, and a parameter's name with its value
