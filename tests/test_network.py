@@ -479,3 +479,21 @@ def test_a_layers_displayed_closed_form_names_every_place_it_reads_a_tensor():
     assert r"\sum_{\text{broadcast}}" in shown[("add", "mul2")]
     assert shown[("div", "x")].startswith("-") and r"\odot 3 \oslash \boldsymbol{x}^{2}" in shown[("div", "x")]
     assert d.prove().ok
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        ((1, 3), (0, 3), (0, 3)),  # a size 1 stretches even to 0, as in torch.broadcast_shapes
+        ((0, 1), (1, 4), (0, 4)),
+        ((2, 1), (1, 4), (2, 4)),
+        ((), (3,), (3,)),
+        ((5, 1, 2), (3, 1), (5, 3, 2)),
+    ],
+)
+def test_broadcast_shapes_follow_pytorch(a, b, expected):
+    from symgrad.network.units.arithmetic import broadcast_shape
+
+    assert broadcast_shape(a, b, "add") == expected
+    with pytest.raises(symgrad.SymgradError, match="do not broadcast"):
+        broadcast_shape(a + (2,), b + (3,), "add")

@@ -21,7 +21,7 @@ def broadcast_shape(a: tuple, b: tuple, op: str) -> tuple:
     for x, y in itertools.zip_longest(reversed(a), reversed(b), fillvalue=1):
         if x != y and 1 not in (x, y):
             raise SymgradError(f"{op}: shapes {a} and {b} do not broadcast")
-        out.append(max(x, y))
+        out.append(y if x == 1 else x)  # PyTorch's rule: a size 1 stretches to the other, even to 0
     return tuple(reversed(out))
 
 

@@ -386,7 +386,7 @@ def _reduce(x: ClaimTensor, dim, keepdim, mean: bool) -> ClaimTensor:
     dims = _dims(dim, len(x.shape))
     shape = reduction_shape(x.shape, dims, keepdim)
     count = math.prod(x.shape[d] for d in dims)
-    out: list = [dict() for _ in range(max(1, math.prod(shape)))]
+    out: list = [dict() for _ in range(math.prod(shape))]
     for entry, target in zip(x.entries, reduction_targets(x.shape, dims, keepdim)):
         poly.add_into(out[target], poly.scale(entry, Fraction(1, count) if mean else 1))
     return ClaimTensor(x.graph, shape, out, _spend(x.graph, len(x.entries), "reduction", x))
