@@ -84,25 +84,27 @@ class Declarations:
         unknown = [key for key in data if key not in KEYS]
         if unknown:
             raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use {', '.join(KEYS)}")
-        sizes = _sizes(data.get("sizes"))
-        names = set(sizes[0])
-        indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
-        for letter, size in indices.items():
-            if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
-                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
-            if isinstance(size, list):
-                _index_range(letter, size, sizes)
-            elif not isinstance(size, str) or size not in names:
-                raise SymgradError(
-                    f"the index {letter} ranges over {_brief(size)}, which no declared size names "
-                    f"(or write its first and last value, as {letter}: [0, N-1])"
-                )
         layers = _mapping(data.get("layers"), "layers", '{"(l)": l, "(l+1)": l+1}')
         if not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in layers.items()):
             raise SymgradError(
                 f'layers maps a superscript as written to its layer, as {{"(l)": l}}; got {_brief(layers)}'
             )
         layers = {re.sub(r"\s+", "", k): re.sub(r"\s+", "", str(v)) for k, v in layers.items()}
+        sizes = _sizes(data.get("sizes"), tuple(layers.items()))
+        names = set(sizes[0])
+        indices = dict(_mapping(data.get("indices"), "indices", "{i: m, j: n}"))
+        for letter, size in list(indices.items()):
+            if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
+                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
+            if isinstance(size, list):
+                _index_range(letter, size, sizes, tuple(layers.items()))
+            elif isinstance(size, str) and _size_name(size, layers) in names:
+                indices[letter] = _size_name(size, layers)
+            else:
+                raise SymgradError(
+                    f"the index {letter} ranges over {_brief(size)}, which no declared size names "
+                    f"(or write its first and last value, as {letter}: [0, N-1])"
+                )
         tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
         letters: dict = {}
         for name, dims in tensors.items():
@@ -131,7 +133,7 @@ class Declarations:
                         f"value, as in [[0, n]]; got {_brief(dims)}"
                     )
                 if isinstance(d, list):
-                    _index_range(name, d, sizes)
+                    _index_range(name, d, sizes, tuple(layers.items()))
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         scalars = data.get("scalars") or []
         if not isinstance(scalars, list) or not all(_is_name(n) or _is_letter(n) for n in scalars):
@@ -274,7 +276,7 @@ class Declarations:
         _refuse_clashes(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
-            count = sum(math.prod(_dimension(d, size) for d in dims) for dims in tensors.values())
+            count = sum(math.prod(_dimension(d, size, decl.layers) for d in dims) for dims in tensors.values())
             count += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
             if count > MAX_ENTRIES:
                 shown = ", ".join(f"{k} = {v}" for k, v in size.items())
@@ -316,33 +318,34 @@ def _defined_name(lhs) -> str:
     return re.sub(r"\s+", "", text.split("(")[0])
 
 
-def _index_range(letter: str, bounds, sizes: list) -> None:
+def _index_range(letter: str, bounds, sizes: list, layers: tuple = ()) -> None:
     """[first, last]: each an integer or an expression in the sizes (0, N-1), first <= last + 1."""
     if len(bounds) != 2:
         raise SymgradError(
             f"the index {letter} ranges over {_brief(bounds)}: write its first and last value, as {letter}: [0, N-1]"
         )
     for size in sizes:
-        first, last = (_bound(letter, b, size) for b in bounds)
+        first, last = (_bound(letter, b, size, layers) for b in bounds)
         if last < first - 1:
             raise SymgradError(f"the index {letter} runs from {first} to {last} at {size}: an empty range")
 
 
-def _dimension(d, size: dict) -> int:
+def _dimension(d, size: dict, layers: tuple = ()) -> int:
     """How many entries a tensor's dimension has: a size, or [first, last]."""
-    return max(0, _bound("", d[1], size) - _bound("", d[0], size) + 1) if isinstance(d, list) else size[d]
+    return max(0, _bound("", d[1], size, layers) - _bound("", d[0], size, layers) + 1) if isinstance(d, list) else size[d]
 
 
 def _length_of(decl: Declarations, letter: str, size: dict) -> int:
     """How many values the index takes at this size."""
     bounds = decl.indices[letter]
     if isinstance(bounds, list):
-        return max(0, _bound(letter, bounds[1], size) - _bound(letter, bounds[0], size) + 1)
+        return max(0, _bound(letter, bounds[1], size, decl.layers) - _bound(letter, bounds[0], size, decl.layers) + 1)
     return size[bounds]
 
 
-def _bound(letter: str, bound, size: dict) -> int:
-    """A bound of an index range, an integer or an expression in the declared sizes."""
+def _bound(letter: str, bound, size: dict, layers: tuple = ()) -> int:
+    """A bound of an index range, an integer or an expression in the declared sizes (named with
+    the declared layers: w^{(l)}_{img} - 1)."""
     if isinstance(bound, int) and not isinstance(bound, bool):
         return bound
     if not isinstance(bound, str):
@@ -350,7 +353,7 @@ def _bound(letter: str, bound, size: dict) -> int:
             f"a bound of the index {letter} is an integer or an expression in the sizes, got {_brief(bound)}"
         )
     try:
-        value = size_constant(parse(bound), size)
+        value = size_constant(parse(bound, frozenset(), frozenset(size), frozenset(), layers), size)
     except Unsupported as exc:
         raise SymgradError(f"the bound {bound} of the index {letter} is not read: {exc}") from None
     if value is None:
@@ -358,24 +361,55 @@ def _bound(letter: str, bound, size: dict) -> int:
     return value
 
 
-def _sizes(sizes) -> list:
+# a size named by a letter with a layer's superscript, and perhaps a word below: f^{(l)}, w^{(l+1)}_{img}
+_LAYERED_SIZE = re.compile(r"([A-Za-z])\^(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])(?:_(\{[A-Za-z0-9+-]+\}|[A-Za-z0-9]))?")
+
+
+def _size_name(name: str, layers: dict) -> str | None:
+    """A size's name as the reader spells it: N, N_i, s_{l+1}, and with a declared layer's
+    superscript, f^{(l)} as f^{l} and w^{(l+1)}_{img} as w^{l+1}_{img}; None when it is none."""
+    if name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name):
+        return name
+    m = _LAYERED_SIZE.fullmatch(re.sub(r"\s+", "", name))
+    if m is None:
+        return None
+    above = m.group(2)[1:-1] if m.group(2).startswith("{") else m.group(2)
+    if above not in layers:
+        return None
+    below = m.group(3) or ""
+    below = "_{" + below.strip("{}") + "}" if below else ""
+    return f"{m.group(1)}^{{{layers[above]}}}{below}"
+
+
+def _sizes(sizes, layers: tuple = ()) -> list:
     """The declared sizes: a list of mappings from size names to positive integers, every one
-    naming the same sizes."""
+    naming the same sizes. A size may be written as an expression in the sizes before it (a
+    relation the post states between layers: w^{(l+1)}_{img}: "w^{(l)}_{img} - f^{(l)} + 1")."""
     if isinstance(sizes, dict):
         sizes = [sizes]
     if not sizes or not isinstance(sizes, list):
         raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
+    out = []
     for size in sizes:
         if not isinstance(size, dict) or not size:
             raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
+        read: dict = {}
         for name, value in size.items():
-            if not isinstance(name, str) or not (name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name)):
-                raise SymgradError(f"a size is named by a word such as m or N (or s_{{l+1}}), got {_brief(name)}")
+            spelled = _size_name(name, dict(layers)) if isinstance(name, str) else None
+            if spelled is None:
+                raise SymgradError(
+                    f"a size is named by a word such as m or N (or s_{{l+1}}, or w^{{(l)}}_{{img}} with a declared "
+                    f"layer), got {_brief(name)}"
+                )
+            if isinstance(value, str) and not isinstance(value, bool):
+                value = _bound(spelled, value, read, layers)  # a relation: its value at the sizes before it
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
-        if set(size) != set(sizes[0]):
-            raise SymgradError(f"every declared size must name the same sizes: {sorted(sizes[0])} and {sorted(size)}")
-    return sizes
+            read[spelled] = value
+        if out and set(read) != set(out[0]):
+            raise SymgradError(f"every declared size must name the same sizes: {sorted(out[0])} and {sorted(read)}")
+        out.append(read)
+    return out
 
 
 def definitions(decl: Declarations) -> dict:

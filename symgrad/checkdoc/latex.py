@@ -392,11 +392,15 @@ class Parser:
         if node[0] != "sym":
             raise Unsupported("a layer's label on what is not a letter")
         sub = node[2]
+        name = f"{node[1]}^{{{layer}}}"
+        if self.peek() == "_" and sub is None and self.values:
+            named = self._named_below(name)  # w^{(l)}_{img}: a size of the layer l
+            if named is not None:
+                return named
         if self.peek() == "_":
             if sub is not None:
                 raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
             sub = self.subscript()
-        name = f"{node[1]}^{{{layer}}}"
         if name in self.functions and self.peek() in ("(", "'"):
             return self._call(name)
         return ("sym", name, sub)

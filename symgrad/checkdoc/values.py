@@ -42,7 +42,7 @@ class Values:
         self.inputs = {}
         for name, dims in decl.tensors.items():
             bounds = [
-                (_bound(name, d[0], size), _bound(name, d[1], size)) if isinstance(d, list) else (1, size[d])
+                (_bound(name, d[0], size, decl.layers), _bound(name, d[1], size, decl.layers)) if isinstance(d, list) else (1, size[d])
                 for d in dims
             ]
             self.inputs[_key(name)] = [last - first + 1 for first, last in bounds]
@@ -118,7 +118,7 @@ class Values:
         if size is None:
             raise Unsupported(f"the index {letter} is not declared: declare it, as indices: {{{letter}: n}}")
         if isinstance(size, list):
-            first, last = (_bound(letter, b, self.size) for b in size)
+            first, last = (_bound(letter, b, self.size, self.decl.layers) for b in size)
             return range(first, last + 1)
         return range(1, self.size[size] + 1)
 
