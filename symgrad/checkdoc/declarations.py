@@ -401,7 +401,9 @@ def _sizes(sizes, layers: tuple = ()) -> list:
                     f"a size is named by a word such as m or N (or s_{{l+1}}, or w^{{(l)}}_{{img}} with a declared "
                     f"layer), got {_brief(name)}"
                 )
-            if isinstance(value, str) and not isinstance(value, bool):
+            # a string that is a number as YAML 1.1 writes one (010, 0x3, 1:30) is refused below,
+            # never read as a relation: the author may mean 10 or something else
+            if isinstance(value, str) and not re.fullmatch(r"\s*[-+]?[0-9][0-9A-Za-z_:.]*\s*", value):
                 value = _bound(spelled, value, read, layers)  # a relation: its value at the sizes before it
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
