@@ -82,3 +82,118 @@ def test_a_relation_evaluated_wrongly_is_caught(tmp_path, monkeypatch):
     original = declarations.size_constant
     monkeypatch.setattr(declarations, "size_constant", lambda node, size: original(node, size) + 1)
     assert verdicts(tmp_path, display("w^{(l+1)}_{img} = w^{(l)}_{img} - f^{(l)} + 1"), LAYERED) == ["refuted"]
+
+
+# --- a convolution from 0: index arithmetic, half-open ranges, entries outside the map ----------
+
+# scthe-backprop-cnn.md #19-#25 in one dimension: x_p = Σ_a w_a y_{p+a} over a row of m = 3 inputs,
+# a kernel of f = 2 and o = m - f + 1 = 2 outputs, every index from 0 over the half-open ranges the
+# post writes (a ∈ [0, f^{(l)}), #16), J given through x, and an entry outside the row absent
+CONV = {
+    "sizes": [{"m": 3, "f": 2, "o": "m - f + 1"}],
+    "indices": {"a": "[0, f)", "i": "[0, o)", "p": "[0, o)", "r": "[0, m)"},
+    "tensors": {"Y": ["[0, m)"], "W": ["[0, f)"]},
+    "define": {"x_{p}": "\\sum_{a=0}^{f-1} w_{a} y_{p+a}", "\\delta_{p}": "\\frac{\\partial J}{\\partial x_{p}}"},
+    "given": {"J": "x"},
+    "outside": "zero",
+}
+
+
+def test_index_arithmetic_in_a_subscript_is_read(tmp_path):
+    # #24: ∂J/∂w_a = Σ_i y_{(i+a)} δ_i, the sum written up to the open end o of i's range: x_i
+    # reads w_a through y_{i+a}, so the chain rule gives exactly that: proven. With y_{(i-a)} the
+    # terms move: at a = 1, Σ_i y_{i-1} δ_i = y_0 δ_1 (y_{-1} absent), not y_1 δ_0 + y_2 δ_1: refuted
+    body = display("\\frac{\\partial J}{\\partial w_{a}} = \\sum^{o}_i y_{(i+a)} \\delta_{i}") + display(
+        "\\frac{\\partial J}{\\partial w_{a}} = \\sum^{o}_i y_{(i-a)} \\delta_{i}"
+    )
+    assert verdicts(tmp_path, body, CONV) == ["proven", "refuted"]
+
+
+def test_the_error_terms_with_the_kernel_turned_the_wrong_way_are_refuted(tmp_path):
+    # #22: y_r reaches x_p where p = r - a, so ∂J/∂y_r = Σ_a w_a δ_{r-a}, δ outside 0..o-1 absent:
+    # proven. The post's δ_{(r+a)} is refuted: at r = 0 it gives w_0 δ_0 + w_1 δ_1, not w_0 δ_0
+    body = display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}") + display(
+        "\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{(r+a)}"
+    )
+    found = links(tmp_path, body, CONV)
+    assert [verdict for verdict, _ in found] == ["proven", "refuted"]
+    assert "r = 0" in found[1][1]
+
+
+def test_an_upper_bound_alone_is_the_open_end_only_of_a_half_open_range(tmp_path):
+    # i declared [0, o-1] (closed): \sum^{o}_i would run one past its last value; not read
+    decl = {**CONV, "indices": {**CONV["indices"], "i": "[0, o-1]"}}
+    ((verdict, reason),) = links(
+        tmp_path, display("\\frac{\\partial J}{\\partial w_{a}} = \\sum^{o}_i y_{(i+a)} \\delta_{i}"), decl
+    )
+    assert verdict == "unchecked" and "write the lower bound" in reason
+
+
+def test_without_outside_declared_an_entry_outside_the_map_is_not_taken_as_zero(tmp_path):
+    # the correct #22 line names δ_{-1} at r = 0: without outside: zero that binding is not
+    # checked, and the line is proven only where every entry exists (r = 1, 2: w_0 δ_1 + w_1 δ_0 and
+    # w_1 δ_1 for r = 2, δ_2 not existing there either, so r = 1 alone)
+    decl = {k: v for k, v in CONV.items() if k != "outside"}
+    ((verdict, _),) = links(tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}"), decl)
+    assert verdict == "proven"
+    # the slip stays refuted at r = 0, where all its entries exist
+    ((verdict, _),) = links(
+        tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{(r+a)}"), decl
+    )
+    assert verdict == "refuted"
+
+
+@pytest.mark.parametrize(
+    "subscript, message",
+    [
+        ("y_{2i+1}", "not a sum of indices and integers"),
+        ("y_{i,-(a+1)}", "a group after a minus sign"),
+        ("y_{i+}", "not a sum of indices and integers"),
+    ],
+)
+def test_a_subscript_that_is_not_a_sum_of_indices_is_named(tmp_path, subscript, message):
+    ((verdict, reason),) = links(tmp_path, display(f"{subscript} = y_{{1}}"), CONV)
+    assert verdict == "unchecked" and message in reason
+
+
+def test_outside_declared_wrongly_is_one_error(tmp_path):
+    with pytest.raises(SymgradError, match="outside is zero"):
+        check_document(post(tmp_path, display("y_{1} = y_{1}"), {**CONV, "outside": "yes"}))
+
+
+def test_index_arithmetic_with_its_minus_read_as_a_plus_is_caught(tmp_path, monkeypatch):
+    # mutation: r-a evaluated as r+a; #22's correct line is then the post's slip, refuted at r = 0
+    import symgrad.checkdoc.values as values
+
+    original = values.index_value
+    monkeypatch.setattr(values, "index_value", lambda part, value_of: original(part.replace("-", "+"), value_of))
+    body = display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}")
+    assert verdicts(tmp_path, body, CONV) == ["refuted"]
+
+
+def test_an_entry_outside_taken_as_its_neighbour_is_caught(tmp_path, monkeypatch):
+    # mutation: an index outside the map clamped to its edge instead of absent; the correct #22
+    # line is refuted at r = 0 (δ_{-1} read as δ_0)
+    import symgrad.checkdoc.values as values
+
+    original = values.index_value
+    monkeypatch.setattr(values, "index_value", lambda part, value_of: max(0, original(part, value_of)))
+    body = display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}")
+    assert verdicts(tmp_path, body, CONV) == ["refuted"]
+
+
+@pytest.mark.parametrize(
+    "written, parts",
+    [
+        # sootla-conv-backprop.md #1 and #4: the kernel's offsets, and the offsets substituted
+        ("x_{n, i+m-1, j+n-1, d}", ("n", "i+m-1", "j+n-1", "d")),
+        ("x_{n, (i-m+1)+a-1, (j-n+1)+b-1, c}", ("n", "i-m+a", "j-n+b", "c")),
+        # scthe-backprop-cnn.md #19
+        ("y_{(i+a),(j+b),k}", ("i+a", "j+b", "k")),
+        ("x_{i+1}", ("i+1",)),
+    ],
+)
+def test_index_arithmetic_is_spelled_plainly(written, parts):
+    from symgrad.checkdoc.latex import parse
+
+    assert parse(written) == ("sym", "x" if written[0] == "x" else "y", parts)

@@ -31,7 +31,7 @@ from .trees import _uses, size_constant
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
     "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
-    "dropped", "examples",
+    "dropped", "examples", "outside",
 )  # fmt: skip
 
 
@@ -74,6 +74,11 @@ class Declarations:
     # training examples written with their index above: x -> X makes x^{(i)} the row i of X (a vector), and
     # y -> \vec{y} makes y^{(i)} the entry i of the vector \vec{y}
     examples: dict = field(default_factory=dict)
+    # an index declared over a half-open range, "[0, f^{(l)})" -> its open end f^{(l)}: a sum
+    # written with that end alone above it (\sum^{f^l}_a) runs over the range
+    ends: dict = field(default_factory=dict)
+    # an entry whose index falls outside its tensor (a convolution's bounds check) is absent: 0
+    outside: bool = False
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -93,9 +98,16 @@ class Declarations:
         sizes = _sizes(data.get("sizes"), tuple(layers.items()))
         names = set(sizes[0])
         indices = dict(_mapping(data.get("indices"), "indices", "{i: m, j: n}"))
+        ends: dict = {}  # an index declared over a half-open range [0, f): its open end f
         for letter, size in list(indices.items()):
             if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
                 raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
+            interval = _interval(size)
+            if interval is not None:
+                size, end = interval
+                indices[letter] = size
+                if end is not None:
+                    ends[letter] = end
             if isinstance(size, list):
                 _index_range(letter, size, sizes, tuple(layers.items()))
             elif isinstance(size, str) and _size_name(size, layers) in names:
@@ -105,7 +117,7 @@ class Declarations:
                     f"the index {letter} ranges over {_brief(size)}, which no declared size names "
                     f"(or write its first and last value, as {letter}: [0, N-1])"
                 )
-        tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
+        tensors = dict(_mapping(data.get("tensors"), "tensors", "{A: [m, k]}"))
         letters: dict = {}
         for name, dims in tensors.items():
             if not (_is_letter(name) or _is_name(name) or (layers and _layered_name(name, layers))):
@@ -117,6 +129,9 @@ class Declarations:
                 entries = f"{_key(name)}_{{…}}"
                 raise SymgradError(f"the tensors {letters[_key(name)]} and {name} share the entries {entries}")
             letters[_key(name)] = name
+            if isinstance(dims, list):  # [0, w) among the dimensions: its first and last index
+                dims = [(_interval(d) or (d, None))[0] for d in dims]
+                tensors[name] = dims
             if (
                 not isinstance(dims, list)
                 or not dims
@@ -183,7 +198,8 @@ class Declarations:
         notation = {}
         for loose, meant in _mapping(data.get("notation"), "notation", '{"x_{k}": "x_{c,k}"}').items():
             try:
-                pattern, template = parse(str(loose)), parse(str(meant))
+                spelled = (frozenset(), frozenset(), frozenset(), tuple(layers.items()))  # b_{n} for b^{(l)}_{n}
+                pattern, template = parse(str(loose), *spelled), parse(str(meant), *spelled)
             except Unsupported as exc:
                 raise SymgradError(f"the notation {loose}: {meant} is not read: {exc}") from None
             if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
@@ -215,6 +231,12 @@ class Declarations:
                     f'examples: {{x: X, y: "\\vec{{y}}"}}; got {_brief(name)}: {_brief(tensor)}'
                 )
             examples[name_of(name)] = _key(str(of))
+        outside = data.get("outside", "refused")
+        if outside not in ("zero", "refused"):
+            raise SymgradError(
+                "outside is zero (an entry whose index falls outside its tensor is absent, as a convolution's "
+                f"bounds check reads it) or refused (the default: such a line is not checked); got {_brief(outside)}"
+            )
         condition = data.get("condition", False)
         if not isinstance(condition, bool):
             raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
@@ -271,6 +293,8 @@ class Declarations:
             scopes,
             dropped,
             examples,
+            ends,
+            outside == "zero",
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
@@ -316,6 +340,19 @@ def _defined_name(lhs) -> str:
     if m and not re.fullmatch(r"\{?\s*[0-9]+\s*\}?", m.group(2)):
         text = m.group(1)
     return re.sub(r"\s+", "", text.split("(")[0])
+
+
+def _interval(written) -> tuple | None:
+    """An index range written as the post writes it, "[0, f^{(l)})" or "[1, N]": its first and last
+    value, and for a half-open range its open end (a sum written up to it runs over the range);
+    None for anything else."""
+    m = re.fullmatch(r"\s*\[(.+),(.+)([\])])\s*", written) if isinstance(written, str) else None
+    if m is None:
+        return None
+    first, end = m.group(1).strip(), m.group(2).strip()
+    if m.group(3) == "]":
+        return [first, end], None
+    return [first, f"{end} - 1"], end
 
 
 def _index_range(letter: str, bounds, sizes: list, layers: tuple = ()) -> None:
@@ -381,6 +418,12 @@ def _size_name(name: str, layers: dict) -> str | None:
     return f"{m.group(1)}^{{{layers[above]}}}{below}"
 
 
+def _positive(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
+    return value
+
+
 def _sizes(sizes, layers: tuple = ()) -> list:
     """The declared sizes: a list of mappings from size names to positive integers, every one
     naming the same sizes. A size may be written as an expression in the sizes before it (a
@@ -394,6 +437,7 @@ def _sizes(sizes, layers: tuple = ()) -> list:
         if not isinstance(size, dict) or not size:
             raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
         read: dict = {}
+        relations: dict = {}  # a size written as an expression in the others, read once they are
         for name, value in size.items():
             spelled = _size_name(name, dict(layers)) if isinstance(name, str) else None
             if spelled is None:
@@ -404,10 +448,21 @@ def _sizes(sizes, layers: tuple = ()) -> list:
             # a string that is a number as YAML 1.1 writes one (010, 0x3, 1:30) is refused below,
             # never read as a relation: the author may mean 10 or something else
             if isinstance(value, str) and not re.fullmatch(r"\s*[-+]?[0-9][0-9A-Za-z_:.]*\s*", value):
-                value = _bound(spelled, value, read, layers)  # a relation: its value at the sizes before it
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
-            read[spelled] = value
+                relations[spelled] = (name, value)
+                continue
+            read[spelled] = _positive(name, value)
+        while relations:  # each relation once the sizes it names are read (YAML may sort the keys)
+            ready = {}
+            for spelled, (name, value) in relations.items():
+                try:
+                    ready[spelled] = _positive(name, _bound(spelled, value, read, layers))
+                except SymgradError:
+                    continue
+            if not ready:  # none can be read: the first one's own error says why
+                spelled, (name, value) = next(iter(relations.items()))
+                _positive(name, _bound(spelled, value, read, layers))
+            read.update(ready)
+            relations = {k: v for k, v in relations.items() if k not in ready}
         if out and set(read) != set(out[0]):
             raise SymgradError(f"every declared size must name the same sizes: {sorted(out[0])} and {sorted(read)}")
         out.append(read)

@@ -484,6 +484,10 @@ class Parser:
             if len(tokens[0]) > 1 and NUMBER.fullmatch(tokens[0]):  # TeX takes one character: x_12 prints as x₁2
                 raise Unsupported(f"a subscript {tokens[0]} without braces: write {{{tokens[0]}}}")
         parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
+        if {"+", "-"} & set(parts):  # x_{n, i+m-1, j+n-1, d}, y_{(i+a),(j+b),k}: index arithmetic
+            if self.peek() == "_":
+                raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
+            return _arithmetic(parts, "".join(tokens))
         if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,|'", p) for p in parts) or parts[0] == "'":
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
         if self.peek() == "_":  # x_1_2 stops TeX with "Double subscript"
@@ -848,6 +852,68 @@ def _index(letter: str) -> str:
     if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell" and not re.fullmatch(r"[A-Za-z]'+", letter):
         raise Unsupported(f"the sum's index {letter}")
     return letter
+
+
+def _arithmetic(parts: list[str], written: str) -> tuple:
+    """A subscript with index arithmetic, its indices set apart by commas (x_{n, i+m-1, j+n-1, d})
+    or one index alone (x_{i+1}): each index a sum of index letters and integers, kept as one
+    string in a plain spelling ((i-m+1)+a-1 as i-m+a). A product (2i, ij+1) or a group after a
+    minus sign is not read."""
+    out, current = [], []  # type: list, list
+    for tok in [*parts, ","]:
+        if tok == "," and current:
+            out.append(_linear(current, written))
+            current = []
+        elif tok == ",":
+            raise Unsupported(f"a subscript {written} with an empty index")
+        else:
+            current.append(tok)
+    if len(out) > 1 and "," not in parts:
+        raise Unsupported(f"a subscript {written} that is not indices")
+    return tuple(out)
+
+
+def _linear(tokens: list[str], written: str) -> str:
+    """One index of a subscript, a sum of letters and integers, in a plain spelling."""
+    terms: list = []  # (sign, letter or integer)
+    sign, outer, expect_term = 1, [1], True
+    for tok in tokens:
+        if tok in ("+", "-") and (expect_term is False or not terms):
+            sign = outer[-1] * (-1 if tok == "-" else 1)
+            expect_term = True
+        elif tok == "(" and expect_term:
+            if sign < 0:  # -(a+b): the sign of every term inside changes; not read, to keep it plain
+                raise Unsupported(f"a subscript {written} with a group after a minus sign")
+            outer.append(sign)
+        elif tok == ")" and len(outer) > 1 and not expect_term:
+            outer.pop()
+        elif expect_term and (re.fullmatch(r"[A-Za-z]'*", tok) or tok.isdigit()):
+            terms.append((sign, tok))
+            expect_term = False
+        else:
+            raise Unsupported(f"a subscript {written} that is not a sum of indices and integers")
+    if expect_term or len(outer) > 1:
+        raise Unsupported(f"a subscript {written} that is not a sum of indices and integers")
+    constant = sum(s * int(t) for s, t in terms if t.isdigit())
+    spelled = "".join(("+" if s > 0 else "-") + t for s, t in terms if not t.isdigit())
+    if constant:
+        spelled += f"{constant:+d}"
+    return spelled.lstrip("+") or "0"
+
+
+def index_letters(part: str) -> list:
+    """The index letters an index of a subscript names: j of x_{j}, i and m of x_{i+m-1}."""
+    return re.findall(r"[A-Za-z]'*", part)
+
+
+def index_value(part: str, value_of) -> int:
+    """An index of a subscript at the values `value_of` gives its letters (i+m-1 at i = 2, m = 1)."""
+    if part.isdigit():
+        return int(part)
+    total = 0
+    for sign, term in re.findall(r"([+-]?)([A-Za-z]'*|[0-9]+)", part):
+        total += (-1 if sign == "-" else 1) * (int(term) if term.isdigit() else value_of(term))
+    return total
 
 
 _WORDS = {"if", "for", "when", "where"}

@@ -25,7 +25,7 @@ import sympy
 from ..core.errors import SymgradError
 from .declarations import _brief
 from .equality import expanded
-from .latex import Unsupported
+from .latex import Unsupported, index_letters
 from .names import _key
 from .outcomes import Ambiguous, OutOfRange, Undecided, Undefined
 from .summation import _settled, _unsettled_out
@@ -342,7 +342,7 @@ class Meaning(Values):
             sub = node[2] or ()
             if node[2] is not None and f"{node[1]}_{''.join(sub)}" in self.size:
                 return set()  # N_i: a size
-            out = {p for p in sub if (p.isalpha() or p.rstrip("'").isalpha()) and p not in bound}
+            out = {c for p in sub for c in index_letters(p) if c not in bound}  # i and m of x_{i+m-1}
             if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
                 out.add(node[1])
             return out

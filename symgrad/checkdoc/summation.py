@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy
 
-from .latex import Unsupported
+from .latex import Unsupported, index_letters
 from .trees import _children
 
 
@@ -36,8 +36,8 @@ def _counts(node) -> dict:
     kind = node[0]
     if kind == "sym":
         out: dict = {}
-        for letter in node[2] or ():
-            if not letter.isdigit():
+        for part in node[2] or ():
+            for letter in index_letters(part):  # i and m of x_{i+m-1}
                 out[letter] = out.get(letter, 0) + 1
         return out
     if kind == "sum":

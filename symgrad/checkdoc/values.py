@@ -16,7 +16,7 @@ from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from .activations import activation
 from .declarations import Declarations, _bound, _function_names, _names, definitions, functions_defined
 from .equality import _scalar_if_one_by_one, _show, _zero, certain
-from .latex import Unsupported
+from .latex import Unsupported, index_value
 from .names import _key, _spellings, reading_of, resolve
 from .outcomes import MAX_WORK, Illustrative, Mismatch, OutOfRange, TooLarge, Undefined
 from .trees import (
@@ -166,14 +166,7 @@ class Values:
             )
         values = []
         for part, bound, start in zip(sub, self.shape_of(letter), self.first_of(letter)):
-            if part.isdigit():
-                value = int(part)
-            elif part in env:
-                value = env[part]
-            elif part in self.size:  # a_{1k}: the last column, k being the size
-                value = self.size[part]
-            else:
-                raise Unsupported(f"the index {part} is not bound")
+            value = index_value(part, lambda c: self._letter_value(c, env))
             if not start <= value < start + bound:
                 raise OutOfRange(
                     f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside {start}..{start + bound - 1}"
@@ -381,6 +374,14 @@ class Values:
             return env[part]
         raise Unsupported(f"the index {part} of a case is not bound")
 
+    def _letter_value(self, letter: str, env) -> int:
+        """The value of an index letter in a subscript: bound, or a size (a_{1k}: the last column)."""
+        if letter in env:
+            return env[letter]
+        if letter in self.size:
+            return self.size[letter]
+        raise Unsupported(f"the index {letter} is not bound")
+
     def _function_of(self, name: str, arg):
         if name == "log":
             self._require("positive", arg, "the argument of a logarithm")
@@ -460,10 +461,16 @@ class Values:
             if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
             raise Unsupported(_undeclared(letter, sub))
+        if letter in self.inputs or letter in self.defined:
+            try:
+                values = self._index_values(letter, sub, env)
+            except OutOfRange:
+                if self.decl.outside:  # declared: an entry outside its tensor is absent
+                    return sympy.Integer(0)
+                raise
         if letter in self.inputs:
-            return self.entry(letter, self._index_values(letter, sub, env))
+            return self.entry(letter, values)
         if letter in self.defined:
-            values = self._index_values(letter, sub, env)
             if letter in opaque:
                 return self.entry(letter, values)
             return self._defined_value(letter, values, opaque)
@@ -521,7 +528,9 @@ class Values:
             raise Unsupported("a sum whose index the line does not settle: write the index under the sum")
         if low is None and high is not None:  # an upper bound alone: the index's declared range, up to it
             declared, last = self.range_of(var), self.value(high, env)
-            if not (last.is_Integer and int(last) == declared[-1]):
+            # i ∈ [0, w) declared, \sum^{w}_i written: the sum up to the range's open end
+            end = declared[-1] + 1 if var in self.decl.ends else None
+            if not (last.is_Integer and int(last) in (declared[-1], end)):
                 raise Unsupported(
                     f"a sum over {var} up to {_show(last)} with no lower bound, where {var} runs over "
                     f"{declared[0]}..{declared[-1]}: write the lower bound"
