@@ -197,3 +197,86 @@ def test_index_arithmetic_is_spelled_plainly(written, parts):
     from symgrad.checkdoc.latex import parse
 
     assert parse(written) == ("sym", "x" if written[0] == "x" else "y", parts)
+
+
+# --- a kernel named by its channel, and a sample index shadowed by a sum --------------------------
+
+# sootla-conv-backprop.md #1, #6 and #7 in one dimension: two samples (n) of a row of m = 3 inputs,
+# F = 2 kernels w(f) of h = 2 taps and biases b(f), o = 2 outputs, indices from 1; the width's
+# summation index n shadows the sample n, which stays the first index of x and z (samples)
+SAMPLED = {
+    "sizes": [{"N": 2, "m": 3, "h": 2, "F": 2, "o": "m - h + 1"}],
+    "indices": {"n": "N", "s": "N", "u": "o", "g": "F", "i": "o", "f": "F", "a": "o", "j": "h"},
+    "tensors": {"X": ["N", "m"], "K": ["F", "h"], "C": ["F"]},
+    "define": {"z_{s,u,g}": "\\sum_{t=1}^{h} x_{s,u+t-1} k_{g,t} + c_{g}"},
+    "given": {"L": "z"},
+    "channels": {"w": "K", "b": "C"},
+    "samples": {"n": ["x", "z"]},
+}
+
+
+def test_a_kernel_named_by_its_channel_is_its_entry(tmp_path):
+    # #1: z_{n,i,f} = Σ_{n=1}^{h} x_{n, i+n-1} w(f)_{n} + b(f), w(f)_{n} the entry K_{f,n}: the
+    # declared z, proven. With b(f) left out, the sides differ by c_f: refuted
+    line = "z_{n,i,f} = \\sum_{n=1}^{h} x_{n, i+n-1} w(f)_{n} {}"
+    body = display(line.replace("{}", "+ b(f)")) + display(line.replace("{}", ""))
+    assert verdicts(tmp_path, body, SAMPLED) == ["proven", "refuted"]
+
+
+def test_a_sample_index_under_a_sum_over_its_letter_stays_the_sample(tmp_path):
+    # #7: ∂L/∂w(f)_{j} = Σ_{n=1}^{N} Σ_{a=1}^{o} ∂L/∂z_{n,a,f} x_{n,a+j-1}: proven; with
+    # x_{n,a+j} instead, each term moves one input along (x_{n,3} at a = 2, j = 1 is not x_{n,2}):
+    # refuted
+    line = "\\frac{\\partial L}{\\partial w(f)_{j}} = \\sum_{n=1}^{N} \\sum_{a=1}^{o} \\frac{\\partial L}{\\partial z_{n,a,f}} x_{n,a+j{}}"
+    body = display(line.replace("{}", "-1")) + display(line.replace("{}", ""))
+    assert verdicts(tmp_path, body, SAMPLED) == ["proven", "refuted"]
+
+
+def test_without_samples_a_sum_binds_its_letter_everywhere(tmp_path):
+    # the same #1 read as written, with no samples declared: the sum over n binds the first n of x
+    # too, so the right side mixes the samples (x_{1,i} K_{f,1} + x_{2,i+1} K_{f,2}): at n = 1 it is
+    # not z_{1,i,f}, refuted. The declaration is what makes the post's line mean what it says
+    decl = {k: v for k, v in SAMPLED.items() if k != "samples"}
+    assert verdicts(tmp_path, display("z_{n,i,f} = \\sum_{n=1}^{h} x_{n, i+n-1} w(f)_{n} + b(f)"), decl) == ["refuted"]
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("channels", {"\\omega": "K"}, "channels maps a letter"),  # a channel is written with a plain letter
+        ("channels", {"w": ["K"]}, "channels maps a letter"),
+        ("samples", {"n": "x"}, "samples maps the sample's index letter"),
+    ],
+)
+def test_channels_and_samples_declared_wrongly_are_one_error(tmp_path, key, value, message):
+    with pytest.raises(SymgradError, match=message):
+        check_document(post(tmp_path, display("x_{1,1} = x_{1,1}"), {**SAMPLED, key: value}))
+
+
+def test_a_sum_capturing_the_sample_is_caught(tmp_path, monkeypatch):
+    # mutation: the sample's place renamed with the rest (samples ignored): #1 is refuted
+    import symgrad.checkdoc.summation as summation
+
+    monkeypatch.setattr(summation, "_renamed_but_samples", lambda node, var, fresh, sampled: _rename(node, var, fresh))
+    assert verdicts(tmp_path, display("z_{n,i,f} = \\sum_{n=1}^{h} x_{n, i+n-1} w(f)_{n} + b(f)"), SAMPLED) == [
+        "refuted"
+    ]
+
+
+def _rename(node, var, fresh):
+    import re
+
+    if isinstance(node, tuple) and node[:1] == ("sym",):
+        if node[2] is None:
+            return ("sym", fresh, None) if node[1] == var else node
+        return ("sym", node[1], tuple(re.sub(rf"(?<![A-Za-z']){var}(?!')", fresh, p) for p in node[2]))
+    if isinstance(node, (list, tuple)):
+        out = [_rename(c, var, fresh) if isinstance(c, (list, tuple)) else c for c in node]
+        return out if isinstance(node, list) else tuple(out)
+    return node
+
+
+def test_a_sum_over_the_samples_letter_without_its_bound_is_not_read(tmp_path):
+    # Σ_n with nothing above: over the samples (binding x's first n) or over another range
+    ((verdict, reason),) = links(tmp_path, display("z_{n,i,f} = \\sum_{n} x_{n, i+n-1} w(f)_{n} + b(f)"), SAMPLED)
+    assert verdict == "unchecked" and "without its upper bound" in reason

@@ -31,7 +31,7 @@ from .trees import _uses, size_constant
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
     "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
-    "dropped", "examples", "outside",
+    "dropped", "examples", "outside", "channels", "samples",
 )  # fmt: skip
 
 
@@ -79,6 +79,11 @@ class Declarations:
     ends: dict = field(default_factory=dict)
     # an entry whose index falls outside its tensor (a convolution's bounds check) is absent: 0
     outside: bool = False
+    # a letter written with a parenthesis that names a channel: w(f)_{m,n,d} is the entry W_{f,m,n,d}
+    channels: dict = field(default_factory=dict)
+    # an index letter that names the sample in the first place of some tensors' subscripts, whatever
+    # sum over that letter stands around it (the sample n of x_{n, i+m-1, j+n-1, d} under a sum over n)
+    samples: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -131,6 +136,7 @@ class Declarations:
             letters[_key(name)] = name
             if isinstance(dims, list):  # [0, w) among the dimensions: its first and last index
                 dims = [(_interval(d) or (d, None))[0] for d in dims]
+                dims = [_size_name(d, layers) or d if isinstance(d, str) else d for d in dims]
                 tensors[name] = dims
             if (
                 not isinstance(dims, list)
@@ -231,6 +237,25 @@ class Declarations:
                     f'examples: {{x: X, y: "\\vec{{y}}"}}; got {_brief(name)}: {_brief(tensor)}'
                 )
             examples[name_of(name)] = _key(str(of))
+        channels = {}
+        for name, tensor in _mapping(data.get("channels"), "channels", "{w: W, b: c}").items():
+            of = _tensor_name(tensor, layers) if isinstance(tensor, str) else ""
+            if not _is_letter(name) or not _is_letter(of):
+                raise SymgradError(
+                    "channels maps a letter written with its channel in parentheses to the declared tensor it "
+                    f"names (w(f)_{{m,n,d}} the entry W_{{f,m,n,d}}), as channels: {{w: W}}; got {_brief(name)}: "
+                    f"{_brief(tensor)}"
+                )
+            channels[name] = of
+        samples = {}
+        for letter, names in _mapping(data.get("samples"), "samples", "{n: [x, z]}").items():
+            if not _is_letter(letter) or not isinstance(names, list) or not all(_is_letter(n) for n in names):
+                raise SymgradError(
+                    "samples maps the sample's index letter to the letters whose first index it is, whatever sum "
+                    f"over that letter stands around them, as samples: {{n: [x, z]}}; got {_brief(letter)}: "
+                    f"{_brief(names)}"
+                )
+            samples[letter] = frozenset(names)
         outside = data.get("outside", "refused")
         if outside not in ("zero", "refused"):
             raise SymgradError(
@@ -295,6 +320,8 @@ class Declarations:
             examples,
             ends,
             outside == "zero",
+            channels,
+            samples,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
@@ -402,12 +429,19 @@ def _bound(letter: str, bound, size: dict, layers: tuple = ()) -> int:
 _LAYERED_SIZE = re.compile(r"([A-Za-z])\^(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])(?:_(\{[A-Za-z0-9+-]+\}|[A-Za-z0-9]))?")
 
 
+_BELOW_FIRST = re.compile(r"([A-Za-z])_(\{[A-Za-z0-9+-]+\}|[A-Za-z0-9])\^(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])")
+
+
 def _size_name(name: str, layers: dict) -> str | None:
     """A size's name as the reader spells it: N, N_i, s_{l+1}, and with a declared layer's
     superscript, f^{(l)} as f^{l} and w^{(l+1)}_{img} as w^{l+1}_{img}; None when it is none."""
     if name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name):
         return name
-    m = _LAYERED_SIZE.fullmatch(re.sub(r"\s+", "", name))
+    spelled = re.sub(r"\s+", "", name)
+    m = _LAYERED_SIZE.fullmatch(spelled)
+    first = _BELOW_FIRST.fullmatch(spelled)
+    if first is not None:  # D_o^{(l+1)}, as D^{(l+1)}_o prints
+        m = _LAYERED_SIZE.fullmatch(f"{first.group(1)}^{first.group(3)}_{first.group(2)}")
     if m is None:
         return None
     above = m.group(2)[1:-1] if m.group(2).startswith("{") else m.group(2)
@@ -476,6 +510,7 @@ def definitions(decl: Declarations) -> dict:
     variance named by its square): written so, σ² is that name and not σ squared."""
     defined: dict = {}
     heads = []
+    channels = tuple(decl.channels.items())
     for lhs, rhs in decl.define.items():
         if isinstance(lhs, str) and _CALLED.fullmatch(lhs):
             continue  # a function with its parameters: ``functions_defined``
@@ -484,7 +519,7 @@ def definitions(decl: Declarations) -> dict:
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            vocabulary: tuple = (frozenset(decl.functions), frozenset(), frozenset(), decl.layers)
+            vocabulary: tuple = (frozenset(decl.functions), frozenset(), frozenset(), decl.layers, channels)
             heads.append((lhs, _compound(_head(parse(lhs, *vocabulary), decl))))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
@@ -497,7 +532,13 @@ def definitions(decl: Declarations) -> dict:
         try:
             heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
             operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
-            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators, decl.layers)
+            vocabulary = (
+                frozenset(decl.functions) - operators | _function_names(decl),
+                values,
+                operators,
+                decl.layers,
+                channels,
+            )
             body = resolve(parse(rhs, *vocabulary), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
@@ -549,7 +590,13 @@ def functions_defined(decl, reading) -> dict:
     names = _function_names(decl)
     operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
     values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | frozenset(_spellings(*decl.tensors))
-    vocabulary = (frozenset(decl.functions) - operators | names, values, operators, decl.layers)
+    vocabulary = (
+        frozenset(decl.functions) - operators | names,
+        values,
+        operators,
+        decl.layers,
+        tuple(decl.channels.items()),
+    )
     for lhs, rhs in decl.define.items():
         m = _CALLED.fullmatch(str(lhs))
         if m is None:

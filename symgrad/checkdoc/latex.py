@@ -202,11 +202,13 @@ class Parser:
         values: frozenset = frozenset(),
         operators: frozenset = frozenset(),
         layers: tuple = (),
+        channels: tuple = (),
     ) -> None:
         self.functions = functions  # names declared as functions: f(x) is a call, not a product
         self.values = values  # letters declared as values: a(x + 1) is a product
         self.operators = operators  # applied to what follows, parentheses or not: the differential d
         self.layers = dict(layers)  # a superscript spelled so names a layer: x^{(l+1)} is x of the layer l+1
+        self.channels = dict(channels)  # w(f)_{m,n,d}: the channel f of a tensor, its entry W_{f,m,n,d}
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -219,7 +221,9 @@ class Parser:
 
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
-        return Parser(tokens, self.functions, self.values, self.operators, tuple(self.layers.items())).whole()
+        return Parser(
+            tokens, self.functions, self.values, self.operators, tuple(self.layers.items()), tuple(self.channels.items())
+        ).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -397,6 +401,8 @@ class Parser:
             named = self._named_below(name)  # w^{(l)}_{img}: a size of the layer l
             if named is not None:
                 return named
+        if sub is not None and f"{name}_{{{''.join(sub)}}}" in self.values:  # D_o^{l+1}: a size of the layer l+1
+            return ("sym", f"{name}_{{{''.join(sub)}}}", None)
         if self.peek() == "_":
             if sub is not None:
                 raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
@@ -626,6 +632,8 @@ class Parser:
             if called in self.functions and self.peek() in ("(", "'"):
                 return self._call(called)
             self.i = start
+        if tok in self.channels and self.peek() == "(":
+            return self._channel(tok)
         if tok in self.operators:  # dX, d x_{11}, d(AXB): the differential of what follows
             return ("call", tok, (self.factor(),))
         if tok in self.functions and self.peek() in ("(", "'"):
@@ -637,6 +645,20 @@ class Parser:
         if self.peek() == "(" and tok.isalpha() and tok not in self.values:
             raise Unsupported(f"a function call {tok}(...): declare {tok} under functions")
         return ("sym", tok, self.subscript())
+
+    def _channel(self, tok: str) -> tuple:
+        """w(f)_{m,n,d}, b(f)^{l+1}: the channel f of the declared tensor, its entry with f first
+        (W_{f,m,n,d}, c_{f}), a layer's superscript before or after its subscript."""
+        self.take("(")
+        label = self.take()
+        if not (re.fullmatch(r"[A-Za-z]'*", label) or label.isdigit()) or self.peek() != ")":
+            raise Unsupported(f"a channel {tok}(...) that is not one index")
+        self.take(")")
+        name = self.channels[tok]
+        layer = self._layer() if self.peek() == "^" and self.layers else None
+        if layer is not None:
+            name = f"{name}^{{{layer}}}"
+        return ("sym", name, (label, *(self.subscript() or ())))
 
     def _named_below(self, tok: str) -> tuple | None:
         """s_{l+1}, w_{img}: a value declared under that whole name (a size), the subscript taken."""

@@ -66,7 +66,13 @@ class Meaning(Values):
         letter = x[1]
         if letter not in self.inputs and letter not in self.defined:
             raise Unsupported(_undeclared(letter, x[2]))
-        return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
+        try:
+            values = self._index_values(letter, x[2], env)
+        except OutOfRange:
+            if self.decl.outside:  # declared: an entry outside its tensor is absent, and so is its term
+                return sympy.Integer(0)
+            raise
+        return self._derivative_entry(f, letter, values, env)
 
     def _differential(self, node, env, opaque):
         """d of a formula: the sum, over every entry of the inputs that vary (those not declared

@@ -19,6 +19,7 @@ from .equality import _scalar_if_one_by_one, _show, _zero, certain
 from .latex import Unsupported, index_value
 from .names import _key, _spellings, reading_of, resolve
 from .outcomes import MAX_WORK, Illustrative, Mismatch, OutOfRange, TooLarge, Undefined
+from .summation import with_samples
 from .trees import (
     _beyond_polynomials,
     _constant,
@@ -62,6 +63,7 @@ class Values:
             frozenset(values),
             operators,
             decl.layers,
+            tuple(decl.channels.items()),
         )
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
@@ -555,7 +557,7 @@ class Values:
         return sympy.Add(*terms)  # at once: adding one term at a time is quadratic
 
     def resolve(self, node):
-        return resolve(node, self.reading)
+        return with_samples(resolve(node, self.reading), self.decl.samples, self.decl.indices)
 
     # --- what a derivative means (``Meaning``) ----------------------------------------------------
 
