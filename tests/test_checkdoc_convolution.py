@@ -280,3 +280,26 @@ def test_a_sum_over_the_samples_letter_without_its_bound_is_not_read(tmp_path):
     # Σ_n with nothing above: over the samples (binding x's first n) or over another range
     ((verdict, reason),) = links(tmp_path, display("z_{n,i,f} = \\sum_{n} x_{n, i+n-1} w(f)_{n} + b(f)"), SAMPLED)
     assert verdict == "unchecked" and "without its upper bound" in reason
+
+
+# --- the chain rule of one variable, in Leibniz's notation ---------------------------------------
+
+
+def test_the_chain_rule_written_with_d_over_d_is_a_ratio_of_differentials(tmp_path):
+    # scthe-backprop-cnn.md #1: {dz \over dx} = {dz \over dy} \cdot {dy \over dx}, with y = g(x) and
+    # z = h(y) for any functions g, h: dz = h'(g(x)) g'(x) dx and dy = g'(x) dx, so both sides are
+    # h'(g(x)) g'(x): proven. A sum instead of the product, or dz/dy alone, is refuted
+    decl = {
+        "sizes": [{"n": 1}],
+        "indices": {},
+        "tensors": {},
+        "scalars": ["x"],
+        "functions": {"d": "differential", "g": "activation", "h": "activation"},
+        "define": {"y": "g(x)", "z": "h(y)"},
+    }
+    body = (
+        display("{dz \\over dx} = {dz \\over dy} \\cdot {dy \\over dx}")
+        + display("{dz \\over dx} = {dz \\over dy} + {dy \\over dx}")
+        + display("{dz \\over dx} = {dz \\over dy}")
+    )
+    assert verdicts(tmp_path, body, decl) == ["proven", "refuted", "refuted"]
