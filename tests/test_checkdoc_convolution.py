@@ -134,7 +134,9 @@ def test_without_outside_declared_an_entry_outside_the_map_is_not_taken_as_zero(
     # checked, and the line is proven only where every entry exists (r = 1, 2: w_0 δ_1 + w_1 δ_0 and
     # w_1 δ_1 for r = 2, δ_2 not existing there either, so r = 1 alone)
     decl = {k: v for k, v in CONV.items() if k != "outside"}
-    ((verdict, _),) = links(tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}"), decl)
+    ((verdict, _),) = links(
+        tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}"), decl
+    )
     assert verdict == "proven"
     # the slip stays refuted at r = 0, where all its entries exist
     ((verdict, _),) = links(
@@ -227,7 +229,10 @@ def test_a_sample_index_under_a_sum_over_its_letter_stays_the_sample(tmp_path):
     # #7: ∂L/∂w(f)_{j} = Σ_{n=1}^{N} Σ_{a=1}^{o} ∂L/∂z_{n,a,f} x_{n,a+j-1}: proven; with
     # x_{n,a+j} instead, each term moves one input along (x_{n,3} at a = 2, j = 1 is not x_{n,2}):
     # refuted
-    line = "\\frac{\\partial L}{\\partial w(f)_{j}} = \\sum_{n=1}^{N} \\sum_{a=1}^{o} \\frac{\\partial L}{\\partial z_{n,a,f}} x_{n,a+j{}}"
+    line = (
+        "\\frac{\\partial L}{\\partial w(f)_{j}} = "
+        "\\sum_{n=1}^{N} \\sum_{a=1}^{o} \\frac{\\partial L}{\\partial z_{n,a,f}} x_{n,a+j{}}"
+    )
     body = display(line.replace("{}", "-1")) + display(line.replace("{}", ""))
     assert verdicts(tmp_path, body, SAMPLED) == ["proven", "refuted"]
 

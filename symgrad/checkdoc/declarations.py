@@ -204,8 +204,8 @@ class Declarations:
         notation = {}
         for loose, meant in _mapping(data.get("notation"), "notation", '{"x_{k}": "x_{c,k}"}').items():
             try:
-                spelled = (frozenset(), frozenset(), frozenset(), tuple(layers.items()))  # b_{n} for b^{(l)}_{n}
-                pattern, template = parse(str(loose), *spelled), parse(str(meant), *spelled)
+                layered: tuple = (frozenset(), frozenset(), frozenset(), tuple(layers.items()))  # b_{n} for b^{(l)}_{n}
+                pattern, template = parse(str(loose), *layered), parse(str(meant), *layered)
             except Unsupported as exc:
                 raise SymgradError(f"the notation {loose}: {meant} is not read: {exc}") from None
             if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
@@ -396,7 +396,9 @@ def _index_range(letter: str, bounds, sizes: list, layers: tuple = ()) -> None:
 
 def _dimension(d, size: dict, layers: tuple = ()) -> int:
     """How many entries a tensor's dimension has: a size, or [first, last]."""
-    return max(0, _bound("", d[1], size, layers) - _bound("", d[0], size, layers) + 1) if isinstance(d, list) else size[d]
+    return (
+        max(0, _bound("", d[1], size, layers) - _bound("", d[0], size, layers) + 1) if isinstance(d, list) else size[d]
+    )
 
 
 def _length_of(decl: Declarations, letter: str, size: dict) -> int:
@@ -466,7 +468,7 @@ def _sizes(sizes, layers: tuple = ()) -> list:
         sizes = [sizes]
     if not sizes or not isinstance(sizes, list):
         raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
-    out = []
+    out: list = []
     for size in sizes:
         if not isinstance(size, dict) or not size:
             raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")

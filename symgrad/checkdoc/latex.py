@@ -222,7 +222,12 @@ class Parser:
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
         return Parser(
-            tokens, self.functions, self.values, self.operators, tuple(self.layers.items()), tuple(self.channels.items())
+            tokens,
+            self.functions,
+            self.values,
+            self.operators,
+            tuple(self.layers.items()),
+            tuple(self.channels.items()),
         ).whole()
 
     def peek(self, k: int = 0) -> str | None:

@@ -148,7 +148,9 @@ def with_samples(node, samples: dict, sizes: dict):
     if not samples or not isinstance(node, tuple) or not node or not isinstance(node[0], str):
         return node
     if node[0] == "sum" and node[1] in samples and node[3] is None:
-        raise Unsupported(f"a sum over {node[1]}, the samples' letter, without its upper bound: over the samples or not")
+        raise Unsupported(
+            f"a sum over {node[1]}, the samples' letter, without its upper bound: over the samples or not"
+        )
     if node[0] == "sum" and node[1] in samples and node[3] != ("sym", sizes.get(node[1]), None):
         _, var, low, high, exclude, body = node
         fresh = var + "'"
@@ -191,4 +193,3 @@ def _renamed_but_samples(node, var: str, fresh: str, sampled: frozenset):
         out = [_renamed_but_samples(c, var, fresh, sampled) if isinstance(c, (list, tuple)) else c for c in node]
         return out if isinstance(node, list) else tuple(out)
     return node
-

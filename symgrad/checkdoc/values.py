@@ -43,7 +43,9 @@ class Values:
         self.inputs = {}
         for name, dims in decl.tensors.items():
             bounds = [
-                (_bound(name, d[0], size, decl.layers), _bound(name, d[1], size, decl.layers)) if isinstance(d, list) else (1, size[d])
+                (_bound(name, d[0], size, decl.layers), _bound(name, d[1], size, decl.layers))
+                if isinstance(d, list)
+                else (1, size[d])
                 for d in dims
             ]
             self.inputs[_key(name)] = [last - first + 1 for first, last in bounds]
