@@ -308,3 +308,65 @@ def test_the_chain_rule_written_with_d_over_d_is_a_ratio_of_differentials(tmp_pa
         + display("{dz \\over dx} = {dz \\over dy}")
     )
     assert verdicts(tmp_path, body, decl) == ["proven", "refuted", "refuted"]
+
+
+# --- a vector identity with numbers broadcast, and a Jacobian's layout ----------------------------
+
+# liorsinai-layernorm.md #1 and #3 with a map whose Jacobian is not symmetric: z_k = x_k x_1 + x_k²
+JACOBIAN = {
+    "sizes": [{"n": 2}],
+    "indices": {"i": "n", "k": "n"},
+    "tensors": {"X": ["n"]},
+    "scalars": ["a", "b"],
+    "define": {"z_{k}": "x_{k} x_{1} + x_{k}^{2}"},
+    "given": {"L": "z"},
+}
+CHAIN = "\\frac{\\partial L}{\\partial x} = \\frac{\\partial z}{\\partial x} \\frac{\\partial L}{\\partial z}"
+
+
+def test_a_jacobian_is_read_in_its_declared_layout(tmp_path):
+    # rows x_i (denominator): (∂z/∂x)_{ik} = ∂z_k/∂x_i, and Σ_k ∂z_k/∂x_i ∂L/∂z_k is the chain rule:
+    # proven. Rows z_k (numerator): the product takes Σ_k ∂z_i/∂x_k ∂L/∂z_k, which differs (∂z_1/∂x_2
+    # = 0 but ∂z_2/∂x_1 = x_2): refuted; with the Jacobian transposed it is proven again
+    transposed = CHAIN.replace("\\frac{\\partial z}{\\partial x}", "(\\frac{\\partial z}{\\partial x})^T")
+    assert verdicts(tmp_path, display(CHAIN), {**JACOBIAN, "layout": "denominator"}) == ["proven"]
+    body = display(CHAIN) + display(transposed)
+    assert verdicts(tmp_path, body, {**JACOBIAN, "layout": "numerator"}) == ["refuted", "proven"]
+
+
+def test_without_a_layout_a_jacobian_is_not_read(tmp_path):
+    # z alone is then no vector (z_k is its entries), and ∂z_k/∂x as a column would be a guess
+    ((verdict, reason),) = links(tmp_path, display(CHAIN), JACOBIAN)
+    assert verdict == "unchecked" and "the symbol z is not declared" in reason
+    # a declared vector Y = z's values differentiated by x: the Jacobian again, its layout asked for
+    decl = {**JACOBIAN, "tensors": {"X": ["n"], "Y": ["n"]}, "define": {}, "given": {}}
+    ((verdict, reason),) = links(tmp_path, display("\\frac{\\partial y}{\\partial x} = 0"), decl)
+    assert verdict == "unchecked" and "declare its layout" in reason
+    with pytest.raises(SymgradError, match="layout is numerator"):
+        check_document(post(tmp_path, display(CHAIN), {**JACOBIAN, "layout": "rows"}))
+
+
+def test_a_jacobian_laid_out_the_other_way_is_caught(tmp_path, monkeypatch):
+    # mutation: the denominator layout built with the numerator's orientation; #3 is refuted
+    import sympy
+
+    monkeypatch.setattr(sympy.Matrix, "vstack", staticmethod(lambda *rows: sympy.Matrix.hstack(*(r.T for r in rows))))
+    assert verdicts(tmp_path, display(CHAIN), {**JACOBIAN, "layout": "denominator"}) == ["refuted"]
+
+
+def test_a_number_added_to_a_vector_is_read_entry_by_entry_where_declared(tmp_path):
+    # #1: Z = a (X - μ)/σ + b, a, b, μ, σ numbers, where z_k = a (x_k - μ)/σ + b: proven with
+    # elementwise declared; b left out, refuted; without the declaration, not read
+    decl = {
+        **JACOBIAN,
+        "define": {
+            "\\mu": "\\frac{1}{n}\\sum_{i=1}^{n} x_{i}",
+            "\\sigma": "x_{1} x_{1} + 1",
+            "z_{k}": "a \\frac{x_{k} - \\mu}{\\sigma} + b",
+        },
+        "elementwise": True,
+    }
+    body = display("Z = a\\frac{X-\\mu}{\\sigma} + b") + display("Z = a\\frac{X-\\mu}{\\sigma}")
+    assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]
+    ((verdict, reason), _) = links(tmp_path, body, {k: v for k, v in decl.items() if k != "elementwise"})
+    assert verdict == "unchecked" and "declare elementwise: true" in reason

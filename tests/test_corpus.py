@@ -183,8 +183,10 @@ def summary(posts) -> int:
 # #24, #25, displays with one "=" each, left the truth file); 255 with kernels named by their
 # channel (w(f)_{m,n,d}), a sample index kept apart from a sum over its letter, and sizes of a
 # layer written with their subscript first (D_o^{l+1}); 256 (80 %) with the chain rule in Leibniz's
-# notation read as a ratio of differentials (a declaration)
-DECIDED_FLOOR = 256
+# notation read as a ratio of differentials (a declaration); 257 with the chain rule in index
+# notation; 259 with a Jacobian read in its declared layout and a number added to a vector entry by
+# entry where elementwise is declared
+DECIDED_FLOOR = 259
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from .trees import _uses, size_constant
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
     "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
-    "dropped", "examples", "outside", "channels", "samples",
+    "dropped", "examples", "outside", "channels", "samples", "layout",
 )  # fmt: skip
 
 
@@ -79,6 +79,8 @@ class Declarations:
     ends: dict = field(default_factory=dict)
     # an entry whose index falls outside its tensor (a convolution's bounds check) is absent: 0
     outside: bool = False
+    # the layout of a Jacobian ∂z/∂x of two vectors: "numerator" (rows z_k), "denominator" (rows x_i)
+    layout: str = ""
     # a letter written with a parenthesis that names a channel: w(f)_{m,n,d} is the entry W_{f,m,n,d}
     channels: dict = field(default_factory=dict)
     # an index letter that names the sample in the first place of some tensors' subscripts, whatever
@@ -256,6 +258,11 @@ class Declarations:
                     f"{_brief(names)}"
                 )
             samples[letter] = frozenset(names)
+        layout = data.get("layout", "")
+        if layout not in ("", "numerator", "denominator"):
+            raise SymgradError(
+                f"layout is numerator (a Jacobian ∂z/∂x with rows z_k) or denominator (rows x_i); got {_brief(layout)}"
+            )
         outside = data.get("outside", "refused")
         if outside not in ("zero", "refused"):
             raise SymgradError(
@@ -318,10 +325,11 @@ class Declarations:
             scopes,
             dropped,
             examples,
-            ends,
-            outside == "zero",
-            channels,
-            samples,
+            ends=ends,
+            outside=outside == "zero",
+            channels=channels,
+            samples=samples,
+            layout=layout,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)

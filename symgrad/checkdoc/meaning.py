@@ -50,7 +50,12 @@ class Meaning(Values):
                 raise Unsupported(f"a derivative with respect to {x[1]}")
             starts = self.first_of(letter)
             if len(shape) == 1:
-                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + starts[0],), env))
+                column = [self._derivative_entry(f, letter, (r + starts[0],), env) for r in range(shape[0])]
+                if any(isinstance(d, sympy.MatrixBase) for d in column):  # a vector by a vector: a Jacobian
+                    if self.decl.layout == "denominator":  # rows x_i, columns z_k
+                        return sympy.Matrix.vstack(*(d.T for d in column))
+                    return sympy.Matrix.hstack(*column)  # numerator: rows z_k, columns x_i
+                return sympy.Matrix(shape[0], 1, lambda r, c: column[r])
             return sympy.Matrix(
                 shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + starts[0], c + starts[1]), env)
             )
@@ -208,20 +213,29 @@ class Meaning(Values):
                 self._refuse_unreached(f, letter, values)
                 self._defined_value(letter, values, frozenset())  # its let
             value = self._function(f, env)
-            if isinstance(value, sympy.MatrixBase):
-                raise Unsupported("a derivative of a matrix")
-            return self._total(value, self.entry(letter, values))
+            return self._entrywise(value, lambda e: self._total(e, self.entry(letter, values)))
         if letter in self.inputs:
             value = self._function(f, env)
-            if isinstance(value, sympy.MatrixBase):
-                raise Unsupported("a derivative of a matrix")
-            return sympy.diff(expanded(value), self.entry(letter, values))
+            return self._entrywise(value, lambda e: sympy.diff(expanded(e), self.entry(letter, values)))
         self._refuse_unreached(f, letter, values)
         value = self._function(f, env, opaque=frozenset({letter}))
-        if isinstance(value, sympy.MatrixBase):
-            raise Unsupported("a derivative of a matrix")
-        d = sympy.diff(expanded(value), self.entry(letter, values))
-        return self._write_out(d, letter)
+        return self._entrywise(
+            value, lambda e: self._write_out(sympy.diff(expanded(e), self.entry(letter, values)), letter)
+        )
+
+    def _entrywise(self, value, derivative):
+        """The derivative of a number, or of a vector entry by entry where a Jacobian's layout is
+        declared (any other matrix is not read)."""
+        if not isinstance(value, sympy.MatrixBase):
+            return derivative(value)
+        if value.shape[1] == 1 and self.decl.layout:
+            return value.applyfunc(derivative)
+        if value.shape[1] == 1:
+            raise Unsupported(
+                "a derivative of a vector, a Jacobian: declare its layout, layout: numerator (rows the "
+                "vector's entries) or layout: denominator (rows the variable's entries)"
+            )
+        raise Unsupported("a derivative of a matrix")
 
     def _refuse_unreached(self, f, letter, values) -> None:
         """∂L/∂y_1 where L's definition does not go through y is 0 as a backpropagation reads it,

@@ -4,6 +4,7 @@ defined quantity its definition's value, and every formula of them evaluated exa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -54,6 +55,9 @@ class Values:
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
         self.reading = reading_of(decl, self.names, frozenset(n for n, (ix, _) in self.defined.items() if ix))
+        if decl.layout:  # a Jacobian's layout declared: a defined vector named alone (z for z_k) is the vector
+            named_alone = {n for n, (ix, _) in self.defined.items() if len(ix) == 1 and len(n) == 1}
+            self.reading = dataclasses.replace(self.reading, vectors=self.reading.vectors | named_alone)
         self.callables = functions_defined(decl, self.reading)
         self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
@@ -197,8 +201,14 @@ class Values:
             if any(not isinstance(v, sympy.MatrixBase) for v in values):  # θ^T x - y: a 1×1 matrix is a number
                 values = [_scalar_if_one_by_one(v) for v in values]
             kinds = {isinstance(v, sympy.MatrixBase) for v in values}
-            if len(kinds) > 1:
-                raise Unsupported("a matrix plus a number, which only a convention of broadcasting gives a meaning")
+            if len(kinds) > 1 and self.decl.elementwise:  # declared: X - μ subtracts μ from every entry
+                shape = next(v.shape for v in values if isinstance(v, sympy.MatrixBase))
+                values = [v if isinstance(v, sympy.MatrixBase) else v * sympy.ones(*shape) for v in values]
+            elif len(kinds) > 1:
+                raise Unsupported(
+                    "a matrix plus a number, which only a convention of broadcasting gives a meaning: declare "
+                    "elementwise: true if the number is added to every entry"
+                )
             shapes = {v.shape for v in values if isinstance(v, sympy.MatrixBase)}
             if len(shapes) > 1:
                 raise Mismatch(f"a sum of matrices of shapes {' and '.join(f'{r}×{c}' for r, c in sorted(shapes))}")
