@@ -370,3 +370,20 @@ def test_a_number_added_to_a_vector_is_read_entry_by_entry_where_declared(tmp_pa
     assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]
     ((verdict, reason), _) = links(tmp_path, body, {k: v for k, v in decl.items() if k != "elementwise"})
     assert verdict == "unchecked" and "declare elementwise: true" in reason
+
+
+def test_a_cost_defined_with_its_parameters_and_a_semicolon_is_its_body(tmp_path):
+    # scthe-backprop-cnn.md #4 and #12 with one output unit: J(W,b;Y,X) = 1/2 (Y - h_{W,b}(X))², h
+    # the output f_a(x_1): ∂J/∂x_1 = (h - Y) f_a'(x_1), proven; (Y - h) f_a'(x_1) has the sign turned,
+    # refuted wherever h ≠ Y and f_a' ≠ 0
+    decl = {
+        "sizes": [{"n": 1}],
+        "indices": {"j": "n"},
+        "tensors": {"X": ["n"]},
+        "scalars": ["Y"],
+        "functions": {"f_a": "activation"},
+        "define": {"h_{W,b}(X)": "f_a(x_{1})", "J(W,b;Y,X)": "\\frac{1}{2} (Y - f_a(x_{1}))^{2}"},
+    }
+    line = "\\frac{\\partial}{\\partial x_j} J(W,b;Y,X) = ({}) \\cdot {f_a}'(x_j)"
+    body = display(line.replace("{}", "h_{W,b}(X) - Y", 1)) + display(line.replace("{}", "Y - h_{W,b}(X)", 1))
+    assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]
