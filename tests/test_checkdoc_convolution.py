@@ -134,10 +134,10 @@ def test_without_outside_declared_an_entry_outside_the_map_is_not_taken_as_zero(
     # checked, and the line is proven only where every entry exists (r = 1, 2: w_0 δ_1 + w_1 δ_0 and
     # w_1 δ_1 for r = 2, δ_2 not existing there either, so r = 1 alone)
     decl = {k: v for k, v in CONV.items() if k != "outside"}
-    ((verdict, _),) = links(
+    ((verdict, reason),) = links(
         tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}"), decl
     )
-    assert verdict == "proven"
+    assert verdict == "proven" and "where every entry it names exists (not at r = 0)" in reason
     # the slip stays refuted at r = 0, where all its entries exist
     ((verdict, _),) = links(
         tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{(r+a)}"), decl
