@@ -47,6 +47,8 @@ def _loader():
         def construct_mapping(self, node, deep=False):
             seen: set = set()
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *shared, a scope reusing another's
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 if isinstance(key, (str, int, float, bool)) and key in seen:
                     raise yaml.constructor.ConstructorError(

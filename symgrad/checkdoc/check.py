@@ -481,6 +481,7 @@ def _decide(
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
+    skipped = ""  # the first index values where the line names an entry that does not exist
     hint = [] if hint is None else hint  # the reading that decided the last binding: the next likely needs it
     if meanings:
         a, b = meanings[0].settle(a, b)
@@ -511,7 +512,8 @@ def _decide(
                 return "unchecked", f"too large: {exc}"
             except Unsupported as exc:
                 return "unchecked", f"not read: {exc}"
-            except OutOfRange:  # the line does not apply at this size
+            except OutOfRange:  # the line does not apply at this size, or at these index values
+                skipped = skipped or _at({}, env)
                 continue
             except Undefined as exc:  # nor where it divides by zero
                 undefined = undefined or f"not defined at {_at(meaning.size, env)}: {exc}"
@@ -541,6 +543,8 @@ def _decide(
         if len(applies) < len(meanings):
             sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
             return "proven", f"at {sizes}, the sizes that have the entries it names"
+        if skipped:  # x_{i+1} at the last i: said, so that a proof at the inner values is not taken for more
+            return "proven", f"at the index values where every entry it names exists (not at {skipped})"
         return "proven", ""
     cases = [c for c in conditions or [] if all(c[0] in env and c[2] in env for _, env, _ in held + failed)]
     outside = [f for f in failed if not (cases and not _holds(cases, f[1]))]

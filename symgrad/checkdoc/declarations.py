@@ -31,7 +31,7 @@ from .trees import _uses, size_constant
 SCOPED = (
     "indices", "tensors", "scalars", "define", "functions", "given", "constraints", "partials", "labels",
     "superscripts", "einstein", "case", "elementwise", "constants", "notation", "condition", "layers",
-    "dropped", "examples",
+    "dropped", "examples", "outside", "channels", "samples", "layout",
 )  # fmt: skip
 
 
@@ -74,6 +74,18 @@ class Declarations:
     # training examples written with their index above: x -> X makes x^{(i)} the row i of X (a vector), and
     # y -> \vec{y} makes y^{(i)} the entry i of the vector \vec{y}
     examples: dict = field(default_factory=dict)
+    # an index declared over a half-open range, "[0, f^{(l)})" -> its open end f^{(l)}: a sum
+    # written with that end alone above it (\sum^{f^l}_a) runs over the range
+    ends: dict = field(default_factory=dict)
+    # an entry whose index falls outside its tensor (a convolution's bounds check) is absent: 0
+    outside: bool = False
+    # the layout of a Jacobian ∂z/∂x of two vectors: "numerator" (rows z_k), "denominator" (rows x_i)
+    layout: str = ""
+    # a letter written with a parenthesis that names a channel: w(f)_{m,n,d} is the entry W_{f,m,n,d}
+    channels: dict = field(default_factory=dict)
+    # an index letter that names the sample in the first place of some tensors' subscripts, whatever
+    # sum over that letter stands around it (the sample n of x_{n, i+m-1, j+n-1, d} under a sum over n)
+    samples: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, data) -> Declarations:
@@ -84,26 +96,35 @@ class Declarations:
         unknown = [key for key in data if key not in KEYS]
         if unknown:
             raise SymgradError(f"unknown declaration {_brief(unknown[0])}: use {', '.join(KEYS)}")
-        sizes = _sizes(data.get("sizes"))
-        names = set(sizes[0])
-        indices = _mapping(data.get("indices"), "indices", "{i: m, j: n}")
-        for letter, size in indices.items():
-            if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
-                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
-            if isinstance(size, list):
-                _index_range(letter, size, sizes)
-            elif not isinstance(size, str) or size not in names:
-                raise SymgradError(
-                    f"the index {letter} ranges over {_brief(size)}, which no declared size names "
-                    f"(or write its first and last value, as {letter}: [0, N-1])"
-                )
         layers = _mapping(data.get("layers"), "layers", '{"(l)": l, "(l+1)": l+1}')
         if not all(isinstance(k, str) and isinstance(v, (str, int)) for k, v in layers.items()):
             raise SymgradError(
                 f'layers maps a superscript as written to its layer, as {{"(l)": l}}; got {_brief(layers)}'
             )
         layers = {re.sub(r"\s+", "", k): re.sub(r"\s+", "", str(v)) for k, v in layers.items()}
-        tensors = _mapping(data.get("tensors"), "tensors", "{A: [m, k]}")
+        sizes = _sizes(data.get("sizes"), tuple(layers.items()))
+        names = set(sizes[0])
+        indices = dict(_mapping(data.get("indices"), "indices", "{i: m, j: n}"))
+        ends: dict = {}  # an index declared over a half-open range [0, f): its open end f
+        for letter, size in list(indices.items()):
+            if not (_is_letter(letter) or letter == "\\ell" or re.fullmatch(r"[A-Za-z]'+", str(letter))):
+                raise SymgradError(f"an index is one letter, as in indices: {{i: m}}; got {_brief(letter)}")
+            interval = _interval(size)
+            if interval is not None:
+                size, end = interval
+                indices[letter] = size
+                if end is not None:
+                    ends[letter] = end
+            if isinstance(size, list):
+                _index_range(letter, size, sizes, tuple(layers.items()))
+            elif isinstance(size, str) and _size_name(size, layers) in names:
+                indices[letter] = _size_name(size, layers)
+            else:
+                raise SymgradError(
+                    f"the index {letter} ranges over {_brief(size)}, which no declared size names "
+                    f"(or write its first and last value, as {letter}: [0, N-1])"
+                )
+        tensors = dict(_mapping(data.get("tensors"), "tensors", "{A: [m, k]}"))
         letters: dict = {}
         for name, dims in tensors.items():
             if not (_is_letter(name) or _is_name(name) or (layers and _layered_name(name, layers))):
@@ -115,6 +136,10 @@ class Declarations:
                 entries = f"{_key(name)}_{{…}}"
                 raise SymgradError(f"the tensors {letters[_key(name)]} and {name} share the entries {entries}")
             letters[_key(name)] = name
+            if isinstance(dims, list):  # [0, w) among the dimensions: its first and last index
+                dims = [(_interval(d) or (d, None))[0] for d in dims]
+                dims = [_size_name(d, layers) or d if isinstance(d, str) else d for d in dims]
+                tensors[name] = dims
             if (
                 not isinstance(dims, list)
                 or not dims
@@ -131,7 +156,7 @@ class Declarations:
                         f"value, as in [[0, n]]; got {_brief(dims)}"
                     )
                 if isinstance(d, list):
-                    _index_range(name, d, sizes)
+                    _index_range(name, d, sizes, tuple(layers.items()))
         define = _mapping(data.get("define"), "define", '{"c_{ij}": "a_{ij} + b_{ij}"}')
         scalars = data.get("scalars") or []
         if not isinstance(scalars, list) or not all(_is_name(n) or _is_letter(n) for n in scalars):
@@ -181,7 +206,8 @@ class Declarations:
         notation = {}
         for loose, meant in _mapping(data.get("notation"), "notation", '{"x_{k}": "x_{c,k}"}').items():
             try:
-                pattern, template = parse(str(loose)), parse(str(meant))
+                layered: tuple = (frozenset(), frozenset(), frozenset(), tuple(layers.items()))  # b_{n} for b^{(l)}_{n}
+                pattern, template = parse(str(loose), *layered), parse(str(meant), *layered)
             except Unsupported as exc:
                 raise SymgradError(f"the notation {loose}: {meant} is not read: {exc}") from None
             if pattern[0] != "sym" or not pattern[2] or not all(p.isalpha() for p in pattern[2]):
@@ -213,6 +239,36 @@ class Declarations:
                     f'examples: {{x: X, y: "\\vec{{y}}"}}; got {_brief(name)}: {_brief(tensor)}'
                 )
             examples[name_of(name)] = _key(str(of))
+        channels = {}
+        for name, tensor in _mapping(data.get("channels"), "channels", "{w: W, b: c}").items():
+            of = _tensor_name(tensor, layers) if isinstance(tensor, str) else ""
+            if not _is_letter(name) or not _is_letter(of):
+                raise SymgradError(
+                    "channels maps a letter written with its channel in parentheses to the declared tensor it "
+                    f"names (w(f)_{{m,n,d}} the entry W_{{f,m,n,d}}), as channels: {{w: W}}; got {_brief(name)}: "
+                    f"{_brief(tensor)}"
+                )
+            channels[name] = of
+        samples = {}
+        for letter, names in _mapping(data.get("samples"), "samples", "{n: [x, z]}").items():
+            if not _is_letter(letter) or not isinstance(names, list) or not all(_is_letter(n) for n in names):
+                raise SymgradError(
+                    "samples maps the sample's index letter to the letters whose first index it is, whatever sum "
+                    f"over that letter stands around them, as samples: {{n: [x, z]}}; got {_brief(letter)}: "
+                    f"{_brief(names)}"
+                )
+            samples[letter] = frozenset(names)
+        layout = data.get("layout", "")
+        if layout not in ("", "numerator", "denominator"):
+            raise SymgradError(
+                f"layout is numerator (a Jacobian ∂z/∂x with rows z_k) or denominator (rows x_i); got {_brief(layout)}"
+            )
+        outside = data.get("outside", "refused")
+        if outside not in ("zero", "refused"):
+            raise SymgradError(
+                "outside is zero (an entry whose index falls outside its tensor is absent, as a convolution's "
+                f"bounds check reads it) or refused (the default: such a line is not checked); got {_brief(outside)}"
+            )
         condition = data.get("condition", False)
         if not isinstance(condition, bool):
             raise SymgradError(f"condition is true or false (the equations are conditions); got {_brief(condition)}")
@@ -269,12 +325,17 @@ class Declarations:
             scopes,
             dropped,
             examples,
+            ends=ends,
+            outside=outside == "zero",
+            channels=channels,
+            samples=samples,
+            layout=layout,
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
-            count = sum(math.prod(_dimension(d, size) for d in dims) for dims in tensors.values())
+            count = sum(math.prod(_dimension(d, size, decl.layers) for d in dims) for dims in tensors.values())
             count += sum(math.prod(_length_of(decl, c, size) for c in head) for head in heads)
             if count > MAX_ENTRIES:
                 shown = ", ".join(f"{k} = {v}" for k, v in size.items())
@@ -316,33 +377,49 @@ def _defined_name(lhs) -> str:
     return re.sub(r"\s+", "", text.split("(")[0])
 
 
-def _index_range(letter: str, bounds, sizes: list) -> None:
+def _interval(written) -> tuple | None:
+    """An index range written as the post writes it, "[0, f^{(l)})" or "[1, N]": its first and last
+    value, and for a half-open range its open end (a sum written up to it runs over the range);
+    None for anything else."""
+    m = re.fullmatch(r"\s*\[(.+),(.+)([\])])\s*", written) if isinstance(written, str) else None
+    if m is None:
+        return None
+    first, end = m.group(1).strip(), m.group(2).strip()
+    if m.group(3) == "]":
+        return [first, end], None
+    return [first, f"{end} - 1"], end
+
+
+def _index_range(letter: str, bounds, sizes: list, layers: tuple = ()) -> None:
     """[first, last]: each an integer or an expression in the sizes (0, N-1), first <= last + 1."""
     if len(bounds) != 2:
         raise SymgradError(
             f"the index {letter} ranges over {_brief(bounds)}: write its first and last value, as {letter}: [0, N-1]"
         )
     for size in sizes:
-        first, last = (_bound(letter, b, size) for b in bounds)
+        first, last = (_bound(letter, b, size, layers) for b in bounds)
         if last < first - 1:
             raise SymgradError(f"the index {letter} runs from {first} to {last} at {size}: an empty range")
 
 
-def _dimension(d, size: dict) -> int:
+def _dimension(d, size: dict, layers: tuple = ()) -> int:
     """How many entries a tensor's dimension has: a size, or [first, last]."""
-    return max(0, _bound("", d[1], size) - _bound("", d[0], size) + 1) if isinstance(d, list) else size[d]
+    return (
+        max(0, _bound("", d[1], size, layers) - _bound("", d[0], size, layers) + 1) if isinstance(d, list) else size[d]
+    )
 
 
 def _length_of(decl: Declarations, letter: str, size: dict) -> int:
     """How many values the index takes at this size."""
     bounds = decl.indices[letter]
     if isinstance(bounds, list):
-        return max(0, _bound(letter, bounds[1], size) - _bound(letter, bounds[0], size) + 1)
+        return max(0, _bound(letter, bounds[1], size, decl.layers) - _bound(letter, bounds[0], size, decl.layers) + 1)
     return size[bounds]
 
 
-def _bound(letter: str, bound, size: dict) -> int:
-    """A bound of an index range, an integer or an expression in the declared sizes."""
+def _bound(letter: str, bound, size: dict, layers: tuple = ()) -> int:
+    """A bound of an index range, an integer or an expression in the declared sizes (named with
+    the declared layers: w^{(l)}_{img} - 1)."""
     if isinstance(bound, int) and not isinstance(bound, bool):
         return bound
     if not isinstance(bound, str):
@@ -350,7 +427,7 @@ def _bound(letter: str, bound, size: dict) -> int:
             f"a bound of the index {letter} is an integer or an expression in the sizes, got {_brief(bound)}"
         )
     try:
-        value = size_constant(parse(bound), size)
+        value = size_constant(parse(bound, frozenset(), frozenset(size), frozenset(), layers), size)
     except Unsupported as exc:
         raise SymgradError(f"the bound {bound} of the index {letter} is not read: {exc}") from None
     if value is None:
@@ -358,24 +435,82 @@ def _bound(letter: str, bound, size: dict) -> int:
     return value
 
 
-def _sizes(sizes) -> list:
+# a size named by a letter with a layer's superscript, and perhaps a word below: f^{(l)}, w^{(l+1)}_{img}
+_LAYERED_SIZE = re.compile(r"([A-Za-z])\^(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])(?:_(\{[A-Za-z0-9+-]+\}|[A-Za-z0-9]))?")
+
+
+_BELOW_FIRST = re.compile(r"([A-Za-z])_(\{[A-Za-z0-9+-]+\}|[A-Za-z0-9])\^(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])")
+
+
+def _size_name(name: str, layers: dict) -> str | None:
+    """A size's name as the reader spells it: N, N_i, s_{l+1}, and with a declared layer's
+    superscript, f^{(l)} as f^{l} and w^{(l+1)}_{img} as w^{l+1}_{img}; None when it is none."""
+    if name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name):
+        return name
+    spelled = re.sub(r"\s+", "", name)
+    m = _LAYERED_SIZE.fullmatch(spelled)
+    first = _BELOW_FIRST.fullmatch(spelled)
+    if first is not None:  # D_o^{(l+1)}, as D^{(l+1)}_o prints
+        m = _LAYERED_SIZE.fullmatch(f"{first.group(1)}^{first.group(3)}_{first.group(2)}")
+    if m is None:
+        return None
+    above = m.group(2)[1:-1] if m.group(2).startswith("{") else m.group(2)
+    if above not in layers:
+        return None
+    below = m.group(3) or ""
+    below = "_{" + below.strip("{}") + "}" if below else ""
+    return f"{m.group(1)}^{{{layers[above]}}}{below}"
+
+
+def _positive(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
+    return value
+
+
+def _sizes(sizes, layers: tuple = ()) -> list:
     """The declared sizes: a list of mappings from size names to positive integers, every one
-    naming the same sizes."""
+    naming the same sizes. A size may be written as an expression in the sizes before it (a
+    relation the post states between layers: w^{(l+1)}_{img}: "w^{(l)}_{img} - f^{(l)} + 1")."""
     if isinstance(sizes, dict):
         sizes = [sizes]
     if not sizes or not isinstance(sizes, list):
         raise SymgradError("the declarations need sizes: a list such as [{m: 2, k: 4, n: 3}]")
+    out: list = []
     for size in sizes:
         if not isinstance(size, dict) or not size:
             raise SymgradError(f"a declared size maps size names to positive integers, as {{m: 2}}; got {_brief(size)}")
+        read: dict = {}
+        relations: dict = {}  # a size written as an expression in the others, read once they are
         for name, value in size.items():
-            if not isinstance(name, str) or not (name.isidentifier() or re.fullmatch(r"[A-Za-z]+_\{[^{}]+\}", name)):
-                raise SymgradError(f"a size is named by a word such as m or N (or s_{{l+1}}), got {_brief(name)}")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SymgradError(f"a declared size must map names to positive integers, got {name}: {_brief(value)}")
-        if set(size) != set(sizes[0]):
-            raise SymgradError(f"every declared size must name the same sizes: {sorted(sizes[0])} and {sorted(size)}")
-    return sizes
+            spelled = _size_name(name, dict(layers)) if isinstance(name, str) else None
+            if spelled is None:
+                raise SymgradError(
+                    f"a size is named by a word such as m or N (or s_{{l+1}}, or w^{{(l)}}_{{img}} with a declared "
+                    f"layer), got {_brief(name)}"
+                )
+            # a string that is a number as YAML 1.1 writes one (010, 0x3, 1:30) is refused below,
+            # never read as a relation: the author may mean 10 or something else
+            if isinstance(value, str) and not re.fullmatch(r"\s*[-+]?[0-9][0-9A-Za-z_:.]*\s*", value):
+                relations[spelled] = (name, value)
+                continue
+            read[spelled] = _positive(name, value)
+        while relations:  # each relation once the sizes it names are read (YAML may sort the keys)
+            ready = {}
+            for spelled, (name, value) in relations.items():
+                try:
+                    ready[spelled] = _positive(name, _bound(spelled, value, read, layers))
+                except SymgradError:
+                    continue
+            if not ready:  # none can be read: the first one's own error says why
+                spelled, (name, value) = next(iter(relations.items()))
+                _positive(name, _bound(spelled, value, read, layers))
+            read.update(ready)
+            relations = {k: v for k, v in relations.items() if k not in ready}
+        if out and set(read) != set(out[0]):
+            raise SymgradError(f"every declared size must name the same sizes: {sorted(out[0])} and {sorted(read)}")
+        out.append(read)
+    return out
 
 
 def definitions(decl: Declarations) -> dict:
@@ -385,6 +520,7 @@ def definitions(decl: Declarations) -> dict:
     variance named by its square): written so, σ² is that name and not σ squared."""
     defined: dict = {}
     heads = []
+    channels = tuple(decl.channels.items())
     for lhs, rhs in decl.define.items():
         if isinstance(lhs, str) and _CALLED.fullmatch(lhs):
             continue  # a function with its parameters: ``functions_defined``
@@ -393,7 +529,7 @@ def definitions(decl: Declarations) -> dict:
                 f"define maps a LaTeX left side to a LaTeX right side, both strings; got {_brief(lhs)}: {_brief(rhs)}"
             )
         try:
-            vocabulary: tuple = (frozenset(decl.functions), frozenset(), frozenset(), decl.layers)
+            vocabulary: tuple = (frozenset(decl.functions), frozenset(), frozenset(), decl.layers, channels)
             heads.append((lhs, _compound(_head(parse(lhs, *vocabulary), decl))))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
@@ -406,7 +542,13 @@ def definitions(decl: Declarations) -> dict:
         try:
             heads_named = frozenset(h[1] for _, h in heads if h[0] == "sym")
             operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
-            vocabulary = (frozenset(decl.functions) - operators | _function_names(decl), values, operators, decl.layers)
+            vocabulary = (
+                frozenset(decl.functions) - operators | _function_names(decl),
+                values,
+                operators,
+                decl.layers,
+                channels,
+            )
             body = resolve(parse(rhs, *vocabulary), reading_of(decl, names, heads_named))
         except Unsupported as exc:
             raise SymgradError(f"the definition of {lhs} does not parse: {exc}") from None
@@ -458,7 +600,13 @@ def functions_defined(decl, reading) -> dict:
     names = _function_names(decl)
     operators = frozenset(n for n, kind in decl.functions.items() if kind == "differential")
     values = frozenset(decl.scalars) | frozenset(decl.sizes[0]) | frozenset(_spellings(*decl.tensors))
-    vocabulary = (frozenset(decl.functions) - operators | names, values, operators, decl.layers)
+    vocabulary = (
+        frozenset(decl.functions) - operators | names,
+        values,
+        operators,
+        decl.layers,
+        tuple(decl.channels.items()),
+    )
     for lhs, rhs in decl.define.items():
         m = _CALLED.fullmatch(str(lhs))
         if m is None:

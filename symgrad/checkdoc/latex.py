@@ -202,11 +202,13 @@ class Parser:
         values: frozenset = frozenset(),
         operators: frozenset = frozenset(),
         layers: tuple = (),
+        channels: tuple = (),
     ) -> None:
         self.functions = functions  # names declared as functions: f(x) is a call, not a product
         self.values = values  # letters declared as values: a(x + 1) is a product
         self.operators = operators  # applied to what follows, parentheses or not: the differential d
         self.layers = dict(layers)  # a superscript spelled so names a layer: x^{(l+1)} is x of the layer l+1
+        self.channels = dict(channels)  # w(f)_{m,n,d}: the channel f of a tensor, its entry W_{f,m,n,d}
         # wide spaces leave the tokens; `wide` keeps where they stood (before which token)
         self.t: list[str] = []
         self.wide: set[int] = set()
@@ -219,7 +221,14 @@ class Parser:
 
     def sub(self, tokens: list[str]) -> tuple:
         """A part of the formula (a fraction's numerator, a sum's bound) read whole."""
-        return Parser(tokens, self.functions, self.values, self.operators, tuple(self.layers.items())).whole()
+        return Parser(
+            tokens,
+            self.functions,
+            self.values,
+            self.operators,
+            tuple(self.layers.items()),
+            tuple(self.channels.items()),
+        ).whole()
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -392,11 +401,17 @@ class Parser:
         if node[0] != "sym":
             raise Unsupported("a layer's label on what is not a letter")
         sub = node[2]
+        name = f"{node[1]}^{{{layer}}}"
+        if self.peek() == "_" and sub is None and self.values:
+            named = self._named_below(name)  # w^{(l)}_{img}: a size of the layer l
+            if named is not None:
+                return named
+        if sub is not None and f"{name}_{{{''.join(sub)}}}" in self.values:  # D_o^{l+1}: a size of the layer l+1
+            return ("sym", f"{name}_{{{''.join(sub)}}}", None)
         if self.peek() == "_":
             if sub is not None:
                 raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
             sub = self.subscript()
-        name = f"{node[1]}^{{{layer}}}"
         if name in self.functions and self.peek() in ("(", "'"):
             return self._call(name)
         return ("sym", name, sub)
@@ -480,6 +495,10 @@ class Parser:
             if len(tokens[0]) > 1 and NUMBER.fullmatch(tokens[0]):  # TeX takes one character: x_12 prints as x₁2
                 raise Unsupported(f"a subscript {tokens[0]} without braces: write {{{tokens[0]}}}")
         parts = [t for t in tokens if t not in ("{", "}", r"\rm", r"\mathrm")]  # x_{\rm{i}} is x_i
+        if {"+", "-"} & set(parts):  # x_{n, i+m-1, j+n-1, d}, y_{(i+a),(j+b),k}: index arithmetic
+            if self.peek() == "_":
+                raise Unsupported("a double subscript, which TeX refuses: write x_{12} or x_{1,2}")
+            return _arithmetic(parts, "".join(tokens))
         if not parts or not all(re.fullmatch(r"[A-Za-z0-9]+|,|'", p) for p in parts) or parts[0] == "'":
             raise Unsupported(f"a subscript {''.join(tokens)} that is not indices")
         if self.peek() == "_":  # x_1_2 stops TeX with "Double subscript"
@@ -618,6 +637,8 @@ class Parser:
             if called in self.functions and self.peek() in ("(", "'"):
                 return self._call(called)
             self.i = start
+        if tok in self.channels and self.peek() == "(":
+            return self._channel(tok)
         if tok in self.operators:  # dX, d x_{11}, d(AXB): the differential of what follows
             return ("call", tok, (self.factor(),))
         if tok in self.functions and self.peek() in ("(", "'"):
@@ -629,6 +650,20 @@ class Parser:
         if self.peek() == "(" and tok.isalpha() and tok not in self.values:
             raise Unsupported(f"a function call {tok}(...): declare {tok} under functions")
         return ("sym", tok, self.subscript())
+
+    def _channel(self, tok: str) -> tuple:
+        """w(f)_{m,n,d}, b(f)^{l+1}: the channel f of the declared tensor, its entry with f first
+        (W_{f,m,n,d}, c_{f}), a layer's superscript before or after its subscript."""
+        self.take("(")
+        label = self.take()
+        if not (re.fullmatch(r"[A-Za-z]'*", label) or label.isdigit()) or self.peek() != ")":
+            raise Unsupported(f"a channel {tok}(...) that is not one index")
+        self.take(")")
+        name = self.channels[tok]
+        layer = self._layer() if self.peek() == "^" and self.layers else None
+        if layer is not None:
+            name = f"{name}^{{{layer}}}"
+        return ("sym", name, (label, *(self.subscript() or ())))
 
     def _named_below(self, tok: str) -> tuple | None:
         """s_{l+1}, w_{img}: a value declared under that whole name (a size), the subscript taken."""
@@ -844,6 +879,68 @@ def _index(letter: str) -> str:
     if not (letter.isalpha() and len(letter) == 1) and letter != r"\ell" and not re.fullmatch(r"[A-Za-z]'+", letter):
         raise Unsupported(f"the sum's index {letter}")
     return letter
+
+
+def _arithmetic(parts: list[str], written: str) -> tuple:
+    """A subscript with index arithmetic, its indices set apart by commas (x_{n, i+m-1, j+n-1, d})
+    or one index alone (x_{i+1}): each index a sum of index letters and integers, kept as one
+    string in a plain spelling ((i-m+1)+a-1 as i-m+a). A product (2i, ij+1) or a group after a
+    minus sign is not read."""
+    out, current = [], []  # type: list, list
+    for tok in [*parts, ","]:
+        if tok == "," and current:
+            out.append(_linear(current, written))
+            current = []
+        elif tok == ",":
+            raise Unsupported(f"a subscript {written} with an empty index")
+        else:
+            current.append(tok)
+    if len(out) > 1 and "," not in parts:
+        raise Unsupported(f"a subscript {written} that is not indices")
+    return tuple(out)
+
+
+def _linear(tokens: list[str], written: str) -> str:
+    """One index of a subscript, a sum of letters and integers, in a plain spelling."""
+    terms: list = []  # (sign, letter or integer)
+    sign, outer, expect_term = 1, [1], True
+    for tok in tokens:
+        if tok in ("+", "-") and (expect_term is False or not terms):
+            sign = outer[-1] * (-1 if tok == "-" else 1)
+            expect_term = True
+        elif tok == "(" and expect_term:
+            if sign < 0:  # -(a+b): the sign of every term inside changes; not read, to keep it plain
+                raise Unsupported(f"a subscript {written} with a group after a minus sign")
+            outer.append(sign)
+        elif tok == ")" and len(outer) > 1 and not expect_term:
+            outer.pop()
+        elif expect_term and (re.fullmatch(r"[A-Za-z]'*", tok) or tok.isdigit()):
+            terms.append((sign, tok))
+            expect_term = False
+        else:
+            raise Unsupported(f"a subscript {written} that is not a sum of indices and integers")
+    if expect_term or len(outer) > 1:
+        raise Unsupported(f"a subscript {written} that is not a sum of indices and integers")
+    constant = sum(s * int(t) for s, t in terms if t.isdigit())
+    spelled = "".join(("+" if s > 0 else "-") + t for s, t in terms if not t.isdigit())
+    if constant:
+        spelled += f"{constant:+d}"
+    return spelled.lstrip("+") or "0"
+
+
+def index_letters(part: str) -> list:
+    """The index letters an index of a subscript names: j of x_{j}, i and m of x_{i+m-1}."""
+    return re.findall(r"[A-Za-z]'*", part)
+
+
+def index_value(part: str, value_of) -> int:
+    """An index of a subscript at the values `value_of` gives its letters (i+m-1 at i = 2, m = 1)."""
+    if part.isdigit():
+        return int(part)
+    total = 0
+    for sign, term in re.findall(r"([+-]?)([A-Za-z]'*|[0-9]+)", part):
+        total += (-1 if sign == "-" else 1) * (int(term) if term.isdigit() else value_of(term))
+    return total
 
 
 _WORDS = {"if", "for", "when", "where"}

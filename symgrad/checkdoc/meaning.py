@@ -25,7 +25,7 @@ import sympy
 from ..core.errors import SymgradError
 from .declarations import _brief
 from .equality import expanded
-from .latex import Unsupported
+from .latex import Unsupported, index_letters
 from .names import _key
 from .outcomes import Ambiguous, OutOfRange, Undecided, Undefined
 from .summation import _settled, _unsettled_out
@@ -50,7 +50,12 @@ class Meaning(Values):
                 raise Unsupported(f"a derivative with respect to {x[1]}")
             starts = self.first_of(letter)
             if len(shape) == 1:
-                return sympy.Matrix(shape[0], 1, lambda r, c: self._derivative_entry(f, letter, (r + starts[0],), env))
+                column = [self._derivative_entry(f, letter, (r + starts[0],), env) for r in range(shape[0])]
+                if any(isinstance(d, sympy.MatrixBase) for d in column):  # a vector by a vector: a Jacobian
+                    if self.decl.layout == "denominator":  # rows x_i, columns z_k
+                        return sympy.Matrix.vstack(*(d.T for d in column))
+                    return sympy.Matrix.hstack(*column)  # numerator: rows z_k, columns x_i
+                return sympy.Matrix(shape[0], 1, lambda r, c: column[r])
             return sympy.Matrix(
                 shape[0], shape[1], lambda r, c: self._derivative_entry(f, letter, (r + starts[0], c + starts[1]), env)
             )
@@ -66,7 +71,13 @@ class Meaning(Values):
         letter = x[1]
         if letter not in self.inputs and letter not in self.defined:
             raise Unsupported(_undeclared(letter, x[2]))
-        return self._derivative_entry(f, letter, self._index_values(letter, x[2], env), env)
+        try:
+            values = self._index_values(letter, x[2], env)
+        except OutOfRange:
+            if self.decl.outside:  # declared: an entry outside its tensor is absent, and so is its term
+                return sympy.Integer(0)
+            raise
+        return self._derivative_entry(f, letter, values, env)
 
     def _differential(self, node, env, opaque):
         """d of a formula: the sum, over every entry of the inputs that vary (those not declared
@@ -202,20 +213,29 @@ class Meaning(Values):
                 self._refuse_unreached(f, letter, values)
                 self._defined_value(letter, values, frozenset())  # its let
             value = self._function(f, env)
-            if isinstance(value, sympy.MatrixBase):
-                raise Unsupported("a derivative of a matrix")
-            return self._total(value, self.entry(letter, values))
+            return self._entrywise(value, lambda e: self._total(e, self.entry(letter, values)))
         if letter in self.inputs:
             value = self._function(f, env)
-            if isinstance(value, sympy.MatrixBase):
-                raise Unsupported("a derivative of a matrix")
-            return sympy.diff(expanded(value), self.entry(letter, values))
+            return self._entrywise(value, lambda e: sympy.diff(expanded(e), self.entry(letter, values)))
         self._refuse_unreached(f, letter, values)
         value = self._function(f, env, opaque=frozenset({letter}))
-        if isinstance(value, sympy.MatrixBase):
-            raise Unsupported("a derivative of a matrix")
-        d = sympy.diff(expanded(value), self.entry(letter, values))
-        return self._write_out(d, letter)
+        return self._entrywise(
+            value, lambda e: self._write_out(sympy.diff(expanded(e), self.entry(letter, values)), letter)
+        )
+
+    def _entrywise(self, value, derivative):
+        """The derivative of a number, or of a vector entry by entry where a Jacobian's layout is
+        declared (any other matrix is not read)."""
+        if not isinstance(value, sympy.MatrixBase):
+            return derivative(value)
+        if value.shape[1] == 1 and self.decl.layout:
+            return value.applyfunc(derivative)
+        if value.shape[1] == 1:
+            raise Unsupported(
+                "a derivative of a vector, a Jacobian: declare its layout, layout: numerator (rows the "
+                "vector's entries) or layout: denominator (rows the variable's entries)"
+            )
+        raise Unsupported("a derivative of a matrix")
 
     def _refuse_unreached(self, f, letter, values) -> None:
         """∂L/∂y_1 where L's definition does not go through y is 0 as a backpropagation reads it,
@@ -342,7 +362,7 @@ class Meaning(Values):
             sub = node[2] or ()
             if node[2] is not None and f"{node[1]}_{''.join(sub)}" in self.size:
                 return set()  # N_i: a size
-            out = {p for p in sub if (p.isalpha() or p.rstrip("'").isalpha()) and p not in bound}
+            out = {c for p in sub for c in index_letters(p) if c not in bound}  # i and m of x_{i+m-1}
             if node[2] is None and node[1] in self.decl.indices and node[1] not in bound:
                 out.add(node[1])
             return out

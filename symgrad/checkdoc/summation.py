@@ -5,9 +5,11 @@ the line settles.
 
 from __future__ import annotations
 
+import re
+
 import sympy
 
-from .latex import Unsupported
+from .latex import Unsupported, index_letters
 from .trees import _children
 
 
@@ -36,8 +38,8 @@ def _counts(node) -> dict:
     kind = node[0]
     if kind == "sym":
         out: dict = {}
-        for letter in node[2] or ():
-            if not letter.isdigit():
+        for part in node[2] or ():
+            for letter in index_letters(part):  # i and m of x_{i+m-1}
                 out[letter] = out.get(letter, 0) + 1
         return out
     if kind == "sum":
@@ -135,3 +137,59 @@ def _summed_child(child, free, indices):
 def free_by_convention(node) -> frozenset:
     """The free indices of an equation's left side by the summation convention: written once."""
     return frozenset(c for c, n in _counts(node).items() if n == 1)
+
+
+def with_samples(node, samples: dict, sizes: dict):
+    """The tree with the sample's index kept apart from a sum over the same letter: under
+    Σ_{n=1}^{W_k}, x_{n, i+m-1, j+n-1, d} (samples: {n: [x]}) reads its first n as the sample and
+    the second as the sum's index, which is renamed (n') so that neither captures the other. A sum
+    written up to the sample's own size (Σ_{n=1}^{N}) is the sum over the samples, and binds every
+    n; a sum over n with no upper bound written may be either, and is not read."""
+    if not samples or not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "sum" and node[1] in samples and node[3] is None:
+        raise Unsupported(
+            f"a sum over {node[1]}, the samples' letter, without its upper bound: over the samples or not"
+        )
+    if node[0] == "sum" and node[1] in samples and node[3] != ("sym", sizes.get(node[1]), None):
+        _, var, low, high, exclude, body = node
+        fresh = var + "'"
+        while fresh in _letters(body):
+            fresh += "'"
+        body = _renamed_but_samples(body, var, fresh, samples[var])
+        node = ("sum", fresh, low, high, exclude, body)
+    return tuple(_with_samples_child(child, samples, sizes) for child in node)
+
+
+def _with_samples_child(child, samples, sizes):
+    if isinstance(child, tuple) and child and isinstance(child[0], str):
+        return with_samples(child, samples, sizes)
+    if isinstance(child, (list, tuple)):
+        out = [_with_samples_child(c, samples, sizes) for c in child]
+        return out if isinstance(child, list) else tuple(out)
+    return child
+
+
+def _letters(node) -> set:
+    if isinstance(node, tuple) and node[:1] == ("sym",):
+        return {node[1]} | {c for p in node[2] or () for c in index_letters(p)}
+    if isinstance(node, (list, tuple)):
+        return set().union(*(_letters(c) for c in node if isinstance(c, (list, tuple))))
+    return set()
+
+
+def _renamed_but_samples(node, var: str, fresh: str, sampled: frozenset):
+    """var renamed fresh everywhere in node, but in the first place of a sampled tensor's subscript."""
+    if isinstance(node, tuple) and node[:1] == ("sym",):
+        _, name, sub = node
+        if sub is None:
+            return ("sym", fresh, None) if name == var else node
+        keep = 1 if name.split("^")[0] in sampled else 0
+        parts = tuple(p if k < keep else re.sub(rf"(?<![A-Za-z']){var}(?!')", fresh, p) for k, p in enumerate(sub))
+        return ("sym", name, parts)
+    if isinstance(node, tuple) and node[:1] == ("sum",) and node[1] == var:
+        return node  # a sum over the same letter inside binds it again
+    if isinstance(node, (list, tuple)):
+        out = [_renamed_but_samples(c, var, fresh, sampled) if isinstance(c, (list, tuple)) else c for c in node]
+        return out if isinstance(node, list) else tuple(out)
+    return node

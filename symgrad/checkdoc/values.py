@@ -4,6 +4,7 @@ defined quantity its definition's value, and every formula of them evaluated exa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -16,9 +17,10 @@ from ..core.numbers import MAX_EXPONENT, check_exponent, power
 from .activations import activation
 from .declarations import Declarations, _bound, _function_names, _names, definitions, functions_defined
 from .equality import _scalar_if_one_by_one, _show, _zero, certain
-from .latex import Unsupported
+from .latex import Unsupported, index_value
 from .names import _key, _spellings, reading_of, resolve
 from .outcomes import MAX_WORK, Illustrative, Mismatch, OutOfRange, TooLarge, Undefined
+from .summation import with_samples
 from .trees import (
     _beyond_polynomials,
     _constant,
@@ -42,7 +44,9 @@ class Values:
         self.inputs = {}
         for name, dims in decl.tensors.items():
             bounds = [
-                (_bound(name, d[0], size), _bound(name, d[1], size)) if isinstance(d, list) else (1, size[d])
+                (_bound(name, d[0], size, decl.layers), _bound(name, d[1], size, decl.layers))
+                if isinstance(d, list)
+                else (1, size[d])
                 for d in dims
             ]
             self.inputs[_key(name)] = [last - first + 1 for first, last in bounds]
@@ -51,6 +55,9 @@ class Values:
         self.defined = definitions(decl)  # letter -> (index letters, value tree)
         self.names = _names(decl, set(self.defined))
         self.reading = reading_of(decl, self.names, frozenset(n for n, (ix, _) in self.defined.items() if ix))
+        if decl.layout:  # a Jacobian's layout declared: a defined vector named alone (z for z_k) is the vector
+            named_alone = {n for n, (ix, _) in self.defined.items() if len(ix) == 1 and len(n) == 1}
+            self.reading = dataclasses.replace(self.reading, vectors=self.reading.vectors | named_alone)
         self.callables = functions_defined(decl, self.reading)
         self.sizes = frozenset(size)
         self.functions = frozenset(decl.functions) | frozenset(decl.given)
@@ -62,6 +69,7 @@ class Values:
             frozenset(values),
             operators,
             decl.layers,
+            tuple(decl.channels.items()),
         )
         for name, of in decl.given.items():  # f given from outside: f = Σ (∂f/∂y_e) y_e to first order
             self.defined[name] = ((), self._upstream(name, of))
@@ -118,7 +126,7 @@ class Values:
         if size is None:
             raise Unsupported(f"the index {letter} is not declared: declare it, as indices: {{{letter}: n}}")
         if isinstance(size, list):
-            first, last = (_bound(letter, b, self.size) for b in size)
+            first, last = (_bound(letter, b, self.size, self.decl.layers) for b in size)
             return range(first, last + 1)
         return range(1, self.size[size] + 1)
 
@@ -166,14 +174,7 @@ class Values:
             )
         values = []
         for part, bound, start in zip(sub, self.shape_of(letter), self.first_of(letter)):
-            if part.isdigit():
-                value = int(part)
-            elif part in env:
-                value = env[part]
-            elif part in self.size:  # a_{1k}: the last column, k being the size
-                value = self.size[part]
-            else:
-                raise Unsupported(f"the index {part} is not bound")
+            value = index_value(part, lambda c: self._letter_value(c, env))
             if not start <= value < start + bound:
                 raise OutOfRange(
                     f"{letter}_{{{','.join(sub)}}} with {part} = {value} is outside {start}..{start + bound - 1}"
@@ -200,8 +201,14 @@ class Values:
             if any(not isinstance(v, sympy.MatrixBase) for v in values):  # θ^T x - y: a 1×1 matrix is a number
                 values = [_scalar_if_one_by_one(v) for v in values]
             kinds = {isinstance(v, sympy.MatrixBase) for v in values}
-            if len(kinds) > 1:
-                raise Unsupported("a matrix plus a number, which only a convention of broadcasting gives a meaning")
+            if len(kinds) > 1 and self.decl.elementwise:  # declared: X - μ subtracts μ from every entry
+                shape = next(v.shape for v in values if isinstance(v, sympy.MatrixBase))
+                values = [v if isinstance(v, sympy.MatrixBase) else v * sympy.ones(*shape) for v in values]
+            elif len(kinds) > 1:
+                raise Unsupported(
+                    "a matrix plus a number, which only a convention of broadcasting gives a meaning: declare "
+                    "elementwise: true if the number is added to every entry"
+                )
             shapes = {v.shape for v in values if isinstance(v, sympy.MatrixBase)}
             if len(shapes) > 1:
                 raise Mismatch(f"a sum of matrices of shapes {' and '.join(f'{r}×{c}' for r, c in sorted(shapes))}")
@@ -381,6 +388,14 @@ class Values:
             return env[part]
         raise Unsupported(f"the index {part} of a case is not bound")
 
+    def _letter_value(self, letter: str, env) -> int:
+        """The value of an index letter in a subscript: bound, or a size (a_{1k}: the last column)."""
+        if letter in env:
+            return env[letter]
+        if letter in self.size:
+            return self.size[letter]
+        raise Unsupported(f"the index {letter} is not bound")
+
     def _function_of(self, name: str, arg):
         if name == "log":
             self._require("positive", arg, "the argument of a logarithm")
@@ -460,10 +475,16 @@ class Values:
             if letter == "e":  # Euler's number: the declarations cannot name an e (see RESERVED)
                 return sympy.E
             raise Unsupported(_undeclared(letter, sub))
+        if letter in self.inputs or letter in self.defined:
+            try:
+                values = self._index_values(letter, sub, env)
+            except OutOfRange:
+                if self.decl.outside:  # declared: an entry outside its tensor is absent
+                    return sympy.Integer(0)
+                raise
         if letter in self.inputs:
-            return self.entry(letter, self._index_values(letter, sub, env))
+            return self.entry(letter, values)
         if letter in self.defined:
-            values = self._index_values(letter, sub, env)
             if letter in opaque:
                 return self.entry(letter, values)
             return self._defined_value(letter, values, opaque)
@@ -521,7 +542,9 @@ class Values:
             raise Unsupported("a sum whose index the line does not settle: write the index under the sum")
         if low is None and high is not None:  # an upper bound alone: the index's declared range, up to it
             declared, last = self.range_of(var), self.value(high, env)
-            if not (last.is_Integer and int(last) == declared[-1]):
+            # i ∈ [0, w) declared, \sum^{w}_i written: the sum up to the range's open end
+            end = declared[-1] + 1 if var in self.decl.ends else None
+            if not (last.is_Integer and int(last) in (declared[-1], end)):
                 raise Unsupported(
                     f"a sum over {var} up to {_show(last)} with no lower bound, where {var} runs over "
                     f"{declared[0]}..{declared[-1]}: write the lower bound"
@@ -546,7 +569,7 @@ class Values:
         return sympy.Add(*terms)  # at once: adding one term at a time is quadratic
 
     def resolve(self, node):
-        return resolve(node, self.reading)
+        return with_samples(resolve(node, self.reading), self.decl.samples, self.decl.indices)
 
     # --- what a derivative means (``Meaning``) ----------------------------------------------------
 
