@@ -32,6 +32,8 @@ def coefficients(p: dict) -> dict:
 
 
 def _coefficient(c):
+    if isinstance(c, flint.fmpq):
+        return c
     if isinstance(c, Fraction):
         return flint.fmpq(c.numerator, c.denominator)
     return flint.fmpq(c)

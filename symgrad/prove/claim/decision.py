@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ...core import poly
+from ...core import flint_poly, poly
 from ...core.budget import check_max_terms
 from ...core.errors import SymgradError
 from ...network.graph import Graph
@@ -63,7 +63,7 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
     cleared in the same frame (``rational.vanishes``). A difference met before (a row's sum
     repeated along the row) is decided once."""
     candidates = [i for i, (a, b) in enumerate(pairs) if a != b]
-    differences = [poly.add(pairs[i][0], poly.scale(pairs[i][1], -1)) for i in candidates]
+    differences = [_difference(*pairs[i]) for i in candidates]
     work = Work(graph, what, differences)
     frame = Frame(graph)
     out = []
@@ -75,6 +75,19 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
             decided[key] = _differs(graph, frame, work, difference, pairs[i])
         if decided[key]:
             out.append(i)
+    return out
+
+
+def _difference(a: poly.Poly, b: poly.Poly) -> poly.Poly:
+    """a − b, with the coefficients the frame computes with (``flint_poly.coefficients``)."""
+    out = flint_poly.coefficients(a)
+    out = dict(out) if out is a else out
+    for mono, c in flint_poly.coefficients(b).items():
+        s = out.get(mono, 0) - c
+        if s:
+            out[mono] = s
+        else:
+            out.pop(mono, None)
     return out
 
 
