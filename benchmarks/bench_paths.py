@@ -6,7 +6,8 @@ Jobs, each with its target:
 - conv2d at the series' Part 2 shape (9×3×16×32 · 2×3×4×5, stride 2, padding 1), each loss;
 - conv2d 1×16×64×64 · 32×16×3×3 inside the default size budget (``--large`` also runs it with the
   budget raised: minutes and several GiB);
-- the README's compact BatchNorm claim at x 8×2×8 (``symgrad.check``);
+- the README's compact BatchNorm claim at x 8×2×8 (``symgrad.check``), and attention's compact
+  forms with 16 queries, 16 keys and d = 8;
 - the general-size proof, ``import symgrad``;
 - ``symgrad check-doc`` on every post of the corpus (tests/data/corpus), whole processes;
 - with ``--suite``, the fast test subset and the whole suite on two workers.
@@ -88,6 +89,12 @@ def ce_net(z, t):
 
 COMPACT = ("bn_weight / bn_std * (dbn - dbn.mean((0, 2), keepdim=True)"
            " - bn_xhat * (dbn * bn_xhat).mean((0, 2), keepdim=True))")
+def attention_net(q, k, v, t):
+    return F.mse_loss(F.scaled_dot_product_attention(q, k, v, name="o"), t)
+
+ATTENTION = [("v", "o_p.T @ do"), ("o_p", "do @ v.T"), ("o_s", "o_p * (do_p - (do_p * o_p).sum(1, keepdim=True))"),
+             ("q", "do_s @ k / sqrt_d"), ("k", "do_s.T @ q / sqrt_d")]
+ROWSUM = ("(do_p * o_p).sum(1, keepdim=True) + 0 * o_p", "(do * o).sum(1, keepdim=True) + 0 * o_p")
 note = ""
 # check-doc's baseline counts its imports, as the check-doc row (a whole process) does
 start = launched if kind == "checkdoc_simplify" else time.perf_counter()
@@ -107,6 +114,11 @@ elif kind == "bn_claim":
         ok = symgrad.check(d, "x", COMPACT).ok
     except SymgradError as error:
         ok, note = True, "refused: " + str(error).split(";")[0]
+elif kind == "attention_claims":
+    Lq, Lk, dim = job["sizes"]
+    d = symgrad.derive(attention_net, q=(Lq, dim), k=(Lk, dim), v=(Lk, dim), t=(Lq, dim))
+    ok = all(symgrad.check(d, name, claim).ok for name, claim in ATTENTION)
+    ok = ok and symgrad.equivalent(d, "o_p", *ROWSUM).ok
 elif kind == "bn_network":
     N, Ch, K = job["x"]
     ok = symgrad.derive(bn_net, x=(N, Ch, K), w=(Ch,), b=(Ch,), t=(N, Ch, K)).prove().ok
@@ -251,7 +263,22 @@ def jobs(large: bool, suite: bool) -> list:
         job = {"kind": "conv2d", "spec": {**LARGE, "max_terms": 30_000_000}}
         rows.append(row("the same with the budget raised (`max_terms=30_000_000`)", 30, 4, job, heavy=True))
     rows.append(
-        row("BatchNorm compact claim, x 8×2×8 (`symgrad.check`)", 5, None, {"kind": "bn_claim", "x": [8, 2, 8]})
+        row(
+            "BatchNorm compact claim, x 8×2×8 (`symgrad.check`)",
+            5,
+            None,
+            {"kind": "bn_claim", "x": [8, 2, 8]},
+            heavy=True,
+        )
+    )
+    rows.append(
+        row(
+            "attention compact forms, 16 queries, 16 keys, d = 8 (five `symgrad.check`, one `equivalent`)",
+            5,
+            None,
+            {"kind": "attention_claims", "sizes": [16, 16, 8]},
+            heavy=True,
+        )
     )
     rows.append(
         row(

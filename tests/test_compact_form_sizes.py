@@ -1,6 +1,5 @@
-"""A compound layer's compact form is a line of the document only while its check fits the term
-budget; a larger layer is still proven layer by layer (4×2×8 BatchNorm: the compact form's check
-would take about 19 million term products, over the default budget of 10 million)."""
+"""A compound layer's compact form is a line of the document only up to 32 input entries
+(``compound.SHOWN_UP_TO``); a larger layer is still proven layer by layer, without the section."""
 
 from __future__ import annotations
 

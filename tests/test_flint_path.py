@@ -1,10 +1,12 @@
 """Claims decided with FLINT and without it give the same verdicts.
 
-FLINT (python-flint) writes a large difference out in C and says whether it is zero; without it
-the dict path decides alone. Both are run here on the BatchNorm compact form and its slips, so the
-pure-Python path stays tested where FLINT is installed."""
+FLINT (python-flint) gives the claim's frame exact rationals in C (``fmpq``); without it the frame
+computes with Python's ``Fraction``. Both are run here on the BatchNorm compact form and its slips,
+so the pure-Python path stays tested where FLINT is installed."""
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import pytest
 
@@ -33,7 +35,6 @@ def bn():
 def test_the_compact_form_is_proven_and_its_slips_refuted_either_way(with_flint, monkeypatch):
     if with_flint:
         pytest.importorskip("flint")
-        monkeypatch.setattr(flint_poly, "WORTH_IT", 0)  # FLINT for every size, however small
     else:
         monkeypatch.setattr(flint_poly, "flint", None)
     d = bn()
@@ -42,11 +43,16 @@ def test_the_compact_form_is_proven_and_its_slips_refuted_either_way(with_flint,
         assert symgrad.check(d, "x", slip).status == "refuted", slip
 
 
-def test_flint_says_zero_only_for_the_zero_polynomial():
-    pytest.importorskip("flint")
-    # v3 = v1 + v2, v4 = v1 - v2: v3·v4 - v1² + v2² is zero once written out; a changed sign is not
-    defs = {3: {(1,): 1, (2,): 1}, 4: {(1,): 1, (2,): -1}}
-    zero = {(3, 4): 1, (1, 1): -1, (2, 2): 1}
-    assert flint_poly.written_out_is_zero(zero, defs) is True
-    assert flint_poly.written_out_is_zero({**zero, (2, 2): -1}, defs) is False
-    assert flint_poly.written_out_is_zero({(3,): 1, (1,): -1}, defs) is False
+def test_flint_coefficients_are_the_same_numbers():
+    flint = pytest.importorskip("flint")
+    p = {(1, 2): Fraction(3, 64), (1,): -2, (): Fraction(-5, 7)}
+    converted = flint_poly.coefficients(p)
+    assert set(converted) == set(p)
+    assert all(isinstance(c, flint.fmpq) for c in converted.values())
+    assert [(int(c.p), int(c.q)) for c in converted.values()] == [(3, 64), (-2, 1), (-5, 7)]
+
+
+def test_without_flint_the_coefficients_stay_as_they_are(monkeypatch):
+    monkeypatch.setattr(flint_poly, "flint", None)
+    p = {(1, 2): Fraction(3, 64)}
+    assert flint_poly.coefficients(p) is p

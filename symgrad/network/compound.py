@@ -25,10 +25,10 @@ from . import batch_norm_routes as routes
 from .graph import Block, Graph, Tensor
 from .units.base import grad_of, tex, transposed
 
-# Compact forms are shown for compound layers up to this many input entries: checking one
-# expands the whole layer into the inputs and the atoms, which grows fast with the layer's size.
-# A 4×2×4 BatchNorm's check fits the default term budget; at 4×2×8 it is refused by the budget
-# (about 19 million term products), so a document of that size could not be proven as a whole.
+# Compact forms are shown for compound layers up to this many input entries. The limit was set
+# when checking one wrote the whole layer out in its inputs (a 4×2×8 BatchNorm's check was over
+# the default budget); claims are now decided with the layer's linear intermediates kept as
+# variables, which reaches larger layers, but the documents keep the limit they were written for.
 SHOWN_UP_TO = 32
 
 

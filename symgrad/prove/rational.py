@@ -33,10 +33,12 @@ class TooLarge(Exception):
     """Raised by ``spend`` past its budget: the question is then left open."""
 
 
-def vanishes(graph: Graph, p: poly.Poly, limit: int) -> bool:
+def vanishes(graph: Graph, p: poly.Poly, limit: int, writer=None) -> bool:
     """Whether ``p`` is certainly zero wherever it is defined. The term products it takes are
     counted before they are made; past ``limit`` the answer is False (not shown equal), and the
-    numeric comparison decides between refuted and undecided as before."""
+    numeric comparison decides between refuted and undecided as before. ``writer(q, spend)``
+    writes a polynomial out in a ring isomorphic to the inputs' and atoms' (the claim's frame);
+    without it, every defined variable is substituted."""
     spent = [0]
 
     def spend(terms: int) -> None:
@@ -45,6 +47,8 @@ def vanishes(graph: Graph, p: poly.Poly, limit: int) -> bool:
             raise TooLarge
 
     def expand(q: poly.Poly) -> poly.Poly:
+        if writer is not None:
+            return writer(q, spend)
         while True:
             defined = {v for v in poly.variables(q) if v in graph.defs}
             if not defined:

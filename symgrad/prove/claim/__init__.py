@@ -13,8 +13,9 @@ The modules, each importing only those below it: ``reader`` (the names a claim m
 string read node by node, and a claim's value whichever way it is given), ``functions`` (what a
 claim may call), ``convolutions`` (the convolutions and their gradients, entry by entry),
 ``tensor`` (the claim tensor and its arithmetic, each operation's work counted), ``atoms`` (a
-function of one entry: the network's atom or the claim's own) and ``decision`` (where two sides
-differ, written out in the inputs within the budget).
+function of one entry: the network's atom or the claim's own), ``decision`` (where two sides
+differ, within the budget) and ``frame`` (a difference written out only as far as deciding it
+needs: linear variables kept as coordinates, with the relations among them).
 """
 
 # the functions fill in what symgrad.functional's layers are on a claim's tensors (tensor.LAYERS):

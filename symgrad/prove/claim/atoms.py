@@ -206,6 +206,9 @@ def _reciprocal(graph: Graph, p: poly.Poly) -> poly.Poly:
     (mono, c), *rest = p.items()
     if not rest and len(mono) == 1:  # c·v: 1/v made once per variable, as the network's own layers do
         vid, factor = mono[0], 1 / Fraction(c)
+        own = _index(graph).direct.get(_key("inverse", None, poly.var(vid)))
+        if own is not None:  # the network divides by v itself: its points already have 1/v defined
+            return poly.scale(poly.var(own), factor)
     else:
         found = _find(graph, "inverse", p, None)
         if found is not None:

@@ -1,11 +1,13 @@
-"""Where the two sides of a claim differ, decided on their polynomials written out in the inputs and atoms.
+"""Where the two sides of a claim differ, decided on their polynomials in the inputs and atoms.
 
-``differing`` finds the positions where two sides differ: a difference written out in the inputs
-and atoms (by FLINT where that is worth it, else level by level in dicts) that is not the zero
-polynomial differs, unless it holds a reciprocal, a root or a power, the two sides agree at a
-point, and it vanishes once its denominators are cleared (``rational.vanishes``). ``Work`` counts
-the term products writing out takes, each level sized before it is made, so a claim too large to
-decide is refused with the budget that would allow it.
+``differing`` finds the positions where two sides differ: a difference written out by the frame
+(``frame.Frame``: the named gradients and products written out from the top down, the linear
+variables kept as coordinates with the relations among them applied, such as Σ(x − μ) = 0 over a
+BatchNorm channel) that is not the zero polynomial differs, unless it holds a reciprocal, a root
+or a power, the two sides agree at a point, and it vanishes once its denominators are cleared
+(``rational.vanishes``, in the same frame). ``Work`` counts the term products writing out takes,
+each step sized before it is made, so a claim too large to decide is refused with the budget
+that would allow it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ...network.graph import Graph
 from ...network.values import atom_at
 from ..points import at_points
 from ..rational import vanishes
+from .frame import RELATED, Frame
 
 
 class Work:
@@ -53,52 +56,58 @@ class Work:
 
 def differing(graph: Graph, pairs: list, what: str) -> list[int]:
     """The positions where the two sides of a pair differ as rational functions of the inputs
-    and atoms: written out in them first; a difference that remains is kept if the two are
-    apart at a point, and otherwise its denominators are cleared (``rational.vanishes``)."""
+    and atoms: written out by the frame (``frame.Frame``: named gradients and products written
+    out, linear variables kept as coordinates with the relations among them applied), which
+    finds a difference zero exactly when it is zero written out in the inputs. A difference that
+    remains is kept if the two sides are apart at a point, and otherwise its denominators are
+    cleared in the same frame (``rational.vanishes``). A difference met before (a row's sum
+    repeated along the row) is decided once."""
     candidates = [i for i, (a, b) in enumerate(pairs) if a != b]
-    differences = [poly.add(pairs[i][0], poly.scale(pairs[i][1], -1)) for i in candidates]
+    differences = [_difference(*pairs[i]) for i in candidates]
     work = Work(graph, what, differences)
+    frame = Frame(graph)
     out = []
-    zero = _zero_by_flint(graph, differences, work)
+    decided: dict = {}
     for k, (i, difference) in enumerate(zip(candidates, differences)):
         work.copies = len(candidates) if k == 0 else 1
-        if zero[k]:
-            continue
-        if zero[k] is False and at_points(graph, *pairs[i]) == "apart":
-            out.append(i)  # not zero, and a point shows it: no need to write it out again in dicts
-            continue
-        written = expand_within(graph, difference, work)
-        if written == {}:
-            continue
-        # a difference through a reciprocal or a root may be zero wherever it is defined; it
-        # is not when the two sides are apart at a point, which is quicker to see, and an
-        # equality is only claimed where some point has both sides defined
-        related = _has_relation(graph, written) and at_points(graph, *pairs[i]) == "agree"
-        if not related or not vanishes(graph, written, work.limit):
+        key = frozenset(difference.items())
+        if key not in decided:
+            decided[key] = _differs(graph, frame, work, difference, pairs[i])
+        if decided[key]:
             out.append(i)
     return out
 
 
-def _zero_by_flint(graph: Graph, differences: list, work: Work) -> list[bool | None]:
-    """For each difference, whether FLINT finds it written out in the inputs and atoms to be the
-    zero polynomial: the common case of a true claim, decided in C. Asked only where the write-out
-    is large enough to be slow in dicts, and no larger than the budget allows even at its upper
-    bound (the dict path would size it level by level, and refuse it if it must). None where
-    FLINT was not asked."""
-    if not flint_poly.available() or not differences:
-        return [None] * len(differences)
-    sizes: dict = {}
-    bound = sum(expansion_size(graph, p, sizes) for p in differences)
-    if not flint_poly.WORTH_IT < bound <= work.limit:
-        return [None] * len(differences)
-    writer = flint_poly.Writer(differences, graph.defs)
-    return [writer.is_zero(p) for p in differences]
+def _difference(a: poly.Poly, b: poly.Poly) -> poly.Poly:
+    """a − b, with the coefficients the frame computes with (``flint_poly.coefficients``)."""
+    out = flint_poly.coefficients(a)
+    out = dict(out) if out is a else out
+    for mono, c in flint_poly.coefficients(b).items():
+        s = out.get(mono, 0) - c
+        if s:
+            out[mono] = s
+        else:
+            out.pop(mono, None)
+    return out
+
+
+def _differs(graph: Graph, frame: Frame, work: Work, difference: poly.Poly, pair: tuple) -> bool:
+    written = frame.write(difference, work.spend)
+    if written == {}:
+        return False
+    # not zero in the frame, so not zero written out in the inputs and atoms; through a
+    # reciprocal or a root it may still be zero wherever it is defined. It is not when the two
+    # sides are apart at a point, which is quicker to see, and an equality is only claimed where
+    # some point has both sides defined
+    if not _has_relation(graph, written) or at_points(graph, *pair) != "agree":
+        return True
+    return not vanishes(graph, written, work.limit, frame.write)
 
 
 def _has_relation(graph: Graph, p: poly.Poly) -> bool:
     """Whether p holds an atom related to another variable: a reciprocal, a root or a power."""
     atoms = (atom_at(graph, v) for v in poly.variables(p))
-    return any(atom is not None and atom.lemma in ("inverse", "sqrt", "power") for atom in atoms)
+    return any(atom is not None and atom.lemma in RELATED for atom in atoms)
 
 
 def expand_within(graph: Graph, p: poly.Poly, work: Work) -> poly.Poly:
