@@ -23,6 +23,8 @@ def activation(name: str, primes: int = 0):
 def _applications(*exprs) -> set:
     """The declared activations applied in the expressions."""
     out: set = set()
+    if not _ACTIVATIONS:  # none made yet, so none is applied anywhere: no expression to search
+        return out
     for expr in exprs:
         for e in sympy.sympify(expr).atoms(sympy.Function):
             if hasattr(type(e), "activation"):

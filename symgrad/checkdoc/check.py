@@ -606,7 +606,7 @@ def _equal_in_every_case(left, right, meaning, quick: bool = False, lets: dict |
     for case in meaning.cases():
         conditions = [(kind, expr.xreplace(case)) for kind, expr in meaning.conditions]
         named = {k: _at_case(v, case) for k, v in lets.items()} if lets else None
-        ok, where = equal(_at_case(left, case), _at_case(right, case), conditions, named, quick)
+        ok, where = equal(_at_case(left, case), _at_case(right, case), conditions, named, quick, points=meaning.points)
         if not ok:
             shown = ", ".join(f"{k} = {v}" for k, v in case.items() if v != 0 or len(case) < 4)
             return False, where + (f" (where {shown})" if case else "")

@@ -28,7 +28,9 @@ def expanded(expr):
     return sympy.expand(expr)
 
 
-def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) -> tuple[bool, str]:
+def equal(
+    a, b, conditions=(), lets: dict | None = None, quick: bool = False, points: dict | None = None
+) -> tuple[bool, str]:
     """Exact equality of two values wherever they are defined, and, when they differ, where.
 
     `conditions` says where: (kind, expression) pairs, "nonzero" for a denominator and
@@ -42,7 +44,11 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
     exact engine takes them for free variables, so an identity it finds holds whatever they are
     and so for their values; a difference it finds proves nothing, and only a point (where each
     is its definition's value) refutes. `quick` tries one point at low precision only (a reading
-    that another follows when this one leaves the line undecided)."""
+    that another follows when this one leaves the line undecided).
+
+    `points` keeps the points made for earlier lines (symbols and lets -> points), with the
+    intervals already evaluated at each: the lines of one post ask about the same denominators
+    and subexpressions at the same points again and again."""
     lets = lets or {}
     a, b = _scalar_if_one_by_one(a), _scalar_if_one_by_one(b)  # a^T b is a number
     # each application of a declared activation, a(u), is a value of its own: a variable, the same for
@@ -86,19 +92,48 @@ def equal(a, b, conditions=(), lets: dict | None = None, quick: bool = False) ->
                 symbols.add(s)
                 todo += [s] if s in lets else []
     symbols -= set(lets)
-    found = (_Point({**p, **lets}) for p in _points(sorted(symbols, key=lambda s: s.name)))
+    ordered = tuple(sorted(symbols, key=lambda s: s.name))
+    key = (ordered, frozenset(lets.items()))
+    made = points.get(key) if points is not None else None
+    if made is None:
+        made = [_Point({**p, **lets}) for p in _points(list(ordered))]
+        if points is not None:
+            points[key] = made
+    found = iter(made)
     if arguments:  # where two arguments of one function may meet, the point says nothing
         found = (p for p in found if _arguments_apart(arguments, p))
-    points = list(itertools.islice((p for p in found if _defined(conditions, p)), 1 if quick else None))
-    if not points:
+    # found one at a time: the first point often decides, and the others are then never evaluated
+    chosen = _Found(itertools.islice((p for p in found if _defined(conditions, p)), 1 if quick else None))
+    if chosen.first() is None:
         raise Undecided(
             "no point was found where every denominator is nonzero and every logarithm's and root's argument positive"
         )
     for where, x, y in pairs:
-        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), points, bool(lets) or bool(arguments), quick)
+        ok, why = _scalar_equal(sympy.sympify(x), sympy.sympify(y), chosen, bool(lets) or bool(arguments), quick)
         if not ok:
             return False, where + why
     return True, ""
+
+
+class _Found:
+    """The points an iterator finds, each found when it is first asked for and then kept."""
+
+    def __init__(self, found) -> None:
+        self._found, self._kept = found, []
+
+    def first(self):
+        return next(iter(self), None)
+
+    def __iter__(self):
+        k = 0
+        while True:
+            if k == len(self._kept):
+                point = next(self._found, None)
+                if point is None:
+                    return
+                self._kept.append(point)
+            yield self._kept[k]
+            k += 1
 
 
 def _arguments_apart(arguments: dict, point: dict) -> bool:
@@ -134,7 +169,7 @@ def _zero(expr) -> bool:
         return False  # not known to be zero: the points decide where it is
 
 
-def _scalar_equal(a, b, points: list, named: bool = False, quick: bool = False) -> tuple[bool, str]:
+def _scalar_equal(a, b, points: _Found, named: bool = False, quick: bool = False) -> tuple[bool, str]:
     """Decided by the prover's engine: both sides as polynomials over one graph (``exact``). A
     nonzero polynomial in the entries alone is unequal as a function; a difference that vanishes
     wherever it is defined is equal, once the first point does not contradict it; otherwise a
@@ -157,7 +192,7 @@ def _scalar_equal(a, b, points: list, named: bool = False, quick: bool = False) 
             return True, ""  # polynomials in the entries, equal once expanded
         # a point must not contradict the relations between atoms used; what would is a fault of
         # the engine, far larger than a rounding residue, so two precisions show it
-        apart = _apart(a, b, points[0], CONFIRM)
+        apart = _apart(a, b, points.first(), CONFIRM)
         return (False, apart) if apart else (True, "")
     for point in points:
         apart = _apart(a, b, point, CONFIRM[:1] if quick else PRECISIONS)

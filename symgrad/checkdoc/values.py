@@ -101,6 +101,7 @@ class Values:
         # (kind, expression): where the formulas evaluated since the last reset are defined
         self.conditions: list = []
         self._works: dict = {}  # letter -> the work of evaluating its definition once
+        self.points: dict = {}  # the points equality.equal has made at this size, kept for the next line
 
     @property
     def named(self) -> frozenset:
