@@ -39,7 +39,7 @@ from ..core.errors import SymgradError
 from ..network.graph import Graph
 from ..network.values import atom_at
 from ..prove.claim.atoms import atom_of
-from ..prove.rational import vanishes
+from .clearing import vanishes
 
 MAX_PRODUCTS = 10**6  # term products converting one line, and again deciding it (``vanishes``)
 MAX_POWER = 10_000  # the largest power of one atom written out (e^{197x/231} is (e^{x/231})^197)
@@ -95,7 +95,8 @@ class Line:
         return all(atom_at(self.graph, v) is None and v not in opaque for v in poly.variables(self.difference))
 
     def vanishes(self) -> bool:
-        """Whether the difference is zero wherever it is defined (``rational.vanishes``)."""
+        """Whether the difference is zero wherever it is defined (``rational.vanishes``, on FLINT's
+        polynomials where it is installed: ``clearing``)."""
         return not self.difference or vanishes(self.graph, self.difference, self.limit)
 
     # --- the budget ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ declared tensor (or the defined one whose entries carry its lower-case letter).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -31,6 +32,13 @@ from .outcomes import Ambiguous, OutOfRange, Undecided, Undefined
 from .summation import _settled, _unsettled_out
 from .trees import _children, _uses, _variables
 from .values import Values, _undeclared
+
+
+@functools.lru_cache(maxsize=4096)
+def _diff(expr, variable):
+    """sympy.diff, kept: the chain rule differentiates one function's value by the same names at
+    every index value of a line (∂L/∂y_{c,i} for each c and i reads L by every y)."""
+    return sympy.diff(expr, variable)
 
 
 class Meaning(Values):
@@ -147,12 +155,12 @@ class Meaning(Values):
 
     def _total(self, expr, variable):
         """d expr / d variable by the chain rule through the lets expr names."""
-        out = sympy.diff(expr, variable)
+        out = _diff(expr, variable)
         for s in sorted(expr.free_symbols & set(self.lets), key=lambda s: s.name):
             if s != variable:
                 through = self._through(s, variable)
                 if through != 0:
-                    out += sympy.diff(expr, s) * through
+                    out += _diff(expr, s) * through
         return out
 
     def _through(self, let, variable):
