@@ -12,6 +12,7 @@ Verdicts, per link:
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import math
 import re
@@ -23,6 +24,7 @@ import sympy
 from ..core.errors import SymgradError
 from .declarations import Declarations
 from .equality import equal
+from .exact import free_symbols
 from .latex import WIDE_SPACE, Unread, Unsupported, parse_chain
 from .meaning import Meaning
 from .outcomes import MAX_WORK, Ambiguous, Illustrative, Mismatch, OutOfRange, TooLarge, Undecided, Undefined
@@ -67,6 +69,19 @@ class Report:
 def check(equations: list, decl: Declarations, lead_ins: list | None = None) -> Report:
     """Every link of every equation. `lead_ins` is the prose just before each equation, where its
     author may state the case it covers ("for j ≠ i,")."""
+    # the cycle collector off while the links are decided: the expressions made are freed as they
+    # are dropped, and a collection walks every object kept (SymPy's caches, the points' intervals)
+    # again and again, for nothing
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(equations, decl, lead_ins)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check(equations: list, decl: Declarations, lead_ins: list | None = None) -> Report:
     meaning_of: dict = {}  # the declarations an equation reads (its scope's, or the post's) -> their meanings
     report = Report()
     numbers = [e.number for e in equations if not e.number.startswith("#")]
@@ -585,7 +600,7 @@ def _named_first(a, b, env: dict, meaning, hint: list | None = None) -> tuple[bo
                 # the lets both sides and every condition reach: a condition's names are defined too
                 written, lets = meaning.written([left, right, *(expr for _, expr in required)], keep)
                 meaning.conditions = [(kind, expr) for (kind, _), expr in zip(required, written[2:])]
-                named_symbols = set().union(*(sympy.sympify(e).free_symbols for e in written)) & meaning.let_symbols()
+                named_symbols = set().union(*(free_symbols(sympy.sympify(e)) for e in written)) & meaning.let_symbols()
                 if named_symbols - set(lets):  # a name whose definition the decision would not see
                     raise Undecided("a named quantity without its definition")
                 decided = _equal_in_every_case(written[0], written[1], meaning, quick=True, lets=lets)

@@ -10,7 +10,7 @@ import sympy
 
 from . import exact
 from .activations import _applications
-from .exact import MAX_TERMS, estimate_terms
+from .exact import MAX_TERMS, estimate_terms, free_symbols
 from .intervals import _enclose, _numbers, _Point
 from .outcomes import TooLarge, Undecided, Undefined
 
@@ -80,14 +80,14 @@ def equal(
     conditions = list(dict.fromkeys(conditions))
     symbols: set = set()
     for _, x, y in pairs:
-        symbols |= sympy.sympify(x).free_symbols | sympy.sympify(y).free_symbols
+        symbols |= free_symbols(sympy.sympify(x)) | free_symbols(sympy.sympify(y))
     for _, expr in conditions:
-        symbols |= expr.free_symbols
+        symbols |= free_symbols(expr)
     for _, argument in arguments.values():  # a point binds what the functions are applied to
-        symbols |= argument.free_symbols
+        symbols |= free_symbols(argument)
     todo = list(symbols & set(lets))
     while todo:  # the inputs the lets are made of
-        for s in lets[todo.pop()].free_symbols:
+        for s in free_symbols(lets[todo.pop()]):
             if s not in symbols:
                 symbols.add(s)
                 todo += [s] if s in lets else []

@@ -29,6 +29,7 @@ the budget.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -44,6 +45,20 @@ from .clearing import vanishes
 MAX_PRODUCTS = 10**6  # term products converting one line, and again deciding it (``vanishes``)
 MAX_POWER = 10_000  # the largest power of one atom written out (e^{197x/231} is (e^{x/231})^197)
 MAX_FACTORED = 10**12  # a logarithm's rational argument is split into primes below this
+
+
+def free_symbols(expr) -> frozenset:
+    """expr.free_symbols, kept: SymPy walks the whole expression each time it is asked, and a
+    line's sides, its conditions and its named quantities are asked about again and again. A
+    matrix, which cannot be kept (it is mutable), is walked each time."""
+    if isinstance(expr, sympy.MatrixBase):
+        return frozenset(expr.free_symbols)
+    return _free_symbols(expr)
+
+
+@functools.lru_cache(maxsize=8192)
+def _free_symbols(expr) -> frozenset:
+    return frozenset(expr.free_symbols)
 
 
 class Unrepresentable(Exception):
@@ -72,7 +87,7 @@ class Line:
         self._opaque: dict = {}  # (function, its argument's polynomial) -> a variable standing for it
         try:
             # the entries first, so that no atom's name can take one of theirs
-            for s in sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name):
+            for s in sorted(free_symbols(a) | free_symbols(b), key=lambda s: s.name):
                 self.graph.registry.new(s.name)
             self._entries = len(self.graph.registry.names)
             for side in (a, b):

@@ -26,6 +26,7 @@ import sympy
 from ..core.errors import SymgradError
 from .declarations import _brief
 from .equality import expanded
+from .exact import free_symbols
 from .latex import Unsupported, index_letters
 from .names import _key
 from .outcomes import Ambiguous, OutOfRange, Undecided, Undefined
@@ -124,7 +125,7 @@ class Meaning(Values):
         memo = self._written.setdefault((self.named, keep), {})
 
         def through(expr):
-            light = {s: let(s) for s in expr.free_symbols & self.lets.keys() if self._let_of[s] not in keep}
+            light = {s: let(s) for s in free_symbols(expr) & self.lets.keys() if self._let_of[s] not in keep}
             return expr.xreplace(light) if light else expr
 
         def let(symbol):  # a light let written out, once
@@ -134,12 +135,12 @@ class Meaning(Values):
 
         out = [through(e) for e in exprs]
         lets: dict = {}  # the kept lets the expressions reach, and those their definitions reach
-        todo = [s for e in out for s in e.free_symbols if s in self.lets]
+        todo = [s for e in out for s in free_symbols(e) if s in self.lets]
         while todo:
             symbol = todo.pop()
             if symbol not in lets:
                 lets[symbol] = let(symbol)
-                todo += [s for s in lets[symbol].free_symbols if s in self.lets]
+                todo += [s for s in free_symbols(lets[symbol]) if s in self.lets]
         return out, lets
 
     def heavy_for(self, *nodes) -> frozenset:
@@ -156,7 +157,7 @@ class Meaning(Values):
     def _total(self, expr, variable):
         """d expr / d variable by the chain rule through the lets expr names."""
         out = _diff(expr, variable)
-        for s in sorted(expr.free_symbols & set(self.lets), key=lambda s: s.name):
+        for s in sorted(free_symbols(expr) & self.lets.keys(), key=lambda s: s.name):
             if s != variable:
                 through = self._through(s, variable)
                 if through != 0:
@@ -264,14 +265,25 @@ class Meaning(Values):
         """The letters a formula names, and those its defined quantities' definitions name, down to
         the inputs."""
         out: set = set()
-        todo = list(_uses(node))
-        while todo:
-            letter = todo.pop()
-            if letter not in out:
-                out.add(letter)
-                if letter in self.defined:
-                    todo.extend(_uses(self.defined[letter][1]))
+        for letter in _uses(node):
+            out |= self._reach_of(letter)
         return out
+
+    def _reach_of(self, letter: str) -> frozenset:
+        """The letter, and every letter its definition names, down to the inputs: the same for
+        every line, so found once."""
+        reached = self._reached.get(letter)
+        if reached is None:
+            found: set = set()
+            todo = [letter]
+            while todo:
+                name = todo.pop()
+                if name not in found:
+                    found.add(name)
+                    if name in self.defined:
+                        todo.extend(_uses(self.defined[name][1]))
+            reached = self._reached[letter] = frozenset(found)
+        return reached
 
     def _write_out(self, expr, letter):
         indices, body = self.defined[letter]

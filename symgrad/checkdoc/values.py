@@ -102,6 +102,7 @@ class Values:
         self.conditions: list = []
         self._works: dict = {}  # letter -> the work of evaluating its definition once
         self.points: dict = {}  # the points equality.equal has made at this size, kept for the next line
+        self._reached: dict = {}  # letter -> the letters its definition names, down to the inputs
 
     @property
     def named(self) -> frozenset:
