@@ -330,6 +330,13 @@ def estimate_terms(expr) -> int:
     n has at most C(n + t - 1, t - 1) of them (the multinomial count)."""
     if isinstance(expr, sympy.MatrixBase):
         return sum(estimate_terms(e) for e in expr)
+    return _estimate(expr)
+
+
+@functools.lru_cache(maxsize=8192)
+def _estimate(expr) -> int:
+    """estimate_terms of a scalar, kept: the subexpressions of a line (a variance written out)
+    recur in every line and at every index value."""
     if expr.is_Add:
         return sum(estimate_terms(a) for a in expr.args)
     if expr.is_Mul:
