@@ -4,6 +4,7 @@ a point where interval evaluations part, or undecided.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import sympy
@@ -219,6 +220,19 @@ def _defined(conditions: list, point: dict) -> bool:
 def certain(kind: str, expr, point: dict | None = None) -> bool | None:
     """Whether expr is certainly "positive" (or "nonzero") at the point: True or False when an
     interval evaluation decides, None when none does (or expr has no real value there)."""
+    if point is None:
+        return _certain_number(kind, expr)
+    return _certain(kind, expr, point)
+
+
+@functools.lru_cache(maxsize=4096)
+def _certain_number(kind: str, expr) -> bool | None:
+    """certain() of an expression without symbols, kept: the same numbers (a sum of exponentials
+    of numbers) are denominators at every index value."""
+    return _certain(kind, expr, None)
+
+
+def _certain(kind: str, expr, point: dict | None) -> bool | None:
     for bits in PRECISIONS:
         box = _enclose(expr, point or {}, bits)
         if box is None:

@@ -225,11 +225,11 @@ class Meaning(Values):
             return self._entrywise(value, lambda e: self._total(e, self.entry(letter, values)))
         if letter in self.inputs:
             value = self._function(f, env)
-            return self._entrywise(value, lambda e: sympy.diff(expanded(e), self.entry(letter, values)))
+            return self._entrywise(value, lambda e: _diff(expanded(e), self.entry(letter, values)))
         self._refuse_unreached(f, letter, values)
         value = self._function(f, env, opaque=frozenset({letter}))
         return self._entrywise(
-            value, lambda e: self._write_out(sympy.diff(expanded(e), self.entry(letter, values)), letter)
+            value, lambda e: self._write_out(_diff(expanded(e), self.entry(letter, values)), letter)
         )
 
     def _entrywise(self, value, derivative):
