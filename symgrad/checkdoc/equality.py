@@ -120,7 +120,8 @@ class _Found:
     """The points an iterator finds, each found when it is first asked for and then kept."""
 
     def __init__(self, found) -> None:
-        self._found, self._kept = found, []
+        self._found = found
+        self._kept: list = []
 
     def first(self):
         return next(iter(self), None)
