@@ -37,7 +37,11 @@ from symgrad.checkdoc import declarations_for
 from symgrad.checkdoc.reader import read
 C = importlib.import_module("symgrad.checkdoc.check")  # the module, which the package's check() shadows
 
-def simplify_equal(a, b, conditions=()):
+def simplify_equal(a, b, conditions=(), named=None, quick=False, points=None):
+    for _ in range(8):  # the names a reading kept, written out: simplify sees only the inputs
+        if not named:
+            break
+        a, b = sympy.sympify(a).xreplace(named), sympy.sympify(b).xreplace(named)
     if isinstance(a, sympy.MatrixBase) != isinstance(b, sympy.MatrixBase):
         return False, ""
     if isinstance(a, sympy.MatrixBase):
