@@ -228,9 +228,7 @@ class Meaning(Values):
             return self._entrywise(value, lambda e: _diff(expanded(e), self.entry(letter, values)))
         self._refuse_unreached(f, letter, values)
         value = self._function(f, env, opaque=frozenset({letter}))
-        return self._entrywise(
-            value, lambda e: self._write_out(_diff(expanded(e), self.entry(letter, values)), letter)
-        )
+        return self._entrywise(value, lambda e: self._write_out(_diff(expanded(e), self.entry(letter, values)), letter))
 
     def _entrywise(self, value, derivative):
         """The derivative of a number, or of a vector entry by entry where a Jacobian's layout is
