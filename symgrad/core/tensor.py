@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import sympy
 
-from . import poly
+from . import packed, poly
 from .errors import SymgradError
 
 
@@ -175,7 +175,40 @@ def _matmul_of_variables(x: PolyTensor, y: PolyTensor):
     if any(len(set(r)) != k for r in rows):
         return None  # a repeated variable would make two terms meet
     cols = [yi[j::n] for j in range(n)]
-    return PolyTensor((m, n), tuple(dict.fromkeys(order(r, c), 1) for r in rows for c in cols))
+    swapped = min(xi) > max(yi)
+    build = lambda: tuple(dict.fromkeys(order(r, c), 1) for r in rows for c in cols)  # noqa: E731
+    if packed.available() and m * n * k >= packed.MIN_TERMS:
+        return ProductTensor((m, n), build, (xi, yi, (m, k, n), swapped))
+    return PolyTensor((m, n), build())
+
+
+class ProductTensor(PolyTensor):
+    """The product of two matrices of distinct symbols, with its entries built when first read.
+
+    A proof compares it with a gradient of as many terms: a comparison that reads the other
+    tensor's terms into arrays and finds them equal to this product's, in order, decides in a few
+    C calls; any other outcome falls back to comparing the entries themselves."""
+
+    def __init__(self, shape: tuple, build, factors: tuple) -> None:
+        object.__setattr__(self, "shape", tuple(shape))
+        object.__setattr__(self, "variables", None)
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_factors", factors)
+
+    @functools.cached_property
+    def entries(self) -> tuple:  # type: ignore[override]
+        return self._build()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PolyTensor):
+            return NotImplemented
+        if self.shape != other.shape:
+            return False
+        if packed.same_product(other.entries, *self._factors):
+            return True
+        return self.entries == other.entries
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def transpose(x: PolyTensor) -> PolyTensor:
