@@ -13,6 +13,7 @@ its pure-Python path.
 
 from __future__ import annotations
 
+import bisect
 from itertools import chain
 
 try:
@@ -35,8 +36,7 @@ def layer_share(definitions: list, upstreams: list, wrt) -> dict | None:
     if np is None:
         return None
     used = [(d, u) for d, u in zip(definitions, upstreams) if u]
-    terms = sum(len(d) for d, _ in used)
-    if terms < MIN_TERMS:
+    if sum(len(d) for d, _ in used) < MIN_TERMS:
         return None
     ups, weights = [], []
     for _, upstream in used:
@@ -47,50 +47,72 @@ def layer_share(definitions: list, upstreams: list, wrt) -> dict | None:
             return None
         ups.append(mono[0])
         weights.append(weight)
-    defs = [d for d, _ in used]
+    terms = _contributions([d for d, _ in used], ups, weights, wrt)
+    if terms is None:
+        return None
+    # with a different upstream variable for every output, none of them a variable of the layer, a
+    # key (partner, g) names its term: no key repeats within one x
+    distinct = len(set(ups)) == len(ups) and not set(ups) & set(wrt)
+    return _grouped(terms, wrt, distinct)
+
+
+def _contributions(defs: list, ups: list, weights: list, wrt) -> list | None:
+    """What every term gives, as arrays (x, first, second, coefficient, position): to a in a·b,
+    the key (b, g) sorted; to b, (a, g) sorted; to x in a lone x, (g,) (second = -1); each with
+    the term's coefficient times the weight of g, and the term's place in the definitions."""
+    terms = sum(map(len, defs))
     if set(map(type, chain.from_iterable(map(dict.values, defs)))) != {int}:
         return None
     degrees = np.fromiter(map(len, chain.from_iterable(defs)), np.int64, count=terms)
-    if degrees.size and (degrees.min() < 0 or degrees.max() > 2):
-        return None
+    if degrees.min() < 1 or degrees.max() > 2:
+        return None  # a constant needs no share, a cube the general loop
     try:
         coefficients = np.fromiter(chain.from_iterable(map(dict.values, defs)), np.int64, count=terms)
     except OverflowError:
         return None
-    biggest = max(int(coefficients.max()), -int(coefficients.min())) if terms else 0
-    if biggest * max(map(abs, weights), default=0) * 2 * terms >= _LIMIT:
+    biggest = max(int(coefficients.max()), -int(coefficients.min()))
+    if biggest * max(map(abs, weights)) * 2 * terms >= _LIMIT:
         return None
     flat = np.fromiter(chain.from_iterable(chain.from_iterable(defs)), np.int64, count=int(degrees.sum()))
     lengths = np.fromiter(map(len, defs), np.int64, count=len(defs))
     upstream = np.repeat(np.array(ups, np.int64), lengths)
     scaled = coefficients * np.repeat(np.array(weights, np.int64), lengths)
+    del coefficients
     order = np.arange(terms, dtype=np.int64)
-    start = np.cumsum(degrees) - degrees  # where each term's variables begin in ``flat``
-    two, one = degrees == 2, degrees == 1
-    a, b = flat[start[two]], flat[start[two] + 1]
+    if degrees.min() == 2:  # the usual case, a bilinear layer: every term a pair
+        two = slice(None)
+        a, b, single = flat[0::2], flat[1::2], flat[:0]
+        g1 = p1 = c1 = flat[:0]
+    else:
+        start = np.cumsum(degrees) - degrees  # where each term's variables begin in ``flat``
+        two, one = degrees == 2, degrees == 1
+        a, b, single = flat[start[two]], flat[start[two] + 1], flat[start[one]]
+        g1, p1, c1 = upstream[one], order[one], scaled[one]
     if (a == b).any():
         return None  # a square: its partial is 2x, left to the general loop
-    single = flat[start[one]]
     wrt_ids = np.fromiter(wrt, np.int64)
-    if not (np.isin(a, wrt_ids).all() and np.isin(b, wrt_ids).all() and np.isin(single, wrt_ids).all()):
+    if not all(np.isin(v, wrt_ids).all() for v in (a, b, single)):
         return None  # a variable made inside the layer: its share goes on to its own argument
-    g2, g1 = upstream[two], upstream[one]
-    # what each term gives: to a, (b, g) sorted; to b, (a, g) sorted; to a lone x, (g,)
-    x = np.concatenate((a, b, single))
-    first = np.concatenate((np.minimum(b, g2), np.minimum(a, g2), g1))
-    second = np.concatenate((np.maximum(b, g2), np.maximum(a, g2), np.full(single.size, -1, np.int64)))
-    coefficient = np.concatenate((scaled[two], scaled[two], scaled[one]))
-    position = np.concatenate((order[two], order[two], order[one]))
-    # with a different upstream variable for every output, none of them a variable of the layer, a
-    # key (partner, g) names its term: no key repeats within one x
-    distinct = len(set(ups)) == len(ups) and not set(ups) & set(wrt)
-    return _grouped(x, first, second, coefficient, position, wrt, distinct)
+    g2 = upstream[two]
+    return [
+        np.concatenate((a, b, single)),
+        np.concatenate((np.minimum(b, g2), np.minimum(a, g2), g1)),
+        np.concatenate((np.maximum(b, g2), np.maximum(a, g2), np.full(single.size, -1, np.int64))),
+        np.concatenate((scaled[two], scaled[two], c1)),
+        np.concatenate((order[two], order[two], p1)),
+    ]
 
 
-def _grouped(x, first, second, coefficient, position, wrt, distinct: bool) -> dict | None:
-    """{x: {key: Σ coefficient}} with each dict's keys in the order of their first term, zero sums
-    dropped, and an x whose every sum is zero kept with an empty dict (as the loop leaves it).
-    ``distinct``: no key can repeat within one x, so there is nothing to sum."""
+CHUNK = 1 << 18  # contributions turned into dicts at a time: bounds the lists alive at once
+
+
+def _grouped(arrays: list, wrt, distinct: bool) -> dict | None:
+    """{x: {key: Σ coefficient}} from the arrays of ``_contributions`` (taken out of the list, so
+    that each is freed once reordered), each dict's keys in the order of their first term, zero
+    sums dropped, and an x whose every sum is zero kept with an empty dict (as the loop leaves
+    it). ``distinct``: no key can repeat within one x, so there is nothing to sum."""
+    x, first, second, coefficient, position = arrays
+    arrays.clear()
     if not x.size:
         return {}
     top = int(max(x.max(), first.max(), second.max())) + 2
@@ -102,29 +124,37 @@ def _grouped(x, first, second, coefficient, position, wrt, distinct: bool) -> di
         by_key = np.argsort(packed)
         packed = packed[by_key]
         starts = np.flatnonzero(np.concatenate(([True], packed[1:] != packed[:-1])))
+        del packed
         coefficient = np.add.reduceat(coefficient[by_key], starts)
         position = np.minimum.reduceat(position[by_key], starts)
         x, first, second = (v[by_key][starts] for v in (x, first, second))
+        del by_key, starts
     by_place = np.argsort(x * (int(position.max()) + 1) + position)  # per x, in the order of the terms
+    del position
     x, first, second, coefficient = x[by_place], first[by_place], second[by_place], coefficient[by_place]
-    keys = list(zip(first.tolist(), second.tolist()))
-    for i in np.flatnonzero(second < 0).tolist():
-        keys[i] = (keys[i][0],)
-    values = coefficient.tolist()
+    del by_place
+    # one int object per variable, shared by every key that names it (tolist makes a new one each)
+    ints = np.empty(top + 1, object)
+    ints[:] = [None, *range(top)]
     edges = [0, *(np.flatnonzero(x[1:] != x[:-1]) + 1).tolist(), x.size]
-    found = dict(zip(x[np.array(edges[:-1])].tolist(), zip(edges, edges[1:])))
-    zeros = bool((coefficient == 0).any())
-    out: dict = {}
-    for v in wrt:
-        where = found.get(v)
-        if where is None:
-            continue
-        s, e = where
-        if zeros:
-            out[v] = {k: c for k, c in zip(keys[s:e], values[s:e]) if c}
-        else:
-            out[v] = dict(zip(keys[s:e], values[s:e]))
-    return out
+    owner = x[np.array(edges[:-1])].tolist()
+    found: dict = {}
+    g = 0
+    while g < len(owner):
+        # the groups from g on that fit in one chunk (at least one)
+        end = max(g + 1, bisect.bisect_right(edges, edges[g] + CHUNK) - 1)
+        s, e = edges[g], edges[end]
+        keys = list(zip(ints[first[s:e] + 1].tolist(), ints[second[s:e] + 1].tolist()))
+        for i in np.flatnonzero(second[s:e] < 0).tolist():
+            keys[i] = keys[i][:1]
+        values = coefficient[s:e].tolist()
+        zeros = 0 in values
+        for k in range(g, end):
+            i, j = edges[k] - s, edges[k + 1] - s
+            pairs = zip(keys[i:j], values[i:j])
+            found[owner[k]] = {key: c for key, c in pairs if c} if zeros else dict(pairs)
+        g = end
+    return {v: found[v] for v in wrt if v in found}
 
 
 def same_product(entries: tuple, xi: list, yi: list, sizes: tuple, swapped: bool) -> bool:

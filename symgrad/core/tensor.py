@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -194,6 +195,7 @@ class ProductTensor(PolyTensor):
         object.__setattr__(self, "variables", None)
         object.__setattr__(self, "_build", build)
         object.__setattr__(self, "_factors", factors)
+        object.__setattr__(self, "_compared", [])
 
     @functools.cached_property
     def entries(self) -> tuple:  # type: ignore[override]
@@ -204,9 +206,12 @@ class ProductTensor(PolyTensor):
             return NotImplemented
         if self.shape != other.shape:
             return False
-        if packed.same_product(other.entries, *self._factors):
-            return True
-        return self.entries == other.entries
+        for entries, same in self._compared:  # several steps compare it with the same polynomials
+            if len(entries) == len(other.entries) and all(map(operator.is_, entries, other.entries)):
+                return same
+        same = packed.same_product(other.entries, *self._factors) or self.entries == other.entries
+        self._compared.append((other.entries, same))  # the very objects, kept alive, so "is" stays true
+        return same
 
     __hash__ = None  # type: ignore[assignment]
 
