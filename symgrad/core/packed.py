@@ -61,11 +61,11 @@ def _contributions(defs: list, ups: list, weights: list, wrt) -> list | None:
     the key (b, g) sorted; to b, (a, g) sorted; to x in a lone x, (g,) (second = -1); each with
     the term's coefficient times the weight of g, and the term's place in the definitions."""
     terms = sum(map(len, defs))
-    if set(map(type, chain.from_iterable(map(dict.values, defs)))) != {int}:
+    if not terms or set(map(type, chain.from_iterable(map(dict.values, defs)))) != {int}:
         return None
     degrees = np.fromiter(map(len, chain.from_iterable(defs)), np.int64, count=terms)
-    if degrees.min() < 1 or degrees.max() > 2:
-        return None  # a constant needs no share, a cube the general loop
+    if degrees.max() > 2:
+        return None  # a cube is left to the general loop (a constant term gives no share)
     try:
         coefficients = np.fromiter(chain.from_iterable(map(dict.values, defs)), np.int64, count=terms)
     except OverflowError:
