@@ -139,7 +139,7 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
     return PolyTensor((m, n), tuple(out))
 
 
-def _single_variables(t: PolyTensor):
+def single_variables(t: PolyTensor):
     """The variable ids when every entry is one bare variable (a matrix of symbols), else None."""
     known = getattr(t, "variables", None)
     if known is not None:
@@ -161,7 +161,7 @@ def _matmul_of_variables(x: PolyTensor, y: PolyTensor):
     Entry (i, j) is Σ_t x_it y_tj: k distinct monomials with coefficient 1, so
     the dict is built in one call. Exactly what the general loop computes.
     """
-    xi, yi = _single_variables(x), _single_variables(y)
+    xi, yi = single_variables(x), single_variables(y)
     if xi is None or yi is None:
         return None
     m, k = x.shape
