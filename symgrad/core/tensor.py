@@ -114,6 +114,9 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
     fast = _matmul_of_variables(x, y)
     if fast is not None:
         return fast
+    xv, yv = _sparse_variables(x), _sparse_variables(y)
+    if xv is not None and yv is not None:
+        return _matmul_of_sparse_variables(xv, yv, m, k, n)
     xs = [list(p.items()) for p in x.entries]
     ys = [list(p.items()) for p in y.entries]
     columns = [[ys[t * n + j] for t in range(k)] for j in range(n)]
@@ -153,6 +156,41 @@ def single_variables(t: PolyTensor):
             return None
         ids.append(mono[0])
     return ids
+
+
+def _sparse_variables(t: PolyTensor) -> list | None:
+    """Each entry's variable, or None for a zero entry, when every entry is one bare variable or
+    zero (an unfolded input with its padding); else None."""
+    out: list = []
+    for p in t.entries:
+        if not p:
+            out.append(None)
+            continue
+        if len(p) != 1:
+            return None
+        ((mono, c),) = p.items()
+        if c != 1 or len(mono) != 1:
+            return None
+        out.append(mono[0])
+    return out
+
+
+def _matmul_of_sparse_variables(xv: list, yv: list, m: int, k: int, n: int) -> PolyTensor:
+    """The general product's loop for factors of bare variables and zeros: each product a·b is the
+    monomial (a, b) sorted, with coefficient 1, added in the order of t, as the loop adds it."""
+    rows = [[(t, a) for t, a in enumerate(xv[i * k : (i + 1) * k]) if a is not None] for i in range(m)]
+    cols = [yv[j::n] for j in range(n)]
+    out = []
+    for row in rows:
+        for col in cols:
+            acc: dict = {}
+            for t, a in row:
+                b = col[t]
+                if b is not None:
+                    mono = (a, b) if a <= b else (b, a)
+                    acc[mono] = acc.get(mono, 0) + 1
+            out.append(acc)
+    return PolyTensor((m, n), tuple(out))
 
 
 def _matmul_of_variables(x: PolyTensor, y: PolyTensor):
