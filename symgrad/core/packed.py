@@ -14,7 +14,7 @@ its pure-Python path.
 from __future__ import annotations
 
 import bisect
-from itertools import chain
+from itertools import chain, pairwise
 
 try:
     import numpy as np
@@ -98,7 +98,7 @@ def _contributions(defs: list, ups: list, weights: list, wrt) -> tuple | None:
     # each variable in one role only (every a below every b, the lone ones apart): then the
     # contributions of one x already stand in the order of its terms
     spans = sorted((int(v.min()), int(v.max())) for v in (a, b, single) if v.size)
-    one_role = all(high < low for (_, high), (low, _) in zip(spans, spans[1:]))
+    one_role = all(high < low for (_, high), (low, _) in pairwise(spans))
     return one_role, [
         np.concatenate((a, b, single)),
         np.concatenate((np.minimum(b, g2), np.minimum(a, g2), g1)),

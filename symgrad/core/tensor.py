@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -228,6 +229,10 @@ class ProductTensor(PolyTensor):
     tensor's terms into arrays and finds them equal to this product's, in order, decides in a few
     C calls; any other outcome falls back to comparing the entries themselves."""
 
+    _build: Callable[[], tuple]
+    _factors: tuple
+    _compared: list
+
     def __init__(self, shape: tuple, build, factors: tuple) -> None:
         object.__setattr__(self, "shape", tuple(shape))
         object.__setattr__(self, "variables", None)
@@ -236,7 +241,7 @@ class ProductTensor(PolyTensor):
         object.__setattr__(self, "_compared", [])
 
     @functools.cached_property
-    def entries(self) -> tuple:  # type: ignore[override]
+    def entries(self) -> tuple:
         return self._build()
 
     def __eq__(self, other: object) -> bool:

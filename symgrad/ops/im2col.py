@@ -17,7 +17,7 @@ from ..network.units.conv2d import _geo
 def unfold(X, n, group, geo) -> PolyTensor:
     """im2col of sample n, one group: rows (c, u, v), columns the output positions (i, j)."""
     Ho, Wo = geo.out
-    rows = []
+    rows: list = []
     plane, entries = geo.H * geo.W, X.entries
     for c, (u, v) in itertools.product(range(geo.Cg), itertools.product(range(geo.kH), range(geo.kW))):
         base = (n * geo.C + group * geo.Cg + c) * plane  # X[n, c', h, w] in the row-major entries

@@ -273,15 +273,15 @@ class Conv2dWeight(TensorOpBase):
                 if spot:
                     spots.setdefault((u, v), []).append((i * Wo + j, spot[0] * W + spot[1]))
             for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
-                acc: dict = {}
+                terms: dict = {}
                 c0 = (o // geo.Og) * geo.Cg
                 for n in range(N):
                     g0, x0 = (n * O + o) * Ho * Wo, (n * C + c0 + c) * H * W
                     for at_g, at_x in spots.get((u, v), ()):
                         g, x = gi[g0 + at_g], xi[x0 + at_x]
                         mono = (g, x) if g <= x else (x, g)
-                        acc[mono] = acc.get(mono, 0) + 1
-                out.append(acc)
+                        terms[mono] = terms.get(mono, 0) + 1
+                out.append(terms)
             return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
         for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
             acc: dict = {}
