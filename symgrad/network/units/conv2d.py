@@ -335,13 +335,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name
     out = output(graph, "conv2d", inputs, (geo.N, geo.O, Ho, Wo), name, "conv", **params)
     plane, kernel = geo.H * geo.W, geo.kH * geo.kW
     taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
+    x_ids, w_ids = x.ids, weight.ids
+    ordered = max(x_ids) < min(w_ids)  # the usual case, X made before W: each key is (x, w) as it stands
     for position, (n, o, i, j) in enumerate(itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo))):
         c0 = (o // geo.Og) * geo.Cg
         entry: dict = {}
         for c in range(geo.Cg):
             x0, w0 = (n * geo.C + c0 + c) * plane, (o * geo.Cg + c) * kernel
             for u, v, h, w in taps[(i, j)]:
-                entry[tuple(sorted((x.ids[x0 + h * geo.W + w], weight.ids[w0 + u * geo.kW + v])))] = 1
+                pair = (x_ids[x0 + h * geo.W + w], w_ids[w0 + u * geo.kW + v])
+                entry[pair if ordered else tuple(sorted(pair))] = 1
         if bias is not None:
             entry[(bias.ids[o],)] = 1
         graph.define(out.ids[position], entry)
