@@ -242,3 +242,16 @@ def test_the_collector_still_collects_what_a_paused_build_made():
     del a, b
     gc.collect()
     assert watch() is None
+
+
+def test_without_numpy_every_path_is_the_pure_python_one(monkeypatch):
+    monkeypatch.setattr(packed, "MIN_TERMS", 0)
+    with_numpy = symgrad.matmul(4, 3, 5, "generic")
+    monkeypatch.setattr(packed, "np", None)
+    assert not packed.available()
+    d = symgrad.matmul(4, 3, 5, "generic")
+    assert not isinstance(matmul(symbols((3, 4), 0), symbols((4, 2), 100)), ProductTensor)
+    assert [list(p.items()) for p in d.grads_upstream["A"].entries] == [
+        list(p.items()) for p in with_numpy.grads_upstream["A"].entries
+    ]
+    assert d.prove().ok
