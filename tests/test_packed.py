@@ -255,3 +255,15 @@ def test_without_numpy_every_path_is_the_pure_python_one(monkeypatch):
         list(p.items()) for p in with_numpy.grads_upstream["A"].entries
     ]
     assert d.prove().ok
+
+
+def test_objects_the_program_froze_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with engine.gc_paused():
+            pass
+        assert gc.get_freeze_count() >= frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -32,8 +32,10 @@ def gc_paused():
             # object made meanwhile (millions of key tuples, none in a cycle), and again as they
             # age. freeze() then unfreeze() moves them straight into the oldest generation, in
             # constant time: they are still collected, by the full collections that rarely run.
-            gc.freeze()
-            gc.unfreeze()
+            # Not when the program froze objects of its own: unfreeze() would thaw them too.
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
