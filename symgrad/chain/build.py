@@ -39,6 +39,13 @@ def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
     """The graph engine's chain rule through the op's layer, with dL/dY left as free symbols G
     (the generic upstream L = Σ G∘Y), so every gradient holds for every loss; the loss's own
     values for G are kept beside it and put in where a document shows them."""
+    # the collector waits until the derivation is whole: the gradients' terms, and the tensors and
+    # steps built on them next, are millions of objects without a cycle among them
+    with gc_paused():
+        return _derive(problem, loss, picks)
+
+
+def _derive(problem: Problem, loss: object, picks: dict) -> Derivation:
     checked = losses.check_loss(loss)
     graph, out = problem.graph, problem.output
     for name, index in picks.items():
@@ -52,8 +59,7 @@ def derive(problem: Problem, loss: object, picks: dict) -> Derivation:
     L = graph.new_tensor(graph.fresh_name("L"), ())
     graph.define(L.ids[0], {tuple(sorted((g, y))): 1 for g, y in zip(G.ids, out.ids)})
     graph.add_node("upstream", (graph.tensors[out.name], G), L)
-    with gc_paused():
-        grads, shares = graph.chain_rule(L.ids[0])
+    grads, shares = graph.chain_rule(L.ids[0])
     values = {g: losses.upstream_value(checked, len(out.ids), g) for g in upstream.ids}
     grads_upstream = {
         name: PolyTensor(t.shape, tuple(grads.get(v, {}) for v in t.ids)) for name, t in problem.inputs.items()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 
-from ..core import poly
+from ..core import packed, poly
 
 
 @contextmanager
@@ -28,6 +28,14 @@ def gc_paused():
         yield
     finally:
         if enabled:
+            # Re-enabled as it was, the collector's next young-generation pass would walk every
+            # object made meanwhile (millions of key tuples, none in a cycle), and again as they
+            # age. freeze() then unfreeze() moves them straight into the oldest generation, in
+            # constant time: they are still collected, by the full collections that rarely run.
+            # Not when the program froze objects of its own: unfreeze() would thaw them too.
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -37,6 +45,15 @@ def layer_share(definitions, upstreams, wrt) -> dict | None:
     terms as ``chain_rule``, with the term as the multiplier. None when it does not apply: an
     upstream of several terms, or a definition reading a variable outside ``wrt`` (an atom made
     inside the layer, whose share goes on to its own argument)."""
+    fast = packed.layer_share(definitions, upstreams, wrt)  # the same dicts, grouped in NumPy
+    if fast is not None:
+        return fast
+    return loop_share(definitions, upstreams, wrt)
+
+
+def loop_share(definitions, upstreams, wrt) -> dict | None:
+    """``layer_share`` term by term, in Python: every case, and the reference the packed path is
+    tested against."""
     grads: dict[int, dict] = {x: {} for x in wrt}
     gradient_of = grads.get
     for definition, upstream in zip(definitions, upstreams):

@@ -23,7 +23,7 @@ _LETTER = re.compile(r"^[a-zA-Z]$")
 def entry_name(letter: str, index: tuple[int, ...], commas: bool) -> str:
     """LaTeX name of an entry; ``index`` is 1-based."""
     sep = "," if commas else ""
-    return f"{letter}_{{{sep.join(str(i) for i in index)}}}"
+    return f"{letter}_{{{sep.join(map(str, index))}}}"
 
 
 def upstream_name(entry: str, loss: str = "L") -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy
 
-from . import poly
+from . import packed, poly
 from .errors import SymgradError
 
 
@@ -113,6 +115,9 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
     fast = _matmul_of_variables(x, y)
     if fast is not None:
         return fast
+    xv, yv = _sparse_variables(x), _sparse_variables(y)
+    if xv is not None and yv is not None:
+        return _matmul_of_sparse_variables(xv, yv, m, k, n)
     xs = [list(p.items()) for p in x.entries]
     ys = [list(p.items()) for p in y.entries]
     columns = [[ys[t * n + j] for t in range(k)] for j in range(n)]
@@ -138,7 +143,7 @@ def matmul(x: PolyTensor, y: PolyTensor) -> PolyTensor:
     return PolyTensor((m, n), tuple(out))
 
 
-def _single_variables(t: PolyTensor):
+def single_variables(t: PolyTensor):
     """The variable ids when every entry is one bare variable (a matrix of symbols), else None."""
     known = getattr(t, "variables", None)
     if known is not None:
@@ -154,13 +159,48 @@ def _single_variables(t: PolyTensor):
     return ids
 
 
+def _sparse_variables(t: PolyTensor) -> list | None:
+    """Each entry's variable, or None for a zero entry, when every entry is one bare variable or
+    zero (an unfolded input with its padding); else None."""
+    out: list = []
+    for p in t.entries:
+        if not p:
+            out.append(None)
+            continue
+        if len(p) != 1:
+            return None
+        ((mono, c),) = p.items()
+        if c != 1 or len(mono) != 1:
+            return None
+        out.append(mono[0])
+    return out
+
+
+def _matmul_of_sparse_variables(xv: list, yv: list, m: int, k: int, n: int) -> PolyTensor:
+    """The general product's loop for factors of bare variables and zeros: each product a·b is the
+    monomial (a, b) sorted, with coefficient 1, added in the order of t, as the loop adds it."""
+    rows = [[(t, a) for t, a in enumerate(xv[i * k : (i + 1) * k]) if a is not None] for i in range(m)]
+    cols = [yv[j::n] for j in range(n)]
+    out = []
+    for row in rows:
+        for col in cols:
+            acc: dict = {}
+            for t, a in row:
+                b = col[t]
+                if b is not None:
+                    mono = (a, b) if a <= b else (b, a)
+                    acc[mono] = acc.get(mono, 0) + 1
+            out.append(acc)
+    return PolyTensor((m, n), tuple(out))
+
+
 def _matmul_of_variables(x: PolyTensor, y: PolyTensor):
     """Product of two matrices of distinct symbols, the closed forms' usual case.
 
     Entry (i, j) is Σ_t x_it y_tj: k distinct monomials with coefficient 1, so
     the dict is built in one call. Exactly what the general loop computes.
     """
-    xi, yi = _single_variables(x), _single_variables(y)
+    xi, yi = single_variables(x), single_variables(y)
     if xi is None or yi is None:
         return None
     m, k = x.shape
@@ -175,7 +215,48 @@ def _matmul_of_variables(x: PolyTensor, y: PolyTensor):
     if any(len(set(r)) != k for r in rows):
         return None  # a repeated variable would make two terms meet
     cols = [yi[j::n] for j in range(n)]
-    return PolyTensor((m, n), tuple(dict.fromkeys(order(r, c), 1) for r in rows for c in cols))
+    swapped = min(xi) > max(yi)
+    build = lambda: tuple(dict.fromkeys(order(r, c), 1) for r in rows for c in cols)  # noqa: E731
+    if packed.available() and m * n * k >= packed.MIN_TERMS:
+        return ProductTensor((m, n), build, (xi, yi, (m, k, n), swapped))
+    return PolyTensor((m, n), build())
+
+
+class ProductTensor(PolyTensor):
+    """The product of two matrices of distinct symbols, with its entries built when first read.
+
+    A proof compares it with a gradient of as many terms: a comparison that reads the other
+    tensor's terms into arrays and finds them equal to this product's, in order, decides in a few
+    C calls; any other outcome falls back to comparing the entries themselves."""
+
+    _build: Callable[[], tuple]
+    _factors: tuple
+    _compared: list
+
+    def __init__(self, shape: tuple, build, factors: tuple) -> None:
+        object.__setattr__(self, "shape", tuple(shape))
+        object.__setattr__(self, "variables", None)
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_factors", factors)
+        object.__setattr__(self, "_compared", [])
+
+    @functools.cached_property
+    def entries(self) -> tuple:
+        return self._build()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PolyTensor):
+            return NotImplemented
+        if self.shape != other.shape:
+            return False
+        for entries, same in self._compared:  # several steps compare it with the same polynomials
+            if len(entries) == len(other.entries) and all(map(operator.is_, entries, other.entries)):
+                return same
+        same = packed.same_product(other.entries, *self._factors) or self.entries == other.entries
+        self._compared.append((other.entries, same))  # the very objects, kept alive, so "is" stays true
+        return same
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def transpose(x: PolyTensor) -> PolyTensor:

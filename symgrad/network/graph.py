@@ -363,6 +363,7 @@ class Graph:
         by then, because every later use of them has been visited."""
         grads: dict[int, poly.Poly] = {loss: {(): 1}}
         shares: dict[int, dict[int, poly.Poly]] = {}
+        own: set[int] = set()  # variables whose dL/dv is no longer a share's own dict
         producer = {}
         for k, node in enumerate(self.nodes):
             for vid in self.tensors[node.output].ids:
@@ -382,10 +383,13 @@ class Graph:
             shares[k] = share
             for u, contribution in share.items():
                 acc = grads.get(u)
-                if acc is None:  # the first share of u: a copy (shares keep their own) is the sum
-                    grads[u] = dict(contribution)
-                else:
-                    poly.add_into(acc, contribution)
+                if acc is None:  # the first share of u is the sum so far, held with the share
+                    grads[u] = contribution
+                    continue
+                if u not in own:  # a second share: the sum becomes a dict of its own (shares keep theirs)
+                    acc = grads[u] = dict(acc)
+                    own.add(u)
+                poly.add_into(acc, contribution)
             self._count(sum(len(c) for c in share.values()))
         return grads, shares
 

@@ -115,19 +115,24 @@ def check_entry_formula(d, step) -> str | None:
             values = {combo[0]: v for combo, v in values.items()}
         return operator.itemgetter(*used), values
 
-    x_tables = [table(e) for e in factors["x"].indices]
-    w_tables = [table(e) for e in factors["w"].indices]
-
-    def coordinates(tables, env):
-        return tuple([values[get(env)] for get, values in tables])
+    # four indices each, as X and W have: unpacked, so that the loop below runs without calls
+    (gx0, x0), (gx1, x1), (gx2, x2), (gx3, x3) = (table(e) for e in factors["x"].indices)
+    (gw0, w0), (gw1, w1), (gw2, w2), (gw3, w3) = (table(e) for e in factors["w"].indices)
+    _, S1, S2, S3 = X.shape
+    S0 = X.shape[0]
+    _, T1, T2, T3 = W.shape
+    x_ids, w_ids = X.ids, W.ids
+    tap_values = list(itertools.product(*(ranges[t] for t in taps)))
 
     for pos, (nn, oo, ii, jj) in enumerate(itertools.product(*(ranges[s] for s in (n, o, i, j)))):
         entry: dict = {}
-        for tap in itertools.product(*(ranges[t] for t in taps)):
+        for tap in tap_values:
             env = (nn, oo, ii, jj, *tap)
-            at_x = coordinates(x_tables, env)
-            if all(0 <= a < size for a, size in zip(at_x, X.shape)):
-                entry[(X.id_at(at_x), W.id_at(coordinates(w_tables, env)))] = 1
+            a0, a1, a2, a3 = x0[gx0(env)], x1[gx1(env)], x2[gx2(env)], x3[gx3(env)]
+            if 0 <= a0 < S0 and 0 <= a1 < S1 and 0 <= a2 < S2 and 0 <= a3 < S3:
+                b0, b1, b2, b3 = w0[gw0(env)], w1[gw1(env)], w2[gw2(env)], w3[gw3(env)]
+                # the row-major positions SymbolTensor.id_at computes
+                entry[(x_ids[((a0 * S1 + a1) * S2 + a2) * S3 + a3], w_ids[((b0 * T1 + b1) * T2 + b2) * T3 + b3])] = 1
         for term in bias_terms:
             (index,) = term.indices
             entry[(d.input_tensors["b"].id_at((int(index.xreplace({o: oo})) - 1,)),)] = 1

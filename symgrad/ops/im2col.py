@@ -5,6 +5,7 @@ gradients are matrix products, group by group.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 from ..core import poly
@@ -16,12 +17,24 @@ from ..network.units.conv2d import _geo
 def unfold(X, n, group, geo) -> PolyTensor:
     """im2col of sample n, one group: rows (c, u, v), columns the output positions (i, j)."""
     Ho, Wo = geo.out
-    rows = []
-    for c, u, v in itertools.product(range(geo.Cg), range(geo.kH), range(geo.kW)):
-        for i, j in itertools.product(range(Ho), range(Wo)):
-            spot = geo.at(i, j, u, v)
-            rows.append(X[(n, group * geo.Cg + c) + spot] if spot else {})
+    rows: list = []
+    plane, entries = geo.H * geo.W, X.entries
+    for c, (u, v) in itertools.product(range(geo.Cg), itertools.product(range(geo.kH), range(geo.kW))):
+        base = (n * geo.C + group * geo.Cg + c) * plane  # X[n, c', h, w] in the row-major entries
+        rows.extend(entries[base + at] if at is not None else {} for at in _reads(geo)[(u, v)])
     return PolyTensor((geo.Cg * geo.kH * geo.kW, Ho * Wo), tuple(rows))
+
+
+@functools.lru_cache(maxsize=8)
+def _reads(geo) -> dict:
+    """For each kernel tap, where in an input plane each output position (i, j) reads (h·W + w),
+    None in the padding: the same for every sample and channel, so computed once."""
+    Ho, Wo = geo.out
+    out = {}
+    for u, v in itertools.product(range(geo.kH), range(geo.kW)):
+        spots = (geo.at(i, j, u, v) for i, j in itertools.product(range(Ho), range(Wo)))
+        out[(u, v)] = [None if s is None else s[0] * geo.W + s[1] for s in spots]
+    return out
 
 
 def weight_matrix(W, group, geo) -> PolyTensor:

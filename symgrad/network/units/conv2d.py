@@ -17,7 +17,7 @@ from ...core import poly
 from ...core.errors import SymgradError
 from ...core.numbers import integer
 from ...core.symbols import operator_name
-from ...core.tensor import PolyTensor
+from ...core.tensor import PolyTensor, single_variables
 from ...core.tensorop import TensorOpBase, keywords
 from .base import Layer, Shapes, check_tensor, graph_of, merge, output, plain_ints
 
@@ -218,6 +218,20 @@ class ConvTranspose2d(TensorOpBase):
         C, Og = Cg * groups, O // groups
         geo = Geometry(N, C, H, Wd, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)  # of the result
         out: dict = {}
+        gi, wi = single_variables(G), single_variables(W)
+        if gi is not None and wi is not None:
+            # the usual case, tensors of symbols: each product g·w is one monomial (what mul_into
+            # gives for two single variables), written directly
+            taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
+            for g, (n, o, i, j) in zip(gi, itertools.product(range(N), range(O), range(Ho), range(Wo))):
+                for c in range(Cg):
+                    w0, channel = (o * Cg + c) * kH, (o // Og) * Cg + c
+                    for u, v, h, w in taps[(i, j)]:
+                        wv = wi[(w0 + u) * kW + v]
+                        acc = out.setdefault((n, channel, h, w), {})
+                        mono = (g, wv) if g <= wv else (wv, g)
+                        acc[mono] = acc.get(mono, 0) + 1
+            return PolyTensor.build((N, C, H, Wd), lambda ix: out.get(ix, {}))
         for n, o, i, j in itertools.product(range(N), range(O), range(Ho), range(Wo)):
             g = G[(n, o, i, j)]
             for c in range(Cg):
@@ -250,6 +264,25 @@ class Conv2dWeight(TensorOpBase):
         O = G.shape[1]
         geo = _geo(params, N, C, H, W, O, kH, kW, G)
         out = []
+        xi, gi = single_variables(X), single_variables(G)
+        if xi is not None and gi is not None:  # tensors of symbols: each g·x one monomial, written directly
+            Ho, Wo = G.shape[2:]
+            spots: dict = {}  # tap -> (where in G's plane, where in X's plane) for every output it reads X at
+            for u, v, i, j in itertools.product(range(kH), range(kW), range(Ho), range(Wo)):
+                spot = geo.at(i, j, u, v)
+                if spot:
+                    spots.setdefault((u, v), []).append((i * Wo + j, spot[0] * W + spot[1]))
+            for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
+                terms: dict = {}
+                c0 = (o // geo.Og) * geo.Cg
+                for n in range(N):
+                    g0, x0 = (n * O + o) * Ho * Wo, (n * C + c0 + c) * H * W
+                    for at_g, at_x in spots.get((u, v), ()):
+                        g, x = gi[g0 + at_g], xi[x0 + at_x]
+                        mono = (g, x) if g <= x else (x, g)
+                        terms[mono] = terms.get(mono, 0) + 1
+                out.append(terms)
+            return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
         for o, c, u, v in itertools.product(range(O), range(geo.Cg), range(kH), range(kW)):
             acc: dict = {}
             c0 = (o // geo.Og) * geo.Cg
@@ -302,13 +335,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name
     out = output(graph, "conv2d", inputs, (geo.N, geo.O, Ho, Wo), name, "conv", **params)
     plane, kernel = geo.H * geo.W, geo.kH * geo.kW
     taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
+    x_ids, w_ids = x.ids, weight.ids
+    ordered = max(x_ids) < min(w_ids)  # the usual case, X made before W: each key is (x, w) as it stands
     for position, (n, o, i, j) in enumerate(itertools.product(range(geo.N), range(geo.O), range(Ho), range(Wo))):
         c0 = (o // geo.Og) * geo.Cg
         entry: dict = {}
         for c in range(geo.Cg):
             x0, w0 = (n * geo.C + c0 + c) * plane, (o * geo.Cg + c) * kernel
             for u, v, h, w in taps[(i, j)]:
-                entry[tuple(sorted((x.ids[x0 + h * geo.W + w], weight.ids[w0 + u * geo.kW + v])))] = 1
+                pair = (x_ids[x0 + h * geo.W + w], w_ids[w0 + u * geo.kW + v])
+                entry[pair if ordered else tuple(sorted(pair))] = 1
         if bias is not None:
             entry[(bias.ids[o],)] = 1
         graph.define(out.ids[position], entry)

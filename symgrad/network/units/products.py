@@ -22,6 +22,14 @@ def matmul(a, b, name=None) -> Tensor:
     graph.reserve("matmul", m * k * n)
     out = output(graph, "matmul", (a, b), (m, n), name, "matmul")
     a_ids, b_ids = a.ids, b.ids
+    if len(set(a_ids) | set(b_ids)) == len(a_ids) + len(b_ids) and (max(a_ids) < min(b_ids)):
+        # distinct variables, every a before every b: each entry's k terms are distinct sorted
+        # pairs with coefficient 1, so each dict is built in one call (what the loop below gives)
+        rows = [a_ids[i * k : (i + 1) * k] for i in range(m)]
+        cols = [b_ids[j::n] for j in range(n)]
+        for pos, (row, col) in enumerate(itertools.product(rows, cols)):
+            graph.define(out.ids[pos], dict.fromkeys(zip(row, col), 1))
+        return out
     for i, j in itertools.product(range(m), range(n)):
         entry: dict = {}
         for t in range(k):
