@@ -454,3 +454,41 @@ def test_a_reciprocal_goes_below_the_bar_and_no_fraction_sits_in_another():
     assert to_latex(r * s) == r"\frac{s_{1}}{s_{1}}"  # shown as written, never cancelled
     upstream = sympy.Symbol(r"\frac{\partial L}{\partial \mu}")
     assert to_latex(upstream * e / 4) == r"\frac{\partial L}{\partial \mu} \frac{e_{1}}{4}"
+
+
+# An entry written with indices (a_{11}, \mathrm{bn\_xhat}_{1,2,1}, with a power or not), and two of
+# them side by side with nothing between, at least one named by a word: bn_xhat₁,₂,₁bn_weight₁,₂,₁
+_ENTRY = r"(?:\\mathrm\{[^{}]*\}|(?<![\\A-Za-z])[A-Za-z])(?:_\{[^{}]*\})(?:\^\{[^{}]*\}|\^[0-9])?"
+_RUN_TOGETHER = re.compile(rf"({_ENTRY})\s*(?=({_ENTRY}))")
+GALLERY_DOCUMENTS = sorted(p for p in (ROOT / "output").rglob("*") if p.suffix in (".md", ".tex", ".html"))
+
+
+def run_together(text: str) -> list[str]:
+    return [m.group(1) + m.group(2) for m in _RUN_TOGETHER.finditer(text) if r"\mathrm" in m.group(1) + m.group(2)]
+
+
+def test_the_run_together_check_sees_two_names_side_by_side():
+    assert run_together(r"x = \mathrm{bn\_xhat}_{2,2,2} \mathrm{bn\_weight}_{1,2,1}") == [
+        r"\mathrm{bn\_xhat}_{2,2,2}\mathrm{bn\_weight}_{1,2,1}"
+    ]
+    assert run_together(r"v_{12} \mathrm{o\_p}_{21}^{2}") != []
+    assert run_together(r"a_{11} b_{11} + \mathrm{bn\_xhat}_{2,2,2} \cdot \mathrm{bn\_weight}_{1,2,1}") == []
+
+
+def test_no_two_names_run_together_in_any_gallery_document():
+    assert len(GALLERY_DOCUMENTS) >= 48
+    found = {p.name: run_together(p.read_text(encoding="utf-8"))[:3] for p in GALLERY_DOCUMENTS}
+    assert not {name: pairs for name, pairs in found.items() if pairs}
+
+
+def test_a_named_normalization_names_its_intermediates_after_what_they_are():
+    from symgrad.gallery import NETWORKS
+
+    names = {name: list(make().graph.tensors) for name, make in NETWORKS}
+    assert names["batch_norm_sigmoid_mse"][5:16] == [
+        "bn_mean", "bn_centred", "bn_square", "bn_var", "bn_var_eps", "bn_std", "bn_xhat", "bn_weight",
+        "bn_scaled", "bn_bias", "bn",
+    ]  # fmt: skip
+    # no tensor of a gallery network is called by the bare operation that made it (mul, mul2, add)
+    bare = re.compile(r"(mul|add|sub|div|sum|mean|sqrt|neg|pow|exp|log)[0-9]*")
+    assert not [(net, t) for net, tensors in names.items() for t in tensors if bare.fullmatch(t)]
