@@ -70,7 +70,7 @@ MEASURE = r"""() => {
     return el.scrollWidth > el.clientWidth + 1;
   };
   const out = {overlap: [], hidden: [], scrolls: [], wide: [], sides: [], breaks: [], code: [], nested: [],
-               small: [], names: [], boxes: 0};
+               small: [], names: [], cut: [], wideboxes: [], boxes: 0};
   for (const box of document.querySelectorAll('.equation')) {
     out.boxes += 1;
     const num = box.querySelector('.ref-num');
@@ -84,6 +84,9 @@ MEASURE = r"""() => {
       if (el.tagName.startsWith('MJX') || el.scrollWidth <= el.clientWidth + 1) continue;
       if (getComputedStyle(el).overflowX === 'visible') continue;
       if (!matrix(el)) out.scrolls.push(id + ' ' + el.scrollWidth + '/' + el.clientWidth);
+      // any side that scrolls shows only part of its math: a box with one is a wide box
+      out.cut.push(id + ' ' + el.scrollWidth + '/' + el.clientWidth);
+      if (!out.wideboxes.includes(id)) out.wideboxes.push(id);
       if (el.scrollWidth > box.clientWidth + 1) out.wide.push(id + ' ' + el.scrollWidth + '/' + box.clientWidth);
     }
     for (const line of box.querySelectorAll('.lines > p')) {
@@ -218,6 +221,25 @@ def test_numbers_and_rule_labels_stay_in_sight(measured):
     assert not found(measured, "hidden")
 
 
+def test_a_wide_box_keeps_its_number_and_labels_in_sight(measured):
+    """Every box whose math scrolls, at either width: its number and its rule labels are in sight
+    (the phone's column has such boxes, so the check is not empty)."""
+    wide = {(name, width): r["wideboxes"] for (name, width), r in measured.items() if r["wideboxes"]}
+    assert any(width == 400 for _, width in wide)
+    hidden = {
+        (name, width, box): [h for h in measured[name, width]["hidden"] if h.startswith(box + " ")]
+        for (name, width), boxes in wide.items()
+        for box in boxes
+    }
+    assert not {key: h for key, h in hidden.items() if h}
+
+
+def test_on_a_desktop_every_equation_shows_whole(measured):
+    """At 1200 px nothing scrolls, not even a matrix: one too wide to stand beside its left side
+    and its label has the whole row (the reference's (7) and (10))."""
+    assert not found(measured, "cut", widths=(1200,))
+
+
 def test_only_an_explicit_matrix_scrolls(measured):
     assert not found(measured, "scrolls")
 
@@ -263,6 +285,7 @@ def test_operator_names_read_as_one_word(measured):
         ("matmul-2x4x3", ".equation .rhs { flex-wrap: nowrap; }", 400, "scrolls"),
         ("conv2d-1x3x16x32-2x3x4x5", ".equation .long .lhs { grid-column: 1; }", 1200, "sides"),
         ("matmul-2x4x3", "pre { white-space: pre; overflow-x: auto; }", 400, "code"),
+        ("matmul-2x4x3", ".equation .wide .rhs { grid-column: 2; }", 1200, "cut"),
     ],
 )
 def test_the_measures_see_a_broken_stylesheet(browser, tmp_path, page, css, width, seen):  # noqa: F811

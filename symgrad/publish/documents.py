@@ -30,7 +30,7 @@ from ..prove import prove
 from .codelines import backward_lines, forward_lines
 from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
-from .measure import COLUMN_EM, PHONE_EM, width
+from .measure import COLUMN_EM, LABEL_EM, PHONE_EM, width
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {
@@ -296,6 +296,7 @@ class Line:
     # fit (see tex.j2)
     factors: tuple = ()
     repeat: bool = False  # HTML only: one more entry of the line above, under its rule label
+    wide: bool = False  # HTML only: a right side with the whole row, under its left side and above its label
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,8 @@ class Document:
             )
             for l in self.cache[cached]
         ]
+        if family == "html":
+            lines = _widen(lines)
         return Shown(key, self._number(key), self._elide(lines), family == "html" and any(map(_crowded, lines)))
 
     def _parts(self, expr, **settings) -> tuple:
@@ -607,6 +610,16 @@ class Document:
     @property
     def sympy_version(self) -> str:
         return sympy.__version__
+
+
+def _widen(lines: list) -> list:
+    """Mark the lines whose right side has a piece (an explicit matrix, which does not wrap) too
+    wide for the room beside the equation's left sides and the rule labels: the page gives such a
+    side the whole row, its left side above it and its label below (see html.j2), where it would
+    otherwise scroll and show part of a matrix."""
+    left = max((width(l.lhs) for l in lines if l.lhs and len(l.lhs_parts) == 1), default=0.0)
+    room = COLUMN_EM - LABEL_EM - min(left, 0.4 * COLUMN_EM)
+    return [replace(l, wide=max(map(width, l.rhs_parts), default=0.0) > room) for l in lines]
 
 
 def _crowded(line: Line) -> bool:

@@ -329,7 +329,10 @@ def _reciprocal(symbol) -> str | None:
 
 
 # an entry with its indices and perhaps a power: a_{11}, \sigma_{2}^{2}, \mathrm{bn\_xhat}_{1,2,1}
-_ENTRY = r"(?:\\mathrm\{[^{}]*\}|\\(?!sum|prod)[A-Za-z]+|(?<![\\A-Za-z])[A-Za-z])(?:\^\{[^{}]*\})?_\{[^{}]*\}(?:\^\{[^{}]*\}|\^[0-9])?"
+_ENTRY = (
+    r"(?:\\mathrm\{[^{}]*\}|\\(?!sum|prod)[A-Za-z]+|(?<![\\A-Za-z])[A-Za-z])"  # a word, a command or a letter
+    r"(?:\^\{[^{}]*\})?_\{[^{}]*\}(?:\^\{[^{}]*\}|\^[0-9])?"  # its indices, and a power
+)
 _SIDE_BY_SIDE = re.compile(rf"({_ENTRY})\s+(?=({_ENTRY}))")
 
 
