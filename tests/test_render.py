@@ -492,3 +492,23 @@ def test_a_named_normalization_names_its_intermediates_after_what_they_are():
     # no tensor of a gallery network is called by the bare operation that made it (mul, mul2, add)
     bare = re.compile(r"(mul|add|sub|div|sum|mean|sqrt|neg|pow|exp|log)[0-9]*")
     assert not [(net, t) for net, tensors in names.items() for t in tensors if bare.fullmatch(t)]
+
+
+def test_a_product_that_fits_a_desktop_row_is_one_unit_its_dots_hidden_beside_letters():
+    """The reference's (11), dL/dA = [G][Bᵀ]: one unit, its second factor's dot hidden on a desktop
+    (class times); a factor named by a word or a number keeps its dot; a product too wide for a row
+    is no unit (its factors wrap, each row that goes on starting with its dot)."""
+    from symgrad.publish.documents import _units
+
+    page = symgrad.render(symgrad.matmul(2, 4, 3), "fragment")
+    (regroup,) = re.findall(r'<div [^>]*id="eq-regroup_A">.*?</div>', page, re.S)
+    assert '<span class="product"><span>\\(\\displaystyle {} = \\left[' in regroup
+    assert '<span class="times">\\(\\displaystyle {} \\cdot \\left[' in regroup
+    word = (r"x_{1}", r"{} \cdot \mathrm{bn\_weight}_{1}", r"{} \cdot 2", r"{} \cdot s_{1}")
+    # the dot stays before the word and before the number; a letter after a number stands beside it (2 s₁)
+    assert _units(word, 40.0) == (
+        (True, ((word[0], True), (word[1], True), (word[2], True), (word[3], False))),
+    )  # fmt: skip
+    letters = (r"a_{1}", r"{} \cdot b_{1}", r"{} + c_{1}")
+    assert _units(letters, 40.0) == ((True, ((letters[0], True), (letters[1], False))), (False, ((letters[2], True),)))
+    assert _units(letters, 1.0)[0] == (False, ((letters[0], True), (letters[1], True)))
