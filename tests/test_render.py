@@ -502,13 +502,16 @@ def test_a_product_that_fits_a_desktop_row_is_one_unit_its_dots_hidden_beside_le
 
     page = symgrad.render(symgrad.matmul(2, 4, 3), "fragment")
     (regroup,) = re.findall(r'<div [^>]*id="eq-regroup_A">.*?</div>', page, re.S)
-    assert '<span class="product"><span>\\(\\displaystyle {} = \\left[' in regroup
+    assert '<span class="product"><span>\\(\\displaystyle {} = \\left[' in regroup  # whole on a desktop
     assert '<span class="times">\\(\\displaystyle {} \\cdot \\left[' in regroup
     word = (r"x_{1}", r"{} \cdot \mathrm{bn\_weight}_{1}", r"{} \cdot 2", r"{} \cdot s_{1}")
     # the dot stays before the word and before the number; a letter after a number stands beside it (2 s₁)
     assert _units(word, 40.0) == (
-        (True, ((word[0], True), (word[1], True), (word[2], True), (word[3], False))),
+        ("always", ((word[0], True), (word[1], True), (word[2], True), (word[3], False))),
     )  # fmt: skip
     letters = (r"a_{1}", r"{} \cdot b_{1}", r"{} + c_{1}")
-    assert _units(letters, 40.0) == ((True, ((letters[0], True), (letters[1], False))), (False, ((letters[2], True),)))
-    assert _units(letters, 1.0)[0] == (False, ((letters[0], True), (letters[1], True)))
+    assert _units(letters, 40.0) == (("always", ((letters[0], True), (letters[1], False))), ("", ((letters[2], True),)))
+    assert _units(letters, 1.0)[0] == ("", ((letters[0], True), (letters[1], True)))
+    # wider than a phone's row (15 em) but not a desktop's: whole on a desktop only
+    long = (r"\mathrm{abcdefghijkl}_{1}", r"{} \cdot \mathrm{abcdefghijkl}_{2}", r"{} \cdot \mathrm{abcdefghijkl}_{3}")
+    assert _units(long, 40.0)[0][0] == "desktop"

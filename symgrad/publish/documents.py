@@ -642,11 +642,12 @@ _TIMES = r"{} \cdot "
 
 def _units(parts: tuple, room: float) -> tuple:
     """A side's pieces as (whole, pieces) units, each piece as (LaTeX, dot): a product's factors,
-    each after the first with its dot (the pieces printer.parts makes), form one unit that a desktop
-    row keeps whole when it fits there (``whole``), its factors side by side as the reference
-    writes them: the page hides the dot there (``dot`` False) unless a factor named by a word
-    stands beside it (apart). A narrower column wraps the factors, each row that goes on starting
-    with its dot, as does a desktop one for a product wider than the row."""
+    each after the first with its dot (the pieces printer.parts makes), form one unit that a row
+    keeps whole where it fits: ``whole`` is "desktop" for a product that fits a desktop row,
+    "always" for one that fits a phone's too, "" for one wider (or a piece alone). Where the unit
+    is whole, its factors stand side by side as the reference writes them: the page hides the dot
+    (``dot`` False) unless a factor named by a word or a number stands beside it (apart). Elsewhere
+    the factors wrap, each row that goes on starting with its dot."""
     runs: list = []
     for piece in parts:
         if runs and piece.startswith(_TIMES):
@@ -656,7 +657,8 @@ def _units(parts: tuple, room: float) -> tuple:
     units = []
     for run in runs:
         # the estimate runs about a tenth wide of what MathJax sets (measured in the gallery's pages)
-        whole = len(run) > 1 and 0.9 * sum(map(width, run)) <= room
+        wide = 0.9 * sum(map(width, run))
+        whole = "" if len(run) < 2 or wide > room else "always" if wide <= PHONE_EM else "desktop"
         pieces = [(run[0], True)]
         for before, piece in itertools.pairwise(run):
             factor = piece[len(_TIMES) :]
