@@ -34,7 +34,7 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import symgrad, pytest, xdist, hypothesis, playwright, torch, mypy, importlinter, sphinx, myst_parser, material, panflute" 2>/dev/null \
+if ! .venv/bin/python -c "import symgrad, pytest, xdist, hypothesis, playwright, torch, mypy, importlinter, sphinx, myst_parser, material, panflute, nbclient, nbformat, ipykernel" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.installed ] || [ scripts/constraints.txt -nt .venv/.installed ]; then
   say "installing symgrad[test,lint,browser,docs] and torch==2.13.0 into .venv"
   .venv/bin/python -m pip install -q --upgrade pip

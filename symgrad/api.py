@@ -91,7 +91,12 @@ class Derivation:
         test shows that a corrupted derivation is caught."""
         return Derivation(dataclasses.replace(self.data, cache={}, **changes))
 
-    def _repr_latex_(self) -> str:
+    def _repr_latex_(self) -> str | None:
+        # Jupyter shows the first view a frontend knows and takes None as "no such view"; a network
+        # has no one display of closed forms (one per layer, in its document), and an error here
+        # would print a traceback above the network's page
+        if not hasattr(self.data, "closed_forms"):
+            return None
         return _documents.render(self.data, "latex-inline")
 
     def _repr_html_(self) -> str:

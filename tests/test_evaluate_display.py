@@ -203,6 +203,9 @@ def test_a_network_derivation_shows_its_document_in_a_notebook():
     assert d._repr_html_() == symgrad.render(d, "fragment")
     assert d._repr_markdown_() == symgrad.render(d, "md")
     assert "Backpropagation through" in d._repr_markdown_()
+    # no LaTeX view (a network's closed forms are in its document): None tells Jupyter so, where
+    # an error would print a traceback above the page
+    assert d._repr_latex_() is None
 
 
 def test_a_proven_claim_shows_the_verdict_the_counts_and_the_claim():

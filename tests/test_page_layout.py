@@ -69,8 +69,11 @@ MEASURE = r"""() => {
     }
     return el.scrollWidth > el.clientWidth + 1;
   };
+  // a side's pieces, one formula each, inside a product's unit or not
+  const pieces = side => Array.from(side.querySelectorAll('mjx-container')).map(c => c.parentElement)
+    .filter(p => rect(p).height > 0);
   const out = {overlap: [], hidden: [], scrolls: [], wide: [], sides: [], breaks: [], code: [], nested: [],
-               small: [], names: [], boxes: 0};
+               small: [], names: [], cut: [], wideboxes: [], dots: [], boxes: 0};
   for (const box of document.querySelectorAll('.equation')) {
     out.boxes += 1;
     const num = box.querySelector('.ref-num');
@@ -84,6 +87,9 @@ MEASURE = r"""() => {
       if (el.tagName.startsWith('MJX') || el.scrollWidth <= el.clientWidth + 1) continue;
       if (getComputedStyle(el).overflowX === 'visible') continue;
       if (!matrix(el)) out.scrolls.push(id + ' ' + el.scrollWidth + '/' + el.clientWidth);
+      // any side that scrolls shows only part of its math: a box with one is a wide box
+      out.cut.push(id + ' ' + el.scrollWidth + '/' + el.clientWidth);
+      if (!out.wideboxes.includes(id)) out.wideboxes.push(id);
       if (el.scrollWidth > box.clientWidth + 1) out.wide.push(id + ' ' + el.scrollWidth + '/' + box.clientWidth);
     }
     for (const line of box.querySelectorAll('.lines > p')) {
@@ -92,7 +98,7 @@ MEASURE = r"""() => {
       const l = glyphs(left), r = glyphs(right);
       // a left side that wraps: the right side starts beside its last row or below it, never
       // beside an earlier row, where the two sides' rows would read as one
-      const parts = Array.from(left.children).map(rect).filter(p => p.height > 0);
+      const parts = pieces(left).map(rect);
       const last = Math.max(...parts.map(p => p.top));
       const level = (a, b) => a.top < b.bottom - 2 && b.top < a.bottom - 2;
       const early = parts.filter(p => p.bottom <= last + 2);
@@ -102,15 +108,40 @@ MEASURE = r"""() => {
     // operator, or with the dots of an elided run
     for (const side of box.querySelectorAll('.lhs, .rhs')) {
       let before = null;
-      for (const piece of Array.from(side.children).filter(p => rect(p).height > 0)) {
+      for (const piece of pieces(side)) {
         const r = rect(piece);
         if (before && r.left < before.right - 1 && r.top >= before.top) {
           const tex = (source.get(piece.querySelector('mjx-container')) || '').replace(/^\\displaystyle\s*/, '');
-          if (!/^(\{\}\s*)?(=|\+|-|\\cdot|\\times|\\odot|\\oslash|\\vdots|\\ )/.test(tex)) {
+          // (a dot the page hid, in a product it meant to keep on one row, is no operator)
+          const dot = piece.querySelector('mjx-mstyle > mjx-mo:nth-child(2)');
+          const hidden = /^\{\}\s*\\cdot/.test(tex) && (!dot || rect(dot).width === 0);
+          if (hidden || !/^(\{\}\s*)?(=|\+|-|\\cdot|\\times|\\odot|\\oslash|\\vdots|\\ )/.test(tex)) {
             out.breaks.push(id + ' ' + tex.slice(0, 60));
           }
         }
         before = r;
+      }
+    }
+    // a product's dot where its factors stand side by side on one row: the reference writes them
+    // juxtaposed ([a][b], a_{11} b_{11}); a dot belongs to a product that breaks, or next to a factor
+    // named by a word or a number, which side by side would read as one name
+    for (const side of box.querySelectorAll('.lhs, .rhs')) {
+      const tex = p => (source.get(p.querySelector('mjx-container')) || '').replace(/^\\displaystyle\s*/, '');
+      const products = [];  // each piece after the first of a product starts with its dot
+      for (const p of pieces(side)) {
+        if (products.length && /^\{\}\s*\\cdot\s/.test(tex(p))) products[products.length - 1].push(p);
+        else products.push([p]);
+      }
+      for (const product of products) {
+        const oneRow = product.every((p, k) => k === 0 || rect(p).left >= rect(product[k - 1]).right - 1);
+        if (product.length < 2 || !oneRow) continue;
+        for (let k = 1; k < product.length; k++) {
+          const dot = product[k].querySelector('mjx-mstyle > mjx-mo:nth-child(2)');
+          if (!dot || rect(dot).width === 0) continue;
+          const factor = tex(product[k]).replace(/^\{\}\s*\\cdot\s*/, '');
+          const wordBefore = /\\mathrm\{[^{}]*\}(_\{[^{}]*\})?(\^\{[^{}]*\}|\^[0-9])?\s*$/.test(tex(product[k - 1]));
+          if (!wordBefore && !/^(\\mathrm|[0-9])/.test(factor)) out.dots.push(id + ' ' + tex(product[k]).slice(0, 60));
+        }
       }
     }
     if (/^eq-values_/.test(box.id)) {
@@ -218,6 +249,32 @@ def test_numbers_and_rule_labels_stay_in_sight(measured):
     assert not found(measured, "hidden")
 
 
+def test_a_wide_box_keeps_its_number_and_labels_in_sight(measured):
+    """Every box whose math scrolls, at either width: its number and its rule labels are in sight
+    (the phone's column has such boxes, so the check is not empty)."""
+    wide = {(name, width): r["wideboxes"] for (name, width), r in measured.items() if r["wideboxes"]}
+    assert any(width == 400 for _, width in wide)
+    hidden = {
+        (name, width, box): [h for h in measured[name, width]["hidden"] if h.startswith(box + " ")]
+        for (name, width), boxes in wide.items()
+        for box in boxes
+    }
+    assert not {key: h for key, h in hidden.items() if h}
+
+
+def test_on_a_desktop_every_equation_shows_whole(measured):
+    """At 1200 px nothing scrolls, not even a matrix: one too wide to stand beside its left side
+    and its label has the whole row (the reference's (7) and (10))."""
+    assert not found(measured, "cut", widths=(1200,))
+
+
+def test_on_a_desktop_a_products_dot_stands_only_at_a_break(measured):
+    """At 1200 px a product that stands on one row sets its factors side by side, as the reference
+    writes [a][b]; a dot shows in a product that breaks (and on a phone), or beside a word or a
+    number."""
+    assert not found(measured, "dots", widths=(1200,))
+
+
 def test_only_an_explicit_matrix_scrolls(measured):
     assert not found(measured, "scrolls")
 
@@ -263,6 +320,15 @@ def test_operator_names_read_as_one_word(measured):
         ("matmul-2x4x3", ".equation .rhs { flex-wrap: nowrap; }", 400, "scrolls"),
         ("conv2d-1x3x16x32-2x3x4x5", ".equation .long .lhs { grid-column: 1; }", 1200, "sides"),
         ("matmul-2x4x3", "pre { white-space: pre; overflow-x: auto; }", 400, "code"),
+        ("matmul-2x4x3", ".equation .wide .rhs { grid-column: 2; }", 1200, "cut"),
+        ("matmul-2x4x3", ".equation .times mjx-mo { display: inline-block !important; }", 1200, "dots"),
+        (
+            "matmul-2x4x3",
+            ".equation .product { display: inline-flex; flex-wrap: wrap; }"
+            " .equation .times mjx-mstyle > mjx-mo:nth-child(2) { display: none; }",
+            400,
+            "breaks",
+        ),
     ],
 )
 def test_the_measures_see_a_broken_stylesheet(browser, tmp_path, page, css, width, seen):  # noqa: F811

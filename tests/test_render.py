@@ -453,3 +453,64 @@ def test_a_reciprocal_goes_below_the_bar_and_no_fraction_sits_in_another():
     assert to_latex(r * s) == r"\frac{s_{1}}{s_{1}}"  # shown as written, never cancelled
     upstream = sympy.Symbol(r"\frac{\partial L}{\partial \mu}")
     assert to_latex(upstream * e / 4) == r"\frac{\partial L}{\partial \mu} \frac{e_{1}}{4}"
+
+
+# An entry written with indices (a_{11}, \mathrm{bn\_xhat}_{1,2,1}, with a power or not), and two of
+# them side by side with nothing between, at least one named by a word: bn_xhat₁,₂,₁bn_weight₁,₂,₁
+_ENTRY = r"(?:\\mathrm\{[^{}]*\}|(?<![\\A-Za-z])[A-Za-z])(?:_\{[^{}]*\})(?:\^\{[^{}]*\}|\^[0-9])?"
+_RUN_TOGETHER = re.compile(rf"({_ENTRY})\s*(?=({_ENTRY}))")
+GALLERY_DOCUMENTS = sorted(p for p in (ROOT / "output").rglob("*") if p.suffix in (".md", ".tex", ".html"))
+
+
+def run_together(text: str) -> list[str]:
+    return [m.group(1) + m.group(2) for m in _RUN_TOGETHER.finditer(text) if r"\mathrm" in m.group(1) + m.group(2)]
+
+
+def test_the_run_together_check_sees_two_names_side_by_side():
+    assert run_together(r"x = \mathrm{bn\_xhat}_{2,2,2} \mathrm{bn\_weight}_{1,2,1}") == [
+        r"\mathrm{bn\_xhat}_{2,2,2}\mathrm{bn\_weight}_{1,2,1}"
+    ]
+    assert run_together(r"v_{12} \mathrm{o\_p}_{21}^{2}") != []
+    assert run_together(r"a_{11} b_{11} + \mathrm{bn\_xhat}_{2,2,2} \cdot \mathrm{bn\_weight}_{1,2,1}") == []
+
+
+def test_no_two_names_run_together_in_any_gallery_document():
+    assert len(GALLERY_DOCUMENTS) >= 48
+    found = {p.name: run_together(p.read_text(encoding="utf-8"))[:3] for p in GALLERY_DOCUMENTS}
+    assert not {name: pairs for name, pairs in found.items() if pairs}
+
+
+def test_a_named_normalization_names_its_intermediates_after_what_they_are():
+    from symgrad.gallery import NETWORKS
+
+    names = {name: list(make().graph.tensors) for name, make in NETWORKS}
+    assert names["batch_norm_sigmoid_mse"][5:16] == [
+        "bn_mean", "bn_centred", "bn_square", "bn_var", "bn_var_eps", "bn_std", "bn_xhat", "bn_weight",
+        "bn_scaled", "bn_bias", "bn",
+    ]  # fmt: skip
+    # no tensor of a gallery network is called by the bare operation that made it (mul, mul2, add)
+    bare = re.compile(r"(mul|add|sub|div|sum|mean|sqrt|neg|pow|exp|log)[0-9]*")
+    assert not [(net, t) for net, tensors in names.items() for t in tensors if bare.fullmatch(t)]
+
+
+def test_a_product_that_fits_a_desktop_row_is_one_unit_its_dots_hidden_beside_letters():
+    """The reference's (11), dL/dA = [G][Bᵀ]: one unit, its second factor's dot hidden on a desktop
+    (class times); a factor named by a word or a number keeps its dot; a product too wide for a row
+    is no unit (its factors wrap, each row that goes on starting with its dot)."""
+    from symgrad.publish.documents import _units
+
+    page = symgrad.render(symgrad.matmul(2, 4, 3), "fragment")
+    (regroup,) = re.findall(r'<div [^>]*id="eq-regroup_A">.*?</div>', page, re.S)
+    assert '<span class="product"><span>\\(\\displaystyle {} = \\left[' in regroup  # whole on a desktop
+    assert '<span class="times">\\(\\displaystyle {} \\cdot \\left[' in regroup
+    word = (r"x_{1}", r"{} \cdot \mathrm{bn\_weight}_{1}", r"{} \cdot 2", r"{} \cdot s_{1}")
+    # the dot stays before the word and before the number; a letter after a number stands beside it (2 s₁)
+    assert _units(word, 40.0) == (
+        ("always", ((word[0], True), (word[1], True), (word[2], True), (word[3], False))),
+    )  # fmt: skip
+    letters = (r"a_{1}", r"{} \cdot b_{1}", r"{} + c_{1}")
+    assert _units(letters, 40.0) == (("always", ((letters[0], True), (letters[1], False))), ("", ((letters[2], True),)))
+    assert _units(letters, 1.0)[0] == ("", ((letters[0], True), (letters[1], True)))
+    # wider than a phone's row (15 em) but not a desktop's: whole on a desktop only
+    long = (r"\mathrm{abcdefghijkl}_{1}", r"{} \cdot \mathrm{abcdefghijkl}_{2}", r"{} \cdot \mathrm{abcdefghijkl}_{3}")
+    assert _units(long, 40.0)[0][0] == "desktop"

@@ -481,15 +481,20 @@ def test_the_post_builds_and_typesets_in_a_fresh_minima_site(browser, tmp_path):
 
 LAYOUT = """() => Array.from(document.querySelectorAll('.equation')).map(box => {
   const lines = Array.from(box.querySelectorAll('.lines > p'));
+  // a right side too wide to stand beside its left side has the row to itself, its "=" at the
+  // row's start (class wide); the other lines' "=" align
+  const aligned = lines.filter(line => !line.classList.contains('wide'));
+  const start = box.querySelector('.lines').getBoundingClientRect().left;
   const inner = 'mjx-munderover, mjx-msub, mjx-msup, mjx-msubsup, mjx-mfrac, mjx-mtable, mjx-script, '
               + 'mjx-munder, mjx-mover';
   // the x of each line's first top-level "=" (CHTML draws glyphs with CSS, so an mjx-mo has no
   // text: the "=" is the one whose glyph element has the class for U+003D)
-  const equals = lines.map(line => {
-    const mo = Array.from(line.querySelectorAll('mjx-mo'))
-      .find(m => m.querySelector('mjx-c.mjx-c3D') && !m.closest(inner));
-    return mo ? mo.getBoundingClientRect().left : null;
-  }).filter(x => x !== null);
+  const equal = line => Array.from(line.querySelectorAll('mjx-mo'))
+    .find(m => m.querySelector('mjx-c.mjx-c3D') && !m.closest(inner));
+  const equals = aligned.map(line => equal(line) ? equal(line).getBoundingClientRect().left : null)
+    .filter(x => x !== null);
+  const astray = lines.filter(line => line.classList.contains('wide') && equal(line))
+    .filter(line => equal(line).getBoundingClientRect().left - start > 16).length;
   // the part of a formula a reader sees: cut by the side that scrolls it
   const seen = container => {
     const m = container.getBoundingClientRect(), side = container.closest('.lhs, .rhs');
@@ -510,7 +515,7 @@ LAYOUT = """() => Array.from(document.querySelectorAll('.equation')).map(box => 
   return {id: box.id, vertical: Math.max(box.scrollHeight - box.clientHeight, ...tall),
           horizontal: sides.filter(s => !s.querySelector('mjx-mtable')).length,
           clipped: sides.filter(s => !['auto', 'scroll'].includes(getComputedStyle(s).overflowX)).length,
-          equals, labelsApart: apart,
+          equals, astray, labelsApart: apart,
           errors: box.querySelectorAll('mjx-merror').length};
 })"""
 
@@ -519,8 +524,9 @@ def layout_problems(page) -> dict:
     """What a reader would see wrong in the equation boxes of a typeset page: a box or a side that
     scrolls vertically, a side wider than its column that holds no matrix (only an explicit matrix
     may be, and then it scrolls instead of sticking out), a continuation line whose "=" is more than
-    2 px off the first line's, a rule label run into its formula, a MathJax error, or a page wider
-    than the window (a figure that does not shrink, say)."""
+    2 px off the first line's (or, for a right side with a row of its own, not at the row's start),
+    a rule label run into its formula, a MathJax error, or a page wider than the window (a figure
+    that does not shrink, say)."""
     boxes = page.evaluate(LAYOUT)
     assert boxes, "no equation boxes"
     assert any(len(b["equals"]) > 1 for b in boxes), "no equals sign found: the check would pass vacuously"
@@ -528,7 +534,8 @@ def layout_problems(page) -> dict:
         "vertical": [b["id"] for b in boxes if b["vertical"] > 1],
         "horizontal": [b["id"] for b in boxes if b["horizontal"]],
         "clipped": [b["id"] for b in boxes if b["clipped"]],
-        "equals": [b["id"] for b in boxes if len(b["equals"]) > 1 and max(b["equals"]) - min(b["equals"]) > 2],
+        "equals": [b["id"] for b in boxes if len(b["equals"]) > 1 and max(b["equals"]) - min(b["equals"]) > 2]
+        + [b["id"] for b in boxes if b["astray"]],
         "labels": [b["id"] for b in boxes if not b["labelsApart"]],
         "errors": [b["id"] for b in boxes if b["errors"]],
     }
@@ -553,7 +560,8 @@ LAYOUT_CASES = {
     [
         (".equation .rhs { flex-wrap: nowrap; }", 400, "horizontal"),
         (".equation .lines { display: block; } .equation .lines > p { display: flex; }", 1200, "equals"),
-        (".rule { margin-left: 0 !important; }", 1200, "labels"),
+        # the reference's (10) beside its left side again, its matrix reaching the label's column
+        (".rule { margin-left: 0 !important; } .equation .wide .rhs { grid-column: 2; }", 1200, "labels"),
         (".equation .lhs, .equation .rhs { overflow: visible; }", 400, "clipped"),
         (".equation .lhs, .equation .rhs { overflow: visible; }", 400, "page"),
         (".equation mjx-container { display: inline; } .equation { max-height: 3rem; }", 1200, "vertical"),

@@ -110,10 +110,13 @@ def log_softmax(x, dim, name=None) -> Tensor:
 
 
 def _reduction(value: Tensor, reduction: str, op: str, count: int | None = None, name=None) -> Tensor:
-    if reduction == "mean":
-        return div(sum(value), count, name=name) if count is not None else mean(value, name=name)
-    if reduction == "sum":
-        return sum(value, name=name)
+    """The sum of ``value``, or its mean (over ``count`` rows when given); a loss named L names them
+    L_total and L_mean."""
+    if reduction == "mean" and count is None:
+        return mean(value, name=_sub_name(name, "mean"))
+    if reduction in ("mean", "sum"):
+        total = sum(value, name=_sub_name(name, "total"))
+        return total if reduction == "sum" else div(total, count, name=_sub_name(name, "mean"))
     raise SymgradError(f"{op}: reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
@@ -141,8 +144,9 @@ def nll_loss(input, target, reduction="mean", name=None) -> Tensor:
     onehot = graph.constant(
         _sub_name(name, "onehot") or graph.fresh_name("onehot"), (n, c), [v for r in mask for v in r]
     )
-    picked = mul(input, onehot)
-    return mul(_reduction(picked, reduction, "nll_loss", count=n if reduction == "mean" else None), -1, name=name)
+    picked = mul(input, onehot, name=_sub_name(name, "picked"))  # each row's log-probability of its class
+    reduced = _reduction(picked, reduction, "nll_loss", count=n if reduction == "mean" else None, name=name)
+    return mul(reduced, -1, name=name)
 
 
 def cross_entropy(input, target, reduction="mean", name=None) -> Tensor:
@@ -157,7 +161,8 @@ def cross_entropy(input, target, reduction="mean", name=None) -> Tensor:
         if target.shape != input.shape:
             raise SymgradError(f"cross_entropy: probability targets must have the logits' shape {input.shape}")
         n = input.shape[0]
-        total = _reduction(mul(logp, target), reduction, "cross_entropy", count=n if reduction == "mean" else None)
+        picked = mul(logp, target, name=_sub_name(name, "picked"))
+        total = _reduction(picked, reduction, "cross_entropy", count=n if reduction == "mean" else None, name=name)
         out = mul(total, -1, name=name)
         roles["target"] = target.name
     else:
@@ -186,8 +191,11 @@ def _normalize(x: Tensor, dims: tuple, eps, name, op: str) -> Tensor:
     e = _epsilon(x.graph, eps, op)
     mu = mean(x, dims, keepdim=True, name=_sub_name(name, "mean"))
     centred = sub(x, mu, name=_sub_name(name, "centred"))
-    var = mean(mul(centred, centred), dims, keepdim=True, name=_sub_name(name, "var"))  # biased, as PyTorch trains
-    std = sqrt(var if isinstance(e, Fraction) and not e else add(var, e), name=_sub_name(name, "std"))
+    # a named layer names its intermediates after what they are (bn_square, not mul)
+    square = mul(centred, centred, name=_sub_name(name, "square"))
+    var = mean(square, dims, keepdim=True, name=_sub_name(name, "var"))  # biased, as PyTorch trains
+    shifted = var if isinstance(e, Fraction) and not e else add(var, e, name=_sub_name(name, "var_eps"))
+    std = sqrt(shifted, name=_sub_name(name, "std"))
     return div(centred, std, name=_sub_name(name, "xhat"))
 
 
@@ -259,7 +267,7 @@ def _affine(xhat: Tensor, weight, bias, shape: tuple, expected: tuple, name, op:
             raise SymgradError(f"{op}: the {role} must have shape {expected}, got {t.shape}")
     if weight is not None:
         w = weight if expected == shape else reshape(weight, shape, name=_sub_name(name, "weight"))
-        out = mul(out, w, name=None if bias is not None else name)
+        out = mul(out, w, name=_sub_name(name, "scaled") if bias is not None else name)  # w ⊙ x̂
     if bias is not None:
         b = bias if expected == shape else reshape(bias, shape, name=_sub_name(name, "bias"))
         out = add(out, b, name=name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import itertools
 import json
 import re
 import unicodedata
@@ -28,9 +29,9 @@ from ..chain.derivation import Equation
 from ..core.errors import SymgradError
 from ..prove import prove
 from .codelines import backward_lines, forward_lines
-from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, matrix_names
+from .latex import DISPLAY_LIMIT, SymgradLatexPrinter, apart, matrix_names
 from .mathjax import DEFAULT_MATHJAX, LOCAL, check_url
-from .measure import COLUMN_EM, PHONE_EM, width
+from .measure import COLUMN_EM, LABEL_EM, PHONE_EM, width
 
 FORMATS = ("tex", "html", "fragment", "jekyll", "md")
 FAMILY = {
@@ -296,6 +297,10 @@ class Line:
     # fit (see tex.j2)
     factors: tuple = ()
     repeat: bool = False  # HTML only: one more entry of the line above, under its rule label
+    wide: bool = False  # HTML only: a right side with the whole row, under its left side and above its label
+    # HTML only: the sides' pieces grouped into products that stand whole on a desktop (see _units)
+    lhs_units: tuple = ()
+    rhs_units: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -441,6 +446,8 @@ class Document:
             )
             for l in self.cache[cached]
         ]
+        if family == "html":
+            lines = _widen(lines)
         return Shown(key, self._number(key), self._elide(lines), family == "html" and any(map(_crowded, lines)))
 
     def _parts(self, expr, **settings) -> tuple:
@@ -517,11 +524,11 @@ class Document:
     def notation(self, key: str) -> Shown:
         """A premise (a definition the derivation starts from): shown, not derived."""
         pairs = self.d.presentation.notation[key]
-        lines = tuple(
+        lines = [
             Line(self.tex(lhs), self.tex(rhs), label, False, (), (self.tex(lhs),), (self.tex(rhs),))
             for lhs, rhs, label in ((*pair, "definition")[:3] for pair in pairs)
-        )
-        return Shown(key, self._number(key), lines)
+        ]
+        return Shown(key, self._number(key), tuple(_widen(lines) if FAMILY[self.fmt] == "html" else lines))
 
     def ref(self, key: str) -> int:
         if key not in self.numbers:
@@ -607,6 +614,59 @@ class Document:
     @property
     def sympy_version(self) -> str:
         return sympy.__version__
+
+
+def _widen(lines: list) -> list:
+    """Mark the lines whose right side has a piece (an explicit matrix, which does not wrap) too
+    wide for the room beside the equation's left sides and the rule labels: the page gives such a
+    side the whole row, its left side above it and its label below (see html.j2), where it would
+    otherwise scroll and show part of a matrix."""
+    left = max((width(l.lhs) for l in lines if l.lhs and len(l.lhs_parts) == 1), default=0.0)
+    room = COLUMN_EM - LABEL_EM - min(left, 0.4 * COLUMN_EM)
+    out = []
+    for l in lines:
+        wide = max(map(width, l.rhs_parts), default=0.0) > room
+        out.append(
+            replace(
+                l,
+                wide=wide,
+                lhs_units=_units(l.lhs_parts, COLUMN_EM - LABEL_EM),
+                rhs_units=_units(l.rhs_parts, COLUMN_EM - LABEL_EM if wide else room),
+            )
+        )
+    return out
+
+
+_TIMES = r"{} \cdot "
+
+
+def _units(parts: tuple, room: float) -> tuple:
+    """A side's pieces as (whole, pieces) units, each piece as (LaTeX, dot): a product's factors,
+    each after the first with its dot (the pieces printer.parts makes), form one unit that a row
+    keeps whole where it fits: ``whole`` is "desktop" for a product that fits a desktop row,
+    "always" for one that fits a phone's too, "" for one wider (or a piece alone). Where the unit
+    is whole, its factors stand side by side as the reference writes them: the page hides the dot
+    (``dot`` False) unless a factor named by a word or a number stands beside it (apart). Elsewhere
+    the factors wrap, each row that goes on starting with its dot."""
+    runs: list = []
+    for piece in parts:
+        if runs and piece.startswith(_TIMES):
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    units = []
+    for run in runs:
+        # the estimate runs about a tenth wide of what MathJax sets (measured in the gallery's pages)
+        wide = 0.9 * sum(map(width, run))
+        whole = "" if len(run) < 2 or wide > room else "always" if wide <= PHONE_EM else "desktop"
+        pieces = [(run[0], True)]
+        for before, piece in itertools.pairwise(run):
+            factor = piece[len(_TIMES) :]
+            side_by_side = f"{before} {factor}"
+            # a number after a factor keeps its dot too (x · 2, never x 2)
+            pieces.append((piece, not whole or factor[:1].isdigit() or apart(side_by_side) != side_by_side))
+        units.append((whole, tuple(pieces)))
+    return tuple(units)
 
 
 def _crowded(line: Line) -> bool:

@@ -186,7 +186,7 @@ class SymgradLatexPrinter(LatexPrinter):
             if sympy.fraction(rest)[1] != 1:
                 sign, rest = ("- ", -rest) if rest.could_extract_minus_sign() else ("", rest)
                 return sign + " ".join([*(self._print(f) for f in fractions), self._print(rest)])
-        return super()._print_Mul(expr)
+        return apart(super()._print_Mul(expr))
 
     def _print_Pow(self, expr):
         # a power of a reciprocal variable is a power in the denominator: 1/σ³, not (1/σ)³
@@ -326,6 +326,26 @@ def _reciprocal(symbol) -> str | None:
         if depth < 0:
             return None
     return inner if depth == 0 else None
+
+
+# an entry with its indices and perhaps a power: a_{11}, \sigma_{2}^{2}, \mathrm{bn\_xhat}_{1,2,1}
+_ENTRY = (
+    r"(?:\\mathrm\{[^{}]*\}|\\(?!sum|prod)[A-Za-z]+|(?<![\\A-Za-z])[A-Za-z])"  # a word, a command or a letter
+    r"(?:\^\{[^{}]*\})?_\{[^{}]*\}(?:\^\{[^{}]*\}|\^[0-9])?"  # its indices, and a power
+)
+_SIDE_BY_SIDE = re.compile(rf"({_ENTRY})\s+(?=({_ENTRY}))")
+
+
+def apart(tex: str) -> str:
+    r"""A product's factors as an author separates them: letters side by side (a_{11} b_{11}, as
+    the reference writes them), but a \cdot next to an entry named by a word, where the two names
+    side by side would read as one (bn_xhat₁,₂,₁bn_weight₁,₂,₁)."""
+
+    def join(m: re.Match) -> str:
+        word = r"\mathrm" in m.group(1) or r"\mathrm" in m.group(2)
+        return m.group(1) + (r" \cdot " if word else " ")
+
+    return _SIDE_BY_SIDE.sub(join, tex)
 
 
 def _times(factors: list[str]) -> list[str]:

@@ -15,6 +15,9 @@ import re
 # The math a desktop column holds, in em (a 62 rem column less the box's padding, with the margin
 # the estimate keeps): an explicit matrix wider than this is written entry by entry
 COLUMN_EM = 55
+# ... of which a rule label's column takes this much (9 rem of 0.78 rem type and its margin): a side
+# wider than what is left beside its left side has a row of its own
+LABEL_EM = 9
 # ... and a phone's (400 px, less the page's and the box's padding): a term wider than this is
 # broken between its factors, and an equation with a line wider than it sets its left sides above
 # their right sides on a phone
