@@ -57,6 +57,8 @@ class TensorView:
     name: str
     tensor: PolyTensor
     registry: Any = field(repr=False, compare=False)
+    # each format of one write prints the same entries: each is converted once
+    _shown: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple:
@@ -65,7 +67,10 @@ class TensorView:
     def entry(self, index: tuple) -> sympy.Expr:
         from ..core.tensor import to_sympy
 
-        return to_sympy(self.tensor[index], self.registry, evaluate=False)
+        index = tuple(index)
+        if index not in self._shown:
+            self._shown[index] = to_sympy(self.tensor[index], self.registry, evaluate=False)
+        return self._shown[index]
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,12 @@ def templates_dir() -> Path:
     raise SymgradError("symgrad's templates are missing from this installation")
 
 
-@cache
 def environment(family: str) -> jinja2.Environment:
+    return _environment(family == "html")
+
+
+@cache  # one per escaping: the families that do not escape share their compiled templates
+def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         # delimiters that TeX, HTML, Markdown and Python never write, so a template's own braces
@@ -74,7 +78,7 @@ def environment(family: str) -> jinja2.Environment:
         comment_start_string="<#",
         comment_end_string="#>",
         undefined=jinja2.StrictUndefined,
-        autoescape=(family == "html"),
+        autoescape=autoescape,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

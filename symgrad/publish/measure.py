@@ -10,6 +10,7 @@ fits or scrolls by a little in its own row.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # The math a desktop column holds, in em (a 62 rem column less the box's padding, with the margin
@@ -56,6 +57,7 @@ _STYLE = {r"\displaystyle": 1.0, r"\textstyle": SCRIPT / SCRIPT, r"\scriptstyle"
 _ONE_ARGUMENT = (r"\boldsymbol", r"\mathrm", r"\operatorname", r"\mathbf", r"\text", r"\sqrt", r"\overline", r"\hat")
 
 
+@functools.lru_cache(maxsize=8192)  # the HTML formats of one write measure the same lines
 def width(tex: str, display: bool = True) -> float:
     """The estimated width of ``tex`` in em of the surrounding math."""
     tokens = [t for t in _TOKEN.findall(tex) if not t.isspace()]
