@@ -9,10 +9,13 @@ polynomial in entries the test names, a dict from monomials to integers, and an 
 tensor is absent (with `outside: zero`) or makes the binding inapplicable (without it). So are
 sizes related between layers, kernels named by their channel with a sample index shadowed by a
 sum, a Jacobian in its declared layout, a number added entry by entry, and sizes written with YAML
-merge keys. A true line must be proven, a false one refuted, and a false line is never proven.
+merge keys. A true line must be proven, a false one refuted, and a false line is never proven;
+without `outside: zero`, a line is judged at the index values where every entry it names exists,
+and the reader must say so.
 
 The second half undoes the new reading rules one at a time (index arithmetic, half-open ranges,
-`outside`, the layout, the samples) and requires the verdicts to change.
+`outside`, the layout, the samples, the channels, `elementwise`) and requires the verdicts of the
+generated true lines to change.
 """
 
 from __future__ import annotations
