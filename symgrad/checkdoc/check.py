@@ -555,7 +555,7 @@ def _decide(
             return "unchecked", undefined or "no declared size has the entries it names"
         if undefined:
             return "proven", f"where it is defined ({undefined})"
-        if len(applies) < len(meanings):
+        if any(m.size not in applies for m in meanings):  # a size declared twice is one size
             sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
             return "proven", f"at {sizes}, the sizes that have the entries it names"
         if skipped:  # x_{i+1} at the last i: said, so that a proof at the inner values is not taken for more
