@@ -387,3 +387,13 @@ def test_a_cost_defined_with_its_parameters_and_a_semicolon_is_its_body(tmp_path
     line = "\\frac{\\partial}{\\partial x_j} J(W,b;Y,X) = ({}) \\cdot {f_a}'(x_j)"
     body = display(line.replace("{}", "h_{W,b}(X) - Y", 1)) + display(line.replace("{}", "Y - h_{W,b}(X)", 1))
     assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]
+
+
+def test_a_sum_up_to_the_open_end_of_an_empty_range_is_read(tmp_path):
+    # an index over [0, 0) takes no value: \sum^{0}_q y_q is the empty sum, 0 (proven), never 1
+    # (refuted at the only size, the sides 0 and 1); the range's end is read from its bounds, so
+    # an empty range is no crash
+    decl = {**CONV, "indices": {**CONV["indices"], "q": "[0, 0)"}}
+    found = links(tmp_path, display("\\sum^{0}_q y_{q} = 0") + display("\\sum^{0}_q y_{q} = 1"), decl)
+    assert [verdict for verdict, _ in found] == ["proven", "refuted"]
+    assert "the sides are 0 and 1" in found[1][1]

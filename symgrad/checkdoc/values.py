@@ -544,12 +544,13 @@ class Values:
             raise Unsupported("a sum whose index the line does not settle: write the index under the sum")
         if low is None and high is not None:  # an upper bound alone: the index's declared range, up to it
             declared, last = self.range_of(var), self.value(high, env)
-            # i ∈ [0, w) declared, \sum^{w}_i written: the sum up to the range's open end
-            end = declared[-1] + 1 if var in self.decl.ends else None
-            if not (last.is_Integer and int(last) in (declared[-1], end)):
+            # i ∈ [0, w) declared, \sum^{w}_i written: the sum up to the range's open end. The
+            # range's own bounds, not its entries: an empty range has none
+            end = declared.stop if var in self.decl.ends else None
+            if not (last.is_Integer and int(last) in (declared.stop - 1, end)):
                 raise Unsupported(
                     f"a sum over {var} up to {_show(last)} with no lower bound, where {var} runs over "
-                    f"{declared[0]}..{declared[-1]}: write the lower bound"
+                    f"{declared.start}..{declared.stop - 1}: write the lower bound"
                 )
             high = None
         if low is not None and high is not None:
