@@ -397,3 +397,18 @@ def test_a_sum_up_to_the_open_end_of_an_empty_range_is_read(tmp_path):
     found = links(tmp_path, display("\\sum^{0}_q y_{q} = 0") + display("\\sum^{0}_q y_{q} = 1"), decl)
     assert [verdict for verdict, _ in found] == ["proven", "refuted"]
     assert "the sides are 0 and 1" in found[1][1]
+
+
+@pytest.mark.parametrize("subscript", ["-+a+p", "+-a+p", "--a+p"])
+def test_two_signs_in_a_row_in_a_subscript_are_not_read(tmp_path, subscript):
+    # y_{-+a+p} is y_{p-a}, which x_p does not read: it was taken as y_{a+p} (the first sign
+    # dropped) and proven; y_{--a+p} is y_{p+a} and was refuted. Two signs in a row are not read,
+    # as i-+a never was: unchecked, never a verdict on another formula
+    ((verdict, reason),) = links(tmp_path, display(f"x_{{p}} = \\sum^{{f}}_a w_{{a}} y_{{{subscript}}}"), CONV)
+    assert verdict == "unchecked" and "two signs in a row" in reason
+
+
+def test_a_sign_inside_a_group_is_still_read(tmp_path):
+    # y_{(-a)+p} is y_{p-a}: at p = 0 it reads y_0 and y_{-1} (absent), not y_0 and y_1: refuted
+    body = display("x_{p} = \\sum^{f}_a w_{a} y_{(-a)+p}") + display("x_{p} = \\sum^{f}_a w_{a} y_{(+a)+p}")
+    assert verdicts(tmp_path, body, CONV) == ["refuted", "proven"]

@@ -904,7 +904,9 @@ def _linear(tokens: list[str], written: str) -> str:
     """One index of a subscript, a sum of letters and integers, in a plain spelling."""
     terms: list = []  # (sign, letter or integer)
     sign, outer, expect_term = 1, [1], True
-    for tok in tokens:
+    for previous, tok in zip([None, *tokens], tokens):
+        if tok in ("+", "-") and previous in ("+", "-"):  # -+a: not read, as i-+a is not
+            raise Unsupported(f"a subscript {written} with two signs in a row")
         if tok in ("+", "-") and (expect_term is False or not terms):
             sign = outer[-1] * (-1 if tok == "-" else 1)
             expect_term = True
