@@ -412,3 +412,26 @@ def test_a_sign_inside_a_group_is_still_read(tmp_path):
     # y_{(-a)+p} is y_{p-a}: at p = 0 it reads y_0 and y_{-1} (absent), not y_0 and y_1: refuted
     body = display("x_{p} = \\sum^{f}_a w_{a} y_{(-a)+p}") + display("x_{p} = \\sum^{f}_a w_{a} y_{(+a)+p}")
     assert verdicts(tmp_path, body, CONV) == ["refuted", "proven"]
+
+
+@pytest.mark.parametrize("written", ["[1, N]", "[0, N)"])
+def test_the_samples_letter_over_a_range_is_one_error(tmp_path, written):
+    # a sum over the samples is told apart by its bound, the samples' size N. Declared over a
+    # range, n had no size to match, so Σ_{n=1}^{N} x_n was renamed and read as N·x_n: the false
+    # Σ_{n=1}^{N} x_n = 2 x_n (N = 2) was proven and the true x_1 + x_2 refuted. Now refused
+    decl = {
+        "sizes": [{"N": 2}],
+        "indices": {"n": written},
+        "tensors": {"X": [written]},
+        "samples": {"n": ["x"]},
+    }
+    with pytest.raises(SymgradError, match=r"the samples' index n ranges over a declared size.*got '\[[01], N[\])]'"):
+        check_document(post(tmp_path, display("\\sum_{n=1}^{N} x_{n} = 2 x_{n}"), decl))
+
+
+def test_a_sum_up_to_the_samples_size_binds_the_sample(tmp_path):
+    # with n: N declared, Σ_{n=1}^{N} is the sum over the samples: x_1 + x_2 (proven), not 2 x_n
+    # (refuted at n = 1: x_1 + x_2 and 2 x_1)
+    decl = {"sizes": [{"N": 2}], "indices": {"n": "N"}, "tensors": {"X": ["N"]}, "samples": {"n": ["x"]}}
+    body = display("\\sum_{n=1}^{N} x_{n} = x_{1} + x_{2}") + display("\\sum_{n=1}^{N} x_{n} = 2 x_{n}")
+    assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]

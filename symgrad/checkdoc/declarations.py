@@ -257,6 +257,13 @@ class Declarations:
                     f"over that letter stands around them, as samples: {{n: [x, z]}}; got {_brief(letter)}: "
                     f"{_brief(names)}"
                 )
+            if not isinstance(indices.get(letter), str):
+                # a sum over the samples is told apart by its upper bound, the samples' size: a
+                # range has no such name, and every sum would capture the sample instead
+                raise SymgradError(
+                    f"the samples' index {letter} ranges over a declared size, as indices: {{{letter}: N}} (a sum "
+                    f"up to N is the sum over the samples); got {_brief((data.get('indices') or {}).get(letter))}"
+                )
             samples[letter] = frozenset(names)
         layout = data.get("layout", "")
         if layout not in ("", "numerator", "denominator"):
