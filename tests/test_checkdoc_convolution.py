@@ -435,3 +435,30 @@ def test_a_sum_up_to_the_samples_size_binds_the_sample(tmp_path):
     decl = {"sizes": [{"N": 2}], "indices": {"n": "N"}, "tensors": {"X": ["N"]}, "samples": {"n": ["x"]}}
     body = display("\\sum_{n=1}^{N} x_{n} = x_{1} + x_{2}") + display("\\sum_{n=1}^{N} x_{n} = 2 x_{n}")
     assert verdicts(tmp_path, body, decl) == ["proven", "refuted"]
+
+
+def test_every_short_subscript_is_read_as_python_reads_it_or_not_at_all():
+    # every index of up to five tokens of i, a, 1, +, -, (, ): read, it has the value Python's own
+    # arithmetic gives the same text at two points, or it is refused; never another value
+    import itertools
+
+    from symgrad.checkdoc.latex import Unsupported, _linear
+
+    read = 0
+    for n in range(1, 6):
+        for tokens in itertools.product(["i", "a", "1", "+", "-", "(", ")"], repeat=n):
+            text = "".join(tokens)
+            try:
+                spelled = _linear(list(tokens), text)
+            except Unsupported:
+                continue
+            read += 1
+            for i, a in ((3, 7), (11, -5)):
+                at = {"i": f"({i})", "a": f"({a})"}
+                value = "".join(at.get(t, t) for t in text)
+                assert eval(_spelled(spelled, at)) == eval(value), (text, spelled)
+    assert read > 200  # sums, groups and signs were really read
+
+
+def _spelled(spelled: str, at: dict) -> str:
+    return "".join(at.get(t, t) for t in spelled)
