@@ -380,9 +380,30 @@ class Document:
         return self._safe(self._latex(expr, **settings))
 
     def _latex(self, expr, **settings) -> str:
+        key = self._printed_key(expr, settings)
+        if key in self.cache:  # the formats of one write print the same formulas
+            return self.cache[key][1]
         settings.setdefault("matrix_names", self.names)
         settings.setdefault("display_limit", self.display_limit)
-        return SymgradLatexPrinter(settings).doprint(expr)
+        out = SymgradLatexPrinter(settings).doprint(expr)
+        if key is not None:
+            self.cache[key] = (expr, out)  # the expression is kept, so its id is not reused while cached
+        return out
+
+    def _printed_key(self, expr, settings: dict):
+        """What the printer's output depends on, or None when a setting is not one this knows."""
+        if not set(settings) <= {"highlight", "display_cells", "explicit"}:
+            return None
+        explicit = settings.get("explicit")
+        if explicit is not None and explicit is not self.cache.get("views"):
+            return None
+        shown = frozenset(settings.get("highlight", ())), bool(settings.get("display_cells")), explicit is not None
+        key = ("latex", expr, *shown, self.display_limit)
+        try:
+            hash(key)
+        except TypeError:  # a tensor view holds dicts: it is known by its identity
+            key = ("latex view", id(expr), *shown, self.display_limit)
+        return key
 
     def _safe(self, tex: str) -> str:
         return liquid_safe(tex) if self.fmt in ("jekyll", "fragment", "hugo") else tex
