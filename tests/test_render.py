@@ -514,3 +514,18 @@ def test_a_product_that_fits_a_desktop_row_is_one_unit_its_dots_hidden_beside_le
     # wider than a phone's row (15 em) but not a desktop's: whole on a desktop only
     long = (r"\mathrm{abcdefghijkl}_{1}", r"{} \cdot \mathrm{abcdefghijkl}_{2}", r"{} \cdot \mathrm{abcdefghijkl}_{3}")
     assert _units(long, 40.0)[0][0] == "desktop"
+
+
+@pytest.mark.parametrize("op", ["matmul", "conv2d"])
+def test_a_write_shared_by_formats_prints_what_each_format_prints_alone(op):
+    """The formats of one write share printed formulas: each must come out as it does when
+    written alone, whatever was printed before it (another display limit, colour off)."""
+    render = symgrad.render
+    d = symgrad.matmul(5, 6, 4, "mean") if op == "matmul" else symgrad.conv2d((1, 2, 6, 6), (2, 2, 2, 2))
+    options = [dict(fmt=f) for f in FORMATS] + [dict(fmt="html", display_limit=3), dict(fmt="md", colour=False)]
+    alone = [render(d, **o) for o in options]
+    shared: dict = {}
+    for order in (options, options[::-1]):
+        together = {id(o): render(d, **o, cache=shared) for o in order}
+        assert [together[id(o)] for o in options] == alone
+    assert alone[len(FORMATS)] != render(d, "html"), "the display limit changes the page"
