@@ -13,6 +13,7 @@ something reads it (a document's picked entries, a step, a counterexample).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Iterator, MutableMapping
 
@@ -89,9 +90,11 @@ class PackedTensor(PolyTensor):
     def canonical(self, top: int) -> tuple:
         """(keys with entries counted from 0 and written in base ``top``, coefficients or None)."""
         keys = self.keys
-        if top != self.top or self.first:
+        if top != self.top:
             entry, a, b = decode(keys, self.top)
             keys = encode(entry - self.first, a, b, top)
+        elif self.first:
+            keys = keys - (self.first << (2 * (top.bit_length() - 1)))
         return keys, self.coef
 
     def __eq__(self, other: object) -> bool:
@@ -125,22 +128,41 @@ def _entry(keys, coef, top: int) -> dict:
 
 
 def encode(entry, a, b, top: int):
-    """Keys of terms (entry, a, b), each pair ordered a ≤ b; b = -1 for one variable."""
-    lo = np.where(b < 0, a, np.minimum(a, b))
-    hi = np.where(b < 0, b, np.maximum(a, b))
-    return (entry.astype(np.int64) * top + (lo + 1)) * top + (hi + 1)
+    """Keys of terms (entry, a, b), each pair ordered a ≤ b; b = -1 for one variable. ``top`` is a
+    power of two, so a key is three bit fields."""
+    shift = top.bit_length() - 1
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    alone = lo < 0  # one variable: (a, -1) stays in that order
+    if alone.any():
+        lo[alone], hi[alone] = hi[alone], -1
+    keys = np.asarray(entry, np.int64) << (2 * shift)
+    lo += 1
+    keys |= np.asarray(lo, np.int64) << shift
+    hi += 1
+    keys |= hi
+    return keys
 
 
 def decode(keys, top: int) -> tuple:
-    entry, low = np.divmod(keys, top * top)
-    a, b = np.divmod(low, top)
-    return entry, a - 1, b - 1
+    shift = top.bit_length() - 1
+    mask = top - 1
+    return keys >> (2 * shift), ((keys >> shift) & mask) - 1, (keys & mask) - 1
+
+
+def unique(keys):
+    """The distinct keys, sorted (a set of terms, each with coefficient 1)."""
+    if keys.size > 1 and not (keys[1:] > keys[:-1]).all():
+        keys = np.sort(keys)
+    if keys.size < 2:
+        return keys
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
 
 
 def canonical(keys, coef=None) -> tuple:
     """Sorted keys, repeated ones summed (a repeat of a coefficient-1 term counts), zeros dropped."""
     if coef is None:
-        keys = np.sort(keys)
+        if keys.size < 2 or not (keys[1:] > keys[:-1]).all():  # terms often come in order already
+            keys = np.sort(keys)
         if keys.size < 2 or not (repeat := keys[1:] == keys[:-1]).any():
             return keys, None
         starts = np.flatnonzero(np.concatenate(([True], ~repeat)))
@@ -215,10 +237,14 @@ def _missing(k1, k2):
 
 
 def containing(t: PackedTensor, x: int) -> list:
-    """The positions of the entries one of whose monomials holds the variable x."""
-    _, a, b = decode(t.keys, t.top)
-    hit = np.flatnonzero((a == x) | (b == x))
-    return np.unique(np.searchsorted(t.offsets, hit, side="right") - 1).tolist()
+    """The positions of the entries one of whose monomials holds the variable x (remembered: the
+    steps of one picked element ask more than once)."""
+    found = t.__dict__.setdefault("_containing", {})
+    if x not in found:
+        shift, mask = t.top.bit_length() - 1, t.top - 1
+        hit = np.flatnonzero((((t.keys >> shift) & mask) == x + 1) | ((t.keys & mask) == x + 1))
+        found[x] = sorted(set((np.searchsorted(t.offsets, hit, side="right") - 1).tolist()))
+    return found[x]
 
 
 def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> PackedTensor | None:
@@ -247,15 +273,21 @@ def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> Pack
     pair = b >= 0
     ones = bool((coef == 1).all())
 
+    single = ~pair
+    roles = [(where[a[pair]], b[pair], g[pair], coef[pair]), (where[b[pair]], a[pair], g[pair], coef[pair])]
+    if single.any():
+        roles.append((where[a[single]], g[single], np.full(int(single.sum()), -1, np.int64), coef[single]))
+    del a, b, g, coef
+    spans = [(int(r[0].min()), int(r[0].max())) for r in roles if r[0].size]
+    # each variable in one role (X's entries before W's, say): each role's contributions sorted alone
+    apart = all(high < low for (_, high), (low, _) in itertools.pairwise(spans))
+
     def parts():
-        yield None  # the contributions to one x come from both roles: sorted together
-        for x, partner in ((a[pair], b[pair]), (b[pair], a[pair])):
-            yield (where[x], partner, g[pair]) + (() if ones else (coef[pair],))
-        single = ~pair
-        if single.any():
-            yield (where[a[single]], g[single], np.full(int(single.sum()), -1, np.int64)) + (
-                () if ones else (coef[single],)
-            )
+        if not apart:
+            yield None  # a variable in two roles: its contributions sorted together
+        while roles:
+            x, partner, up, c = roles.pop(0)
+            yield (x, partner, up) + (() if ones else (c,))
 
     return build((wrt_ids.size,), parts(), top)
 

@@ -153,7 +153,7 @@ def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str 
     arrays, every tap of one (n, o) plane of outputs at a time, compared with the packed entries.
     The terms of one entry are a set, as the dict the loop builds is."""
     np = packedpoly.np
-    X, W, Y = d.input_tensors["X"], d.input_tensors["W"], d.output
+    X, W = d.input_tensors["X"], d.input_tensors["W"]
     spans = [ranges[var] for var in order]
     grid = tuple(len(r) for r in spans[2:])  # i, j and the taps; n and o are fixed per plane
     plane = grid[0] * grid[1]
@@ -198,7 +198,7 @@ def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str 
             b_at = d.input_tensors["b"].id_at((int(index.xreplace({o: spans[1][oo]})) - 1,))
             spots = np.arange(plane)
             keys.append(packedpoly.encode(spots, np.full(plane, b_at), np.full(plane, -1), top))
-        mine = packedpoly.finish((plane,), np.unique(np.concatenate(keys)), None, top)
+        mine = packedpoly.finish((plane,), packedpoly.unique(np.concatenate(keys)), None, top)
         theirs = d.definitions.part(p * plane, (p + 1) * plane, (plane,))
         if mine != theirs:
             i, j = divmod(packedpoly.differing(theirs, mine, 1)[0], grid[1])

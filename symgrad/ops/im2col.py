@@ -77,7 +77,9 @@ def _row_terms(left_row, right):
     """The terms of one row of a product left · right of variable ids (-1 a zero entry): for each
     column, left[t]·right[t, column] over every t where both are variables."""
     np = packedpoly.np
-    t, column = np.nonzero((left_row[:, None] >= 0) & (right >= 0))
+    # column by column, each column's terms in the order of t: for unfolded inputs that is the
+    # order of their keys, so the sort that follows finds them in order
+    column, t = np.nonzero(((left_row[:, None] >= 0) & (right >= 0)).T)
     return column, left_row[t], right[t, column]
 
 

@@ -335,15 +335,16 @@ def _packed_weight(geo: Geometry, out: tuple, xi: list, gi: list) -> packedpoly.
     (o, c, u, v) gathers g[n,o,i,j] · x[n, c', h, w] over n, i, j, one output channel at a time."""
     np = packedpoly.np
     Ho, Wo = out
-    h, w, inside = tap_grid(geo, out)
+    h, w, inside = tap_grid(geo, out)  # (i, j, u, v)
     per = geo.Cg * geo.kH * geo.kW
-    shape = (geo.N, Ho, Wo, geo.Cg, geo.kH, geo.kW)
-    inside = np.broadcast_to(inside[None, :, :, None], shape)
-    spot = np.broadcast_to((h * geo.W + w)[None, :, :, None], shape)[inside]
-    sample = np.broadcast_to(np.arange(geo.N).reshape(geo.N, 1, 1, 1, 1, 1), shape)[inside]
-    channel = np.broadcast_to(np.arange(geo.Cg).reshape(1, 1, 1, geo.Cg, 1, 1), shape)[inside]
-    tap = np.broadcast_to(np.arange(per).reshape(1, 1, 1, geo.Cg, geo.kH, geo.kW), shape)[inside]
-    at_g = np.broadcast_to(np.arange(Ho * Wo).reshape(1, Ho, Wo, 1, 1, 1), shape)[inside] + sample * (geo.O * Ho * Wo)
+    # over (c, u, v, n, i, j): each entry's terms together, in the order of their x (their keys')
+    shape = (geo.Cg, geo.kH, geo.kW, geo.N, Ho, Wo)
+    inside = np.broadcast_to(inside.transpose(2, 3, 0, 1)[None, :, :, None], shape)
+    spot = np.broadcast_to((h * geo.W + w).transpose(2, 3, 0, 1)[None, :, :, None], shape)[inside]
+    sample = np.broadcast_to(np.arange(geo.N).reshape(1, 1, 1, geo.N, 1, 1), shape)[inside]
+    channel = np.broadcast_to(np.arange(geo.Cg).reshape(geo.Cg, 1, 1, 1, 1, 1), shape)[inside]
+    tap = np.broadcast_to(np.arange(per).reshape(geo.Cg, geo.kH, geo.kW, 1, 1, 1), shape)[inside]
+    at_g = np.broadcast_to(np.arange(Ho * Wo).reshape(1, 1, 1, 1, Ho, Wo), shape)[inside] + sample * (geo.O * Ho * Wo)
     Xs, Gs = np.asarray(xi, np.int64), np.asarray(gi, np.int64)
 
     def parts():
