@@ -16,6 +16,7 @@ import functools
 import itertools
 import math
 from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 from .tensor import PolyTensor, row_major
 
@@ -51,6 +52,12 @@ class PackedTensor(PolyTensor):
     + b + 1 for the monomial (a, b), a ≤ b, or (a,) with b = -1, or () with both -1; ``coef`` the
     coefficients, or None when every one is 1; ``offsets`` where each entry's keys begin."""
 
+    keys: Any
+    offsets: Any
+    coef: Any
+    top: int
+    first: int
+
     def __init__(self, shape: tuple, keys, offsets, coef, top: int, first: int = 0) -> None:
         object.__setattr__(self, "shape", tuple(shape))
         object.__setattr__(self, "variables", None)
@@ -69,7 +76,7 @@ class PackedTensor(PolyTensor):
         return int(self.offsets.size - 1)
 
     @functools.cached_property
-    def entries(self) -> tuple:  # type: ignore[override]
+    def entries(self) -> tuple:
         return tuple(self.at(pos) for pos in range(self.size))
 
     def __getitem__(self, index: tuple):

@@ -361,7 +361,7 @@ class Graph:
                 poly.add_into(total, poly.mul(local, self.local_partials(u).get(x, {})))
         return total
 
-    def chain_rule(self, loss: int) -> tuple[dict[int, poly.Poly], dict[int, dict[int, poly.Poly]]]:
+    def chain_rule(self, loss: int) -> tuple[packedpoly.PolyMap, dict]:
         """dL/dv for every variable, and each layer's share: {node index: {u: its contribution}}.
 
         Layers are visited from the last back; a layer's output variables have all their upstream
@@ -405,7 +405,7 @@ class Graph:
             self._count(sum(len(c) for c in share.values()))
         return grads, shares
 
-    def _polynomial_share(self, node: Node, outputs: tuple, grads: dict) -> dict | None:
+    def _polynomial_share(self, node: Node, outputs: tuple, grads: packedpoly.PolyMap) -> dict | None:
         """The share of a layer whose outputs are polynomials in its inputs (a matrix product, a
         convolution, a sum) and whose upstream entries are single terms: one pass over the terms
         (``engine.layer_share``), the speed of a bilinear op alone. None otherwise."""

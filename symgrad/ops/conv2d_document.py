@@ -167,7 +167,7 @@ def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str 
 
     def at(table, n_at: int, o_at: int):
         used, values = table
-        index = []
+        index: list = []
         for k in used:
             if k < 2:
                 index.append((n_at, o_at)[k])

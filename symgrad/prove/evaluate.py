@@ -127,7 +127,7 @@ class Meaning:
             ((mono, c),) = p.items()
             if c == 1 and len(mono) == 1 and mono[0] in self.definition:
                 return self.definition[mono[0]]  # a bare output entry c_ij
-        return poly.substitute(p, self.definition)
+        return poly.substitute(p, self.definition)  # type: ignore[arg-type]  # read, never written
 
     def _valued_poly(self, p):
         return poly.substitute(p, self.substitution) if self.substitution else p
