@@ -198,3 +198,10 @@ def test_the_packed_maps_read_an_entry_only_when_asked(forced):
     assert len(list(itertools.islice(iter(defs), 5))) == 5
     gx = d.graph.tensors["X"].ids[0]
     assert d.network_grads[gx] == d.grads_upstream["X"].at(0)
+
+
+def test_without_numpy_a_large_layer_takes_the_dicts(forced, monkeypatch):
+    monkeypatch.setattr(packedpoly, "np", None)
+    d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), padding=1)
+    assert not isinstance(d.definitions, PackedTensor) and not isinstance(d.grads_upstream["X"], PackedTensor)
+    assert d.prove().ok
