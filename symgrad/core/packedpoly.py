@@ -168,8 +168,8 @@ def unique(keys):
 def canonical(keys, coef=None) -> tuple:
     """Sorted keys, repeated ones summed (a repeat of a coefficient-1 term counts), zeros dropped."""
     if coef is None:
-        if keys.size < 2 or not (keys[1:] > keys[:-1]).all():  # terms often come in order already
-            keys = np.sort(keys)
+        if keys.size > 1 and not (keys[1:] > keys[:-1]).all():  # terms often come in order already
+            keys.sort()  # in place: the caller's keys are its own, just made
         if keys.size < 2 or not (repeat := keys[1:] == keys[:-1]).any():
             return keys, None
         starts = np.flatnonzero(np.concatenate(([True], ~repeat)))
@@ -266,25 +266,36 @@ def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> Pack
     largest = int(max(wrt_ids.max(), max(ups), a.max(), b.max()))
     where = np.full(largest + 2, -1, np.int64)  # variable -> its position in wrt; where[-1] for "none"
     where[wrt_ids] = np.arange(wrt_ids.size)
-    if (where[a] < 0).any() or (where[b[b >= 0]] < 0).any():
+    pair = b >= 0
+    every_pair = bool(pair.all())
+    at_a, at_b = where[a], where[b if every_pair else np.where(pair, b, a)]
+    if (at_a < 0).any() or (at_b < 0).any():
         return None  # a variable made inside the layer: its share goes on to its own argument
-    weight = np.asarray(weights, np.int64)
-    g = np.asarray(ups, np.int64)[entry - defs.first]
-    coef = (np.ones(entry.size, np.int64) if defs.coef is None else defs.coef) * weight[entry - defs.first]
-    if np.abs(coef).max(initial=0) * 2 * max(1, entry.size) >= 2**62:
-        return None
+    rows = entry - defs.first if defs.first else entry
     del entry
+    g = np.asarray(ups, np.int64)[rows]
+    coef = None  # every coefficient 1, the usual case: no array at all
+    if defs.coef is not None or any(w != 1 for w in weights):
+        coef = (np.ones(rows.size, np.int64) if defs.coef is None else defs.coef) * np.asarray(weights, np.int64)[rows]
+        if np.abs(coef).max(initial=0) * 2 * max(1, rows.size) >= 2**62:
+            return None
+    del rows
     top = top_for(largest, wrt_ids.size)
     if not fits(wrt_ids.size, top):
         return None
-    pair = b >= 0
-    ones = bool((coef == 1).all())
+    if every_pair:
+        roles = [(at_a, b, g, coef), (at_b, a, g, coef)]
+    else:
+        single = ~pair
 
-    single = ~pair
-    roles = [(where[a[pair]], b[pair], g[pair], coef[pair]), (where[b[pair]], a[pair], g[pair], coef[pair])]
-    if single.any():
-        roles.append((where[a[single]], g[single], np.full(int(single.sum()), -1, np.int64), coef[single]))
-    del a, b, g, coef
+        def kept(v, mask):
+            return None if v is None else v[mask]
+
+        gp, cp = g[pair], kept(coef, pair)
+        roles = [(at_a[pair], b[pair], gp, cp), (at_b[pair], a[pair], gp, cp)]
+        if single.any():
+            roles.append((at_a[single], g[single], np.full(int(single.sum()), -1, np.int64), kept(coef, single)))
+    del a, b, g, coef, at_a, at_b
     spans = [(int(r[0].min()), int(r[0].max())) for r in roles if r[0].size]
     # each variable in one role (X's entries before W's, say): each role's contributions sorted alone
     apart = all(high < low for (_, high), (low, _) in itertools.pairwise(spans))
@@ -294,7 +305,7 @@ def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> Pack
             yield None  # a variable in two roles: its contributions sorted together
         while roles:
             x, partner, up, c = roles.pop(0)
-            yield (x, partner, up) + (() if ones else (c,))
+            yield (x, partner, up) + (() if c is None else (c,))
 
     return build((wrt_ids.size,), parts(), top)
 
