@@ -205,3 +205,45 @@ def test_without_numpy_a_large_layer_takes_the_dicts(forced, monkeypatch):
     d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), padding=1)
     assert not isinstance(d.definitions, PackedTensor) and not isinstance(d.grads_upstream["X"], PackedTensor)
     assert d.prove().ok
+
+
+@pytest.mark.parametrize("body", ["sum", "relu"])
+def test_a_network_with_a_packed_convolution_gives_the_dict_gradients(monkeypatch, body):
+    import symgrad.functional as F
+
+    def net(x, w, b):
+        y = F.conv2d(x, w, b, stride=2, padding=1)
+        return (y * y).sum() if body == "sum" else F.mse_loss(F.relu(y), 0 * y)
+
+    shapes = dict(x=(2, 3, 6, 7), w=(2, 3, 3, 3), b=(2,))
+    monkeypatch.setattr(packedpoly, "PACKED_TERMS", 10**12)
+    reference = symgrad.derive(net, **shapes)
+    monkeypatch.setattr(packedpoly, "PACKED_TERMS", 1)
+    packed = symgrad.derive(net, **shapes)
+    conv = next(k for k, node in enumerate(packed.graph.nodes) if node.op == "conv2d")
+    assert packedpoly.PolyMap is type(packed.graph.defs) and packed.graph.defs.blocks
+    y = packed.graph.tensors[packed.graph.nodes[conv].output]
+    assert isinstance(packed.graph.defs.tensor(y.ids, y.shape), PackedTensor)
+    for name in shapes:
+        ids = packed.graph.tensors[name].ids
+        assert [packed.grads.get(v, {}) for v in ids] == [reference.grads.get(v, {}) for v in ids], name
+    assert packed.prove().ok and reference.prove().ok
+
+
+def test_a_wrong_entry_formula_is_refuted_on_the_packed_path_as_on_the_dict_path(monkeypatch):
+    from symgrad.chain.derivation import Equation, Step
+
+    reference, packed = both(monkeypatch, input_shape=(2, 4, 5, 6), weight_shape=(4, 1, 3, 2), padding=1, groups=4)
+    step, *names = reference.equations["definition"].steps
+    (w,) = [e for e in step.rhs.atoms(sympy.Indexed) if e.base.label.name == "w"]
+    o, c, u, v = w.indices
+    shifted_tap = [Step(step.lhs, step.rhs.xreplace({w: w.base[o, c, u + 1, v]}), step.rule), *names]  # past W's end
+    shifted_kernel = [Step(step.lhs, step.rhs.xreplace({w: w.base[o, c, v, u]}), step.rule), *names]  # u and v swapped
+    shifted_row = [step, *(Step(s.lhs, s.rhs + 1, s.rule) if str(s.lhs) == "i'" else s for s in names)]
+    for steps in (shifted_tap, shifted_kernel, shifted_row):
+        verdicts = []
+        for d in (reference, packed):
+            bad = d.replace(equations={**d.equations, "definition": Equation("definition", tuple(steps))})
+            proof = bad.prove()
+            verdicts.append((proof.status, proof.failed_step))
+        assert verdicts[0] == verdicts[1] and verdicts[0][0] == "refuted", verdicts

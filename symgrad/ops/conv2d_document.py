@@ -187,11 +187,14 @@ def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str 
         for a, size in zip(xs, X.shape):
             inside &= (a >= 0) & (a < size)
         ws = [at(t, nn, oo)[inside] for t in wt]
-        if any(((b < 0) | (b >= size)).any() for b, size in zip(ws, W.shape)):
-            return f"the formula reads w outside W for the entry y at {(spans[0][nn], spans[1][oo])}"
         xs = [a[inside] for a in xs]
         x_at = x_ids[((xs[0] * X.shape[1] + xs[1]) * X.shape[2] + xs[2]) * X.shape[3] + xs[3]]
-        w_at = w_ids[((ws[0] * W.shape[1] + ws[1]) * W.shape[2] + ws[2]) * W.shape[3] + ws[3]]
+        # W's position read as the loop reads it from a tuple: a negative one from the end, one
+        # past either end an IndexError (which refutes the step as misread)
+        flat = ((ws[0] * W.shape[1] + ws[1]) * W.shape[2] + ws[2]) * W.shape[3] + ws[3]
+        if ((flat >= w_ids.size) | (flat < -w_ids.size)).any():
+            raise IndexError("tuple index out of range")
+        w_at = w_ids[flat % w_ids.size]
         keys = [packedpoly.encode(entry[inside], x_at, w_at, top)]
         for term in bias_terms:
             (index,) = term.indices
