@@ -247,3 +247,11 @@ def test_a_wrong_entry_formula_is_refuted_on_the_packed_path_as_on_the_dict_path
             proof = bad.prove()
             verdicts.append((proof.status, proof.failed_step))
         assert verdicts[0] == verdicts[1] and verdicts[0][0] == "refuted", verdicts
+
+
+def test_keys_that_would_not_fit_in_62_bits_leave_the_layer_to_the_dicts(forced, monkeypatch):
+    monkeypatch.setattr(packedpoly, "fits", lambda entries, top: False)
+    d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), padding=1)
+    assert not isinstance(d.definitions, PackedTensor) and d.prove().ok
+    assert not isinstance(Meaning(d)(d.closed_forms["W"]), PackedTensor)
+    assert not isinstance(Meaning(d)(d.presentation.views[0][1]), PackedTensor)

@@ -186,11 +186,14 @@ def canonical(keys, coef=None) -> tuple:
     return keys, None if (coef == 1).all() else coef
 
 
-def build(shape: tuple, parts, top: int) -> PackedTensor:
+def build(shape: tuple, parts, top: int) -> PackedTensor | None:
     """A tensor from parts (entry, a, b[, coefficient]) of its terms, each part's entries a range
     of their own after the previous part's (then each is sorted alone) or not (``parts`` then
-    yields ``None`` first: everything is sorted at once)."""
+    yields ``None`` first: everything is sorted at once). None, before any part is made, when its
+    keys would not fit in 62 bits: the caller then takes the dicts."""
     size = math.prod(shape)
+    if not fits(size, top):
+        return None
     keys_parts, coef_parts, whole = [], [], False
     for part in parts:
         if part is None:

@@ -171,7 +171,9 @@ class Im2colForward(TensorOpBase):
         Ho, Wo = geo.out
         found = _symbols(X, W, *(() if b is None else (b,)))
         if found is not None and packedpoly.wanted(N * geo.O * Ho * Wo * geo.Cg * kH * kW):
-            return _packed_forward(geo, found[0], found[1], found[2] if b is not None else None)
+            packed = _packed_forward(geo, found[0], found[1], found[2] if b is not None else None)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         out = {}
         for n, group in itertools.product(range(N), range(geo.groups)):
             product = matmul(weight_matrix(W, group, geo), unfold(X, n, group, geo))
@@ -200,7 +202,9 @@ class Im2colWeightGrad(TensorOpBase):
         geo = _geo(params, N, C, H, Wd, G.shape[1], kH, kW, G)
         found = _symbols(X, G)
         if found is not None and packedpoly.wanted(N * geo.O * G.shape[2] * G.shape[3] * geo.Cg * kH * kW):
-            return _packed_weight(geo, *found)
+            packed = _packed_weight(geo, *found)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         blocks: list = []
         for group in range(geo.groups):
             parts = [matmul(output_matrix(G, n, group, geo), transpose(unfold(X, n, group, geo))) for n in range(N)]
@@ -223,7 +227,9 @@ class Im2colInputGrad(TensorOpBase):
         geo = _geo(params, N, Cg * groups, H, Wd, O, kH, kW, G)
         found = _symbols(G, W)
         if found is not None and packedpoly.wanted(N * O * Ho * Wo * Cg * kH * kW):
-            return _packed_input(geo, *found)
+            packed = _packed_input(geo, *found)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         out: dict = {}
         for n, group in itertools.product(range(N), range(geo.groups)):
             columns = matmul(transpose(weight_matrix(W, group, geo)), output_matrix(G, n, group, geo))

@@ -221,7 +221,9 @@ class ConvTranspose2d(TensorOpBase):
         out: dict = {}
         gi, wi = single_variables(G), single_variables(W)
         if gi is not None and wi is not None and packedpoly.wanted(N * O * Ho * Wo * Cg * kH * kW):
-            return _packed_transpose(geo, (Ho, Wo), gi, wi)
+            packed = _packed_transpose(geo, (Ho, Wo), gi, wi)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         if gi is not None and wi is not None:
             # the usual case, tensors of symbols: each product g·w is one monomial (what mul_into
             # gives for two single variables), written directly
@@ -273,7 +275,9 @@ class Conv2dWeight(TensorOpBase):
             and gi is not None
             and packedpoly.wanted(G.shape[0] * O * math.prod(G.shape[2:]) * geo.Cg * kH * kW)
         ):
-            return _packed_weight(geo, tuple(G.shape[2:]), xi, gi)
+            packed = _packed_weight(geo, tuple(G.shape[2:]), xi, gi)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         if xi is not None and gi is not None:  # tensors of symbols: each g·x one monomial, written directly
             Ho, Wo = G.shape[2:]
             spots: dict = {}  # tap -> (where in G's plane, where in X's plane) for every output it reads X at
@@ -304,7 +308,7 @@ class Conv2dWeight(TensorOpBase):
         return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
 
 
-def _packed_transpose(geo: Geometry, out: tuple, gi: list, wi: list) -> packedpoly.PackedTensor:
+def _packed_transpose(geo: Geometry, out: tuple, gi: list, wi: list) -> packedpoly.PackedTensor | None:
     """conv_transpose2d(G, W) of tensors of symbols, packed: every g[n,o,i,j] · w[o,c,u,v] added
     to the entry (n, c', h, w) its tap lands on, one (n, o) plane of G at a time."""
     np = packedpoly.np
@@ -330,7 +334,7 @@ def _packed_transpose(geo: Geometry, out: tuple, gi: list, wi: list) -> packedpo
     return packedpoly.build((geo.N, geo.C, geo.H, geo.W), parts(), packedpoly.top_for(largest, size))
 
 
-def _packed_weight(geo: Geometry, out: tuple, xi: list, gi: list) -> packedpoly.PackedTensor:
+def _packed_weight(geo: Geometry, out: tuple, xi: list, gi: list) -> packedpoly.PackedTensor | None:
     """The correlation of X with G summed over the batch, of tensors of symbols, packed: entry
     (o, c, u, v) gathers g[n,o,i,j] · x[n, c', h, w] over n, i, j, one output channel at a time."""
     np = packedpoly.np
@@ -399,8 +403,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name
     out = output(graph, "conv2d", inputs, (geo.N, geo.O, Ho, Wo), name, "conv", **params)
     if packed:
         b_ids = None if bias is None else bias.ids
-        graph.define_packed(out.ids, packed_definitions(geo, x.ids, weight.ids, b_ids, max(out.ids)))
-        return out
+        definitions = packed_definitions(geo, x.ids, weight.ids, b_ids, max(out.ids))
+        if definitions is not None:  # else too many variables to pack: the loop below
+            graph.define_packed(out.ids, definitions)
+            return out
     plane, kernel = geo.H * geo.W, geo.kH * geo.kW
     taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
     x_ids, w_ids = x.ids, weight.ids
@@ -432,7 +438,7 @@ def tap_grid(geo: Geometry, out: tuple | None = None) -> tuple:
     return h, w, inside
 
 
-def packed_definitions(geo: Geometry, x_ids, w_ids, b_ids, largest: int) -> packedpoly.PackedTensor:
+def packed_definitions(geo: Geometry, x_ids, w_ids, b_ids, largest: int) -> packedpoly.PackedTensor | None:
     """Every output entry y[n,o,i,j] = Σ_{c,u,v} x·w (+ b[o]), packed: the layer's loop in arrays,
     one (n, o) plane of outputs at a time."""
     np = packedpoly.np
