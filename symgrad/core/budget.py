@@ -17,9 +17,9 @@ MAX_TERMS = 10_000_000  # about 8 GiB and minutes of work; past it a run is refu
 # measured peak memory per term, derive and prove: about 600 bytes for matmul at 64³–128³, about
 # 800 for a convolution (18.9 million terms took 14.5 GiB)
 BYTES_PER_TERM = 800
-# a term kept packed (``core.packedpoly``) instead: measured the same way, 2.3 GiB for the 19.3
-# million terms of conv2d 1×16×64×64 · 32×16×3×3; the budget counts such a term as this fraction
-# of a dict term
+# a term kept packed (``core.packedpoly``) instead: measured the same way, 1.9 GiB for the 19.3
+# million terms of conv2d 1×16×64×64 · 32×16×3×3 (about 100 bytes a term), counted with a margin;
+# the budget counts such a term as this fraction of a dict term
 BYTES_PER_PACKED_TERM = 125
 
 
