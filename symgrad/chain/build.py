@@ -61,9 +61,7 @@ def _derive(problem: Problem, loss: object, picks: dict) -> Derivation:
     graph.add_node("upstream", (graph.tensors[out.name], G), L)
     grads, shares = graph.chain_rule(L.ids[0])
     values = {g: losses.upstream_value(checked, len(out.ids), g) for g in upstream.ids}
-    grads_upstream = {
-        name: PolyTensor(t.shape, tuple(grads.get(v, {}) for v in t.ids)) for name, t in problem.inputs.items()
-    }
+    grads_upstream = {name: _tensor(grads, t.shape, t.ids) for name, t in problem.inputs.items()}
     d = Derivation(
         op=problem.op,
         sizes=dict(problem.sizes),
@@ -72,7 +70,7 @@ def _derive(problem: Problem, loss: object, picks: dict) -> Derivation:
         input_tensors=dict(problem.inputs),
         output=out,
         upstream_symbols=upstream,
-        definitions=PolyTensor(out.shape, tuple(graph.defs[v] for v in out.ids)),
+        definitions=_tensor(graph.defs, out.shape, out.ids),
         upstream_values=PolyTensor(out.shape, tuple(values[g] for g in upstream.ids)),
         grads_upstream=grads_upstream,
         picks=dict(picks),
@@ -91,6 +89,12 @@ def _derive(problem: Problem, loss: object, picks: dict) -> Derivation:
         equations[f"pick_value_{name}"] = steps.pick_value(d, name, x, chain, f"pick_value_{name}")
     d = replace(d, equations=equations)
     return replace(d, equations={**equations, **problem.equations(d)})
+
+
+def _tensor(polys, shape: tuple, ids: tuple) -> PolyTensor:
+    """The polynomials of ``ids`` as a tensor: packed where the chain rule kept them packed."""
+    packed = polys.tensor(ids, shape)
+    return packed if packed is not None else PolyTensor(shape, tuple(polys.get(v, {}) for v in ids))
 
 
 def check_index(name: str, index, shape) -> None:

@@ -221,11 +221,11 @@ class Derivation:
         if all(set(v) <= {()} for v in values.values()):  # mean and sum: numbers, substituted directly
             numbers = {g: v.get((), 0) for g, v in values.items()}
             return {
-                n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute_constants(g.entries[pos], numbers))
+                n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute_constants(g.at(pos), numbers))
                 for n, g in self.grads_upstream.items()
             }
         return {
-            n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute(g.entries[pos], values))
+            n: LazyTensor(g.shape, lambda pos, g=g: poly.substitute(g.at(pos), values))
             for n, g in self.grads_upstream.items()
         }
 

@@ -47,9 +47,8 @@ def local_partials(d, x: int, key: str) -> Equation:
     reg, xs = d.registry, d.registry.symbol(x)
     touched = set(engine.paths(d.gradient_of(x), d.upstream_symbols.ids))
     steps, every = [], lists_zeros(d)
-    for o, (y, definition) in enumerate(zip(d.output.ids, d.definitions.entries)):
-        if o not in touched and not every:
-            continue
+    for o in range(len(d.output.ids)) if every else sorted(touched):  # past the list, only those holding x
+        y, definition = d.output.ids[o], d.definitions.at(o)
         lhs = sympy.Derivative(reg.symbol(y), xs)
         if o not in touched:
             steps.append(Step(lhs, sympy.Integer(0), NO_DEPENDENCE, frozenset({xs})))
@@ -77,9 +76,8 @@ def chain_sum(d, x: int, key: str) -> Equation:
     touched = set(engine.paths(d.gradient_of(x), d.upstream_symbols.ids))
     paths, put_in, kept = [], [], []
     every = lists_zeros(d)
-    for o, (y, g, definition) in enumerate(zip(d.output.ids, d.upstream_symbols.ids, d.definitions.entries)):
-        if not every and o not in touched:
-            continue
+    for o in range(len(d.output.ids)) if every else sorted(touched):  # past the list, only those holding x
+        y, g, definition = d.output.ids[o], d.upstream_symbols.ids[o], d.definitions.at(o)
         gs = reg.symbol(g)
         paths.append(sympy.Mul(gs, sympy.Derivative(reg.symbol(y), xs), evaluate=False))
         if o in touched:

@@ -17,6 +17,15 @@ MAX_TERMS = 10_000_000  # about 8 GiB and minutes of work; past it a run is refu
 # measured peak memory per term, derive and prove: about 600 bytes for matmul at 64³–128³, about
 # 800 for a convolution (18.9 million terms took 14.5 GiB)
 BYTES_PER_TERM = 800
+# a term kept packed (``core.packedpoly``) instead: measured the same way, 1.9 GiB for the 19.3
+# million terms of conv2d 1×16×64×64 · 32×16×3×3 (about 100 bytes a term), counted with a margin;
+# the budget counts such a term as this fraction of a dict term
+BYTES_PER_PACKED_TERM = 125
+
+
+def packed_cost(terms: int) -> int:
+    """What ``terms`` kept packed count against the budget, in dict terms."""
+    return -(-terms * BYTES_PER_PACKED_TERM // BYTES_PER_TERM)
 
 
 def check_max_terms(max_terms: object) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,7 @@ class NetworkDerivation:
     output: str  # the tensor the function returned
     loss_id: int
     loss_name: str  # the scalar tensor the function returned (or the loss applied to its output)
-    grads: dict = field(repr=False, default_factory=dict)  # variable -> dL/dv
+    grads: MutableMapping = field(repr=False, default_factory=dict)  # variable -> dL/dv
     shares: dict = field(repr=False, default_factory=dict)  # node index -> {variable: share}
     picks: dict = field(default_factory=dict)  # tensor name -> row-major position the document follows
     cache: dict = field(default_factory=dict, repr=False)  # the proof, once computed

@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass, field
 
 from ..chain import engine
-from ..core import poly
-from ..core.budget import check_budget
+from ..core import packedpoly, poly
+from ..core.budget import check_budget, packed_cost
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
 from .lemma import INVERSE, STEP, Lemma
@@ -156,7 +156,7 @@ class Graph:
     def __init__(self, max_terms: int | None = None, operations=None) -> None:
         self.operations = operations  # what a tensor's + - * / @ .T .sum() record: the layer functions
         self.registry = Registry()
-        self.defs: dict[int, poly.Poly] = {}  # polynomial definitions
+        self.defs = packedpoly.PolyMap()  # polynomial definitions, a large layer's kept packed
         self.atoms: dict[int, Atom] = {}
         self.tensors: dict[str, Tensor] = {}
         self.nodes: list[Node] = []
@@ -262,6 +262,11 @@ class Graph:
         self.defs[vid] = definition
         self._count(len(definition))
 
+    def define_packed(self, ids: tuple, definitions: packedpoly.PackedTensor) -> None:
+        """The definitions of ``ids``, entry by entry, kept packed until one is read."""
+        self.defs.add_packed(ids, definitions)
+        self._count(packed_cost(definitions.terms))
+
     def atom(self, vid: int, lemma: Lemma, argument: int, parameter=None) -> None:
         helper = None
         if lemma.needs == "inverse of argument":
@@ -356,12 +361,13 @@ class Graph:
                 poly.add_into(total, poly.mul(local, self.local_partials(u).get(x, {})))
         return total
 
-    def chain_rule(self, loss: int) -> tuple[dict[int, poly.Poly], dict[int, dict[int, poly.Poly]]]:
+    def chain_rule(self, loss: int) -> tuple[packedpoly.PolyMap, dict]:
         """dL/dv for every variable, and each layer's share: {node index: {u: its contribution}}.
 
         Layers are visited from the last back; a layer's output variables have all their upstream
         by then, because every later use of them has been visited."""
-        grads: dict[int, poly.Poly] = {loss: {(): 1}}
+        grads = packedpoly.PolyMap()  # a packed share's entries stay packed until read
+        grads[loss] = {(): 1}
         shares: dict[int, dict[int, poly.Poly]] = {}
         own: set[int] = set()  # variables whose dL/dv is no longer a share's own dict
         producer = {}
@@ -381,6 +387,12 @@ class Graph:
                 for vid in outputs:
                     self._push(vid, grads, share, producer, k)
             shares[k] = share
+            if isinstance(share, packedpoly.PolyMap) and not any(u in grads for u in share):
+                # a packed share is every variable's first: the gradients keep it packed too
+                for ids, tensor in share.blocks:
+                    grads.add_packed(ids, tensor)
+                self._count(packed_cost(share.packed_terms))
+                continue
             for u, contribution in share.items():
                 acc = grads.get(u)
                 if acc is None:  # the first share of u is the sum so far, held with the share
@@ -393,13 +405,18 @@ class Graph:
             self._count(sum(len(c) for c in share.values()))
         return grads, shares
 
-    def _polynomial_share(self, node: Node, outputs: tuple, grads: dict) -> dict | None:
+    def _polynomial_share(self, node: Node, outputs: tuple, grads: packedpoly.PolyMap) -> dict | None:
         """The share of a layer whose outputs are polynomials in its inputs (a matrix product, a
         convolution, a sum) and whose upstream entries are single terms: one pass over the terms
         (``engine.layer_share``), the speed of a bilinear op alone. None otherwise."""
         if not all(vid in self.defs for vid in outputs):
             return None
         read = [v for name in node.inputs for v in self.tensors[name].ids]
+        packed = self.defs.tensor(outputs, self.tensors[node.output].shape)
+        if packed is not None:
+            found = _packed_share(packed, [grads.get(v, {}) for v in outputs], read)
+            if found is not None:
+                return found
         return engine.layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
 
     def name_gradient(self, vid: int, gradient: poly.Poly) -> poly.Poly:
@@ -459,3 +476,23 @@ class Graph:
                     poly.add_into(share.setdefault(w, {}), c)
                 continue
             poly.add_into(share.setdefault(u, {}), term)
+
+
+def _packed_share(definitions, upstreams: list, read: list):
+    """A packed layer's share, packed (a map over ``read``), when every upstream is one variable
+    times an integer; else None."""
+    ups, weights = [], []
+    for upstream in upstreams:
+        if len(upstream) != 1:
+            return None
+        ((mono, weight),) = upstream.items()
+        if len(mono) != 1 or type(weight) is not int:
+            return None
+        ups.append(mono[0])
+        weights.append(weight)
+    share = packedpoly.layer_share(definitions, ups, weights, read)
+    if share is None:
+        return None
+    found = packedpoly.PolyMap()
+    found.add_packed(tuple(read), share)
+    return found

@@ -27,7 +27,8 @@ from ..chain.build import Problem, derive
 from ..chain.derivation import Presentation
 from ..chain.engine import gc_paused
 from ..chain.losses import check_loss
-from ..core.budget import check_budget
+from ..core import packedpoly
+from ..core.budget import check_budget, packed_cost
 from ..core.errors import SymgradError
 from ..core.symbols import SymbolTensor
 from ..network import layers
@@ -64,10 +65,12 @@ def conv2d(
     loss, bias = check_loss(loss), flag("bias", bias)
     geo = geometry(input_shape, weight_shape, stride, padding, dilation, groups)
     outputs = geo.N * geo.O * geo.out[0] * geo.out[1]
-    # at most one term per kernel tap and output, plus the bias; inputs, weights, outputs, upstream
+    # at most one term per kernel tap and output, plus the bias; inputs, weights, outputs, upstream;
+    # a layer large enough to be kept packed costs a fraction of that
+    terms = outputs * (geo.Cg * geo.kH * geo.kW + 1)
     check_budget(
         f"this convolution ({geo.N}×{geo.C}×{geo.H}×{geo.W} input, {geo.O}×{geo.Cg}×{geo.kH}×{geo.kW} kernel)",
-        outputs * (geo.Cg * geo.kH * geo.kW + 1),
+        packed_cost(terms) if packedpoly.wanted(outputs * geo.Cg * geo.kH * geo.kW) else terms,
         geo.N * geo.C * geo.H * geo.W + geo.O * geo.Cg * geo.kH * geo.kW + geo.O + 2 * outputs,
         max_terms,
     )

@@ -14,7 +14,7 @@ from ..chain.build import pick_index
 from ..chain.derivation import Equation, Step, TensorView
 from ..chain.notation import Call, Equals, Joined, Product
 from ..chain.rules import CLOSED_FORM, Rule
-from ..core import poly
+from ..core import packedpoly, poly
 from ..core.tensor import PolyTensor
 from ..network.units.conv2d import Geometry
 
@@ -105,15 +105,22 @@ def check_entry_formula(d, step) -> str | None:
     taps = [lim[0] for lim in limits]
     order = [n, o, i, j, *taps]  # index values travel as a tuple in this order: no Symbol hashing per tap
 
-    def table(expr):
-        """One 0-based index coordinate at every value of the few indices it depends on, computed
-        once, and a C-level getter of those indices' values."""
+    def coordinates(expr):
+        """One 0-based index coordinate at every value of the few indices it depends on: the
+        positions of those indices in ``order``, and the values by combination."""
         used = [k for k, var in enumerate(order) if var in expr.free_symbols] or [0]
         f = sympy.lambdify([order[k] for k in used], expr, modules="math")
-        values: dict = {combo: int(f(*combo)) - 1 for combo in itertools.product(*(ranges[order[k]] for k in used))}
+        return used, {combo: int(f(*combo)) - 1 for combo in itertools.product(*(ranges[order[k]] for k in used))}
+
+    def table(expr):
+        """``coordinates`` with a C-level getter of the indices' values."""
+        used, values = coordinates(expr)
         if len(used) == 1:  # itemgetter of one position gives the value itself, not a tuple
             values = {combo[0]: v for combo, v in values.items()}
         return operator.itemgetter(*used), values
+
+    if isinstance(d.definitions, packedpoly.PackedTensor):
+        return _check_packed(d, order, ranges, coordinates, factors, bias_terms, o)
 
     # four indices each, as X and W have: unpacked, so that the loop below runs without calls
     (gx0, x0), (gx1, x1), (gx2, x2), (gx3, x3) = (table(e) for e in factors["x"].indices)
@@ -138,6 +145,68 @@ def check_entry_formula(d, step) -> str | None:
             entry[(d.input_tensors["b"].id_at((int(index.xreplace({o: oo})) - 1,)),)] = 1
         if entry != d.definitions.entries[pos]:
             return f"the formula does not give the entry y at {(nn, oo, ii, jj)}"
+    return None
+
+
+def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str | None:
+    """``check_entry_formula`` for packed definitions: the displayed formula's index tables made
+    arrays, every tap of one (n, o) plane of outputs at a time, compared with the packed entries.
+    The terms of one entry are a set, as the dict the loop builds is."""
+    np = packedpoly.np
+    X, W = d.input_tensors["X"], d.input_tensors["W"]
+    spans = [ranges[var] for var in order]
+    grid = tuple(len(r) for r in spans[2:])  # i, j and the taps; n and o are fixed per plane
+    plane = grid[0] * grid[1]
+
+    def array(expr):
+        used, values = coordinates(expr)
+        table = np.empty(tuple(len(spans[k]) for k in used), np.int64)
+        for combo, value in values.items():
+            table[tuple(c - spans[k][0] for k, c in zip(used, combo))] = value
+        return used, table
+
+    def at(table, n_at: int, o_at: int):
+        used, values = table
+        index: list = []
+        for k in used:
+            if k < 2:
+                index.append((n_at, o_at)[k])
+            else:
+                shape = [1] * len(grid)
+                shape[k - 2] = grid[k - 2]
+                index.append(np.arange(grid[k - 2]).reshape(shape))
+        return np.broadcast_to(values[tuple(index)], grid)
+
+    xt, wt = [array(e) for e in factors["x"].indices], [array(e) for e in factors["w"].indices]
+    x_ids, w_ids = np.asarray(X.ids, np.int64), np.asarray(W.ids, np.int64)
+    top = d.definitions.top
+    entry = np.broadcast_to(np.arange(plane).reshape(grid[0], grid[1], *([1] * (len(grid) - 2))), grid)
+    for p, (nn, oo) in enumerate(itertools.product(range(len(spans[0])), range(len(spans[1])))):
+        xs = [at(t, nn, oo) for t in xt]
+        inside = np.ones(grid, bool)
+        for a, size in zip(xs, X.shape):
+            inside &= (a >= 0) & (a < size)
+        ws = [at(t, nn, oo)[inside] for t in wt]
+        xs = [a[inside] for a in xs]
+        x_at = x_ids[((xs[0] * X.shape[1] + xs[1]) * X.shape[2] + xs[2]) * X.shape[3] + xs[3]]
+        # W's position read as the loop reads it from a tuple: a negative one from the end, one
+        # past either end an IndexError (which refutes the step as misread)
+        flat = ((ws[0] * W.shape[1] + ws[1]) * W.shape[2] + ws[2]) * W.shape[3] + ws[3]
+        if ((flat >= w_ids.size) | (flat < -w_ids.size)).any():
+            raise IndexError("tuple index out of range")
+        w_at = w_ids[flat % w_ids.size]
+        keys = [packedpoly.encode(entry[inside], x_at, w_at, top)]
+        for term in bias_terms:
+            (index,) = term.indices
+            b_at = d.input_tensors["b"].id_at((int(index.xreplace({o: spans[1][oo]})) - 1,))
+            spots = np.arange(plane)
+            keys.append(packedpoly.encode(spots, np.full(plane, b_at), np.full(plane, -1), top))
+        mine = packedpoly.finish((plane,), packedpoly.unique(np.concatenate(keys)), None, top)
+        theirs = d.definitions.part(p * plane, (p + 1) * plane, (plane,))
+        if mine != theirs:
+            i, j = divmod(packedpoly.differing(theirs, mine, 1)[0], grid[1])
+            where = (spans[0][nn], spans[1][oo], spans[2][i], spans[3][j])
+            return f"the formula does not give the entry y at {where}"
     return None
 
 

@@ -10,6 +10,8 @@ differentiate a matrix element or an index Sum (SymPy issue 17229).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sympy
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixSymbol, Transpose
 
@@ -18,6 +20,26 @@ from ..core import poly, tensor
 from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor
 from ..core.tensorop import TensorOpBase
+
+
+class Definitions(Mapping):
+    """output variable -> its definition, each entry read from the tensor when first asked for."""
+
+    def __init__(self, ids: tuple, definitions) -> None:
+        self._where = {o: i for i, o in enumerate(ids)}
+        self._definitions = definitions
+
+    def __getitem__(self, o):
+        return self._definitions.at(self._where[o])
+
+    def __contains__(self, o) -> bool:
+        return o in self._where
+
+    def __iter__(self):
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
 
 
 class Meaning:
@@ -38,7 +60,7 @@ class Meaning:
         self.substitution = dict(zip(d.upstream_symbols.ids, d.upstream_values.entries)) if substitute else {}
         self.memo: dict = {}
         self.compared: dict = {}
-        self.definition = {o: d.definitions.entries[i] for i, o in enumerate(d.output.ids)}
+        self.definition = Definitions(d.output.ids, d.definitions)  # each read when a step names it
         self.upstream_of = dict(zip(d.output.ids, d.upstream_symbols.ids))
         self.loss_symbol = sympy.Symbol("L")
         self.reg = reg
@@ -105,7 +127,7 @@ class Meaning:
             ((mono, c),) = p.items()
             if c == 1 and len(mono) == 1 and mono[0] in self.definition:
                 return self.definition[mono[0]]  # a bare output entry c_ij
-        return poly.substitute(p, self.definition)
+        return poly.substitute(p, self.definition)  # type: ignore[arg-type]  # read, never written
 
     def _valued_poly(self, p):
         return poly.substitute(p, self.substitution) if self.substitution else p

@@ -21,6 +21,7 @@ which both sides are evaluated and found apart; otherwise the verdict is "undeci
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
@@ -30,7 +31,7 @@ import sympy
 from ..chain import losses
 from ..chain.derivation import Counterexample, Proof
 from ..chain.engine import gc_paused
-from ..core import poly
+from ..core import packedpoly, poly
 from ..core.errors import SymgradError
 from ..core.tensor import PolyTensor, to_sympy
 from ..core.tensorop import TensorOpBase
@@ -217,7 +218,7 @@ def views(d, tally: Tally, context: Context) -> Proof | None:
             why = str(exc)
         if why:
             return tally.refuted(failed_step=f"the {view_name(expr)} view of {wrt}: {why}")
-        tally.elements += len(derived.entries)
+        tally.elements += math.prod(derived.shape)
     return None
 
 
@@ -233,13 +234,13 @@ def closed_forms(d, tally: Tally, context: Context) -> Proof | None:
             raise SymgradError(f"the claim for d{wrt} is {_dims(claimed.shape)}, but {wrt} is {_dims(derived.shape)}")
         if not context.symbolic.same(derived, claimed):
             tensor = d.graph.tensors[wrt]
+            # the entries that differ (the first hundred), read out of packed tensors one by one
             pending = [
-                (f"the closed form of dL/d{wrt}", tensor, i, p, q)
-                for i, (p, q) in enumerate(zip(derived.entries, claimed.entries))
-                if p != q
+                (f"the closed form of dL/d{wrt}", tensor, i, derived.at(i), claimed.at(i))
+                for i in packedpoly.differing(derived, claimed)
             ]
             return pending_verdict(d, context.comparer, pending, tally.elements, tally.steps, upstream=tally.upstream)
-        tally.elements += len(derived.entries)
+        tally.elements += math.prod(derived.shape)
     return None
 
 
@@ -293,6 +294,11 @@ def independent_chain_rule(d, lhs):
     """Σ over every output y containing x of (dL/dy)(dy/dx), found by scanning the definitions."""
     x = d.registry.id_of(lhs.variables[0])
     acc: dict = {}
+    if isinstance(d.definitions, packedpoly.PackedTensor):  # the outputs holding x, found in arrays
+        for o in packedpoly.containing(d.definitions, x):
+            g = d.upstream_symbols.ids[o]
+            poly.add_into(acc, poly.mul(poly.var(g), poly.diff(d.definitions.at(o), x)))
+        return acc
     for definition, g in zip(d.definitions.entries, d.upstream_symbols.ids):
         if x in chain.from_iterable(definition):  # the variables of the entry, scanned in C
             poly.add_into(acc, poly.mul(poly.var(g), poly.diff(definition, x)))

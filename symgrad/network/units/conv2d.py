@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import sympy
 
-from ...core import poly
+from ...core import packedpoly, poly
+from ...core.budget import packed_cost
 from ...core.errors import SymgradError
 from ...core.numbers import integer
 from ...core.symbols import operator_name
@@ -219,6 +220,10 @@ class ConvTranspose2d(TensorOpBase):
         geo = Geometry(N, C, H, Wd, O, kH, kW, (sH, sW), (pH, pW), (dH, dW), groups)  # of the result
         out: dict = {}
         gi, wi = single_variables(G), single_variables(W)
+        if gi is not None and wi is not None and packedpoly.wanted(N * O * Ho * Wo * Cg * kH * kW):
+            packed = _packed_transpose(geo, (Ho, Wo), gi, wi)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         if gi is not None and wi is not None:
             # the usual case, tensors of symbols: each product g·w is one monomial (what mul_into
             # gives for two single variables), written directly
@@ -265,6 +270,14 @@ class Conv2dWeight(TensorOpBase):
         geo = _geo(params, N, C, H, W, O, kH, kW, G)
         out = []
         xi, gi = single_variables(X), single_variables(G)
+        if (
+            xi is not None
+            and gi is not None
+            and packedpoly.wanted(G.shape[0] * O * math.prod(G.shape[2:]) * geo.Cg * kH * kW)
+        ):
+            packed = _packed_weight(geo, tuple(G.shape[2:]), xi, gi)
+            if packed is not None:  # else too many variables to pack: the dicts
+                return packed
         if xi is not None and gi is not None:  # tensors of symbols: each g·x one monomial, written directly
             Ho, Wo = G.shape[2:]
             spots: dict = {}  # tap -> (where in G's plane, where in X's plane) for every output it reads X at
@@ -293,6 +306,59 @@ class Conv2dWeight(TensorOpBase):
                         poly.mul_into(acc, G[(n, o, i, j)], X[(n, c0 + c) + spot])
             out.append({m: k for m, k in acc.items() if k})
         return PolyTensor((O, geo.Cg, kH, kW), tuple(out))
+
+
+def _packed_transpose(geo: Geometry, out: tuple, gi: list, wi: list) -> packedpoly.PackedTensor | None:
+    """conv_transpose2d(G, W) of tensors of symbols, packed: every g[n,o,i,j] · w[o,c,u,v] added
+    to the entry (n, c', h, w) its tap lands on, one (n, o) plane of G at a time."""
+    np = packedpoly.np
+    Ho, Wo = out
+    h, w, inside = tap_grid(geo, out)
+    shape = (Ho, Wo, geo.Cg, geo.kH, geo.kW)
+    inside = np.broadcast_to(inside[:, :, None], shape)
+    spot = np.broadcast_to((h * geo.W + w)[:, :, None], shape)[inside]
+    channel = np.broadcast_to(np.arange(geo.Cg).reshape(1, 1, geo.Cg, 1, 1), shape)[inside]
+    position = np.broadcast_to(np.arange(Ho * Wo).reshape(Ho, Wo, 1, 1, 1), shape)[inside]
+    Gs = np.asarray(gi, np.int64).reshape(geo.N, geo.O, Ho * Wo)
+    Ws = np.asarray(wi, np.int64).reshape(geo.O, geo.Cg, geo.kH, geo.kW)
+
+    def parts():
+        yield None  # the planes of G scatter into overlapping entries: sorted together
+        for n, o in itertools.product(range(geo.N), range(geo.O)):
+            c0 = (o // geo.Og) * geo.Cg
+            entry = (n * geo.C + c0 + channel) * (geo.H * geo.W) + spot
+            yield entry, Gs[n, o][position], np.broadcast_to(Ws[o][None, None], shape)[inside]
+
+    largest = max(max(gi), max(wi))
+    size = geo.N * geo.C * geo.H * geo.W
+    return packedpoly.build((geo.N, geo.C, geo.H, geo.W), parts(), packedpoly.top_for(largest, size))
+
+
+def _packed_weight(geo: Geometry, out: tuple, xi: list, gi: list) -> packedpoly.PackedTensor | None:
+    """The correlation of X with G summed over the batch, of tensors of symbols, packed: entry
+    (o, c, u, v) gathers g[n,o,i,j] · x[n, c', h, w] over n, i, j, one output channel at a time."""
+    np = packedpoly.np
+    Ho, Wo = out
+    h, w, inside = tap_grid(geo, out)  # (i, j, u, v)
+    per = geo.Cg * geo.kH * geo.kW
+    # over (c, u, v, n, i, j): each entry's terms together, in the order of their x (their keys')
+    shape = (geo.Cg, geo.kH, geo.kW, geo.N, Ho, Wo)
+    inside = np.broadcast_to(inside.transpose(2, 3, 0, 1)[None, :, :, None], shape)
+    spot = np.broadcast_to((h * geo.W + w).transpose(2, 3, 0, 1)[None, :, :, None], shape)[inside]
+    sample = np.broadcast_to(np.arange(geo.N).reshape(1, 1, 1, geo.N, 1, 1), shape)[inside]
+    channel = np.broadcast_to(np.arange(geo.Cg).reshape(geo.Cg, 1, 1, 1, 1, 1), shape)[inside]
+    tap = np.broadcast_to(np.arange(per).reshape(geo.Cg, geo.kH, geo.kW, 1, 1, 1), shape)[inside]
+    at_g = np.broadcast_to(np.arange(Ho * Wo).reshape(1, 1, 1, 1, Ho, Wo), shape)[inside] + sample * (geo.O * Ho * Wo)
+    Xs, Gs = np.asarray(xi, np.int64), np.asarray(gi, np.int64)
+
+    def parts():
+        for o in range(geo.O):  # each output channel's entries a range of their own
+            c0 = (o // geo.Og) * geo.Cg
+            xs = Xs[(sample * geo.C + c0 + channel) * (geo.H * geo.W) + spot]
+            yield tap + o * per, Gs[at_g + o * Ho * Wo], xs
+
+    largest = max(max(xi), max(gi))
+    return packedpoly.build((geo.O, geo.Cg, geo.kH, geo.kW), parts(), packedpoly.top_for(largest, geo.O * per))
 
 
 class BiasGrad(TensorOpBase):
@@ -325,7 +391,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name
     x, weight = check_tensor(x, "conv2d"), check_tensor(weight, "conv2d", "weight")
     stride, padding, dilation, groups = (plain_ints(v) for v in (stride, padding, dilation, groups))
     geo = geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-    x.graph.reserve("conv2d", geo.N * geo.O * math.prod(geo.out) * geo.Cg * geo.kH * geo.kW)
+    terms = geo.N * geo.O * math.prod(geo.out) * geo.Cg * geo.kH * geo.kW
+    packed = packedpoly.wanted(terms)
+    x.graph.reserve("conv2d", packed_cost(terms) if packed else terms)
     if bias is not None and check_tensor(bias, "conv2d", "bias").shape != (geo.O,):
         raise SymgradError(f"conv2d: the bias must have shape ({geo.O},), got {bias.shape}")
     Ho, Wo = geo.out
@@ -333,6 +401,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name
     inputs = (x, weight) if bias is None else (x, weight, bias)
     params = dict(stride=geo.stride, padding=geo.padding, dilation=geo.dilation, groups=geo.groups)
     out = output(graph, "conv2d", inputs, (geo.N, geo.O, Ho, Wo), name, "conv", **params)
+    if packed:
+        b_ids = None if bias is None else bias.ids
+        definitions = packed_definitions(geo, x.ids, weight.ids, b_ids, max(out.ids))
+        if definitions is not None:  # else too many variables to pack: the loop below
+            graph.define_packed(out.ids, definitions)
+            return out
     plane, kernel = geo.H * geo.W, geo.kH * geo.kW
     taps = {(i, j): list(geo.taps(i, j)) for i in range(Ho) for j in range(Wo)}
     x_ids, w_ids = x.ids, weight.ids
@@ -349,6 +423,48 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, name
             entry[(bias.ids[o],)] = 1
         graph.define(out.ids[position], entry)
     return out
+
+
+def tap_grid(geo: Geometry, out: tuple | None = None) -> tuple:
+    """Arrays over (i, j, u, v): the input row h and column w each tap reads, and whether it lands
+    inside X (False in the padding)."""
+    np = packedpoly.np
+    Ho, Wo = out or geo.out
+    i, j, u, v = np.ix_(*(np.arange(s) for s in (Ho, Wo, geo.kH, geo.kW)))
+    h = i * geo.stride[0] - geo.padding[0] + u * geo.dilation[0]
+    w = j * geo.stride[1] - geo.padding[1] + v * geo.dilation[1]
+    h, w = np.broadcast_arrays(h, w)
+    inside = (h >= 0) & (h < geo.H) & (w >= 0) & (w < geo.W)
+    return h, w, inside
+
+
+def packed_definitions(geo: Geometry, x_ids, w_ids, b_ids, largest: int) -> packedpoly.PackedTensor | None:
+    """Every output entry y[n,o,i,j] = Σ_{c,u,v} x·w (+ b[o]), packed: the layer's loop in arrays,
+    one (n, o) plane of outputs at a time."""
+    np = packedpoly.np
+    Ho, Wo = geo.out
+    h, w, inside = tap_grid(geo)  # (i, j, u, v)
+    reads = np.where(inside, h * geo.W + w, 0)[:, :, None]  # (i, j, 1, u, v): where in a plane
+    inside = np.broadcast_to(inside[:, :, None], (Ho, Wo, geo.Cg, geo.kH, geo.kW))
+    X, W = np.asarray(x_ids, np.int64), np.asarray(w_ids, np.int64).reshape(geo.O, geo.Cg, geo.kH, geo.kW)
+    entry_of = np.broadcast_to(np.arange(Ho * Wo).reshape(Ho, Wo, 1, 1, 1), inside.shape)[inside]
+    channels = np.arange(geo.Cg).reshape(1, 1, geo.Cg, 1, 1)
+
+    def parts():
+        for n, o in itertools.product(range(geo.N), range(geo.O)):
+            c0 = (o // geo.Og) * geo.Cg
+            base = (n * geo.O + o) * Ho * Wo
+            xs = X[((n * geo.C + c0 + channels) * geo.H * geo.W + reads)[inside]]
+            ws = np.broadcast_to(W[o][None, None], inside.shape)[inside]
+            entry = entry_of + base
+            if b_ids is None:
+                yield entry, xs, ws
+                continue
+            spots = np.arange(base, base + Ho * Wo)
+            bias = np.full(Ho * Wo, b_ids[o], np.int64)
+            yield np.concatenate((entry, spots)), np.concatenate((xs, bias)), np.concatenate((ws, -np.ones_like(bias)))
+
+    return packedpoly.build((geo.N, geo.O, Ho, Wo), parts(), packedpoly.top_for(largest, geo.N * geo.O * Ho * Wo))
 
 
 def poly_tensor(t, values=None) -> PolyTensor:
