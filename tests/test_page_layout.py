@@ -31,7 +31,8 @@ from .checkers import LOCAL_MATHJAX, ROOT, typeset
 from .conftest import require, require_program
 from .test_tools import browser  # noqa: F401  (the module's Chromium, a fixture)
 
-pytestmark = pytest.mark.tools
+# one worker typesets and measures the pages once, for every test that reads them
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("page-layout")]
 
 WIDTHS = (1200, 400)
 PAGES = sorted(p for p in (ROOT / "output").glob("*/*.html") if not p.name.endswith(".fragment.html"))
