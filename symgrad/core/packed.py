@@ -38,15 +38,10 @@ def layer_share(definitions: list, upstreams: list, wrt) -> dict | None:
     used = [(d, u) for d, u in zip(definitions, upstreams) if u]
     if sum(len(d) for d, _ in used) < MIN_TERMS:
         return None
-    ups, weights = [], []
-    for _, upstream in used:
-        if len(upstream) != 1:
-            return None
-        ((mono, weight),) = upstream.items()
-        if len(mono) != 1 or type(weight) is not int:
-            return None
-        ups.append(mono[0])
-        weights.append(weight)
+    singles = single_variables([u for _, u in used])
+    if singles is None:
+        return None
+    ups, weights = singles
     found = _contributions([d for d, _ in used], ups, weights, wrt)
     if found is None:
         return None
@@ -55,6 +50,21 @@ def layer_share(definitions: list, upstreams: list, wrt) -> dict | None:
     # key (partner, g) names its term: no key repeats within one x
     distinct = len(set(ups)) == len(ups) and not set(ups) & set(wrt)
     return _grouped(arrays, wrt, distinct, one_role)
+
+
+def single_variables(upstreams: list) -> tuple[list, list] | None:
+    """Each upstream entry as its one variable and its integer weight, when every entry is one
+    variable times an integer (the generic upstream, or a loss's); else None."""
+    ups, weights = [], []
+    for upstream in upstreams:
+        if len(upstream) != 1:
+            return None
+        ((mono, weight),) = upstream.items()
+        if len(mono) != 1 or type(weight) is not int:
+            return None
+        ups.append(mono[0])
+        weights.append(weight)
+    return ups, weights
 
 
 def _contributions(defs: list, ups: list, weights: list, wrt) -> tuple | None:

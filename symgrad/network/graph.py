@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..chain import engine
-from ..core import packedpoly, poly
+from ..core import packed, packedpoly, poly
 from ..core.budget import check_budget, packed_cost
 from ..core.errors import SymgradError
 from ..core.symbols import Registry, entry_name
@@ -481,15 +481,10 @@ class Graph:
 def _packed_share(definitions, upstreams: list, read: list):
     """A packed layer's share, packed (a map over ``read``), when every upstream is one variable
     times an integer; else None."""
-    ups, weights = [], []
-    for upstream in upstreams:
-        if len(upstream) != 1:
-            return None
-        ((mono, weight),) = upstream.items()
-        if len(mono) != 1 or type(weight) is not int:
-            return None
-        ups.append(mono[0])
-        weights.append(weight)
+    singles = packed.single_variables(upstreams)
+    if singles is None:
+        return None
+    ups, weights = singles
     share = packedpoly.layer_share(definitions, ups, weights, read)
     if share is None:
         return None
