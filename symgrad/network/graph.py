@@ -412,9 +412,9 @@ class Graph:
         if not all(vid in self.defs for vid in outputs):
             return None
         read = [v for name in node.inputs for v in self.tensors[name].ids]
-        packed = self.defs.tensor(outputs, self.tensors[node.output].shape)
-        if packed is not None:
-            found = _packed_share(packed, [grads.get(v, {}) for v in outputs], read)
+        kept = self.defs.tensor(outputs, self.tensors[node.output].shape)
+        if kept is not None:
+            found = _packed_share(kept, [grads.get(v, {}) for v in outputs], read)
             if found is not None:
                 return found
         return engine.layer_share([self.defs[v] for v in outputs], [grads.get(v, {}) for v in outputs], read)
