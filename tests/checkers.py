@@ -170,6 +170,25 @@ def typeset(page, url: str, screenshot: Path | None = None) -> dict:
     return result
 
 
+def at_widths(browser, url: str, widths, measure, height: int = 900) -> dict:
+    """Typeset a page once, in a window of the first width, and measure it at each width in turn:
+    width -> what measure(page) returned. MathJax 3's CommonHTML output breaks no lines, so what it
+    sets does not depend on the window, and the page's stylesheet lays a narrowed window out as one
+    opened at that width (test_page_layout.py checks this on the reference page); one typeset
+    instead of one per width."""
+    page = browser.new_page(viewport={"width": widths[0], "height": height})
+    try:
+        result = typeset(page, url)
+        assert result["errors"] == 0, url
+        out = {}
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": height})
+            out[width] = measure(page)
+        return out
+    finally:
+        page.close()
+
+
 # --- PDF pages ------------------------------------------------------------------------------
 
 # The font sizes of LaTeX's 11pt article in PDF points (TeX's 10.95pt is 10.91bp): script,

@@ -14,7 +14,11 @@ fails a test.
 - no fraction is set inside another fraction's numerator or denominator, where it would be two
   sizes down, and the results (the summary, the gradients with the loss put in) are set at full
   display size;
-- an operator's name reads as one word (conv2d, not conv 2d).
+- an operator's name reads as one word (conv2d, not conv 2d);
+- every formula is typeset, and the equation boxes pass test_tools.layout_problems (aligned "=",
+  labels apart from the math, no page wider than the window).
+
+Each page is typeset once and measured at both widths (checkers.at_widths).
 """
 
 from __future__ import annotations
@@ -27,9 +31,12 @@ import pytest
 
 import symgrad
 
-from .checkers import LOCAL_MATHJAX, ROOT, typeset
+from .checkers import LOCAL_MATHJAX, ROOT, at_widths, html_formulas, typeset
 from .conftest import require, require_program
-from .test_tools import browser  # noqa: F401  (the module's Chromium, a fixture)
+from .test_tools import (
+    browser,  # noqa: F401  (the module's Chromium, a fixture)
+    layout_problems,
+)
 
 # one worker typesets and measures the pages once, for every test that reads them
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("page-layout")]
@@ -197,13 +204,24 @@ def _local(page: Path, folder: Path) -> Path:
     return path
 
 
-def _minima_post(folder: Path) -> Path:
-    """The reference post, built by Jekyll in a fresh site with the default theme."""
+@pytest.fixture(scope="module")
+def minima(tmp_path_factory) -> tuple[Path, Path]:
+    """The reference post dropped into a fresh site with Jekyll's default theme: the post as
+    written, and the page Jekyll built from it."""
     jekyll = require_program("jekyll", "apt-get install jekyll jekyll-theme-minima")
-    site = folder / "site"
+    require("local MathJax", LOCAL_MATHJAX.is_file(), "npm ci")
+    site = tmp_path_factory.mktemp("minima") / "site"
     site.mkdir()
     (site / "_config.yml").write_text("title: A blog\ntheme: minima\nmarkdown: kramdown\n")
-    symgrad.write(symgrad.matmul(2, 4, 3), site, "jekyll", mathjax_url=LOCAL_MATHJAX.as_uri())
+    (post,) = symgrad.write(
+        symgrad.matmul(2, 4, 3),
+        site,
+        "jekyll",
+        date="2024-05-01",
+        mathjax_url=LOCAL_MATHJAX.as_uri(),
+        categories="ml calculus",
+        tags="gradients",
+    )
     done = subprocess.run(
         [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
         capture_output=True,
@@ -211,26 +229,36 @@ def _minima_post(folder: Path) -> Path:
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    (post,) = [p for p in (site / "_site").rglob("*.html") if "matmul" in p.name]
-    return post
+    (page,) = [p for p in (site / "_site").rglob("*.html") if "matmul" in p.name]
+    return post, page
+
+
+def _measure(page) -> dict:
+    """MEASURE, the equation boxes' layout (test_tools.layout_problems) and what MathJax set."""
+    out = page.evaluate(MEASURE)
+    out["layout"] = layout_problems(page)
+    out.update(
+        page.evaluate("""() => ({
+        containers: document.querySelectorAll('mjx-container').length,
+        text: document.body.innerText,
+        title: (document.querySelector('.post-title, h1') || {}).innerText || '',
+    })""")
+    )
+    return out
 
 
 @pytest.fixture(scope="module")
-def measured(browser, tmp_path_factory) -> dict:  # noqa: F811
-    """(page name, width) -> what MEASURE found, for every gallery page and the minima post."""
+def measured(browser, minima, tmp_path_factory) -> dict:  # noqa: F811
+    """(page name, width) -> what _measure found, for every gallery page and the minima post."""
     require("local MathJax", LOCAL_MATHJAX.is_file(), "npm ci")
     folder = tmp_path_factory.mktemp("pages")
     paths = {p.stem: _local(p, folder) for p in PAGES}
-    paths["minima post"] = _minima_post(folder)
+    paths["minima post"] = minima[1]
     out = {}
     for name, path in paths.items():
-        for width in WIDTHS:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            result = typeset(page, path.as_uri())
-            assert result["errors"] == 0, name
-            out[name, width] = page.evaluate(MEASURE)
-            page.close()
-            assert out[name, width]["boxes"] > 5, name
+        for width, result in at_widths(browser, path.as_uri(), WIDTHS, _measure).items():
+            assert result["boxes"] > 5, name
+            out[name, width] = result
     return out
 
 
@@ -240,6 +268,37 @@ def found(measured: dict, what: str, widths=WIDTHS) -> dict:
 
 def test_the_gallery_has_every_page():
     assert len(PAGES) == 12
+
+
+def test_every_formula_is_typeset_and_none_is_left_as_text(measured, minima):
+    written = {p.stem: p for p in PAGES} | {"minima post": minima[0]}
+    for (name, width), r in measured.items():
+        expected, _ = html_formulas(written[name].read_text(encoding="utf-8"))
+        assert r["containers"] == len(expected) > 5, (name, width)
+        assert "\\(" not in r["text"] and "\\[" not in r["text"], (name, width)
+
+
+def test_the_minima_post_is_found_where_jekyll_puts_it(measured, minima):
+    """The front matter's date and categories make the post's address; its title is the page's."""
+    post, page = minima
+    assert post.relative_to(post.parent.parent).as_posix() == "_posts/2024-05-01-matmul-2x4x3.md"
+    assert "/ml/calculus/2024/05/01/" in page.as_posix()
+    assert all("Matrix multiplication" in measured["minima post", width]["title"] for width in WIDTHS)
+    assert measured["minima post", 1200]["containers"] > 50
+
+
+def test_equation_boxes_fit_their_math_and_align_their_equals(measured):
+    """See test_tools.layout_problems: no box or side scrolls vertically, only a matrix scrolls
+    sideways, the "=" of a box's lines align, rule labels stand apart, the page fits the window."""
+    assert not found(measured, "layout")
+
+
+def test_a_narrowed_window_measures_as_a_page_opened_at_that_width(browser, measured, tmp_path):  # noqa: F811
+    """What at_widths relies on: the reference page opened at 400 px measures as the page opened at
+    1200 px and then narrowed to 400 px."""
+    path = _local(ROOT / "output" / "matmul-2x4x3" / "matmul-2x4x3.html", tmp_path)
+    assert at_widths(browser, path.as_uri(), (400,), _measure)[400] == measured["matmul-2x4x3", 400]
+    assert measured["matmul-2x4x3", 400] != measured["matmul-2x4x3", 1200]
 
 
 def test_an_equation_number_never_sits_on_its_formula(measured):
