@@ -255,3 +255,13 @@ def test_keys_that_would_not_fit_in_62_bits_leave_the_layer_to_the_dicts(forced,
     assert not isinstance(d.definitions, PackedTensor) and d.prove().ok
     assert not isinstance(Meaning(d)(d.closed_forms["W"]), PackedTensor)
     assert not isinstance(Meaning(d)(d.presentation.views[0][1]), PackedTensor)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_convolution_whose_every_tap_lands_in_the_padding_is_derived_and_proven(forced, bias):
+    # a 1×1 input, padding 1 and stride 2: both output positions read only the padding, so Y is
+    # b (or 0) and every gradient of X and W is 0
+    d = symgrad.conv2d((1, 2, 1, 1), (2, 2, 1, 1), stride=2, padding=1, bias=bias)
+    for name in ("X", "W"):
+        assert entries(d.grads_upstream[name]) == [{}] * len(d.input_tensors[name].ids), name
+    assert d.prove().ok

@@ -266,7 +266,8 @@ def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> Pack
     if (a < 0).any() or ((a == b) & (b >= 0)).any():
         return None  # a constant gives no share; a square is left to the general loop
     wrt_ids = np.asarray(wrt, np.int64)
-    largest = int(max(wrt_ids.max(), max(ups), a.max(), b.max()))
+    # initial: a layer whose every tap reads the padding has no terms at all
+    largest = int(max(wrt_ids.max(), max(ups), a.max(initial=-1), b.max(initial=-1)))
     where = np.full(largest + 2, -1, np.int64)  # variable -> its position in wrt; where[-1] for "none"
     where[wrt_ids] = np.arange(wrt_ids.size)
     pair = b >= 0
