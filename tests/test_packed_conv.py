@@ -265,3 +265,21 @@ def test_a_convolution_whose_every_tap_lands_in_the_padding_is_derived_and_prove
     for name in ("X", "W"):
         assert entries(d.grads_upstream[name]) == [{}] * len(d.input_tensors[name].ids), name
     assert d.prove().ok
+
+
+@pytest.mark.parametrize("scale", [2**62, -(2**62), 2**100])
+def test_an_upstream_weight_past_64_bits_leaves_the_share_to_the_dicts(monkeypatch, scale):
+    import symgrad.functional as F
+
+    def net(x, w):
+        y = F.conv2d(x, w, padding=1)
+        return (y * y * scale).sum()  # dL/dy = 2·scale·y: one variable times an integer of 63 bits or more
+
+    monkeypatch.setattr(packedpoly, "PACKED_TERMS", 10**12)
+    reference = symgrad.derive(net, x=(1, 1, 3, 3), w=(1, 1, 2, 2))
+    monkeypatch.setattr(packedpoly, "PACKED_TERMS", 1)
+    packed = symgrad.derive(net, x=(1, 1, 3, 3), w=(1, 1, 2, 2))
+    for name in ("x", "w"):
+        ids = packed.graph.tensors[name].ids
+        assert [packed.grads.get(v, {}) for v in ids] == [reference.grads.get(v, {}) for v in ids], name
+    assert packed.prove().ok
