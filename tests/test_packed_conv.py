@@ -283,3 +283,37 @@ def test_an_upstream_weight_past_64_bits_leaves_the_share_to_the_dicts(monkeypat
         ids = packed.graph.tensors[name].ids
         assert [packed.grads.get(v, {}) for v in ids] == [reference.grads.get(v, {}) for v in ids], name
     assert packed.prove().ok
+
+
+def test_an_entry_formula_that_counts_a_term_twice_or_reads_past_w_or_b_is_refuted(monkeypatch):
+    from symgrad.chain.derivation import Equation, Step
+
+    # one kernel slice and one bias: a W or b index one slice too low wraps around to the true entry
+    reference, packed = both(monkeypatch, input_shape=(1, 1, 4, 4), weight_shape=(1, 1, 2, 2))
+    step, *names = reference.equations["definition"].steps
+    bias, total = sympy.Add.make_args(step.rhs)
+    term, *limits = total.args
+    (w,) = [e for e in term.atoms(sympy.Indexed) if e.base.label.name == "w"]
+    o, c, u, v = w.indices
+
+    def formula(rhs, index_names=names):
+        return [Step(step.lhs, rhs, step.rule), *index_names]
+
+    # u over 1..2k_H read as ceil(u/2): every term twice, so the formula is 2·(b + the sum) - b
+    half = sympy.ceiling(u / 2)
+    twice = sympy.Sum(term.xreplace({u: half}), *[(x, lo, 2 * hi) if x == u else (x, lo, hi) for x, lo, hi in limits])
+    twice_names = [Step(s.lhs, s.rhs.xreplace({u: half}), s.rule) if str(s.lhs) == "i'" else s for s in names]
+    mutants = {
+        "every term twice": formula(sympy.Add(bias, twice, evaluate=False), twice_names),
+        "w[o, c, u - k_H, v]": formula(step.rhs.xreplace({w: w.base[o, c, u - 2, v]})),
+        "w[o, c, 1, k_W (u - 1) + v]": formula(step.rhs.xreplace({w: w.base[o, c, 1, 2 * (u - 1) + v]})),
+        "b[o - 1]": formula(step.rhs.xreplace({bias: bias.base[o - 1]})),
+        "a[o] for b[o]": formula(step.rhs.xreplace({bias: sympy.IndexedBase("a")[o]})),
+        "2·w·x summed": formula(sympy.Add(bias, sympy.Sum(sympy.Mul(2, *term.args), *limits), evaluate=False)),
+        "b + 1 + the sum": formula(sympy.Add(bias, 1, total, evaluate=False)),
+    }
+    for what, steps in mutants.items():
+        for d in (reference, packed):
+            bad = d.replace(equations={**d.equations, "definition": Equation("definition", tuple(steps))})
+            proof = bad.prove()
+            assert proof.status == "refuted" and "entry formula" in proof.failed_step, (what, d.definitions)
