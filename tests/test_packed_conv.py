@@ -6,6 +6,7 @@ be compared with the dict path, which stays the reference, and the mutation test
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -317,3 +318,19 @@ def test_an_entry_formula_that_counts_a_term_twice_or_reads_past_w_or_b_is_refut
             bad = d.replace(equations={**d.equations, "definition": Equation("definition", tuple(steps))})
             proof = bad.prove()
             assert proof.status == "refuted" and "entry formula" in proof.failed_step, (what, d.definitions)
+
+
+@pytest.mark.parametrize("change", [2, -1])
+def test_one_corrupted_packed_gradient_coefficient_is_refuted_at_its_entry(forced, change):
+    d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), padding=1)
+    gw = d.grads_upstream["W"]
+    assert gw.coef is None  # every coefficient 1: the corruption below makes the array
+    coef = np.ones(gw.terms, np.int64)
+    coef[int(gw.offsets[4]) + 1] = change  # the second term of W's entry (1, 1, 2, 2)
+    bad = PackedTensor(gw.shape, gw.keys, gw.offsets, coef, gw.top, gw.first)
+    bad_d = d.replace(grads_upstream={**d.grads_upstream, "W": bad}, equations={})
+    assert bad_d.prove().failed_step == "the im2col view of W: differs from the element-wise result"
+    # without the views, the closed form finds it at its entry, with a point
+    proof = bad_d.replace(presentation=dataclasses.replace(d.presentation, views=())).prove()
+    assert proof.status == "refuted" and proof.counterexample.wrt == "W"
+    assert proof.counterexample.index == (1, 1, 2, 2) and " = " in proof.counterexample.note
