@@ -295,7 +295,7 @@ def test_the_displayed_entry_formula_is_checked_against_every_entry():
     old = sympy.Add(sympy.IndexedBase("b")[o], old, evaluate=False)
     bad = d.replace(equations={**d.equations, "definition": Equation("definition", (Step(step.lhs, old, step.rule),))})
     proof = bad.prove()
-    assert not proof.ok and "does not give the entry" in proof.failed_step
+    assert not proof.ok and "the formula reads w outside W" in proof.failed_step  # w[o, c, 0, 0] does not exist
 
 
 def test_a_wrong_index_name_under_the_entry_formula_is_caught():

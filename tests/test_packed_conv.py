@@ -6,6 +6,7 @@ be compared with the dict path, which stays the reference, and the mutation test
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -255,3 +256,81 @@ def test_keys_that_would_not_fit_in_62_bits_leave_the_layer_to_the_dicts(forced,
     assert not isinstance(d.definitions, PackedTensor) and d.prove().ok
     assert not isinstance(Meaning(d)(d.closed_forms["W"]), PackedTensor)
     assert not isinstance(Meaning(d)(d.presentation.views[0][1]), PackedTensor)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_convolution_whose_every_tap_lands_in_the_padding_is_derived_and_proven(forced, bias):
+    # a 1×1 input, padding 1 and stride 2: both output positions read only the padding, so Y is
+    # b (or 0) and every gradient of X and W is 0
+    d = symgrad.conv2d((1, 2, 1, 1), (2, 2, 1, 1), stride=2, padding=1, bias=bias)
+    for name in ("X", "W"):
+        assert entries(d.grads_upstream[name]) == [{}] * len(d.input_tensors[name].ids), name
+    assert d.prove().ok
+
+
+@pytest.mark.parametrize("scale", [2**62, -(2**62), 2**100])
+def test_an_upstream_weight_past_64_bits_leaves_the_share_to_the_dicts(monkeypatch, scale):
+    import symgrad.functional as F
+
+    def net(x, w):
+        y = F.conv2d(x, w, padding=1)
+        return (y * y * scale).sum()  # dL/dy = 2·scale·y: one variable times an integer of 63 bits or more
+
+    monkeypatch.setattr(packedpoly, "PACKED_TERMS", 10**12)
+    reference = symgrad.derive(net, x=(1, 1, 3, 3), w=(1, 1, 2, 2))
+    monkeypatch.setattr(packedpoly, "PACKED_TERMS", 1)
+    packed = symgrad.derive(net, x=(1, 1, 3, 3), w=(1, 1, 2, 2))
+    for name in ("x", "w"):
+        ids = packed.graph.tensors[name].ids
+        assert [packed.grads.get(v, {}) for v in ids] == [reference.grads.get(v, {}) for v in ids], name
+    assert packed.prove().ok
+
+
+def test_an_entry_formula_that_counts_a_term_twice_or_reads_past_w_or_b_is_refuted(monkeypatch):
+    from symgrad.chain.derivation import Equation, Step
+
+    # one kernel slice and one bias: a W or b index one slice too low wraps around to the true entry
+    reference, packed = both(monkeypatch, input_shape=(1, 1, 4, 4), weight_shape=(1, 1, 2, 2))
+    step, *names = reference.equations["definition"].steps
+    bias, total = sympy.Add.make_args(step.rhs)
+    term, *limits = total.args
+    (w,) = [e for e in term.atoms(sympy.Indexed) if e.base.label.name == "w"]
+    o, c, u, v = w.indices
+
+    def formula(rhs, index_names=names):
+        return [Step(step.lhs, rhs, step.rule), *index_names]
+
+    # u over 1..2k_H read as ceil(u/2): every term twice, so the formula is 2·(b + the sum) - b
+    half = sympy.ceiling(u / 2)
+    twice = sympy.Sum(term.xreplace({u: half}), *[(x, lo, 2 * hi) if x == u else (x, lo, hi) for x, lo, hi in limits])
+    twice_names = [Step(s.lhs, s.rhs.xreplace({u: half}), s.rule) if str(s.lhs) == "i'" else s for s in names]
+    mutants = {
+        "every term twice": formula(sympy.Add(bias, twice, evaluate=False), twice_names),
+        "w[o, c, u - k_H, v]": formula(step.rhs.xreplace({w: w.base[o, c, u - 2, v]})),
+        "w[o, c, 1, k_W (u - 1) + v]": formula(step.rhs.xreplace({w: w.base[o, c, 1, 2 * (u - 1) + v]})),
+        "b[o - 1]": formula(step.rhs.xreplace({bias: bias.base[o - 1]})),
+        "a[o] for b[o]": formula(step.rhs.xreplace({bias: sympy.IndexedBase("a")[o]})),
+        "2·w·x summed": formula(sympy.Add(bias, sympy.Sum(sympy.Mul(2, *term.args), *limits), evaluate=False)),
+        "b + 1 + the sum": formula(sympy.Add(bias, 1, total, evaluate=False)),
+    }
+    for what, steps in mutants.items():
+        for d in (reference, packed):
+            bad = d.replace(equations={**d.equations, "definition": Equation("definition", tuple(steps))})
+            proof = bad.prove()
+            assert proof.status == "refuted" and "entry formula" in proof.failed_step, (what, d.definitions)
+
+
+@pytest.mark.parametrize("change", [2, -1])
+def test_one_corrupted_packed_gradient_coefficient_is_refuted_at_its_entry(forced, change):
+    d = symgrad.conv2d((1, 2, 5, 5), (2, 2, 3, 3), padding=1)
+    gw = d.grads_upstream["W"]
+    assert gw.coef is None  # every coefficient 1: the corruption below makes the array
+    coef = np.ones(gw.terms, np.int64)
+    coef[int(gw.offsets[4]) + 1] = change  # the second term of W's entry (1, 1, 2, 2)
+    bad = PackedTensor(gw.shape, gw.keys, gw.offsets, coef, gw.top, gw.first)
+    bad_d = d.replace(grads_upstream={**d.grads_upstream, "W": bad}, equations={})
+    assert bad_d.prove().failed_step == "the im2col view of W: differs from the element-wise result"
+    # without the views, the closed form finds it at its entry, with a point
+    proof = bad_d.replace(presentation=dataclasses.replace(d.presentation, views=())).prove()
+    assert proof.status == "refuted" and proof.counterexample.wrt == "W"
+    assert proof.counterexample.index == (1, 1, 2, 2) and " = " in proof.counterexample.note

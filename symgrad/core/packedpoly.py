@@ -266,7 +266,8 @@ def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> Pack
     if (a < 0).any() or ((a == b) & (b >= 0)).any():
         return None  # a constant gives no share; a square is left to the general loop
     wrt_ids = np.asarray(wrt, np.int64)
-    largest = int(max(wrt_ids.max(), max(ups), a.max(), b.max()))
+    # initial: a layer whose every tap reads the padding has no terms at all
+    largest = int(max(wrt_ids.max(), max(ups), a.max(initial=-1), b.max(initial=-1)))
     where = np.full(largest + 2, -1, np.int64)  # variable -> its position in wrt; where[-1] for "none"
     where[wrt_ids] = np.arange(wrt_ids.size)
     pair = b >= 0
@@ -279,9 +280,12 @@ def layer_share(defs: PackedTensor, ups: list, weights: list, wrt: list) -> Pack
     g = np.asarray(ups, np.int64)[rows]
     coef = None  # every coefficient 1, the usual case: no array at all
     if defs.coef is not None or any(w != 1 for w in weights):
-        coef = (np.ones(rows.size, np.int64) if defs.coef is None else defs.coef) * np.asarray(weights, np.int64)[rows]
-        if np.abs(coef).max(initial=0) * 2 * max(1, rows.size) >= 2**62:
+        # bounded in Python ints, before NumPy sees them: a weight may not fit in 64 bits, and a
+        # product of int64 scalars wraps around instead of growing
+        biggest = 1 if defs.coef is None else int(np.abs(defs.coef).max(initial=0))
+        if biggest * max(map(abs, weights)) * 2 * max(1, rows.size) >= 2**62:
             return None
+        coef = (np.ones(rows.size, np.int64) if defs.coef is None else defs.coef) * np.asarray(weights, np.int64)[rows]
     del rows
     top = top_for(largest, wrt_ids.size)
     if not fits(wrt_ids.size, top):

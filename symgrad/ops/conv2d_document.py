@@ -91,6 +91,13 @@ def check_entry_formula(d, step) -> str | None:
         [a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Indexed)] if isinstance(rhs, sympy.Add) else []
     )
     factors = {f.base.label.name: f for f in total.function.args if isinstance(f, sympy.Indexed)}
+    # every part of the formula is read: a factor, term or sum the checks below skip would pass unseen
+    parts = sympy.Add.make_args(rhs) if isinstance(rhs, sympy.Add) else (rhs,)
+    summand = total.function
+    if not isinstance(summand, sympy.Mul) or len(summand.args) != 2 or set(factors) != {"x", "w"}:
+        return "the summand is not one w times one x"
+    if len(parts) != 1 + len(bias_terms) or any(t.base.label.name != "b" for t in bias_terms):
+        return "the formula is not one sum plus entries of b"
     n, o, i, j = step.lhs.indices
     limits = list(reversed(total.limits))  # outermost first
     X, W, Y = d.input_tensors["X"], d.input_tensors["W"], d.output
@@ -127,7 +134,7 @@ def check_entry_formula(d, step) -> str | None:
     (gw0, w0), (gw1, w1), (gw2, w2), (gw3, w3) = (table(e) for e in factors["w"].indices)
     _, S1, S2, S3 = X.shape
     S0 = X.shape[0]
-    _, T1, T2, T3 = W.shape
+    T0, T1, T2, T3 = W.shape
     x_ids, w_ids = X.ids, W.ids
     tap_values = list(itertools.product(*(ranges[t] for t in taps)))
 
@@ -138,20 +145,34 @@ def check_entry_formula(d, step) -> str | None:
             a0, a1, a2, a3 = x0[gx0(env)], x1[gx1(env)], x2[gx2(env)], x3[gx3(env)]
             if 0 <= a0 < S0 and 0 <= a1 < S1 and 0 <= a2 < S2 and 0 <= a3 < S3:
                 b0, b1, b2, b3 = w0[gw0(env)], w1[gw1(env)], w2[gw2(env)], w3[gw3(env)]
+                # each index inside W: a row-major position alone would let one run past its axis
+                if not (0 <= b0 < T0 and 0 <= b1 < T1 and 0 <= b2 < T2 and 0 <= b3 < T3):
+                    return f"the formula reads w outside W for the entry y at {(nn, oo, ii, jj)}"
                 # the row-major positions SymbolTensor.id_at computes
-                entry[(x_ids[((a0 * S1 + a1) * S2 + a2) * S3 + a3], w_ids[((b0 * T1 + b1) * T2 + b2) * T3 + b3])] = 1
+                key = (x_ids[((a0 * S1 + a1) * S2 + a2) * S3 + a3], w_ids[((b0 * T1 + b1) * T2 + b2) * T3 + b3])
+                entry[key] = entry.get(key, 0) + 1  # counted: a term the formula reads twice is 2·x·w
         for term in bias_terms:
-            (index,) = term.indices
-            entry[(d.input_tensors["b"].id_at((int(index.xreplace({o: oo})) - 1,)),)] = 1
+            at = _bias_at(d, term, o, oo)
+            if at is None:
+                return f"the formula reads b outside b for the entry y at {(nn, oo, ii, jj)}"
+            entry[(at,)] = entry.get((at,), 0) + 1
         if entry != d.definitions.entries[pos]:
             return f"the formula does not give the entry y at {(nn, oo, ii, jj)}"
     return None
 
 
+def _bias_at(d, term, o, value: int) -> int | None:
+    """The variable the bias term reads at o = ``value``, None outside b (never from its end)."""
+    (index,) = term.indices
+    at = int(index.xreplace({o: value})) - 1
+    b = d.input_tensors["b"]
+    return b.id_at((at,)) if 0 <= at < b.shape[0] else None
+
+
 def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str | None:
     """``check_entry_formula`` for packed definitions: the displayed formula's index tables made
     arrays, every tap of one (n, o) plane of outputs at a time, compared with the packed entries.
-    The terms of one entry are a set, as the dict the loop builds is."""
+    A term the formula reads twice counts twice, as it does in the loop."""
     np = packedpoly.np
     X, W = d.input_tensors["X"], d.input_tensors["W"]
     spans = [ranges[var] for var in order]
@@ -189,24 +210,32 @@ def _check_packed(d, order, ranges, coordinates, factors, bias_terms, o) -> str 
         ws = [at(t, nn, oo)[inside] for t in wt]
         xs = [a[inside] for a in xs]
         x_at = x_ids[((xs[0] * X.shape[1] + xs[1]) * X.shape[2] + xs[2]) * X.shape[3] + xs[3]]
-        # W's position read as the loop reads it from a tuple: a negative one from the end, one
-        # past either end an IndexError (which refutes the step as misread)
-        flat = ((ws[0] * W.shape[1] + ws[1]) * W.shape[2] + ws[2]) * W.shape[3] + ws[3]
-        if ((flat >= w_ids.size) | (flat < -w_ids.size)).any():
-            raise IndexError("tuple index out of range")
-        w_at = w_ids[flat % w_ids.size]
+
+        def where(k: int, nn=nn, oo=oo) -> tuple:
+            i, j = divmod(k, grid[1])
+            return (spans[0][nn], spans[1][oo], spans[2][i], spans[3][j])
+
+        # each index inside W: a row-major position alone would let one run past its axis
+        outside = np.zeros(ws[0].shape, bool)
+        for a, size in zip(ws, W.shape):
+            outside |= (a < 0) | (a >= size)
+        if outside.any():
+            first = int(entry[inside][np.flatnonzero(outside)].min())
+            return f"the formula reads w outside W for the entry y at {where(first)}"
+        w_at = w_ids[((ws[0] * W.shape[1] + ws[1]) * W.shape[2] + ws[2]) * W.shape[3] + ws[3]]
         keys = [packedpoly.encode(entry[inside], x_at, w_at, top)]
         for term in bias_terms:
-            (index,) = term.indices
-            b_at = d.input_tensors["b"].id_at((int(index.xreplace({o: spans[1][oo]})) - 1,))
+            b_at = _bias_at(d, term, o, spans[1][oo])
+            if b_at is None:
+                return f"the formula reads b outside b for the entry y at {where(0)}"
             spots = np.arange(plane)
             keys.append(packedpoly.encode(spots, np.full(plane, b_at), np.full(plane, -1), top))
-        mine = packedpoly.finish((plane,), packedpoly.unique(np.concatenate(keys)), None, top)
+        # counted: a term the formula reads twice is 2·x·w
+        counted, coef = packedpoly.canonical(np.concatenate(keys))
+        mine = packedpoly.finish((plane,), counted, coef, top)
         theirs = d.definitions.part(p * plane, (p + 1) * plane, (plane,))
         if mine != theirs:
-            i, j = divmod(packedpoly.differing(theirs, mine, 1)[0], grid[1])
-            where = (spans[0][nn], spans[1][oo], spans[2][i], spans[3][j])
-            return f"the formula does not give the entry y at {where}"
+            return f"the formula does not give the entry y at {where(packedpoly.differing(theirs, mine, 1)[0])}"
     return None
 
 
