@@ -6,6 +6,8 @@ and a slipped one refuted. Each expected verdict is worked out by hand in its co
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from symgrad.checkdoc import check_document
@@ -283,6 +285,21 @@ def test_without_samples_a_sum_binds_its_letter_everywhere(tmp_path):
 def test_channels_and_samples_declared_wrongly_are_one_error(tmp_path, key, value, message):
     with pytest.raises(SymgradError, match=message):
         check_document(post(tmp_path, display("x_{1,1} = x_{1,1}"), {**SAMPLED, key: value}))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # w(f) naming a tensor that is not declared: said once, before any line is read
+        ({"channels": {"w": "Q", "b": "C"}}, "channels names Q for w(f), which is not a declared tensor"),
+        # the channels' size F not declared: the index f over it is one error too
+        ({"sizes": [{"N": 2, "m": 3, "h": 2, "o": "m - h + 1"}]}, "the index f ranges over 'F', which no declared"),
+    ],
+)
+def test_channels_without_their_tensor_or_size_are_one_error(tmp_path, change, message):
+    line = "z_{n,i,f} = \\sum_{n=1}^{h} x_{n, i+n-1} w(f)_{n} + b(f)"
+    with pytest.raises(SymgradError, match=re.escape(message)):
+        check_document(post(tmp_path, display(line) + display(line), {**SAMPLED, **change}))
 
 
 def test_a_sum_capturing_the_sample_is_caught(tmp_path, monkeypatch):
