@@ -6,6 +6,8 @@ and a slipped one refuted. Each expected verdict is worked out by hand in its co
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from symgrad.checkdoc import check_document
@@ -137,12 +139,39 @@ def test_without_outside_declared_an_entry_outside_the_map_is_not_taken_as_zero(
     ((verdict, reason),) = links(
         tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}"), decl
     )
-    assert verdict == "proven" and "where every entry it names exists (not at r = 0)" in reason
+    assert verdict == "proven" and reason.endswith("where every entry it names exists (not at r = 0; r = 2)")
     # the slip stays refuted at r = 0, where all its entries exist
     ((verdict, _),) = links(
         tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{(r+a)}"), decl
     )
     assert verdict == "refuted"
+
+
+def test_the_index_values_a_line_skips_are_named_in_full(tmp_path):
+    # x_i x_{j+1} = x_{j+1} x_i over i, j in 1..3: x_4 does not exist, so the line is proven where
+    # j = 1, 2 and not at j = 3, whatever i is (i is left out of the points named). With x_{i-1}
+    # as well, the skipped points are i = 1 (any j) or j = 3: five of them, no letter left out,
+    # the first four named in binding order
+    decl = {"sizes": [{"n": 3}], "indices": {"i": "n", "j": "n"}, "tensors": {"X": ["n"]}}
+    ((verdict, reason),) = links(tmp_path, display("x_{i} x_{j+1} = x_{j+1} x_{i}"), decl)
+    assert verdict == "proven" and reason.endswith("(not at j = 3)")
+    ((verdict, reason),) = links(tmp_path, display("x_{i-1} x_{j+1} = x_{j+1} x_{i-1}"), decl)
+    assert verdict == "proven" and reason.endswith(
+        "(not at i = 1, j = 1; i = 1, j = 2; i = 1, j = 3; i = 2, j = 3 and 1 other)"
+    )
+
+
+def test_the_index_values_a_line_skips_are_named_with_their_size_when_sizes_differ(tmp_path):
+    # the correct #22 line without outside: zero, at m = 3 and m = 4: δ_{-1} at r = 0 for both,
+    # δ_{o} at r = 2 for m = 3 and at r = 3 for m = 4; f, the same at both, is not named
+    decl = {k: v for k, v in CONV.items() if k != "outside"}
+    decl["sizes"] = [{"m": 3, "f": 2, "o": "m - f + 1"}, {"m": 4, "f": 2, "o": "m - f + 1"}]
+    ((verdict, reason),) = links(
+        tmp_path, display("\\frac{\\partial J}{\\partial y_{r}} = \\sum^{f}_a w_{a} \\delta_{r-a}"), decl
+    )
+    assert verdict == "proven" and reason.endswith(
+        "(not at m = 3, o = 2, r = 0; m = 3, o = 2, r = 2; m = 4, o = 3, r = 0; m = 4, o = 3, r = 3)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -256,6 +285,21 @@ def test_without_samples_a_sum_binds_its_letter_everywhere(tmp_path):
 def test_channels_and_samples_declared_wrongly_are_one_error(tmp_path, key, value, message):
     with pytest.raises(SymgradError, match=message):
         check_document(post(tmp_path, display("x_{1,1} = x_{1,1}"), {**SAMPLED, key: value}))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # w(f) naming a tensor that is not declared: said once, before any line is read
+        ({"channels": {"w": "Q", "b": "C"}}, "channels names Q for w(f), which is not a declared tensor"),
+        # the channels' size F not declared: the index f over it is one error too
+        ({"sizes": [{"N": 2, "m": 3, "h": 2, "o": "m - h + 1"}]}, "the index f ranges over 'F', which no declared"),
+    ],
+)
+def test_channels_without_their_tensor_or_size_are_one_error(tmp_path, change, message):
+    line = "z_{n,i,f} = \\sum_{n=1}^{h} x_{n, i+n-1} w(f)_{n} + b(f)"
+    with pytest.raises(SymgradError, match=re.escape(message)):
+        check_document(post(tmp_path, display(line) + display(line), {**SAMPLED, **change}))
 
 
 def test_a_sum_capturing_the_sample_is_caught(tmp_path, monkeypatch):

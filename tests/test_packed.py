@@ -228,6 +228,22 @@ def test_a_product_is_not_equal_to_a_corrupted_tensor(forced, corrupt):
     assert product != wrong and wrong != product
 
 
+def test_a_product_keeps_its_factors_when_the_lists_it_was_given_change():
+    # the 2×2 product of x = [[0, 1], [2, 3]] and y = [[100, 101], [102, 103]]; the caller then swaps
+    # x's first row in its own list. The product is still x·y, and not equal to the product with
+    # the row swapped (entry (0, 0) is x_1 y_100 + x_0 y_102 there, x_0 y_100 + x_1 y_102 here)
+    xi, yi = [0, 1, 2, 3], [100, 101, 102, 103]
+
+    def product_of(xs):
+        return tuple({(xs[2 * i], yi[j]): 1, (xs[2 * i + 1], yi[2 + j]): 1} for i in range(2) for j in range(2))
+
+    right, swapped = product_of([0, 1, 2, 3]), product_of([1, 0, 2, 3])
+    product = ProductTensor((2, 2), lambda: right, (xi, yi, (2, 2, 2), False))
+    xi[0], xi[1] = xi[1], xi[0]
+    assert product != PolyTensor((2, 2), swapped)
+    assert product == PolyTensor((2, 2), right)
+
+
 def test_the_collector_still_collects_what_a_paused_build_made():
     import weakref
 

@@ -496,7 +496,7 @@ def _decide(
     failed: list = []
     applies = []  # the sizes where the line names only entries that exist
     undefined = ""  # where the line is defined nowhere (a denominator identically zero there)
-    skipped = ""  # the first index values where the line names an entry that does not exist
+    skipped: list = []  # (meaning, index values) where the line names an entry that does not exist
     hint = [] if hint is None else hint  # the reading that decided the last binding: the next likely needs it
     if meanings:
         a, b = meanings[0].settle(a, b)
@@ -528,7 +528,7 @@ def _decide(
             except Unsupported as exc:
                 return "unchecked", f"not read: {exc}"
             except OutOfRange:  # the line does not apply at this size, or at these index values
-                skipped = skipped or _at({}, env)
+                skipped.append((meaning, env))
                 continue
             except Undefined as exc:  # nor where it divides by zero
                 undefined = undefined or f"not defined at {_at(meaning.size, env)}: {exc}"
@@ -559,7 +559,8 @@ def _decide(
             sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in size.items()) for size in applies)
             return "proven", f"at {sizes}, the sizes that have the entries it names"
         if skipped:  # x_{i+1} at the last i: said, so that a proof at the inner values is not taken for more
-            return "proven", f"at the index values where every entry it names exists (not at {skipped})"
+            points = _skipped(skipped, meanings)
+            return "proven", f"at the index values where every entry it names exists (not at {points})"
         return "proven", ""
     cases = [c for c in conditions or [] if all(c[0] in env and c[2] in env for _, env, _ in held + failed)]
     outside = [f for f in failed if not (cases and not _holds(cases, f[1]))]
@@ -634,6 +635,28 @@ def _at_case(value, case: dict):
 
 def _at(size: dict, env: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in {**size, **env}.items())
+
+
+def _skipped(skipped: list, meanings: list) -> str:
+    """The index values a line skips, each point in full; a letter every value of which is skipped
+    alike is left out (j = 3 for every i is "j = 3"), and of the sizes, those that differ between
+    the declared sizes."""
+    differ = {k for meaning in meanings for k, v in meaning.size.items() if meanings[0].size.get(k) != v}
+    points: list = []
+    for meaning in meanings:
+        envs = [tuple(env.items()) for m, env in skipped if m is meaning]  # in the order of the bindings
+        if not envs:
+            continue
+        kept, letters = set(envs), [k for k, _ in envs[0]]
+        for letter in list(letters):
+            rest = {tuple(kv for kv in env if kv[0] != letter) for env in kept}
+            if all(tuple(sorted((*point, (letter, v)))) in kept for point in rest for v in meaning.range_of(letter)):
+                kept, letters = rest, [k for k in letters if k != letter]
+        size = {k: v for k, v in meaning.size.items() if k in differ}
+        points += [_at(size, {k: v for k, v in env if k in letters}) for env in envs]
+    shown = list(dict.fromkeys(points))
+    more = len(shown) - 4
+    return "; ".join(shown[:4]) + (f" and {more} other{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def _pattern(held: list, failed: list) -> str:

@@ -340,6 +340,7 @@ class Declarations:
         )
         defined = definitions(decl)  # every definition read once
         _refuse_clashes(decl, defined)
+        _refuse_undeclared_channels(decl, defined)
         heads = [indices for indices, _ in defined.values()]
         for size in sizes:
             count = sum(math.prod(_dimension(d, size, decl.layers) for d in dims) for dims in tensors.values())
@@ -657,6 +658,18 @@ def _names(decl: Declarations, defined: set) -> frozenset:
 
 # letters the reader gives a meaning of its own: e^{x} is Euler's number
 RESERVED = {"e": "Euler's number e"}
+
+
+def _refuse_undeclared_channels(decl: Declarations, defined: dict) -> None:
+    """A channel names a declared tensor or defined quantity (K for w(f), or K^{l} in a layer):
+    said once here, and not again by every line that writes it."""
+    declared = {_key(name.split("^")[0]) for name in [*decl.tensors, *defined]}
+    for letter, of in decl.channels.items():
+        if _key(of) not in declared:
+            raise SymgradError(
+                f"channels names {of} for {letter}(f), which is not a declared tensor or defined quantity: "
+                f"declare it, as tensors: {{{of}: [n, m]}}"
+            )
 
 
 def _refuse_clashes(decl: Declarations, defined: dict) -> None:

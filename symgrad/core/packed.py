@@ -176,7 +176,7 @@ def _grouped(arrays: list, wrt, distinct: bool, one_role: bool) -> dict | None:
     return {v: found[v] for v in wrt if v in found}
 
 
-def same_product(entries: tuple, xi: list, yi: list, sizes: tuple, swapped: bool) -> bool:
+def same_product(entries: tuple, xi: tuple, yi: tuple, sizes: tuple, swapped: bool) -> bool:
     """True when ``entries`` (polynomial dicts, row-major m×n) are exactly the product of the
     m×k matrix of variables ``xi`` and the k×n matrix ``yi``: entry (i, j) has the k terms
     x_it·y_tj (written (y, x) when ``swapped``), each with coefficient 1, in the order of t.

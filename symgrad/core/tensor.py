@@ -237,7 +237,8 @@ class ProductTensor(PolyTensor):
         object.__setattr__(self, "shape", tuple(shape))
         object.__setattr__(self, "variables", None)
         object.__setattr__(self, "_build", build)
-        object.__setattr__(self, "_factors", factors)
+        xi, yi, sizes, swapped = factors  # copied: the caller's lists may change, the comparison must not
+        object.__setattr__(self, "_factors", (tuple(xi), tuple(yi), sizes, swapped))
         object.__setattr__(self, "_compared", [])
 
     @functools.cached_property

@@ -599,11 +599,6 @@ class Document:
         """A network's forward pass, then its backward pass from the closed forms, in PyTorch."""
         return "\n".join(["# forward", *forward_lines(self.d), "", "# backward", *backward_lines(self.d)])
 
-    def grad_name(self, name: str) -> str:
-        from ..network.presentation import grad_of
-
-        return grad_of(name, self.d.graph)
-
     def bold(self, name: str) -> str:
         """A network's tensor as its formulas write it: bold, or as what it is (kᵀ)."""
         from ..network.presentation import tex
