@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
+import symgrad
+
 from .test_tools import browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.tools
@@ -59,10 +61,10 @@ def test_the_site_loads_mathjax_from_itself_not_from_the_disk(site):
     assert "file://" not in html
 
 
-@pytest.mark.parametrize("width", [1200, 400])
-def test_served_pages_typeset_every_formula_and_fit_the_window(site, browser, width):  # noqa: F811
+def test_served_pages_typeset_every_formula_and_fit_the_window(site, browser):  # noqa: F811
+    """Each page typeset once, in a desktop's window and then a phone's (see checkers.at_widths)."""
     base, _ = site
-    page = browser.new_page(viewport={"width": width, "height": 900})
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
     failed: list = []
     page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     for name in PAGES:
@@ -79,13 +81,15 @@ def test_served_pages_typeset_every_formula_and_fit_the_window(site, browser, wi
                 body.querySelectorAll('pre, code').forEach(e => e.remove());
                 return body.innerText;
             })(),
-            overflow: document.documentElement.scrollWidth - window.innerWidth,
         })""")
         assert seen["errors"] == 0, name
         # TeX left as text is what a reader saw when MathJax did not load
         raw = re.search(r"\\(frac|partial|begin)\b", seen["text"])
         assert raw is None, (name, seen["text"][max(0, raw.start() - 150) : raw.end() + 50])
-        assert seen["overflow"] <= 0, f"{name} is {seen['overflow']} px wider than a {width} px window"
+        for width in (1200, 400):
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} is {overflow} px wider than a {width} px window"
         if name == "gallery.html":
             assert seen["containers"] > 100, seen["containers"]
     page.close()
@@ -117,6 +121,18 @@ def test_every_link_and_image_of_the_site_is_found(site, browser):  # noqa: F811
                     missing.append(f"{name}: {target} (no such anchor)")
     page.close()
     assert not missing, missing
+
+
+def test_the_gallery_page_numbers_its_derivations_and_links_their_references(site):
+    """The gallery page's symgrad blocks, expanded by symgrad's own directive: every equation of
+    the reference derivation numbered under its block's prefix, as many as the derivation tags,
+    each block with its own prefix, and a reference a link that shows the equation's number."""
+    _, out = site
+    gallery = (out / "gallery.html").read_text(encoding="utf-8")
+    assert gallery.count('id="equation-reference-') == symgrad.render(symgrad.matmul(2, 4, 3), "md").count(r"\tag{")
+    for prefix in ("reference", "conv", "net"):
+        assert f'id="equation-{prefix}-' in gallery, prefix
+    assert re.search(r'href="#equation-reference-chain-a">\(\d+\)</a>', gallery)
 
 
 def test_the_api_page_lists_each_public_function_once(site):

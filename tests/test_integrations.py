@@ -301,27 +301,3 @@ def test_goldmark_mangles_the_same_math_without_the_shortcode(tmp_path):
     assert run([hugo, "--quiet"], site).returncode == 0
     html = (site / "public" / "posts" / "plain" / "index.html").read_text(encoding="utf-8")
     assert "<em>" in html or r"a_{11} & a_{12} \\ a_{21}" not in html
-
-
-# --- symgrad's own documentation -----------------------------------------------------------------
-
-
-def test_the_documentation_site_builds_with_its_own_directive(tmp_path, browser):  # noqa: F811
-    """docs/ is built by Sphinx from the README, the gallery page's symgrad blocks and the API's
-    docstrings, with warnings as errors; its derivations typeset and its references land."""
-    pytest.importorskip("sphinx")
-    pytest.importorskip("myst_parser")
-    out = tmp_path / "html"
-    done = run([str(BIN / "python"), "-m", "sphinx", "-W", "-q", "-b", "html", str(ROOT / "docs"), str(out)], ROOT)
-    assert done.returncode == 0, done.stdout + done.stderr
-    gallery = (out / "gallery.html").read_text(encoding="utf-8")
-    assert gallery.count('id="equation-reference-') == symgrad.render(symgrad.matmul(2, 4, 3), "md").count(r"\tag{")
-    for prefix in ("reference", "conv", "net"):
-        assert f'id="equation-{prefix}-' in gallery, prefix
-    assert re.search(r'href="#equation-reference-chain-a">\(\d+\)</a>', gallery)
-    assert "symgrad.derive" in (out / "api.html").read_text(encoding="utf-8")
-    page = browser.new_page()
-    result = typeset(page, (out / "gallery.html").as_uri())
-    assert result["errors"] == 0 and result["containers"] > 100
-    assert not page_links_resolve(page, "a.reference.internal[href^='#']")
-    page.close()
