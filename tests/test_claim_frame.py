@@ -228,3 +228,33 @@ def test_the_attention_compact_forms_are_proven_and_a_slip_refuted(sizes):
     )
     assert rowsum.status == "proven"
     assert symgrad.check(d, "q", "2 * do_s @ k / sqrt_d").status == "refuted"
+
+
+def test_a_claim_wrong_everywhere_is_refuted_after_deciding_one_entry(monkeypatch):
+    """The entries of a claim are decided one at a time, and a refutation at the first ends the
+    check: a claim off by a factor of 2 at every entry of q does not decide the other 11."""
+    from symgrad.prove.claim import decision
+
+    decided = []
+    differs = decision._differs
+    monkeypatch.setattr(decision, "_differs", lambda *a: decided.append(a[-1]) or differs(*a))
+    d = symgrad.derive(attention, q=(4, 3), k=(5, 3), v=(5, 3), t=(4, 3))
+    assert symgrad.check(d, "q", "2 * do_s @ k / sqrt_d").status == "refuted"
+    assert len(decided) == 1
+
+
+@pytest.mark.parametrize("k", [0, 5, 11])
+def test_the_one_differing_entry_is_found_wherever_it_stands(k):
+    """Deciding entries one at a time still reaches the one entry whose sides differ, first or
+    last, and no other."""
+    from symgrad.prove.claim import decision
+
+    d = data_of(symgrad.derive(attention, q=(4, 3), k=(5, 3), v=(5, 3), t=(4, 3)))
+    gradient = d.gradient("q")
+    pairs = [(p, p) for p in gradient]
+    shifted = dict(gradient[k])
+    one = next(iter(shifted))
+    shifted[one] = shifted[one] * 2  # one term of the entry doubled
+    pairs[k] = (gradient[k], shifted)
+    assert list(decision.differing(d.graph, pairs, "a test")) == [k]
+    assert list(decision.differing(d.graph, [(p, p) for p in gradient], "a test")) == []

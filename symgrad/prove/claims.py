@@ -38,12 +38,12 @@ from ..core.tensor import from_sympy, to_sympy
 from ..network.derivation import NetworkDerivation
 from ..network.values import atom_at
 from . import network
-from .claim.decision import differing
+from .claim.decision import differing, first_of
 from .claim.reader import MAX_LENGTH, ClaimNames, check_depth, claim_value
 from .claim.tensor import ClaimTensor, apply
 from .general import concrete
 from .index import Entry, canon
-from .points import DIGITS, Comparer
+from .points import DIGITS, shared
 
 EVERY_UPSTREAM = "every upstream gradient G"
 
@@ -223,11 +223,11 @@ def difference(
     refutation as it stands; one through atoms (a claim's exp) is confirmed at a point first."""
     graph = d.graph
     pairs = list(zip(derived, claimed))
-    pending = differing(graph, pairs, f"comparing {what}")
-    if not pending:
+    first, pending = first_of(differing(graph, pairs, f"comparing {what}"))
+    if first is None:
         return None
     tensor = graph.tensors[wrt]
-    comparer = Comparer(graph)
+    comparer = shared(graph)
     for i in pending:
         a, b = pairs[i]
         written = graph.expand(b)
@@ -239,9 +239,9 @@ def difference(
         found = comparer.differ_at(a, b)
         if found is not None:
             return network.counterexample_at(d, tensor, i, a, b, found, what, sides)
-    first = ",".join(str(k + 1) for k in tensor.index(pending[0]))
+    where = ",".join(str(k + 1) for k in tensor.index(first))
     return (
-        f"{what}: element {first} differs in canonical form but agrees at {len(comparer.points())} points "
+        f"{what}: element {where} differs in canonical form but agrees at {len(comparer.points())} points "
         f"to {DIGITS} digits"
     )
 

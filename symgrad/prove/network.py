@@ -11,6 +11,7 @@ by far more than the evaluation's error. If no point separates them, the verdict
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import mpmath
 import sympy
@@ -22,9 +23,9 @@ from ..network.compound import compound, shown
 from ..network.graph import Graph, Tensor
 from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
-from .claim.decision import differing
+from .claim.decision import differing, first_of
 from .claim.reader import claim_tensors, claim_value
-from .points import DIGITS, Comparer, evaluate, values_at
+from .points import DIGITS, Comparer, evaluate, shared, values_at
 
 __all__ = ["check", "check_lemma", "compose", "equivalent", "evaluate", "values_at"]
 
@@ -86,11 +87,21 @@ def _scope(d) -> str:
 
 
 def pending_verdict(
-    d, comparer: Comparer, pending: list, elements: int, steps: int, sides=("the chain rule", "the claim"), upstream=0
+    d,
+    comparer: Comparer,
+    pending: Iterable,
+    elements: int,
+    steps: int,
+    sides=("the chain rule", "the claim"),
+    upstream=0,
 ) -> Proof:
-    """The verdict where some entries' two sides differ in canonical form: refuted at the first
-    point found where an entry's sides are apart, else undecided."""
-    for what, tensor, position, derived, claimed in pending:
+    """The verdict where some entries' two sides differ in canonical form (``pending``, a list or
+    an iterator of at least one): refuted at the first point found where an entry's sides are
+    apart, else undecided."""
+    first = None
+    for entry in pending:
+        first = first or entry
+        what, tensor, position, derived, claimed = entry
         found = comparer.differ_at(derived, claimed)
         if found is not None:
             return Proof(
@@ -101,7 +112,8 @@ def pending_verdict(
                 upstream=upstream,
                 counterexample=counterexample_at(d, tensor, position, derived, claimed, found, what, sides),
             )
-    what, tensor, position, *_ = pending[0]
+    assert first is not None, "a verdict on no differing entry"
+    what, tensor, position, *_ = first
     return Proof(
         "undecided",
         elements=elements,
@@ -144,9 +156,10 @@ def equivalent(d, name: str, form_a, form_b) -> Proof:
     b, text_b = claim_value(d, form_b, names, name, tensor.shape)
     pairs = list(zip(a.entries, b.entries))
     what = f"the two forms of dL/d{name}"
-    pending = [(what, tensor, i, *pairs[i]) for i in differing(d.graph, pairs, f"comparing {what}")]
-    comparer = Comparer(d.graph)
-    if not pending:
+    first, positions = first_of(differing(d.graph, pairs, f"comparing {what}"))
+    pending = ((what, tensor, i, *pairs[i]) for i in positions)
+    comparer = shared(d.graph)
+    if first is None:
         n = len(a.entries)
         return Proof("proven", checked=n, elements=n, claims=((name, f"{text_a} == {text_b}"),))
     return pending_verdict(d, comparer, pending, len(a.entries), 0, ("the first form", "the second"))
@@ -160,9 +173,10 @@ def check(d, name: str, claim) -> Proof:
     derived = d.gradient(name)
     pairs = list(zip(derived, got.entries))
     what = f"the claim for dL/d{name}"
-    pending = [(what, tensor, i, *pairs[i]) for i in differing(d.graph, pairs, f"comparing {what}")]
-    comparer = Comparer(d.graph)
-    if not pending:
+    first, positions = first_of(differing(d.graph, pairs, f"comparing {what}"))
+    pending = ((what, tensor, i, *pairs[i]) for i in positions)
+    comparer = shared(d.graph)
+    if first is None:
         n = len(derived)
         return Proof("proven", checked=n, elements=n, claims=((name, text),), scope=_scope(d))
     return pending_verdict(d, comparer, pending, len(derived), 0)

@@ -131,11 +131,17 @@ def zero_everywhere(graph: Graph, vid: int) -> bool:
     return not _samples(graph, vid).nonzero_somewhere(vid)
 
 
+def shared(graph: Graph) -> Comparer:
+    """The graph's shared Comparer, its points drawn over every variable the graph has now: the
+    decision on a claim and the verdict that follows it evaluate the network at the same points
+    once, not each at points of its own."""
+    return _samples(graph, len(graph.registry.names) - 1)
+
+
 def at_points(graph: Graph, a: poly.Poly, b: poly.Poly) -> str:
     """How a and b compare at the graph's shared points: "apart" at one of them, "agree" at
     every one where both are defined, or "undefined" where there is no such point."""
-    newest = max((v for p in (a, b) for mono in p for v in mono), default=0)
-    comparer = _samples(graph, newest)
+    comparer = shared(graph)
     if comparer.differ_at(a, b) is not None:
         return "apart"
     defined = any(defined_at(a, values) and defined_at(b, values) for values, _ in comparer.points())

@@ -12,7 +12,9 @@ that would allow it.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 from ...core import flint_poly, poly
 from ...core.budget import check_max_terms
@@ -54,19 +56,21 @@ class Work:
         )
 
 
-def differing(graph: Graph, pairs: list, what: str) -> list[int]:
+def differing(graph: Graph, pairs: list, what: str) -> Iterator[int]:
     """The positions where the two sides of a pair differ as rational functions of the inputs
-    and atoms: written out by the frame (``frame.Frame``: named gradients and products written
-    out, linear variables kept as coordinates with the relations among them applied), which
-    finds a difference zero exactly when it is zero written out in the inputs. A difference that
-    remains is kept if the two sides are apart at a point, and otherwise its denominators are
+    and atoms, in order: written out by the frame (``frame.Frame``: named gradients and products
+    written out, linear variables kept as coordinates with the relations among them applied),
+    which finds a difference zero exactly when it is zero written out in the inputs. A difference
+    that remains is kept if the two sides are apart at a point, and otherwise its denominators are
     cleared in the same frame (``rational.vanishes``). A difference met before (a row's sum
-    repeated along the row) is decided once."""
+    repeated along the row) is decided once.
+
+    Each position is decided when it is asked for: a caller that refutes a claim at the first
+    stops there, instead of deciding every entry of a claim wrong everywhere (``first_of``)."""
     candidates = [i for i, (a, b) in enumerate(pairs) if a != b]
     differences = [_difference(*pairs[i]) for i in candidates]
     work = Work(graph, what, differences)
     frame = Frame(graph)
-    out = []
     decided: dict = {}
     for k, (i, difference) in enumerate(zip(candidates, differences)):
         work.copies = len(candidates) if k == 0 else 1
@@ -74,8 +78,14 @@ def differing(graph: Graph, pairs: list, what: str) -> list[int]:
         if key not in decided:
             decided[key] = _differs(graph, frame, work, difference, pairs[i])
         if decided[key]:
-            out.append(i)
-    return out
+            yield i
+
+
+def first_of(positions: Iterator[int]) -> tuple[int | None, Iterator[int]]:
+    """The first of ``differing``'s positions (None when the sides agree everywhere) and all of
+    them, that one included, to go on with."""
+    first = next(positions, None)
+    return first, itertools.chain(() if first is None else (first,), positions)
 
 
 def _difference(a: poly.Poly, b: poly.Poly) -> poly.Poly:
