@@ -109,9 +109,20 @@ class Counterexample:
         where = "" if not self.sizes else " at " + ", ".join(f"{k}={v}" for k, v in self.sizes.items())
         text = (
             f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
-            f"the chain rule gives {self.derived}, the claim gives {self.claimed}"
+            f"the chain rule gives {_brief(self.derived)}, the claim gives {_brief(self.claimed)}"
         )
         return f"{text} ({self.note})" if self.note else text
+
+
+LONGEST = 500  # characters of a side a message shows; a longer one is named by its size (in .derived)
+
+
+def _brief(e: sympy.Expr) -> str:
+    text = str(e)
+    if len(text) <= LONGEST:
+        return text
+    terms = len(sympy.Add.make_args(e))
+    return f"a sum of {terms} terms" if terms > 1 else text[: LONGEST - 2] + " …"
 
 
 VERDICTS = ("proven", "refuted", "undecided")
