@@ -99,7 +99,8 @@ def verdicts(post: str) -> tuple:
 def marked(posts, known: dict) -> list:
     out = []
     for post in posts:
-        marks = [pytest.mark.slow]  # each runs check-doc in a process of its own
+        # each runs check-doc in a process of its own, once per worker: one worker runs them all
+        marks = [pytest.mark.slow, pytest.mark.xdist_group("corpus-check-doc")]
         if post in known:
             marks.append(pytest.mark.xfail(strict=True, reason=known[post]))
         out.append(pytest.param(post, marks=marks, id=post))
@@ -191,6 +192,7 @@ DECIDED_FLOOR = 262
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("corpus-check-doc")  # the reports the verdict tests read
 def test_summary_of_the_corpus():
     """What check-doc decides on the corpus today, post by post (printed; nothing asserted on
     the share beyond today's floor, which the reader's extensions may only raise)."""
