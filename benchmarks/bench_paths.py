@@ -322,7 +322,8 @@ def jobs(large: bool, suite: bool) -> list:
         rows.append(row(f"check-doc {post.stem}", 5, None, job, simplify))
     if suite:
         fast = ["-m", "pytest", "-m", "not tools and not slow", "-n", "2", "-q", "-p", "no:cacheprovider"]
-        whole = ["-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]
+        # as scripts/test.sh runs it: tests that share a built document or a browser stay on one worker
+        whole = ["-m", "pytest", "-n", "2", "--dist", "loadgroup", "-q", "-p", "no:cacheprovider"]
         rows.append(row("fast test subset, 2 workers", 30, None, {"kind": "process", "argv": fast, "cwd": str(ROOT)}))
         rows.append(row("whole test suite, 2 workers", 240, None, {"kind": "process", "argv": whole, "cwd": str(ROOT)}))
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -168,6 +169,18 @@ def typeset(page, url: str, screenshot: Path | None = None) -> dict:
     if screenshot is not None:
         page.screenshot(path=str(screenshot), full_page=False)
     return result
+
+
+@contextlib.contextmanager
+def restyled(page, css: str):
+    """The typeset page with ``css`` after its own stylesheet, as if written at the end of it, and
+    without it again afterwards: the layout follows the stylesheet, and MathJax's output does not
+    (see at_widths), so one typeset page serves every stylesheet a test tries."""
+    handle = page.add_style_tag(content=css)
+    try:
+        yield page
+    finally:
+        handle.evaluate("e => e.remove()")
 
 
 def at_widths(browser, url: str, widths, measure, height: int = 900) -> dict:

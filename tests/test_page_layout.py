@@ -31,7 +31,7 @@ import pytest
 
 import symgrad
 
-from .checkers import LOCAL_MATHJAX, ROOT, at_widths, html_formulas, typeset
+from .checkers import LOCAL_MATHJAX, ROOT, at_widths, html_formulas, restyled, typeset
 from .conftest import require, require_program
 from .test_tools import (
     browser,  # noqa: F401  (the module's Chromium, a fixture)
@@ -391,15 +391,31 @@ def test_operator_names_read_as_one_word(measured):
         ),
     ],
 )
-def test_the_measures_see_a_broken_stylesheet(browser, tmp_path, page, css, width, seen):  # noqa: F811
+def test_the_measures_see_a_broken_stylesheet(tabs, page, css, width, seen):
     """Each measure fails on a page whose stylesheet brings back what it looks for."""
-    path = _local(ROOT / "output" / page / f"{page}.html", tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace("</style>", css + "\n</style>", 1), encoding="utf-8")
-    tab = browser.new_page(viewport={"width": width, "height": 900})
-    typeset(tab, path.as_uri())
-    result = tab.evaluate(MEASURE)
-    tab.close()
+    tab = tabs(page)
+    tab.set_viewport_size({"width": width, "height": 900})
+    assert not tab.evaluate(MEASURE)[seen]
+    with restyled(tab, css):
+        result = tab.evaluate(MEASURE)
     assert result[seen], result
+
+
+@pytest.fixture(scope="module")
+def tabs(browser, tmp_path_factory):  # noqa: F811
+    """A gallery page by name, typeset once for every stylesheet the measures are tried on."""
+    folder = tmp_path_factory.mktemp("restyled")
+    opened: dict = {}
+
+    def tab(name: str):
+        if name not in opened:
+            opened[name] = browser.new_page(viewport={"width": 1200, "height": 900})
+            typeset(opened[name], _local(ROOT / "output" / name / f"{name}.html", folder).as_uri())
+        return opened[name]
+
+    yield tab
+    for page in opened.values():
+        page.close()
 
 
 def test_the_break_measure_sees_a_product_wrapped_without_its_dot(browser, tmp_path):  # noqa: F811

@@ -30,6 +30,7 @@ from .checkers import (
     lone_marks,
     overfull_boxes,
     page_gaps,
+    restyled,
     typeset,
     undefined_references,
 )
@@ -318,14 +319,16 @@ def test_chromium_check_catches_broken_math(browser, tmp_path):
 # --- Jekyll ---------------------------------------------------------------------------------
 
 
-def build_site(tmp_path: Path, post: str) -> str:
+def build_site(tmp_path: Path, *posts: str) -> list[str]:
+    """The pages Jekyll builds from the posts, in a site with a bare layout: one build for all."""
     jekyll = require_program("jekyll", "apt-get install jekyll")
     site = tmp_path / "site"
     (site / "_posts").mkdir(parents=True)
     (site / "_layouts").mkdir()
     (site / "_config.yml").write_text("markdown: kramdown\n")
     (site / "_layouts" / "post.html").write_text("<html><body>{{ content }}</body></html>\n")
-    (site / "_posts" / "2000-01-01-derivation.md").write_text(post, encoding="utf-8")
+    for k, post in enumerate(posts):
+        (site / "_posts" / f"2000-01-01-derivation-{k}.md").write_text(post, encoding="utf-8")
     done = subprocess.run(
         [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
         capture_output=True,
@@ -333,27 +336,31 @@ def build_site(tmp_path: Path, post: str) -> str:
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    pages = list((site / "_site").rglob("*.html"))
-    assert len(pages) == 1, pages
-    return pages[0].read_text(encoding="utf-8")
+    pages = sorted((site / "_site").rglob("*.html"))
+    assert len(pages) == len(posts), pages
+    return [
+        next(p for p in pages if p.stem == f"derivation-{k}").read_text(encoding="utf-8") for k in range(len(posts))
+    ]
 
 
-@pytest.mark.parametrize("case", [(2, 4, 3, "mean"), (12, 12, 12, "generic"), ("m", "k", "n", "sum"), CONV_CASES[0]])
-def test_jekyll_keeps_every_formula_intact(tmp_path, case):
-    d = symgrad.conv2d(**case) if isinstance(case, dict) else symgrad.matmul(*case)
-    post = symgrad.render(d, "jekyll")
-    assert "{{" not in post and "{%" not in post
-    built = build_site(tmp_path, post)
-    expected, _ = html_formulas(post)
-    found, leftover = html_formulas(built)
-    assert found == expected and len(found) > 50
-    assert "\\(" not in leftover
+def test_jekyll_keeps_every_formula_intact(tmp_path):
+    cases = [(2, 4, 3, "mean"), (12, 12, 12, "generic"), ("m", "k", "n", "sum"), CONV_CASES[0]]
+    posts = [
+        symgrad.render(symgrad.conv2d(**case) if isinstance(case, dict) else symgrad.matmul(*case), "jekyll")
+        for case in cases
+    ]
+    for case, post, built in zip(cases, posts, build_site(tmp_path, *posts)):
+        assert "{{" not in post and "{%" not in post, case
+        expected, _ = html_formulas(post)
+        found, leftover = html_formulas(built)
+        assert found == expected and len(found) > 50, case
+        assert "\\(" not in leftover, case
 
 
 def test_jekyll_check_catches_mangled_math(tmp_path):
     """Math outside a raw HTML block is mangled by kramdown, and the comparison sees it."""
     post = "---\nlayout: post\ntitle: t\n---\n\nThe entry \\(a_{1} * b_{2}\\) in plain Markdown.\n"
-    built = build_site(tmp_path, post)
+    (built,) = build_site(tmp_path, post)
     expected, _ = html_formulas(post)
     found, _ = html_formulas(built)
     assert found != expected
@@ -525,15 +532,25 @@ LAYOUT_CASES = {
         (".equation mjx-container { display: inline; } .equation { max-height: 3rem; }", 1200, "vertical"),
     ],
 )
-def test_the_layout_check_sees_a_broken_stylesheet(browser, tmp_path, css, width, seen):
-    page_path = tmp_path / "page.html"
-    html = symgrad.render(symgrad.matmul(2, 4, 3), "html", mathjax_url=LOCAL_MATHJAX.as_uri())
-    page_path.write_text(html.replace("</style>", css + "\n</style>", 1), encoding="utf-8")
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    typeset(page, page_path.as_uri())
-    problems = layout_problems(page)
-    page.close()
+def test_the_layout_check_sees_a_broken_stylesheet(reference_tab, css, width, seen):
+    reference_tab.set_viewport_size({"width": width, "height": 900})
+    assert not layout_problems(reference_tab)
+    with restyled(reference_tab, css):
+        problems = layout_problems(reference_tab)
     assert seen in problems, problems
+
+
+@pytest.fixture(scope="module")
+def reference_tab(browser, tmp_path_factory):
+    """The reference page, typeset once for every stylesheet the layout check is tried on."""
+    page_path = tmp_path_factory.mktemp("reference") / "page.html"
+    page_path.write_text(
+        symgrad.render(symgrad.matmul(2, 4, 3), "html", mathjax_url=LOCAL_MATHJAX.as_uri()), encoding="utf-8"
+    )
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    typeset(page, page_path.as_uri())
+    yield page
+    page.close()
 
 
 # the page as symgrad writes it is measured for every gallery page in test_page_layout.py; here a

@@ -64,6 +64,9 @@ def add(*ps: Poly) -> Poly:
 
 
 def scale(p: Poly, factor) -> Poly:
+    # a difference is a sum scaled by -1: negation, without Fraction's product and its gcd
+    if factor == -1:
+        return {m: -c for m, c in p.items()}
     factor = Fraction(factor)
     if not factor:
         return {}
