@@ -49,4 +49,8 @@ say "lint, formatting, types and layers"
 .venv/bin/lint-imports
 
 say "running the tests"
+# The tests start Python hundreds of times (the command line, generated scripts, check-doc): with
+# bytecode writing turned off in the environment, each start would compile symgrad again, and each
+# worker would rewrite the test modules' asserts again. The compiled files stay in __pycache__.
+unset PYTHONDONTWRITEBYTECODE
 exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup "$@"
