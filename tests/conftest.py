@@ -9,6 +9,11 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
+# Each test worker has a core of its own: PyTorch's thread pool (and the processes the tests start,
+# which inherit this) would otherwise put two threads on it, spinning while they wait, and the
+# other worker's tests would wait on them. Set before anything imports torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def require(what: str, available: bool, how: str) -> None:
     """Skip with a visible reason when a checker is missing; in CI a missing checker fails."""
