@@ -171,3 +171,20 @@ def test_a_derivation_stripped_of_its_graph_or_its_loss_values_is_not_proven(ref
     # with the document's lines gone too, the loss's values are still checked
     proof = ref.replace(upstream_values=None, equations={}).prove()
     assert proof.status == "refuted" and "no values of dL/dY for the mean loss" in proof.failed_step
+
+
+def test_a_long_counterexample_without_a_point_still_shows_the_sides_apart():
+    """A side over 500 characters is named by its number of terms; a refutation with no point in
+    its message must then still show how the sides differ, not just two sums of the same size."""
+    d = symgrad.matmul(40, 2, 2)
+    # dL/dB_11 is a sum of 40 products a_m1*g_m1; the claim doubles it: 40 terms on each side
+    proof = symgrad.check(d, "B", "2 * (A.T @ G)")
+    ce = proof.counterexample
+    assert proof.status == "refuted" and not ce.note
+    text = str(ce)
+    assert text.count("a sum of 40 terms") >= 2, text  # each side alone is named by its size
+    # derived - claimed is -(a_{1,1}g_{1,1} + ... + a_{40,1}g_{40,1}): 40 terms, named as such
+    assert "they differ by a sum of 40 terms" in text, text
+    # a short difference is shown in full
+    text = str(symgrad.check(d, "B", "A.T @ G + A[0, 0]").counterexample)
+    assert "a sum of 41 terms" in text and "they differ by -a_{1,1}" in text, text

@@ -107,22 +107,28 @@ class Counterexample:
 
     def __str__(self) -> str:
         where = "" if not self.sizes else " at " + ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+        (derived, short_a), (claimed, short_b) = _brief(self.derived), _brief(self.claimed)
         text = (
             f"dL/d{self.element} (element {','.join(map(str, self.index))} of {self.wrt}{where}): "
-            f"the chain rule gives {_brief(self.derived)}, the claim gives {_brief(self.claimed)}"
+            f"the chain rule gives {derived}, the claim gives {claimed}"
         )
+        if short_a or short_b:
+            # a side named by its size alone no longer shows the two apart (a sum of 40 terms and
+            # twice it are both "a sum of 40 terms"), and not every message carries a point
+            text += f"; they differ by {_brief(self.derived - self.claimed)[0]}"
         return f"{text} ({self.note})" if self.note else text
 
 
 LONGEST = 500  # characters of a side a message shows; a longer one is named by its size (in .derived)
 
 
-def _brief(e: sympy.Expr) -> str:
+def _brief(e: sympy.Expr) -> tuple[str, bool]:
+    """The text of a side, and whether it was shortened."""
     text = str(e)
     if len(text) <= LONGEST:
-        return text
+        return text, False
     terms = len(sympy.Add.make_args(e))
-    return f"a sum of {terms} terms" if terms > 1 else text[: LONGEST - 2] + " …"
+    return (f"a sum of {terms} terms" if terms > 1 else text[: LONGEST - 2] + " …"), True
 
 
 VERDICTS = ("proven", "refuted", "undecided")
