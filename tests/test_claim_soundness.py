@@ -414,3 +414,12 @@ def test_the_zero_division_tests_catch_denominator_checks_that_are_skipped(zero,
     assert not _zero_division_refused(zero)
     # and what the skipped check lets through is a false proof: z/z with z = 0 cancelled away
     assert symgrad.check(zero, "x", "dx + z/z - z/z").ok
+
+
+def test_a_claim_defined_at_no_point_is_undecided_and_says_so():
+    """log(-1 - x²) is real nowhere: no point can refute the claim, and the verdict does not say the
+    two sides agreed at points where the claim was never evaluated."""
+    d = symgrad.derive(lambda x: (x * x).sum(), x=(2,))
+    proof = symgrad.check(d, "x", "2*x + log(-1 - x*x)")
+    assert proof.status == "undecided"
+    assert "defined at none of the 6 points tried" in proof.failed_step and "agrees" not in proof.failed_step

@@ -43,7 +43,7 @@ from .claim.reader import MAX_LENGTH, ClaimNames, check_depth, claim_value
 from .claim.tensor import ClaimTensor, apply
 from .general import concrete
 from .index import Entry, canon
-from .points import DIGITS, shared
+from .points import agreement, shared
 
 EVERY_UPSTREAM = "every upstream gradient G"
 
@@ -240,10 +240,8 @@ def difference(
         if found is not None:
             return network.counterexample_at(d, tensor, i, a, b, found, what, sides)
     where = ",".join(str(k + 1) for k in tensor.index(first))
-    return (
-        f"{what}: element {where} differs in canonical form but agrees at {len(comparer.points())} points "
-        f"to {DIGITS} digits"
-    )
+    a, b = pairs[first]
+    return f"{what}: element {where} differs in canonical form but {agreement(comparer, a, b)}"
 
 
 def _verdict(found: Counterexample | str, n: int) -> Proof:

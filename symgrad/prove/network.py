@@ -25,7 +25,7 @@ from ..network.lemmas import LEMMAS, Lemma
 from ..network.units.table import backward
 from .claim.decision import differing, first_of
 from .claim.reader import claim_tensors, claim_value
-from .points import DIGITS, Comparer, evaluate, shared, values_at
+from .points import DIGITS, Comparer, agreement, evaluate, shared, values_at
 
 __all__ = ["check", "check_lemma", "compose", "equivalent", "evaluate", "values_at"]
 
@@ -113,13 +113,13 @@ def pending_verdict(
                 counterexample=counterexample_at(d, tensor, position, derived, claimed, found, what, sides),
             )
     assert first is not None, "a verdict on no differing entry"
-    what, tensor, position, *_ = first
+    what, tensor, position, derived, claimed = first
     return Proof(
         "undecided",
         elements=elements,
         steps=steps,
-        failed_step=f"{what}: entry {_index(tensor, position)} differs in canonical form but agrees at "
-        f"{len(comparer.points())} points to {DIGITS} digits",
+        failed_step=f"{what}: entry {_index(tensor, position)} differs in canonical form but "
+        + agreement(comparer, derived, claimed),
     )
 
 

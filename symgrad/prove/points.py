@@ -104,6 +104,15 @@ class Comparer:
         return False
 
 
+def agreement(comparer: Comparer, a: poly.Poly, b: poly.Poly) -> str:
+    """What an undecided verdict says of two sides no point separates: at how many points both
+    are defined (a claim's own atom may be defined at none), and that they agree there."""
+    defined = sum(defined_at(a, values) and defined_at(b, values) for values, _ in comparer.points())
+    if not defined:
+        return f"is defined at none of the {len(comparer.points())} points tried"
+    return f"agrees at {defined} point{'s' if defined > 1 else ''} to {DIGITS} digits"
+
+
 def defined_at(p: poly.Poly, values: dict) -> bool:
     return all(v in values for mono in p for v in mono)
 
