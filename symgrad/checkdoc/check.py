@@ -647,10 +647,12 @@ def _skipped(skipped: list, meanings: list) -> str:
         envs = [tuple(env.items()) for m, env in skipped if m is meaning]  # in the order of the bindings
         if not envs:
             continue
-        kept, letters = set(envs), [k for k, _ in envs[0]]
+        # points as sets of (letter, value): whether a letter is skipped at every value does not
+        # depend on the order the bindings name the letters in
+        kept, letters = {frozenset(env) for env in envs}, [k for k, _ in envs[0]]
         for letter in list(letters):
-            rest = {tuple(kv for kv in env if kv[0] != letter) for env in kept}
-            if all(tuple(sorted((*point, (letter, v)))) in kept for point in rest for v in meaning.range_of(letter)):
+            rest = {frozenset(kv for kv in point if kv[0] != letter) for point in kept}
+            if all(point | {(letter, v)} in kept for point in rest for v in meaning.range_of(letter)):
                 kept, letters = rest, [k for k in letters if k != letter]
         size = {k: v for k, v in meaning.size.items() if k in differ}
         points += [_at(size, {k: v for k, v in env if k in letters}) for env in envs]
