@@ -312,6 +312,9 @@ def test_an_entry_formula_that_counts_a_term_twice_or_reads_past_w_or_b_is_refut
         "a[o] for b[o]": formula(step.rhs.xreplace({bias: sympy.IndexedBase("a")[o]})),
         "2·w·x summed": formula(sympy.Add(bias, sympy.Sum(sympy.Mul(2, *term.args), *limits), evaluate=False)),
         "b + 1 + the sum": formula(sympy.Add(bias, 1, total, evaluate=False)),
+        "b alone, no sum": formula(bias),
+        "a number": formula(sympy.Integer(6)),
+        "two sums": formula(sympy.Add(bias, total, total.xreplace({u: u}), evaluate=False)),
     }
     for what, steps in mutants.items():
         for d in (reference, packed):

@@ -86,18 +86,17 @@ def check_entry_formula(d, step) -> str | None:
     values = d.params.formula_values
     names = {s.lhs: s.rhs for s in d.equations["definition"].steps if s.rule is INDEX_NAME}
     rhs = step.rhs.xreplace(names).xreplace({k: sympy.Integer(v) for k, v in values.items()})
-    total = next(a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Sum)) if isinstance(rhs, sympy.Add) else rhs
-    bias_terms = (
-        [a for a in sympy.Add.make_args(rhs) if isinstance(a, sympy.Indexed)] if isinstance(rhs, sympy.Add) else []
-    )
-    factors = {f.base.label.name: f for f in total.function.args if isinstance(f, sympy.Indexed)}
     # every part of the formula is read: a factor, term or sum the checks below skip would pass unseen
     parts = sympy.Add.make_args(rhs) if isinstance(rhs, sympy.Add) else (rhs,)
+    sums = [a for a in parts if isinstance(a, sympy.Sum)]
+    bias_terms = [a for a in parts if isinstance(a, sympy.Indexed)]
+    if len(sums) != 1 or len(parts) != 1 + len(bias_terms) or any(t.base.label.name != "b" for t in bias_terms):
+        return "the formula is not one sum plus entries of b"
+    (total,) = sums
     summand = total.function
+    factors = {f.base.label.name: f for f in summand.args if isinstance(f, sympy.Indexed)}
     if not isinstance(summand, sympy.Mul) or len(summand.args) != 2 or set(factors) != {"x", "w"}:
         return "the summand is not one w times one x"
-    if len(parts) != 1 + len(bias_terms) or any(t.base.label.name != "b" for t in bias_terms):
-        return "the formula is not one sum plus entries of b"
     n, o, i, j = step.lhs.indices
     limits = list(reversed(total.limits))  # outermost first
     X, W, Y = d.input_tensors["X"], d.input_tensors["W"], d.output
